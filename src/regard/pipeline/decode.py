@@ -1,0 +1,187 @@
+"""Decode: turn a file's bytes into upright RGB pixels, at the resolution each later stage needs.
+
+Large JPEGs are decoded at reduced size for detection (libjpeg's DCT scaling through Pillow's
+draft mode), so a 50 MP original costs a 1/4- or 1/8-size decode. Face crops are taken from an
+image decoded at the size where the smallest face still has its full native detail — the
+full-resolution image whenever the faces are small.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from regard.errors import CorruptImageError, ImageTooLargeError, UnsupportedFormatError
+
+RGBImage = npt.NDArray[np.uint8]
+
+#: Formats Regard indexes. Anything else Pillow might open (PSD, ICO, ...) is refused plainly.
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "TIFF", "BMP", "GIF"})
+#: File name endings the scanner picks up.
+IMAGE_SUFFIXES = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".webp",
+        ".heic",
+        ".heif",
+        ".hif",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".gif",
+    }
+)
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    # Registration mutates Pillow's plugin table, so it happens on first decode, not at import.
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    max_pixels: int = 200_000_000  # a 200 MP phone sensor still fits; bombs do not
+    max_file_bytes: int = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """Upright RGB pixels and how they relate to the full-resolution upright photo."""
+
+    rgb: RGBImage
+    scale: float  # pixels of this image per pixel of the full-resolution photo (<= 1)
+
+
+class OpenedImage:
+    """A file whose header has been checked; it can be decoded at several sizes."""
+
+    def __init__(self, name: str, data: bytes, limits: DecodeLimits) -> None:
+        self.name = name
+        self._data = data
+        self._limits = limits
+        header = self._open()
+        self.format: str = header.format or "unknown"
+        self.raw_size: tuple[int, int] = header.size
+        self.exif = header.getexif()
+        orientation = int(self.exif.get(0x0112, 1) or 1)
+        self.orientation = orientation if 1 <= orientation <= 8 else 1
+        w, h = self.raw_size
+        self.size = (h, w) if self.orientation in (5, 6, 7, 8) else (w, h)
+
+    def _open(self) -> Image.Image:
+        _register_heif()
+        Image.MAX_IMAGE_PIXELS = self._limits.max_pixels
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(self._data))
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(
+                self.name,
+                f"the image declares more pixels than the limit of "
+                f"{self._limits.max_pixels / 1e6:.0f} MP (possibly a decompression bomb)",
+                "If it is a genuine photo, raise the limit with --max-megapixels.",
+            ) from exc
+        except UnidentifiedImageError as exc:
+            raise UnsupportedFormatError(
+                self.name,
+                "not a recognised image format",
+                "Regard indexes JPEG, PNG, WebP, HEIC/HEIF, TIFF, BMP and GIF files.",
+            ) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise CorruptImageError(
+                self.name,
+                f"the image header cannot be read ({exc})",
+                "The file is damaged; restore it from a backup or re-export it.",
+            ) from exc
+        if img.format not in SUPPORTED_FORMATS:
+            raise UnsupportedFormatError(
+                self.name,
+                f"{img.format} images are not supported",
+                "Convert it to JPEG, PNG, WebP, HEIC or TIFF.",
+            )
+        w, h = img.size
+        if w <= 0 or h <= 0:
+            raise CorruptImageError(self.name, "the image has no pixels", "The file is damaged.")
+        if w * h > self._limits.max_pixels:
+            raise ImageTooLargeError(
+                self.name,
+                f"{w}x{h} is {w * h / 1e6:.0f} MP, over the limit of "
+                f"{self._limits.max_pixels / 1e6:.0f} MP",
+                "If it is a genuine photo, raise the limit with --max-megapixels.",
+            )
+        return img
+
+    def decode_for_detection(self, max_side: int) -> DecodedImage:
+        """Upright RGB with at most `max_side` pixels on the long side."""
+        full_w, full_h = self.size
+        target = min(1.0, max_side / max(full_w, full_h))
+        return self._decode(target, exact=True)
+
+    def decode_at_least(self, scale: float) -> DecodedImage:
+        """Upright RGB at `scale` of full resolution or more (JPEG: the next DCT scale up;
+        other formats: full resolution)."""
+        return self._decode(min(1.0, scale), exact=False)
+
+    def _decode(self, target: float, exact: bool) -> DecodedImage:
+        full_w, full_h = self.size
+        img = self._open()
+        try:
+            if target < 1.0 and img.format in ("JPEG", "MPO"):
+                # libjpeg scales by 1/2, 1/4 or 1/8 while decoding; draft picks the largest
+                # reduction that still gives at least the requested size.
+                rw, rh = self.raw_size
+                img.draft("RGB", (math.ceil(rw * target), math.ceil(rh * target)))
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img = _to_rgb(img)
+            want = (max(1, round(full_w * target)), max(1, round(full_h * target)))
+            if exact and img.size[0] > want[0] + 1:
+                img = img.resize(want, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+            raise CorruptImageError(
+                self.name,
+                f"the image data is truncated or damaged ({exc})",
+                "Restore the file from a backup or re-export it from the original.",
+            ) from exc
+        rgb = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+        return DecodedImage(rgb=rgb, scale=rgb.shape[1] / full_w)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        gray = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        span = hi - lo if hi > lo else 1.0
+        gray = np.nan_to_num((arr - lo) * (255.0 / span)).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")

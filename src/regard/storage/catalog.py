@@ -1,0 +1,510 @@
+"""The catalog: one SQLite file per library, the single door to the database.
+
+Every statement Regard runs is in this module. Writes happen inside `transaction()`
+(BEGIN IMMEDIATE), so a photo, its faces and their embeddings land together or not at all:
+killing Regard at any moment leaves the catalog as it was after the last commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from regard.domain.face import AnalysedFace, Box
+from regard.domain.photo import (
+    FileFingerprint,
+    Photo,
+    PhotoAnalysis,
+    PhotoFailure,
+    PhotoMetadata,
+    PhotoStatus,
+)
+from regard.errors import LibraryError, LibraryVersionError
+from regard.inference.registry import ModelSpec
+from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """What the catalog remembers of a path, enough to decide whether to look at it again."""
+
+    photo_id: int
+    path: str
+    size_bytes: int
+    mtime_ns: int
+    status: PhotoStatus
+    pipeline: str | None
+    content_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FaceHit:
+    """A stored face joined with its photo, as search results need it."""
+
+    face_id: int
+    photo_id: int
+    path: str
+    box: Box
+    det_score: float
+    quality: float
+    low_quality: bool
+    taken_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    files_seen: int = 0
+    files_new: int = 0
+    files_changed: int = 0
+    files_moved: int = 0
+    files_copied: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    faces_found: int = 0
+    files_missing: int = 0
+    files_pruned: int = 0
+
+
+_PHOTO_COLUMNS = (
+    "id, path, content_hash, size_bytes, mtime_ns, status, error_code, error_message, format, "
+    "width, height, orientation, taken_at, gps_lat, gps_lon, gps_alt, camera_make, "
+    "camera_model, pipeline"
+)
+
+
+class Catalog:
+    """A library's SQLite database. Not shared between threads; one per process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise LibraryError(f"Cannot open the catalog {path}: {exc}") from exc
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA foreign_keys = ON")
+        # WAL: readers (search, status) never wait for the indexer, and a crash mid-write
+        # leaves the last committed state. NORMAL sync is crash-safe in WAL mode.
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- transactions and schema --------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of
+        failing halfway through."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise LibraryVersionError(self.path.parent, version, SCHEMA_VERSION)
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                for statement in _split_sql(MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # --- models and runs ------------------------------------------------------------------------
+
+    def register_models(self, specs: Iterable[ModelSpec]) -> None:
+        with self.transaction():
+            for s in specs:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO models (id, kind, package, file, sha256, licence, dim,"
+                    " first_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        s.id,
+                        s.kind,
+                        f"{s.package}=={s.package_version}",
+                        s.resource,
+                        s.sha256,
+                        s.licence,
+                        s.dim,
+                        utc_now(),
+                    ),
+                )
+
+    def models(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT m.*, (SELECT COUNT(*) FROM embeddings e WHERE e.model_id = m.id) AS vectors"
+            " FROM models m ORDER BY first_used_at, id"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def start_run(self, roots: Sequence[str], pipeline: str) -> int:
+        with self.transaction():
+            # A run still marked running was killed: say so instead of leaving it dangling.
+            self._db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            cur = self._db.execute(
+                "INSERT INTO runs (started_at, status, roots, pipeline)"
+                " VALUES (?, 'running', ?, ?)",
+                (utc_now(), json.dumps(list(roots)), pipeline),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, counts: RunCounts, status: str = "completed") -> None:
+        fields = RunCounts.__dataclass_fields__
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction():
+            self._db.execute(
+                f"UPDATE runs SET status = ?, finished_at = ?, {assignments} WHERE id = ?",
+                (status, utc_now(), *(getattr(counts, n) for n in fields), run_id),
+            )
+
+    def last_run(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return dict(row) if row else None
+
+    # --- what is known about files -------------------------------------------------------------
+
+    def known_files(self) -> dict[str, KnownFile]:
+        rows = self._db.execute(
+            "SELECT id, path, size_bytes, mtime_ns, status, pipeline, content_hash FROM photos"
+        )
+        return {
+            r["path"]: KnownFile(
+                r["id"],
+                r["path"],
+                r["size_bytes"],
+                r["mtime_ns"],
+                PhotoStatus(r["status"]),
+                r["pipeline"],
+                r["content_hash"],
+            )
+            for r in rows
+        }
+
+    def indexed_sizes(self, pipeline: str) -> set[int]:
+        rows = self._db.execute(
+            "SELECT DISTINCT size_bytes FROM photos WHERE status = 'indexed' AND pipeline = ?",
+            (pipeline,),
+        )
+        return {int(r[0]) for r in rows}
+
+    def indexed_with_hash(self, content_hash: str, pipeline: str) -> list[KnownFile]:
+        rows = self._db.execute(
+            "SELECT id, path, size_bytes, mtime_ns, status, pipeline, content_hash FROM photos"
+            " WHERE content_hash = ? AND status = 'indexed' AND pipeline = ? ORDER BY id",
+            (content_hash, pipeline),
+        )
+        return [
+            KnownFile(
+                r["id"],
+                r["path"],
+                r["size_bytes"],
+                r["mtime_ns"],
+                PhotoStatus(r["status"]),
+                r["pipeline"],
+                r["content_hash"],
+            )
+            for r in rows
+        ]
+
+    # --- writing photos (call inside transaction()) -----------------------------------------
+
+    def store_analysis(self, analysis: PhotoAnalysis, run_id: int) -> int:
+        """Insert or replace the photo at the analysis' path, with all its faces."""
+        fp = analysis.fingerprint
+        m = analysis.metadata
+        photo_id = self._upsert_photo(
+            fp,
+            run_id,
+            status=PhotoStatus.INDEXED,
+            content_hash=analysis.content_hash,
+            metadata=m,
+            pipeline=analysis.pipeline_id,
+        )
+        self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+        for ordinal, face in enumerate(analysis.faces):
+            self._insert_face(photo_id, ordinal, face)
+        return photo_id
+
+    def store_failure(self, failure: PhotoFailure, run_id: int) -> int:
+        photo_id = self._upsert_photo(
+            failure.fingerprint,
+            run_id,
+            status=PhotoStatus.ERROR,
+            content_hash=failure.content_hash,
+            metadata=None,
+            pipeline=None,
+            error=(failure.code, failure.message),
+        )
+        self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+        return photo_id
+
+    def move_photo(self, photo_id: int, fingerprint: FileFingerprint) -> None:
+        """The file was renamed or moved: keep the photo (and its faces), change its path."""
+        self._db.execute(
+            "DELETE FROM photos WHERE path = ? AND id != ?", (fingerprint.path, photo_id)
+        )
+        self._db.execute(
+            "UPDATE photos SET path = ?, size_bytes = ?, mtime_ns = ? WHERE id = ?",
+            (fingerprint.path, fingerprint.size_bytes, fingerprint.mtime_ns, photo_id),
+        )
+
+    def touch_photo(self, photo_id: int, fingerprint: FileFingerprint) -> None:
+        """Same bytes, new timestamp: nothing to analyse again."""
+        self._db.execute(
+            "UPDATE photos SET size_bytes = ?, mtime_ns = ? WHERE id = ?",
+            (fingerprint.size_bytes, fingerprint.mtime_ns, photo_id),
+        )
+
+    def copy_photo(self, source_id: int, fingerprint: FileFingerprint, run_id: int) -> int:
+        """A second copy of an indexed file: reuse its analysis instead of running the models."""
+        src = self._db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (source_id,)
+        ).fetchone()
+        photo = _photo_from_row(src)
+        photo_id = self._upsert_photo(
+            fingerprint,
+            run_id,
+            status=PhotoStatus.INDEXED,
+            content_hash=photo.content_hash,
+            metadata=photo.metadata,
+            pipeline=photo.pipeline_id,
+        )
+        self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+        faces = self._db.execute(
+            "SELECT * FROM faces WHERE photo_id = ? ORDER BY ordinal", (source_id,)
+        ).fetchall()
+        for f in faces:
+            cur = self._db.execute(
+                "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
+                " sharpness, frontalness, quality, low_quality)"
+                " SELECT ?, ordinal, x, y, w, h, landmarks, det_score, size_px, sharpness,"
+                " frontalness, quality, low_quality FROM faces WHERE id = ?",
+                (photo_id, f["id"]),
+            )
+            self._db.execute(
+                "INSERT INTO embeddings (face_id, model_id, vector)"
+                " SELECT ?, model_id, vector FROM embeddings WHERE face_id = ?",
+                (cur.lastrowid, f["id"]),
+            )
+        return photo_id
+
+    def delete_photos(self, photo_ids: Iterable[int]) -> int:
+        ids = list(photo_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            self._db.execute(
+                f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+        return len(ids)
+
+    def _upsert_photo(
+        self,
+        fp: FileFingerprint,
+        run_id: int,
+        *,
+        status: PhotoStatus,
+        content_hash: str | None,
+        metadata: PhotoMetadata | None,
+        pipeline: str | None,
+        error: tuple[str, str] | None = None,
+    ) -> int:
+        m = metadata
+        values = {
+            "path": fp.path,
+            "content_hash": content_hash,
+            "size_bytes": fp.size_bytes,
+            "mtime_ns": fp.mtime_ns,
+            "status": status.value,
+            "error_code": error[0] if error else None,
+            "error_message": error[1] if error else None,
+            "format": m.format if m else None,
+            "width": m.width if m else None,
+            "height": m.height if m else None,
+            "orientation": m.orientation if m else None,
+            "taken_at": m.taken_at if m else None,
+            "gps_lat": m.gps_lat if m else None,
+            "gps_lon": m.gps_lon if m else None,
+            "gps_alt": m.gps_alt if m else None,
+            "camera_make": m.camera_make if m else None,
+            "camera_model": m.camera_model if m else None,
+            "pipeline": pipeline,
+            "run_id": run_id or None,
+            "indexed_at": utc_now(),
+        }
+        cols = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "path")
+        row = self._db.execute(
+            f"INSERT INTO photos ({cols}) VALUES ({marks})"
+            f" ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id",
+            tuple(values.values()),
+        ).fetchone()
+        return int(row[0])
+
+    def _insert_face(self, photo_id: int, ordinal: int, face: AnalysedFace) -> int:
+        d, q = face.detection, face.quality
+        cur = self._db.execute(
+            "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
+            " sharpness, frontalness, quality, low_quality)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                photo_id,
+                ordinal,
+                d.box.x,
+                d.box.y,
+                d.box.w,
+                d.box.h,
+                json.dumps(d.landmarks.flat()),
+                d.score,
+                q.size_px,
+                q.sharpness,
+                q.frontalness,
+                q.score,
+                int(q.low),
+            ),
+        )
+        face_id = int(cur.lastrowid or 0)
+        self._db.execute(
+            "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)",
+            (face_id, face.model_id, encode_vector(face.embedding)),
+        )
+        return face_id
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def photo(self, photo_id: int) -> Photo | None:
+        row = self._db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (photo_id,)
+        ).fetchone()
+        return _photo_from_row(row) if row else None
+
+    def photo_by_path(self, path: str) -> Photo | None:
+        row = self._db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)
+        ).fetchone()
+        return _photo_from_row(row) if row else None
+
+    def photos(self) -> list[Photo]:
+        rows = self._db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos ORDER BY path")
+        return [_photo_from_row(r) for r in rows]
+
+    def failed_photos(self) -> list[Photo]:
+        rows = self._db.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE status = 'error' ORDER BY path"
+        )
+        return [_photo_from_row(r) for r in rows]
+
+    def face_rows(self, photo_id: int | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT f.*, p.path FROM faces f JOIN photos p ON p.id = f.photo_id"
+            + (" WHERE f.photo_id = ?" if photo_id is not None else "")
+            + " ORDER BY p.path, f.ordinal"
+        )
+        args: tuple[int, ...] = (photo_id,) if photo_id is not None else ()
+        return [dict(r) for r in self._db.execute(sql, args)]
+
+    def embeddings(self, model_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """All face ids and vectors made by `model_id`, as an id array and a matrix."""
+        rows = self._db.execute(
+            "SELECT face_id, vector FROM embeddings WHERE model_id = ? ORDER BY face_id",
+            (model_id,),
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        return ids, matrix.astype(np.float32)
+
+    def face_hits(self, face_ids: Sequence[int]) -> dict[int, FaceHit]:
+        hits: dict[int, FaceHit] = {}
+        ids = list(face_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                "SELECT f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.det_score, f.quality,"
+                " f.low_quality, p.taken_at FROM faces f JOIN photos p ON p.id = f.photo_id"
+                f" WHERE f.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                hits[r[0]] = FaceHit(
+                    r[0], r[1], r[2], Box(r[3], r[4], r[5], r[6]), r[7], r[8], bool(r[9]), r[10]
+                )
+        return hits
+
+    def counts(self) -> dict[str, int]:
+        one = self._db.execute(
+            "SELECT"
+            " (SELECT COUNT(*) FROM photos) AS photos,"
+            " (SELECT COUNT(*) FROM photos WHERE status = 'indexed') AS indexed,"
+            " (SELECT COUNT(*) FROM photos WHERE status = 'error') AS errors,"
+            " (SELECT COUNT(DISTINCT photo_id) FROM faces) AS photos_with_faces,"
+            " (SELECT COUNT(*) FROM faces) AS faces,"
+            " (SELECT COUNT(*) FROM faces WHERE low_quality = 1) AS low_quality_faces,"
+            " (SELECT COUNT(*) FROM embeddings) AS embeddings"
+        ).fetchone()
+        return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 (sqlite3.Row)
+
+
+def encode_vector(vector: npt.NDArray[np.float32]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def _photo_from_row(r: sqlite3.Row) -> Photo:
+    metadata = None
+    if r["status"] == PhotoStatus.INDEXED.value:
+        metadata = PhotoMetadata(
+            format=r["format"] or "unknown",
+            width=r["width"] or 0,
+            height=r["height"] or 0,
+            orientation=r["orientation"] or 1,
+            taken_at=r["taken_at"],
+            gps_lat=r["gps_lat"],
+            gps_lon=r["gps_lon"],
+            gps_alt=r["gps_alt"],
+            camera_make=r["camera_make"],
+            camera_model=r["camera_model"],
+        )
+    return Photo(
+        id=r["id"],
+        path=r["path"],
+        content_hash=r["content_hash"],
+        size_bytes=r["size_bytes"],
+        mtime_ns=r["mtime_ns"],
+        status=PhotoStatus(r["status"]),
+        metadata=metadata,
+        error_code=r["error_code"],
+        error_message=r["error_message"],
+        pipeline_id=r["pipeline"],
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(sql: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in sql.splitlines())

@@ -1,0 +1,94 @@
+"""The catalog's schema, as an ordered list of migrations (PRAGMA user_version counts them).
+
+A migration is never edited once released: changes go in a new one at the end.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: photos, faces, embeddings, models, ingestion runs
+    """
+    CREATE TABLE models (
+        id              TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL CHECK (kind IN ('detector', 'embedder')),
+        package         TEXT NOT NULL,
+        file            TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        licence         TEXT NOT NULL,
+        dim             INTEGER NOT NULL DEFAULT 0,
+        first_used_at   TEXT NOT NULL
+    );
+
+    CREATE TABLE runs (
+        id              INTEGER PRIMARY KEY,
+        started_at      TEXT NOT NULL,
+        finished_at     TEXT,
+        status          TEXT NOT NULL
+                        CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+        roots           TEXT NOT NULL,             -- JSON list of folders
+        pipeline        TEXT NOT NULL,
+        files_seen      INTEGER NOT NULL DEFAULT 0,
+        files_new       INTEGER NOT NULL DEFAULT 0,
+        files_changed   INTEGER NOT NULL DEFAULT 0,
+        files_moved     INTEGER NOT NULL DEFAULT 0,
+        files_copied    INTEGER NOT NULL DEFAULT 0,
+        files_unchanged INTEGER NOT NULL DEFAULT 0,
+        files_failed    INTEGER NOT NULL DEFAULT 0,
+        faces_found     INTEGER NOT NULL DEFAULT 0,
+        files_missing   INTEGER NOT NULL DEFAULT 0,
+        files_pruned    INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE photos (
+        id              INTEGER PRIMARY KEY,
+        path            TEXT NOT NULL UNIQUE,
+        content_hash    TEXT,                      -- sha256 of the file's bytes
+        size_bytes      INTEGER NOT NULL,
+        mtime_ns        INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('indexed', 'error')),
+        error_code      TEXT,
+        error_message   TEXT,
+        format          TEXT,
+        width           INTEGER,                   -- upright (EXIF-oriented) pixels
+        height          INTEGER,
+        orientation     INTEGER,
+        taken_at        TEXT,
+        gps_lat         REAL,
+        gps_lon         REAL,
+        gps_alt         REAL,
+        camera_make     TEXT,
+        camera_model    TEXT,
+        pipeline        TEXT,                      -- models that analysed it
+        run_id          INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        indexed_at      TEXT NOT NULL
+    );
+    CREATE INDEX photos_by_hash ON photos(content_hash);
+    CREATE INDEX photos_by_size ON photos(size_bytes);
+    CREATE INDEX photos_by_status ON photos(status);
+
+    CREATE TABLE faces (
+        id              INTEGER PRIMARY KEY,
+        photo_id        INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        ordinal         INTEGER NOT NULL,          -- left to right within the photo
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+        landmarks       TEXT NOT NULL,             -- JSON: 10 numbers, full-resolution pixels
+        det_score       REAL NOT NULL,
+        size_px         REAL NOT NULL,
+        sharpness       REAL NOT NULL,
+        frontalness     REAL NOT NULL,
+        quality         REAL NOT NULL,
+        low_quality     INTEGER NOT NULL,
+        UNIQUE (photo_id, ordinal)
+    );
+
+    CREATE TABLE embeddings (
+        face_id         INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        model_id        TEXT NOT NULL REFERENCES models(id),
+        vector          BLOB NOT NULL,             -- float32, little-endian, L2-normalised
+        PRIMARY KEY (face_id, model_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_by_model ON embeddings(model_id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
