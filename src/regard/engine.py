@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,16 @@ from regard.domain.photo import Photo
 from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
 from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
 from regard.inference.calibration import Calibration, load_calibration
-from regard.inference.registry import ALL_MODELS, SFACE, load_verified
+from regard.inference.registry import load_verified
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
-from regard.jobs.pool import AnalyserFactory, AnalysisPool, analyse_in_process, default_analyser
-from regard.pipeline.analyse import Analyser, AnalysisSettings, read_file
+from regard.jobs.pool import STANDARD_MODELS, AnalysisPool, Result, analyse_in_process
+from regard.pipeline.analyse import (
+    Analyser,
+    AnalysisSettings,
+    ModelLoader,
+    pipeline_id,
+    read_file,
+)
 from regard.pipeline.decode import OpenedImage
 from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
@@ -42,7 +48,7 @@ class Engine:
         *,
         create: bool = False,
         config: EngineConfig | None = None,
-        analyser_factory: AnalyserFactory = default_analyser,
+        models: ModelLoader = STANDARD_MODELS,
     ) -> None:
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
         if create:
@@ -50,7 +56,7 @@ class Engine:
         else:
             self.paths.require()
         self.config = config or EngineConfig()
-        self._factory = analyser_factory
+        self.models = models
         self.catalog = Catalog(self.paths.catalog)
         self._analyser: Analyser | None = None
         self._index: VectorIndex | None = None
@@ -75,35 +81,34 @@ class Engine:
         on_event: EventSink | None = None,
     ) -> IndexReport:
         """Index image files under `roots` (folders or files) into the library."""
-        for spec in ALL_MODELS:
-            load_verified(spec)  # fail before starting workers if a model is missing
+        for spec in (self.models.detector, self.models.embedder):
+            load_verified(spec)  # a missing or altered model fails here, before any work
         with writer_lock(self.paths):
-            self.catalog.register_models(ALL_MODELS)
-            pipeline = self.analyser.pipeline_id
-            if self.config.workers <= 0:
-                ingest = Ingestor(
-                    self.catalog,
-                    pipeline,
-                    lambda paths: analyse_in_process(self.analyser, paths),
-                    on_event,
-                )
-                report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
-            else:
-                with AnalysisPool(
-                    self.config.workers,
-                    self.config.analysis,
-                    self._factory,
-                    task_timeout=self.config.task_timeout,
-                ) as pool:
-                    ingest = Ingestor(self.catalog, pipeline, pool.map_unordered, on_event)
-                    report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
+            self.catalog.register_models((self.models.detector, self.models.embedder))
+            pipeline = pipeline_id(self.models.detector, self.models.embedder)
+            ingest = Ingestor(self.catalog, pipeline, self._analyse, on_event)
+            report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
         self._index = None  # rebuilt from the catalog on next search
         return report
 
+    def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
+        """Analysis for the ingestor; workers only start once there is something to analyse."""
+        if self.config.workers <= 0:
+            yield from analyse_in_process(self.analyser, paths)
+            return
+        with AnalysisPool(
+            self.config.workers,
+            self.config.analysis,
+            self.models,
+            task_timeout=self.config.task_timeout,
+        ) as pool:
+            yield from pool.map_unordered(paths)
+
     @property
     def analyser(self) -> Analyser:
+        """Models loaded in this process (for search probes); loaded on first use."""
         if self._analyser is None:
-            self._analyser = self._factory(self.config.analysis)
+            self._analyser = self.models(self.config.analysis)
         return self._analyser
 
     # --- search -------------------------------------------------------------------------------
@@ -184,8 +189,8 @@ class Engine:
     @property
     def vector_index(self) -> VectorIndex:
         if self._index is None:
-            ids, matrix = self.catalog.embeddings(SFACE.id)
-            index = ExactIndex(SFACE.dim)
+            ids, matrix = self.catalog.embeddings(self.models.embedder.id)
+            index = ExactIndex(self.models.embedder.dim)
             if len(ids):
                 index.add(ids.tolist(), matrix)
             self._index = index
@@ -194,7 +199,7 @@ class Engine:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            self._calibration = load_calibration(SFACE.id)
+            self._calibration = load_calibration(self.models.embedder.id)
         return self._calibration
 
     # --- status -------------------------------------------------------------------------------
@@ -222,6 +227,10 @@ class Engine:
             "last_run": self.catalog.last_run(),
             "size_bytes": self.paths.size_bytes(),
         }
+
+    def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
+        """The library's photos with how many faces (and good-quality faces) each has."""
+        return self.catalog.photo_summaries(with_faces=with_faces)
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()

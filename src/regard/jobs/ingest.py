@@ -252,6 +252,8 @@ class Ingestor:
         tally: _Tally,
         report: IndexReport,
     ) -> None:
+        if not to_analyse:
+            return  # nothing new: no worker is started, no model is loaded
         buffer: list[tuple[Path, Result]] = []
         last_commit = time.monotonic()
 

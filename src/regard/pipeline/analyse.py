@@ -10,12 +10,14 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from regard.domain.face import AnalysedFace, Detection
 from regard.domain.photo import FileFingerprint, PhotoAnalysis
 from regard.errors import ImageTooLargeError, UnreadableFileError
+from regard.inference.registry import ModelSpec
 from regard.inference.sessions import FaceDetector, FaceEmbedder
 from regard.pipeline.align import align_face, similarity_transform
 from regard.pipeline.decode import DecodedImage, DecodeLimits, OpenedImage
@@ -34,8 +36,23 @@ class AnalysisSettings:
     quality: QualityRules = field(default_factory=QualityRules)
 
 
-def pipeline_id(detector: FaceDetector, embedder: FaceEmbedder) -> str:
-    return f"{detector.spec.id}+{embedder.spec.id}+a{ANALYSIS_VERSION}"
+def pipeline_id(detector: ModelSpec, embedder: ModelSpec) -> str:
+    """Names the models (and analysis version) that produced a photo's faces. A photo analysed
+    by another pipeline is analysed again: embedding spaces are never mixed."""
+    return f"{detector.id}+{embedder.id}+a{ANALYSIS_VERSION}"
+
+
+class ModelLoader(Protocol):
+    """Builds an `Analyser` in whichever process needs one. Must be picklable (workers are
+    spawned) and must say which models it loads without loading them."""
+
+    @property
+    def detector(self) -> ModelSpec: ...
+
+    @property
+    def embedder(self) -> ModelSpec: ...
+
+    def __call__(self, settings: AnalysisSettings) -> Analyser: ...
 
 
 def read_file(path: Path, limits: DecodeLimits) -> tuple[FileFingerprint, bytes]:
@@ -88,7 +105,7 @@ class Analyser:
         self.detector = detector
         self.embedder = embedder
         self.settings = settings or AnalysisSettings()
-        self.pipeline_id = pipeline_id(detector, embedder)
+        self.pipeline_id = pipeline_id(detector.spec, embedder.spec)
 
     def analyse_path(self, path: Path) -> PhotoAnalysis:
         fingerprint, data = read_file(path, self.settings.limits)

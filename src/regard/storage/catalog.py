@@ -411,6 +411,18 @@ class Catalog:
         rows = self._db.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos ORDER BY path")
         return [_photo_from_row(r) for r in rows]
 
+    def photo_summaries(self, with_faces: bool = False) -> list[dict[str, Any]]:
+        """Every photo with its face counts, in path order."""
+        rows = self._db.execute(
+            "SELECT p.id, p.path, p.status, p.taken_at, p.width, p.height,"
+            " COUNT(f.id) AS faces, COALESCE(SUM(f.low_quality = 0), 0) AS good_faces"
+            " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id"
+            " GROUP BY p.id"
+            + (" HAVING COUNT(f.id) > 0" if with_faces else "")
+            + " ORDER BY p.path"
+        )
+        return [dict(r) for r in rows]
+
     def failed_photos(self) -> list[Photo]:
         rows = self._db.execute(
             f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE status = 'error' ORDER BY path"

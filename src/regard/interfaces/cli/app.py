@@ -161,6 +161,22 @@ def faces(
 
 
 @app.command()
+def photos(
+    with_faces: Annotated[
+        bool, typer.Option("--with-faces", help="Only photos where a face was found.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the photos in the library with their face counts."""
+    with _user_errors(as_json), _engine() as engine:
+        rows = engine.photos(with_faces=with_faces)
+        if as_json:
+            _print_json(rows)
+        else:
+            render.photos(State.out, rows)
+
+
+@app.command()
 def status(
     errors: Annotated[
         bool, typer.Option("--errors", help="List the files that could not be indexed.")

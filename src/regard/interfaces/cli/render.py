@@ -201,6 +201,24 @@ def search_result(console: Console, result: SearchResult) -> None:
     console.print(table)
 
 
+def photos(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(rows)} photos", title_justify="left")
+    table.add_column("photo", overflow="fold")
+    table.add_column("faces", justify="right")
+    table.add_column("good", justify="right")
+    table.add_column("taken")
+    table.add_column("status")
+    for r in rows:
+        table.add_row(
+            escape(r["path"]),
+            str(r["faces"]),
+            str(r["good_faces"]),
+            (r["taken_at"] or "")[:10],
+            r["status"],
+        )
+    console.print(table)
+
+
 def status(console: Console, info: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
