@@ -17,8 +17,7 @@ from regard.domain.face import AnalysedFace
 from regard.domain.photo import Photo
 from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
 from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
-from regard.inference.calibration import Calibration, load_calibration
-from regard.inference.registry import load_verified
+from regard.inference.calibration import Calibration
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
 from regard.jobs.pool import STANDARD_MODELS, AnalysisPool, Result, analyse_in_process
 from regard.pipeline.analyse import (
@@ -81,8 +80,7 @@ class Engine:
         on_event: EventSink | None = None,
     ) -> IndexReport:
         """Index image files under `roots` (folders or files) into the library."""
-        for spec in (self.models.detector, self.models.embedder):
-            load_verified(spec)  # a missing or altered model fails here, before any work
+        self.models.verify()  # a missing or altered model fails here, before any work
         with writer_lock(self.paths):
             self.catalog.register_models((self.models.detector, self.models.embedder))
             pipeline = pipeline_id(self.models.detector, self.models.embedder)
@@ -199,7 +197,7 @@ class Engine:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            self._calibration = load_calibration(self.models.embedder.id)
+            self._calibration = self.models.calibration()
         return self._calibration
 
     # --- status -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure
 from regard.errors import ImageError, RegardError
-from regard.inference.registry import SFACE, YUNET, ModelSpec
+from regard.inference.calibration import Calibration, load_calibration
+from regard.inference.registry import SFACE, YUNET, ModelSpec, load_verified
 from regard.pipeline.analyse import Analyser, AnalysisSettings, ModelLoader
 
 Result = PhotoAnalysis | PhotoFailure
@@ -31,6 +33,13 @@ class StandardModels:
 
     detector: ModelSpec = YUNET
     embedder: ModelSpec = SFACE
+
+    def verify(self) -> None:
+        load_verified(self.detector)
+        load_verified(self.embedder)
+
+    def calibration(self) -> Calibration:
+        return load_calibration(self.embedder.id)
 
     def __call__(self, settings: AnalysisSettings) -> Analyser:
         from regard.inference.sessions import SFaceEmbedder, YuNetDetector
@@ -217,6 +226,8 @@ class AnalysisPool:
                     yield task, self._lost(w, task, "timeout")
 
     def _lost(self, w: _Worker, task: Path, how: str) -> PhotoFailure:
+        if how == "crashed":
+            w.process.join(5.0)  # the pipe closes a moment before the exit status is known
         code = w.process.exitcode
         self._replace(w)
         if how == "timeout":
@@ -226,8 +237,12 @@ class AnalysisPool:
                 "--timeout if it is a genuine, very large photo."
             )
             return PhotoFailure(_fingerprint(task), "timeout", message)
+        if code is not None and code < 0:
+            how_it_ended = f"killed by {signal.Signals(-code).name}"
+        else:
+            how_it_ended = f"exit code {code}"
         message = (
-            f"{task}: the image decoder crashed on this file (worker exit code {code}). "
+            f"{task}: the image decoder crashed on this file (the worker was {how_it_ended}). "
             "The file is probably damaged or crafted; the run went on without it."
         )
         return PhotoFailure(_fingerprint(task), "crashed", message)

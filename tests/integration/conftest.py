@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from regard.engine import Engine, EngineConfig
+
+#: Who appears in the labelled group photos (from ../shared/data/photos/*/labels.csv notes).
+GROUP_MEMBERS = {
+    "face_recognition/group/two_people.jpg": {"obama", "biden"},
+    "face_recognition/group/obama_and_biden.jpg": {"obama", "biden"},
+    "face_recognition/group/kit_with_rose.jpg": {"kit_harington", "rose_leslie"},
+}
+
+
+def labelled_photos(shared: Path) -> dict[str, set[str]]:
+    """Absolute photo path -> identities in it, for every labelled still photo."""
+    people: dict[str, set[str]] = {}
+    for sub in ("face_recognition", "facenet_pytorch", "insightface_pypi"):
+        with (shared / "photos" / sub / "labels.csv").open() as fh:
+            for row in csv.DictReader(fh):
+                rel = row["path"]
+                if row["kind"] in ("identity", "variant") and row["identity"]:
+                    people[str(shared / "photos" / rel)] = {row["identity"]}
+                elif rel in GROUP_MEMBERS:
+                    people[str(shared / "photos" / rel)] = set(GROUP_MEMBERS[rel])
+                elif row["kind"] == "group":
+                    people[str(shared / "photos" / rel)] = set()
+    return people
+
+
+@pytest.fixture(scope="module")
+def photo_library(tmp_path_factory, shared_data) -> Iterator[Engine]:
+    """The labelled photos and the 39 camera photos, indexed once for the module."""
+    lib = tmp_path_factory.mktemp("photo-library")
+    engine = Engine(lib / "lib", create=True, config=EngineConfig(workers=2))
+    folders = [shared_data / "photos" / s / k
+               for s in ("face_recognition", "facenet_pytorch", "insightface_pypi")
+               for k in ("identities", "group", "variants")
+               if (shared_data / "photos" / s / k).is_dir()]
+    engine.index([*folders, shared_data / "camera"])
+    yield engine
+    engine.close()

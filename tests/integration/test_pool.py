@@ -1,0 +1,47 @@
+"""A file that crashes or hangs a worker costs that file only."""
+
+import pytest
+
+from regard.engine import Engine, EngineConfig
+from regard.testing import FakeModels, draw_faces
+
+RED = (200, 20, 20)
+
+
+def test_crashing_and_hanging_files_are_isolated(tmp_path):
+    folder = tmp_path / "pics"
+    for i, name in enumerate(("a.png", "crash.png", "hang.png", "b.png", "c.png")):
+        draw_faces(folder / name, [(10 + 5 * i, 10, 30, RED)])
+    config = EngineConfig(workers=2, task_timeout=4.0)
+    with Engine(tmp_path / "lib", create=True, config=config,
+                models=FakeModels(misbehave=True)) as engine:
+        report = engine.index([folder])
+        failures = {f.path: f for f in report.failures}
+        assert report.counts.files_new == 3
+        crash, hang = failures[str(folder / "crash.png")], failures[str(folder / "hang.png")]
+        assert crash.code == "crashed"
+        assert crash.message == (
+            f"{folder / 'crash.png'}: the image decoder crashed on this file (the worker was "
+            "killed by SIGSEGV). The file is probably damaged or crafted; the run went on "
+            "without it."
+        )
+        assert hang.code == "timeout"
+        assert hang.message == (
+            f"{folder / 'hang.png'}: analysing it took longer than 4 s and was stopped. The file "
+            "may be crafted to stall decoders; check it, or raise --timeout if it is a genuine, "
+            "very large photo."
+        )
+        # A crash is worth retrying on the next run (it may have been the machine, not the file).
+        again = engine.index([folder])
+        assert again.counts.files_failed == 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_are_the_same_with_one_or_two_workers(tmp_path, workers):
+    folder = tmp_path / "pics"
+    for i in range(6):
+        draw_faces(folder / f"{i}.png", [(10 + i, 10, 30, RED)])
+    with Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=workers),
+                models=FakeModels()) as engine:
+        report = engine.index([folder])
+        assert (report.counts.files_new, report.counts.faces_found) == (6, 6)

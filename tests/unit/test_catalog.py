@@ -1,0 +1,112 @@
+import sqlite3
+
+import numpy as np
+import pytest
+
+from regard.domain.face import AnalysedFace, Box, Detection, FaceQuality, Landmarks
+from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoMetadata, PhotoStatus
+from regard.errors import LibraryVersionError
+from regard.storage.catalog import Catalog
+from regard.storage.schema import SCHEMA_VERSION
+from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
+
+
+def analysis(path, n_faces=2, seed=0):
+    rng = np.random.default_rng(seed)
+    faces = []
+    for i in range(n_faces):
+        v = rng.normal(size=8).astype(np.float32)
+        faces.append(AnalysedFace(
+            Detection(Box(10 * i, 5, 20, 24), Landmarks(((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))), 0.9),
+            FaceQuality(20, 50, 0.9, 0.8, False), v / np.linalg.norm(v), FAKE_EMBEDDER.id,
+        ))
+    return PhotoAnalysis(
+        FileFingerprint(path, 123, 456), "h" + path, PhotoMetadata("JPEG", 640, 480, taken_at="2020-01-02T03:04:05"),
+        tuple(faces), "p1",
+    )
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    c = Catalog(tmp_path / "c.sqlite")
+    c.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
+    yield c
+    c.close()
+
+
+def test_schema_is_migrated_and_wal(catalog):
+    assert catalog.schema_version == SCHEMA_VERSION
+    mode = sqlite3.connect(catalog.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_a_newer_library_is_refused_untouched(tmp_path):
+    path = tmp_path / "c.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(LibraryVersionError) as info:
+        Catalog(path)
+    assert "this Regard understands up to version" in str(info.value)
+
+
+def test_analysis_round_trip(catalog):
+    run = catalog.start_run(["/x"], "p1")
+    a = analysis("/x/a.jpg", 3)
+    with catalog.transaction():
+        pid = catalog.store_analysis(a, run)
+    photo = catalog.photo(pid)
+    assert photo.path == "/x/a.jpg" and photo.status == PhotoStatus.INDEXED
+    assert photo.metadata.taken_at == "2020-01-02T03:04:05"
+    ids, matrix = catalog.embeddings(FAKE_EMBEDDER.id)
+    np.testing.assert_array_equal(matrix, np.stack([f.embedding for f in a.faces]))
+    hits = catalog.face_hits(ids.tolist())
+    assert [hits[i].box for i in ids] == [f.detection.box for f in a.faces]
+
+
+def test_replacing_a_photo_replaces_its_faces(catalog):
+    with catalog.transaction():
+        pid = catalog.store_analysis(analysis("/x/a.jpg", 3), 0)
+        pid2 = catalog.store_analysis(analysis("/x/a.jpg", 1, seed=1), 0)
+    assert pid == pid2
+    assert catalog.counts()["faces"] == 1 and catalog.counts()["embeddings"] == 1
+
+
+def test_a_failure_clears_old_faces_and_keeps_the_message(catalog):
+    with catalog.transaction():
+        pid = catalog.store_analysis(analysis("/x/a.jpg"), 0)
+        catalog.store_failure(PhotoFailure(FileFingerprint("/x/a.jpg", 1, 2), "corrupt", "bad"), 0)
+    photo = catalog.photo(pid)
+    assert (photo.status, photo.error_code, photo.error_message) == (PhotoStatus.ERROR, "corrupt", "bad")
+    assert catalog.counts()["faces"] == 0
+
+
+def test_move_keeps_ids_and_copy_duplicates_vectors(catalog):
+    with catalog.transaction():
+        pid = catalog.store_analysis(analysis("/x/a.jpg"), 0)
+    faces_before = [r["id"] for r in catalog.face_rows(pid)]
+    with catalog.transaction():
+        catalog.move_photo(pid, FileFingerprint("/y/b.jpg", 123, 999))
+        copy = catalog.copy_photo(pid, FileFingerprint("/z/c.jpg", 123, 1), 0)
+    assert catalog.photo(pid).path == "/y/b.jpg"
+    assert [r["id"] for r in catalog.face_rows(pid)] == faces_before
+    ids, matrix = catalog.embeddings(FAKE_EMBEDDER.id)
+    assert len(ids) == 4
+    assert catalog.photo(copy).content_hash == catalog.photo(pid).content_hash
+
+
+def test_a_failed_transaction_leaves_nothing(catalog):
+    with pytest.raises(RuntimeError), catalog.transaction():
+        catalog.store_analysis(analysis("/x/a.jpg"), 0)
+        raise RuntimeError("killed halfway")
+    assert catalog.counts() == {
+        "photos": 0, "indexed": 0, "errors": 0, "photos_with_faces": 0, "faces": 0,
+        "low_quality_faces": 0, "embeddings": 0,
+    }
+
+
+def test_an_interrupted_run_is_marked_at_the_next_start(catalog):
+    first = catalog.start_run(["/x"], "p1")
+    catalog.start_run(["/x"], "p1")
+    row = catalog._db.execute("SELECT status FROM runs WHERE id = ?", (first,)).fetchone()
+    assert row[0] == "interrupted"
