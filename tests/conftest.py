@@ -55,8 +55,9 @@ def sample_dir() -> Path:
 @pytest.fixture
 def fake_engine(tmp_path: Path) -> Iterator[Engine]:
     """An engine on a fresh library with the fake models, analysing in-process."""
-    engine = Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=0),
-                    models=FakeModels())
+    engine = Engine(
+        tmp_path / "lib", create=True, config=EngineConfig(workers=0), models=FakeModels()
+    )
     yield engine
     engine.close()
 

@@ -26,16 +26,36 @@ from regard.inference.registry import ModelSpec
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 
 FAKE_DETECTOR = ModelSpec(
-    id="fake-squares", kind="detector", package="regard", package_version="0",
-    resource="-", sha256="-", licence="-", upstream="-", input_spec="RGB squares on white",
+    id="fake-squares",
+    kind="detector",
+    package="regard",
+    package_version="0",
+    resource="-",
+    sha256="-",
+    licence="-",
+    upstream="-",
+    input_spec="RGB squares on white",
 )
 FAKE_EMBEDDER = ModelSpec(
-    id="fake-colour", kind="embedder", package="regard", package_version="0",
-    resource="-", sha256="-", licence="-", upstream="-", input_spec="mean colour", dim=8,
+    id="fake-colour",
+    kind="embedder",
+    package="regard",
+    package_version="0",
+    resource="-",
+    sha256="-",
+    licence="-",
+    upstream="-",
+    input_spec="mean colour",
+    dim=8,
 )
 FAKE_CALIBRATION = Calibration(
-    model_id=FAKE_EMBEDDER.id, source="fake", thresholds=(0.5, 0.9, 0.99),
-    fmr=(1e-2, 1e-4, 1e-6), tmr=(1.0, 1.0, 0.9), min_threshold=0.9, max_threshold=0.99,
+    model_id=FAKE_EMBEDDER.id,
+    source="fake",
+    thresholds=(0.5, 0.9, 0.99),
+    fmr=(1e-2, 1e-4, 1e-6),
+    tmr=(1.0, 1.0, 0.9),
+    min_threshold=0.9,
+    max_threshold=0.99,
     low_quality_margin=0.0,
 )
 

@@ -46,8 +46,10 @@ def test_search_with_a_group_photo_asks_which_face(library, sample_dir):
     group = sample_dir / "photos/people/group-poker.jpg"
     result = regard("--library", library, "search", "--face", group)
     assert result.exit_code == 1
-    assert (f"error: {group}: 6 faces found. Choose one with --face-index N (0 to 5, listed left "
-            "to right).") in " ".join(result.output.split())
+    assert (
+        f"error: {group}: 6 faces found. Choose one with --face-index N (0 to 5, listed left "
+        "to right)."
+    ) in " ".join(result.output.split())
     as_json = regard("--library", library, "search", "--face", group, "--json")
     error = json.loads(as_json.output)["error"]
     assert error["type"] == "AmbiguousProbeError" and len(error["faces"]) == 6
@@ -63,8 +65,9 @@ def test_search_errors_say_what_to_do(library, sample_dir, tmp_path):
         f"error: {cat}: no face found. Use a photo where the face is clearly visible, at least "
         "about 40 pixels wide."
     )
-    out_of_range = regard("--library", library, "search", "--face", sample_dir / "probe.jpg",
-                          "--face-index", "3")
+    out_of_range = regard(
+        "--library", library, "search", "--face", sample_dir / "probe.jpg", "--face-index", "3"
+    )
     assert "--face-index 3 is out of range; the photo has 1 face (0 to 0)." in out_of_range.output
     nowhere = tmp_path / "nowhere"
     missing = regard("--library", nowhere, "status")
@@ -83,8 +86,11 @@ def test_status_and_errors(library):
 
 
 def test_faces_and_photos_listings(library, sample_dir):
-    faces = json.loads(regard("--library", library, "faces",
-                              sample_dir / "photos/people/group-poker.jpg", "--json").output)
+    faces = json.loads(
+        regard(
+            "--library", library, "faces", sample_dir / "photos/people/group-poker.jpg", "--json"
+        ).output
+    )
     assert [f["index"] for f in faces["faces"]] == list(range(6))
     xs = [f["box"][0] for f in faces["faces"]]
     assert xs == sorted(xs)  # numbered left to right
@@ -102,5 +108,10 @@ def test_reindex_reports_unchanged(library, sample_dir):
 def test_index_a_folder_that_does_not_exist(tmp_path):
     result = regard("--library", tmp_path / "lib", "index", tmp_path / "nope", "--json")
     data = json.loads(result.output)
-    assert data["failures"] == [{"path": str(tmp_path / "nope"), "code": "unreadable",
-                                 "message": f"{tmp_path / 'nope'}: no such file or folder."}]
+    assert data["failures"] == [
+        {
+            "path": str(tmp_path / "nope"),
+            "code": "unreadable",
+            "message": f"{tmp_path / 'nope'}: no such file or folder.",
+        }
+    ]

@@ -12,8 +12,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_scripts_run_indexes_the_sample_and_shows_a_search(tmp_path):
     env = {**os.environ, "REGARD_LIBRARY": str(tmp_path / "lib")}
-    proc = subprocess.run([REPO / "scripts" / "run"], env=env, capture_output=True, text=True,
-                          timeout=900, check=False)
+    proc = subprocess.run(
+        [REPO / "scripts" / "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = " ".join(proc.stdout.split())
     assert "indexing the built-in sample" in out

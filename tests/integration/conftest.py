@@ -37,10 +37,12 @@ def photo_library(tmp_path_factory, shared_data) -> Iterator[Engine]:
     """The labelled photos and the 39 camera photos, indexed once for the module."""
     lib = tmp_path_factory.mktemp("photo-library")
     engine = Engine(lib / "lib", create=True, config=EngineConfig(workers=2))
-    folders = [shared_data / "photos" / s / k
-               for s in ("face_recognition", "facenet_pytorch", "insightface_pypi")
-               for k in ("identities", "group", "variants")
-               if (shared_data / "photos" / s / k).is_dir()]
+    folders = [
+        shared_data / "photos" / s / k
+        for s in ("face_recognition", "facenet_pytorch", "insightface_pypi")
+        for k in ("identities", "group", "variants")
+        if (shared_data / "photos" / s / k).is_dir()
+    ]
     engine.index([*folders, shared_data / "camera"])
     yield engine
     engine.close()

@@ -18,8 +18,12 @@ def png_bomb() -> bytes:
         return struct.pack(">I", len(body)) + kind + body + crc
 
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_the_exif_samples_and_damaged_copies(real_engine, shared_data, tmp_path):
@@ -65,8 +69,11 @@ def test_the_exif_samples_and_damaged_copies(real_engine, shared_data, tmp_path)
             f"{unreadable}: permission denied. Give your user read access to it, or leave it out."
         )
     # Everything from the exif samples decodes (their damage is in the metadata only).
-    exif_paths = {str(p) for p in (shared_data / "exif").rglob("*") if p.is_file()
-                  and p.suffix.lower() in (".jpg", ".jpeg", ".heic")}
+    exif_paths = {
+        str(p)
+        for p in (shared_data / "exif").rglob("*")
+        if p.is_file() and p.suffix.lower() in (".jpg", ".jpeg", ".heic")
+    }
     assert not exif_paths & set(problems)
     readable_locked = 1 if os.geteuid() == 0 else 0
     assert report.counts.files_new == len(exif_paths) + 1 + readable_locked
@@ -78,4 +85,6 @@ def test_the_exif_samples_and_damaged_copies(real_engine, shared_data, tmp_path)
     assert heic_photo.metadata.format == "HEIF"
     assert heic_photo.metadata.camera_model == "iPhone 11 Pro Max"
     # The failures are kept for `status --errors` and survive another run.
-    assert {p.path for p in real_engine.failures()} >= {str(bad / n) for n in ("truncated.jpg", "bomb.png")}
+    assert {p.path for p in real_engine.failures()} >= {
+        str(bad / n) for n in ("truncated.jpg", "bomb.png")
+    }

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,19 +12,18 @@ from regard.pipeline.decode import DecodeLimits, OpenedImage
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
-COUNTS = [
-    row for row in csv.DictReader(
-        line for line in open(__file__.rsplit("/", 3)[0] + "/tests/data/face_counts.csv")
-        if not line.startswith("#")
-    )
-]
+COUNTS_CSV = Path(__file__).resolve().parents[1] / "data" / "face_counts.csv"
+COUNTS = list(
+    csv.DictReader(line for line in COUNTS_CSV.read_text().splitlines() if not line.startswith("#"))
+)
 
 
 @pytest.mark.parametrize("row", COUNTS, ids=[r["path"] for r in COUNTS])
 def test_every_face_in_the_group_photos_is_found(analyser, shared_data, row):
     result = analyser.analyse_path(shared_data / row["path"])
     assert abs(len(result.faces) - int(row["faces"])) <= 1, (
-        f"{row['path']}: found {len(result.faces)} faces, {row['faces']} are visible ({row['note']})"
+        f"{row['path']}: found {len(result.faces)} faces, {row['faces']} are visible "
+        f"({row['note']})"
     )
 
 

@@ -13,8 +13,9 @@ def test_crashing_and_hanging_files_are_isolated(tmp_path):
     for i, name in enumerate(("a.png", "crash.png", "hang.png", "b.png", "c.png")):
         draw_faces(folder / name, [(10 + 5 * i, 10, 30, RED)])
     config = EngineConfig(workers=2, task_timeout=4.0)
-    with Engine(tmp_path / "lib", create=True, config=config,
-                models=FakeModels(misbehave=True)) as engine:
+    with Engine(
+        tmp_path / "lib", create=True, config=config, models=FakeModels(misbehave=True)
+    ) as engine:
         report = engine.index([folder])
         failures = {f.path: f for f in report.failures}
         assert report.counts.files_new == 3
@@ -41,7 +42,8 @@ def test_results_are_the_same_with_one_or_two_workers(tmp_path, workers):
     folder = tmp_path / "pics"
     for i in range(6):
         draw_faces(folder / f"{i}.png", [(10 + i, 10, 30, RED)])
-    with Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=workers),
-                models=FakeModels()) as engine:
+    with Engine(
+        tmp_path / "lib", create=True, config=EngineConfig(workers=workers), models=FakeModels()
+    ) as engine:
         report = engine.index([folder])
         assert (report.counts.files_new, report.counts.faces_found) == (6, 6)

@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 def regard(library: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "regard", "--library", str(library), *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -34,11 +35,13 @@ def committed_photos(library: Path) -> int:
 def snapshot(library: Path) -> tuple[set, set, int]:
     with sqlite3.connect(library / "catalog.sqlite") as conn:
         photos = set(conn.execute("SELECT path, status, content_hash, error_code FROM photos"))
-        faces = set(conn.execute(
-            "SELECT p.path, f.ordinal, round(f.x), round(f.y), round(f.w), round(f.h),"
-            " e.model_id, length(e.vector) FROM faces f JOIN photos p ON p.id = f.photo_id"
-            " JOIN embeddings e ON e.face_id = f.id"
-        ))
+        faces = set(
+            conn.execute(
+                "SELECT p.path, f.ordinal, round(f.x), round(f.y), round(f.w), round(f.h),"
+                " e.model_id, length(e.vector) FROM faces f JOIN photos p ON p.id = f.photo_id"
+                " JOIN embeddings e ON e.face_id = f.id"
+            )
+        )
         orphans = conn.execute(
             "SELECT (SELECT COUNT(*) FROM faces WHERE photo_id NOT IN (SELECT id FROM photos))"
             " + (SELECT COUNT(*) FROM embeddings WHERE face_id NOT IN (SELECT id FROM faces))"

@@ -33,7 +33,7 @@ def test_alignment_moves_landmarks_onto_the_template():
     crop = align_face(img, Landmarks(tuple(map(tuple, pts))), TEMPLATE, 112)
     assert crop.shape == (112, 112, 3)
     for x, y in TEMPLATE:
-        assert crop[int(round(y)), int(round(x))].max() > 100, "a landmark dot is off its spot"
+        assert crop[round(y), round(x)].max() > 100, "a landmark dot is off its spot"
 
 
 @pytest.mark.parametrize("factor", [0.5, 1.0, 4.0, 12.0])
@@ -46,7 +46,9 @@ def test_large_and_small_faces_give_the_same_crop(factor):
     size = int(112 * factor)
     import cv2
 
-    img = cv2.resize(base, (size, size), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    img = cv2.resize(
+        base, (size, size), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    )
     crop = align_face(img, Landmarks(tuple(map(tuple, TEMPLATE * factor))), TEMPLATE, 112)
     diff = np.abs(crop.astype(int) - base.astype(int))[8:-8, 8:-8]
     assert diff.mean() < (12 if factor < 1 else 4)

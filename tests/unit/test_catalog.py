@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from regard.domain.face import AnalysedFace, Box, Detection, FaceQuality, Landmarks
-from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoMetadata, PhotoStatus
+from regard.domain.photo import (
+    FileFingerprint,
+    PhotoAnalysis,
+    PhotoFailure,
+    PhotoMetadata,
+    PhotoStatus,
+)
 from regard.errors import LibraryVersionError
 from regard.storage.catalog import Catalog
 from regard.storage.schema import SCHEMA_VERSION
@@ -16,13 +22,24 @@ def analysis(path, n_faces=2, seed=0):
     faces = []
     for i in range(n_faces):
         v = rng.normal(size=8).astype(np.float32)
-        faces.append(AnalysedFace(
-            Detection(Box(10 * i, 5, 20, 24), Landmarks(((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))), 0.9),
-            FaceQuality(20, 50, 0.9, 0.8, False), v / np.linalg.norm(v), FAKE_EMBEDDER.id,
-        ))
+        faces.append(
+            AnalysedFace(
+                Detection(
+                    Box(10 * i, 5, 20, 24),
+                    Landmarks(((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))),
+                    0.9,
+                ),
+                FaceQuality(20, 50, 0.9, 0.8, False),
+                v / np.linalg.norm(v),
+                FAKE_EMBEDDER.id,
+            )
+        )
     return PhotoAnalysis(
-        FileFingerprint(path, 123, 456), "h" + path, PhotoMetadata("JPEG", 640, 480, taken_at="2020-01-02T03:04:05"),
-        tuple(faces), "p1",
+        FileFingerprint(path, 123, 456),
+        "h" + path,
+        PhotoMetadata("JPEG", 640, 480, taken_at="2020-01-02T03:04:05"),
+        tuple(faces),
+        "p1",
     )
 
 
@@ -77,7 +94,11 @@ def test_a_failure_clears_old_faces_and_keeps_the_message(catalog):
         pid = catalog.store_analysis(analysis("/x/a.jpg"), 0)
         catalog.store_failure(PhotoFailure(FileFingerprint("/x/a.jpg", 1, 2), "corrupt", "bad"), 0)
     photo = catalog.photo(pid)
-    assert (photo.status, photo.error_code, photo.error_message) == (PhotoStatus.ERROR, "corrupt", "bad")
+    assert (photo.status, photo.error_code, photo.error_message) == (
+        PhotoStatus.ERROR,
+        "corrupt",
+        "bad",
+    )
     assert catalog.counts()["faces"] == 0
 
 
@@ -90,18 +111,27 @@ def test_move_keeps_ids_and_copy_duplicates_vectors(catalog):
         copy = catalog.copy_photo(pid, FileFingerprint("/z/c.jpg", 123, 1), 0)
     assert catalog.photo(pid).path == "/y/b.jpg"
     assert [r["id"] for r in catalog.face_rows(pid)] == faces_before
-    ids, matrix = catalog.embeddings(FAKE_EMBEDDER.id)
+    ids, _ = catalog.embeddings(FAKE_EMBEDDER.id)
     assert len(ids) == 4
     assert catalog.photo(copy).content_hash == catalog.photo(pid).content_hash
 
 
 def test_a_failed_transaction_leaves_nothing(catalog):
-    with pytest.raises(RuntimeError), catalog.transaction():
-        catalog.store_analysis(analysis("/x/a.jpg"), 0)
-        raise RuntimeError("killed halfway")
+    def store_then_fail():
+        with catalog.transaction():
+            catalog.store_analysis(analysis("/x/a.jpg"), 0)
+            raise RuntimeError("killed halfway")
+
+    with pytest.raises(RuntimeError):
+        store_then_fail()
     assert catalog.counts() == {
-        "photos": 0, "indexed": 0, "errors": 0, "photos_with_faces": 0, "faces": 0,
-        "low_quality_faces": 0, "embeddings": 0,
+        "photos": 0,
+        "indexed": 0,
+        "errors": 0,
+        "photos_with_faces": 0,
+        "faces": 0,
+        "low_quality_faces": 0,
+        "embeddings": 0,
     }
 
 

@@ -23,7 +23,9 @@ def test_index_then_search_by_colour(fake_engine, tmp_path):
     assert (report.counts.files_new, report.counts.faces_found) == (3, 4)
     probe = draw_faces(tmp_path / "probe.png", [(30, 30, 50, RED)])
     result = fake_engine.search_face(probe)
-    assert [m.path for m in result.matches] == sorted([str(folder / "a.png"), str(folder / "b.png")])
+    assert [m.path for m in result.matches] == sorted(
+        [str(folder / "a.png"), str(folder / "b.png")]
+    )
     assert result.threshold_source == "calibrated"
 
 

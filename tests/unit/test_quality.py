@@ -6,7 +6,13 @@ from regard.pipeline.quality import assess_quality, frontalness
 
 def face(nose_x, size=100.0, score=0.95):
     s = size / 100
-    pts = ((30 * s, 40 * s), (70 * s, 40 * s), (nose_x * s, 60 * s), (35 * s, 80 * s), (65 * s, 80 * s))
+    pts = (
+        (30 * s, 40 * s),
+        (70 * s, 40 * s),
+        (nose_x * s, 60 * s),
+        (35 * s, 80 * s),
+        (65 * s, 80 * s),
+    )
     return Detection(Box(0, 0, size, size), Landmarks(pts), score)
 
 

@@ -32,8 +32,13 @@ def test_scan_excludes_the_library_and_reports_missing_roots(tmp_path):
     keep = touch(tmp_path / "photos" / "a.jpg")
     touch(tmp_path / "photos" / "lib" / "thumb.jpg")
     problems: list[tuple[str, str]] = []
-    found = list(scan([tmp_path / "photos", tmp_path / "nope"], exclude=[tmp_path / "photos" / "lib"],
-                      problems=problems))
+    found = list(
+        scan(
+            [tmp_path / "photos", tmp_path / "nope"],
+            exclude=[tmp_path / "photos" / "lib"],
+            problems=problems,
+        )
+    )
     assert found == [keep]
     assert problems == [(str(tmp_path / "nope"), "no such file or folder")]
 

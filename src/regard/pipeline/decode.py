@@ -119,7 +119,8 @@ class OpenedImage:
         if img.format == "HEIF" and not _boxes_complete(self._data):
             # libheif decodes a cut-off file without complaint, filling what is missing.
             raise CorruptImageError(
-                self.name, "the HEIF file is truncated (its last box runs past the end of the file)",
+                self.name,
+                "the HEIF file is truncated (its last box runs past the end of the file)",
                 "Restore the file from a backup or copy it from the phone again.",
             )
         w, h = img.size

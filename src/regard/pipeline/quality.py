@@ -20,7 +20,7 @@ class QualityRules:
     full_size_px: float = 80.0  # faces this wide (full-res pixels) lose nothing to resolution
     min_size_px: float = 24.0  # below this a face is marked low quality
     sharpness_half: float = 20.0  # Laplacian variance at which the sharpness term is 0.5
-    min_sharpness: float = 0.3
+    min_sharpness: float = 0.4
     min_frontalness: float = 0.4
     min_det_score: float = 0.7
 
