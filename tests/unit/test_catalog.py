@@ -89,6 +89,40 @@ def test_replacing_a_photo_replaces_its_faces(catalog):
     assert catalog.counts()["faces"] == 1 and catalog.counts()["embeddings"] == 1
 
 
+def test_faces_found_again_in_place_keep_their_ids(catalog):
+    first = analysis("/x/a.jpg", 2)
+    with catalog.transaction():
+        pid = catalog.store_analysis(first, 0)
+    before = {r["ordinal"]: r["id"] for r in catalog.face_rows(pid)}
+    moved = [
+        AnalysedFace(
+            Detection(Box(-30, 5, 20, 24), f.detection.landmarks, 0.8),
+            f.quality,
+            f.embedding,
+            f.model_id,
+        )
+        for f in first.faces[:1]
+    ]
+    shifted = [  # the old faces, nudged by a pixel: found again in place
+        AnalysedFace(
+            Detection(Box(f.detection.box.x + 1, 5, 20, 24), f.detection.landmarks, 0.9),
+            f.quality,
+            f.embedding,
+            f.model_id,
+        )
+        for f in first.faces
+    ]
+    second = PhotoAnalysis(
+        first.fingerprint, first.content_hash, first.metadata, (moved[0], *shifted), "p2"
+    )
+    with catalog.transaction():
+        catalog.store_analysis(second, 0)
+    after = {r["ordinal"]: r["id"] for r in catalog.face_rows(pid)}
+    assert after[1] == before[0] and after[2] == before[1]
+    assert after[0] not in before.values()
+    assert catalog.counts()["embeddings"] == 3
+
+
 def test_a_failure_clears_old_faces_and_keeps_the_message(catalog):
     with catalog.transaction():
         pid = catalog.store_analysis(analysis("/x/a.jpg"), 0)

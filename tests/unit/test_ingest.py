@@ -126,6 +126,7 @@ def test_a_model_change_reanalyses(tmp_path):
     lib = tmp_path / "lib"
     with Engine(lib, create=True, config=EngineConfig(workers=0), models=FakeModels()) as e:
         e.index([folder])
+        face_ids = [r["id"] for r in e.catalog.face_rows()]
     import dataclasses
 
     other = FakeModels(embedder=dataclasses.replace(FakeModels().embedder, id="fake-colour-v2"))
@@ -135,3 +136,4 @@ def test_a_model_change_reanalyses(tmp_path):
         ids, _ = e.catalog.embeddings("fake-colour-v2")
         assert len(ids) == 1
         assert len(e.catalog.embeddings("fake-colour")[0]) == 0  # never mixed
+        assert [r["id"] for r in e.catalog.face_rows()] == face_ids  # the faces are the same

@@ -232,7 +232,10 @@ class Catalog:
     # --- writing photos (call inside transaction()) -----------------------------------------
 
     def store_analysis(self, analysis: PhotoAnalysis, run_id: int) -> int:
-        """Insert or replace the photo at the analysis' path, with all its faces."""
+        """Insert or update the photo at the analysis' path, with all its faces.
+
+        A face found again where it was before (same place in the photo) keeps its row and id,
+        so what the owner decided about it survives re-analysis, even by a new model."""
         fp = analysis.fingerprint
         m = analysis.metadata
         photo_id = self._upsert_photo(
@@ -243,9 +246,23 @@ class Catalog:
             metadata=m,
             pipeline=analysis.pipeline_id,
         )
-        self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+        old = {
+            int(r[0]): Box(r[1], r[2], r[3], r[4])
+            for r in self._db.execute(
+                "SELECT id, x, y, w, h FROM faces WHERE photo_id = ?", (photo_id,)
+            )
+        }
+        kept = match_faces(old, [f.detection.box for f in analysis.faces])
+        gone = set(old) - set(kept.values())
+        for face_id in gone:
+            self._db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+        # Park kept rows' ordinals out of the way so renumbering never collides.
+        self._db.execute("UPDATE faces SET ordinal = -id WHERE photo_id = ?", (photo_id,))
         for ordinal, face in enumerate(analysis.faces):
-            self._insert_face(photo_id, ordinal, face)
+            if ordinal in kept:
+                self._update_face(kept[ordinal], ordinal, face)
+            else:
+                self._insert_face(photo_id, ordinal, face)
         return photo_id
 
     def store_failure(self, failure: PhotoFailure, run_id: int) -> int:
@@ -364,6 +381,36 @@ class Catalog:
         ).fetchone()
         return int(row[0])
 
+    def _update_face(self, face_id: int, ordinal: int, face: AnalysedFace) -> None:
+        d, q = face.detection, face.quality
+        self._db.execute(
+            "UPDATE faces SET ordinal = ?, x = ?, y = ?, w = ?, h = ?, landmarks = ?,"
+            " det_score = ?, size_px = ?, sharpness = ?, frontalness = ?, quality = ?,"
+            " low_quality = ? WHERE id = ?",
+            (
+                ordinal,
+                d.box.x,
+                d.box.y,
+                d.box.w,
+                d.box.h,
+                json.dumps(d.landmarks.flat()),
+                d.score,
+                q.size_px,
+                q.sharpness,
+                q.frontalness,
+                q.score,
+                int(q.low),
+                face_id,
+            ),
+        )
+        # Vectors of any other model go: spaces are never mixed, and stale biometric data is
+        # not kept.
+        self._db.execute("DELETE FROM embeddings WHERE face_id = ?", (face_id,))
+        self._db.execute(
+            "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)",
+            (face_id, face.model_id, encode_vector(face.embedding)),
+        )
+
     def _insert_face(self, photo_id: int, ordinal: int, face: AnalysedFace) -> int:
         d, q = face.detection, face.quality
         cur = self._db.execute(
@@ -479,6 +526,28 @@ class Catalog:
             " (SELECT COUNT(*) FROM embeddings) AS embeddings"
         ).fetchone()
         return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 (sqlite3.Row)
+
+
+def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -> dict[int, int]:
+    """Pair new detections with stored faces at the same place: {new ordinal: old face id}.
+    Greedy by overlap, best pairs first; each face is used once."""
+    pairs = sorted(
+        (
+            (box.iou(prev), ordinal, face_id)
+            for ordinal, box in enumerate(new)
+            for face_id, prev in old.items()
+        ),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )
+    kept: dict[int, int] = {}
+    used: set[int] = set()
+    for iou, ordinal, face_id in pairs:
+        if iou < min_iou:
+            break
+        if ordinal not in kept and face_id not in used:
+            kept[ordinal] = face_id
+            used.add(face_id)
+    return kept
 
 
 def encode_vector(vector: npt.NDArray[np.float32]) -> bytes:
