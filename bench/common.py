@@ -134,9 +134,14 @@ def best_accuracy(
 
 
 def tenfold_accuracy(scores: npt.NDArray[np.float64], same: npt.NDArray[np.bool_]) -> float:
-    """LFW-style: choose the threshold on 9 folds, measure on the 10th."""
+    """LFW-style: choose the threshold on 9 folds, measure on the 10th. Each fold holds a
+    tenth of the same pairs and a tenth of the different pairs, as LFW's own folds do."""
     n = len(scores)
-    folds = np.array_split(np.arange(n), 10)
+    pos, neg = np.flatnonzero(same), np.flatnonzero(~same)
+    folds = [
+        np.concatenate([p, q])
+        for p, q in zip(np.array_split(pos, 10), np.array_split(neg, 10), strict=True)
+    ]
     accs = []
     for f in folds:
         train = np.setdiff1d(np.arange(n), f)

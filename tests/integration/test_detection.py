@@ -27,6 +27,13 @@ def test_every_face_in_the_group_photos_is_found(analyser, shared_data, row):
     )
 
 
+def test_a_photo_with_a_stale_rotation_tag_is_read_upright(analyser, shared_data):
+    # Pixels already portrait, EXIF still says "rotate 90" and 640x480: one woman, upright.
+    result = analyser.analyse_path(shared_data / "camera/Sony Cybershot (3).jpg")
+    assert (result.metadata.width, result.metadata.height) == (311, 450)
+    assert len(result.faces) == 1
+
+
 def faces_of(analyser, data, name="x.jpg"):
     return analyser.faces_in(OpenedImage(name, data, DecodeLimits()))
 

@@ -61,6 +61,24 @@ def test_exif_orientation_is_applied(orientation):
     assert np.abs(out.astype(int) - upright.astype(int)).mean() < 1.0
 
 
+def test_a_stale_quarter_turn_tag_is_not_applied_twice():
+    """An editor turned the pixels upright but left 'rotate 90' in the EXIF: the EXIF pixel
+    dimensions (landscape) contradict the stored image (portrait), so the tag is ignored."""
+    upright = gradient(300, 400)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sub = exif.get_ifd(0x8769)
+    sub[0xA002], sub[0xA003] = 640, 480
+    img = opened(encode(upright, "JPEG", exif=exif, quality=95))
+    assert img.orientation == 1 and img.size == (300, 400)
+    genuine = Image.Exif()
+    genuine[0x0112] = 6
+    gsub = genuine.get_ifd(0x8769)
+    gsub[0xA002], gsub[0xA003] = 400, 300
+    turned = opened(encode(np.ascontiguousarray(np.rot90(upright, 1)), "JPEG", exif=genuine))
+    assert turned.orientation == 6 and turned.size == (300, 400)
+
+
 def test_large_jpegs_are_decoded_small_for_detection():
     data = encode(gradient(4000, 3000), quality=80)
     img = opened(data)

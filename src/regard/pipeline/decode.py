@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from regard.errors import CorruptImageError, ImageTooLargeError, UnsupportedFormatError
 
@@ -79,8 +79,7 @@ class OpenedImage:
         self.format: str = header.format or "unknown"
         self.raw_size: tuple[int, int] = header.size
         self.exif = header.getexif()
-        orientation = int(self.exif.get(0x0112, 1) or 1)
-        self.orientation = orientation if 1 <= orientation <= 8 else 1
+        self.orientation = _effective_orientation(self.exif, self.raw_size)
         w, h = self.raw_size
         self.size = (h, w) if self.orientation in (5, 6, 7, 8) else (w, h)
 
@@ -158,7 +157,8 @@ class OpenedImage:
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if self.orientation != 1:
+                img = img.transpose(_TRANSPOSE[self.orientation])
             img = _to_rgb(img)
             want = (max(1, round(full_w * target)), max(1, round(full_h * target)))
             if exact and img.size[0] > want[0] + 1:
@@ -171,6 +171,42 @@ class OpenedImage:
             ) from exc
         rgb = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
         return DecodedImage(rgb=rgb, scale=rgb.shape[1] / full_w)
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _effective_orientation(exif: Image.Exif, raw_size: tuple[int, int]) -> int:
+    """The EXIF orientation to apply, 1..8.
+
+    Editors sometimes rotate the pixels and resave without clearing the tag. When a
+    quarter-turn tag (5-8) comes with EXIF pixel dimensions whose aspect is the opposite of
+    the stored image's, the pixels were already turned: applying the tag again would lay the
+    photo on its side."""
+    try:
+        orientation = int(exif.get(0x0112, 1) or 1)
+    except (TypeError, ValueError):
+        return 1
+    if not 1 <= orientation <= 8:
+        return 1
+    if orientation >= 5:
+        try:
+            sub = exif.get_ifd(0x8769)
+            ew, eh = int(sub.get(0xA002, 0) or 0), int(sub.get(0xA003, 0) or 0)
+        except Exception:  # hostile IFD offsets raise all sorts
+            ew = eh = 0
+        w, h = raw_size
+        if ew > 0 and eh > 0 and w != h and ew != eh and (ew > eh) != (w > h):
+            return 1
+    return orientation
 
 
 def _boxes_complete(data: bytes) -> bool:

@@ -1,0 +1,287 @@
+"""Indexing speed, memory and faces found: `regard index` beside the `face_recognition`
+command-line tool, on the same photos, in the same run.
+
+    .venv/bin/python bench/ingest.py              # one run of each; writes .cache/bench/ingest.json
+    .venv/bin/python bench/ingest.py --repeat 3   # alternate 3 runs of each; medians
+
+The photos: ../shared/data/camera (39 camera photos of people) and the labelled photos under
+../shared/data/photos (identities/, group/ and variants/ of each source; not the videos nor the
+aligned 160x160 crops), linked into one temporary folder so that both tools read the very
+same files from one flat folder (the peer does not look into subfolders).
+
+* Regard: `regard --library <new empty library> index <folder> --json` (its default: one
+  worker process per core, here 2), then, untimed, `regard photos --with-faces --json` for
+  the faces found in each photo.
+* The peer: `face_recognition --cpus 2 <known> <folder>`, where <known> holds one photo of one
+  known person (it needs one), so its time includes encoding that face. It prints a line per
+  face found (`path,name`), or `path,no_persons_found`. It runs with PYTHONUNBUFFERED=1: its
+  pool workers print, and are killed at exit before a block-buffered pipe would be flushed.
+
+Both are whole command-line runs, started cold (interpreter, imports, model loading), with the
+files already in the page cache. Memory is the peak sum over the process tree (see
+bench/measure.py). Faces found are checked against tests/data/face_counts.csv, the faces
+counted by eye in the group photos: a tool is credited with min(found, true) per photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import CACHE, REPO, shared_data
+from measure import Measured, run_measured
+from peer import ensure_peer
+
+SPEED_TARGET = 10.0  # Regard's photos/s over the peer's
+CPUS = 2
+SOURCES = ("identities", "group", "variants")
+SUFFIXES = {".jpg", ".jpeg", ".png"}  # all the peer reads; every photo here is one of these
+KNOWN_FACE = "photos/face_recognition/identities/obama/obama.jpg"
+FACE_COUNTS = REPO / "tests" / "data" / "face_counts.csv"
+
+
+def photo_files(root: Path) -> list[Path]:
+    files = sorted((root / "camera").glob("*"))
+    for source in sorted((root / "photos").iterdir()):
+        for part in SOURCES:
+            if (source / part).is_dir():
+                files.extend(sorted((source / part).rglob("*")))
+    return [f for f in files if f.is_file() and f.suffix.lower() in SUFFIXES]
+
+
+def link_name(rel: str) -> str:
+    """A flat, unique file name for a path relative to the data folder."""
+    return rel.replace("/", "__")
+
+
+def true_counts(root: Path) -> dict[str, int]:
+    lines = [ln for ln in FACE_COUNTS.read_text().splitlines() if not ln.startswith("#")]
+    counts = {row["path"]: int(row["faces"]) for row in csv.DictReader(lines)}
+    for rel in counts:
+        if not (root / rel).is_file():
+            sys.exit(f"{FACE_COUNTS.relative_to(REPO)} names {rel}, missing from {root}")
+    return counts
+
+
+def run_regard(regard: Path, folder: Path, library: Path) -> tuple[Measured, dict, dict[str, int]]:
+    run = run_measured([str(regard), "--library", str(library), "index", str(folder), "--json"])
+    if run.returncode != 0:
+        sys.exit(f"regard index failed (exit code {run.returncode}):\n{run.stderr[-3000:]}")
+    report = json.loads(run.stdout)
+    listed = subprocess.run(
+        [str(regard), "--library", str(library), "photos", "--with-faces", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    faces = {Path(row["path"]).name: int(row["faces"]) for row in json.loads(listed.stdout)}
+    return run, report, faces
+
+
+def run_peer(cli: Path, known: Path, folder: Path) -> tuple[Measured, dict[str, int], list[str]]:
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    run = run_measured([str(cli), "--cpus", str(CPUS), str(known), str(folder)], env=env)
+    faces: Counter[str] = Counter()
+    odd = []
+    for line in run.stdout.splitlines():
+        path, sep, name = line.rpartition(",")
+        if not sep:
+            odd.append(line)
+            continue
+        key = Path(path).name
+        faces[key] += 0 if name == "no_persons_found" else 1
+    return run, dict(faces), odd
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each tool (alternating)")
+    args = ap.parse_args()
+    root = shared_data()
+    regard = Path(sys.executable).with_name("regard")
+    if not regard.exists():
+        sys.exit(f"{regard} not found: run this with the Python of Regard's virtualenv")
+    peer = ensure_peer()
+    files = photo_files(root)
+    truth = true_counts(root)
+    names = {link_name(str(f.relative_to(root))): f for f in files}
+    missing = [rel for rel in truth if link_name(rel) not in names]
+    if missing:
+        sys.exit(f"photos with true face counts not in the benchmark set: {missing}")
+
+    regard_runs: list[Measured] = []
+    peer_runs: list[Measured] = []
+    with tempfile.TemporaryDirectory(prefix="regard-bench-") as tmp_str:
+        tmp = Path(tmp_str)
+        folder, known = tmp / "photos", tmp / "known"
+        folder.mkdir()
+        known.mkdir()
+        for name, f in names.items():
+            (folder / name).symlink_to(f)
+            f.read_bytes()  # into the page cache, for both tools alike
+        shutil.copy(root / KNOWN_FACE, known / Path(KNOWN_FACE).name)
+
+        regard_faces: dict[str, int] = {}
+        peer_faces: dict[str, int] = {}
+        report: dict = {}
+        peer_odd: list[str] = []
+        for i in range(args.repeat):
+            print(f"run {i + 1}/{args.repeat}: regard ...", file=sys.stderr, flush=True)
+            run, rep, faces = run_regard(regard, folder, tmp / f"library-{i}")
+            regard_runs.append(run)
+            if i == 0:
+                report, regard_faces = rep, faces
+            elif faces != regard_faces:
+                print("note: Regard's faces per photo differ between runs", file=sys.stderr)
+            print(f"run {i + 1}/{args.repeat}: face_recognition ...", file=sys.stderr, flush=True)
+            prun, pfaces, odd = run_peer(peer.cli, known, folder)
+            peer_runs.append(prun)
+            if i == 0:
+                peer_faces, peer_odd = pfaces, odd
+            elif pfaces != peer_faces:
+                print("note: the peer's faces per photo differ between runs", file=sys.stderr)
+
+    n = len(files)
+    peer_err = peer_runs[0].stderr.strip()
+    no_output = sorted(set(names) - set(peer_faces))
+    r_counts = {name: regard_faces.get(name, 0) for name in names}
+    p_counts = {name: peer_faces.get(name) for name in names}  # None: no output for the file
+
+    def summary(runs: list[Measured], faces_total: int) -> dict:
+        wall = statistics.median(r.seconds for r in runs)
+        return {
+            "runs": [r.summary() for r in runs],
+            "wall_seconds": wall,
+            "photos_per_second": n / wall,
+            "peak_rss_mib": max(r.peak_rss_mib for r in runs),
+            "cpu_seconds": statistics.median(r.cpu_seconds for r in runs),
+            "peak_processes": max(r.peak_processes for r in runs),
+            "faces_found": faces_total,
+        }
+
+    rs = summary(regard_runs, int(report["counts"]["faces_found"]))
+    ps = summary(peer_runs, sum(c or 0 for c in p_counts.values()))
+    if sum(r_counts.values()) != rs["faces_found"]:
+        print("note: `regard photos` and `regard index` disagree on the faces found")
+
+    group = []
+    for rel, true in truth.items():
+        name = link_name(rel)
+        group.append(
+            {"path": rel, "true": true, "regard": r_counts[name], "peer": p_counts[name] or 0}
+        )
+    r_true = sum(min(g["regard"], g["true"]) for g in group)
+    p_true = sum(min(g["peer"], g["true"]) for g in group)
+    total_true = sum(g["true"] for g in group)
+    speed_ratio = rs["photos_per_second"] / ps["photos_per_second"]
+    speed_met = speed_ratio >= SPEED_TARGET
+    faces_met = r_true >= p_true
+
+    print(
+        f"{n} photos ({len(list((root / 'camera').glob('*.jpg')))} camera photos + labelled "
+        f"photos), {CPUS} processes each, {os.cpu_count()} cores, "
+        f"{'median of ' + str(args.repeat) + ' runs' if args.repeat > 1 else 'one run'}"
+    )
+    print(
+        f"peer: face_recognition {peer.versions['face-recognition-ng']} "
+        f"(dlib {peer.versions['dlib']}); Regard: {regard}\n"
+    )
+    print(f"{'':34} {'Regard':>10} {'face_rec.':>10} {'Regard/peer':>12}")
+    rows = [
+        ("wall time (s)", "wall_seconds", "{:10.2f}"),
+        ("photos/s", "photos_per_second", "{:10.2f}"),
+        ("peak RSS, process tree (MiB)", "peak_rss_mib", "{:10.0f}"),
+        ("CPU time (s)", "cpu_seconds", "{:10.1f}"),
+        ("faces found, all photos", "faces_found", "{:10d}"),
+    ]
+    for label, key, fmt in rows:
+        ratio = rs[key] / ps[key] if ps[key] else float("nan")
+        print(f"{label:34} {fmt.format(rs[key])} {fmt.format(ps[key])} {ratio:11.2f}x")
+    print(
+        f"{'true faces found, group photos':34} {r_true:>4d} of {total_true:<3d} "
+        f"{p_true:>4d} of {total_true:<3d}"
+    )
+    w = max(len(g["path"]) for g in group)
+    print(f"\n{'group photo':{w}} {'true':>5} {'Regard':>7} {'peer':>5}")
+    for g in group:
+        print(f"{g['path']:{w}} {g['true']:5d} {g['regard']:7d} {g['peer']:5d}")
+
+    differ = [
+        (name, r_counts[name], p_counts[name])
+        for name in sorted(names)
+        if r_counts[name] != (p_counts[name] or 0)
+        and str(names[name].relative_to(root)) not in truth
+    ]
+    if differ:
+        print("\nother photos where the two tools found different numbers of faces:")
+        for name, rc, pc in differ:
+            rel = names[name].relative_to(root)
+            print(f"  {rel!s:46} Regard {rc:2d}  peer {'-' if pc is None else pc:>2}")
+    failures = report.get("failures", [])
+    if failures:
+        print(f"\nRegard failed on {len(failures)} files:")
+        for f in failures:
+            print(f"  {f}")
+    if no_output or peer_odd or peer_runs[0].returncode != 0:
+        print(
+            f"\nthe peer exited {peer_runs[0].returncode}; no output for {len(no_output)} files"
+            + "".join(f"\n  {names[x].relative_to(root)}" for x in no_output)
+        )
+        for line in peer_odd:
+            print(f"  unparsed output: {line}")
+    if peer_err:
+        print(f"\nthe peer's stderr (first run):\n{peer_err[-3000:]}")
+
+    print(
+        f"\ntarget: Regard >= {SPEED_TARGET:.0f}x the peer's photos/s on {CPUS} cores: "
+        f"{'MET' if speed_met else 'NOT MET'} ({speed_ratio:.2f}x)"
+    )
+    print(
+        f"target: at least as many true faces found on the group photos: "
+        f"{'MET' if faces_met else 'NOT MET'} ({r_true} vs {p_true} of {total_true})"
+    )
+
+    doc = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "data": str(root),
+        "photos": n,
+        "repeat": args.repeat,
+        "peer_versions": peer.versions,
+        "regard": rs | {"report": report},
+        "face_recognition": ps | {"stderr": peer_err, "no_output": no_output},
+        "ratios": {
+            "photos_per_second": speed_ratio,
+            "peak_rss": rs["peak_rss_mib"] / ps["peak_rss_mib"],
+        },
+        "group_photos": group,
+        "true_faces_found": {"regard": r_true, "peer": p_true, "of": total_true},
+        "faces_per_photo": {
+            str(f.relative_to(root)): {"regard": r_counts[name], "peer": p_counts[name]}
+            for name, f in names.items()
+        },
+        "targets": {
+            "photos_per_second_ratio_at_least": SPEED_TARGET,
+            "speed_met": speed_met,
+            "true_faces_at_least_peer": faces_met,
+        },
+    }
+    out = CACHE / "ingest.json"
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
