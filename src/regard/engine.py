@@ -27,10 +27,12 @@ from regard.pipeline.analyse import (
     pipeline_id,
     read_file,
 )
+from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import OpenedImage
+from regard.services.people import GroupingSummary, PeopleService
 from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
-from regard.storage.vectors import ExactIndex, VectorIndex
+from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class EngineConfig:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 0: analyse in-process
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     task_timeout: float = 300.0
+    ann_threshold: int = ANN_THRESHOLD  # faces beyond which the vector index is HNSW
+    grouping: GroupingParams = field(default_factory=GroupingParams)
 
 
 class Engine:
@@ -58,10 +62,20 @@ class Engine:
         self.models = models
         self.catalog = Catalog(self.paths.catalog)
         self._analyser: Analyser | None = None
-        self._index: VectorIndex | None = None
         self._calibration: Calibration | None = None
+        self.vectors = VectorStore(
+            self.catalog, self.paths.vectors, models.embedder, self.config.ann_threshold
+        )
+        self.people = PeopleService(
+            self.catalog,
+            self.vectors,
+            models.embedder,
+            lambda: self.calibration,
+            self.config.grouping,
+        )
 
     def close(self) -> None:
+        self.vectors.save()
         self.catalog.close()
 
     def __enter__(self) -> Engine:
@@ -84,9 +98,22 @@ class Engine:
         with writer_lock(self.paths):
             self.catalog.register_models((self.models.detector, self.models.embedder))
             pipeline = pipeline_id(self.models.detector, self.models.embedder)
-            ingest = Ingestor(self.catalog, pipeline, self._analyse, on_event)
+            grouped: list[GroupingSummary] = []
+
+            def group_new_faces() -> None:
+                # New faces join people as each batch of photos is committed.
+                grouped.append(self.people.group_pending())
+
+            ingest = Ingestor(self.catalog, pipeline, self._analyse, on_event, group_new_faces)
             report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
-        self._index = None  # rebuilt from the catalog on next search
+            group_new_faces()
+            report.grouping = {
+                "faces": sum(g.faces for g in grouped),
+                "joined_people": sum(g.joined for g in grouped),
+                "new_people": sum(g.new_people for g in grouped),
+                "unassigned": sum(g.unassigned for g in grouped),
+            }
+            self.vectors.save()
         return report
 
     def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
@@ -136,7 +163,7 @@ class Engine:
         if not 0 <= face_index < len(faces):
             raise FaceIndexError(photo, face_index, len(faces))
         chosen = faces[face_index]
-        index = self.vector_index
+        index = self.vectors.index
         cal = self.calibration
         source = "given" if threshold is not None else "calibrated"
         t = threshold if threshold is not None else cal.search_threshold(len(index))
@@ -185,16 +212,6 @@ class Engine:
         )
 
     @property
-    def vector_index(self) -> VectorIndex:
-        if self._index is None:
-            ids, matrix = self.catalog.embeddings(self.models.embedder.id)
-            index = ExactIndex(self.models.embedder.dim)
-            if len(ids):
-                index.add(ids.tolist(), matrix)
-            self._index = index
-        return self._index
-
-    @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
             self._calibration = self.models.calibration()
@@ -216,7 +233,8 @@ class Engine:
             "faces": counts["faces"],
             "low_quality_faces": counts["low_quality_faces"],
             "embeddings": counts["embeddings"],
-            "vector_index": "exact",
+            "vector_index": self.vectors.kind,
+            **self.catalog.people.counts(),
             "search_threshold": t,
             "expected_false_matches_per_search": round(
                 self.calibration.expected_false_matches(t, faces), 4

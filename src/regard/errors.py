@@ -15,6 +15,11 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── UnsupportedFormatError    not an image format we decode
     │   ├── CorruptImageError         truncated or damaged image data
     │   └── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
+    ├── PeopleError                   people and the owner's corrections
+    │   ├── PersonNotFoundError       no person by that id or name
+    │   ├── FaceNotFoundError         no face with that id
+    │   ├── NameTakenError            another person already has that name
+    │   └── PeopleActionError         the action makes no sense as asked (merge with itself…)
     ├── ProbeError                    the photo given to `search --face`
     │   ├── NoFaceInProbeError        no face found in it
     │   ├── AmbiguousProbeError       several faces: choose one with --face-index
@@ -120,6 +125,37 @@ class CorruptImageError(ImageError):
 
 class ImageTooLargeError(ImageError):
     code = "too-large"
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+class PeopleError(RegardError):
+    """A people command cannot be done as asked."""
+
+
+class PersonNotFoundError(PeopleError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"No person {ref!r}. `regard people` lists them, with ids like P12 and names."
+        )
+
+
+class FaceNotFoundError(PeopleError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"No face {ref!r}. `regard people show PERSON` lists face ids like F12.")
+
+
+class NameTakenError(PeopleError):
+    def __init__(self, name: str, holder: str) -> None:
+        super().__init__(
+            f"{name!r} is already the name of {holder}. If they are the same person, merge "
+            f"them: `regard people merge {holder} OTHER`."
+        )
+
+
+class PeopleActionError(PeopleError):
+    pass
 
 
 # --- search probe ----------------------------------------------------------------------------

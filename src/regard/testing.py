@@ -135,11 +135,17 @@ def draw_faces(
     path: Path,
     faces: list[tuple[int, int, int, tuple[int, int, int]]],
     size: tuple[int, int] = (320, 240),
+    sharp: bool = True,
 ) -> Path:
-    """Write a photo for the fakes: `faces` are (x, y, side, rgb colour) squares."""
+    """Write a photo for the fakes: `faces` are (x, y, side, rgb colour) squares. Sharp
+    squares carry a fine texture (good-quality faces); flat ones are low quality."""
     img = np.full((size[1], size[0], 3), 255, dtype=np.uint8)
+    rng = np.random.default_rng(len(faces))
     for x, y, side, colour in faces:
-        img[y : y + side, x : x + side] = colour
+        patch = np.broadcast_to(np.array(colour, dtype=np.int16), (side, side, 3))
+        if sharp:
+            patch = patch + rng.integers(-12, 13, (side, side, 1), dtype=np.int16)
+        img[y : y + side, x : x + side] = np.clip(patch, 0, 199).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)
     return path

@@ -115,3 +115,48 @@ def test_index_a_folder_that_does_not_exist(tmp_path):
             "message": f"{tmp_path / 'nope'}: no such file or folder.",
         }
     ]
+
+
+def test_people_commands(library, sample_dir):
+    people = json.loads(regard("--library", library, "people", "--json").output)
+    # The sample's group photo is there three times: six people of (up to) three faces each;
+    # one face in the half-size copy is too small and tilted to be matched with confidence.
+    assert len(people) == 6 and all(2 <= p["faces"] <= 3 for p in people)
+    assert sum(p["faces"] for p in people) >= 17
+    probe_person = json.loads(
+        regard("--library", library, "search", "--face", sample_dir / "probe.jpg", "--json").output
+    )["matches"][0]["faces"][0]["face_id"]
+    lisa = next(
+        p["person"]
+        for p in people
+        if any(
+            f["face_id"] == probe_person
+            for ph in json.loads(
+                regard("--library", library, "people", "show", p["person"], "--json").output
+            )["photo_list"]
+            for f in ph["faces"]
+        )
+    )
+    named = regard("--library", library, "people", "name", lisa, "Lisa")
+    assert named.exit_code == 0 and f"Named {lisa} (Lisa): 3 faces in 3 photos." in named.output
+    shown = json.loads(regard("--library", library, "people", "show", "lisa", "--json").output)
+    assert shown["name"] == "Lisa" and shown["confirmed"] and shown["photos"] == 3
+    found = json.loads(regard("--library", library, "search", "--person", "Lisa", "--json").output)
+    assert found["photos"] == 3
+    other = next(p["person"] for p in people if p["person"] != lisa)
+    refused = regard("--library", library, "people", "merge", "Lisa", other)
+    assert refused.exit_code == 1 and "one person cannot be twice in one photo" in refused.output
+    face = shown["photo_list"][0]["faces"][0]["face"]
+    split = regard("--library", library, "people", "split", "Lisa", "--faces", face, "--json")
+    assert json.loads(split.output)["faces"] == 1
+    again = json.loads(regard("--library", library, "people", "recluster", "--json").output)
+    assert again["faces"] >= 21
+    shown = json.loads(regard("--library", library, "people", "show", "Lisa", "--json").output)
+    assert shown["faces"] == 2  # the split-off face did not come back
+    text = regard("--library", library, "people").output
+    assert "Lisa" in text and "unnamed" in text
+    both = regard(
+        "--library", library, "search", "--face", sample_dir / "probe.jpg", "--person", "Lisa"
+    )
+    assert both.exit_code == 1
+    assert "Search for one thing: --face PHOTO or --person NAME." in both.output

@@ -34,14 +34,20 @@ class FaceMatch:
     box: Box
     score: float
     low_quality: bool
+    #: For person searches: "owner" (put there by the owner), "auto" (grouped by Regard) or
+    #: "suggested" (not in the person, but looks like them). Empty for face searches.
+    source: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "face_id": self.face_id,
             "box": self.box.as_list(),
             "score": round(self.score, 4),
             "low_quality": self.low_quality,
         }
+        if self.source:
+            out["source"] = self.source
+        return out
 
 
 @dataclass(frozen=True, slots=True)

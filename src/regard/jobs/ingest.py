@@ -75,6 +75,7 @@ class IndexReport:
     pruned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    grouping: dict[str, int] = field(default_factory=dict)  # filled in by the engine
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -86,6 +87,7 @@ class IndexReport:
             "pruned": self.pruned,
             "seconds": round(self.seconds, 2),
             "interrupted": self.interrupted,
+            "grouping": self.grouping,
         }
 
 
@@ -124,6 +126,7 @@ class Ingestor:
         pipeline: str,
         analyse: Analyse,
         on_event: EventSink | None = None,
+        on_commit: Callable[[], None] | None = None,
         commit_every: int = 16,
         commit_seconds: float = 2.0,
     ) -> None:
@@ -131,6 +134,7 @@ class Ingestor:
         self.pipeline = pipeline
         self.analyse = analyse
         self.emit: EventSink = on_event or (lambda _e: None)
+        self.on_commit = on_commit or (lambda: None)
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
 
@@ -213,6 +217,7 @@ class Ingestor:
                     continue
                 tally.n[outcome] += 1
                 self.emit(FileDone(fp.path, outcome))
+        self.on_commit()
         return to_analyse
 
     def _retry(self, k: KnownFile) -> bool:
@@ -270,6 +275,7 @@ class Ingestor:
             for path, result in buffer:
                 self._account(path, result, known, tally, report)
             buffer.clear()
+            self.on_commit()
             last_commit = time.monotonic()
 
         try:

@@ -12,7 +12,6 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,9 @@ from regard.domain.photo import (
 )
 from regard.errors import LibraryError, LibraryVersionError
 from regard.inference.registry import ModelSpec
+from regard.storage.clock import utc_now
+from regard.storage.people_catalog import PeopleCatalog
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +98,10 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+        self.people = PeopleCatalog(self._db)
+        #: Faces whose vector went away or changed since the last `take_touched()`: the
+        #: engine keeps its in-memory vector index in step with them.
+        self._touched: set[int] = set()
 
     def close(self) -> None:
         self._db.close()
@@ -254,6 +255,7 @@ class Catalog:
         }
         kept = match_faces(old, [f.detection.box for f in analysis.faces])
         gone = set(old) - set(kept.values())
+        self._touched.update(old)
         for face_id in gone:
             self._db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
         # Park kept rows' ordinals out of the way so renumbering never collides.
@@ -275,6 +277,7 @@ class Catalog:
             pipeline=None,
             error=(failure.code, failure.message),
         )
+        self._touched.update(self._face_ids_of([photo_id]))
         self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
         return photo_id
 
@@ -330,12 +333,30 @@ class Catalog:
 
     def delete_photos(self, photo_ids: Iterable[int]) -> int:
         ids = list(photo_ids)
+        self._touched.update(self._face_ids_of(ids))
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             self._db.execute(
                 f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
         return len(ids)
+
+    def _face_ids_of(self, photo_ids: Sequence[int]) -> list[int]:
+        out: list[int] = []
+        for i in range(0, len(photo_ids), 500):
+            chunk = list(photo_ids[i : i + 500])
+            out += [
+                int(r[0])
+                for r in self._db.execute(
+                    f"SELECT id FROM faces WHERE photo_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            ]
+        return out
+
+    def take_touched(self) -> set[int]:
+        touched, self._touched = self._touched, set()
+        return touched
 
     def _upsert_photo(
         self,
@@ -386,7 +407,11 @@ class Catalog:
         self._db.execute(
             "UPDATE faces SET ordinal = ?, x = ?, y = ?, w = ?, h = ?, landmarks = ?,"
             " det_score = ?, size_px = ?, sharpness = ?, frontalness = ?, quality = ?,"
-            " low_quality = ? WHERE id = ?",
+            " low_quality = ?, grouped = 0,"
+            # The owner's decisions about a face stay; automatic ones are made again.
+            " person_id = CASE WHEN assigned_by = 'owner' THEN person_id END,"
+            " assigned_by = CASE WHEN assigned_by = 'owner' THEN 'owner' END"
+            " WHERE id = ?",
             (
                 ordinal,
                 d.box.x,
@@ -485,17 +510,47 @@ class Catalog:
         args: tuple[int, ...] = (photo_id,) if photo_id is not None else ()
         return [dict(r) for r in self._db.execute(sql, args)]
 
-    def embeddings(self, model_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """All face ids and vectors made by `model_id`, as an id array and a matrix."""
-        rows = self._db.execute(
-            "SELECT face_id, vector FROM embeddings WHERE model_id = ? ORDER BY face_id",
-            (model_id,),
-        ).fetchall()
+    def embeddings(
+        self, model_id: str, face_ids: Sequence[int] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Face ids and vectors made by `model_id` (all of them, or of `face_ids`), as an id
+        array and a matrix."""
+        if face_ids is None:
+            rows = self._db.execute(
+                "SELECT face_id, vector FROM embeddings WHERE model_id = ? ORDER BY face_id",
+                (model_id,),
+            ).fetchall()
+        else:
+            rows = []
+            wanted = list(face_ids)
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                rows += self._db.execute(
+                    "SELECT face_id, vector FROM embeddings WHERE model_id = ? AND face_id IN"
+                    f" ({','.join('?' * len(chunk))}) ORDER BY face_id",
+                    (model_id, *chunk),
+                ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
             return ids, np.zeros((0, 0), dtype=np.float32)
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return ids, matrix.astype(np.float32)
+
+    def embedding_ids(self, model_id: str) -> npt.NDArray[np.int64]:
+        rows = self._db.execute(
+            "SELECT face_id FROM embeddings WHERE model_id = ? ORDER BY face_id", (model_id,)
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def embedding_count(self, model_id: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE model_id = ?", (model_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def counter(self, name: str) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
 
     def face_hits(self, face_ids: Sequence[int]) -> dict[int, FaceHit]:
         hits: dict[int, FaceHit] = {}
@@ -584,7 +639,15 @@ def _photo_from_row(r: sqlite3.Row) -> Photo:
 
 
 def _split_sql(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip() and not _only_comments(s)]
+    """Statements of a migration script (a trigger's body holds semicolons of its own)."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if not _only_comments(pending.rstrip(";")):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 def _only_comments(sql: str) -> bool:

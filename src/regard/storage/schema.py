@@ -89,6 +89,49 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX embeddings_by_model ON embeddings(model_id);
     """,
+    # 2: people, the faces in them, and the owner's corrections
+    """
+    CREATE TABLE people (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT,                      -- NULL until the owner names them
+        name_key        TEXT UNIQUE,               -- casefolded name, for lookups
+        confirmed       INTEGER NOT NULL DEFAULT 0, -- the owner named, merged, split or corrected
+        merged_into     INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        cover_face_id   INTEGER REFERENCES faces(id) ON DELETE SET NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    );
+
+    ALTER TABLE faces ADD COLUMN person_id INTEGER REFERENCES people(id) ON DELETE SET NULL;
+    ALTER TABLE faces ADD COLUMN assigned_by TEXT
+        CHECK (assigned_by IS NULL OR assigned_by IN ('auto', 'owner'));
+    -- 0 until the grouper has looked at the face (after a crash, it looks again)
+    ALTER TABLE faces ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX faces_by_person ON faces(person_id);
+    CREATE INDEX faces_to_group ON faces(grouped) WHERE grouped = 0;
+
+    CREATE TABLE rejections (
+        face_id         INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        person_id       INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (face_id, person_id)
+    ) WITHOUT ROWID;
+
+    -- Bumped whenever a face or a vector goes away or changes, so a saved vector index can
+    -- tell that it is out of date (additions it can catch up with by itself).
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counters (name, value) VALUES ('vectors_changed', 0);
+    CREATE TRIGGER embeddings_changed AFTER DELETE ON embeddings BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = 'vectors_changed';
+    END;
+
+    CREATE TABLE people_history (
+        id              INTEGER PRIMARY KEY,
+        at              TEXT NOT NULL,
+        action          TEXT NOT NULL,             -- name, merge, split, reject, recluster
+        detail          TEXT NOT NULL              -- JSON
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -219,6 +219,77 @@ def photos(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def people(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("No people yet: they form as photos with the same face are indexed.")
+        return
+    table = Table(title=f"{len(rows)} people", title_justify="left")
+    table.add_column("person")
+    table.add_column("name")
+    table.add_column("faces", justify="right")
+    table.add_column("photos", justify="right")
+    table.add_column("cover face", overflow="fold")
+    for r in rows:
+        cover = f"{r['cover_face']} in {escape(r['cover_path'])}" if r.get("cover_path") else ""
+        name = escape(r["name"]) if r["name"] else "[dim]unnamed[/]"
+        table.add_row(r["person"], name, str(r["faces"]), str(r["photos"]), cover)
+    console.print(table)
+
+
+def person_detail(console: Console, info: dict[str, Any]) -> None:
+    name = f" — {escape(info['name'])}" if info["name"] else " (unnamed)"
+    console.print(
+        f"[bold]{info['person']}{name}[/]: {info['faces']} faces in "
+        f"{info['photos']} photos" + (" (confirmed by you)" if info["confirmed"] else "")
+    )
+    table = Table(show_header=True)
+    table.add_column("photo", overflow="fold")
+    table.add_column("taken")
+    table.add_column("face")
+    table.add_column("box x, y, w, h")
+    table.add_column("by")
+    for photo in info["photo_list"]:
+        for f in photo["faces"]:
+            table.add_row(
+                escape(photo["path"]),
+                (photo["taken_at"] or "")[:10],
+                f["face"],
+                ", ".join(f"{v:.0f}" for v in f["box"]),
+                f["assigned_by"],
+            )
+    console.print(table)
+
+
+def person_search(console: Console, found: Any, limit: int | None) -> None:
+    p = found.person
+    name = escape(p["name"]) if p["name"] else "unnamed"
+    console.print(
+        f"Photos of {p['person']} ({name}); suggestions need similarity {found.threshold:.3f}."
+    )
+    matches = list(found.matches)[:limit] if limit else list(found.matches)
+    if not matches:
+        console.print("[yellow]No photos.[/]")
+        return
+    table = Table()
+    table.add_column("#", justify="right")
+    table.add_column("photo", overflow="fold")
+    table.add_column("face")
+    table.add_column("how")
+    table.add_column("score", justify="right")
+    table.add_column("taken")
+    for rank, m in enumerate(matches, 1):
+        f = m.faces[0]
+        table.add_row(
+            str(rank),
+            escape(m.path),
+            f"F{f.face_id}",
+            f.source,
+            f"{f.score:.3f}",
+            (m.taken_at or "")[:10],
+        )
+    console.print(table)
+
+
 def status(console: Console, info: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -230,6 +301,11 @@ def status(console: Console, info: dict[str, Any]) -> None:
     )
     table.add_row("faces", f"{info['faces']} ({info['low_quality_faces']} low quality)")
     table.add_row(
+        "people",
+        f"{info['people']} ({info['named_people']} named; "
+        f"{info['faces_in_people']} faces in people)",
+    )
+    table.add_row(
         "errors",
         f"[red]{info['errors']}[/] (`regard status --errors` lists them)"
         if info["errors"]
@@ -237,7 +313,7 @@ def status(console: Console, info: dict[str, Any]) -> None:
     )
     table.add_row(
         "search",
-        f"exact index, {info['embeddings']} vectors; threshold "
+        f"{info['vector_index']} index, {info['embeddings']} vectors; threshold "
         f"{info['search_threshold']:.3f} (≈{info['expected_false_matches_per_search']:.2g} "
         "strangers per search)",
     )

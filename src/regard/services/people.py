@@ -1,0 +1,442 @@
+"""People: grouping faces into persons, and the owner's corrections to it.
+
+The rules live in `regard.pipeline.cluster`; this service feeds them from the catalog, writes
+their decisions back in transactions, and turns the owner's commands (name, merge, split,
+reject) into the hard constraints the rules honour: any action on a person confirms it, so
+its faces become the owner's and no regrouping or model change moves them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from regard.domain.people import face_label, parse_person_ref, person_label
+from regard.domain.search import FaceMatch, PhotoMatch
+from regard.errors import (
+    FaceNotFoundError,
+    NameTakenError,
+    PeopleActionError,
+    PersonNotFoundError,
+)
+from regard.inference.calibration import Calibration
+from regard.inference.registry import ModelSpec
+from regard.pipeline.cluster import (
+    FaceSet,
+    GroupingParams,
+    IncrementalGrouper,
+    prototypes,
+    regroup,
+)
+from regard.storage.catalog import Catalog
+from regard.storage.people_catalog import PersonRow
+from regard.storage.vector_store import VectorStore
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingSummary:
+    faces: int = 0
+    joined: int = 0
+    new_people: int = 0
+    unassigned: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSearch:
+    person: dict[str, Any]
+    threshold: float
+    matches: tuple[PhotoMatch, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.person,
+            "threshold": round(self.threshold, 4),
+            "photos": len(self.matches),
+            "matches": [m.as_dict() for m in self.matches],
+        }
+
+
+class PeopleService:
+    def __init__(
+        self,
+        catalog: Catalog,
+        vectors: VectorStore,
+        model: ModelSpec,
+        calibration: Callable[[], Calibration],
+        params: GroupingParams | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.people = catalog.people
+        self.vectors = vectors
+        self.model = model
+        self.params = params or GroupingParams()
+        self._calibration = calibration
+        self._grouper: IncrementalGrouper | None = None
+
+    # --- keeping in step with the catalog ---------------------------------------------------
+
+    def sync(self) -> None:
+        """Apply removed or changed vectors to the index; forget stale grouping state."""
+        touched = self.catalog.take_touched()
+        if touched:
+            self.vectors.refresh(touched)
+            self._grouper = None
+
+    def _load_grouper(self) -> IncrementalGrouper:
+        rows = self.people.grouping_rows(self.model.id)
+        index = self.vectors.index
+        grouper = IncrementalGrouper(
+            self.model.dim,
+            knn=lambda v, k: [(n.id, n.score) for n in index.top_k(v, k)],
+            allocate=self.people.create,
+            params=self.params,
+        )
+        done = rows.grouped
+        if done.any():
+            grouper.load(
+                rows.ids[done].tolist(),
+                rows.vectors[done],
+                rows.photos[done].tolist(),
+                rows.low[done].tolist(),
+                rows.person[done].tolist(),
+                self.people.rejections(),
+            )
+        return grouper
+
+    def group_pending(self) -> GroupingSummary:
+        """Decide for every face not yet grouped (new ones, and any a crash left behind)."""
+        self.sync()
+        pending = self.people.grouping_rows(self.model.id, pending_only=True)
+        if not len(pending.ids):
+            return GroupingSummary()
+        grouper = self._grouper or self._load_grouper()
+        self._grouper = None  # until the transaction commits, memory may be ahead of the DB
+        index = self.vectors.index
+        missing = [i for i, fid in enumerate(pending.ids.tolist()) if fid not in index]
+        if missing:
+            self.vectors.add(pending.ids[missing].tolist(), pending.vectors[missing])
+        joined = new = alone = 0
+        touched_people: set[int] = set()
+        with self.catalog.transaction():
+            for i, fid in enumerate(pending.ids.tolist()):
+                if pending.owner[i] and pending.person[i]:
+                    # The owner decided for this face before it was re-analysed: keep it.
+                    grouper.load(
+                        [fid],
+                        pending.vectors[i : i + 1],
+                        [int(pending.photos[i])],
+                        [bool(pending.low[i])],
+                        [int(pending.person[i])],
+                    )
+                    self.people.mark_grouped([fid])
+                    continue
+                decision = grouper.add(
+                    fid, pending.vectors[i], int(pending.photos[i]), bool(pending.low[i])
+                )
+                self.people.assign([fid], decision.person or None, "auto")
+                for other, person in decision.also:
+                    self.people.assign([other], person, "auto")
+                if decision.person:
+                    touched_people.add(decision.person)
+                    new += decision.new_person
+                    joined += not decision.new_person
+                else:
+                    alone += 1
+            self._refresh_covers(touched_people)
+        self._grouper = grouper
+        return GroupingSummary(len(pending.ids), joined, new, alone)
+
+    # --- looking ---------------------------------------------------------------------------
+
+    def summaries(self) -> list[dict[str, Any]]:
+        out = []
+        for s in self.people.summaries():
+            s["person"] = person_label(s["id"])
+            s["cover_face"] = face_label(s["cover_face_id"]) if s["cover_face_id"] else None
+            out.append(s)
+        return out
+
+    def resolve(self, ref: str) -> PersonRow:
+        key = parse_person_ref(ref)
+        row = self.people.get(key) if isinstance(key, int) else self.people.by_name(key)
+        seen = set()
+        while row is not None and row.merged_into is not None and row.id not in seen:
+            seen.add(row.id)
+            row = self.people.get(row.merged_into)
+        if row is None:
+            raise PersonNotFoundError(ref)
+        return row
+
+    def describe(self, person: PersonRow) -> dict[str, Any]:
+        faces = self.people.faces_of(person.id)
+        return {
+            "person": person_label(person.id),
+            "id": person.id,
+            "name": person.name,
+            "confirmed": person.confirmed,
+            "faces": len(faces),
+            "photos": len({f.photo_id for f in faces}),
+            "cover_face": face_label(person.cover_face_id) if person.cover_face_id else None,
+        }
+
+    def show(self, ref: str) -> dict[str, Any]:
+        person = self.resolve(ref)
+        info = self.describe(person)
+        by_photo: dict[int, dict[str, Any]] = {}
+        for f in self.people.faces_of(person.id):
+            entry = by_photo.setdefault(
+                f.photo_id,
+                {"photo_id": f.photo_id, "path": f.path, "taken_at": f.taken_at, "faces": []},
+            )
+            entry["faces"].append(
+                {
+                    "face": face_label(f.face_id),
+                    "face_id": f.face_id,
+                    "box": f.box.as_list(),
+                    "assigned_by": f.assigned_by,
+                    "low_quality": f.low_quality,
+                }
+            )
+        info["photo_list"] = list(by_photo.values())
+        return info
+
+    # --- the owner's corrections -------------------------------------------------------------
+
+    def name(self, ref: str, name: str) -> dict[str, Any]:
+        person = self.resolve(ref)
+        clean = " ".join(name.split())
+        if not clean:
+            raise PeopleActionError("A name cannot be empty.")
+        holder = self.people.by_name(clean)
+        if holder is not None and holder.id != person.id:
+            raise NameTakenError(clean, person_label(holder.id))
+        with self.catalog.transaction():
+            self.people.set_name(person.id, clean)
+            self.people.confirm(person.id)
+            self.people.record("name", {"person": person.id, "name": clean})
+        self._grouper = None
+        return self.describe(self.resolve(person_label(person.id)))
+
+    def merge(self, keep_ref: str, other_ref: str) -> dict[str, Any]:
+        keep, other = self.resolve(keep_ref), self.resolve(other_ref)
+        if keep.id == other.id:
+            raise PeopleActionError(f"{keep_ref} and {other_ref} are already the same person.")
+        keep_photos = {f.photo_id for f in self.people.faces_of(keep.id)}
+        clash = sorted(keep_photos & {f.photo_id for f in self.people.faces_of(other.id)})
+        if clash:
+            raise PeopleActionError(
+                f"{person_label(keep.id)} and {person_label(other.id)} are both in "
+                f"{len(clash)} photo(s) (e.g. photo {clash[0]}): one person cannot be twice in "
+                "one photo. Reject the wrong face first (`regard people reject`)."
+            )
+        with self.catalog.transaction():
+            if other.name and not keep.name:
+                name = other.name
+                self.people.set_name(other.id, None)
+                self.people.set_name(keep.id, name)
+            moved = self.people.merge(other.id, keep.id)
+            self.people.confirm(keep.id)
+            self.people.record("merge", {"into": keep.id, "from": other.id, "faces": moved})
+            self._refresh_covers({keep.id})
+        self._grouper = None
+        return self.describe(self.resolve(person_label(keep.id)))
+
+    def split(self, ref: str, face_ids: Sequence[int]) -> dict[str, Any]:
+        person = self.resolve(ref)
+        members = {f.face_id for f in self.people.faces_of(person.id)}
+        self._check_faces(face_ids)
+        outside = [f for f in face_ids if f not in members]
+        if outside:
+            raise PeopleActionError(
+                f"{face_label(outside[0])} is not in {person_label(person.id)}; "
+                f"`regard people show {person_label(person.id)}` lists its faces."
+            )
+        if set(face_ids) == members:
+            raise PeopleActionError(
+                "Those are all of its faces: nothing would be left. To rename, use "
+                "`regard people name`."
+            )
+        with self.catalog.transaction():
+            new_id = self.people.create(confirmed=True)
+            self.people.assign(face_ids, new_id, "owner")
+            # Both sides are now the owner's: a regrouping never joins them again.
+            self.people.confirm(person.id)
+            self.people.confirm(new_id)
+            self.people.record("split", {"from": person.id, "to": new_id, "faces": list(face_ids)})
+            self._refresh_covers({person.id, new_id})
+        self._grouper = None
+        return self.describe(self.resolve(person_label(new_id)))
+
+    def reject(self, ref: str, face_id: int) -> dict[str, Any]:
+        person = self.resolve(ref)
+        self._check_faces([face_id])
+        if self.people.face_person(face_id) != person.id:
+            raise PeopleActionError(
+                f"{face_label(face_id)} is not in {person_label(person.id)}; nothing to reject."
+            )
+        with self.catalog.transaction():
+            self.people.reject(face_id, person.id)
+            self.people.confirm(person.id)
+            self.people.record("reject", {"person": person.id, "face": face_id})
+            self._refresh_covers({person.id})
+        self._grouper = None
+        return self.describe(self.resolve(person_label(person.id)))
+
+    def _check_faces(self, face_ids: Sequence[int]) -> None:
+        for fid in face_ids:
+            if not self.people.face_exists(fid):
+                raise FaceNotFoundError(face_label(fid))
+
+    # --- full regrouping -----------------------------------------------------------------------
+
+    def recluster(self) -> dict[str, Any]:
+        """Group every face again from scratch; the owner's decisions are kept as they are."""
+        self.sync()
+        rows = self.people.grouping_rows(self.model.id)
+        n = len(rows.ids)
+        row_of = {int(fid): i for i, fid in enumerate(rows.ids.tolist())}
+        rejected: dict[int, frozenset[int]] = {
+            row_of[fid]: frozenset(persons)
+            for fid, persons in self.people.rejections().items()
+            if fid in row_of
+        }
+        faces = FaceSet(
+            rows.ids,
+            rows.vectors,
+            rows.photos,
+            rows.low,
+            np.where(rows.owner, rows.person, 0).astype(np.int64),
+            rejected,
+        )
+        index = self.vectors.index
+        if n:
+            missing = [i for i, fid in enumerate(rows.ids.tolist()) if fid not in index]
+            if missing:
+                self.vectors.add(rows.ids[missing].tolist(), rows.vectors[missing])
+
+        def knn(
+            queries: npt.NDArray[np.float32], k: int
+        ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+            ids, sims = index.knn(queries, k)
+            mapped = np.array(
+                [[row_of.get(int(i), -1) for i in line] for line in ids], dtype=np.int64
+            ).reshape(ids.shape)
+            return mapped, sims
+
+        grouping = regroup(faces, knn, self.params)
+        previous = {i: int(p) for i, p in enumerate(rows.person.tolist()) if p}
+        with self.catalog.transaction():
+            self.people.reset_auto(rows.ids.tolist())
+            label_to_person = self._persons_for(grouping.groups(), previous)
+            assignments: dict[int, list[int]] = defaultdict(list)
+            for i, label in enumerate(grouping.person.tolist()):
+                if label and not rows.owner[i]:
+                    assignments[label_to_person[label]].append(int(rows.ids[i]))
+            for person, fids in assignments.items():
+                self.people.assign(fids, person, "auto")
+            self.people.mark_grouped(rows.ids.tolist())
+            removed = self.people.delete_empty_unconfirmed()
+            self._refresh_covers(set(label_to_person.values()))
+            summary = {
+                "faces": n,
+                "people": len(label_to_person),
+                "faces_in_people": int(np.count_nonzero(grouping.person)),
+                "unassigned": int(n - np.count_nonzero(grouping.person)),
+                "people_removed": removed,
+            }
+            self.people.record("recluster", summary)
+        self._grouper = None
+        return summary
+
+    def _persons_for(
+        self, groups: dict[int, list[int]], previous: dict[int, int]
+    ) -> dict[int, int]:
+        """Owner persons keep their ids; a new group takes the id of the automatic person it
+        overlaps most (so P-numbers do not churn), or a new one."""
+        out = {label: label for label in groups if label > 0}
+        taken = set(out.values())
+        overlaps = []
+        for label, members in groups.items():
+            if label > 0:
+                continue
+            counts = Counter(previous[m] for m in members if m in previous)
+            overlaps += [(c, label, p) for p, c in counts.items()]
+        for _count, label, person in sorted(overlaps, key=lambda o: (-o[0], o[1], o[2])):
+            if label in out or person in taken:
+                continue
+            row = self.people.get(person)
+            if row is None or row.confirmed:
+                continue
+            out[label] = person
+            taken.add(person)
+        for label in sorted(groups):
+            if label not in out:
+                out[label] = self.people.create()
+        return out
+
+    def _refresh_covers(self, person_ids: set[int]) -> None:
+        """A person's cover: among its good faces, the one most like the person as a whole."""
+        for pid in person_ids:
+            faces = self.people.faces_of(pid)
+            if not faces:
+                self.people.set_cover(pid, None)
+                continue
+            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
+            if not len(ids):
+                continue
+            quality = {f.face_id: f.quality * (0.5 if f.low_quality else 1.0) for f in faces}
+            centre = vecs.sum(axis=0)
+            centre /= max(float(np.linalg.norm(centre)), 1e-9)
+            scores = (vecs @ centre) * np.array([quality[int(i)] for i in ids])
+            self.people.set_cover(pid, int(ids[int(np.argmax(scores))]))
+
+    # --- searching for a person ------------------------------------------------------------
+
+    def search(self, ref: str, threshold: float | None = None) -> PersonSearch:
+        """The person's photos, then photos with faces that look like them but are not in
+        them yet ("suggested"), best first."""
+        person = self.resolve(ref)
+        faces = self.people.faces_of(person.id)
+        index = self.vectors.index
+        cal = self._calibration()
+        t = threshold if threshold is not None else cal.search_threshold(len(index))
+        matches: dict[int, list[FaceMatch]] = defaultdict(list)
+        info: dict[int, tuple[str, str | None]] = {}
+        if faces:
+            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
+            centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
+            score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
+            for f in faces:
+                matches[f.photo_id].append(
+                    FaceMatch(
+                        f.face_id, f.box, score.get(f.face_id, 0.0), f.low_quality, f.assigned_by
+                    )
+                )
+                info[f.photo_id] = (f.path, f.taken_at)
+            rejected = {fid for fid, ps in self.people.rejections().items() if person.id in ps}
+            members = {f.face_id for f in faces}
+            best: dict[int, float] = {}
+            for row in prototypes(vecs, list(range(len(ids))), self.params.prototypes):
+                for n in index.search(vecs[row], threshold=t):
+                    if n.id not in members and n.id not in rejected:
+                        best[n.id] = max(best.get(n.id, -1.0), n.score)
+            hits = self.catalog.face_hits(sorted(best))
+            free = {fid for fid in hits if self.people.face_person(fid) is None}
+            for fid in sorted(free):
+                h = hits[fid]
+                matches[h.photo_id].append(
+                    FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
+                )
+                info[h.photo_id] = (h.path, h.taken_at)
+        out = []
+        for photo_id, fms in matches.items():
+            fms.sort(key=lambda f: (f.source == "suggested", -f.score))
+            path, taken = info[photo_id]
+            out.append(PhotoMatch(photo_id, path, fms[0].score, tuple(fms), taken))
+        out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
+        return PersonSearch(self.describe(person), t, tuple(out))

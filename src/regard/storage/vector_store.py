@@ -1,0 +1,132 @@
+"""The library's vector index for the current embedding model, kept in step with the catalog.
+
+Up to `ann_threshold` faces, the index is exact and built in memory from the catalog when
+first needed (a fraction of a second). Beyond it, an HNSW index is used and saved in the
+library's `vectors/` folder, because rebuilding one costs minutes. The saved file records
+the catalog's `vectors_changed` counter: if nothing was removed or changed since, the file
+only lacks the faces added after it was saved, which are added on load; otherwise (a crash
+after a removal) it is rebuilt from the catalog, the source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from regard.inference.registry import ModelSpec
+from regard.storage.catalog import Catalog
+from regard.storage.vectors import ExactIndex, HnswIndex, VectorIndex
+
+ANN_THRESHOLD = 50_000
+_BATCH = 20_000
+
+
+class VectorStore:
+    def __init__(
+        self, catalog: Catalog, folder: Path, model: ModelSpec, ann_threshold: int = ANN_THRESHOLD
+    ) -> None:
+        self.catalog = catalog
+        self.model = model
+        self.ann_threshold = ann_threshold
+        self.file = folder / f"{model.id}.hnsw"
+        self.manifest = folder / f"{model.id}.hnsw.json"
+        self._index: VectorIndex | None = None
+        self._dirty = False
+
+    @property
+    def kind(self) -> str:
+        """ "exact" or "hnsw": the kind in use, or the kind that would be opened now."""
+        if self._index is not None:
+            return "hnsw" if isinstance(self._index, HnswIndex) else "exact"
+        big = self.catalog.embedding_count(self.model.id) > self.ann_threshold
+        return "hnsw" if big else "exact"
+
+    @property
+    def index(self) -> VectorIndex:
+        if self._index is None:
+            self._index = self._open()
+        return self._index
+
+    def loaded(self) -> bool:
+        return self._index is not None
+
+    def _open(self) -> VectorIndex:
+        count = self.catalog.embedding_count(self.model.id)
+        if count <= self.ann_threshold:
+            exact = ExactIndex(self.model.dim)
+            ids, matrix = self.catalog.embeddings(self.model.id)
+            if len(ids):
+                exact.add(ids.tolist(), matrix)
+            return exact
+        saved = self._load_saved()
+        if saved is not None:
+            return saved
+        return self._build_hnsw()
+
+    def _load_saved(self) -> HnswIndex | None:
+        try:
+            meta = json.loads(self.manifest.read_text(encoding="utf-8"))
+            if meta.get("model") != self.model.id:
+                return None
+            if meta.get("vectors_changed") != self.catalog.counter("vectors_changed"):
+                return None
+            index = HnswIndex.from_bytes(self.model.dim, self.file.read_bytes())
+        except (OSError, ValueError, RuntimeError):
+            return None
+        have = set(index.ids().tolist())
+        missing = [int(i) for i in self.catalog.embedding_ids(self.model.id) if int(i) not in have]
+        for start in range(0, len(missing), _BATCH):
+            ids, matrix = self.catalog.embeddings(self.model.id, missing[start : start + _BATCH])
+            index.add(ids.tolist(), matrix)
+        self._dirty = bool(missing)
+        return index
+
+    def _build_hnsw(self) -> HnswIndex:
+        index = HnswIndex(self.model.dim)
+        all_ids = self.catalog.embedding_ids(self.model.id).tolist()
+        for start in range(0, len(all_ids), _BATCH):
+            ids, matrix = self.catalog.embeddings(self.model.id, all_ids[start : start + _BATCH])
+            index.add(ids.tolist(), matrix)
+        self._dirty = True
+        return index
+
+    def add(self, face_ids: list[int], vectors: npt.NDArray[np.float32]) -> None:
+        if self._index is not None and face_ids:
+            self._index.add(face_ids, vectors)
+            self._dirty = True
+
+    def refresh(self, face_ids: set[int]) -> None:
+        """Faces whose vectors went away or changed: drop them, and put back the ones that
+        still have a vector of this model."""
+        if self._index is None or not face_ids:
+            return
+        self._index.remove(face_ids)
+        ids, matrix = self.catalog.embeddings(self.model.id, sorted(face_ids))
+        if len(ids):
+            self._index.add(ids.tolist(), matrix)
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write an HNSW index (atomically) so the next process does not rebuild it."""
+        if not isinstance(self._index, HnswIndex) or not self._dirty:
+            return
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_suffix(".tmp")
+        tmp.write_bytes(self._index.to_bytes())
+        os.replace(tmp, self.file)
+        meta = {
+            "model": self.model.id,
+            "vectors_changed": self.catalog.counter("vectors_changed"),
+            "count": len(self._index),
+        }
+        tmp_meta = self.manifest.with_suffix(".tmp")
+        tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp_meta, self.manifest)
+        self._dirty = False
+
+    def forget(self) -> None:
+        self._index = None
