@@ -4,7 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regard.pipeline.cluster import FaceSet, GroupingParams, IncrementalGrouper, exact_knn, regroup
+from regard.pipeline.cluster import FaceSet, GroupingParams, exact_knn, regroup
+from regard.pipeline.grouper import IncrementalGrouper
 
 DIM = 16
 
@@ -114,7 +115,8 @@ def test_incremental_grouping_respects_the_same_rules(world, order_seed, rejecti
     # Bookkeeping agrees with the assignments.
     for person, st_ in grouper.people.items():
         members = [r for r, p in enumerate(grouper.person) if p == person]
-        assert st_.size == len(members)
+        assert st_.members == set(members)
+        assert set(st_.protos) <= st_.members
         np.testing.assert_allclose(
             st_.sum, v[[grouper.ids[r] for r in members]].sum(axis=0), atol=1e-4
         )

@@ -26,13 +26,8 @@ from regard.errors import (
 )
 from regard.inference.calibration import Calibration
 from regard.inference.registry import ModelSpec
-from regard.pipeline.cluster import (
-    FaceSet,
-    GroupingParams,
-    IncrementalGrouper,
-    prototypes,
-    regroup,
-)
+from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
+from regard.pipeline.grouper import IncrementalGrouper
 from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
 from regard.storage.vector_store import VectorStore
@@ -105,6 +100,7 @@ class PeopleService:
                 rows.low[done].tolist(),
                 rows.person[done].tolist(),
                 self.people.rejections(),
+                owner=rows.owner[done].tolist(),
             )
         return grouper
 
@@ -132,6 +128,7 @@ class PeopleService:
                         [int(pending.photos[i])],
                         [bool(pending.low[i])],
                         [int(pending.person[i])],
+                        owner=[True],
                     )
                     self.people.mark_grouped([fid])
                     continue
@@ -140,7 +137,9 @@ class PeopleService:
                 )
                 self.people.assign([fid], decision.person or None, "auto")
                 for other, person in decision.also:
-                    self.people.assign([other], person, "auto")
+                    self.people.assign([other], person or None, "auto")
+                    if person:
+                        touched_people.add(person)
                 if decision.person:
                     touched_people.add(decision.person)
                     new += decision.new_person

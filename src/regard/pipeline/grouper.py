@@ -1,0 +1,314 @@
+"""Grouper: keep people up to date one new face at a time, in milliseconds.
+
+A new face joins the person its neighbours support, under the rules of `cluster.regroup`
+(similar enough to the person's closest prototypes and to the person as a whole, never twice
+in one photo, never where the owner rejected it), or waits unassigned until enough mutually
+close unassigned faces agree to form a new person. Low-quality faces never start a person.
+
+Faces arrive one by one, so a person can grow from two look-alikes (siblings) before any photo
+shows them together. When a new face fits a person in every way but one — the person already
+has a face in this photo — that photo is evidence the person is two people: the person's
+automatic faces are regrouped on the spot with the new face and the photo constraint, and split
+if they should be. The owner's faces never move.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from regard.pipeline.cluster import (
+    FaceSet,
+    GroupingParams,
+    Vectors,
+    exact_knn,
+    prototypes,
+    regroup,
+    top3_mean,
+)
+
+#: (vector, k) -> [(face id, similarity)], best first, over the faces added so far.
+NeighbourFn = Callable[[Vectors, int], list[tuple[int, float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the grouper did with one face, and with any other faces it moved on the way."""
+
+    face_id: int
+    person: int  # 0: left unassigned
+    new_person: bool = False
+    also: tuple[tuple[int, int], ...] = ()  # (face id, person; 0 = unassigned) changed too
+
+
+class _Person:
+    __slots__ = ("id", "members", "photos", "protos", "sum")
+
+    def __init__(self, person_id: int, dim: int) -> None:
+        self.id = person_id
+        self.members: set[int] = set()
+        self.sum = np.zeros(dim, dtype=np.float64)
+        self.photos: Counter[int] = Counter()
+        self.protos: list[int] = []
+
+
+class IncrementalGrouper:
+    def __init__(
+        self,
+        dim: int,
+        knn: NeighbourFn,
+        allocate: Callable[[], int],
+        params: GroupingParams | None = None,
+    ) -> None:
+        self.p = params or GroupingParams()
+        self.dim = dim
+        self._knn = knn
+        self._allocate = allocate
+        self.row: dict[int, int] = {}
+        self.ids: list[int] = []
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self.photo: list[int] = []
+        self.low: list[bool] = []
+        self.owner: list[bool] = []  # the owner put this face in its person
+        self.person: list[int] = []
+        self.rejected: dict[int, set[int]] = defaultdict(set)  # row -> persons
+        self.people: dict[int, _Person] = {}
+
+    # --- state ---------------------------------------------------------------------------
+
+    def load(
+        self,
+        ids: Sequence[int],
+        vectors: Vectors,
+        photos: Sequence[int],
+        low: Sequence[bool],
+        persons: Sequence[int],
+        rejected: Mapping[int, Iterable[int]] | None = None,
+        owner: Sequence[bool] | None = None,
+    ) -> None:
+        """Take in faces that are already grouped (from the catalog), without deciding."""
+        owners = owner if owner is not None else [False] * len(ids)
+        for fid, vec, ph, lo, per, own in zip(
+            ids, vectors, photos, low, persons, owners, strict=True
+        ):
+            row = self._remember(int(fid), vec, int(ph), bool(lo))
+            self.owner[row] = bool(own)
+            if per:
+                self._assign(row, int(per), refresh=False)
+        for person in self.people.values():
+            self._refresh(person)
+        for fid, persons_ in (rejected or {}).items():
+            if int(fid) in self.row:
+                self.rejected[self.row[int(fid)]].update(persons_)
+
+    def _remember(self, face_id: int, vector: Vectors, photo: int, low: bool) -> int:
+        row = len(self.ids)
+        if row >= len(self._vectors):
+            grown = np.zeros((max(64, 2 * len(self._vectors)), self.dim), dtype=np.float32)
+            grown[:row] = self._vectors[:row]
+            self._vectors = grown
+        self._vectors[row] = vector
+        self.row[face_id] = row
+        self.ids.append(face_id)
+        self.photo.append(photo)
+        self.low.append(low)
+        self.owner.append(False)
+        self.person.append(0)
+        return row
+
+    def _assign(self, row: int, person: int, refresh: bool = True) -> None:
+        if self.person[row] == person:
+            return
+        if self.person[row]:
+            self._detach(row)
+        self.person[row] = person
+        st = self.people.get(person)
+        if st is None:
+            st = self.people[person] = _Person(person, self.dim)
+        st.members.add(row)
+        st.sum += self._vectors[row]
+        st.photos[self.photo[row]] += 1
+        if refresh:
+            if len(st.protos) < self.p.prototypes:
+                st.protos.append(row)
+            else:
+                self._refresh(st)
+
+    def _detach(self, row: int) -> None:
+        st = self.people[self.person[row]]
+        st.members.discard(row)
+        st.sum -= self._vectors[row]
+        st.photos[self.photo[row]] -= 1
+        if st.photos[self.photo[row]] <= 0:
+            del st.photos[self.photo[row]]
+        self.person[row] = 0
+        if not st.members:
+            del self.people[st.id]
+        elif row in st.protos:
+            st.protos.remove(row)
+            if len(st.protos) < min(len(st.members), self.p.prototypes):
+                self._refresh(st)
+
+    def _refresh(self, st: _Person) -> None:
+        st.protos = prototypes(self._vectors, sorted(st.members), self.p.prototypes)
+
+    def set_person(self, face_id: int, person: int, by_owner: bool = True) -> None:
+        """The owner (or a regrouping) put a face in a person (0: none)."""
+        row = self.row[face_id]
+        self.owner[row] = by_owner and bool(person)
+        if person:
+            self._assign(row, person)
+        elif self.person[row]:
+            self._detach(row)
+
+    def reject(self, face_id: int, person: int) -> None:
+        row = self.row[face_id]
+        self.rejected[row].add(person)
+        if self.person[row] == person:
+            self._detach(row)
+            self.owner[row] = False
+
+    def forget(self, face_id: int) -> None:
+        """A face left the library (its photo was removed or erased)."""
+        row = self.row.pop(face_id, None)
+        if row is not None and self.person[row]:
+            self._detach(row)
+
+    # --- deciding ----------------------------------------------------------------------------
+
+    def add(self, face_id: int, vector: Vectors, photo: int, low: bool) -> Decision:
+        """Decide for one new face: join a person, form a new one, or wait."""
+        row = self._remember(face_id, vector, photo, low)
+        neighbours = [
+            self.row[fid]
+            for fid, sim in self._knn(vector, self.p.neighbours + 1)
+            if fid != face_id
+            and fid in self.row
+            and sim >= self.p.link
+            and self.photo[self.row[fid]] != photo
+        ]
+        candidates = {self.person[r] for r in neighbours} - {0}
+        person = self._best_person(row, candidates)
+        if person is None:
+            clash = [c for c in candidates if self._fits(row, c, ignore_photo=True)]
+            if clash:
+                return self._repair(row, max(clash, key=lambda c: self._closeness(row, c)))
+        created = False
+        changes: dict[int, int] = {}
+        if person is None and not low:
+            group = self._form_group(
+                row, [r for r in neighbours if not self.person[r] and not self.low[r]]
+            )
+            if group:
+                person = self._allocate()
+                created = True
+                for r in group:
+                    if r != row:
+                        self._assign(r, person)
+                        changes[r] = person
+        if person is None:
+            return Decision(face_id, 0)
+        self._assign(row, person)
+        # Unassigned neighbours that now fit the person come along.
+        for r in neighbours:
+            if not self.person[r] and self._fits(r, person):
+                self._assign(r, person)
+                changes[r] = person
+        return Decision(
+            face_id, person, created, tuple((self.ids[r], p) for r, p in changes.items())
+        )
+
+    def _closeness(self, row: int, person: int) -> float:
+        st = self.people[person]
+        return top3_mean(self._vectors[st.protos] @ self._vectors[row])
+
+    def _fits(self, row: int, person: int, ignore_photo: bool = False) -> bool:
+        st = self.people.get(person)
+        if st is None or person in self.rejected.get(row, ()):
+            return False
+        if not ignore_photo and st.photos.get(self.photo[row], 0) > 0:
+            return False
+        m = self.p.low_quality_margin if self.low[row] else 0.0
+        v = self._vectors[row]
+        if float(v @ st.sum) / len(st.members) < self.p.average + m:
+            return False
+        return self._closeness(row, person) >= self.p.local + m
+
+    def _best_person(self, row: int, candidates: Iterable[int]) -> int | None:
+        scored = sorted(
+            ((self._closeness(row, c), c) for c in candidates if self._fits(row, c)),
+            reverse=True,
+        )
+        if not scored:
+            return None
+        if len(scored) > 1 and scored[0][0] - scored[1][0] < self.p.ambiguity:
+            return None  # two people fit almost equally: let the owner or a regroup decide
+        return scored[0][1]
+
+    def _form_group(self, row: int, unassigned: list[int]) -> list[int]:
+        """Agglomerate the face with its unassigned neighbours under the regrouping rules;
+        the face's group becomes a person if it is big enough."""
+        if len(unassigned) + 1 < self.p.min_size:
+            return []
+        labels = self._regroup([row, *unassigned], person=0)
+        mine = labels[0]
+        return [
+            r for r, lab in zip([row, *unassigned], labels, strict=True) if mine and lab == mine
+        ]
+
+    def _regroup(self, rows: list[int], person: int) -> list[int]:
+        local = FaceSet(
+            ids=np.arange(len(rows), dtype=np.int64),
+            vectors=self._vectors[rows],
+            photos=np.array([self.photo[r] for r in rows], dtype=np.int64),
+            low=np.array([self.low[r] for r in rows], dtype=bool),
+            owner=np.array([person if self.owner[r] else 0 for r in rows], dtype=np.int64),
+            rejected={
+                i: frozenset(self.rejected[r]) for i, r in enumerate(rows) if self.rejected.get(r)
+            },
+        )
+        return [int(x) for x in regroup(local, exact_knn(local.vectors), self.p).person]
+
+    def _repair(self, row: int, person: int) -> Decision:
+        """The new face fits `person` but a face of `person` is already in its photo: regroup
+        the person's automatic faces with it, splitting the person if the evidence says so."""
+        st = self.people[person]
+        rows = [row, *sorted(st.members)]
+        labels = self._regroup(rows, person)
+        sizes = Counter(lab for lab in labels if lab)
+        # The person keeps the owner's group, else its own biggest group.
+        keep = (
+            person
+            if person in sizes
+            else (
+                max(
+                    (lab for lab in sizes if lab < 0), key=lambda lab: (sizes[lab], -lab), default=0
+                )
+            )
+        )
+        mapping = {keep: person} if keep else {}
+        changes: dict[int, int] = {}
+        for r, lab in zip(rows, labels, strict=True):
+            if not lab:
+                target = 0
+            else:
+                if lab not in mapping:
+                    mapping[lab] = self._allocate()
+                target = mapping[lab]
+            if self.person[r] != target:
+                if target:
+                    self._assign(r, target)
+                else:
+                    self._detach(r)
+                changes[r] = target
+        created = any(p != person for p in mapping.values())
+        mine = self.person[row]
+        return Decision(
+            self.ids[row],
+            mine,
+            created and mine not in (0, person),
+            tuple((self.ids[r], p) for r, p in changes.items() if r != row),
+        )

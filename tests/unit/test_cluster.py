@@ -1,0 +1,82 @@
+"""The grouping rules on constructed faces whose truth is known."""
+
+import numpy as np
+
+from regard.pipeline.cluster import FaceSet, exact_knn, prototypes, regroup
+from regard.pipeline.grouper import IncrementalGrouper
+
+DIM = 128
+rng = np.random.default_rng(3)
+
+
+def unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def near(centre, cosine):
+    """A unit vector at exactly `cosine` to `centre`."""
+    r = unit(rng.normal(size=DIM))
+    r = unit(r - (r @ centre) * centre)
+    return unit(cosine * centre + np.sqrt(1 - cosine**2) * r)
+
+
+def faces_around(centre, n, cosine=0.8):
+    return np.stack([near(centre, cosine) for _ in range(n)])
+
+
+# Person A seen two ways (say, with and without a beard: the two looks are only 0.55 alike),
+# a few photos in between, and a look-alike sibling B (0.85 to A's first look).
+A1 = unit(rng.normal(size=DIM))
+A2 = near(A1, 0.55)
+B = near(A1, 0.85)
+V = np.vstack(
+    [faces_around(A1, 6), faces_around(A2, 6), faces_around(unit(A1 + A2), 3), faces_around(B, 6)]
+).astype(np.float32)
+TRUTH = np.array([1] * 15 + [2] * 6)
+N = len(V)
+
+
+def group(photos):
+    faces = FaceSet(np.arange(N), V, np.asarray(photos), np.zeros(N, bool), np.zeros(N, np.int64))
+    return regroup(faces, exact_knn(V)).person
+
+
+def test_one_person_seen_two_ways_stays_one_person_and_the_sibling_apart():
+    photos = list(range(N))
+    photos[15], photos[16], photos[17] = 0, 6, 12  # B is photographed with A three times
+    labels = group(photos)
+    assert len(set(labels[:15].tolist())) == 1 and labels[0] != 0
+    assert len(set(labels[15:].tolist())) == 1 and labels[15] not in (0, labels[0])
+
+
+def test_without_shared_photos_the_look_alike_would_merge():
+    # Why the same-photo rule matters: B alone is too like A for thresholds to tell apart.
+    labels = group(list(range(N)))
+    assert len(set(labels.tolist())) == 1
+
+
+def test_incremental_grouping_agrees():
+    photos = list(range(N))
+    photos[15], photos[16], photos[17] = 0, 6, 12
+    added: list[int] = []
+    ids = iter(range(1, 100))
+
+    def knn(vec, k):
+        sims = V[added] @ vec if added else np.zeros(0)
+        best = np.argsort(-sims, kind="stable")[:k]
+        return [(added[b], float(sims[b])) for b in best]
+
+    grouper = IncrementalGrouper(DIM, knn, lambda: next(ids))
+    for i in np.random.default_rng(0).permutation(N).tolist():
+        grouper.add(i, V[i], photos[i], False)
+        added.append(i)
+    labels = np.array([grouper.person[grouper.row[i]] for i in range(N)])
+    for person in set(labels.tolist()) - {0}:
+        assert len(set(TRUTH[labels == person].tolist())) == 1, "a person mixes A and B"
+    assert (labels[:15] != 0).sum() >= 12 and (labels[15:] != 0).sum() >= 5
+
+
+def test_prototypes_cover_both_looks():
+    protos = prototypes(V, list(range(15)), 4)
+    looks = {0 if i < 6 else 1 if i < 12 else 2 for i in protos}
+    assert {0, 1} <= looks
