@@ -18,6 +18,17 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("REGARD_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_state(tmp_path_factory) -> Iterator[Path]:
+    """Key files, audit anchors and erasure journals of the test libraries go to a temporary
+    folder, never to the user's ~/.config or ~/.local/state (subprocesses inherit it)."""
+    root = tmp_path_factory.mktemp("regard-state")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REGARD_KEY_DIR", str(root / "keys"))
+        mp.setenv("REGARD_STATE_DIR", str(root / "state"))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED / "README.md").is_file():

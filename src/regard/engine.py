@@ -7,7 +7,6 @@ them holds logic of its own.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,9 @@ from typing import Any
 
 from regard.domain.face import AnalysedFace
 from regard.domain.photo import Photo
-from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
-from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
+from regard.domain.privacy import Policy
+from regard.domain.search import ProbeFace, SearchResult
+from regard.errors import RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
 from regard.jobs.pool import STANDARD_MODELS, AnalysisPool, Result, analyse_in_process
@@ -29,9 +29,16 @@ from regard.pipeline.analyse import (
 )
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import OpenedImage
+from regard.privacy.audit import AuditLog
+from regard.privacy.context import PrivacyContext, default_actor
+from regard.privacy.keys import KeyConfig, KeyManager, reseal_all
+from regard.privacy.service import PrivacyService
+from regard.privacy.state import state_dir
 from regard.services.people import GroupingSummary, PeopleService
+from regard.services.search import SearchService, probe_face
 from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
+from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
 
 
@@ -42,6 +49,10 @@ class EngineConfig:
     task_timeout: float = 300.0
     ann_threshold: int = ANN_THRESHOLD  # faces beyond which the vector index is HNSW
     grouping: GroupingParams = field(default_factory=GroupingParams)
+    keys: KeyConfig = field(default_factory=KeyConfig)
+    policy: Policy | None = None  # for a new library (default: household)
+    actor: str = field(default_factory=default_actor)  # who is acting, for the audit log
+    state_dir: Path | None = None  # audit anchors and erasure journals (default: XDG state)
 
 
 class Engine:
@@ -54,6 +65,7 @@ class Engine:
         models: ModelLoader = STANDARD_MODELS,
     ) -> None:
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
+        existed = self.paths.exists()
         if create:
             self.paths.create()
         else:
@@ -63,19 +75,45 @@ class Engine:
         self.catalog = Catalog(self.paths.catalog)
         self._analyser: Analyser | None = None
         self._calibration: Calibration | None = None
+        if not existed and self.config.policy is not None:
+            with self.catalog.transaction():
+                self.catalog.set_setting("policy", self.config.policy.value)
+        self.keys = KeyManager(self.catalog, self.config.keys)
+        self.sealer = self._open_keys()
+        self.catalog.codec.sealer = self.sealer
         self.vectors = VectorStore(
             self.catalog, self.paths.vectors, models.embedder, self.config.ann_threshold
         )
-        self.people = PeopleService(
-            self.catalog,
-            self.vectors,
-            models.embedder,
-            lambda: self.calibration,
-            self.config.grouping,
+        state = state_dir(self.config.state_dir)
+        self.privacy_context = PrivacyContext(
+            catalog=self.catalog,
+            vectors=self.vectors,
+            model=models.embedder,
+            calibration=lambda: self.calibration,
+            audit=AuditLog(self.catalog, state),
+            read_probe=self._analyse_probe,
+            state_dir=state,
+            actor=self.config.actor,
         )
+        self.people = PeopleService(self.privacy_context, self.config.grouping)
+        self.search = SearchService(self.privacy_context)
+        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        # A restored backup must not bring back what was erased since.
+        self.privacy.eraser.replay()
+
+    def _open_keys(self) -> Sealer | None:
+        if not self.keys.initialised:
+            # A new library — or one from before encryption: seal what it holds.
+            sealer = self.keys.initialise()
+            with self.catalog.transaction():
+                reseal_all(self.catalog, None, sealer)
+            self.catalog.compact()
+            return sealer
+        return self.keys.unlock()
 
     def close(self) -> None:
-        self.vectors.save()
+        if self.sealer is not None:
+            self.vectors.save()
         self.catalog.close()
 
     def __enter__(self) -> Engine:
@@ -83,6 +121,13 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def policy(self) -> Policy:
+        return self.privacy_context.policy
+
+    def require_key(self) -> Sealer:
+        return self.keys.require(self.sealer)
 
     # --- indexing ---------------------------------------------------------------------------
 
@@ -94,6 +139,8 @@ class Engine:
         on_event: EventSink | None = None,
     ) -> IndexReport:
         """Index image files under `roots` (folders or files) into the library."""
+        refuse_urls(roots)
+        self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
         with writer_lock(self.paths):
             self.catalog.register_models((self.models.detector, self.models.embedder))
@@ -104,7 +151,14 @@ class Engine:
                 # New faces join people as each batch of photos is committed.
                 grouped.append(self.people.group_pending())
 
-            ingest = Ingestor(self.catalog, pipeline, self._analyse, on_event, group_new_faces)
+            ingest = Ingestor(
+                self.catalog,
+                pipeline,
+                self._analyse,
+                on_event,
+                group_new_faces,
+                screen=self.privacy.gate.screen,
+            )
             report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
             group_new_faces()
             report.grouping = {
@@ -140,7 +194,7 @@ class Engine:
 
     def probe_faces(self, photo: Path) -> list[ProbeFace]:
         """The faces in a photo, left to right, as `search --face-index` numbers them."""
-        return [self._probe_face(i, f) for i, f in enumerate(self._analyse_probe(photo))]
+        return [probe_face(i, f) for i, f in enumerate(self._analyse_probe(photo))]
 
     def search_face(
         self,
@@ -150,66 +204,17 @@ class Engine:
         threshold: float | None = None,
         limit: int | None = None,
     ) -> SearchResult:
-        """Every library photo with a face matching the (chosen) face in `photo`, best first."""
-        faces = self._analyse_probe(photo)
-        if not faces:
-            raise NoFaceInProbeError(photo)
-        if face_index is None:
-            if len(faces) > 1:
-                raise AmbiguousProbeError(
-                    photo, [self._probe_face(i, f) for i, f in enumerate(faces)]
-                )
-            face_index = 0
-        if not 0 <= face_index < len(faces):
-            raise FaceIndexError(photo, face_index, len(faces))
-        chosen = faces[face_index]
-        index = self.vectors.index
-        cal = self.calibration
-        source = "given" if threshold is not None else "calibrated"
-        t = threshold if threshold is not None else cal.search_threshold(len(index))
-        neighbours = index.search(chosen.embedding, threshold=t)
-        hits = self.catalog.face_hits([n.id for n in neighbours])
-        by_photo: dict[int, list[FaceMatch]] = defaultdict(list)
-        for n in neighbours:
-            hit = hits.get(n.id)
-            if hit is not None:
-                by_photo[hit.photo_id].append(FaceMatch(n.id, hit.box, n.score, hit.low_quality))
-        matches = []
-        for photo_id, fm in by_photo.items():
-            first = hits[fm[0].face_id]
-            matches.append(
-                PhotoMatch(
-                    photo_id,
-                    first.path,
-                    max(f.score for f in fm),
-                    tuple(sorted(fm, key=lambda f: -f.score)),
-                    first.taken_at,
-                )
-            )
-        matches.sort(key=lambda m: (-m.score, m.path))
-        if limit is not None:
-            matches = matches[:limit]
-        return SearchResult(
-            probe_path=str(photo),
-            probe_face=self._probe_face(face_index, chosen),
-            probe_faces=len(faces),
-            threshold=t,
-            threshold_source=source,
-            library_faces=len(index),
-            expected_false_matches=cal.expected_false_matches(t, len(index)),
-            matches=tuple(matches),
+        """Every library photo with a face matching the (chosen) face in `photo`, best first,
+        within what the library's policy and people's consents allow."""
+        self.require_key()
+        return self.search.search_face(
+            photo, face_index=face_index, threshold=threshold, limit=limit
         )
 
     def _analyse_probe(self, photo: Path) -> list[AnalysedFace]:
         fingerprint, data = read_file(Path(photo), self.config.analysis.limits)
         opened = OpenedImage(fingerprint.path, data, self.config.analysis.limits)
         return self.analyser.faces_in(opened)
-
-    @staticmethod
-    def _probe_face(index: int, face: AnalysedFace) -> ProbeFace:
-        return ProbeFace(
-            index, face.detection.box, face.detection.score, face.quality.size_px, face.quality.low
-        )
 
     @property
     def calibration(self) -> Calibration:
@@ -223,8 +228,22 @@ class Engine:
         counts = self.catalog.counts()
         faces = counts["embeddings"]
         t = self.calibration.search_threshold(faces)
+        key = self.keys.info(self.sealer)
         return {
             "library": str(self.paths.root),
+            "library_id": self.catalog.setting("library_id"),
+            "policy": self.policy.value,
+            "encryption": {
+                "scheme": "AES-256-GCM",
+                "key": key.kind,
+                "key_file": key.key_file,
+                "unlocked": self.sealer is not None,
+                "key_id": key.key_id,
+            },
+            "biometric": self.catalog.privacy.biometric_counts(),
+            "consent_subjects": len({c["subject_key"] for c in self.catalog.privacy.consents()}),
+            "opt_outs": len(self.catalog.privacy.optouts()),
+            "audit_entries": len(self.catalog.privacy.audit_entries()),
             "schema_version": self.catalog.schema_version,
             "photos": counts["photos"],
             "indexed": counts["indexed"],
@@ -250,3 +269,14 @@ class Engine:
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()
+
+
+def refuse_urls(roots: Iterable[Path]) -> None:
+    """Regard indexes files on this machine only: it has no crawler and no URL importer."""
+    for root in roots:
+        text = str(root)
+        if "://" in text or text.startswith(("http:", "https:", "ftp:")):
+            raise RegardError(
+                f"{text} looks like a web address. Regard never fetches anything from the "
+                "network: download the photos yourself, then index the folder."
+            )

@@ -7,6 +7,13 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── LibraryNotFoundError      no library at that path (and creation was not asked for)
     │   ├── LibraryLockedError        another Regard process is writing to it
     │   └── LibraryVersionError       made by a newer Regard than this one
+    ├── KeyProblemError               biometric data is encrypted and cannot be opened
+    │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
+    │   └── WrongKeyError             the key or passphrase does not open this library
+    ├── PrivacyError                  the library's policy or a person's rights forbid it
+    │   ├── ConsentRequiredError      identifying this person needs a consent for this purpose
+    │   ├── OptedOutError             the face belongs to someone who opted out
+    │   └── PrivacyRequestError       a consent, opt-out, access or erasure request is malformed
     ├── ModelError                    the face models
     │   ├── ModelNotInstalledError    the package that ships the weights is missing
     │   └── ModelChecksumError        the weights on disk are not the ones we measured
@@ -70,6 +77,54 @@ class LibraryVersionError(LibraryError):
             f"version {supported}. Upgrade Regard to open it; the library was not changed."
         )
         self.path = path
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+class KeyProblemError(RegardError):
+    """Biometric data is encrypted and cannot be opened."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"Cannot open the library's biometric data: {problem}. Give the passphrase "
+            "(REGARD_PASSPHRASE, or --passphrase to be asked) or the key file (--key-file, "
+            "REGARD_KEY_FILE). Photos, people's names, the audit log and the records stay "
+            "readable without it."
+        )
+        self.problem = problem
+
+
+class KeyMissingError(KeyProblemError):
+    pass
+
+
+class WrongKeyError(KeyProblemError):
+    pass
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+
+class PrivacyError(RegardError):
+    """The library's policy or a person's rights forbid what was asked."""
+
+
+class ConsentRequiredError(PrivacyError):
+    def __init__(self, who: str, purpose: str, policy: str) -> None:
+        super().__init__(
+            f"{who} has no active consent for {purpose!r}, which this {policy} library "
+            f"requires. Record it first: `regard consent grant {who!r} --purpose {purpose} "
+            "--evidence FILE`."
+        )
+
+
+class OptedOutError(PrivacyError):
+    pass
+
+
+class PrivacyRequestError(PrivacyError):
+    pass
 
 
 # --- models ----------------------------------------------------------------------------------

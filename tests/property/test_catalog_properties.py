@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from regard.domain.face import AnalysedFace, Box, Detection, FaceQuality, Landmarks
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoMetadata
 from regard.storage.catalog import Catalog
+from regard.storage.sealing import Sealer, new_key
 from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
 
+SEALER = Sealer(new_key())
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 unit_vectors = st.lists(st.floats(-1, 1, allow_nan=False), min_size=8, max_size=8).filter(
     lambda v: sum(x * x for x in v) > 1e-3
@@ -52,6 +54,7 @@ paths = st.sampled_from([f"/p/{c}.jpg" for c in "abcdef"])
 def test_what_is_stored_is_what_is_read(path, meta, found):
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "c.sqlite")
+        catalog.codec.sealer = SEALER
         catalog.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
         analysis = PhotoAnalysis(FileFingerprint(path, 1, 2), "hash", meta, tuple(found), "p")
         with catalog.transaction():
@@ -88,6 +91,7 @@ operations = st.lists(
 def test_no_orphans_and_counts_agree_after_any_writes(ops):
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "c.sqlite")
+        catalog.codec.sealer = SEALER
         catalog.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
         model: dict[str, int] = {}  # path -> faces we expect
         meta = PhotoMetadata("JPEG", 10, 10)

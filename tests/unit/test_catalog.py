@@ -13,6 +13,7 @@ from regard.domain.photo import (
 )
 from regard.errors import LibraryVersionError
 from regard.storage.catalog import Catalog
+from regard.storage.sealing import Sealer, new_key
 from regard.storage.schema import SCHEMA_VERSION
 from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
 
@@ -46,6 +47,7 @@ def analysis(path, n_faces=2, seed=0):
 @pytest.fixture
 def catalog(tmp_path):
     c = Catalog(tmp_path / "c.sqlite")
+    c.codec.sealer = Sealer(new_key())
     c.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
     yield c
     c.close()

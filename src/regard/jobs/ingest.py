@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoStatus
+from regard.domain.privacy import FaceVerdict
 from regard.errors import UnreadableFileError
 from regard.jobs.pool import Result
 from regard.jobs.scan import scan
@@ -127,6 +128,7 @@ class Ingestor:
         analyse: Analyse,
         on_event: EventSink | None = None,
         on_commit: Callable[[], None] | None = None,
+        screen: Callable[[PhotoAnalysis], Sequence[FaceVerdict]] | None = None,
         commit_every: int = 16,
         commit_seconds: float = 2.0,
     ) -> None:
@@ -135,6 +137,8 @@ class Ingestor:
         self.analyse = analyse
         self.emit: EventSink = on_event or (lambda _e: None)
         self.on_commit = on_commit or (lambda: None)
+        # The privacy gate: which faces' vectors may be stored at all.
+        self.screen = screen
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
 
@@ -269,7 +273,8 @@ class Ingestor:
             with self.catalog.transaction():
                 for _path, result in buffer:
                     if isinstance(result, PhotoAnalysis):
-                        self.catalog.store_analysis(result, run_id)
+                        verdicts = self.screen(result) if self.screen else None
+                        self.catalog.store_analysis(result, run_id, verdicts)
                     else:
                         self.catalog.store_failure(result, run_id)
             for path, result in buffer:

@@ -62,8 +62,11 @@ class IncrementalGrouper:
         knn: NeighbourFn,
         allocate: Callable[[], int],
         params: GroupingParams | None = None,
+        allow_new: bool = True,
     ) -> None:
         self.p = params or GroupingParams()
+        # False where only consented people may exist (organisation libraries).
+        self.allow_new = allow_new
         self.dim = dim
         self._knn = knn
         self._allocate = allocate
@@ -198,7 +201,7 @@ class IncrementalGrouper:
                 return self._repair(row, max(clash, key=lambda c: self._closeness(row, c)))
         created = False
         changes: dict[int, int] = {}
-        if person is None and not low:
+        if person is None and not low and self.allow_new:
             group = self._form_group(
                 row, [r for r in neighbours if not self.person[r] and not self.low[r]]
             )
@@ -292,7 +295,7 @@ class IncrementalGrouper:
         mapping = {keep: person} if keep else {}
         changes: dict[int, int] = {}
         for r, lab in zip(rows, labels, strict=True):
-            if not lab:
+            if not lab or (lab not in mapping and not self.allow_new):
                 target = 0
             else:
                 if lab not in mapping:

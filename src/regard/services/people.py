@@ -9,7 +9,7 @@ its faces become the owner's and no regrouping or model change moves them.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,20 +17,19 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.people import face_label, parse_person_ref, person_label
+from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PhotoMatch
 from regard.errors import (
+    ConsentRequiredError,
     FaceNotFoundError,
     NameTakenError,
     PeopleActionError,
     PersonNotFoundError,
 )
-from regard.inference.calibration import Calibration
-from regard.inference.registry import ModelSpec
 from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
 from regard.pipeline.grouper import IncrementalGrouper
-from regard.storage.catalog import Catalog
+from regard.privacy.context import PrivacyContext
 from regard.storage.people_catalog import PersonRow
-from regard.storage.vector_store import VectorStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +45,7 @@ class PersonSearch:
     person: dict[str, Any]
     threshold: float
     matches: tuple[PhotoMatch, ...]
+    refused: str | None = None  # why nothing may be shown
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,24 +53,18 @@ class PersonSearch:
             "threshold": round(self.threshold, 4),
             "photos": len(self.matches),
             "matches": [m.as_dict() for m in self.matches],
+            **({"refused": self.refused} if self.refused else {}),
         }
 
 
 class PeopleService:
-    def __init__(
-        self,
-        catalog: Catalog,
-        vectors: VectorStore,
-        model: ModelSpec,
-        calibration: Callable[[], Calibration],
-        params: GroupingParams | None = None,
-    ) -> None:
-        self.catalog = catalog
-        self.people = catalog.people
-        self.vectors = vectors
-        self.model = model
+    def __init__(self, ctx: PrivacyContext, params: GroupingParams | None = None) -> None:
+        self.ctx = ctx
+        self.catalog = ctx.catalog
+        self.people = ctx.catalog.people
+        self.vectors = ctx.vectors
+        self.model = ctx.model
         self.params = params or GroupingParams()
-        self._calibration = calibration
         self._grouper: IncrementalGrouper | None = None
 
     # --- keeping in step with the catalog ---------------------------------------------------
@@ -90,6 +84,8 @@ class PeopleService:
             knn=lambda v, k: [(n.id, n.score) for n in index.top_k(v, k)],
             allocate=self.people.create,
             params=self.params,
+            # Only consented people exist in an organisation library.
+            allow_new=self.ctx.policy is Policy.HOUSEHOLD,
         )
         done = rows.grouped
         if done.any():
@@ -118,6 +114,7 @@ class PeopleService:
             self.vectors.add(pending.ids[missing].tolist(), pending.vectors[missing])
         joined = new = alone = 0
         touched_people: set[int] = set()
+        named = {p.id for p in self.people.live_people() if p.name}
         with self.catalog.transaction():
             for i, fid in enumerate(pending.ids.tolist()):
                 if pending.owner[i] and pending.person[i]:
@@ -147,6 +144,16 @@ class PeopleService:
                 else:
                     alone += 1
             self._refresh_covers(touched_people)
+            identified = len(touched_people & named)
+            if identified:
+                self.ctx.audit.record(
+                    "match",
+                    actor="regard",
+                    purpose=Purpose.GROUPING.value,
+                    subject=",".join(person_label(p) for p in sorted(touched_people & named)),
+                    result_count=joined,
+                    detail={"faces": len(pending.ids)},
+                )
         self._grouper = grouper
         return GroupingSummary(len(pending.ids), joined, new, alone)
 
@@ -214,10 +221,25 @@ class PeopleService:
         holder = self.people.by_name(clean)
         if holder is not None and holder.id != person.id:
             raise NameTakenError(clean, person_label(holder.id))
+        if self.ctx.policy is Policy.ORGANISATION:
+            named = PersonRow(person.id, clean, True, None, None)
+            if not (
+                self.ctx.allowed(named, Purpose.GROUPING) or self.ctx.allowed(named, Purpose.SEARCH)
+            ):
+                raise ConsentRequiredError(clean, Purpose.GROUPING.value, Policy.ORGANISATION.value)
         with self.catalog.transaction():
             self.people.set_name(person.id, clean)
             self.people.confirm(person.id)
-            self.people.record("name", {"person": person.id, "name": clean})
+            self.people.record(
+                "name", {"person": person.id, "name": clean, "attested_by": self.ctx.actor}
+            )
+            self.ctx.audit.record(
+                "name",
+                actor=self.ctx.actor,
+                purpose=Purpose.GROUPING.value,
+                subject=person_label(person.id),
+                detail={"attested_by": self.ctx.actor, "policy": self.ctx.policy.value},
+            )
         self._grouper = None
         return self.describe(self.resolve(person_label(person.id)))
 
@@ -241,6 +263,12 @@ class PeopleService:
             moved = self.people.merge(other.id, keep.id)
             self.people.confirm(keep.id)
             self.people.record("merge", {"into": keep.id, "from": other.id, "faces": moved})
+            self.ctx.audit.record(
+                "merge",
+                actor=self.ctx.actor,
+                subject=f"{person_label(keep.id)},{person_label(other.id)}",
+                result_count=moved,
+            )
             self._refresh_covers({keep.id})
         self._grouper = None
         return self.describe(self.resolve(person_label(keep.id)))
@@ -267,6 +295,12 @@ class PeopleService:
             self.people.confirm(person.id)
             self.people.confirm(new_id)
             self.people.record("split", {"from": person.id, "to": new_id, "faces": list(face_ids)})
+            self.ctx.audit.record(
+                "split",
+                actor=self.ctx.actor,
+                subject=f"{person_label(person.id)},{person_label(new_id)}",
+                result_count=len(face_ids),
+            )
             self._refresh_covers({person.id, new_id})
         self._grouper = None
         return self.describe(self.resolve(person_label(new_id)))
@@ -282,6 +316,11 @@ class PeopleService:
             self.people.reject(face_id, person.id)
             self.people.confirm(person.id)
             self.people.record("reject", {"person": person.id, "face": face_id})
+            self.ctx.audit.record(
+                "reject",
+                actor=self.ctx.actor,
+                subject=f"{person_label(person.id)},{face_label(face_id)}",
+            )
             self._refresh_covers({person.id})
         self._grouper = None
         return self.describe(self.resolve(person_label(person.id)))
@@ -295,6 +334,11 @@ class PeopleService:
 
     def recluster(self) -> dict[str, Any]:
         """Group every face again from scratch; the owner's decisions are kept as they are."""
+        if self.ctx.policy is Policy.ORGANISATION:
+            raise PeopleActionError(
+                "An organisation library has only consented people, formed from their consent "
+                "enrolment: there is nothing to regroup."
+            )
         self.sync()
         rows = self.people.grouping_rows(self.model.id)
         n = len(rows.ids)
@@ -349,6 +393,9 @@ class PeopleService:
                 "people_removed": removed,
             }
             self.people.record("recluster", summary)
+            self.ctx.audit.record(
+                "recluster", actor=self.ctx.actor, result_count=summary["people"], detail=summary
+            )
         self._grouper = None
         return summary
 
@@ -400,9 +447,28 @@ class PeopleService:
         """The person's photos, then photos with faces that look like them but are not in
         them yet ("suggested"), best first."""
         person = self.resolve(ref)
+        if not self.ctx.allowed(person, Purpose.SEARCH):
+            if self.ctx.policy is Policy.ORGANISATION and not self.ctx.ledger(person.name):
+                raise ConsentRequiredError(
+                    person.name or person_label(person.id),
+                    Purpose.SEARCH.value,
+                    self.ctx.policy.value,
+                )
+            with self.catalog.transaction():
+                self.ctx.audit.record(
+                    "search-person",
+                    actor=self.ctx.actor,
+                    purpose=Purpose.SEARCH.value,
+                    subject=person_label(person.id),
+                    result_count=0,
+                    detail={"refused": "consent for search withdrawn"},
+                )
+            return PersonSearch(
+                self.describe(person), 0.0, (), refused="they have withdrawn consent for search"
+            )
         faces = self.people.faces_of(person.id)
         index = self.vectors.index
-        cal = self._calibration()
+        cal = self.ctx.calibration()
         t = threshold if threshold is not None else cal.search_threshold(len(index))
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
         info: dict[int, tuple[str, str | None]] = {}
@@ -438,4 +504,12 @@ class PeopleService:
             path, taken = info[photo_id]
             out.append(PhotoMatch(photo_id, path, fms[0].score, tuple(fms), taken))
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
+        with self.catalog.transaction():
+            self.ctx.audit.record(
+                "search-person",
+                actor=self.ctx.actor,
+                purpose=Purpose.SEARCH.value,
+                subject=person_label(person.id),
+                result_count=len(out),
+            )
         return PersonSearch(self.describe(person), t, tuple(out))

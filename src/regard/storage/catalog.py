@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,14 @@ from regard.domain.photo import (
     PhotoMetadata,
     PhotoStatus,
 )
-from regard.errors import LibraryError, LibraryVersionError
+from regard.domain.privacy import KEEP, FaceVerdict
+from regard.errors import KeyMissingError, LibraryError, LibraryVersionError
 from regard.inference.registry import ModelSpec
 from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PeopleCatalog
+from regard.storage.privacy_catalog import PrivacyCatalog
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
+from regard.storage.sealing import Sealer
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +95,18 @@ class Catalog:
         except sqlite3.Error as exc:
             raise LibraryError(f"Cannot open the catalog {path}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
+        self._after_commit: list[Callable[[], None]] = []
         self._db.execute("PRAGMA foreign_keys = ON")
         # WAL: readers (search, status) never wait for the indexer, and a crash mid-write
         # leaves the last committed state. NORMAL sync is crash-safe in WAL mode.
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten with zeros, so erased data does not linger in free pages.
+        self._db.execute("PRAGMA secure_delete = ON")
         self._migrate()
-        self.people = PeopleCatalog(self._db)
+        self.codec = VectorCodec()
+        self.people = PeopleCatalog(self._db, self.codec)
+        self.privacy = PrivacyCatalog(self._db)
         #: Faces whose vector went away or changed since the last `take_touched()`: the
         #: engine keeps its in-memory vector index in step with them.
         self._touched: set[int] = set()
@@ -117,8 +125,16 @@ class Catalog:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._after_commit.clear()
             raise
         self._db.execute("COMMIT")
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current transaction commits (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -133,6 +149,35 @@ class Catalog:
     @property
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def delete_setting(self, key: str) -> None:
+        self._db.execute("DELETE FROM settings WHERE key = ?", (key,))
+
+    def settings(self, prefix: str = "") -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT key, value FROM settings WHERE key LIKE ? ORDER BY key", (prefix + "%",)
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def compact(self) -> None:
+        """Rewrite the database without free pages and empty the write-ahead log, so nothing
+        deleted survives in the files."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.execute("VACUUM")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- models and runs ------------------------------------------------------------------------
 
@@ -232,11 +277,19 @@ class Catalog:
 
     # --- writing photos (call inside transaction()) -----------------------------------------
 
-    def store_analysis(self, analysis: PhotoAnalysis, run_id: int) -> int:
+    def store_analysis(
+        self,
+        analysis: PhotoAnalysis,
+        run_id: int,
+        verdicts: Sequence[FaceVerdict] | None = None,
+    ) -> int:
         """Insert or update the photo at the analysis' path, with all its faces.
 
         A face found again where it was before (same place in the photo) keeps its row and id,
-        so what the owner decided about it survives re-analysis, even by a new model."""
+        so what the owner decided about it survives re-analysis, even by a new model.
+        `verdicts` (one per face, from the privacy gate) say which vectors may be stored."""
+        if verdicts is None:
+            verdicts = [KEEP] * len(analysis.faces)
         fp = analysis.fingerprint
         m = analysis.metadata
         photo_id = self._upsert_photo(
@@ -260,11 +313,11 @@ class Catalog:
             self._db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
         # Park kept rows' ordinals out of the way so renumbering never collides.
         self._db.execute("UPDATE faces SET ordinal = -id WHERE photo_id = ?", (photo_id,))
-        for ordinal, face in enumerate(analysis.faces):
+        for ordinal, (face, verdict) in enumerate(zip(analysis.faces, verdicts, strict=True)):
             if ordinal in kept:
-                self._update_face(kept[ordinal], ordinal, face)
+                self._update_face(kept[ordinal], ordinal, face, verdict)
             else:
-                self._insert_face(photo_id, ordinal, face)
+                self._insert_face(photo_id, ordinal, face, verdict)
         return photo_id
 
     def store_failure(self, failure: PhotoFailure, run_id: int) -> int:
@@ -324,11 +377,15 @@ class Catalog:
                 " frontalness, quality, low_quality FROM faces WHERE id = ?",
                 (photo_id, f["id"]),
             )
-            self._db.execute(
-                "INSERT INTO embeddings (face_id, model_id, vector)"
-                " SELECT ?, model_id, vector FROM embeddings WHERE face_id = ?",
-                (cur.lastrowid, f["id"]),
-            )
+            for model_id, blob in self._db.execute(
+                "SELECT model_id, vector FROM embeddings WHERE face_id = ?", (f["id"],)
+            ).fetchall():
+                vector = self.codec.decode(int(f["id"]), str(model_id), blob)
+                new_id = int(cur.lastrowid or 0)
+                self._db.execute(
+                    "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)",
+                    (new_id, model_id, self.codec.encode(vector, new_id, str(model_id))),
+                )
         return photo_id
 
     def delete_photos(self, photo_ids: Iterable[int]) -> int:
@@ -402,16 +459,27 @@ class Catalog:
         ).fetchone()
         return int(row[0])
 
-    def _update_face(self, face_id: int, ordinal: int, face: AnalysedFace) -> None:
+    def _update_face(
+        self, face_id: int, ordinal: int, face: AnalysedFace, verdict: FaceVerdict
+    ) -> None:
         d, q = face.detection, face.quality
+        if verdict.person_id is not None:
+            person_sql = "person_id = ?, assigned_by = 'auto', grouped = 1"
+            person_args: tuple[object, ...] = (verdict.person_id,)
+        elif verdict.keep:
+            # The owner's decisions about a face stay; automatic ones are made again.
+            person_sql = (
+                "grouped = 0, person_id = CASE WHEN assigned_by = 'owner' THEN person_id END,"
+                " assigned_by = CASE WHEN assigned_by = 'owner' THEN 'owner' END"
+            )
+            person_args = ()
+        else:
+            person_sql = "person_id = NULL, assigned_by = NULL, grouped = 1"
+            person_args = ()
         self._db.execute(
             "UPDATE faces SET ordinal = ?, x = ?, y = ?, w = ?, h = ?, landmarks = ?,"
             " det_score = ?, size_px = ?, sharpness = ?, frontalness = ?, quality = ?,"
-            " low_quality = ?, grouped = 0,"
-            # The owner's decisions about a face stay; automatic ones are made again.
-            " person_id = CASE WHEN assigned_by = 'owner' THEN person_id END,"
-            " assigned_by = CASE WHEN assigned_by = 'owner' THEN 'owner' END"
-            " WHERE id = ?",
+            f" low_quality = ?, biometric = ?, optout_id = ?, {person_sql} WHERE id = ?",
             (
                 ordinal,
                 d.box.x,
@@ -425,23 +493,26 @@ class Catalog:
                 q.frontalness,
                 q.score,
                 int(q.low),
+                verdict.reason,
+                verdict.optout_id,
+                *person_args,
                 face_id,
             ),
         )
         # Vectors of any other model go: spaces are never mixed, and stale biometric data is
         # not kept.
         self._db.execute("DELETE FROM embeddings WHERE face_id = ?", (face_id,))
-        self._db.execute(
-            "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)",
-            (face_id, face.model_id, encode_vector(face.embedding)),
-        )
+        if verdict.keep:
+            self._store_vector(face_id, face)
 
-    def _insert_face(self, photo_id: int, ordinal: int, face: AnalysedFace) -> int:
+    def _insert_face(
+        self, photo_id: int, ordinal: int, face: AnalysedFace, verdict: FaceVerdict
+    ) -> int:
         d, q = face.detection, face.quality
         cur = self._db.execute(
             "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
-            " sharpness, frontalness, quality, low_quality)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " sharpness, frontalness, quality, low_quality, biometric, optout_id, person_id,"
+            " assigned_by, grouped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 photo_id,
                 ordinal,
@@ -456,14 +527,23 @@ class Catalog:
                 q.frontalness,
                 q.score,
                 int(q.low),
+                verdict.reason,
+                verdict.optout_id,
+                verdict.person_id,
+                "auto" if verdict.person_id else None,
+                int(verdict.person_id is not None or not verdict.keep),
             ),
         )
         face_id = int(cur.lastrowid or 0)
+        if verdict.keep:
+            self._store_vector(face_id, face)
+        return face_id
+
+    def _store_vector(self, face_id: int, face: AnalysedFace) -> None:
         self._db.execute(
             "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)",
-            (face_id, face.model_id, encode_vector(face.embedding)),
+            (face_id, face.model_id, self.codec.encode(face.embedding, face_id, face.model_id)),
         )
-        return face_id
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -520,6 +600,8 @@ class Catalog:
                 "SELECT face_id, vector FROM embeddings WHERE model_id = ? ORDER BY face_id",
                 (model_id,),
             ).fetchall()
+        elif not face_ids:
+            rows = []
         else:
             rows = []
             wanted = list(face_ids)
@@ -533,8 +615,80 @@ class Catalog:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
             return ids, np.zeros((0, 0), dtype=np.float32)
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        return ids, matrix.astype(np.float32)
+        return ids, self.codec.decode_many([(int(r[0]), model_id, r[1]) for r in rows])
+
+    def raw_embeddings(self) -> list[tuple[int, str, bytes]]:
+        rows = self._db.execute("SELECT face_id, model_id, vector FROM embeddings").fetchall()
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+
+    def replace_embedding_blob(self, face_id: int, model_id: str, blob: bytes) -> None:
+        self._db.execute(
+            "UPDATE embeddings SET vector = ? WHERE face_id = ? AND model_id = ?",
+            (blob, face_id, model_id),
+        )
+
+    def raw_templates(self) -> list[tuple[int, str, bytes]]:
+        rows = self._db.execute("SELECT id, kind, model_id, vector FROM templates").fetchall()
+        return [
+            (int(r[0]), template_context(int(r[0]), str(r[1]), str(r[2])), bytes(r[3]))
+            for r in rows
+        ]
+
+    def replace_template_blob(self, template_id: int, blob: bytes) -> None:
+        self._db.execute("UPDATE templates SET vector = ? WHERE id = ?", (blob, template_id))
+
+    def add_template(
+        self,
+        kind: str,
+        model_id: str,
+        vector: npt.NDArray[np.float32],
+        *,
+        person_id: int | None = None,
+        optout_id: int | None = None,
+    ) -> int:
+        """A face vector kept for one purpose only (consent enrolment or opt-out), sealed."""
+        cur = self._db.execute(
+            "INSERT INTO templates (kind, person_id, optout_id, model_id, vector, created_at)"
+            " VALUES (?, ?, ?, ?, x'', ?)",
+            (kind, person_id, optout_id, model_id, utc_now()),
+        )
+        template_id = int(cur.lastrowid or 0)
+        sealed = self.codec.seal_raw(
+            np.asarray(vector, dtype="<f4").tobytes(), template_context(template_id, kind, model_id)
+        )
+        self.replace_template_blob(template_id, sealed)
+        return template_id
+
+    def templates(
+        self, kind: str, model_id: str
+    ) -> tuple[list[tuple[int, int | None, int | None]], npt.NDArray[np.float32]]:
+        """[(template id, person id, opt-out id)] and their vectors, opened."""
+        rows = self._db.execute(
+            "SELECT id, person_id, optout_id, vector FROM templates WHERE kind = ? AND"
+            " model_id = ? ORDER BY id",
+            (kind, model_id),
+        ).fetchall()
+        meta = [(int(r[0]), r[1], r[2]) for r in rows]
+        if not rows:
+            return meta, np.zeros((0, 0), dtype=np.float32)
+        raw = b"".join(
+            self.codec.open_raw(bytes(r[3]), template_context(int(r[0]), kind, model_id))
+            for r in rows
+        )
+        return meta, np.frombuffer(raw, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
+
+    def delete_templates(
+        self, *, person_id: int | None = None, optout_id: int | None = None
+    ) -> int:
+        if person_id is not None:
+            return int(
+                self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,)).rowcount
+            )
+        if optout_id is not None:
+            return int(
+                self._db.execute("DELETE FROM templates WHERE optout_id = ?", (optout_id,)).rowcount
+            )
+        return 0
 
     def embedding_ids(self, model_id: str) -> npt.NDArray[np.int64]:
         rows = self._db.execute(
@@ -605,8 +759,45 @@ def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -
     return kept
 
 
-def encode_vector(vector: npt.NDArray[np.float32]) -> bytes:
-    return np.asarray(vector, dtype="<f4").tobytes()
+def template_context(template_id: int, kind: str, model_id: str) -> str:
+    return f"template:{template_id}:{kind}:{model_id}"
+
+
+class VectorCodec:
+    """How face vectors are written: float32, sealed with the library's key and bound to
+    their face and model. Without a key (a locked library) vectors can be neither read
+    nor written."""
+
+    def __init__(self) -> None:
+        self.sealer: Sealer | None = None
+
+    def _require(self) -> Sealer:
+        if self.sealer is None:
+            raise KeyMissingError("no key or passphrase was given")
+        return self.sealer
+
+    @staticmethod
+    def context(face_id: int, model_id: str) -> str:
+        return f"embedding:{face_id}:{model_id}"
+
+    def encode(self, vector: npt.NDArray[np.float32], face_id: int, model_id: str) -> bytes:
+        raw = np.asarray(vector, dtype="<f4").tobytes()
+        return self._require().seal(raw, self.context(face_id, model_id))
+
+    def decode(self, face_id: int, model_id: str, blob: bytes) -> npt.NDArray[np.float32]:
+        raw = self._require().open(bytes(blob), self.context(face_id, model_id))
+        return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+
+    def seal_raw(self, raw: bytes, context: str) -> bytes:
+        return self._require().seal(raw, context)
+
+    def open_raw(self, blob: bytes, context: str) -> bytes:
+        return self._require().open(blob, context)
+
+    def decode_many(self, rows: Sequence[tuple[int, str, bytes]]) -> npt.NDArray[np.float32]:
+        sealer = self._require()
+        raw = b"".join(sealer.open(bytes(b), self.context(f, m)) for f, m, b in rows)
+        return np.frombuffer(raw, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
 
 
 def _photo_from_row(r: sqlite3.Row) -> Photo:

@@ -11,13 +11,17 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box
 from regard.storage.clock import utc_now
+
+
+class VectorCodecLike(Protocol):
+    def decode_many(self, rows: Sequence[tuple[int, str, bytes]]) -> npt.NDArray[np.float32]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +59,9 @@ class PersonFace:
 
 
 class PeopleCatalog:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, codec: VectorCodecLike) -> None:
         self._db = db
+        self._codec = codec
 
     # --- persons ---------------------------------------------------------------------------
 
@@ -115,6 +120,17 @@ class PeopleCatalog:
             "UPDATE people SET merged_into = ? WHERE merged_into = ?", (target, source)
         )
         return int(moved)
+
+    def delete_person(self, person_id: int) -> int:
+        """Erasure: the person row and any ids merged into it (their faces are unlinked)."""
+        self._db.execute(
+            "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE person_id = ?",
+            (person_id,),
+        )
+        merged = self._db.execute("DELETE FROM people WHERE merged_into = ?", (person_id,)).rowcount
+        return int(merged) + int(
+            self._db.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount
+        )
 
     def delete_empty_unconfirmed(self) -> int:
         """Automatic persons that lost all their faces go; named/confirmed ones stay."""
@@ -176,9 +192,7 @@ class PeopleCatalog:
         ).fetchall()
         n = len(rows)
         vectors = (
-            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
-            .reshape(n, -1)
-            .astype(np.float32)
+            self._codec.decode_many([(int(r[0]), model_id, r[1]) for r in rows])
             if n
             else np.zeros((0, 0), dtype=np.float32)
         )

@@ -132,6 +132,86 @@ MIGRATIONS: tuple[str, ...] = (
         detail          TEXT NOT NULL              -- JSON
     );
     """,
+    # 3: privacy — settings (policy, keys), consent ledger, opt-outs, templates, audit log,
+    #    erasures; what became of each face's biometric data
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO settings (key, value) VALUES ('library_id', lower(hex(randomblob(16))));
+    INSERT INTO settings (key, value) VALUES ('policy', 'household');
+
+    -- kept: the face has its embedding; otherwise why it has none (the box stays, for blurring)
+    ALTER TABLE faces ADD COLUMN biometric TEXT NOT NULL DEFAULT 'kept'
+        CHECK (biometric IN ('kept', 'opted_out', 'unconsented', 'withdrawn', 'erased',
+                             'expired'));
+    ALTER TABLE faces ADD COLUMN optout_id INTEGER;
+
+    CREATE TABLE consents (
+        id              INTEGER PRIMARY KEY,
+        subject         TEXT NOT NULL,             -- the person's name as the evidence gives it
+        subject_key     TEXT NOT NULL,
+        action          TEXT NOT NULL CHECK (action IN ('grant', 'withdraw')),
+        purposes        TEXT NOT NULL,             -- JSON list
+        evidence        TEXT,                      -- sha256 of the evidence file, or its text
+        evidence_kind   TEXT CHECK (evidence_kind IN ('file', 'text')),
+        evidence_name   TEXT,
+        consent_text    TEXT NOT NULL,             -- sha256 of the consent wording agreed to
+        actor           TEXT NOT NULL,
+        at              TEXT NOT NULL,
+        expires         TEXT
+    );
+    CREATE INDEX consents_by_subject ON consents(subject_key, id);
+    -- Append-only: a record is never changed or removed, except that an erasure may blank
+    -- the subject's name.
+    CREATE TRIGGER consents_no_delete BEFORE DELETE ON consents BEGIN
+        SELECT RAISE(ABORT, 'the consent ledger is append-only');
+    END;
+    CREATE TRIGGER consents_no_update BEFORE UPDATE ON consents
+    WHEN NOT (NEW.subject = '[erased]' AND NEW.subject_key = OLD.subject_key
+              AND NEW.id = OLD.id AND NEW.action = OLD.action AND NEW.purposes = OLD.purposes
+              AND NEW.at = OLD.at)
+    BEGIN
+        SELECT RAISE(ABORT, 'the consent ledger is append-only');
+    END;
+
+    CREATE TABLE optouts (
+        id              INTEGER PRIMARY KEY,
+        created_at      TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        note            TEXT,
+        source_hash     TEXT NOT NULL              -- sha256 of the selfie file (not kept)
+    );
+
+    -- Face vectors kept for one purpose only: a consent enrolment, or exclusion (opt-out).
+    CREATE TABLE templates (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL CHECK (kind IN ('enrolment', 'optout')),
+        person_id       INTEGER REFERENCES people(id) ON DELETE CASCADE,
+        optout_id       INTEGER REFERENCES optouts(id) ON DELETE CASCADE,
+        model_id        TEXT NOT NULL,
+        vector          BLOB NOT NULL,             -- sealed
+        created_at      TEXT NOT NULL
+    );
+
+    CREATE TABLE audit (
+        id              INTEGER PRIMARY KEY,
+        at              TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        purpose         TEXT,
+        subject         TEXT,                      -- P12 / F7 ids, never names
+        probe_hash      TEXT,
+        result_count    INTEGER,
+        detail          TEXT NOT NULL,             -- JSON
+        prev_hash       TEXT NOT NULL,
+        hash            TEXT NOT NULL
+    );
+
+    CREATE TABLE erasures (
+        id              TEXT PRIMARY KEY,          -- the journal entry's id
+        applied_at      TEXT NOT NULL,
+        receipt         TEXT NOT NULL              -- JSON
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from regard.errors import WrongKeyError
 from regard.inference.registry import ModelSpec
 from regard.storage.catalog import Catalog
 from regard.storage.vectors import ExactIndex, HnswIndex, VectorIndex
@@ -67,6 +68,9 @@ class VectorStore:
             return saved
         return self._build_hnsw()
 
+    def _context(self) -> str:
+        return f"hnsw:{self.catalog.setting('library_id')}:{self.model.id}"
+
     def _load_saved(self) -> HnswIndex | None:
         try:
             meta = json.loads(self.manifest.read_text(encoding="utf-8"))
@@ -74,8 +78,10 @@ class VectorStore:
                 return None
             if meta.get("vectors_changed") != self.catalog.counter("vectors_changed"):
                 return None
-            index = HnswIndex.from_bytes(self.model.dim, self.file.read_bytes())
-        except (OSError, ValueError, RuntimeError):
+            # The saved graph holds every vector: it is sealed like the catalog's vectors.
+            data = self.catalog.codec.open_raw(self.file.read_bytes(), self._context())
+            index = HnswIndex.from_bytes(self.model.dim, data)
+        except (OSError, ValueError, RuntimeError, WrongKeyError):
             return None
         have = set(index.ids().tolist())
         missing = [int(i) for i in self.catalog.embedding_ids(self.model.id) if int(i) not in have]
@@ -116,7 +122,7 @@ class VectorStore:
             return
         self.file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_suffix(".tmp")
-        tmp.write_bytes(self._index.to_bytes())
+        tmp.write_bytes(self.catalog.codec.seal_raw(self._index.to_bytes(), self._context()))
         os.replace(tmp, self.file)
         meta = {
             "model": self.model.id,
@@ -130,3 +136,23 @@ class VectorStore:
 
     def forget(self) -> None:
         self._index = None
+
+    def rebuild_saved(self) -> None:
+        """After an erasure: a saved graph may still hold removed vectors (HNSW removal only
+        marks them), so it is rebuilt from the catalog — or deleted if no longer used."""
+        if self._index is not None and isinstance(self._index, HnswIndex):
+            self._index = self._build_hnsw()
+            self.save()
+        elif self.file.exists():
+            if self.catalog.embedding_count(self.model.id) > self.ann_threshold:
+                self._index = self._build_hnsw()
+                self.save()
+            else:
+                self.file.unlink()
+                self.manifest.unlink(missing_ok=True)
+
+    def reseal(self) -> None:
+        """After a key change: write the saved graph again under the new key."""
+        if self.file.exists():
+            self._index = self._build_hnsw()
+            self.save()

@@ -1,0 +1,99 @@
+"""The rules of identification: policies, purposes and consent, as pure functions.
+
+* household (default): a private person's own library. Everyone in it may be grouped, named,
+  searched for and alerted on, unless they have a consent record that withdrew the purpose.
+* organisation (school, club, company, event photographer; GDPR art. 9): nobody may be
+  identified — named, searched for, matched, alerted on — without an active consent record
+  for that purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from regard.errors import PrivacyRequestError
+
+
+class Policy(StrEnum):
+    HOUSEHOLD = "household"
+    ORGANISATION = "organisation"
+
+
+class Purpose(StrEnum):
+    GROUPING = "grouping"  # grouped into a named person, shown as them
+    SEARCH = "search"  # found by `search --person` / `search --face`
+    CAMERA = "camera"  # alerted on by a camera
+
+
+ALL_PURPOSES = frozenset(Purpose)
+
+
+def parse_purposes(text: str | Iterable[str]) -> frozenset[Purpose]:
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out: set[Purpose] = set()
+    for item in (i.strip().lower() for i in items):
+        if not item:
+            continue
+        if item == "all":
+            out |= ALL_PURPOSES
+            continue
+        try:
+            out.add(Purpose(item))
+        except ValueError:
+            raise PrivacyRequestError(
+                f"{item!r} is not a purpose. Purposes are: "
+                f"{', '.join(p.value for p in Purpose)} (or all)."
+            ) from None
+    if not out:
+        raise PrivacyRequestError("Name at least one purpose: grouping, search or camera.")
+    return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    action: str  # "grant" | "withdraw"
+    purposes: frozenset[Purpose]
+    at: str  # ISO timestamp
+    expires: str | None = None  # ISO date
+
+
+def active_purposes(records: Sequence[ConsentRecord], today: date) -> frozenset[Purpose]:
+    """Purposes a subject's ledger allows today: grants add (until they expire), withdrawals
+    remove, later records win."""
+    active: dict[Purpose, str | None] = {}
+    for rec in records:
+        for purpose in rec.purposes:
+            if rec.action == "grant":
+                active[purpose] = rec.expires
+            else:
+                active.pop(purpose, None)
+    return frozenset(
+        p
+        for p, expires in active.items()
+        if expires is None or date.fromisoformat(expires) >= today
+    )
+
+
+def permitted(
+    policy: Policy, records: Sequence[ConsentRecord], purpose: Purpose, today: date
+) -> bool:
+    """May a person with this ledger be identified for `purpose` under `policy`?"""
+    if policy is Policy.HOUSEHOLD and not records:
+        return True  # the household owner attests for their own family and friends
+    return purpose in active_purposes(records, today)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceVerdict:
+    """What the privacy gate decided for one new face before anything is stored."""
+
+    keep: bool = True  # store the face's vector
+    reason: str = "kept"  # why not: "opted_out" | "unconsented"
+    optout_id: int | None = None
+    person_id: int | None = None  # organisation: the consented person it matched
+
+
+KEEP = FaceVerdict()

@@ -1,0 +1,233 @@
+"""The consent ledger: who agreed to be identified, for what, on what evidence, until when.
+
+Append-only (the database refuses changes and deletions). A withdrawal is a new record, and
+it takes effect at once: searches for a withdrawn purpose return nothing for that person, and
+when no purpose is left their face vectors are deleted (the boxes stay, for blurring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from regard.domain.people import person_label
+from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
+from regard.errors import PrivacyRequestError
+from regard.privacy.context import PrivacyContext, file_sha256
+from regard.storage.clock import utc_now
+from regard.storage.people_catalog import PersonRow, name_key
+
+#: The wording a subject agrees to when no other text is given; its hash is recorded, so a
+#: later change of wording is visible in the ledger.
+CONSENT_TEXT = """Consent to face recognition (Regard, consent text version 1)
+
+I agree that the owner of this photo library may use face recognition on photos of me, on
+their own computer only, for the purposes ticked: grouping (my photos shown together under my
+name), search (finding photos of me), camera (being recognised by their cameras). My face data
+is encrypted, never leaves their computer and is never used to train anything. I can withdraw
+this consent at any time, as easily as I gave it; I can ask what is held about me and have it
+erased.
+"""
+
+
+def consent_text_hash(text_file: Path | None) -> str:
+    if text_file is not None:
+        if not text_file.is_file():
+            raise PrivacyRequestError(f"{text_file}: no such consent text file.")
+        return file_sha256(text_file)
+    return hashlib.sha256(CONSENT_TEXT.encode("utf-8")).hexdigest()
+
+
+class ConsentLedger:
+    def __init__(self, ctx: PrivacyContext) -> None:
+        self.ctx = ctx
+        self.catalog = ctx.catalog
+
+    def _subject(self, subject: str) -> tuple[str, PersonRow | None]:
+        """A subject is named as in the evidence; `P12` refers to a person by id."""
+        from regard.domain.people import parse_person_ref
+
+        ref = parse_person_ref(subject)
+        if isinstance(ref, int):
+            person = self.catalog.people.get(ref)
+            if person is None or not person.name:
+                raise PrivacyRequestError(
+                    f"Consent is given by a named person: name {subject} first, or give the "
+                    "name as it is written on the evidence."
+                )
+            return person.name, person
+        clean = " ".join(ref.split())
+        if not clean:
+            raise PrivacyRequestError("Give the name of the person who consents.")
+        return clean, self.catalog.people.by_name(clean)
+
+    def grant(
+        self,
+        subject: str,
+        purposes: str,
+        *,
+        evidence_file: Path | None = None,
+        evidence_text: str | None = None,
+        expires: str | None = None,
+        consent_text_file: Path | None = None,
+        face_photo: Path | None = None,
+        face_index: int | None = None,
+    ) -> dict[str, Any]:
+        name, person = self._subject(subject)
+        chosen = parse_purposes(purposes)
+        evidence = self.ctx.evidence(evidence_file, evidence_text)
+        if self.ctx.policy is Policy.ORGANISATION and evidence["evidence"] is None:
+            raise PrivacyRequestError(
+                "An organisation library records the evidence of consent: give --evidence FILE "
+                "(the signed form) or --evidence-text (how it was given, and who witnessed it)."
+            )
+        if expires is not None:
+            try:
+                if date.fromisoformat(expires) < self.ctx.today():
+                    raise PrivacyRequestError(f"--expires {expires} is in the past.")
+            except ValueError:
+                raise PrivacyRequestError(
+                    f"--expires {expires!r} is not a date like 2027-06-01."
+                ) from None
+        face = self.ctx.probe_face(face_photo, face_index) if face_photo else None
+        recheck = 0
+        with self.catalog.transaction():
+            record_id = self.catalog.privacy.consent_append(
+                {
+                    "subject": name,
+                    "subject_key": name_key(name),
+                    "action": "grant",
+                    "purposes": [p.value for p in chosen],
+                    **evidence,
+                    "consent_text": consent_text_hash(consent_text_file),
+                    "actor": self.ctx.actor,
+                    "at": utc_now(),
+                    "expires": expires,
+                }
+            )
+            if face is not None:
+                if person is None:
+                    pid = self.catalog.people.create(confirmed=True)
+                    self.catalog.people.set_name(pid, name)
+                    person = self.catalog.people.get(pid)
+                assert person is not None
+                self.catalog.add_template(
+                    "enrolment", face.model_id, face.embedding, person_id=person.id
+                )
+            if self.ctx.policy is Policy.ORGANISATION:
+                # Faces indexed before this consent had their vectors dropped; their photos
+                # are looked at again on the next `regard index`.
+                recheck = self.catalog.privacy.mark_unconsented_for_recheck()
+            self.ctx.audit.record(
+                "consent-grant",
+                actor=self.ctx.actor,
+                subject=person_label(person.id) if person else f"consent#{record_id}",
+                detail={
+                    "purposes": sorted(p.value for p in chosen),
+                    "record": record_id,
+                    "evidence_kind": evidence["evidence_kind"],
+                    "expires": expires,
+                    "enrolment_photo": face is not None,
+                },
+            )
+        return {
+            "record": record_id,
+            "subject": name,
+            "purposes": sorted(p.value for p in chosen),
+            "expires": expires,
+            "person": person_label(person.id) if person else None,
+            "photos_to_recheck": recheck,
+        }
+
+    def withdraw(self, subject: str, purposes: str | None = None) -> dict[str, Any]:
+        name, person = self._subject(subject)
+        before = active_purposes(self.ctx.ledger(name), self.ctx.today())
+        if not self.ctx.ledger(name) and self.ctx.policy is Policy.HOUSEHOLD:
+            before = frozenset(Purpose)  # no record yet: everything was allowed
+        chosen = parse_purposes(purposes) if purposes else frozenset(Purpose)
+        removed = {"embeddings": 0, "templates": 0}
+        with self.catalog.transaction():
+            record_id = self.catalog.privacy.consent_append(
+                {
+                    "subject": name,
+                    "subject_key": name_key(name),
+                    "action": "withdraw",
+                    "purposes": [p.value for p in chosen],
+                    "evidence": None,
+                    "evidence_kind": None,
+                    "evidence_name": None,
+                    "consent_text": consent_text_hash(None),
+                    "actor": self.ctx.actor,
+                    "at": utc_now(),
+                    "expires": None,
+                }
+            )
+            left = active_purposes(self.ctx.ledger(name), self.ctx.today())
+            if person is not None and not left:
+                faces = self.catalog.privacy.faces_of_person(person.id)
+                removed["embeddings"] = self.catalog.privacy.drop_embeddings(faces, "withdrawn")
+                removed["templates"] = self.catalog.delete_templates(person_id=person.id)
+                self.catalog.take_touched()
+                self.catalog.after_commit(lambda: self.ctx.vectors.refresh(set(faces)))
+            self.ctx.audit.record(
+                "consent-withdraw",
+                actor=self.ctx.actor,
+                subject=person_label(person.id) if person else f"consent#{record_id}",
+                result_count=removed["embeddings"],
+                detail={
+                    "purposes": sorted(p.value for p in chosen),
+                    "record": record_id,
+                    "still_allowed": sorted(p.value for p in left),
+                    **removed,
+                },
+            )
+        return {
+            "record": record_id,
+            "subject": name,
+            "withdrawn": sorted(p.value for p in chosen & before),
+            "still_allowed": sorted(p.value for p in left),
+            "removed": removed,
+        }
+
+    def subjects(self) -> list[dict[str, Any]]:
+        """Everyone in the ledger, with what they allow today and their records."""
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for rec in self.catalog.privacy.consents():
+            by_key.setdefault(rec["subject_key"], []).append(rec)
+        out = []
+        for key, records in by_key.items():
+            name = records[-1]["subject"]
+            person = self.catalog.people.by_name(name) if name != "[erased]" else None
+            out.append(
+                {
+                    "subject": name,
+                    "person": person_label(person.id) if person else None,
+                    "allowed": sorted(
+                        p.value
+                        for p in active_purposes(
+                            self.ctx.ledger(name) if name != "[erased]" else [], self.ctx.today()
+                        )
+                    ),
+                    "records": [
+                        {
+                            k: r[k]
+                            for k in (
+                                "id",
+                                "action",
+                                "purposes",
+                                "at",
+                                "expires",
+                                "actor",
+                                "evidence_kind",
+                                "evidence_name",
+                                "consent_text",
+                            )
+                        }
+                        for r in records
+                    ],
+                    "key": key,
+                }
+            )
+        return out

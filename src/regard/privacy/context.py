@@ -1,0 +1,119 @@
+"""What the privacy services share: the catalog, the vector index, the audit log, the policy,
+who is acting, and a way to read the face in a photo someone hands in."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from regard.domain.face import AnalysedFace
+from regard.domain.people import person_label
+from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
+from regard.errors import ConsentRequiredError, PrivacyRequestError
+from regard.inference.calibration import Calibration
+from regard.inference.registry import ModelSpec
+from regard.privacy.audit import AuditLog
+from regard.storage.catalog import Catalog
+from regard.storage.people_catalog import PersonRow, name_key
+from regard.storage.vector_store import VectorStore
+
+ProbeReader = Callable[[Path], list[AnalysedFace]]
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "owner"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class PrivacyContext:
+    catalog: Catalog
+    vectors: VectorStore
+    model: ModelSpec
+    calibration: Callable[[], Calibration]
+    audit: AuditLog
+    read_probe: ProbeReader
+    state_dir: Path
+    actor: str
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.catalog.setting("policy") or Policy.HOUSEHOLD.value)
+
+    def today(self) -> date:
+        return datetime.now(UTC).date()
+
+    def ledger(self, name: str | None) -> list[ConsentRecord]:
+        if not name:
+            return []
+        return [
+            ConsentRecord(r["action"], parse_purposes(r["purposes"]), r["at"], r["expires"])
+            for r in self.catalog.privacy.consents(name_key(name))
+        ]
+
+    def allowed(self, person: PersonRow | None, purpose: Purpose) -> bool:
+        """May this person (None: a face in no person) be identified for `purpose`?"""
+        if person is None:
+            return self.policy is Policy.HOUSEHOLD
+        return permitted(self.policy, self.ledger(person.name), purpose, self.today())
+
+    def require(self, person: PersonRow, purpose: Purpose) -> None:
+        if not self.allowed(person, purpose):
+            who = person.name or person_label(person.id)
+            raise ConsentRequiredError(who, purpose.value, self.policy.value)
+
+    def probe_face(self, photo: Path, face_index: int | None) -> AnalysedFace:
+        from regard.domain.search import ProbeFace
+        from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
+
+        faces = self.read_probe(photo)
+        if not faces:
+            raise NoFaceInProbeError(photo)
+        if face_index is None:
+            if len(faces) > 1:
+                raise AmbiguousProbeError(
+                    photo,
+                    [
+                        ProbeFace(
+                            i, f.detection.box, f.detection.score, f.quality.size_px, f.quality.low
+                        )
+                        for i, f in enumerate(faces)
+                    ],
+                )
+            face_index = 0
+        if not 0 <= face_index < len(faces):
+            raise FaceIndexError(photo, face_index, len(faces))
+        return faces[face_index]
+
+    def evidence(
+        self, evidence_file: Path | None, evidence_text: str | None
+    ) -> dict[str, str | None]:
+        if evidence_file is not None:
+            if not evidence_file.is_file():
+                raise PrivacyRequestError(f"{evidence_file}: no such evidence file.")
+            return {
+                "evidence": file_sha256(evidence_file),
+                "evidence_kind": "file",
+                "evidence_name": evidence_file.name,
+            }
+        if evidence_text:
+            return {
+                "evidence": evidence_text.strip(),
+                "evidence_kind": "text",
+                "evidence_name": None,
+            }
+        return {"evidence": None, "evidence_kind": None, "evidence_name": None}

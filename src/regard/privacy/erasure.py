@@ -1,0 +1,245 @@
+"""Erasure (GDPR art. 17): everything about a person goes, and stays gone.
+
+Removed: the person's face vectors, enrolment templates, name, corrections history, links
+between faces and the person, and their entries in the vector index; their consent records
+keep only what proves lawful processing (the name is blanked). Photos stay — they belong to
+the owner — unless asked (`--with-photos`). Then the database is rewritten (secure_delete is
+on, VACUUM, WAL truncated) and the index rebuilt, and every library file is searched for the
+erased vectors, sealed and in the clear: the receipt says what was removed and what was found.
+
+Each erasure is written to a journal kept outside the library as well as inside it. Opening a
+library replays any journal entry it has not applied, so restoring an older backup does not
+bring the person back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from regard.domain.people import person_label
+from regard.errors import PrivacyRequestError
+from regard.privacy.context import PrivacyContext
+from regard.privacy.state import write_atomically
+from regard.storage.clock import utc_now
+from regard.storage.people_catalog import PersonRow, name_key
+
+#: Faces of a person a selfie must match for `erase --face` to take the whole person.
+PERSON_SHARE = 0.5
+
+
+class Eraser:
+    def __init__(self, ctx: PrivacyContext, library_root: Path) -> None:
+        self.ctx = ctx
+        self.catalog = ctx.catalog
+        self.root = library_root
+        library_id = self.catalog.setting("library_id") or ""
+        self.journals = [
+            ctx.state_dir / f"{library_id}.erasures.jsonl",
+            library_root / "erasures.jsonl",
+        ]
+
+    # --- what to erase ---------------------------------------------------------------------
+
+    def targets_for_person(self, ref: str) -> tuple[list[PersonRow], list[int]]:
+        person = self._resolve(ref)
+        return [person], self.catalog.privacy.faces_of_person(person.id)
+
+    def targets_for_face(
+        self, photo: Path, face_index: int | None
+    ) -> tuple[list[PersonRow], list[int]]:
+        face = self.ctx.probe_face(photo, face_index)
+        t = self.ctx.calibration().search_threshold(max(1, len(self.ctx.vectors.index)))
+        matched = {n.id for n in self.ctx.vectors.index.search(face.embedding, threshold=t)}
+        people: list[PersonRow] = []
+        faces = set(matched)
+        by_person: dict[int, int] = {}
+        for fid in matched:
+            pid = self.catalog.people.face_person(fid)
+            if pid:
+                by_person[pid] = by_person.get(pid, 0) + 1
+        for pid, hits in by_person.items():
+            members = self.catalog.privacy.faces_of_person(pid)
+            if hits >= PERSON_SHARE * len(members):
+                row = self.catalog.people.get(pid)
+                if row is not None:
+                    people.append(row)
+                    faces.update(members)
+        return people, sorted(faces)
+
+    def _resolve(self, ref: str) -> PersonRow:
+        from regard.domain.people import parse_person_ref
+        from regard.errors import PersonNotFoundError
+
+        key = parse_person_ref(ref)
+        row = (
+            self.catalog.people.get(key)
+            if isinstance(key, int)
+            else self.catalog.people.by_name(key)
+        )
+        while row is not None and row.merged_into is not None:
+            row = self.catalog.people.get(row.merged_into)
+        if row is None:
+            raise PersonNotFoundError(ref)
+        return row
+
+    # --- erasing ---------------------------------------------------------------------------
+
+    def erase(
+        self, people: list[PersonRow], faces: list[int], *, with_photos: bool, what: str
+    ) -> dict[str, Any]:
+        if not people and not faces:
+            raise PrivacyRequestError(f"Nothing in the library matches {what}: nothing to erase.")
+        catalog = self.catalog
+        sealed = [blob for fid, _m, blob in catalog.raw_embeddings() if fid in set(faces)]
+        plain = [
+            catalog.codec.open_raw(b, catalog.codec.context(f, m))
+            for f, m, b in catalog.raw_embeddings()
+            if f in set(faces)
+        ]
+        refs = catalog.privacy.face_refs(faces)
+        photo_ids = sorted({r["content_hash"] for r in refs})
+        entry: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "at": utc_now(),
+            "faces": [{"content_hash": r["content_hash"], "box": r["box"]} for r in refs],
+            "people": [{"id": p.id, "name_hash": _name_hash(p.name)} for p in people],
+            "with_photos": with_photos,
+        }
+        with catalog.transaction():
+            receipt = self._apply(people, faces, with_photos, paths={r["path"] for r in refs})
+            receipt["request"] = what
+            receipt["journal_entry"] = entry["id"]
+            catalog.privacy.erasure_record(entry["id"], receipt)
+            self.ctx.audit.record(
+                "erasure",
+                actor=self.ctx.actor,
+                subject=",".join(person_label(p.id) for p in people) or f"{len(faces)} faces",
+                result_count=receipt["removed"]["vectors"],
+                detail=receipt["removed"],
+            )
+            catalog.after_commit(lambda: self._journal(entry))
+        self._after(set(faces))
+        receipt["verification"] = self.verify(sealed + plain)
+        receipt["photos_involved"] = len(photo_ids)
+        return receipt
+
+    def _apply(
+        self, people: list[PersonRow], faces: list[int], with_photos: bool, paths: set[str]
+    ) -> dict[str, Any]:
+        catalog = self.catalog
+        removed = {
+            "vectors": 0,
+            "templates": 0,
+            "names": 0,
+            "people": 0,
+            "history_entries": 0,
+            "consent_names_blanked": 0,
+            "photos": 0,
+            "photo_files": 0,
+            "faces_unlinked": len(faces),
+        }
+        removed["vectors"] = catalog.privacy.drop_embeddings(faces, "erased")
+        for person in people:
+            removed["templates"] += catalog.delete_templates(person_id=person.id)
+            removed["history_entries"] += catalog.privacy.scrub_history(person.id)
+            if person.name:
+                removed["names"] += 1
+                removed["consent_names_blanked"] += catalog.privacy.consent_blank_subject(
+                    name_key(person.name)
+                )
+            removed["people"] += catalog.people.delete_person(person.id)
+        if with_photos:
+            photo_ids = catalog.privacy.photos_of_faces(faces)
+            for path in sorted(paths):
+                try:
+                    os.remove(path)
+                    removed["photo_files"] += 1
+                except FileNotFoundError:
+                    pass
+            removed["photos"] = catalog.delete_photos(photo_ids)
+        catalog.take_touched()
+        return {"removed": removed, "with_photos": with_photos}
+
+    def _after(self, faces: set[int]) -> None:
+        """Rebuild what held the vectors, then rewrite the database without free pages."""
+        self.ctx.vectors.refresh(faces)
+        self.ctx.vectors.rebuild_saved()
+        self.catalog.compact()
+
+    def _journal(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        for path in self.journals:
+            existing = path.read_text(encoding="utf-8") if path.exists() else ""
+            write_atomically(path, existing + line)
+
+    # --- verifying -------------------------------------------------------------------------------
+
+    def verify(self, patterns: list[bytes]) -> dict[str, Any]:
+        """Search every file of the library for the erased vectors (sealed and clear)."""
+        files = [p for p in self.root.rglob("*") if p.is_file()]
+        found: dict[str, int] = {}
+        probes = [p[:48] for p in patterns if len(p) >= 48]
+        for path in files:
+            data = path.read_bytes()
+            hits = sum(data.count(p) for p in probes)
+            if hits:
+                found[str(path.relative_to(self.root))] = hits
+        return {
+            "files_searched": len(files),
+            "vectors_searched_for": len(probes),
+            "occurrences": found,
+            "clean": not found,
+            "method": "byte search of every library file for each erased vector, sealed "
+            "and as float32, after VACUUM and WAL truncation",
+        }
+
+    # --- replaying the journal -----------------------------------------------------------------
+
+    def replay(self) -> int:
+        """Apply journal entries this copy of the library has not seen (a restored backup)."""
+        entries: dict[str, dict[str, Any]] = {}
+        for path in self.journals:
+            if path.exists():
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        e = json.loads(line)
+                        entries[e["id"]] = e
+        todo = [e for e in entries.values() if not self.catalog.privacy.erasure_applied(e["id"])]
+        if not todo:
+            return 0
+        touched: set[int] = set()
+        for e in todo:
+            faces = [
+                fid
+                for ref in e["faces"]
+                if (fid := self.catalog.privacy.face_by_ref(ref["content_hash"], ref["box"]))
+            ]
+            people = []
+            for p in e["people"]:
+                row = self.catalog.people.get(int(p["id"]))
+                if row is not None and _name_hash(row.name) == p["name_hash"]:
+                    people.append(row)
+                    faces += self.catalog.privacy.faces_of_person(row.id)
+            with self.catalog.transaction():
+                receipt = self._apply(people, sorted(set(faces)), False, set())
+                receipt["replayed_from_journal"] = True
+                self.catalog.privacy.erasure_record(e["id"], receipt)
+                self.ctx.audit.record(
+                    "erasure-replayed",
+                    actor="regard",
+                    subject=f"journal:{e['id'][:8]}",
+                    result_count=receipt["removed"]["vectors"],
+                    detail=receipt["removed"],
+                )
+            touched |= set(faces)
+        self._after(touched)
+        return len(todo)
+
+
+def _name_hash(name: str | None) -> str | None:
+    return hashlib.sha256(name_key(name).encode()).hexdigest() if name else None

@@ -1,0 +1,82 @@
+"""The privacy services together: consent, opt-out, the ingestion gate, erasure, retention,
+the audit log and the record of processing. The engine exposes this as `engine.privacy`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from regard.errors import PrivacyRequestError
+from regard.privacy.audit import Verification
+from regard.privacy.consent import ConsentLedger
+from regard.privacy.context import PrivacyContext
+from regard.privacy.erasure import Eraser
+from regard.privacy.gate import Gate
+from regard.privacy.optout import OptOutRegistry
+from regard.privacy.records import record_of_processing
+from regard.privacy.retention import Retention
+
+
+class PrivacyService:
+    def __init__(self, ctx: PrivacyContext, library_root: Path) -> None:
+        self.ctx = ctx
+        self.gate = Gate(ctx)
+        self.consent = ConsentLedger(ctx)
+        self.optouts = OptOutRegistry(ctx, self.gate)
+        self.eraser = Eraser(ctx, library_root)
+        self.retention = Retention(ctx)
+
+    # --- consent ---------------------------------------------------------------------------------
+
+    def grant(self, subject: str, purposes: str, **kwargs: Any) -> dict[str, Any]:
+        result = self.consent.grant(subject, purposes, **kwargs)
+        self.gate.refresh()
+        return result
+
+    def withdraw(self, subject: str, purposes: str | None = None) -> dict[str, Any]:
+        result = self.consent.withdraw(subject, purposes)
+        self.gate.refresh()
+        return result
+
+    # --- erasure -----------------------------------------------------------------------------
+
+    def erase_person(self, ref: str, *, with_photos: bool = False) -> dict[str, Any]:
+        people, faces = self.eraser.targets_for_person(ref)
+        return self.eraser.erase(people, faces, with_photos=with_photos, what=f"person {ref}")
+
+    def erase_face(
+        self, photo: Path, *, face_index: int | None = None, with_photos: bool = False
+    ) -> dict[str, Any]:
+        people, faces = self.eraser.targets_for_face(photo, face_index)
+        return self.eraser.erase(
+            people, faces, with_photos=with_photos, what=f"the face in {photo.name}"
+        )
+
+    def erasure_preview(
+        self, ref: str | None, photo: Path | None, face_index: int | None = None
+    ) -> dict[str, Any]:
+        """What an erasure would remove, for the confirmation step."""
+        if (ref is None) == (photo is None):
+            raise PrivacyRequestError("Erase one thing: --person NAME or --face PHOTO.")
+        if ref is not None:
+            people, faces = self.eraser.targets_for_person(ref)
+        else:
+            assert photo is not None
+            people, faces = self.eraser.targets_for_face(photo, face_index)
+        return {"people": [{"id": p.id, "name": p.name} for p in people], "faces": len(faces)}
+
+    # --- audit and records ------------------------------------------------------------------------
+
+    def audit_entries(self, since: str | None = None) -> list[dict[str, Any]]:
+        return self.ctx.audit.entries(since)
+
+    def verify_audit(self) -> Verification:
+        return self.ctx.audit.verify()
+
+    def records(self, models: list[dict[str, Any]], key_kind: str) -> dict[str, Any]:
+        return record_of_processing(self.ctx, models, key_kind)
+
+    def set_controller(self, name: str) -> None:
+        with self.ctx.catalog.transaction():
+            self.ctx.catalog.set_setting("controller", name)
+            self.ctx.audit.record("records-controller", actor=self.ctx.actor, detail={"set": True})

@@ -1,0 +1,28 @@
+"""Regard's own state outside any library: the audit anchors and erasure journals.
+
+They live outside the library folder on purpose: restoring an old copy of a library must not
+also restore the evidence it is checked against (`REGARD_STATE_DIR`, default
+`~/.local/state/regard`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def state_dir(override: Path | None = None) -> Path:
+    if override is not None:
+        return override
+    env = os.environ.get("REGARD_STATE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "regard"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
