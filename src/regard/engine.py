@@ -98,6 +98,8 @@ class Engine:
         self.people = PeopleService(self.privacy_context, self.config.grouping)
         self.search = SearchService(self.privacy_context)
         self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
+        self.privacy_context.audit.check_continuity()
         # A restored backup must not bring back what was erased since.
         self.privacy.eraser.replay()
 
@@ -121,6 +123,34 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def rekey(self, new: KeyConfig) -> dict[str, Any]:
+        """A new data key for everything biometric, under a new passphrase or key file; the
+        old key opens nothing afterwards."""
+        old = self.require_key()
+        with writer_lock(self.paths):
+            with self.catalog.transaction():
+                new_sealer = self.keys.replace_key(new)
+                resealed = reseal_all(self.catalog, old, new_sealer)
+                self.privacy_context.audit.record(
+                    "rekey",
+                    actor=self.config.actor,
+                    result_count=resealed,
+                    detail={"key": self.catalog.setting("crypto.kek")},
+                )
+            self.sealer = new_sealer
+            self.catalog.codec.sealer = new_sealer
+            self.vectors.reseal()
+            # Old ciphertexts must not survive in free pages or the WAL.
+            self.catalog.compact()
+            self.keys.forget_old_key_file()
+        info = self.keys.info(new_sealer)
+        return {
+            "resealed": resealed,
+            "key": info.kind,
+            "key_file": info.key_file,
+            "key_id": info.key_id,
+        }
 
     @property
     def policy(self) -> Policy:

@@ -13,8 +13,8 @@ from regard.domain.photo import (
 )
 from regard.errors import LibraryVersionError
 from regard.storage.catalog import Catalog
-from regard.storage.sealing import Sealer, new_key
 from regard.storage.schema import SCHEMA_VERSION
+from regard.storage.sealing import Sealer, new_key
 from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
 
 

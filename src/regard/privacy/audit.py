@@ -96,6 +96,28 @@ class AuditLog:
         self.catalog.after_commit(lambda: write_atomically(self.anchor, head + "\n"))
         return int(entry["id"])
 
+    def check_continuity(self) -> bool:
+        """At open: if the anchor outside the library is ahead of the log, entries went
+        missing (an older backup was restored, or they were deleted). Say so in the log
+        itself, once, so that `verify` keeps reporting it. Returns whether all was well."""
+        anchor = self._anchor_file()
+        if anchor is None:
+            return True
+        last = self.catalog.privacy.audit_last()
+        head = f"{last[0]}:{last[1]}" if last else None
+        if anchor == head:
+            return True
+        anchor_id = int(anchor.split(":", 1)[0])
+        if last is not None and anchor_id < last[0]:
+            return True  # the anchor lags (a crash before it was written): not a loss
+        with self.catalog.transaction():
+            self.record(
+                "audit-discontinuity",
+                actor="regard",
+                detail={"anchor_entry": anchor_id, "log_ended_at": last[0] if last else 0},
+            )
+        return False
+
     def entries(self, since: str | None = None) -> list[dict[str, Any]]:
         out = []
         for e in self.catalog.privacy.audit_entries(since):
@@ -125,6 +147,14 @@ class AuditLog:
                     "changed after it was written"
                 )
                 first_bad = first_bad or row["id"]
+            elif row["action"] == "audit-discontinuity":
+                gap = json.loads(row["detail"])
+                problems.append(
+                    f"entries {gap['log_ended_at'] + 1} to {gap['anchor_entry']} are missing: "
+                    "an older copy of the library was restored, or they were deleted (noted at "
+                    f"entry {row['id']} on {row['at']})"
+                )
+                first_bad = first_bad or gap["log_ended_at"] + 1
             prev = row["hash"]
             expected_id = row["id"] + 1
         head = f"{rows[-1]['id']}:{rows[-1]['hash']}" if rows else None

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from regard.errors import PrivacyRequestError
+from regard.privacy.access import AccessReporter
 from regard.privacy.audit import Verification
 from regard.privacy.consent import ConsentLedger
 from regard.privacy.context import PrivacyContext
@@ -25,6 +26,7 @@ class PrivacyService:
         self.optouts = OptOutRegistry(ctx, self.gate)
         self.eraser = Eraser(ctx, library_root)
         self.retention = Retention(ctx)
+        self.access = AccessReporter(ctx, self.eraser, self.gate)
 
     # --- consent ---------------------------------------------------------------------------------
 
@@ -37,6 +39,18 @@ class PrivacyService:
         result = self.consent.withdraw(subject, purposes)
         self.gate.refresh()
         return result
+
+    # --- access ----------------------------------------------------------------------------
+
+    def access_report(
+        self,
+        out: Path,
+        *,
+        person: str | None = None,
+        photo: Path | None = None,
+        face_index: int | None = None,
+    ) -> dict[str, Any]:
+        return self.access.report(out, person=person, photo=photo, face_index=face_index)
 
     # --- erasure -----------------------------------------------------------------------------
 

@@ -371,10 +371,13 @@ class Catalog:
         ).fetchall()
         for f in faces:
             cur = self._db.execute(
+                # The copy inherits what the gate decided for the original: an opted-out or
+                # unconsented face stays without a vector.
                 "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
-                " sharpness, frontalness, quality, low_quality)"
+                " sharpness, frontalness, quality, low_quality, biometric, optout_id, grouped)"
                 " SELECT ?, ordinal, x, y, w, h, landmarks, det_score, size_px, sharpness,"
-                " frontalness, quality, low_quality FROM faces WHERE id = ?",
+                " frontalness, quality, low_quality, biometric, optout_id, biometric != 'kept'"
+                " FROM faces WHERE id = ?",
                 (photo_id, f["id"]),
             )
             for model_id, blob in self._db.execute(

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from regard.domain.people import parse_face_refs
-from regard.engine import Engine, EngineConfig
-from regard.errors import AmbiguousProbeError, RegardError
+from regard.errors import RegardError
 from regard.interfaces.cli import render
+from regard.interfaces.cli.common import (
+    DEFAULT_LIBRARY,
+    JsonOpt,
+    State,
+    open_engine,
+    print_json,
+    user_errors,
+)
 from regard.pipeline.analyse import AnalysisSettings
 from regard.pipeline.decode import DecodeLimits
-
-DEFAULT_LIBRARY = Path("~/regard-lib").expanduser()
 
 app = typer.Typer(
     name="regard",
@@ -29,15 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-class State:
-    library: Path = DEFAULT_LIBRARY
-    out = Console()
-    err = Console(stderr=True)
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
 @app.callback()
@@ -51,39 +40,37 @@ def main_options(
             help="The library folder (catalog and face vectors). Created by `index`.",
         ),
     ] = DEFAULT_LIBRARY,
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase", help="Ask for the library's passphrase (or set REGARD_PASSPHRASE)."
+        ),
+    ] = False,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            envvar="REGARD_KEY_FILE",
+            help="The key file that opens the library's biometric data.",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            envvar="REGARD_ACTOR",
+            help="Who is acting, for the audit log (default: your user name).",
+        ),
+    ] = None,
 ) -> None:
     State.library = library.expanduser()
+    State.passphrase = typer.prompt("Passphrase", hide_input=True) if passphrase else None
+    State.key_file = key_file
+    State.actor = actor
     # Made per invocation, not at import, so the terminal width is read when it matters;
     # long paths are not wrapped in logs and pipes.
     State.out = render.console(stderr=False)
     State.err = render.console(stderr=True)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-@contextmanager
-def _user_errors(as_json: bool) -> Iterator[None]:
-    """Turn Regard's errors into a one-paragraph message (or a JSON error) and exit code 1."""
-    try:
-        yield
-    except RegardError as exc:
-        if as_json:
-            payload: dict[str, Any] = {"error": {"type": type(exc).__name__, "message": str(exc)}}
-            if isinstance(exc, AmbiguousProbeError):
-                payload["error"]["faces"] = [f.as_dict() for f in exc.faces]
-            _print_json(payload)
-        else:
-            State.err.print(f"[bold red]error:[/] {render.escape(str(exc))}")
-            if isinstance(exc, AmbiguousProbeError):
-                State.err.print(render.probe_faces_table(exc.faces))
-        raise typer.Exit(1) from None
-
-
-def _engine(create: bool = False, **config: Any) -> Engine:
-    base = EngineConfig()
-    return Engine(State.library, create=create, config=replace(base, **config) if config else base)
 
 
 @app.command()
@@ -106,7 +93,7 @@ def index(
     as_json: JsonOpt = False,
 ) -> None:
     """Find the photos under FOLDERS and the faces in them. Re-running skips unchanged files."""
-    with _user_errors(as_json):
+    with user_errors(as_json):
         limits = DecodeLimits(int(max_megapixels * 1e6), int(max_file_mb * 2**20))
         config: dict[str, Any] = {
             "analysis": AnalysisSettings(limits=limits),
@@ -114,10 +101,10 @@ def index(
         }
         if workers is not None:
             config["workers"] = workers
-        with _engine(create=True, **config) as engine:
+        with open_engine(create=True, **config) as engine:
             if as_json:
                 report = engine.index(folders, prune=prune)
-                _print_json(report.as_dict())
+                print_json(report.as_dict())
                 return
             with render.IndexProgress(State.out) as progress:
                 report = engine.index(folders, prune=prune, on_event=progress.handle)
@@ -145,14 +132,14 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Every photo in the library with the face in --face (or of --person), best first."""
-    with _user_errors(as_json):
+    with user_errors(as_json):
         if (face is None) == (person is None):
             raise RegardError("Search for one thing: --face PHOTO or --person NAME.")
-        with _engine() as engine:
+        with open_engine() as engine:
             if person is not None:
                 found = engine.people.search(person, threshold=threshold)
                 if as_json:
-                    _print_json(found.as_dict())
+                    print_json(found.as_dict())
                 else:
                     render.person_search(State.out, found, limit)
                 return
@@ -161,114 +148,9 @@ def search(
                 face, face_index=face_index, threshold=threshold, limit=limit
             )
             if as_json:
-                _print_json(result.as_dict())
+                print_json(result.as_dict())
             else:
                 render.search_result(State.out, result)
-
-
-people_app = typer.Typer(
-    help="People: faces grouped into persons, and your corrections to the grouping.",
-    no_args_is_help=False,
-)
-app.add_typer(people_app, name="people")
-
-
-@people_app.callback(invoke_without_command=True)
-def people(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List people with their face counts and cover face; unnamed ones too."""
-    if ctx.invoked_subcommand is not None:
-        return
-    with _user_errors(as_json), _engine() as engine:
-        engine.people.group_pending()
-        rows = engine.people.summaries()
-        if as_json:
-            _print_json(rows)
-        else:
-            render.people(State.out, rows)
-
-
-PersonArg = Annotated[str, typer.Argument(help="A person: P12, or a name.")]
-
-
-@people_app.command("name")
-def people_name(
-    person: PersonArg,
-    name: Annotated[str, typer.Argument(help="The name to give them.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Name a person. Naming confirms their faces: regrouping never moves them."""
-    with _user_errors(as_json), _engine() as engine:
-        _show_person(engine.people.name(person, name), as_json, "Named")
-
-
-@people_app.command("merge")
-def people_merge(
-    keep: PersonArg,
-    other: Annotated[str, typer.Argument(help="The person to merge into KEEP.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Say two people are the same person: OTHER's faces move to KEEP, for good."""
-    with _user_errors(as_json), _engine() as engine:
-        _show_person(engine.people.merge(keep, other), as_json, "Merged into")
-
-
-@people_app.command("split")
-def people_split(
-    person: PersonArg,
-    faces: Annotated[str, typer.Option("--faces", help="The faces that are someone else: F1,F7.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Say some faces of a person are someone else: they become a new person."""
-    with _user_errors(as_json), _engine() as engine:
-        made = engine.people.split(person, parse_face_refs(faces))
-        _show_person(made, as_json, "Split off as")
-
-
-@people_app.command("reject")
-def people_reject(
-    person: PersonArg,
-    face: Annotated[str, typer.Option("--face", help="The face that is not them: F9.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Say a face is not this person; it is never put back with them."""
-    with _user_errors(as_json), _engine() as engine:
-        [face_id] = parse_face_refs(face)[:1] or [0]
-        _show_person(engine.people.reject(person, face_id), as_json, "Rejected the face from")
-
-
-@people_app.command("show")
-def people_show(person: PersonArg, as_json: JsonOpt = False) -> None:
-    """A person's photos, with the face ids that `split` and `reject` take."""
-    with _user_errors(as_json), _engine() as engine:
-        info = engine.people.show(person)
-        if as_json:
-            _print_json(info)
-        else:
-            render.person_detail(State.out, info)
-
-
-@people_app.command("recluster")
-def people_recluster(as_json: JsonOpt = False) -> None:
-    """Group every face again from scratch, keeping every name and correction you made."""
-    with _user_errors(as_json), _engine() as engine:
-        summary = engine.people.recluster()
-        if as_json:
-            _print_json(summary)
-        else:
-            State.out.print(
-                f"Regrouped {summary['faces']} faces: {summary['people']} people, "
-                f"{summary['faces_in_people']} faces in them, {summary['unassigned']} on their own."
-            )
-
-
-def _show_person(info: dict[str, Any], as_json: bool, verb: str) -> None:
-    if as_json:
-        _print_json(info)
-    else:
-        name = f" ({render.escape(info['name'])})" if info["name"] else ""
-        State.out.print(
-            f"{verb} {info['person']}{name}: {info['faces']} faces in {info['photos']} photos."
-        )
 
 
 @app.command()
@@ -277,10 +159,10 @@ def faces(
     as_json: JsonOpt = False,
 ) -> None:
     """List the faces in a photo, numbered as `search --face-index` uses them."""
-    with _user_errors(as_json), _engine() as engine:
+    with user_errors(as_json), open_engine() as engine:
         found = engine.probe_faces(photo)
         if as_json:
-            _print_json({"photo": str(photo), "faces": [f.as_dict() for f in found]})
+            print_json({"photo": str(photo), "faces": [f.as_dict() for f in found]})
         else:
             State.out.print(render.probe_faces_table(found))
 
@@ -293,10 +175,10 @@ def photos(
     as_json: JsonOpt = False,
 ) -> None:
     """List the photos in the library with their face counts."""
-    with _user_errors(as_json), _engine() as engine:
+    with user_errors(as_json), open_engine() as engine:
         rows = engine.photos(with_faces=with_faces)
         if as_json:
-            _print_json(rows)
+            print_json(rows)
         else:
             render.photos(State.out, rows)
 
@@ -309,7 +191,7 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """What the library holds: photos, faces, errors, models, size on disk."""
-    with _user_errors(as_json), _engine() as engine:
+    with user_errors(as_json), open_engine() as engine:
         info = engine.status()
         failed = engine.failures() if errors else []
         if as_json:
@@ -318,7 +200,7 @@ def status(
                     {"path": p.path, "code": p.error_code, "message": p.error_message}
                     for p in failed
                 ]
-            _print_json(info)
+            print_json(info)
             return
         render.status(State.out, info)
         if errors:
@@ -327,3 +209,8 @@ def status(
 
 def main() -> None:
     app()
+
+
+# The command groups register themselves on `app`.
+from regard.interfaces.cli import people as _people  # noqa: E402, F401
+from regard.interfaces.cli import privacy as _privacy  # noqa: E402, F401

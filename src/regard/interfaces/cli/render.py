@@ -331,3 +331,83 @@ def status(console: Console, info: dict[str, Any]) -> None:
         )
     table.add_row("size on disk", human_bytes(info["size_bytes"]))
     console.print(table)
+
+
+def consents(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("The consent ledger is empty.")
+        return
+    table = Table(title="Consent ledger", title_justify="left")
+    table.add_column("subject")
+    table.add_column("person")
+    table.add_column("allowed today")
+    table.add_column("records")
+    for r in rows:
+        history = "; ".join(
+            f"#{rec['id']} {rec['action']} {','.join(rec['purposes'])} {rec['at'][:10]}"
+            + (f" until {rec['expires']}" if rec["expires"] else "")
+            for rec in r["records"]
+        )
+        table.add_row(
+            escape(r["subject"]), r["person"] or "", ", ".join(r["allowed"]) or "none", history
+        )
+    console.print(table)
+
+
+def erasure_receipt(console: Console, receipt: dict[str, Any]) -> None:
+    removed = receipt["removed"]
+    console.print(f"[bold]Erasure receipt[/] (journal entry {receipt['journal_entry']})")
+    console.print(f"  request: {escape(receipt['request'])}")
+    for key, value in removed.items():
+        console.print(f"  {key.replace('_', ' ')}: {value}")
+    check = receipt["verification"]
+    verdict = "[green]none found[/]" if check["clean"] else f"[red]FOUND {check['occurrences']}[/]"
+    console.print(
+        f"  verification: searched {check['files_searched']} library files for "
+        f"{check['vectors_searched_for']} erased vectors: {verdict}"
+    )
+    console.print(
+        "  The erasure is journaled outside the library: restoring an older backup "
+        "and opening it erases again."
+    )
+
+
+def audit(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("The audit log is empty.")
+        return
+    table = Table(title=f"Audit log ({len(rows)} entries)", title_justify="left")
+    for col in ("#", "at", "actor", "action", "purpose", "subject", "results"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["at"],
+            escape(r["actor"]),
+            r["action"],
+            r["purpose"] or "",
+            r["subject"] or "",
+            "" if r["result_count"] is None else str(r["result_count"]),
+        )
+    console.print(table)
+
+
+def records(console: Console, info: dict[str, Any]) -> None:
+    console.print("[bold]Record of processing activities (GDPR art. 30)[/]")
+    for key, value in info.items():
+        title = key.replace("_", " ")
+        if isinstance(value, list):
+            console.print(f"[bold]{title}[/]:")
+            for item in value:
+                text = (
+                    item
+                    if isinstance(item, str)
+                    else ", ".join(f"{k}: {v}" for k, v in item.items())
+                )
+                console.print(f"  - {escape(str(text))}")
+        elif isinstance(value, dict):
+            console.print(f"[bold]{title}[/]:")
+            for k, v in value.items():
+                console.print(f"  {k}: {escape(str(v))}")
+        else:
+            console.print(f"[bold]{title}[/]: {escape(str(value))}")

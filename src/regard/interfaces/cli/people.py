@@ -1,0 +1,116 @@
+"""`regard people …`: see and correct how faces are grouped into people."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from regard.domain.people import parse_face_refs
+from regard.interfaces.cli import render
+from regard.interfaces.cli.app import app
+from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
+
+people_app = typer.Typer(
+    help="People: faces grouped into persons, and your corrections to the grouping.",
+    no_args_is_help=False,
+)
+app.add_typer(people_app, name="people")
+
+
+@people_app.callback(invoke_without_command=True)
+def people(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List people with their face counts and cover face; unnamed ones too."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with user_errors(as_json), open_engine() as engine:
+        engine.people.group_pending()
+        rows = engine.people.summaries()
+        if as_json:
+            print_json(rows)
+        else:
+            render.people(State.out, rows)
+
+
+PersonArg = Annotated[str, typer.Argument(help="A person: P12, or a name.")]
+
+
+@people_app.command("name")
+def people_name(
+    person: PersonArg,
+    name: Annotated[str, typer.Argument(help="The name to give them.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Name a person. Naming confirms their faces: regrouping never moves them."""
+    with user_errors(as_json), open_engine() as engine:
+        _show_person(engine.people.name(person, name), as_json, "Named")
+
+
+@people_app.command("merge")
+def people_merge(
+    keep: PersonArg,
+    other: Annotated[str, typer.Argument(help="The person to merge into KEEP.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Say two people are the same person: OTHER's faces move to KEEP, for good."""
+    with user_errors(as_json), open_engine() as engine:
+        _show_person(engine.people.merge(keep, other), as_json, "Merged into")
+
+
+@people_app.command("split")
+def people_split(
+    person: PersonArg,
+    faces: Annotated[str, typer.Option("--faces", help="The faces that are someone else: F1,F7.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Say some faces of a person are someone else: they become a new person."""
+    with user_errors(as_json), open_engine() as engine:
+        made = engine.people.split(person, parse_face_refs(faces))
+        _show_person(made, as_json, "Split off as")
+
+
+@people_app.command("reject")
+def people_reject(
+    person: PersonArg,
+    face: Annotated[str, typer.Option("--face", help="The face that is not them: F9.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Say a face is not this person; it is never put back with them."""
+    with user_errors(as_json), open_engine() as engine:
+        [face_id] = parse_face_refs(face)[:1] or [0]
+        _show_person(engine.people.reject(person, face_id), as_json, "Rejected the face from")
+
+
+@people_app.command("show")
+def people_show(person: PersonArg, as_json: JsonOpt = False) -> None:
+    """A person's photos, with the face ids that `split` and `reject` take."""
+    with user_errors(as_json), open_engine() as engine:
+        info = engine.people.show(person)
+        if as_json:
+            print_json(info)
+        else:
+            render.person_detail(State.out, info)
+
+
+@people_app.command("recluster")
+def people_recluster(as_json: JsonOpt = False) -> None:
+    """Group every face again from scratch, keeping every name and correction you made."""
+    with user_errors(as_json), open_engine() as engine:
+        summary = engine.people.recluster()
+        if as_json:
+            print_json(summary)
+        else:
+            State.out.print(
+                f"Regrouped {summary['faces']} faces: {summary['people']} people, "
+                f"{summary['faces_in_people']} faces in them, {summary['unassigned']} on their own."
+            )
+
+
+def _show_person(info: dict[str, Any], as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(info)
+    else:
+        name = f" ({render.escape(info['name'])})" if info["name"] else ""
+        State.out.print(
+            f"{verb} {info['person']}{name}: {info['faces']} faces in {info['photos']} photos."
+        )

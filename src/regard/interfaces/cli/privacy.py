@@ -1,0 +1,374 @@
+"""Consent, opt-out, access, erasure, audit, records, keys and retention on the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from regard.errors import PrivacyRequestError, RegardError
+from regard.interfaces.cli import render
+from regard.interfaces.cli.app import app
+from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
+from regard.privacy.keys import KeyConfig
+
+consent_app = typer.Typer(help="The consent ledger: who agreed to be identified, and for what.")
+app.add_typer(consent_app, name="consent")
+optout_app = typer.Typer(help="The opt-out registry: faces that are never recognised again.")
+app.add_typer(optout_app, name="optout")
+audit_app = typer.Typer(
+    help="The audit log of every identification and privacy action.", invoke_without_command=True
+)
+app.add_typer(audit_app, name="audit")
+
+FaceIndexOpt = Annotated[
+    int | None, typer.Option("--face-index", help="Which face, if the photo has several.")
+]
+
+
+@app.command()
+def init(
+    policy: Annotated[
+        str, typer.Option(help="household (a private library) or organisation (GDPR art. 9).")
+    ] = "household",
+    controller: Annotated[
+        str | None, typer.Option(help="Who is responsible for the library, for the records.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a library with a policy (give --passphrase before `init` to use one)."""
+    from regard.domain.privacy import Policy
+
+    with user_errors(as_json):
+        try:
+            chosen = Policy(policy)
+        except ValueError:
+            raise RegardError(f"{policy!r} is not a policy: household or organisation.") from None
+        if (State.library / "catalog.sqlite").exists():
+            raise RegardError(f"{State.library} is already a library; its policy cannot change.")
+        with open_engine(create=True, policy=chosen) as engine:
+            if controller:
+                engine.privacy.set_controller(controller)
+            info = engine.status()
+        if as_json:
+            print_json({k: info[k] for k in ("library", "library_id", "policy", "encryption")})
+        else:
+            enc = info["encryption"]
+            where = (
+                f"the key file {enc['key_file']} (back it up: without it the face data "
+                "cannot be read)"
+                if enc["key"] == "keyfile"
+                else "your passphrase"
+            )
+            State.out.print(
+                f"Created a {info['policy']} library at {info['library']}. "
+                f"Face data is encrypted with {where}."
+            )
+
+
+@consent_app.command("grant")
+def consent_grant(
+    subject: Annotated[str, typer.Argument(help="The person, by name as on the evidence.")],
+    purpose: Annotated[str, typer.Option(help="grouping, search, camera (comma-separated).")],
+    evidence: Annotated[
+        Path | None, typer.Option(help="The signed form (only its hash is recorded).")
+    ] = None,
+    evidence_text: Annotated[
+        str | None, typer.Option(help="How consent was given, if not on paper.")
+    ] = None,
+    expires: Annotated[str | None, typer.Option(help="Last day it is valid (2027-06-01).")] = None,
+    consent_text: Annotated[
+        Path | None, typer.Option(help="The wording agreed to (default: Regard's own).")
+    ] = None,
+    face: Annotated[
+        Path | None, typer.Option(help="A photo of them, to recognise them by (enrolment).")
+    ] = None,
+    face_index: FaceIndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that someone agreed to be identified for some purposes."""
+    with user_errors(as_json), open_engine() as engine:
+        result = engine.privacy.grant(
+            subject,
+            purpose,
+            evidence_file=evidence,
+            evidence_text=evidence_text,
+            expires=expires,
+            consent_text_file=consent_text,
+            face_photo=face,
+            face_index=face_index,
+        )
+        if as_json:
+            print_json(result)
+        else:
+            State.out.print(
+                f"Consent recorded (#{result['record']}): {render.escape(result['subject'])} "
+                f"for {', '.join(result['purposes'])}"
+                + (f" until {result['expires']}" if result["expires"] else "")
+                + "."
+                + (
+                    f" {result['photos_to_recheck']} photos will be checked again on the next "
+                    "`regard index`."
+                    if result["photos_to_recheck"]
+                    else ""
+                )
+            )
+
+
+@consent_app.command("withdraw")
+def consent_withdraw(
+    subject: Annotated[str, typer.Argument(help="The person, by name.")],
+    purpose: Annotated[
+        str | None, typer.Option(help="Only these purposes (default: all of them).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw consent, at once; as easy as giving it (GDPR art. 7(3))."""
+    with user_errors(as_json), open_engine() as engine:
+        result = engine.privacy.withdraw(subject, purpose)
+        if as_json:
+            print_json(result)
+        else:
+            left = ", ".join(result["still_allowed"]) or "nothing"
+            State.out.print(
+                f"Withdrawn for {render.escape(result['subject'])}: "
+                f"{', '.join(result['withdrawn']) or 'nothing that was active'}. Still allowed: "
+                f"{left}. Face vectors deleted: {result['removed']['embeddings']}."
+            )
+
+
+@consent_app.command("list")
+def consent_list(as_json: JsonOpt = False) -> None:
+    """Everyone in the consent ledger, what they allow today, and their records."""
+    with user_errors(as_json), open_engine() as engine:
+        rows = engine.privacy.consent.subjects()
+        if as_json:
+            print_json(rows)
+        else:
+            render.consents(State.out, rows)
+
+
+@optout_app.command("add")
+def optout_add(
+    selfie: Annotated[Path, typer.Argument(help="A photo of the person who opts out.")],
+    face_index: FaceIndexOpt = None,
+    note: Annotated[str | None, typer.Option(help="A note, e.g. when they asked.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Never recognise this face again: existing matches lose their face data, new ones
+    never get any."""
+    with user_errors(as_json), open_engine() as engine:
+        engine.require_key()
+        result = engine.privacy.optouts.add(selfie, face_index=face_index, note=note)
+        if as_json:
+            print_json(result)
+        else:
+            State.out.print(
+                f"Opt-out #{result['optout']} recorded. {result['faces_excluded']} faces in the "
+                f"library matched: their face data is deleted and they will be blurred on "
+                "export. Future photos of them are never recognised."
+            )
+
+
+@optout_app.command("list")
+def optout_list(as_json: JsonOpt = False) -> None:
+    """The opt-outs recorded, with how many faces each excludes."""
+    with user_errors(as_json), open_engine() as engine:
+        rows = engine.privacy.optouts.list()
+        if as_json:
+            print_json(rows)
+        else:
+            for r in rows:
+                State.out.print(
+                    f"#{r['optout']} {r['created_at']} by {r['actor']}: "
+                    f"{r['faces_excluded']} faces excluded"
+                    + (f" — {render.escape(r['note'])}" if r["note"] else "")
+                )
+            if not rows:
+                State.out.print("No opt-outs.")
+
+
+@app.command("access-report")
+def access_report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The zip file to write.")],
+    person: Annotated[str | None, typer.Option(help="The person, by name or id.")] = None,
+    face: Annotated[
+        Path | None, typer.Option(help="A photo of the person (e.g. a selfie).")
+    ] = None,
+    face_index: FaceIndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Everything held about one person (GDPR art. 15), as a zip they can read: manifest,
+    summary and their photos with every other face blurred."""
+    with user_errors(as_json), open_engine() as engine:
+        engine.require_key()
+        result = engine.privacy.access_report(
+            output, person=person, photo=face, face_index=face_index
+        )
+        if as_json:
+            print_json(result)
+        else:
+            State.out.print(
+                f"Wrote {result['report']}: {result['faces']} faces in {result['photos']} photos"
+                + (
+                    f" ({result['photos_missing']} photo files no longer exist)"
+                    if result["photos_missing"]
+                    else ""
+                )
+                + "."
+            )
+
+
+@app.command()
+def erase(
+    person: Annotated[str | None, typer.Option(help="The person to erase, by name or id.")] = None,
+    face: Annotated[
+        Path | None, typer.Option(help="A photo of the person to erase (e.g. a selfie).")
+    ] = None,
+    face_index: FaceIndexOpt = None,
+    with_photos: Annotated[
+        bool, typer.Option("--with-photos", help="Also delete the photo files they are in.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase a person (GDPR art. 17) and print the receipt. Photos stay unless --with-photos."""
+    with user_errors(as_json), open_engine() as engine:
+        engine.require_key()
+        preview = engine.privacy.erasure_preview(person, face, face_index)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise PrivacyRequestError(
+                    f"This erases {preview['faces']} faces and {len(preview['people'])} "
+                    "people for good. Add --yes to confirm."
+                )
+            names = ", ".join(p["name"] or f"P{p['id']}" for p in preview["people"])
+            typer.confirm(
+                f"Erase {preview['faces']} faces"
+                + (f" and {names}" if names else "")
+                + (" AND DELETE THEIR PHOTO FILES" if with_photos else "")
+                + "?",
+                abort=True,
+            )
+        if person is not None:
+            receipt = engine.privacy.erase_person(person, with_photos=with_photos)
+        else:
+            assert face is not None
+            receipt = engine.privacy.erase_face(
+                face, face_index=face_index, with_photos=with_photos
+            )
+        if as_json:
+            print_json(receipt)
+        else:
+            render.erasure_receipt(State.out, receipt)
+
+
+@audit_app.callback(invoke_without_command=True)
+def audit(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(help="Only entries from this date on.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the audit log (entries never hold names or face data)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with user_errors(as_json), open_engine() as engine:
+        rows = engine.privacy.audit_entries(since)
+        if as_json:
+            print_json(rows)
+        else:
+            render.audit(State.out, rows)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Check the audit log's hash chain: any edited or deleted entry is found and named."""
+    with user_errors(as_json), open_engine() as engine:
+        result = engine.privacy.verify_audit()
+        if as_json:
+            print_json(result.as_dict())
+        elif result.ok:
+            State.out.print(f"The audit log is intact: {result.entries} entries.")
+        else:
+            for problem in result.problems:
+                State.err.print(f"[bold red]audit:[/] {problem}")
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+@app.command()
+def records(as_json: JsonOpt = False) -> None:
+    """The record of processing activities (GDPR art. 30), from the live configuration."""
+    with user_errors(as_json), open_engine() as engine:
+        info = engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
+        if as_json:
+            print_json(info)
+        else:
+            render.records(State.out, info)
+
+
+@app.command()
+def rekey(
+    new_passphrase: Annotated[
+        bool, typer.Option("--new-passphrase", help="Protect the library with a new passphrase.")
+    ] = False,
+    new_key_file: Annotated[
+        Path | None, typer.Option(help="Protect it with this (new or existing) key file.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-encrypt all face data under a new key; the old key opens nothing afterwards."""
+    with user_errors(as_json), open_engine() as engine:
+        passphrase = None
+        if new_passphrase:
+            passphrase = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+        result = engine.rekey(KeyConfig(passphrase=passphrase, key_file=new_key_file))
+        if as_json:
+            print_json(result)
+        else:
+            where = result["key_file"] if result["key"] == "keyfile" else "the new passphrase"
+            State.out.print(
+                f"Re-encrypted {result['resealed']} face vectors with a new key, "
+                f"protected by {where}."
+            )
+
+
+@app.command()
+def retention(
+    unassigned_days: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete face data of faces in no person after this many days ('none' to keep)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show or set how long face data is kept (applied by `regard maintain`)."""
+    with user_errors(as_json), open_engine() as engine:
+        if unassigned_days is not None:
+            days = None if unassigned_days.lower() == "none" else int(unassigned_days)
+            schedule = engine.privacy.retention.set("unassigned-days", days)
+        else:
+            schedule = engine.privacy.retention.schedule()
+        if as_json:
+            print_json(schedule)
+        else:
+            for name, days_ in schedule.items():
+                State.out.print(f"{name}: {days_ if days_ is not None else 'kept'}")
+
+
+@app.command()
+def maintain(as_json: JsonOpt = False) -> None:
+    """Apply the retention schedule (run it from cron or a timer)."""
+    with user_errors(as_json), open_engine() as engine:
+        engine.require_key()
+        result = engine.privacy.retention.apply()
+        if as_json:
+            print_json(result)
+        else:
+            State.out.print(
+                f"Retention applied: {result['unassigned_vectors_deleted']} face "
+                "vectors past their retention period deleted."
+            )

@@ -1,0 +1,293 @@
+"""Access reports (GDPR art. 15): everything the library holds about one person, for them.
+
+A zip with `manifest.json` (the purposes, the categories of data, recipients, retention,
+their rights, where the data came from, their consent records and the audit entries about
+them), `summary.html` (the same, for a person to read), and `photos/`: a copy of every photo
+they appear in, with every other face blurred (art. 15(4): the rights of others), written
+without any metadata.
+
+Face vectors are counted, not exported: a portable copy of someone's biometric template is a
+risk to them, and the numbers mean nothing to a reader.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from regard.domain.face import Box
+from regard.domain.people import face_label, person_label
+from regard.domain.privacy import Purpose
+from regard.errors import PrivacyRequestError, RegardError
+from regard.pipeline.anonymise import blur_faces
+from regard.pipeline.decode import DecodeLimits, OpenedImage
+from regard.privacy.context import PrivacyContext, file_sha256
+from regard.privacy.erasure import Eraser
+from regard.privacy.gate import Gate
+from regard.privacy.retention import Retention
+from regard.storage.clock import utc_now
+
+RIGHTS = [
+    "access: this report (GDPR art. 15)",
+    "rectification: ask the owner to correct a name or a wrong face (art. 16)",
+    "erasure: ask the owner to erase you; Regard deletes your face data, name and links "
+    "for good, also from restored backups (art. 17)",
+    "restriction and withdrawal of consent: at any time, as easily as it was given (art. 7(3), 18)",
+    "objection: ask to opt out; your face is then never recognised again (art. 21)",
+    "complaint: to your data protection authority (art. 77)",
+]
+
+
+class AccessReporter:
+    def __init__(self, ctx: PrivacyContext, eraser: Eraser, gate: Gate) -> None:
+        self.ctx = ctx
+        self.eraser = eraser
+        self.gate = gate
+
+    def report(
+        self,
+        out: Path,
+        *,
+        person: str | None = None,
+        photo: Path | None = None,
+        face_index: int | None = None,
+    ) -> dict[str, Any]:
+        if (person is None) == (photo is None):
+            raise PrivacyRequestError("Report on one person: --person NAME or --face PHOTO.")
+        catalog = self.ctx.catalog
+        if person is not None:
+            people, faces = self.eraser.targets_for_person(person)
+            request = f"person {person}"
+            probe_hash = None
+        else:
+            assert photo is not None
+            people, faces = self.eraser.targets_for_face(photo, face_index)
+            faces = sorted(set(faces) | set(self._opted_out_faces(photo, face_index)))
+            request = f"the face in {photo.name}"
+            probe_hash = file_sha256(photo)
+        if not people and not faces:
+            raise PrivacyRequestError(f"Nothing in the library matches {request}.")
+        mine = set(faces)
+        by_photo: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for photo_id in catalog.privacy.photos_of_faces(sorted(mine)):
+            for r in catalog.face_rows(photo_id):
+                by_photo[r["path"]].append(r)
+        names = [p.name for p in people if p.name]
+        labels = {person_label(p.id) for p in people} | {face_label(f) for f in mine}
+        audit = [
+            e
+            for e in self.ctx.audit.entries()
+            if e["subject"] and labels & set(e["subject"].split(","))
+        ]
+        consents = [
+            {
+                k: c[k]
+                for k in (
+                    "id",
+                    "action",
+                    "purposes",
+                    "at",
+                    "expires",
+                    "evidence_kind",
+                    "consent_text",
+                )
+            }
+            for name in names
+            for c in catalog.privacy.consents(_key(name))
+        ]
+        manifest = self._manifest(people, mine, by_photo, consents, audit, request)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for n, (path, photo_faces) in enumerate(sorted(by_photo.items()), 1):
+                data = self._photo_copy(path, photo_faces, mine)
+                entry = next(p for p in manifest["photos"] if p["path"] == path)
+                if data is None:
+                    entry["copy"] = None
+                    continue
+                name = f"photos/{n:04d}-{Path(path).stem}.jpg"
+                entry["copy"] = name
+                zf.writestr(name, data)
+                written += 1
+            zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+            zf.writestr("summary.html", _summary_html(manifest))
+        os.replace(tmp, out)
+        with catalog.transaction():
+            self.ctx.audit.record(
+                "access-report",
+                actor=self.ctx.actor,
+                subject=",".join(sorted(person_label(p.id) for p in people)) or None,
+                probe_hash=probe_hash,
+                result_count=written,
+                detail={"faces": len(mine), "photos": written},
+            )
+        return {
+            "report": str(out),
+            "people": [person_label(p.id) for p in people],
+            "faces": len(mine),
+            "photos": written,
+            "photos_missing": len(by_photo) - written,
+        }
+
+    def _opted_out_faces(self, photo: Path, face_index: int | None) -> list[int]:
+        face = self.ctx.probe_face(photo, face_index)
+        meta, vecs = self.ctx.catalog.templates("optout", self.ctx.model.id)
+        if not meta:
+            return []
+        sims = vecs @ face.embedding
+        hits = {meta[i][2] for i in np.flatnonzero(sims >= self.gate.optout_threshold())}
+        return [int(r["id"]) for r in self.ctx.catalog.face_rows() if r["optout_id"] in hits]
+
+    def _photo_copy(
+        self, path: str, photo_faces: list[dict[str, Any]], mine: set[int]
+    ) -> bytes | None:
+        try:
+            data = Path(path).read_bytes()
+            rgb = OpenedImage(path, data, DecodeLimits()).decode_at_least(1.0).rgb
+        except (OSError, RegardError):
+            return None  # moved or damaged since it was indexed: listed without a copy
+        others = [Box(r["x"], r["y"], r["w"], r["h"]) for r in photo_faces if r["id"] not in mine]
+        safe = blur_faces(rgb, others) if others else rgb
+        buf = io.BytesIO()
+        # A fresh image carries no EXIF, GPS, XMP or ICC data from the original.
+        Image.fromarray(safe).save(buf, "JPEG", quality=90)
+        return buf.getvalue()
+
+    def _manifest(
+        self,
+        people: list[Any],
+        mine: set[int],
+        by_photo: dict[str, list[dict[str, Any]]],
+        consents: list[dict[str, Any]],
+        audit: list[dict[str, Any]],
+        request: str,
+    ) -> dict[str, Any]:
+        ctx = self.ctx
+        catalog = ctx.catalog
+        purposes_now = {
+            person_label(p.id): sorted(pur.value for pur in Purpose if ctx.allowed(p, pur))
+            for p in people
+        }
+        vectors = sum(
+            1
+            for f in mine
+            if catalog.people.face_exists(f) and _has_vector(catalog, f, ctx.model.id)
+        )
+        return {
+            "generated_at": utc_now(),
+            "request": request,
+            "controller": catalog.setting("controller") or "the owner of this photo library",
+            "policy": ctx.policy.value,
+            "subject": {
+                "people": [{"id": person_label(p.id), "name": p.name} for p in people],
+                "purposes_allowed_now": purposes_now,
+            },
+            "purposes": [
+                "grouping your photos under your name",
+                "finding your photos",
+                "recognising you on the owner's cameras (only with your consent)",
+            ],
+            "categories_of_data": {
+                "photos_you_appear_in": len(by_photo),
+                "face_positions": len(mine),
+                "face_vectors_stored_encrypted": vectors,
+                "names": [p.name for p in people if p.name],
+                "consent_records": len(consents),
+            },
+            "recipients": "none: the data never leaves the owner's computer",
+            "retention": Retention(ctx).schedule(),
+            "source": "photos in the owner's own library, analysed on their computer",
+            "automated_decision_making": "none; no age, gender, race or emotion is inferred",
+            "rights": RIGHTS,
+            "consents": consents,
+            "audit_entries": [
+                {k: e[k] for k in ("id", "at", "actor", "action", "purpose", "result_count")}
+                for e in audit
+            ],
+            "photos": [
+                {
+                    "path": path,
+                    "taken_at": None,
+                    "your_faces": [
+                        {
+                            "face": face_label(r["id"]),
+                            "box": [round(r[k], 1) for k in ("x", "y", "w", "h")],
+                            "face_data": r["biometric"],
+                        }
+                        for r in faces
+                        if r["id"] in mine
+                    ],
+                    "other_faces_blurred": sum(1 for r in faces if r["id"] not in mine),
+                }
+                for path, faces in sorted(by_photo.items())
+            ],
+        }
+
+
+def _has_vector(catalog: Any, face_id: int, model_id: str) -> bool:
+    ids, _ = catalog.embeddings(model_id, [face_id])
+    return bool(len(ids))
+
+
+def _key(name: str) -> str:
+    from regard.storage.people_catalog import name_key
+
+    return name_key(name)
+
+
+def _summary_html(m: dict[str, Any]) -> str:
+    e = html.escape
+    people = ", ".join(e(p["name"] or p["id"]) for p in m["subject"]["people"]) or "you"
+    rows = "".join(
+        f"<tr><td>{e(Path(p['path']).name)}</td><td>{len(p['your_faces'])}</td>"
+        f"<td>{p['other_faces_blurred']}</td><td>{e(p.get('copy') or 'file not found')}</td></tr>"
+        for p in m["photos"]
+    )
+    rights = "".join(f"<li>{e(r)}</li>" for r in m["rights"])
+    consents = (
+        "".join(
+            f"<li>{e(c['at'][:10])}: {e(c['action'])} for {e(', '.join(c['purposes']))}"
+            + (f" until {e(c['expires'])}" if c["expires"] else "")
+            + "</li>"
+            for c in m["consents"]
+        )
+        or "<li>none recorded</li>"
+    )
+    cats = m["categories_of_data"]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>What this library holds about {people}</title>
+<style>body{{font-family:sans-serif;max-width:48rem;margin:2rem auto;line-height:1.5;
+color:#111}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3rem .6rem}}
+</style></head><body>
+<h1>What this photo library holds about {people}</h1>
+<p>Report made on {e(m["generated_at"])} for {e(m["request"])}, by {e(m["controller"])}.</p>
+<h2>In short</h2>
+<ul><li>You appear in {cats["photos_you_appear_in"]} photos ({cats["face_positions"]} faces).</li>
+<li>{cats["face_vectors_stored_encrypted"]} face vectors (numbers describing your face) are
+stored, encrypted, on the owner's computer only.</li>
+<li>Names: {e(", ".join(cats["names"]) or "none")}.</li>
+<li>Nobody else receives any of it: {e(m["recipients"])}.</li>
+<li>No age, gender, race or emotion is ever inferred.</li></ul>
+<h2>Why</h2><ul>{"".join(f"<li>{e(p)}</li>" for p in m["purposes"])}</ul>
+<h2>Your consent</h2><ul>{consents}</ul>
+<h2>Your rights</h2><ul>{rights}</ul>
+<h2>The photos</h2>
+<p>Copies are in the <code>photos</code> folder of this archive, with every other person's
+face blurred and no metadata.</p>
+<table><tr><th>photo</th><th>your faces</th><th>others, blurred</th><th>copy</th></tr>
+{rows}</table>
+<h2>Record of use</h2>
+<p>{len(m["audit_entries"])} entries of the library's audit log concern you; they are listed in
+<code>manifest.json</code>.</p>
+</body></html>
+"""
