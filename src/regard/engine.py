@@ -16,7 +16,7 @@ from regard.domain.face import AnalysedFace
 from regard.domain.photo import Photo
 from regard.domain.privacy import Policy
 from regard.domain.search import ProbeFace, SearchResult
-from regard.errors import RegardError
+from regard.errors import PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
 from regard.jobs.pool import STANDARD_MODELS, AnalysisPool, Result, analyse_in_process
@@ -36,6 +36,7 @@ from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService, probe_face
+from regard.services.thumbnails import Thumbnails
 from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
@@ -63,7 +64,9 @@ class Engine:
         create: bool = False,
         config: EngineConfig | None = None,
         models: ModelLoader = STANDARD_MODELS,
+        shared: bool = False,
     ) -> None:
+        """`shared`: the engine is used from several threads, one at a time (a server)."""
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
         existed = self.paths.exists()
         if create:
@@ -72,7 +75,7 @@ class Engine:
             self.paths.require()
         self.config = config or EngineConfig()
         self.models = models
-        self.catalog = Catalog(self.paths.catalog)
+        self.catalog = Catalog(self.paths.catalog, shared=shared)
         self._analyser: Analyser | None = None
         self._calibration: Calibration | None = None
         if not existed and self.config.policy is not None:
@@ -95,6 +98,10 @@ class Engine:
             state_dir=state,
             actor=self.config.actor,
         )
+        self.thumbnails = Thumbnails(
+            self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
+        )
+        self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
         self.people = PeopleService(self.privacy_context, self.config.grouping)
         self.search = SearchService(self.privacy_context)
         self.privacy = PrivacyService(self.privacy_context, self.paths.root)
@@ -112,6 +119,12 @@ class Engine:
             self.catalog.compact()
             return sealer
         return self.keys.unlock()
+
+    def refresh(self) -> None:
+        """Forget what is cached from the catalog (another engine changed it)."""
+        self.vectors.forget()
+        self.people.forget()
+        self.privacy.gate.refresh()
 
     def close(self) -> None:
         if self.sealer is not None:
@@ -296,6 +309,59 @@ class Engine:
     def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
         """The library's photos with how many faces (and good-quality faces) each has."""
         return self.catalog.photo_summaries(with_faces=with_faces)
+
+    def timeline(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        year: int | None = None,
+        folder: str | None = None,
+        with_faces: bool = False,
+    ) -> dict[str, Any]:
+        """Photos newest first (undated last), for browsing; filter by year and folder."""
+        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces)
+        return {"total": total, "offset": offset, "photos": rows, "years": self.catalog.years()}
+
+    def photo_detail(self, photo_id: int) -> dict[str, Any]:
+        """One photo, its metadata, and its faces with who they are."""
+        photo = self.catalog.photo(photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(photo_id)
+        faces = []
+        for r in self.catalog.face_rows(photo_id):
+            person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
+            faces.append(
+                {
+                    "face": f"F{r['id']}",
+                    "face_id": r["id"],
+                    "box": [round(r[k], 1) for k in ("x", "y", "w", "h")],
+                    "person": f"P{person.id}" if person else None,
+                    "name": person.name if person else None,
+                    "assigned_by": r["assigned_by"],
+                    "face_data": r["biometric"],
+                    "low_quality": bool(r["low_quality"]),
+                }
+            )
+        meta = photo.metadata
+        return {
+            "id": photo.id,
+            "path": photo.path,
+            "status": photo.status.value,
+            "error": photo.error_message,
+            "metadata": None
+            if meta is None
+            else {
+                "format": meta.format,
+                "width": meta.width,
+                "height": meta.height,
+                "taken_at": meta.taken_at,
+                "camera": " ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
+                "has_location": meta.gps_lat is not None,
+            },
+            "faces": faces,
+            "unassigned": sum(1 for f in faces if f["person"] is None),
+        }
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()

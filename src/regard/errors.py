@@ -6,6 +6,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     ├── LibraryError                  the library directory or its database
     │   ├── LibraryNotFoundError      no library at that path (and creation was not asked for)
     │   ├── LibraryLockedError        another Regard process is writing to it
+    │   ├── PhotoNotFoundError        no photo with that id
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
@@ -14,6 +15,11 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── ConsentRequiredError      identifying this person needs a consent for this purpose
     │   ├── OptedOutError             the face belongs to someone who opted out
     │   └── PrivacyRequestError       a consent, opt-out, access or erasure request is malformed
+    ├── AccountError                  the web app's accounts and sessions
+    │   ├── NotSignedInError          no valid session (or it expired)
+    │   ├── ForbiddenError            signed in, but the role does not allow it
+    │   ├── LoginError                wrong name or password
+    │   └── TooManyAttemptsError      too many failed logins: wait
     ├── ModelError                    the face models
     │   ├── ModelNotInstalledError    the package that ships the weights is missing
     │   └── ModelChecksumError        the weights on disk are not the ones we measured
@@ -68,6 +74,11 @@ class LibraryLockedError(LibraryError):
             "Wait for it to finish, or stop it, then run this command again."
         )
         self.path = path
+
+
+class PhotoNotFoundError(LibraryError):
+    def __init__(self, photo_id: int) -> None:
+        super().__init__(f"No photo #{photo_id} in the library.")
 
 
 class LibraryVersionError(LibraryError):
@@ -125,6 +136,36 @@ class OptedOutError(PrivacyError):
 
 class PrivacyRequestError(PrivacyError):
     pass
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+class AccountError(RegardError):
+    """Accounts and sessions of the web app."""
+
+
+class NotSignedInError(AccountError):
+    def __init__(self) -> None:
+        super().__init__("You are not signed in, or your session has expired. Sign in again.")
+
+
+class ForbiddenError(AccountError):
+    def __init__(self, role: str, action: str) -> None:
+        super().__init__(f"A {role} may not {action}. Ask the library's owner.")
+
+
+class LoginError(AccountError):
+    def __init__(self) -> None:
+        super().__init__("Wrong name or password.")
+
+
+class TooManyAttemptsError(AccountError):
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            f"Too many failed sign-ins for this account. Try again in {minutes} minutes."
+        )
+        self.retry_after = minutes * 60
 
 
 # --- models ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -49,6 +49,13 @@ class PrivacyContext:
     read_probe: ProbeReader
     state_dir: Path
     actor: str
+    #: Called with photo ids whose faces were hidden (opt-out) or removed (erasure), so
+    #: derived copies (thumbnails) are made again without them.
+    on_photos_changed: list[Callable[[list[int]], None]] = field(default_factory=list)
+
+    def photos_changed(self, photo_ids: list[int]) -> None:
+        for callback in self.on_photos_changed:
+            callback(photo_ids)
 
     @property
     def policy(self) -> Policy:

@@ -110,6 +110,7 @@ class Eraser:
             "people": [{"id": p.id, "name_hash": _name_hash(p.name)} for p in people],
             "with_photos": with_photos,
         }
+        photos = catalog.privacy.photos_of_faces(faces)
         with catalog.transaction():
             receipt = self._apply(people, faces, with_photos, paths={r["path"] for r in refs})
             receipt["request"] = what
@@ -124,6 +125,7 @@ class Eraser:
             )
             catalog.after_commit(lambda: self._journal(entry))
         self._after(set(faces))
+        self.ctx.photos_changed(photos)
         receipt["verification"] = self.verify(sealed + plain)
         receipt["photos_involved"] = len(photo_ids)
         return receipt

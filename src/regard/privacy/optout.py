@@ -49,6 +49,7 @@ class OptOutRegistry:
             )
             catalog.after_commit(lambda: self.ctx.vectors.refresh(set(matches)))
         self.gate.refresh()
+        self.ctx.photos_changed(catalog.privacy.photos_of_faces(matches))
         return {
             "optout": optout_id,
             "faces_excluded": len(matches),

@@ -69,6 +69,9 @@ class PeopleService:
 
     # --- keeping in step with the catalog ---------------------------------------------------
 
+    def forget(self) -> None:
+        self._grouper = None
+
     def sync(self) -> None:
         """Apply removed or changed vectors to the index; forget stale grouping state."""
         touched = self.catalog.take_touched()

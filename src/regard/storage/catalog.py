@@ -30,6 +30,7 @@ from regard.domain.photo import (
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.errors import KeyMissingError, LibraryError, LibraryVersionError
 from regard.inference.registry import ModelSpec
+from regard.storage.accounts_catalog import AccountsCatalog
 from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PeopleCatalog
 from regard.storage.privacy_catalog import PrivacyCatalog
@@ -88,10 +89,14 @@ _PHOTO_COLUMNS = (
 class Catalog:
     """A library's SQLite database. Not shared between threads; one per process."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, shared: bool = False) -> None:
+        """`shared`: used from several threads, one at a time (the web server holds a lock
+        around every use)."""
         self.path = path
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=30.0, check_same_thread=not shared
+            )
         except sqlite3.Error as exc:
             raise LibraryError(f"Cannot open the catalog {path}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
@@ -107,6 +112,7 @@ class Catalog:
         self.codec = VectorCodec()
         self.people = PeopleCatalog(self._db, self.codec)
         self.privacy = PrivacyCatalog(self._db)
+        self.accounts = AccountsCatalog(self._db)
         #: Faces whose vector went away or changed since the last `take_touched()`: the
         #: engine keeps its in-memory vector index in step with them.
         self._touched: set[int] = set()
@@ -578,11 +584,55 @@ class Catalog:
         )
         return [dict(r) for r in rows]
 
+    def timeline(
+        self, offset: int, limit: int, year: int | None, folder: str | None, with_faces: bool
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Indexed photos newest first (undated last), with face counts, and how many match."""
+        where = ["p.status = 'indexed'"]
+        args: list[Any] = []
+        if year is not None:
+            where.append("substr(p.taken_at, 1, 4) = ?")
+            args.append(f"{year:04d}")
+        if folder:
+            where.append("p.path LIKE ? ESCAPE '\\'")
+            args.append(folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        having = " HAVING COUNT(f.id) > 0" if with_faces else ""
+        base = (
+            "SELECT p.id, p.path, p.taken_at, p.width, p.height, COUNT(f.id) AS faces,"
+            " COUNT(f.person_id) AS faces_in_people FROM photos p"
+            " LEFT JOIN faces f ON f.photo_id = p.id"
+            f" WHERE {' AND '.join(where)} GROUP BY p.id{having}"
+        )
+        total = int(self._db.execute(f"SELECT COUNT(*) FROM ({base})", args).fetchone()[0])
+        rows = self._db.execute(
+            base + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        )
+        return total, [dict(r) for r in rows]
+
+    def years(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT substr(taken_at, 1, 4) AS year, COUNT(*) AS photos FROM photos"
+            " WHERE status = 'indexed' AND taken_at IS NOT NULL GROUP BY year ORDER BY year DESC"
+        )
+        return [dict(r) for r in rows]
+
+    def content_hashes(self) -> set[str]:
+        rows = self._db.execute("SELECT content_hash FROM photos WHERE content_hash IS NOT NULL")
+        return {str(r[0]) for r in rows}
+
     def failed_photos(self) -> list[Photo]:
         rows = self._db.execute(
             f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE status = 'error' ORDER BY path"
         )
         return [_photo_from_row(r) for r in rows]
+
+    def face_row(self, face_id: int) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT f.*, p.path FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.id = ?",
+            (face_id,),
+        ).fetchone()
+        return dict(row) if row else None
 
     def face_rows(self, photo_id: int | None = None) -> list[dict[str, Any]]:
         sql = (

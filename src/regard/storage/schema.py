@@ -212,6 +212,30 @@ MIGRATIONS: tuple[str, ...] = (
         receipt         TEXT NOT NULL              -- JSON
     );
     """,
+    # 4: accounts for the web app — users with roles, sessions, failed logins
+    """
+    CREATE TABLE users (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL,
+        name_key        TEXT NOT NULL UNIQUE,
+        password_hash   TEXT NOT NULL,             -- argon2id
+        role            TEXT NOT NULL CHECK (role IN ('owner', 'member', 'viewer')),
+        created_at      TEXT NOT NULL,
+        disabled        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sessions (
+        token_hash      TEXT PRIMARY KEY,          -- sha256 of the cookie's token
+        user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf            TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        last_seen       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE login_failures (
+        name_key        TEXT NOT NULL,
+        at              TEXT NOT NULL
+    );
+    CREATE INDEX login_failures_by_name ON login_failures(name_key, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from regard.interfaces.cli.common import (
     DEFAULT_LIBRARY,
     JsonOpt,
     State,
+    engine_config,
     open_engine,
     print_json,
     user_errors,
@@ -151,6 +152,44 @@ def search(
                 print_json(result.as_dict())
             else:
                 render.search_result(State.out, result)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (loopback only, unless you mean it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log each request's path (off by default).")
+    ] = False,
+) -> None:
+    """Open the local web app: library, people, search by photo, consent and rights."""
+    import asyncio
+
+    from regard.interfaces.http.host import EngineHost
+    from regard.interfaces.http.server import bind, is_loopback, make_server
+
+    with user_errors(False):
+        if not is_loopback(host):
+            State.err.print(
+                f"[bold yellow]warning:[/] listening on {host}: other machines can reach this "
+                "server. Use it only on a network you trust, behind TLS."
+            )
+        engine_host = EngineHost(State.library, engine_config(), create=True)
+        try:
+            sock = bind(host, port)
+            url = f"http://{host}:{sock.getsockname()[1]}"
+            with engine_host.use():
+                if engine_host.accounts.needs_setup():
+                    State.out.print(
+                        f"First run: open {url}/setup and create the owner's account with "
+                        f"this one-time token:\n\n    {engine_host.accounts.setup_token()}\n"
+                    )
+            State.out.print(f"Regard is serving {State.library} at {url} (Ctrl-C to stop).")
+            asyncio.run(make_server(engine_host, access_log).serve(sockets=[sock]))
+        finally:
+            engine_host.close()
 
 
 @app.command()

@@ -64,8 +64,12 @@ def key_config() -> KeyConfig:
     return KeyConfig(passphrase=passphrase, key_file=key_file)
 
 
-def open_engine(create: bool = False, **config: Any) -> Engine:
+def engine_config(**config: Any) -> EngineConfig:
     base = EngineConfig(keys=key_config())
     if State.actor:
         base = replace(base, actor=State.actor)
-    return Engine(State.library, create=create, config=replace(base, **config) if config else base)
+    return replace(base, **config) if config else base
+
+
+def open_engine(create: bool = False, **config: Any) -> Engine:
+    return Engine(State.library, create=create, config=engine_config(**config))

@@ -1,0 +1,657 @@
+"""The JSON API under /api: one route per thing the command line can do.
+
+Every route: find the session, check the role, (for changes) check the CSRF token and the
+origin, call the engine under the host's lock, return JSON. No logic of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from regard.domain.accounts import Permission
+from regard.domain.people import parse_face_refs
+from regard.engine import Engine
+from regard.errors import AccountError, ForbiddenError, PrivacyRequestError
+from regard.interfaces.http.host import EngineHost
+from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
+from regard.services.accounts import Session
+
+router = APIRouter(prefix="/api")
+
+COOKIE = "regard_session"
+MAX_FILES = 50
+MAX_IMAGE_BYTES = 100 * 2**20
+MAX_VIDEO_BYTES = 2 * 2**30
+MAX_PROBE_BYTES = 50 * 2**20
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# --- plumbing ----------------------------------------------------------------------------------
+
+
+def host_of(request: Request) -> EngineHost:
+    host: EngineHost = request.app.state.host
+    return host
+
+
+def session_of(request: Request) -> Session:
+    """The signed-in user's session; for changes, also the CSRF token and same origin."""
+    host = host_of(request)
+    with host.use():
+        session = host.accounts.session(request.cookies.get(COOKIE))
+        if request.method in UNSAFE:
+            host.accounts.check_csrf(session, request.headers.get("X-CSRF-Token"))
+            origin = request.headers.get("Origin")
+            if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+                raise ForbiddenError("request from another site", "change anything")
+    return session
+
+
+SessionDep = Annotated[Session, Depends(session_of)]
+
+
+@contextmanager
+def allowed(
+    request: Request, session: Session, permission: Permission, action: str
+) -> Iterator[Engine]:
+    host = host_of(request)
+    with host.use() as engine:
+        host.accounts.require(session.user, permission, action)
+        # The audit log names the signed-in user as the actor of what this request does.
+        engine.privacy_context.actor = session.user.name
+        yield engine
+
+
+@contextmanager
+def received(upload: UploadFile, limit: int, kinds: dict[str, str]) -> Iterator[Path]:
+    """An uploaded file in a private temporary file, checked by its bytes; deleted after."""
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise PrivacyRequestError(f"{upload.filename}: larger than {limit // 2**20} MiB.")
+    kind = sniff(data[:32])
+    if kind not in kinds:
+        raise PrivacyRequestError(
+            f"{upload.filename}: not a photo Regard accepts (JPEG, PNG, WebP, HEIC, TIFF)."
+        )
+    fd, name = tempfile.mkstemp(suffix=kinds[kind], prefix="regard-probe-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield Path(name)
+    finally:
+        os.unlink(name)
+
+
+# --- accounts and sessions -----------------------------------------------------------------
+
+
+class SetupIn(BaseModel):
+    token: str = Field(max_length=200)
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    role: Literal["owner", "member", "viewer"] = "viewer"
+
+
+class UserChange(BaseModel):
+    role: Literal["owner", "member", "viewer"] | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+    disabled: bool | None = None
+
+
+def _signed_in(response: Response, request: Request, session: Session) -> dict[str, Any]:
+    response.set_cookie(
+        COOKIE,
+        session.token,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=request.url.scheme == "https",
+        max_age=12 * 3600,
+    )
+    return {"user": _user(session.user), "csrf": session.csrf}
+
+
+def _user(u: Any) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "name": u.name,
+        "role": u.role,
+        "disabled": u.disabled,
+        "created_at": u.created_at,
+    }
+
+
+@router.get("/setup", tags=["accounts"])
+def setup_needed(request: Request) -> dict[str, bool]:
+    """Whether the library still needs its first owner."""
+    host = host_of(request)
+    with host.use():
+        return {"needed": host.accounts.needs_setup()}
+
+
+@router.post("/setup", tags=["accounts"])
+def setup(body: SetupIn, request: Request, response: Response) -> dict[str, Any]:
+    """Create the first owner with the token `regard serve` printed; signs them in."""
+    host = host_of(request)
+    with host.use():
+        session = host.accounts.create_first_owner(body.token, body.name, body.password)
+    return _signed_in(response, request, session)
+
+
+@router.post("/login", tags=["accounts"])
+def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    """Sign in; sets the session cookie and returns the CSRF token for changes."""
+    host = host_of(request)
+    with host.use():
+        session = host.accounts.login(body.name, body.password)
+    return _signed_in(response, request, session)
+
+
+@router.post("/logout", tags=["accounts"])
+def logout(session: SessionDep, request: Request, response: Response) -> dict[str, bool]:
+    """Sign out: the session ends on the server, not only in the browser."""
+    host = host_of(request)
+    with host.use():
+        host.accounts.logout(session.token)
+    response.delete_cookie(COOKIE, path="/")
+    return {"signed_out": True}
+
+
+@router.get("/session", tags=["accounts"])
+def current_session(session: SessionDep, request: Request) -> dict[str, Any]:
+    """Who is signed in, what they may do, and the CSRF token for changes."""
+    host = host_of(request)
+    with host.use():
+        may = [p.value for p in Permission if host.accounts.can(session.user, p)]
+    return {"user": _user(session.user), "csrf": session.csrf, "permissions": may}
+
+
+@router.get("/users", tags=["accounts"])
+def users(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+    """All accounts (owners only)."""
+    host = host_of(request)
+    with host.use():
+        return [_user(u) for u in host.accounts.users(session.user)]
+
+
+@router.post("/users", tags=["accounts"], status_code=201)
+def add_user(body: UserIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Create an account (owners only); there are no default accounts."""
+    host = host_of(request)
+    with host.use():
+        return _user(host.accounts.add_user(session.user, body.name, body.password, body.role))
+
+
+@router.patch("/users/{user_id}", tags=["accounts"])
+def change_user(
+    user_id: int, body: UserChange, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """Change a password (one's own, or anyone's as an owner), a role or disable (owners)."""
+    host = host_of(request)
+    with host.use():
+        return _user(
+            host.accounts.change_user(
+                session.user,
+                user_id,
+                role=body.role,
+                password=body.password,
+                disabled=body.disabled,
+            )
+        )
+
+
+@router.delete("/users/{user_id}", tags=["accounts"])
+def delete_user(user_id: int, session: SessionDep, request: Request) -> dict[str, bool]:
+    """Delete an account (owners only; not one's own)."""
+    host = host_of(request)
+    with host.use():
+        host.accounts.delete_user(session.user, user_id)
+    return {"deleted": True}
+
+
+# --- library -------------------------------------------------------------------------------
+
+
+@router.get("/status", tags=["library"])
+def status(session: SessionDep, request: Request) -> dict[str, Any]:
+    """What the library holds (as `regard status`)."""
+    with allowed(request, session, Permission.VIEW, "see the library") as engine:
+        info: dict[str, Any] = engine.status()
+        info.pop("library", None)  # where it lives on disk is not the browser's business
+        return info
+
+
+@router.get("/photos", tags=["library"])
+def photos(
+    session: SessionDep,
+    request: Request,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
+    folder: Annotated[str | None, Query(max_length=500)] = None,
+    with_faces: bool = False,
+) -> dict[str, Any]:
+    """The timeline: photos newest first, filtered by year or folder."""
+    with allowed(request, session, Permission.VIEW, "see the library") as engine:
+        return engine.timeline(
+            offset=offset, limit=limit, year=year, folder=folder, with_faces=with_faces
+        )
+
+
+@router.get("/photos/{photo_id}", tags=["library"])
+def photo(photo_id: int, session: SessionDep, request: Request) -> dict[str, Any]:
+    """One photo with its faces, who they are, and who is unassigned."""
+    with allowed(request, session, Permission.VIEW, "see the library") as engine:
+        return engine.photo_detail(photo_id)
+
+
+@router.get(
+    "/photos/{photo_id}/image", tags=["library"], responses={200: {"content": {"image/jpeg": {}}}}
+)
+def photo_image(
+    photo_id: int,
+    session: SessionDep,
+    request: Request,
+    size: Annotated[int, Query(ge=64, le=4096)] = 256,
+) -> Response:
+    """A JPEG of the photo, upright, without metadata; opted-out faces blurred."""
+    with allowed(request, session, Permission.VIEW, "see the library") as engine:
+        engine.photo_detail(photo_id)  # 404s an unknown id
+        data = engine.thumbnails.get(photo_id, size)
+    return Response(data, media_type="image/jpeg")
+
+
+@router.get(
+    "/faces/{face_id}/crop", tags=["library"], responses={200: {"content": {"image/jpeg": {}}}}
+)
+def face_crop(face_id: int, session: SessionDep, request: Request) -> Response:
+    """A face, cut from its photo for covers and lists (never stored)."""
+    with allowed(request, session, Permission.VIEW, "see faces") as engine:
+        data = engine.thumbnails.face_crop(face_id)
+    return Response(data, media_type="image/jpeg")
+
+
+@router.post("/uploads", tags=["library"])
+def upload(
+    session: SessionDep,
+    request: Request,
+    files: Annotated[list[UploadFile], File(description="Photos or videos.")],
+) -> dict[str, Any]:
+    """Keep photos and videos in the library (once per content) and index them."""
+    host = host_of(request)
+    if len(files) > MAX_FILES:
+        raise PrivacyRequestError(f"At most {MAX_FILES} files per upload.")
+    stored: list[dict[str, Any]] = []
+    duplicates: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    with allowed(request, session, Permission.UPLOAD, "add photos") as engine:
+        known = engine.catalog.content_hashes()
+    for f in files:
+        head = f.file.read(32)
+        f.file.seek(0)
+        kind = sniff(head)
+        if kind is None:
+            refused.append({"name": f.filename, "reason": "not a photo or video Regard keeps"})
+            continue
+        limit = MAX_VIDEO_BYTES if kind in VIDEO_TYPES else MAX_IMAGE_BYTES
+        data = f.file.read(limit + 1)
+        if len(data) > limit:
+            refused.append({"name": f.filename, "reason": f"over {limit // 2**20} MiB"})
+            continue
+        suffix = IMAGE_TYPES.get(kind) or VIDEO_TYPES[kind]
+        digest, path = host.store_upload((f.filename or "upload") + suffix, data, known)
+        known.add(digest)
+        (stored if path else duplicates).append({"name": f.filename, "sha256": digest})
+    job = host.start_index([host.uploads]) if stored else None
+    return {
+        "stored": stored,
+        "duplicates": duplicates,
+        "refused": refused,
+        "job": job.as_dict() if job else None,
+    }
+
+
+@router.get("/jobs", tags=["library"])
+def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+    """Indexing jobs and their progress."""
+    with allowed(request, session, Permission.VIEW, "see jobs"):
+        return [j.as_dict() for j in host_of(request).jobs.values()]
+
+
+@router.get("/jobs/{job_id}", tags=["library"])
+def job(job_id: str, session: SessionDep, request: Request) -> dict[str, Any]:
+    """One job's live progress: files done of total, faces found, errors."""
+    with allowed(request, session, Permission.VIEW, "see jobs"):
+        found = host_of(request).jobs.get(job_id)
+    if found is None:
+        raise AccountError(f"No job {job_id}.")
+    return found.as_dict()
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class NameIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MergeIn(BaseModel):
+    keep: str = Field(min_length=1, max_length=200)
+    other: str = Field(min_length=1, max_length=200)
+
+
+class FacesIn(BaseModel):
+    faces: str = Field(min_length=1, max_length=2000, description="F1,F7")
+
+
+class FaceIn(BaseModel):
+    face: str = Field(min_length=1, max_length=50, description="F9")
+
+
+@router.get("/people", tags=["people"])
+def people(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+    """People with face counts and cover faces (as `regard people`)."""
+    with allowed(request, session, Permission.VIEW, "see people") as engine:
+        if engine.sealer is not None:
+            engine.people.group_pending()
+        rows: list[dict[str, Any]] = engine.people.summaries()
+        for r in rows:
+            r.pop("cover_path", None)
+        return rows
+
+
+@router.get("/people/{ref}", tags=["people"])
+def person(ref: str, session: SessionDep, request: Request) -> dict[str, Any]:
+    """A person's photos and faces (as `regard people show`)."""
+    with allowed(request, session, Permission.VIEW, "see people") as engine:
+        return engine.people.show(ref)
+
+
+@router.post("/people/{ref}/name", tags=["people"])
+def name_person(ref: str, body: NameIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Name a person (confirms their faces; in organisation libraries, needs consent)."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "name people") as engine:
+        return engine.people.name(ref, body.name)
+
+
+@router.post("/people/merge", tags=["people"])
+def merge(body: MergeIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """The same person: `other`'s faces join `keep`."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "merge people") as engine:
+        return engine.people.merge(body.keep, body.other)
+
+
+@router.post("/people/{ref}/split", tags=["people"])
+def split(ref: str, body: FacesIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """These faces are someone else: they become a new person."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "split people") as engine:
+        return engine.people.split(ref, parse_face_refs(body.faces))
+
+
+@router.post("/people/{ref}/reject", tags=["people"])
+def reject(ref: str, body: FaceIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """This face is not this person; it never goes back."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "correct people") as engine:
+        [face_id] = parse_face_refs(body.face)[:1] or [0]
+        return engine.people.reject(ref, face_id)
+
+
+@router.post("/people/recluster", tags=["people"])
+def recluster(session: SessionDep, request: Request) -> dict[str, Any]:
+    """Regroup every face from scratch, keeping every correction."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "regroup people") as engine:
+        return engine.people.recluster()
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+@router.post("/probe", tags=["search"])
+def probe(
+    session: SessionDep,
+    request: Request,
+    photo: Annotated[UploadFile, File(description="A photo to find faces in.")],
+) -> dict[str, Any]:
+    """The faces in an uploaded photo, numbered as `face_index` takes them (not stored)."""
+    with (
+        allowed(request, session, Permission.SEARCH, "search") as engine,
+        received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
+    ):
+        return {"faces": [f.as_dict() for f in engine.probe_faces(path)]}
+
+
+@router.post("/search/face", tags=["search"])
+def search_face(
+    session: SessionDep,
+    request: Request,
+    photo: Annotated[UploadFile, File(description="A photo of the person to look for.")],
+    face_index: Annotated[int | None, Form(ge=0, le=1000)] = None,
+    threshold: Annotated[float | None, Form(ge=-1.0, le=1.0)] = None,
+    limit: Annotated[int | None, Form(ge=1, le=10000)] = None,
+) -> dict[str, Any]:
+    """Every photo with this face, best first (as `regard search --face`); the probe is not
+    kept, and the search is written to the audit log."""
+    with (
+        allowed(request, session, Permission.SEARCH, "search") as engine,
+        received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
+    ):
+        result = engine.search_face(path, face_index=face_index, threshold=threshold, limit=limit)
+        out = result.as_dict()
+        out["probe"]["path"] = photo.filename
+        return out
+
+
+@router.get("/search/person/{ref}", tags=["search"])
+def search_person(
+    ref: str,
+    session: SessionDep,
+    request: Request,
+    threshold: Annotated[float | None, Query(ge=-1.0, le=1.0)] = None,
+) -> dict[str, Any]:
+    """A person's photos, then look-alikes not in them yet (as `regard search --person`)."""
+    with allowed(request, session, Permission.SEARCH, "search") as engine:
+        return engine.people.search(ref, threshold=threshold).as_dict()
+
+
+# --- consent and rights ------------------------------------------------------------------------
+
+
+@router.get("/consents", tags=["privacy"])
+def consents(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+    """The consent ledger (as `regard consent list`)."""
+    with allowed(request, session, Permission.CONSENT, "see consents") as engine:
+        return engine.privacy.consent.subjects()
+
+
+@router.post("/consents", tags=["privacy"], status_code=201)
+def grant(
+    session: SessionDep,
+    request: Request,
+    subject: Annotated[str, Form(min_length=1, max_length=200)],
+    purposes: Annotated[str, Form(min_length=1, max_length=100)],
+    evidence_text: Annotated[str | None, Form(max_length=2000)] = None,
+    expires: Annotated[str | None, Form(max_length=10)] = None,
+    evidence: Annotated[UploadFile | None, File()] = None,
+    face: Annotated[UploadFile | None, File()] = None,
+    face_index: Annotated[int | None, Form(ge=0, le=1000)] = None,
+) -> dict[str, Any]:
+    """Record a consent (as `regard consent grant`); the evidence file is hashed, not kept."""
+    with allowed(request, session, Permission.CONSENT, "record consents") as engine:
+        evidence_path = None
+        tmp = None
+        if evidence is not None:
+            fd, tmp = tempfile.mkstemp(prefix="regard-evidence-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(evidence.file.read(20 * 2**20))
+            evidence_path = Path(tmp)
+        try:
+            if face is not None:
+                with received(face, MAX_PROBE_BYTES, IMAGE_TYPES) as face_path:
+                    return engine.privacy.grant(
+                        subject,
+                        purposes,
+                        evidence_file=evidence_path,
+                        evidence_text=evidence_text,
+                        expires=expires,
+                        face_photo=face_path,
+                        face_index=face_index,
+                    )
+            return engine.privacy.grant(
+                subject,
+                purposes,
+                evidence_file=evidence_path,
+                evidence_text=evidence_text,
+                expires=expires,
+            )
+        finally:
+            if tmp:
+                os.unlink(tmp)
+
+
+class WithdrawIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=200)
+    purposes: str | None = Field(default=None, max_length=100)
+
+
+@router.post("/consents/withdraw", tags=["privacy"])
+def withdraw(body: WithdrawIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Withdraw consent, at once (as `regard consent withdraw`)."""
+    with allowed(request, session, Permission.CONSENT, "withdraw consents") as engine:
+        return engine.privacy.withdraw(body.subject, body.purposes)
+
+
+@router.get("/optouts", tags=["privacy"])
+def optouts(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+    """The opt-out registry (as `regard optout list`)."""
+    with allowed(request, session, Permission.CONSENT, "see opt-outs") as engine:
+        return engine.privacy.optouts.list()
+
+
+@router.post("/optouts", tags=["privacy"], status_code=201)
+def optout(
+    session: SessionDep,
+    request: Request,
+    selfie: Annotated[UploadFile, File(description="A photo of the person who opts out.")],
+    face_index: Annotated[int | None, Form(ge=0, le=1000)] = None,
+    note: Annotated[str | None, Form(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Never recognise this face again (as `regard optout add`); the selfie is not kept."""
+    with (
+        allowed(request, session, Permission.CONSENT, "record opt-outs") as engine,
+        received(selfie, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
+    ):
+        return engine.privacy.optouts.add(path, face_index=face_index, note=note)
+
+
+class PersonRef(BaseModel):
+    person: str = Field(min_length=1, max_length=200)
+    with_photos: bool = False
+
+
+@router.post(
+    "/access-report", tags=["privacy"], responses={200: {"content": {"application/zip": {}}}}
+)
+def access_report(body: PersonRef, session: SessionDep, request: Request) -> Response:
+    """Everything held about a person, as a zip (as `regard access-report --person`)."""
+    with allowed(request, session, Permission.ACCESS_REPORT, "make access reports") as engine:
+        fd, name = tempfile.mkstemp(suffix=".zip", prefix="regard-report-")
+        os.close(fd)
+        try:
+            engine.privacy.access_report(Path(name), person=body.person)
+            data = Path(name).read_bytes()
+        finally:
+            os.unlink(name)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="access-report.zip"'},
+    )
+
+
+@router.post("/erase/preview", tags=["privacy"])
+def erase_preview(body: PersonRef, session: SessionDep, request: Request) -> dict[str, Any]:
+    """What erasing this person would remove (the confirmation step)."""
+    with allowed(request, session, Permission.ERASE, "erase people") as engine:
+        return engine.privacy.erasure_preview(body.person, None)
+
+
+class EraseIn(PersonRef):
+    confirm: str = Field(max_length=200, description="The person's name or id, typed again.")
+
+
+@router.post("/erase", tags=["privacy"])
+def erase(body: EraseIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Erase a person and return the receipt (as `regard erase --person`)."""
+    with allowed(request, session, Permission.ERASE, "erase people") as engine:
+        target = engine.people.resolve(body.person)
+        if body.confirm.strip().casefold() not in {(target.name or "").casefold(), f"p{target.id}"}:
+            raise PrivacyRequestError(
+                "To confirm, type the person's name (or id) exactly as shown."
+            )
+        return engine.privacy.erase_person(body.person, with_photos=body.with_photos)
+
+
+@router.get("/audit", tags=["privacy"])
+def audit(
+    session: SessionDep, request: Request, since: Annotated[str | None, Query(max_length=40)] = None
+) -> list[dict[str, Any]]:
+    """The audit log (owners; members if the owner allows)."""
+    with allowed(request, session, Permission.AUDIT, "read the audit log") as engine:
+        return engine.privacy.audit_entries(since)
+
+
+@router.get("/audit/verify", tags=["privacy"])
+def audit_verify(session: SessionDep, request: Request) -> dict[str, Any]:
+    """Check the audit log's hash chain."""
+    with allowed(request, session, Permission.AUDIT, "read the audit log") as engine:
+        return engine.privacy.verify_audit().as_dict()
+
+
+@router.get("/records", tags=["privacy"])
+def records(session: SessionDep, request: Request) -> dict[str, Any]:
+    """The record of processing activities (GDPR art. 30)."""
+    with allowed(request, session, Permission.RECORDS, "read the records") as engine:
+        return engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
+
+
+class RetentionIn(BaseModel):
+    unassigned_days: int | None = Field(default=None, ge=1, le=36500)
+
+
+@router.get("/retention", tags=["privacy"])
+def retention(session: SessionDep, request: Request) -> dict[str, Any]:
+    """The retention schedule."""
+    with allowed(request, session, Permission.RECORDS, "read the records") as engine:
+        return engine.privacy.retention.schedule()
+
+
+@router.post("/retention", tags=["privacy"])
+def set_retention(body: RetentionIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Set how long face data of faces in no person is kept (owners)."""
+    with allowed(request, session, Permission.SETTINGS, "change settings") as engine:
+        return engine.privacy.retention.set("unassigned-days", body.unassigned_days)
+
+
+@router.post("/maintain", tags=["privacy"])
+def maintain(session: SessionDep, request: Request) -> dict[str, Any]:
+    """Apply the retention schedule now."""
+    with allowed(request, session, Permission.SETTINGS, "change settings") as engine:
+        return engine.privacy.retention.apply()

@@ -1,0 +1,145 @@
+"""What the web server holds: one engine for requests (used under a lock, since a SQLite
+connection serves one thread at a time), the accounts, and a background job runner that
+indexes uploads with an engine of its own, reporting progress as it goes."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from regard.engine import Engine, EngineConfig
+from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
+from regard.services.accounts import Accounts
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    state: str = "queued"  # queued | running | done | failed
+    total: int = 0
+    done: int = 0
+    faces: int = 0
+    errors: int = 0
+    message: str = ""
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    report: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "total": self.total,
+            "done": self.done,
+            "faces": self.faces,
+            "errors": self.errors,
+            "message": self.message,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "report": self.report,
+        }
+
+
+class EngineHost:
+    def __init__(self, library: Path, config: EngineConfig, create: bool = True) -> None:
+        self.library = library
+        self.config = config
+        # The request engine is shared across the server's threads, one request at a time.
+        self.engine = Engine(library, create=create, config=config, shared=True)
+        self.accounts = Accounts(self.engine.catalog)
+        self._lock = threading.RLock()
+        self.jobs: dict[str, Job] = {}
+        self._queue: list[tuple[Job, Callable[[Job], None]]] = []
+        self._wake = threading.Condition()
+        self._runner = threading.Thread(target=self._run_jobs, name="regard-jobs", daemon=True)
+        self._stopping = False
+        self._runner.start()
+
+    @contextmanager
+    def use(self) -> Iterator[Engine]:
+        with self._lock:
+            yield self.engine
+
+    def close(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        self._runner.join(timeout=5)
+        with self._lock:
+            self.engine.close()
+
+    # --- uploads and indexing ------------------------------------------------------------------
+
+    @property
+    def uploads(self) -> Path:
+        return self.library / "uploads"
+
+    def store_upload(
+        self, name: str, data: bytes, known_hashes: set[str]
+    ) -> tuple[str, Path | None]:
+        """Keep an uploaded file under the library's uploads folder, once per content."""
+        digest = hashlib.sha256(data).hexdigest()
+        suffix = Path(name).suffix.lower() or ".bin"
+        day = time.strftime("%Y/%m")
+        target = self.uploads / day / f"{digest[:20]}{suffix}"
+        if digest in known_hashes or any(self.uploads.rglob(f"{digest[:20]}.*")):
+            return digest, None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return digest, target
+
+    def start_index(self, folders: list[Path]) -> Job:
+        job = Job(uuid.uuid4().hex[:12], "index")
+        self.jobs[job.id] = job
+
+        def run(j: Job) -> None:
+            def on_event(event: IndexEvent) -> None:
+                if isinstance(event, ScanDone):
+                    j.total = event.to_process
+                elif isinstance(event, FileDone):
+                    j.done += 1
+                    j.faces += event.faces
+                    j.errors += event.outcome == Outcome.FAILED
+
+            with Engine(self.library, config=self.config) as worker:
+                report = worker.index(folders, on_event=on_event)
+            j.report = report.as_dict()
+            with self._lock:
+                self.engine.refresh()
+
+        with self._wake:
+            self._queue.append((job, run))
+            self._wake.notify_all()
+        return job
+
+    def _run_jobs(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                job, run = self._queue.pop(0)
+            job.state = "running"
+            try:
+                run(job)
+                job.state = "done"
+            except Exception as exc:  # the job's error is reported to the user in the job
+                job.state = "failed"
+                job.message = str(exc)
+            job.finished_at = time.time()
+
+
+def engine_config(base: EngineConfig, **changes: Any) -> EngineConfig:
+    return replace(base, **changes)

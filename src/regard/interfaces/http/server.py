@@ -1,0 +1,82 @@
+"""Running the web app: uvicorn on the loopback interface by default, on a socket we bind
+ourselves (so a test can ask for port 0 and learn the port)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from regard.engine import EngineConfig
+from regard.interfaces.http.app import create_app
+from regard.interfaces.http.host import EngineHost
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def make_server(host: EngineHost, access_log: bool = False) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(host),
+        log_level="warning",
+        access_log=access_log,
+        # The server never says what it is, and never proxies headers from outside.
+        server_header=False,
+        proxy_headers=False,
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
+@dataclass
+class Running:
+    url: str
+    host: EngineHost
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+@contextmanager
+def running(
+    library: Path, config: EngineConfig, address: str = "127.0.0.1", port: int = 0
+) -> Iterator[Running]:
+    """A real server on a real socket, in a background thread (for tests and embedding)."""
+    host = EngineHost(library, config)
+    sock = bind(address, port)
+    server = make_server(host)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True, name="regard-http"
+    )
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the web server did not start")
+        threading.Event().wait(0.02)
+    actual = sock.getsockname()[1]
+    try:
+        yield Running(f"http://{address}:{actual}", host, server, thread)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        host.close()

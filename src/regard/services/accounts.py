@@ -1,0 +1,241 @@
+"""Accounts and sessions for the web app (OWASP ASVS 5.0 level 2 essentials).
+
+* Passwords: argon2id, at least 12 characters; no default accounts. The first owner is created
+  with a one-time setup token that `regard serve` prints on the console, so that nobody else
+  on the machine can claim the library by opening the page first.
+* Sessions: 256-bit random tokens, stored only as sha256 hashes; 30 minutes idle and 12 hours
+  absolute timeouts; logout deletes the session; each session carries its own CSRF token.
+* Sign-in is rate-limited: 5 failures per account in 15 minutes lock it for 15 minutes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from regard.domain.accounts import Permission, Role, allows
+from regard.errors import (
+    AccountError,
+    ForbiddenError,
+    LoginError,
+    NotSignedInError,
+    TooManyAttemptsError,
+)
+from regard.storage.accounts_catalog import UserRow
+from regard.storage.catalog import Catalog
+
+IDLE = timedelta(minutes=30)
+ABSOLUTE = timedelta(hours=12)
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD = 12
+MAX_PASSWORD = 128
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str  # goes in the cookie; never stored
+    user: UserRow
+    csrf: str
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts)
+
+
+class Accounts:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.db = catalog.accounts
+        self._setup_token: str | None = None
+
+    # --- first run ---------------------------------------------------------------------------
+
+    def needs_setup(self) -> bool:
+        return self.db.count_users() == 0
+
+    def setup_token(self) -> str:
+        """The one-time token that lets the first owner be created (printed by `serve`)."""
+        if self._setup_token is None:
+            self._setup_token = secrets.token_urlsafe(24)
+        return self._setup_token
+
+    def create_first_owner(self, token: str, name: str, password: str) -> Session:
+        if not self.needs_setup():
+            raise AccountError("This library already has an owner; sign in instead.")
+        expected = self._setup_token
+        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise AccountError(
+                "The setup token is wrong. Copy it from the console where "
+                "`regard serve` was started."
+            )
+        self._setup_token = None
+        user_id = self._add(name, password, Role.OWNER)
+        return self._new_session(user_id)
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def add_user(self, actor: UserRow, name: str, password: str, role: str) -> UserRow:
+        self.require(actor, Permission.ACCOUNTS, "manage accounts")
+        user_id = self._add(name, password, Role(role))
+        user = self.db.user(user_id)
+        assert user is not None
+        return user
+
+    def _add(self, name: str, password: str, role: Role) -> int:
+        clean = " ".join(name.split())
+        if not clean or len(clean) > 64:
+            raise AccountError("A user name has 1 to 64 characters.")
+        self._check_password(password)
+        if self.db.user_by_name(_key(clean)) is not None:
+            raise AccountError(f"There is already a user called {clean!r}.")
+        with self.catalog.transaction():
+            return self.db.add_user(clean, _key(clean), _hasher.hash(password), role.value)
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise AccountError(
+                f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters; a few unrelated "
+                "words make a good one."
+            )
+
+    def users(self, actor: UserRow) -> list[UserRow]:
+        self.require(actor, Permission.ACCOUNTS, "see the accounts")
+        return self.db.users()
+
+    def change_user(
+        self,
+        actor: UserRow,
+        user_id: int,
+        *,
+        role: str | None = None,
+        password: str | None = None,
+        disabled: bool | None = None,
+    ) -> UserRow:
+        target = self.db.user(user_id)
+        is_self = target is not None and target.id == actor.id
+        if not is_self or role is not None or disabled is not None:
+            # Changing someone else, or one's own role: owners only (no privilege escalation).
+            self.require(actor, Permission.ACCOUNTS, "change other accounts")
+        if target is None:
+            raise AccountError(f"No user #{user_id}.")
+        if password is not None:
+            self._check_password(password)
+        if target.role == Role.OWNER and (role not in (None, Role.OWNER.value) or disabled):
+            owners = [u for u in self.db.users() if u.role == Role.OWNER and not u.disabled]
+            if len(owners) <= 1:
+                raise AccountError("The last owner cannot be demoted or disabled.")
+        with self.catalog.transaction():
+            self.db.update_user(
+                user_id,
+                role=Role(role).value if role else None,
+                password_hash=_hasher.hash(password) if password else None,
+                disabled=disabled,
+            )
+            if password is not None or disabled:
+                self.db.delete_sessions_of(user_id)  # a changed password signs everyone out
+        changed = self.db.user(user_id)
+        assert changed is not None
+        return changed
+
+    def delete_user(self, actor: UserRow, user_id: int) -> None:
+        self.require(actor, Permission.ACCOUNTS, "delete accounts")
+        target = self.db.user(user_id)
+        if target is None:
+            raise AccountError(f"No user #{user_id}.")
+        if target.id == actor.id:
+            raise AccountError("You cannot delete your own account.")
+        with self.catalog.transaction():
+            self.db.delete_user(user_id)
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def login(self, name: str, password: str) -> Session:
+        key = _key(name)
+        since = (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds")
+        if self.db.failures_since(key, since) >= MAX_FAILURES:
+            raise TooManyAttemptsError(int(LOCKOUT.total_seconds() // 60))
+        user = self.db.user_by_name(key)
+        ok = False
+        try:
+            # Verify against a dummy hash for unknown users too, so timing does not tell.
+            ok = _hasher.verify(user.password_hash if user else _dummy(), password) and bool(user)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if not ok or user is None or user.disabled:
+            with self.catalog.transaction():
+                self.db.add_failure(key)
+            raise LoginError()
+        with self.catalog.transaction():
+            self.db.clear_failures(key)
+        return self._new_session(user.id)
+
+    def _new_session(self, user_id: int) -> Session:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        with self.catalog.transaction():
+            self.db.add_session(_hash_token(token), user_id, csrf)
+        user = self.db.user(user_id)
+        assert user is not None
+        return Session(token, user, csrf)
+
+    def session(self, token: str | None) -> Session:
+        if not token:
+            raise NotSignedInError()
+        key = _hash_token(token)
+        row = self.db.session(key)
+        now = datetime.now(UTC)
+        if row is None:
+            raise NotSignedInError()
+        if now - _parse(row.last_seen) > IDLE or now - _parse(row.created_at) > ABSOLUTE:
+            with self.catalog.transaction():
+                self.db.delete_session(key)
+            raise NotSignedInError()
+        user = self.db.user(row.user_id)
+        if user is None or user.disabled:
+            raise NotSignedInError()
+        if now - _parse(row.last_seen) > timedelta(seconds=60):
+            with self.catalog.transaction():
+                self.db.touch_session(key)
+        return Session(token, user, row.csrf)
+
+    def logout(self, token: str) -> None:
+        with self.catalog.transaction():
+            self.db.delete_session(_hash_token(token))
+
+    def check_csrf(self, session: Session, sent: str | None) -> None:
+        if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
+            raise ForbiddenError("request without the page's CSRF token", "change anything")
+
+    # --- authorisation -------------------------------------------------------------------------
+
+    def can(self, user: UserRow, permission: Permission) -> bool:
+        members_audit = self.catalog.setting("web.members_read_audit") == "1"
+        return allows(Role(user.role), permission, members_read_audit=members_audit)
+
+    def require(self, user: UserRow, permission: Permission, action: str) -> None:
+        if not self.can(user, permission):
+            raise ForbiddenError(user.role, action)
+
+
+@functools.cache
+def _dummy() -> str:
+    return _hasher.hash("not a real password, only for constant-time failures")

@@ -1,0 +1,90 @@
+"""Thumbnails for the web app: made once per photo and size, cached in the library folder.
+
+Faces whose owners opted out are blurred in every thumbnail and display copy, and no copy
+carries metadata. Face crops (covers) are cut on demand and never stored: they are biometric.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from regard.domain.face import Box
+from regard.errors import RegardError
+from regard.pipeline.anonymise import blur_faces
+from regard.pipeline.decode import DecodeLimits, OpenedImage
+from regard.storage.catalog import Catalog
+
+SIZES = (256, 1024, 2048)
+
+
+class Thumbnails:
+    def __init__(self, catalog: Catalog, folder: Path, limits: DecodeLimits) -> None:
+        self.catalog = catalog
+        self.folder = folder
+        self.limits = limits
+
+    def path(self, photo_id: int, size: int) -> Path:
+        return self.folder / f"{photo_id // 1000:04d}" / f"{photo_id}-{size}.jpg"
+
+    def get(self, photo_id: int, size: int) -> bytes:
+        size = min(SIZES, key=lambda s: abs(s - size))
+        cached = self.path(photo_id, size)
+        if cached.exists():
+            return cached.read_bytes()
+        photo = self.catalog.photo(photo_id)
+        if photo is None:
+            raise RegardError(f"No photo #{photo_id}.")
+        data = self._render(photo.path, photo_id, size)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, cached)
+        return data
+
+    def _render(self, path: str, photo_id: int, size: int) -> bytes:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise RegardError(f"{path}: the photo file cannot be read ({exc.strerror}).") from exc
+        img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
+        hidden = [
+            Box(r["x"] * img.scale, r["y"] * img.scale, r["w"] * img.scale, r["h"] * img.scale)
+            for r in self.catalog.face_rows(photo_id)
+            if r["biometric"] == "opted_out"
+        ]
+        rgb = blur_faces(img.rgb, hidden) if hidden else img.rgb
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+        return buf.getvalue()
+
+    def face_crop(self, face_id: int, size: int = 160) -> bytes:
+        r = self.catalog.face_row(face_id)
+        if r is None:
+            raise RegardError(f"No face #{face_id}.")
+        if r["biometric"] == "opted_out":
+            raise RegardError("This person opted out: their face is not shown.")
+        photo = self.catalog.photo(int(r["photo_id"]))
+        assert photo is not None
+        raw = Path(photo.path).read_bytes()
+        opened = OpenedImage(photo.path, raw, self.limits)
+        img = opened.decode_at_least(min(1.0, size * 2 / max(r["w"], r["h"], 1.0)))
+        s = img.scale
+        m = 0.35
+        x0 = max(0, int((r["x"] - m * r["w"]) * s))
+        y0 = max(0, int((r["y"] - m * r["h"]) * s))
+        x1 = min(img.rgb.shape[1], int((r["x"] + (1 + m) * r["w"]) * s))
+        y1 = min(img.rgb.shape[0], int((r["y"] + (1 + m) * r["h"]) * s))
+        crop = Image.fromarray(img.rgb[y0:y1, x0:x1])
+        crop.thumbnail((size, size))
+        buf = io.BytesIO()
+        crop.save(buf, "JPEG", quality=85)
+        return buf.getvalue()
+
+    def forget(self, photo_ids: list[int]) -> None:
+        for pid in photo_ids:
+            for size in SIZES:
+                self.path(pid, size).unlink(missing_ok=True)
