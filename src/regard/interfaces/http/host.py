@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from regard.engine import Engine, EngineConfig
+from regard.jobs.pool import STANDARD_MODELS
+from regard.pipeline.analyse import ModelLoader
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
 from regard.services.accounts import Accounts
 
@@ -50,11 +52,18 @@ class Job:
 
 
 class EngineHost:
-    def __init__(self, library: Path, config: EngineConfig, create: bool = True) -> None:
+    def __init__(
+        self,
+        library: Path,
+        config: EngineConfig,
+        create: bool = True,
+        models: ModelLoader = STANDARD_MODELS,
+    ) -> None:
         self.library = library
         self.config = config
+        self.models = models
         # The request engine is shared across the server's threads, one request at a time.
-        self.engine = Engine(library, create=create, config=config, shared=True)
+        self.engine = Engine(library, create=create, config=config, models=models, shared=True)
         self.accounts = Accounts(self.engine.catalog)
         self._lock = threading.RLock()
         self.jobs: dict[str, Job] = {}
@@ -112,7 +121,7 @@ class EngineHost:
                     j.faces += event.faces
                     j.errors += event.outcome == Outcome.FAILED
 
-            with Engine(self.library, config=self.config) as worker:
+            with Engine(self.library, config=self.config, models=self.models) as worker:
                 report = worker.index(folders, on_event=on_event)
             j.report = report.as_dict()
             with self._lock:
