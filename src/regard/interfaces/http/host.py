@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from regard.engine import Engine, EngineConfig
+from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
 from regard.jobs.pool import STANDARD_MODELS
 from regard.pipeline.analyse import ModelLoader
-from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
 from regard.services.accounts import Accounts
 
 

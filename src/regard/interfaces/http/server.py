@@ -17,6 +17,8 @@ import uvicorn
 from regard.engine import EngineConfig
 from regard.interfaces.http.app import create_app
 from regard.interfaces.http.host import EngineHost
+from regard.jobs.pool import STANDARD_MODELS
+from regard.pipeline.analyse import ModelLoader
 
 
 def is_loopback(host: str) -> bool:
@@ -58,10 +60,14 @@ class Running:
 
 @contextmanager
 def running(
-    library: Path, config: EngineConfig, address: str = "127.0.0.1", port: int = 0
+    library: Path,
+    config: EngineConfig,
+    address: str = "127.0.0.1",
+    port: int = 0,
+    models: ModelLoader = STANDARD_MODELS,
 ) -> Iterator[Running]:
     """A real server on a real socket, in a background thread (for tests and embedding)."""
-    host = EngineHost(library, config)
+    host = EngineHost(library, config, models=models)
     sock = bind(address, port)
     server = make_server(host)
     thread = threading.Thread(
