@@ -1,0 +1,390 @@
+"""The HTTP API in process (ASGI): every route, signed out, as each role, across users."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from regard.engine import EngineConfig
+from regard.interfaces.http.app import create_app
+from regard.interfaces.http.host import EngineHost
+from regard.pipeline.cluster import GroupingParams
+from regard.testing import FakeModels, draw_faces
+
+PASSWORD = "correct horse battery staple"
+RED, BLUE = (200, 20, 20), (20, 20, 200)
+PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
+
+
+class Api:
+    """A signed-in (or not) client of the in-process app."""
+
+    def __init__(self, host: EngineHost) -> None:
+        self.host = host
+        # Starlette's TestClient drives the ASGI app in process, synchronously.
+        self.client = TestClient(create_app(host), base_url="http://regard.test")
+        self.csrf = ""
+
+    def login(self, name: str, password: str = PASSWORD) -> httpx.Response:
+        r = self.client.post("/api/login", json={"name": name, "password": password})
+        if r.status_code == 200:
+            self.csrf = r.json()["csrf"]
+        return r
+
+    def get(self, url: str, **kw: object) -> httpx.Response:
+        return self.client.get(url, **kw)  # type: ignore[arg-type]
+
+    def send(self, method: str, url: str, **kw: object) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.csrf, **dict(kw.pop("headers", {}) or {})}  # type: ignore[call-overload]
+        return self.client.request(method, url, headers=headers, **kw)  # type: ignore[arg-type]
+
+    def post(self, url: str, **kw: object) -> httpx.Response:
+        return self.send("POST", url, **kw)
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[EngineHost]:
+    folder = tmp_path / "album"
+    draw_faces(folder / "a.png", [(10, 10, 40, RED), (100, 10, 40, BLUE)])
+    draw_faces(folder / "b.png", [(30, 30, 40, RED)])
+    draw_faces(folder / "c.png", [(50, 50, 40, BLUE)])
+    config = EngineConfig(workers=0, grouping=PARAMS)
+    h = EngineHost(tmp_path / "lib", config, models=FakeModels())
+    with h.use() as engine:
+        engine.index([folder])
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def owner(host: EngineHost) -> Api:
+    api = Api(host)
+    token = host.accounts.setup_token()
+    r = api.client.post("/api/setup", json={"token": token, "name": "Ann", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    api.csrf = r.json()["csrf"]
+    for name, role in (("Mo", "member"), ("Vi", "viewer")):
+        assert (
+            api.post(
+                "/api/users", json={"name": name, "password": PASSWORD, "role": role}
+            ).status_code
+            == 201
+        )
+    return api
+
+
+def as_user(host: EngineHost, name: str) -> Api:
+    api = Api(host)
+    assert api.login(name).status_code == 200
+    return api
+
+
+def error_of(r: httpx.Response) -> dict[str, str]:
+    body = r.json()
+    assert set(body) == {"error"} and {"type", "message"} <= set(body["error"]), body
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def api_routes(host: EngineHost) -> list[tuple[str, str]]:
+    """Every API operation, as the OpenAPI schema lists them."""
+    paths = create_app(host).openapi()["paths"]
+    return sorted((m.upper(), p) for p, ops in paths.items() for m in ops if p.startswith("/api/"))
+
+
+def test_first_owner_needs_the_printed_token(host: EngineHost) -> None:
+    api = Api(host)
+    assert api.get("/api/setup").json() == {"needed": True}
+    host.accounts.setup_token()
+    r = api.client.post("/api/setup", json={"token": "guess", "name": "Eve", "password": PASSWORD})
+    assert r.status_code == 400 and "setup token is wrong" in error_of(r)["message"]
+    r = api.client.post(
+        "/api/setup",
+        json={"token": host.accounts.setup_token(), "name": "Ann", "password": "short"},
+    )
+    assert r.status_code == 400 and "12 to 128 characters" in error_of(r)["message"]
+    token = host.accounts.setup_token()
+    assert (
+        api.client.post(
+            "/api/setup", json={"token": token, "name": "Ann", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
+    again = Api(host).client.post(
+        "/api/setup", json={"token": token, "name": "Eve", "password": PASSWORD}
+    )
+    assert again.status_code == 400 and "already has an owner" in error_of(again)["message"]
+
+
+def test_every_route_refuses_the_signed_out(host: EngineHost, owner: Api) -> None:
+    stranger = Api(host)
+    open_routes = {("GET", "/api/setup"), ("POST", "/api/setup"), ("POST", "/api/login")}
+    checked = 0
+    for method, path in api_routes(host):
+        if (method, path) in open_routes:
+            continue
+        url = (
+            path.replace("{ref}", "P1")
+            .replace("{photo_id}", "1")
+            .replace("{face_id}", "1")
+            .replace("{user_id}", "1")
+            .replace("{job_id}", "x")
+        )
+        r = stranger.send(method, url)
+        assert r.status_code == 401, f"{method} {path} answered {r.status_code} signed out"
+        assert error_of(r)["type"] == "NotSignedInError"
+        checked += 1
+    assert checked >= 35
+
+
+def test_changes_need_the_csrf_token_and_the_same_origin(owner: Api) -> None:
+    r = owner.client.post("/api/people/recluster")
+    assert r.status_code == 403 and "CSRF token" in error_of(r)["message"]
+    r = owner.post("/api/people/recluster", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and "another site" in error_of(r)["message"]
+    assert owner.post("/api/people/recluster").status_code == 200
+
+
+def test_roles_are_enforced_on_every_kind_of_route(host: EngineHost, owner: Api) -> None:
+    viewer, member = as_user(host, "Vi"), as_user(host, "Mo")
+    red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
+    # Everyone signed in may look and search.
+    for api in (viewer, member, owner):
+        assert api.get("/api/photos").status_code == 200
+        assert api.get(f"/api/search/person/{red}").status_code == 200
+    # Viewers may not change anything.
+    for method, url, body in (
+        ("POST", f"/api/people/{red}/name", {"name": "Grandma"}),
+        ("POST", "/api/people/recluster", None),
+        ("POST", "/api/consents/withdraw", {"subject": "Grandma"}),
+        ("POST", "/api/erase", {"person": red, "confirm": red}),
+        ("POST", "/api/users", {"name": "Zed", "password": PASSWORD, "role": "owner"}),
+    ):
+        r = viewer.send(method, url, json=body)
+        assert r.status_code == 403, (url, r.text)
+        assert error_of(r)["type"] == "ForbiddenError"
+    # Members correct people but may not erase, report, read the audit log or manage users.
+    assert member.post(f"/api/people/{red}/name", json={"name": "Grandma"}).status_code == 200
+    for method, url, body in (
+        ("POST", "/api/erase", {"person": "Grandma", "confirm": "Grandma"}),
+        ("POST", "/api/access-report", {"person": "Grandma"}),
+        ("GET", "/api/audit", None),
+        ("GET", "/api/users", None),
+        ("POST", "/api/retention", {"unassigned_days": 5}),
+    ):
+        r = member.send(method, url, json=body)
+        assert r.status_code == 403, (url, r.text)
+    # ...until the owner lets members read the audit log.
+    with host.use() as engine, engine.catalog.transaction():
+        engine.catalog.set_setting("web.members_read_audit", "1")
+    assert member.get("/api/audit").status_code == 200
+    # The owner may do everything, and the audit log names who did what.
+    entries = owner.get("/api/audit").json()
+    assert any(e["action"] == "name" and e["actor"] == "Mo" for e in entries)
+    report = owner.post("/api/access-report", json={"person": "Grandma"})
+    assert report.status_code == 200 and report.headers["content-type"] == "application/zip"
+    preview = owner.post("/api/erase/preview", json={"person": "Grandma"}).json()
+    assert preview["faces"] == 2
+    wrong = owner.post("/api/erase", json={"person": "Grandma", "confirm": "Grandpa"})
+    assert wrong.status_code == 403 and "type the person's name" in error_of(wrong)["message"]
+    receipt = owner.post("/api/erase", json={"person": "Grandma", "confirm": "grandma"}).json()
+    assert receipt["removed"]["people"] == 1 and receipt["verification"]["clean"]
+    assert owner.get("/api/people/Grandma").status_code == 404
+
+
+def test_users_cannot_reach_each_others_accounts(host: EngineHost, owner: Api) -> None:
+    viewer, member = as_user(host, "Vi"), as_user(host, "Mo")
+    users = {u["name"]: u["id"] for u in owner.get("/api/users").json()}
+    # Another user's account, by id: refused (no IDOR), whatever the field.
+    for api, target in ((member, users["Ann"]), (viewer, users["Mo"]), (member, users["Vi"])):
+        for body in ({"password": "a brand new password 1"}, {"role": "owner"}, {"disabled": True}):
+            r = api.send("PATCH", f"/api/users/{target}", json=body)
+            assert r.status_code == 403, (body, r.text)
+        assert api.send("DELETE", f"/api/users/{target}").status_code == 403
+    # One's own role cannot be raised, but one's own password can be changed.
+    r = viewer.send("PATCH", f"/api/users/{users['Vi']}", json={"role": "owner"})
+    assert r.status_code == 403
+    r = viewer.send(
+        "PATCH", f"/api/users/{users['Vi']}", json={"password": "another good passphrase"}
+    )
+    assert r.status_code == 200
+    # Changing the password ended every session of that user.
+    assert viewer.get("/api/session").status_code == 401
+    assert Api(host).login("Vi", "another good passphrase").status_code == 200
+    # The last owner cannot be demoted, nor delete themself.
+    r = owner.send("PATCH", f"/api/users/{users['Ann']}", json={"role": "viewer"})
+    assert r.status_code == 400 and "last owner" in error_of(r)["message"]
+    assert owner.send("DELETE", f"/api/users/{users['Ann']}").status_code == 400
+
+
+def test_sign_in_is_rate_limited_and_sessions_end(host: EngineHost, owner: Api) -> None:
+    api = Api(host)
+    for _ in range(5):
+        r = api.login("Mo", "wrong password here")
+        assert r.status_code == 401 and error_of(r)["message"] == "Wrong name or password."
+    r = api.login("Mo")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 900
+    unknown = api.login("Nobody", "whatever password")
+    assert unknown.status_code == 401  # same answer as a wrong password
+    # Logout ends the session on the server.
+    vi = as_user(host, "Vi")
+    cookie = vi.client.cookies.get("regard_session")
+    assert vi.post("/api/logout").status_code == 200
+    replay = Api(host)
+    replay.client.cookies.set("regard_session", cookie or "")
+    assert replay.get("/api/session").status_code == 401
+    # An idle session expires.
+    vi = as_user(host, "Vi")
+    with sqlite3.connect(host.library / "catalog.sqlite") as db:
+        db.execute("UPDATE sessions SET last_seen = '2020-01-01T00:00:00+00:00'")
+    assert vi.get("/api/session").status_code == 401
+
+
+def test_cookie_and_headers(owner: Api) -> None:
+    r = owner.login("Ann")
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    token = owner.client.cookies.get("regard_session") or ""
+    assert len(token) >= 43  # 32 random bytes, urlsafe base64
+    r = owner.get("/api/photos")
+    assert r.headers["cache-control"] == "no-store"
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "http" not in csp.replace("'self'", "")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert owner.get("/static/app.css").headers.get("cache-control") != "no-store"
+
+
+def test_library_routes(host: EngineHost, owner: Api) -> None:
+    page = owner.get("/api/photos?limit=2").json()
+    assert page["total"] == 3 and len(page["photos"]) == 2
+    photo = owner.get(f"/api/photos/{page['photos'][0]['id']}").json()
+    assert photo["faces"] and {"face", "box", "person", "name"} <= set(photo["faces"][0])
+    image = owner.get(f"/api/photos/{photo['id']}/image?size=256")
+    assert image.status_code == 200 and image.content[:3] == b"\xff\xd8\xff"
+    missing = owner.get("/api/photos/999")
+    assert missing.status_code == 404 and error_of(missing)["type"] == "PhotoNotFoundError"
+    bad = owner.get("/api/photos?limit=0")
+    assert bad.status_code == 422 and error_of(bad)["type"] == "ValidationError"
+    crop = owner.get(f"/api/faces/{photo['faces'][0]['face_id']}/crop")
+    assert crop.status_code == 200 and crop.headers["content-type"] == "image/jpeg"
+    status = owner.get("/api/status").json()
+    assert "library" not in status and status["photos"] == 3
+
+
+def test_uploads_are_checked_by_their_bytes_and_deduplicated(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    photo = draw_faces(tmp_path / "new.png", [(20, 20, 40, (20, 160, 20))])
+    files = [
+        ("files", ("new.png", photo.read_bytes(), "image/png")),
+        ("files", ("evil.jpg", b"<script>alert(1)</script>" * 10, "image/jpeg")),
+    ]
+    r = owner.post("/api/uploads", files=files).json()
+    assert [s["name"] for s in r["stored"]] == ["new.png"]
+    assert r["refused"] == [{"name": "evil.jpg", "reason": "not a photo or video Regard keeps"}]
+    job_id = r["job"]["id"]
+    for _ in range(200):
+        job = owner.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["state"] == "done" and job["done"] == 1 and job["faces"] == 1
+    again = owner.post(
+        "/api/uploads", files=[("files", ("copy.png", photo.read_bytes(), "image/png"))]
+    ).json()
+    assert again["stored"] == [] and len(again["duplicates"]) == 1 and again["job"] is None
+    assert owner.get("/api/status").json()["photos"] == 4
+
+
+def test_search_by_photo_keeps_nothing_of_the_probe(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    probe = draw_faces(tmp_path / "probe.png", [(20, 20, 40, RED)])
+    before = owner.get("/api/status").json()
+    faces = owner.post("/api/probe", files={"photo": ("p.png", probe.read_bytes())}).json()
+    assert len(faces["faces"]) == 1
+    r = owner.post("/api/search/face", files={"photo": ("p.png", probe.read_bytes())})
+    result = r.json()
+    assert r.status_code == 200 and result["photos"] == 2
+    assert result["probe"]["path"] == "p.png"
+    after = owner.get("/api/status").json()
+    assert (after["photos"], after["faces"]) == (before["photos"], before["faces"])
+    assert owner.get("/api/audit").json()[-1]["action"] == "search-face"
+    two = draw_faces(tmp_path / "two.png", [(10, 10, 40, RED), (100, 10, 40, BLUE)])
+    ambiguous = owner.post("/api/search/face", files={"photo": ("t.png", two.read_bytes())})
+    assert ambiguous.status_code == 409 and len(error_of(ambiguous)["faces"]) == 2  # type: ignore[arg-type]
+    text = owner.post("/api/search/face", files={"photo": ("x.jpg", b"not an image at all")})
+    assert text.status_code == 403 and "not a photo Regard accepts" in error_of(text)["message"]
+
+
+def test_consent_and_optout_routes(host: EngineHost, owner: Api, tmp_path: Path) -> None:
+    red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
+    owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})
+    r = owner.post(
+        "/api/consents",
+        data={"subject": "Grandma", "purposes": "grouping,search", "evidence_text": "said yes"},
+    )
+    assert r.status_code == 201 and r.json()["purposes"] == ["grouping", "search"]
+    assert (
+        owner.post(
+            "/api/consents/withdraw", json={"subject": "Grandma", "purposes": "search"}
+        ).status_code
+        == 200
+    )
+    found = owner.get("/api/search/person/Grandma").json()
+    assert found["photos"] == 0 and found["refused"]
+    ledger = owner.get("/api/consents").json()
+    assert ledger[0]["allowed"] == ["grouping"]
+    selfie = draw_faces(tmp_path / "me.png", [(20, 20, 40, BLUE)])
+    r = owner.post(
+        "/api/optouts", files={"selfie": ("me.png", selfie.read_bytes())}, data={"note": "asked"}
+    )
+    assert r.status_code == 201 and r.json()["faces_excluded"] == 2
+    assert owner.get("/api/optouts").json()[0]["faces_excluded"] == 2
+    assert owner.get("/api/audit/verify").json()["ok"]
+    assert owner.get("/api/records").json()["policy"] == "household"
+    assert (
+        owner.post("/api/retention", json={"unassigned_days": 30}).json()["unassigned-days"] == 30
+    )
+
+
+def test_the_openapi_schema_covers_every_cli_operation(host: EngineHost) -> None:
+    schema = Api(host).get("/openapi.json").json()
+    paths = schema["paths"]
+    expected = {
+        "index": "/api/uploads",
+        "search": "/api/search/face",
+        "faces": "/api/probe",
+        "photos": "/api/photos",
+        "status": "/api/status",
+        "people": "/api/people",
+        "people name": "/api/people/{ref}/name",
+        "people merge": "/api/people/merge",
+        "people split": "/api/people/{ref}/split",
+        "people reject": "/api/people/{ref}/reject",
+        "people show": "/api/people/{ref}",
+        "people recluster": "/api/people/recluster",
+        "search --person": "/api/search/person/{ref}",
+        "consent grant": "/api/consents",
+        "consent withdraw": "/api/consents/withdraw",
+        "consent list": "/api/consents",
+        "optout add": "/api/optouts",
+        "optout list": "/api/optouts",
+        "access-report": "/api/access-report",
+        "erase": "/api/erase",
+        "audit": "/api/audit",
+        "audit verify": "/api/audit/verify",
+        "records": "/api/records",
+        "retention": "/api/retention",
+        "maintain": "/api/maintain",
+    }
+    for command, path in expected.items():
+        assert path in paths, f"`regard {command}` has no HTTP route ({path})"
+    for path, operations in paths.items():
+        for op in operations.values():
+            assert op.get("description") or op.get("summary"), f"{path} is undocumented"
