@@ -37,6 +37,7 @@ from regard.privacy.state import state_dir
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService, probe_face
 from regard.services.thumbnails import Thumbnails
+from regard.services.xmp import XmpService
 from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
@@ -104,6 +105,7 @@ class Engine:
         self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
         self.people = PeopleService(self.privacy_context, self.config.grouping)
         self.search = SearchService(self.privacy_context)
+        self.xmp = XmpService(self.privacy_context, self.people)
         self.privacy = PrivacyService(self.privacy_context, self.paths.root)
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.privacy_context.audit.check_continuity()

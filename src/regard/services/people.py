@@ -328,6 +328,40 @@ class PeopleService:
         self._grouper = None
         return self.describe(self.resolve(person_label(person.id)))
 
+    def name_face(self, face_id: int, name: str) -> tuple[str, int | None]:
+        """The owner says (through another program's metadata) that this face is `name`.
+
+        Returns what happened: "named", "already", "refused_by_policy", "rejected_before" or
+        "person_already_in_photo" (one person is never twice in one photo)."""
+        clean = " ".join(name.split())
+        person = self.people.by_name(clean)
+        candidate = person or PersonRow(0, clean, True, None, None)
+        if not self.ctx.allowed(candidate, Purpose.GROUPING):
+            return "refused_by_policy", None
+        if person is not None:
+            if self.people.face_person(face_id) == person.id:
+                return "already", person.id
+            if person.id in self.people.rejections().get(face_id, set()):
+                return "rejected_before", None
+            row = self.catalog.face_row(face_id)
+            assert row is not None
+            if any(f.photo_id == row["photo_id"] for f in self.people.faces_of(person.id)):
+                return "person_already_in_photo", None
+        with self.catalog.transaction():
+            if person is None:
+                pid = self.people.create(confirmed=True)
+                self.people.set_name(pid, clean)
+                self.people.record(
+                    "name",
+                    {"person": pid, "name": clean, "attested_by": self.ctx.actor, "source": "xmp"},
+                )
+            else:
+                pid = person.id
+            self.people.assign([face_id], pid, "owner")
+            self._refresh_covers({pid})
+        self._grouper = None
+        return "named", pid
+
     def _check_faces(self, face_ids: Sequence[int]) -> None:
         for fid in face_ids:
             if not self.people.face_exists(fid):

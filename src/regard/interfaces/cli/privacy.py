@@ -18,6 +18,8 @@ consent_app = typer.Typer(help="The consent ledger: who agreed to be identified,
 app.add_typer(consent_app, name="consent")
 optout_app = typer.Typer(help="The opt-out registry: faces that are never recognised again.")
 app.add_typer(optout_app, name="optout")
+xmp_app = typer.Typer(help="Face regions with names in XMP sidecars (digiKam, Lightroom, Immich).")
+app.add_typer(xmp_app, name="xmp")
 audit_app = typer.Typer(
     help="The audit log of every identification and privacy action.", invoke_without_command=True
 )
@@ -371,4 +373,52 @@ def maintain(as_json: JsonOpt = False) -> None:
             State.out.print(
                 f"Retention applied: {result['unassigned_vectors_deleted']} face "
                 "vectors past their retention period deleted."
+            )
+
+
+PathsArg = Annotated[
+    list[Path] | None, typer.Argument(help="Photos or folders of the library (default: all).")
+]
+
+
+@xmp_app.command("write")
+def xmp_write(
+    paths: PathsArg = None,
+    all_faces: Annotated[
+        bool, typer.Option("--all-faces", help="Also write regions of faces with no name.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write face regions with names to `photo.jpg.xmp` sidecars (the photos are untouched)."""
+    with user_errors(as_json), open_engine() as engine:
+        result = engine.xmp.write(paths, all_faces=all_faces)
+        if as_json:
+            print_json(result)
+        else:
+            State.out.print(
+                f"Wrote {result.get('sidecars', 0)} sidecars with "
+                f"{result.get('named_regions', 0)} named face regions"
+                + (
+                    f"; {result['unwritable']} could not be written"
+                    if result.get("unwritable")
+                    else ""
+                )
+                + "."
+            )
+
+
+@xmp_app.command("import")
+def xmp_import(paths: PathsArg = None, as_json: JsonOpt = False) -> None:
+    """Name faces from the face regions other programs wrote (sidecars or embedded XMP)."""
+    with user_errors(as_json), open_engine() as engine:
+        result = engine.xmp.import_names(paths)
+        if as_json:
+            print_json(result)
+        else:
+            skipped = {k: v for k, v in result.items() if k not in ("named", "people")}
+            State.out.print(
+                f"Named {result.get('named', 0)} faces ("
+                f"{len(result['people'])} people)"
+                + (f"; not taken: {skipped}" if skipped else "")
+                + "."
             )
