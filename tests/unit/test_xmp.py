@@ -94,6 +94,6 @@ def test_reads_a_digikam_sidecar_and_keeps_its_other_tags_when_writing():
     ],
 )
 def test_hostile_or_broken_xmp_gives_no_regions_and_no_crash(hostile):
-    dims, regions = read_regions(hostile)
+    _dims, regions = read_regions(hostile)
     assert all(0 <= r.x <= 1 and 0 <= r.w <= 1 for r in regions)
     assert len(regions) <= 1
