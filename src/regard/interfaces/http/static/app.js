@@ -1,0 +1,265 @@
+// Regard's web app: a small router over the page routes, the signed-in session and the page
+// shell. Each page is a function that renders into <main> and talks to the JSON API.
+
+import { accountPage, loginPage, setupPage } from "./account.js";
+import { ApiError, get, post, setCsrf } from "./api.js";
+import { auditPage, rightsPage } from "./rights.js";
+import { button, clear, errorText, h } from "./dom.js";
+import { libraryPage, photoPage, statusPage } from "./library.js";
+import { peoplePage, personPage } from "./people.js";
+import { searchPage } from "./search.js";
+
+const ROUTES = [
+  { path: "/", page: libraryPage, title: "Library", nav: "/library" },
+  { path: "/library", page: libraryPage, title: "Library", nav: "/library" },
+  { path: "/photos/:id", page: photoPage, title: "Photo", nav: "/library" },
+  { path: "/people", page: peoplePage, title: "People", nav: "/people" },
+  { path: "/people/:ref", page: personPage, title: "Person", nav: "/people" },
+  { path: "/search", page: searchPage, title: "Search", nav: "/search" },
+  { path: "/rights", page: rightsPage, title: "Consent & rights", nav: "/rights" },
+  { path: "/audit", page: auditPage, title: "Audit log", nav: "/audit" },
+  { path: "/status", page: statusPage, title: "Status", nav: "/status" },
+  { path: "/account", page: accountPage, title: "Account", nav: "/account" },
+  { path: "/login", page: loginPage, title: "Sign in", public: true },
+  { path: "/setup", page: setupPage, title: "First run", public: true },
+];
+
+const NAV = [
+  { href: "/library", text: "Library", needs: ["view"] },
+  { href: "/people", text: "People", needs: ["view"] },
+  { href: "/search", text: "Search", needs: ["search"] },
+  { href: "/rights", text: "Consent & rights", needs: ["consent", "access_report", "erase"] },
+  { href: "/audit", text: "Audit log", needs: ["audit"] },
+  { href: "/status", text: "Status", needs: ["view"] },
+  { href: "/account", text: "Account", needs: [] },
+];
+
+const state = { session: null, current: null };
+
+function match(pattern, path) {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return null;
+  const params = {};
+  for (let i = 0; i < want.length; i += 1) {
+    if (want[i].startsWith(":")) params[want[i].slice(1)] = decodeURIComponent(got[i]);
+    else if (want[i] !== got[i]) return null;
+  }
+  return params;
+}
+
+function can(permission) {
+  return Boolean(state.session && state.session.permissions.includes(permission));
+}
+
+function announce(text) {
+  const toast = document.getElementById("toast");
+  clear(toast);
+  if (text) toast.append(h("p", { text }));
+}
+
+export function navigate(to, { replace = false } = {}) {
+  const url = new URL(to, window.location.origin);
+  if (replace) window.history.replaceState(null, "", url);
+  else window.history.pushState(null, "", url);
+  return render();
+}
+
+async function loadSession() {
+  try {
+    const session = await get("/session");
+    setCsrf(session.csrf);
+    state.session = session;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    state.session = null;
+  }
+  renderHeader();
+  return state.session;
+}
+
+function signedIn(session) {
+  setCsrf(session.csrf);
+  state.session = { permissions: [], ...session };
+  // Sign-in and setup do not list permissions; the session does.
+  return loadSession();
+}
+
+function signedOut() {
+  state.session = null;
+  setCsrf(null);
+  renderHeader();
+}
+
+async function signOut() {
+  try {
+    await post("/logout");
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) {
+      announce(errorText(err));
+      return;
+    }
+  }
+  signedOut();
+  await navigate("/login");
+  announce("You are signed out.");
+}
+
+function renderHeader() {
+  const header = document.getElementById("site-header");
+  clear(header);
+  const brand = h("a", { class: "brand", href: state.session ? "/library" : "/login" }, "Regard");
+  header.append(brand);
+  if (!state.session) return;
+  const list = h("ul", { class: "nav-list" });
+  for (const item of NAV) {
+    if (item.needs.length && !item.needs.some(can)) continue;
+    list.append(h("li", {}, h("a", { href: item.href, text: item.text })));
+  }
+  header.append(
+    h("nav", { "aria-label": "Main" }, list),
+    h(
+      "div",
+      { class: "who" },
+      h("span", {
+        class: "who-name",
+        text: `${state.session.user.name} (${state.session.user.role})`,
+      }),
+      button("Sign out", { class: "link-button", onclick: signOut }),
+    ),
+  );
+  markCurrent();
+}
+
+function markCurrent() {
+  const nav = state.current?.route?.nav;
+  for (const a of document.querySelectorAll("#site-header nav a")) {
+    if (a.getAttribute("href") === nav) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+function notFound(main) {
+  main.append(
+    h("h1", { tabindex: "-1", text: "Page not found" }),
+    h("p", {}, "There is no page here. ", h("a", { href: "/library", text: "Go to the library" })),
+  );
+}
+
+async function render() {
+  if (state.current) {
+    state.current.controller.abort();
+    for (const fn of state.current.cleanups) fn();
+  }
+  const url = new URL(window.location.href);
+  let route = null;
+  let params = null;
+  for (const r of ROUTES) {
+    params = match(r.path, url.pathname);
+    if (params) {
+      route = r;
+      break;
+    }
+  }
+  const controller = new AbortController();
+  const current = { route, controller, cleanups: [] };
+  state.current = current;
+  const main = clear(document.getElementById("main"));
+  main.setAttribute("aria-busy", "true");
+  announce("");
+  markCurrent();
+  const ctx = {
+    params: params || {},
+    query: url.searchParams,
+    main,
+    signal: controller.signal,
+    onCleanup: (fn) => current.cleanups.push(fn),
+    navigate,
+    can,
+    announce,
+    get session() {
+      return state.session;
+    },
+    signedIn,
+    signedOut,
+    isCurrent: () => state.current === current,
+  };
+  try {
+    if (!route) {
+      document.title = "Not found · Regard";
+      notFound(main);
+      return;
+    }
+    document.title = `${route.title} · Regard`;
+    if (!route.public && !state.session) {
+      const { needed } = await get("/setup");
+      if (needed) return navigate("/setup", { replace: true });
+      if (!(await loadSession())) {
+        const next = url.pathname + url.search;
+        return navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+      }
+    }
+    await route.page(ctx);
+  } catch (err) {
+    if (err.name === "AbortError" || state.current !== current) return;
+    if (err instanceof ApiError && err.status === 401 && !route?.public) {
+      state.session = null;
+      renderHeader();
+      const next = url.pathname + url.search;
+      return navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+    }
+    if (!main.querySelector("h1")) main.append(h("h1", { tabindex: "-1", text: route.title }));
+    main.append(h("p", { class: "error", role: "alert", text: errorText(err) }));
+  } finally {
+    if (state.current === current) {
+      main.removeAttribute("aria-busy");
+      focusHeading(main);
+    }
+  }
+}
+
+let firstRender = true;
+function focusHeading(main) {
+  // After a navigation, screen readers start at the new page's heading (not on first load).
+  if (firstRender) {
+    firstRender = false;
+    return;
+  }
+  const heading = main.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+  window.scrollTo(0, 0);
+}
+
+document.addEventListener("click", (event) => {
+  if (event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const a = event.target.closest("a[href]");
+  if (!a || a.target || a.hasAttribute("download")) return;
+  const url = new URL(a.href, window.location.href);
+  if (url.origin !== window.location.origin) return;
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/static/")) return;
+  if (url.pathname === window.location.pathname && url.hash) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search);
+});
+
+window.addEventListener("popstate", () => render());
+
+// A file dropped beside a drop zone must not replace the app with the file.
+for (const type of ["dragover", "drop"]) {
+  window.addEventListener(type, (event) => event.preventDefault());
+}
+
+async function start() {
+  try {
+    await loadSession();
+  } catch (err) {
+    announce(errorText(err));
+  }
+  await render();
+}
+
+start();

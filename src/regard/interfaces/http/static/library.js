@@ -1,0 +1,595 @@
+// The library: a timeline of thumbnails with filters and uploads, one photo with its faces,
+// and the indexing status.
+
+import { get, post } from "./api.js";
+import {
+  bytes,
+  clear,
+  dl,
+  errorText,
+  field,
+  fileName,
+  folderOf,
+  form,
+  framedPhoto,
+  h,
+  input,
+  plural,
+  select,
+  sleep,
+  when,
+} from "./dom.js";
+
+const PAGE = 60;
+const MAX_FILES = 50;
+
+function facesText(p) {
+  if (!p.faces) return "no faces";
+  const inPeople = p.faces_in_people ?? 0;
+  return `${plural(p.faces, "face")}, ${inPeople} in people`;
+}
+
+function jobText(job) {
+  const files = `${job.done} of ${job.total || "?"} files`;
+  return `${files} · ${plural(job.faces, "face")} · ${plural(job.errors, "error")}`;
+}
+
+function thumbnail(p) {
+  const alt = `Photo ${p.id}${p.taken_at ? `, ${when(p.taken_at)}` : ""}: ${facesText(p)}`;
+  return h(
+    "li",
+    { class: "thumb" },
+    h(
+      "a",
+      { href: `/photos/${p.id}`, class: "thumb-link", dataset: { photoId: p.id, faces: p.faces } },
+      h("img", {
+        src: `/api/photos/${p.id}/image?size=256`,
+        alt,
+        loading: "lazy",
+        decoding: "async",
+        width: 256,
+        height: 256,
+      }),
+      h("span", { class: "badge", "aria-hidden": "true", text: p.faces ? `${p.faces}` : "" }),
+    ),
+  );
+}
+
+export async function libraryPage(ctx) {
+  const { main, query, signal } = ctx;
+  const year = query.get("year") || "";
+  const folder = query.get("folder") || "";
+  main.append(h("h1", { text: "Library" }));
+  if (ctx.can("upload")) main.append(uploadPanel(ctx, () => reset()));
+
+  const yearSelect = select({ name: "year" }, [["", "All years"]], year);
+  const folderInput = input({ name: "folder", value: folder, list: "folders", maxlength: 500 });
+  const folderList = h("datalist", { id: "folders" });
+  const filters = form(
+    { class: "filters", role: "search", "aria-label": "Filter photos" },
+    [
+      field("Year", yearSelect),
+      field("Folder (the start of its path)", folderInput),
+      folderList,
+      h(
+        "div",
+        { class: "filter-actions" },
+        h("button", { type: "submit", text: "Show" }),
+        h("a", { href: "/library", class: "button-link", text: "Clear filters" }),
+      ),
+    ],
+    async () => {
+      const q = new URLSearchParams();
+      if (yearSelect.value) q.set("year", yearSelect.value);
+      if (folderInput.value.trim()) q.set("folder", folderInput.value.trim());
+      const text = q.toString();
+      await ctx.navigate(text ? `/library?${text}` : "/library");
+    },
+  );
+  const summary = h("p", { class: "summary", role: "status" });
+  const grid = h("ul", { class: "photo-grid", "aria-label": "Photos, newest first" });
+  const more = h("button", { type: "button", class: "more", hidden: true, text: "Show more" });
+  const problem = h("div");
+  main.append(
+    h(
+      "section",
+      { "aria-labelledby": "photos-h" },
+      h("h2", { id: "photos-h", text: "Photos" }),
+      filters,
+      summary,
+      grid,
+      more,
+      problem,
+    ),
+  );
+
+  let offset = 0;
+  let total = null;
+  let loading = false;
+  let generation = 0; // a reset makes pages still on their way stale
+  let yearsShown = false;
+  const folders = new Set();
+
+  async function loadMore() {
+    if (loading || (total !== null && offset >= total)) return;
+    const mine = generation;
+    loading = true;
+    more.disabled = true;
+    try {
+      const page = await get("/photos", {
+        params: { offset, limit: PAGE, year, folder },
+        signal,
+      });
+      if (mine !== generation) return;
+      total = page.total;
+      if (!yearsShown) {
+        yearsShown = true;
+        for (const y of page.years) {
+          yearSelect.append(
+            h("option", {
+              value: y.year,
+              text: `${y.year} (${y.photos})`,
+              selected: String(y.year) === year,
+            }),
+          );
+        }
+      }
+      for (const p of page.photos) {
+        grid.append(thumbnail(p));
+        const dir = folderOf(p.path);
+        if (!folders.has(dir)) {
+          folders.add(dir);
+          folderList.append(h("option", { value: dir }));
+        }
+      }
+      offset += page.photos.length;
+      const filtered = year || folder ? " matching the filters" : "";
+      summary.textContent = total
+        ? `${plural(total, "photo")}${filtered}, newest first; showing ${offset}.`
+        : year || folder
+          ? "No photos match these filters."
+          : "No photos yet. Add some here, or index a folder with `regard index`.";
+      more.hidden = offset >= total;
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      clear(problem).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
+    } finally {
+      if (mine === generation) {
+        loading = false;
+        more.disabled = false;
+      }
+    }
+  }
+
+  function reset() {
+    generation += 1;
+    clear(grid);
+    offset = 0;
+    total = null;
+    loading = false;
+    loadMore();
+  }
+
+  more.addEventListener("click", loadMore);
+  if ("IntersectionObserver" in window) {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) loadMore();
+    });
+    observer.observe(more);
+    ctx.onCleanup(() => observer.disconnect());
+  }
+  await loadMore();
+}
+
+/** Drag and drop or choose files; upload them; follow the indexing job until it ends. */
+function uploadPanel(ctx, onIndexed) {
+  const live = h("div", { class: "upload-live", role: "status" });
+  const progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Indexing" });
+  const detail = h("p", { class: "progress-text", hidden: true });
+  const results = h("div", { class: "upload-results" });
+  const files = h("input", {
+    type: "file",
+    name: "files",
+    multiple: true,
+    accept: "image/*,video/*,.heic,.heif",
+  });
+  const zone = h(
+    "div",
+    { class: "dropzone" },
+    h("p", { class: "dropzone-text", text: "Drop photos or videos here, or choose them." }),
+    field("Photos to add", files, `Up to ${MAX_FILES} files at a time; more are sent in turns.`),
+  );
+  files.addEventListener("change", () => {
+    const chosen = [...files.files];
+    files.value = "";
+    if (chosen.length) send(chosen);
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const dropped = [...(event.dataTransfer?.files || [])];
+    if (dropped.length) send(dropped);
+  });
+
+  async function send(list) {
+    files.disabled = true;
+    clear(results);
+    const totals = { stored: [], duplicates: [], refused: [] };
+    const jobs = [];
+    try {
+      for (let i = 0; i < list.length; i += MAX_FILES) {
+        const batch = list.slice(i, i + MAX_FILES);
+        live.textContent = `Sending ${plural(batch.length, "file")}…`;
+        const body = new FormData();
+        for (const f of batch) body.append("files", f, f.name);
+        const out = await post("/uploads", { form: body });
+        totals.stored.push(...out.stored);
+        totals.duplicates.push(...out.duplicates);
+        totals.refused.push(...out.refused);
+        if (out.job) jobs.push(out.job);
+      }
+      live.textContent =
+        `Received ${plural(totals.stored.length, "new file")}; ` +
+        `${totals.duplicates.length} already in the library; ` +
+        `${totals.refused.length} refused.`;
+      if (totals.refused.length) {
+        results.append(
+          h("p", { text: "Not added:" }),
+          h(
+            "ul",
+            {},
+            totals.refused.map((r) => h("li", { text: `${r.name}: ${r.reason}` })),
+          ),
+        );
+      }
+      for (const job of jobs) await follow(job);
+      if (!jobs.length) live.textContent += " Nothing new to index.";
+    } catch (err) {
+      if (err.name !== "AbortError") {
+        clear(results).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
+      }
+    } finally {
+      files.disabled = false;
+    }
+  }
+
+  async function follow(first) {
+    let job = first;
+    progress.hidden = false;
+    detail.hidden = false;
+    live.textContent = "Indexing the new photos…";
+    while (job.state === "queued" || job.state === "running") {
+      progress.max = Math.max(job.total, 1);
+      progress.value = job.done;
+      detail.textContent = job.state === "queued" ? "Waiting for the indexer…" : jobText(job);
+      await sleep(500, ctx.signal);
+      job = await get(`/jobs/${job.id}`, { signal: ctx.signal });
+    }
+    progress.max = Math.max(job.total, 1);
+    progress.value = job.state === "done" ? progress.max : job.done;
+    detail.textContent = jobText(job);
+    if (job.state === "done") {
+      live.textContent =
+        `Indexing finished: ${plural(job.done, "file")} looked at, ` +
+        `${plural(job.faces, "face")} found, ${job.errors} could not be used.`;
+      const failures = job.report?.failures || [];
+      if (failures.length) {
+        results.append(
+          h("p", { text: "Files that could not be used:" }),
+          h(
+            "ul",
+            { class: "failures" },
+            failures.map((f) => h("li", { class: "path", text: f.message })),
+          ),
+        );
+      }
+    } else {
+      live.textContent = `Indexing failed: ${job.message}`;
+    }
+    onIndexed();
+  }
+
+  // Indexing already under way (started before this page was opened) is followed too.
+  get("/jobs", { signal: ctx.signal })
+    .then((jobs) => {
+      const running = jobs.find((j) => j.state === "queued" || j.state === "running");
+      if (running && !files.disabled) follow(running).catch(() => null);
+    })
+    .catch(() => null);
+
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "upload-h" },
+    h("h2", { id: "upload-h", text: "Add photos" }),
+    zone,
+    live,
+    progress,
+    detail,
+    results,
+  );
+}
+
+export async function photoPage(ctx) {
+  const { main, signal } = ctx;
+  const id = ctx.params.id;
+  main.append(
+    h("p", { class: "crumbs" }, h("a", { href: "/library", text: "Library" })),
+    h("h1", { text: `Photo ${id}` }),
+  );
+  if (!/^\d+$/.test(id)) throw new Error(`No photo ${id}: a photo's number has only digits.`);
+  const photo = await get(`/photos/${id}`, { signal });
+  const meta = photo.metadata;
+  const faces = photo.faces;
+  main.append(h("p", { class: "subtitle path", text: fileName(photo.path) }));
+  if (photo.status !== "indexed") {
+    main.append(
+      h("p", { class: "error", role: "alert", text: photo.error || `Status: ${photo.status}` }),
+    );
+  }
+  const personHref = (f) => (f.person ? `/people/${f.person}` : null);
+  const framed = framedPhoto({
+    src: `/api/photos/${photo.id}/image?size=1024`,
+    alt: faces.length
+      ? `Photo ${photo.id}, with its ${plural(faces.length, "face")} outlined and numbered`
+      : `Photo ${photo.id}`,
+    width: meta?.width,
+    height: meta?.height,
+    imgClass: "photo-large",
+    boxes: faces.map((f, i) => ({
+      key: f.face,
+      box: f.box,
+      kind: f.person ? "known" : "unknown",
+      label: `${i + 1} ${f.name || f.person || ""}`.trim(),
+      onclick: personHref(f) ? () => ctx.navigate(personHref(f)) : null,
+    })),
+  });
+  const unassigned = photo.unassigned;
+  const list = h("ol", { class: "face-list" });
+  faces.forEach((f, i) => {
+    const who = f.person
+      ? h("a", { href: `/people/${f.person}`, text: f.name || `Unnamed person ${f.person}` })
+      : h("span", { class: "muted", text: "not in any person" });
+    const notes = [];
+    if (f.low_quality) notes.push("low quality");
+    if (f.assigned_by === "owner") notes.push("confirmed");
+    if (f.face_data && f.face_data !== "kept") {
+      notes.push(`face data: ${f.face_data.replace("_", " ")}`);
+    }
+    const li = h(
+      "li",
+      { class: "face-item", dataset: { face: f.face } },
+      f.face_data === "opted_out"
+        ? h("span", { class: "face-crop placeholder", "aria-hidden": "true" })
+        : h("img", {
+            class: "face-crop",
+            src: `/api/faces/${f.face_id}/crop`,
+            alt: "",
+            loading: "lazy",
+            width: 64,
+            height: 64,
+          }),
+      h(
+        "span",
+        {},
+        h("strong", { text: `Face ${i + 1}` }),
+        ` (${f.face}): `,
+        who,
+        notes.length ? h("span", { class: "muted", text: ` · ${notes.join(" · ")}` }) : null,
+      ),
+    );
+    for (const [ev, on] of [
+      ["mouseenter", true],
+      ["mouseleave", false],
+      ["focusin", true],
+      ["focusout", false],
+    ]) {
+      li.addEventListener(ev, () => framed.highlight(f.face, on));
+    }
+    list.append(li);
+  });
+  main.append(
+    h(
+      "figure",
+      { class: "photo-view" },
+      framed.el,
+      h("figcaption", {
+        text: faces.length
+          ? `${plural(faces.length, "face")}; ` +
+            (unassigned ? `${unassigned} not in any person.` : "all in people.")
+          : "No faces found in this photo.",
+      }),
+    ),
+  );
+  if (faces.length) {
+    main.append(
+      h(
+        "section",
+        { "aria-labelledby": "faces-h" },
+        h("h2", { id: "faces-h", text: "Faces" }),
+        list,
+      ),
+    );
+  }
+  main.append(
+    h(
+      "section",
+      { "aria-labelledby": "details-h" },
+      h("h2", { id: "details-h", text: "Details" }),
+      dl([
+        ["File", h("span", { class: "path", text: photo.path })],
+        ["Format", meta?.format],
+        ["Size", meta ? `${meta.width} × ${meta.height} px` : undefined],
+        ["Taken", meta ? when(meta.taken_at) : undefined],
+        ["Camera", meta ? meta.camera || "unknown" : undefined],
+        ["Location", meta ? (meta.has_location ? "recorded in the file" : "none") : undefined],
+      ]),
+    ),
+  );
+}
+
+export async function statusPage(ctx) {
+  const { main, signal } = ctx;
+  main.append(h("h1", { text: "Status" }));
+  const live = h("div", { role: "status", class: "visually-hidden" });
+  const body = h("div");
+  main.append(live, body);
+  let wasRunning = false;
+  for (;;) {
+    const [info, jobs] = await Promise.all([
+      get("/status", { signal }),
+      get("/jobs", { signal }),
+    ]);
+    if (!ctx.isCurrent()) return;
+    clear(body).append(statusView(info), jobsView(jobs));
+    const running = jobs.some((j) => j.state === "queued" || j.state === "running");
+    if (wasRunning && !running) live.textContent = "Indexing finished.";
+    wasRunning = running;
+    if (!running) return;
+    await sleep(1000, signal);
+  }
+}
+
+function statusView(s) {
+  const section = (title, id, ...content) =>
+    h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id, text: title }), content);
+  const biometric = Object.entries(s.biometric || {})
+    .map(([k, v]) => `${v} ${k.replace("_", " ")}`)
+    .join(", ");
+  const run = s.last_run;
+  return h(
+    "div",
+    { class: "status-grid" },
+    section(
+      "Library",
+      "st-library",
+      dl([
+        ["Photos", s.photos],
+        ["Indexed", s.indexed],
+        ["Could not be used", s.errors],
+        ["Photos with faces", s.photos_with_faces],
+        ["Faces", s.faces],
+        ["Low-quality faces", s.low_quality_faces],
+        ["People", s.people],
+        ["Named people", s.named_people],
+        ["Faces in people", s.faces_in_people],
+        ["Faces waiting to be grouped", s.faces_waiting_to_be_grouped],
+        ["Size on disk", bytes(s.size_bytes)],
+      ]),
+    ),
+    section(
+      "Search",
+      "st-search",
+      dl([
+        ["Threshold in force", s.search_threshold],
+        ["Expected strangers per search", s.expected_false_matches_per_search],
+        ["Face vectors", s.embeddings],
+        ["Vector index", s.vector_index],
+      ]),
+    ),
+    section(
+      "Privacy",
+      "st-privacy",
+      dl([
+        ["Policy", s.policy],
+        [
+          "Face data encryption",
+          [s.encryption.scheme, s.encryption.key, s.encryption.unlocked ? "unlocked" : "locked"]
+            .join(", "),
+        ],
+        ["Face data", biometric || "none"],
+        ["People with consent records", s.consent_subjects],
+        ["Opt-outs", s.opt_outs],
+        ["Audit log entries", s.audit_entries],
+      ]),
+    ),
+    section(
+      "Last indexing run",
+      "st-run",
+      run
+        ? dl([
+            ["Status", run.status],
+            ["Started", when(run.started_at)],
+            ["Finished", run.finished_at ? when(run.finished_at) : "not yet"],
+            ["Files seen", run.files_seen],
+            ["New", run.files_new],
+            ["Changed", run.files_changed],
+            ["Unchanged", run.files_unchanged],
+            ["Failed", run.files_failed],
+            ["Faces found", run.faces_found],
+          ])
+        : h("p", { text: "Nothing indexed yet." }),
+    ),
+    section(
+      "Models",
+      "st-models",
+      h(
+        "ul",
+        { class: "plain" },
+        (s.models || []).map((m) =>
+          h(
+            "li",
+            {},
+            h("strong", { text: m.id }),
+            ` (${m.kind}) from ${m.package}; ${m.licence}`,
+            m.kind === "embedder" ? `; ${plural(m.vectors, "vector")}` : "",
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function jobsView(jobs) {
+  const list = [...jobs].sort((a, b) => b.started_at - a.started_at);
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "st-jobs" },
+    h("h2", { id: "st-jobs", text: "Indexing jobs" }),
+    list.length
+      ? h(
+          "ul",
+          { class: "jobs" },
+          list.map((j) =>
+            h(
+              "li",
+              { class: "job" },
+              h(
+                "p",
+                {},
+                h("strong", { text: j.state }),
+                ` · started ${when(new Date(j.started_at * 1000).toISOString())}`,
+              ),
+              h("progress", {
+                max: Math.max(j.total, 1),
+                value: j.state === "done" ? Math.max(j.total, 1) : j.done,
+                "aria-label": `Job ${j.id}`,
+              }),
+              h("p", {
+                text: jobText(j),
+              }),
+              j.message ? h("p", { class: "error", text: j.message }) : null,
+              (j.report?.failures || []).length
+                ? h(
+                    "details",
+                    {},
+                    h("summary", {
+                      text: `${plural(j.report.failures.length, "file")} could not be used`,
+                    }),
+                    h(
+                      "ul",
+                      {},
+                      j.report.failures.map((f) => h("li", { class: "path", text: f.message })),
+                    ),
+                  )
+                : null,
+            ),
+          ),
+        )
+      : h("p", { text: "No indexing since the server started." }),
+  );
+}

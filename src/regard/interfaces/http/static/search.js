@@ -1,0 +1,341 @@
+// Search by photo (drop a photo, pick the face if there are several) and by person. What the
+// library's policy or a person's consent does not allow, the server leaves out or refuses; the
+// page says so plainly.
+
+import { get, post } from "./api.js";
+import {
+  clear,
+  errorText,
+  field,
+  fileName,
+  form,
+  framedPhoto,
+  h,
+  input,
+  plural,
+  when,
+} from "./dom.js";
+import { personLabel } from "./people.js";
+
+const DETAILED = 100; // matches drawn with their face boxes; the rest are listed plainly
+const SOURCES = {
+  owner: "confirmed by you",
+  auto: "grouped by Regard",
+  suggested: "look-alike, not in this person yet",
+};
+
+export async function searchPage(ctx) {
+  const { main, query } = ctx;
+  main.append(
+    h("h1", { text: "Search" }),
+    h("p", {
+      class: "lead",
+      text:
+        "Find every photo of someone, from a photo of them or from a person Regard knows. " +
+        "The photo you give is not kept, and every search is written to the audit log.",
+    }),
+  );
+  const byPhoto = h("section", { class: "panel", "aria-labelledby": "by-photo-h" });
+  const byPerson = h("section", { class: "panel", "aria-labelledby": "by-person-h" });
+  main.append(byPhoto, byPerson);
+  photoSearch(ctx, byPhoto);
+  await personSearch(ctx, byPerson, query.get("person"));
+}
+
+function photoSearch(ctx, section) {
+  const live = h("div", { class: "search-live", role: "status" });
+  const chooser = h("div", { class: "probe" });
+  const results = h("div", { class: "results-area" });
+  const file = h("input", { type: "file", name: "photo", accept: "image/*,.heic,.heif" });
+  const zone = h(
+    "div",
+    { class: "dropzone" },
+    h("p", { class: "dropzone-text", text: "Drop a photo of the person here, or choose one." }),
+    field("Photo to search with", file),
+  );
+  file.addEventListener("change", () => {
+    const [chosen] = file.files;
+    file.value = "";
+    if (chosen) probe(chosen);
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const [dropped] = event.dataTransfer?.files || [];
+    if (dropped) probe(dropped);
+  });
+  section.append(
+    h("h2", { id: "by-photo-h", text: "Search by photo" }),
+    zone,
+    live,
+    chooser,
+    results,
+  );
+
+  const fail = (err) => {
+    live.textContent = "";
+    clear(results).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
+  };
+
+  async function probe(photo) {
+    clear(chooser);
+    clear(results);
+    live.textContent = "Looking for faces in the photo…";
+    let faces;
+    try {
+      const body = new FormData();
+      body.append("photo", photo, photo.name);
+      faces = (await post("/probe", { form: body })).faces;
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (!faces.length) {
+      fail(
+        new Error(
+          "No face found in this photo. Use a photo where the face is clearly visible, at " +
+            "least about 40 pixels wide.",
+        ),
+      );
+      return;
+    }
+    if (faces.length === 1) {
+      await search(photo, 0);
+      return;
+    }
+    const url = URL.createObjectURL(photo);
+    ctx.onCleanup(() => URL.revokeObjectURL(url));
+    const buttons = h("ul", { class: "face-buttons" });
+    const framed = framedPhoto({
+      src: url,
+      alt: `The photo you chose, with its ${faces.length} faces numbered left to right`,
+      imgClass: "probe-photo",
+      boxes: faces.map((f, i) => ({
+        key: i,
+        box: f.box,
+        kind: "probe",
+        label: `${i + 1}`,
+        onclick: () => search(photo, f.index),
+      })),
+    });
+    faces.forEach((f, i) => {
+      const b = h("button", {
+        type: "button",
+        text: `Face ${i + 1}${f.low_quality ? " (low quality)" : ""}`,
+      });
+      b.addEventListener("click", () => search(photo, f.index));
+      for (const [ev, on] of [
+        ["mouseenter", true],
+        ["mouseleave", false],
+        ["focus", true],
+        ["blur", false],
+      ]) {
+        b.addEventListener(ev, () => framed.highlight(i, on));
+      }
+      buttons.append(h("li", {}, b));
+    });
+    chooser.append(
+      h("p", { text: "Click the face to search for, or choose it by number (left to right):" }),
+      framed.el,
+      buttons,
+    );
+    live.textContent = `${faces.length} faces found in the photo: choose one.`;
+  }
+
+  async function search(photo, index) {
+    live.textContent = "Searching…";
+    for (const b of chooser.querySelectorAll("button")) {
+      b.setAttribute("aria-pressed", String(b.textContent.startsWith(`Face ${index + 1}`)));
+    }
+    try {
+      const body = new FormData();
+      body.append("photo", photo, photo.name);
+      body.append("face_index", String(index));
+      const result = await post("/search/face", { form: body });
+      clear(results);
+      const count = result.matches.length;
+      live.textContent = count
+        ? `${plural(count, "photo")} with this face, best first.`
+        : "No photo in the library has this face.";
+      if (result.refused) results.append(refusal(result.refused));
+      results.append(
+        h("h3", { text: live.textContent }),
+        h("p", {
+          class: "hint",
+          text:
+            `Threshold ${result.threshold} (${result.threshold_source}); ` +
+            `${plural(result.library_faces, "face")} searched; ` +
+            `about ${result.expected_false_matches} strangers expected per search.`,
+        }),
+      );
+      results.append(await matchList(ctx, result.matches));
+    } catch (err) {
+      fail(err);
+    }
+  }
+}
+
+async function personSearch(ctx, section, initial) {
+  const live = h("div", { class: "search-live", role: "status" });
+  const results = h("div", { class: "results-area" });
+  const who = input({ name: "person", list: "people-names", value: initial || "", maxlength: 200 });
+  const names = h("datalist", { id: "people-names" });
+  const people = await get("/people", { signal: ctx.signal });
+  for (const p of people) {
+    names.append(h("option", { value: p.name || p.person, text: personLabel(p) }));
+  }
+  const run = async () => {
+    const ref = who.value.trim();
+    if (!ref) throw new Error("Type a name, or a person's number such as P12.");
+    live.textContent = "Searching…";
+    clear(results);
+    const result = await get(`/search/person/${encodeURIComponent(ref)}`, { signal: ctx.signal });
+    const label = personLabel(result.person);
+    if (result.refused) {
+      live.textContent = `Nothing shown for ${label}.`;
+      results.append(refusal(`Nothing is shown: ${result.refused}.`));
+      return;
+    }
+    live.textContent = `${plural(result.matches.length, "photo")} of ${label}, best first.`;
+    results.append(
+      h(
+        "h3",
+        {},
+        h("a", { href: `/people/${result.person.person}`, text: label }),
+        ` — ${live.textContent}`,
+      ),
+      await matchList(ctx, result.matches),
+    );
+  };
+  const fail = (err) => {
+    live.textContent = "";
+    clear(results).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
+  };
+  section.append(
+    h("h2", { id: "by-person-h", text: "Search by person" }),
+    form(
+      { class: "inline-form", role: "search", "aria-label": "Search by person" },
+      [
+        field("Name or number", who, "A name you gave, or a number such as P12."),
+        names,
+        h("button", { type: "submit", class: "primary", text: "Find their photos" }),
+      ],
+      () => run().catch(fail),
+    ),
+    live,
+    results,
+  );
+  if (initial) await run().catch(fail);
+}
+
+function refusal(text) {
+  return h("p", { class: "notice refused", role: "status", text });
+}
+
+/** Matches, best first: each photo with the matched faces outlined and their scores. */
+async function matchList(ctx, matches) {
+  const list = h("ol", { class: "results" });
+  const items = matches.map((m, i) => {
+    const figure = h("div", { class: "result-photo" });
+    const facts = h("div", { class: "result-facts" });
+    const li = h(
+      "li",
+      { class: "result", dataset: { photoId: m.photo_id } },
+      figure,
+      h(
+        "div",
+        {},
+        h(
+          "p",
+          {},
+          h("strong", { text: `${i + 1}. Score ${m.score.toFixed(3)}` }),
+          " · ",
+          h("a", { href: `/photos/${m.photo_id}`, text: `Photo ${m.photo_id}` }),
+        ),
+        h("p", { class: "path small", text: fileName(m.path) }),
+        m.taken_at ? h("p", { class: "small", text: when(m.taken_at) }) : null,
+        facts,
+      ),
+    );
+    list.append(li);
+    return { m, figure, facts };
+  });
+  // Face boxes need the photo's full size and tell who each face is: a few details at a time.
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next];
+      const plain = next >= DETAILED;
+      next += 1;
+      await fillMatch(ctx, item, plain).catch(() => fillMatch(ctx, item, true));
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return list;
+}
+
+async function fillMatch(ctx, { m, figure, facts }, plain = false) {
+  const detail = plain ? null : await get(`/photos/${m.photo_id}`, { signal: ctx.signal });
+  const byId = new Map((detail?.faces || []).map((f) => [f.face_id, f]));
+  const meta = detail?.metadata;
+  const framed = framedPhoto({
+    src: `/api/photos/${m.photo_id}/image?size=256`,
+    alt: `Photo ${m.photo_id}, the matching face outlined`,
+    width: meta?.width,
+    height: meta?.height,
+    imgClass: "result-img",
+    boxes: meta
+      ? m.faces.map((f) => ({
+          key: f.face_id,
+          box: f.box,
+          kind: "match",
+          label: f.score.toFixed(2),
+        }))
+      : [],
+  });
+  clear(figure).append(h("a", { href: `/photos/${m.photo_id}`, class: "frame-link" }, framed.el));
+  const best = m.faces[0];
+  clear(facts).append(
+    best
+      ? h("img", {
+          class: "face-crop",
+          src: `/api/faces/${best.face_id}/crop`,
+          alt: `The matching face, F${best.face_id}`,
+          loading: "lazy",
+          width: 64,
+          height: 64,
+        })
+      : null,
+    h(
+      "ul",
+      { class: "matched-faces" },
+      m.faces.map((f) => {
+        const face = byId.get(f.face_id);
+        const [x, y, w, hgt] = f.box.map((v) => Math.round(v));
+        return h(
+          "li",
+          {},
+          `F${f.face_id}: score ${f.score.toFixed(3)}, box ${w}×${hgt} at (${x}, ${y})`,
+          f.source ? ` · ${SOURCES[f.source] || f.source}` : "",
+          f.low_quality ? " · low quality" : "",
+          face?.person
+            ? h(
+                "span",
+                {},
+                " · ",
+                h("a", {
+                  href: `/people/${face.person}`,
+                  text: face.name || `Unnamed person ${face.person}`,
+                }),
+              )
+            : "",
+        );
+      }),
+    ),
+  );
+}

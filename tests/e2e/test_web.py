@@ -1,0 +1,449 @@
+"""The web app in Debian's Chromium, driven by Playwright, against a real server on port 0 with
+the real models: first run, sign-in, upload and live indexing, a photo with its face boxes,
+people, search by photo (picking a face in a group photo), naming, consent granted and
+withdrawn, an access report, erasure with its confirmation step, the audit log, roles, and
+sign-out. Screenshots of each main page go to test-artifacts/web/; phone-sized screens are
+checked for sideways scrolling."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
+
+from regard.engine import EngineConfig
+from regard.interfaces.http.server import Running, running
+from regard.pipeline.sniff import IMAGE_TYPES, sniff
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+OWNER, PASSWORD = "Ada Owner", "correct horse battery staple"
+VIEWER, VIEWER_PASSWORD = "Vic Viewer", "tulip lantern gravel orbit"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+# What every page is checked for: labelled controls, alt text, named buttons and links, one
+# h1, unique ids, and no inline style (the Content Security Policy would refuse it anyway).
+ACCESSIBILITY_PROBLEMS = """() => {
+  const problems = [];
+  const visible = (el) => !el.hidden && el.getClientRects().length > 0;
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.type === "hidden" || !visible(el)) continue;
+    const named = (el.labels && el.labels.length) || el.getAttribute("aria-label")
+      || el.getAttribute("aria-labelledby");
+    if (!named) problems.push(`no label: ${el.outerHTML.slice(0, 100)}`);
+  }
+  for (const img of document.querySelectorAll("img")) {
+    if (!img.hasAttribute("alt")) problems.push(`no alt: ${img.src}`);
+  }
+  for (const b of document.querySelectorAll("button")) {
+    if (!b.textContent.trim() && !b.getAttribute("aria-label")) problems.push("unnamed button");
+  }
+  for (const a of document.querySelectorAll("a[href]")) {
+    const img = a.querySelector("img[alt]:not([alt=''])");
+    if (!a.textContent.trim() && !img && !a.getAttribute("aria-label")) {
+      problems.push(`unnamed link: ${a.href}`);
+    }
+  }
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) problems.push(`${h1} h1 elements`);
+  const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (twice.length) problems.push(`ids used twice: ${twice.join(", ")}`);
+  if (document.querySelector("[style]")) problems.push("an inline style attribute");
+  return problems;
+}"""
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+IMAGES_LOADED = """(selector) => [...document.querySelectorAll(selector)].length > 0
+  && [...document.querySelectorAll(selector)].every((i) => i.complete && i.naturalWidth > 0)"""
+
+
+@dataclass
+class Watch:
+    """What went wrong in the browser: script errors, refused resources, server errors."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def console(self, msg: ConsoleMessage) -> None:
+        # 4xx answers the test provokes on purpose (401 before sign-in, 403 on a wrong
+        # confirmation, 404 for an erased person) appear as "Failed to load resource".
+        if msg.type == "error" and not re.search(r"status of 4\d\d", msg.text):
+            self.problems.append(f"console: {msg.text}")
+
+    def response(self, response: Response) -> None:
+        static = "/static/" in response.url
+        if response.status >= 500 or (static and response.status >= 400):
+            self.problems.append(f"{response.status} {response.request.method} {response.url}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    with running(tmp_path_factory.mktemp("web") / "lib", EngineConfig(workers=2)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"The web tests drive Debian's Chromium at {CHROMIUM}, which is not installed. "
+            "Install it with `apt-get install chromium` (scripts/setup test does).",
+            pytrace=False,
+        )
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[tuple[Page, Watch]]:
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    watch = Watch()
+    page.on("console", watch.console)
+    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
+    page.on("response", watch.response)
+    yield page, watch
+    context.close()
+
+
+def stored_name(path: Path) -> str:
+    """The name an upload is kept under: the start of its sha256 and its real type's suffix."""
+    data = path.read_bytes()
+    kind = sniff(data[:32])
+    assert kind is not None
+    return hashlib.sha256(data).hexdigest()[:20] + IMAGE_TYPES[kind]
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def accessible(page: Page) -> None:
+    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
+    assert problems == [], f"{page.url}: {problems}"
+
+
+def go(page: Page, link: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=link).click()
+    expect(page.locator("main")).not_to_have_attribute("aria-busy", "true")
+
+
+def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_dir: Path):
+    page, watch = watched
+    url = server.url
+
+    # --- first run: the setup token, then the owner is signed in -----------------------------
+    page.goto(f"{url}/library")
+    page.wait_for_url("**/setup")
+    page.get_by_label("Setup token").fill("not-the-token")
+    page.get_by_label("Your name").fill(OWNER)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Create owner and sign in").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The setup token is wrong. Copy it from the console where `regard serve` was started."
+    )
+    accessible(page)
+    page.get_by_label("Setup token").fill(server.host.accounts.setup_token())
+    page.get_by_role("button", name="Create owner and sign in").click()
+    page.wait_for_url("**/library")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Library")
+
+    # --- sign out, and in again with the keyboard only ---------------------------------------
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    page.get_by_label("Name").focus()
+    page.keyboard.type(OWNER)
+    page.keyboard.press("Tab")
+    page.keyboard.type("wrong password!")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("Wrong name or password.")
+    page.get_by_label("Password").fill("")
+    page.get_by_label("Password").focus()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => [document.activeElement.textContent, getComputedStyle(document.activeElement)"
+        ".outlineStyle]"
+    )
+    assert focused == ["Sign in", "solid"], "the focused button shows a visible focus ring"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/library")
+
+    # --- upload the sample and watch it being indexed -----------------------------------------
+    photos = sorted(p for p in (sample_dir / "photos").rglob("*") if p.is_file())
+    page.get_by_label("Photos to add").set_input_files([str(p) for p in photos])
+    expect(page.get_by_text("Indexing finished")).to_have_text(
+        re.compile(
+            r"^Indexing finished: 10 files looked at, 2\d faces found, 1 could not be used\.$"
+        ),
+        timeout=90_000,
+    )
+    expect(page.get_by_text("could not be used:")).to_be_visible()
+    expect(page.locator(".failures li")).to_contain_text(["truncated or damaged"])
+    expect(page.locator(".photo-grid .thumb")).to_have_count(9)
+    expect(page.get_by_text("9 photos, newest first; showing 9.")).to_be_visible()
+    page.wait_for_function(IMAGES_LOADED, arg=".photo-grid img")
+    accessible(page)
+    shot(page, "library")
+    page.get_by_label("Folder (the start of its path)").fill("/nowhere/")
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.get_by_text("No photos match these filters.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/library\?folder=%2Fnowhere%2F$"))
+    page.get_by_role("link", name="Clear filters").click()
+    expect(page.locator(".photo-grid .thumb")).to_have_count(9)
+
+    # --- a photo with its face boxes ---------------------------------------------------------
+    page.locator('.thumb-link[data-faces="6"]').first.click()
+    page.wait_for_url(re.compile(r".*/photos/\d+$"))
+    expect(page.locator(".face-layer .face-box")).to_have_count(6)
+    expect(page.locator(".face-item")).to_have_count(6)
+    page.wait_for_function(IMAGES_LOADED, arg=".photo-frame img")
+    view_box = page.locator(".face-layer").get_attribute("viewBox")
+    assert view_box in {"0 0 1280 886", "0 0 640 443"}, view_box  # full-resolution pixels
+    accessible(page)
+    shot(page, "photo")
+
+    # --- search by photo: one face, then a group photo where a face is picked ----------------
+    group = sample_dir / "photos/people"
+    poker = {stored_name(p) for p in group.glob("group-poker*")}
+    assert len(poker) == 3
+    go(page, "Search")
+    page.get_by_label("Photo to search with").set_input_files(str(sample_dir / "probe.jpg"))
+    expect(page.get_by_role("heading", name="3 photos with this face, best first.")).to_be_visible()
+    expect(page.locator(".result")).to_have_count(3)
+    found = page.locator(".result .path").all_text_contents()
+    assert set(found) == poker, found
+    page.get_by_label("Photo to search with").set_input_files(str(group / "group-poker.jpg"))
+    expect(page.get_by_text("6 faces found in the photo: choose one.")).to_be_visible()
+    expect(page.locator(".probe .face-box")).to_have_count(6)
+    page.locator(".probe .face-box").nth(5).click()  # the rightmost face: the probe's person
+    expect(page.get_by_role("heading", name="3 photos with this face, best first.")).to_be_visible()
+    expect(page.get_by_role("button", name="Face 6")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".result")).to_have_count(3)
+    assert set(page.locator(".result .path").all_text_contents()) == poker
+    expect(page.locator(".result .face-layer .face-box")).to_have_count(3)
+    page.wait_for_function(IMAGES_LOADED, arg=".result img")
+    accessible(page)
+    shot(page, "search")
+
+    # --- name the person found ----------------------------------------------------------------
+    page.locator(".result").first.get_by_role("link", name=re.compile("Unnamed person P")).click()
+    page.wait_for_url(re.compile(r".*/people/P\d+$"))
+    ref = page.url.rsplit("/", 1)[1]
+    page.get_by_label("Name", exact=True).fill("Lisa")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lisa")
+    expect(page.get_by_text(f"Named {ref} Lisa: 3 faces in 3 photos.")).to_be_visible()
+    expect(page.locator(".face-chip")).to_have_count(3)
+    page.wait_for_function(IMAGES_LOADED, arg=".person-photos img")
+    accessible(page)
+    shot(page, "person")
+
+    page.get_by_role("link", name="Search for look-alikes").click()
+    expect(page.get_by_role("status").filter(has_text="of Lisa")).to_have_text(
+        "3 photos of Lisa, best first."
+    )
+
+    # --- corrections on someone else: split a face off, merge it back, reject one -------------
+    go(page, "People")
+    other = page.locator(".person-card").filter(has_not_text="Lisa").first
+    other_ref = other.locator(".person-name").inner_text().rsplit(" ", 1)[1]
+    other.click()
+    expect(page.locator(".face-chip")).to_have_count(3)
+    page.get_by_label(re.compile(r"^Select F\d+$")).first.check()
+    page.get_by_role("button", name="Split the selected faces into a new person").click()
+    expect(page.locator("#toast")).to_contain_text("Split off: the 1 face you chose now form P")
+    expect(page.locator(".face-chip")).to_have_count(1)
+    page.get_by_label("Their faces join this person").select_option(other_ref)
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("now has 3 faces")
+    expect(page.locator(".face-chip")).to_have_count(3)
+    page.get_by_role("button", name=re.compile(r"^Not this person")).first.click()
+    expect(page.locator("#toast")).to_contain_text("will not be put back")
+    expect(page.locator(".face-chip")).to_have_count(2)
+    accessible(page)
+
+    go(page, "People")
+    expect(page.locator(".person-card")).to_have_count(6)
+    expect(page.locator(".person-card").filter(has_text="Lisa")).to_have_count(1)
+    page.wait_for_function(IMAGES_LOADED, arg=".people-grid img")
+    accessible(page)
+    shot(page, "people")
+
+    # --- phone-sized screens: nothing scrolls sideways ----------------------------------------
+    page.set_viewport_size(PHONE)
+    page.reload()
+    expect(page.locator(".person-card")).to_have_count(6)
+    assert page.evaluate(SIDEWAYS) <= 0, "the people page scrolls sideways at 375 px"
+    shot(page, "people-phone")
+    go(page, "Library")
+    expect(page.locator(".photo-grid .thumb")).to_have_count(9)
+    page.wait_for_function(IMAGES_LOADED, arg=".photo-grid img")
+    assert page.evaluate(SIDEWAYS) <= 0, "the library scrolls sideways at 375 px"
+    shot(page, "library-phone")
+    page.set_viewport_size(DESKTOP)
+
+    # --- consent: grant, then withdraw search; a person search is then refused ---------------
+    page.goto(f"{url}/people/{ref}")
+    page.locator("main").get_by_role("link", name="Consent & rights").click()
+    expect(page).to_have_url(re.compile(r"/rights\?person=Lisa$"))
+    grant = page.locator("#grant")
+    expect(grant.get_by_label("Person")).to_have_value("Lisa")
+    grant.get_by_label("Evidence", exact=True).fill("Signed form 12, given in person.")
+    grant.get_by_role("button", name="Record consent").click()
+    expect(grant.get_by_role("status")).to_have_text(
+        f"Recorded consent #1 for Lisa ({ref}): grouping, search."
+    )
+    ledger = page.locator("#ledger")
+    expect(ledger.locator(".allowed")).to_have_text("grouping, search")
+    ledger.get_by_role("button", name="Withdraw search for Lisa").click()
+    expect(ledger.locator(".allowed")).to_have_text("grouping")
+    expect(page.locator("#toast")).to_contain_text(
+        "Withdrawn for Lisa: search. Still allowed: grouping."
+    )
+    accessible(page)
+
+    page.goto(f"{url}/search?person=Lisa")
+    expect(page.locator(".refused")).to_have_text(
+        "Nothing is shown: they have withdrawn consent for search."
+    )
+
+    # --- an opt-out needs a face; the server's message says so ---------------------------------
+    page.goto(f"{url}/rights?person=Lisa")
+    optout = page.locator("#optout")
+    optout.get_by_label("Selfie", exact=True).set_input_files(
+        str(sample_dir / "photos/things/cat.png")
+    )
+    optout.get_by_role("button", name="Record opt-out").click()
+    expect(optout.get_by_role("alert")).to_contain_text("no face found")
+
+    # --- an access report, downloaded from a blob URL -----------------------------------------
+    report = page.locator("#report")
+    with page.expect_download() as download:
+        report.get_by_role("button", name="Make report").click()
+    assert download.value.suggested_filename == "access-report-Lisa.zip"
+    with zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes())) as archive:
+        assert {"manifest.json", "summary.html"} <= set(archive.namelist())
+
+    # --- erasure, with its confirmation step ---------------------------------------------------
+    erase = page.locator("#erase")
+    expect(erase.get_by_label("Person")).to_have_value("Lisa")
+    erase.get_by_role("button", name="Preview erasure").click()
+    expect(erase.locator(".confirm-box")).to_contain_text(
+        f"Erasing Lisa ({ref}) removes the face data of 3 faces"
+    )
+    erase.get_by_label("Type Lisa to confirm").fill("Lis")
+    erase.get_by_role("button", name="Erase Lisa permanently").click()
+    expect(erase.get_by_role("alert")).to_have_text(
+        "To confirm, type the person's name (or id) exactly as shown."
+    )
+    erase.get_by_label("Type Lisa to confirm").fill("Lisa")
+    erase.get_by_role("button", name="Erase Lisa permanently").click()
+    expect(erase.get_by_role("heading", name="Erasure receipt: Lisa")).to_be_visible()
+    expect(erase.locator(".receipt .ok")).to_contain_text(
+        "Verified: none of the erased face data remains"
+    )
+    expect(page.locator("#ledger h3")).to_have_text(["[erased]"])
+    accessible(page)
+    shot(page, "rights")
+
+    go(page, "People")
+    expect(page.locator(".person-card")).to_have_count(5)
+    expect(page.locator(".person-card").filter(has_text="Lisa")).to_have_count(0)
+    page.goto(f"{url}/people/{ref}")
+    expect(page.get_by_role("alert")).to_contain_text(f"No person '{ref}'.")
+
+    # --- the audit log -------------------------------------------------------------------------
+    go(page, "Audit log")
+    expect(page.locator(".verify")).to_contain_text("The log is intact")
+    actions = set(page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)"))
+    assert {
+        "search-face",
+        "name",
+        "search-person",
+        "consent-grant",
+        "consent-withdraw",
+        "access-report",
+        "erasure",
+    } <= actions, actions
+    accessible(page)
+    shot(page, "audit")
+
+    go(page, "Status")
+    expect(page.locator("#st-library + dl")).to_contain_text("Photos10")
+    accessible(page)
+    shot(page, "status")
+
+    # --- accounts: a viewer sees only what a viewer may do ------------------------------------
+    go(page, "Account")
+    users = page.locator("section", has=page.get_by_role("heading", name="Who may use"))
+    users.get_by_label("Name", exact=True).fill(VIEWER)
+    users.get_by_label("Password", exact=True).fill(VIEWER_PASSWORD)
+    users.get_by_label("Role", exact=True).select_option("viewer")
+    users.get_by_role("button", name="Add account").click()
+    expect(page.locator("#toast")).to_have_text(f"Added {VIEWER} (viewer).")
+    expect(users.locator("tbody tr")).to_have_count(2)
+    accessible(page)
+    shot(page, "account")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    page.get_by_label("Name").fill(VIEWER)
+    page.get_by_label("Password").fill(VIEWER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/library")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Library", "People", "Search", "Status", "Account"]
+    )
+    expect(page.get_by_role("heading", name="Add photos")).to_have_count(0)
+    go(page, "People")
+    expect(page.locator(".person-card")).to_have_count(5)
+    expect(page.get_by_role("button", name="Regroup all faces")).to_have_count(0)
+
+    # --- a new password ends every session, this one too --------------------------------------
+    go(page, "Account")
+    page.get_by_label("New password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password again").fill(PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/login")
+    expect(page.locator("#toast")).to_have_text(
+        "Your password was changed. Sign in with the new one."
+    )
+    page.get_by_label("Name").fill(VIEWER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/library")
+
+    # --- signed out, the pages ask to sign in --------------------------------------------------
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    expect(page.locator("#toast")).to_have_text("You are signed out.")
+    page.goto(f"{url}/people")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fpeople$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+    assert watch.problems == []
