@@ -61,23 +61,7 @@ ROUTES = sorted(
 # then the fuzzer does not send them, and the edge test of each operation is expected to fail;
 # once fixed it passes, and strict xfail asks for its line here to be removed.
 OVERFLOW = "an id, offset or P/F reference past 2**63-1 reaches SQLite: OverflowError, 500"
-KNOWN_OVERFLOWS = {
-    ("DELETE", "/api/users/{user_id}"),
-    ("GET", "/api/faces/{face_id}/crop"),
-    ("GET", "/api/people/{ref}"),
-    ("GET", "/api/photos"),
-    ("GET", "/api/photos/{photo_id}"),
-    ("GET", "/api/photos/{photo_id}/image"),
-    ("GET", "/api/search/person/{ref}"),
-    ("PATCH", "/api/users/{user_id}"),
-    ("POST", "/api/access-report"),
-    ("POST", "/api/erase"),
-    ("POST", "/api/erase/preview"),
-    ("POST", "/api/people/merge"),
-    ("POST", "/api/people/{ref}/name"),
-    ("POST", "/api/people/{ref}/reject"),
-    ("POST", "/api/people/{ref}/split"),
-}
+KNOWN_OVERFLOWS: set[tuple[str, str]] = set()  # none left
 
 
 def is_int(annotation: Any) -> bool:

@@ -13,7 +13,13 @@ from pathlib import Path
 from PIL import Image
 
 from regard.domain.face import Box
-from regard.errors import RegardError
+from regard.domain.people import face_label
+from regard.errors import (
+    FaceNotFoundError,
+    OptedOutError,
+    PhotoNotFoundError,
+    UnreadableFileError,
+)
 from regard.pipeline.anonymise import blur_faces
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.storage.catalog import Catalog
@@ -37,7 +43,7 @@ class Thumbnails:
             return cached.read_bytes()
         photo = self.catalog.photo(photo_id)
         if photo is None:
-            raise RegardError(f"No photo #{photo_id}.")
+            raise PhotoNotFoundError(photo_id)
         data = self._render(photo.path, photo_id, size)
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".part")
@@ -46,10 +52,7 @@ class Thumbnails:
         return data
 
     def _render(self, path: str, photo_id: int, size: int) -> bytes:
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            raise RegardError(f"{path}: the photo file cannot be read ({exc.strerror}).") from exc
+        raw = _read(path)
         img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
         hidden = [
             Box(r["x"] * img.scale, r["y"] * img.scale, r["w"] * img.scale, r["h"] * img.scale)
@@ -64,12 +67,13 @@ class Thumbnails:
     def face_crop(self, face_id: int, size: int = 160) -> bytes:
         r = self.catalog.face_row(face_id)
         if r is None:
-            raise RegardError(f"No face #{face_id}.")
+            raise FaceNotFoundError(face_label(face_id))
         if r["biometric"] == "opted_out":
-            raise RegardError("This person opted out: their face is not shown.")
+            raise OptedOutError("This person opted out: their face is not shown.")
         photo = self.catalog.photo(int(r["photo_id"]))
-        assert photo is not None
-        raw = Path(photo.path).read_bytes()
+        if photo is None:
+            raise PhotoNotFoundError(int(r["photo_id"]))
+        raw = _read(photo.path)
         opened = OpenedImage(photo.path, raw, self.limits)
         img = opened.decode_at_least(min(1.0, size * 2 / max(r["w"], r["h"], 1.0)))
         s = img.scale
@@ -88,3 +92,14 @@ class Thumbnails:
         for pid in photo_ids:
             for size in SIZES:
                 self.path(pid, size).unlink(missing_ok=True)
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(
+            Path(path),
+            f"the photo file cannot be read ({exc.strerror})",
+            "It was moved or deleted since it was indexed: run `regard index` on its folder.",
+        ) from exc

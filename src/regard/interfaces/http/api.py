@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
 from regard.domain.accounts import Permission
-from regard.domain.people import parse_face_refs
+from regard.domain.people import MAX_ID, parse_face_refs
 from regard.engine import Engine
 from regard.errors import AccountError, ForbiddenError, PrivacyRequestError
 from regard.interfaces.http.host import EngineHost
@@ -56,6 +57,10 @@ def session_of(request: Request) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(session_of)]
+#: A row id in a path: what SQLite's INTEGER holds (a bigger one would be a 500, not a 404).
+PhotoId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+FaceId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+UserId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 
 
 @contextmanager
@@ -202,7 +207,7 @@ def add_user(body: UserIn, session: SessionDep, request: Request) -> dict[str, A
 
 @router.patch("/users/{user_id}", tags=["accounts"])
 def change_user(
-    user_id: int, body: UserChange, session: SessionDep, request: Request
+    user_id: UserId, body: UserChange, session: SessionDep, request: Request
 ) -> dict[str, Any]:
     """Change a password (one's own, or anyone's as an owner), a role or disable (owners)."""
     host = host_of(request)
@@ -219,7 +224,7 @@ def change_user(
 
 
 @router.delete("/users/{user_id}", tags=["accounts"])
-def delete_user(user_id: int, session: SessionDep, request: Request) -> dict[str, bool]:
+def delete_user(user_id: UserId, session: SessionDep, request: Request) -> dict[str, bool]:
     """Delete an account (owners only; not one's own)."""
     host = host_of(request)
     with host.use():
@@ -243,7 +248,7 @@ def status(session: SessionDep, request: Request) -> dict[str, Any]:
 def photos(
     session: SessionDep,
     request: Request,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
     folder: Annotated[str | None, Query(max_length=500)] = None,
@@ -257,7 +262,7 @@ def photos(
 
 
 @router.get("/photos/{photo_id}", tags=["library"])
-def photo(photo_id: int, session: SessionDep, request: Request) -> dict[str, Any]:
+def photo(photo_id: PhotoId, session: SessionDep, request: Request) -> dict[str, Any]:
     """One photo with its faces, who they are, and who is unassigned."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         return engine.photo_detail(photo_id)
@@ -267,7 +272,7 @@ def photo(photo_id: int, session: SessionDep, request: Request) -> dict[str, Any
     "/photos/{photo_id}/image", tags=["library"], responses={200: {"content": {"image/jpeg": {}}}}
 )
 def photo_image(
-    photo_id: int,
+    photo_id: PhotoId,
     session: SessionDep,
     request: Request,
     size: Annotated[int, Query(ge=64, le=4096)] = 256,
@@ -282,7 +287,7 @@ def photo_image(
 @router.get(
     "/faces/{face_id}/crop", tags=["library"], responses={200: {"content": {"image/jpeg": {}}}}
 )
-def face_crop(face_id: int, session: SessionDep, request: Request) -> Response:
+def face_crop(face_id: FaceId, session: SessionDep, request: Request) -> Response:
     """A face, cut from its photo for covers and lists (never stored)."""
     with allowed(request, session, Permission.VIEW, "see faces") as engine:
         data = engine.thumbnails.face_crop(face_id)
