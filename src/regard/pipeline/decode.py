@@ -78,7 +78,7 @@ class OpenedImage:
         header = self._open()
         self.format: str = header.format or "unknown"
         self.raw_size: tuple[int, int] = header.size
-        self.exif = header.getexif()
+        self.exif = _header_exif(self.name, header)
         self.orientation = _effective_orientation(self.exif, self.raw_size)
         w, h = self.raw_size
         self.size = (h, w) if self.orientation in (5, 6, 7, 8) else (w, h)
@@ -182,6 +182,26 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+def _header_exif(name: str, header: Image.Image) -> Image.Exif:
+    """The EXIF block, read without decoding the pixels. A PNG's eXIf chunk may follow the
+    image data, where Pillow would decode the whole image to reach it: only one before the
+    data (where Pillow and phones write it) is read."""
+    if header.format == "PNG":
+        exif = Image.Exif()
+        raw = header.info.get("exif")
+        if isinstance(raw, bytes):
+            exif.load(raw)
+        return exif
+    try:
+        return header.getexif()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImageError(
+            name,
+            f"the image's metadata is truncated or damaged ({exc})",
+            "Restore the file from a backup or re-export it from the original.",
+        ) from exc
 
 
 def _effective_orientation(exif: Image.Exif, raw_size: tuple[int, int]) -> int:

@@ -1,0 +1,67 @@
+"""Still images, whole files: read, blur every face (`regard.pipeline.redact`), write a clean
+copy.
+
+Indexing looks for faces worth recognising (1280 pixels, score from 0.6); anonymising looks
+for every face that could be recognised: the image at up to 2560 pixels, detections down to
+`ANONYMISE_SCORE_THRESHOLD`, and the surroundings of every blurred face searched again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from regard.inference.sessions import FaceDetector
+from regard.pipeline.analyse import read_file
+from regard.pipeline.anonymise import BlurSettings
+from regard.pipeline.clean_encode import encode_clean, format_for
+from regard.pipeline.decode import DecodeLimits, OpenedImage
+from regard.pipeline.redact import redact_photo
+from regard.pipeline.share_errors import OutputError
+
+
+@dataclass(frozen=True, slots=True)
+class StillReport:
+    source: Path
+    output: Path
+    width: int
+    height: int
+    faces_blurred: int
+
+
+def anonymise_image(
+    source: Path,
+    output: Path,
+    detector: FaceDetector,
+    *,
+    settings: BlurSettings | None = None,
+    limits: DecodeLimits | None = None,
+    quality: int = 90,
+) -> StillReport:
+    """Write `output` (.jpg, .png or .webp), a copy of the image `source` with every face
+    blurred and no metadata. Build `detector` with `ANONYMISE_SCORE_THRESHOLD`. Written whole
+    or not at all; `source` is never touched."""
+    source, output = Path(source), Path(output)
+    fmt = format_for(output)
+    if output.exists() and os.path.samefile(source, output):
+        raise OutputError(output, "is the original", "Write the copy to another file.")
+    if not output.parent.is_dir():
+        raise OutputError(output, "its folder does not exist", "Create the folder first.")
+    limits = limits or DecodeLimits()
+    opened = OpenedImage(str(source), read_file(source, limits)[1], limits)
+    done = redact_photo(opened.decode_at_least(1.0).rgb, detector, blur=settings or BlurSettings())
+    write_atomically(output, encode_clean(done.rgb, fmt, quality=quality))
+    h, w = done.rgb.shape[:2]
+    return StillReport(source, output, w, h, done.faces + done.rechecked)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """`data` into `target` through a temporary file beside it: whole or not at all."""
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
