@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.face import AnalysedFace
-from regard.domain.photo import Photo
-from regard.domain.privacy import Policy
+from regard.domain.photo import Photo, folder_names, shown_name
+from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
@@ -29,11 +29,13 @@ from regard.pipeline.analyse import (
 )
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import OpenedImage
+from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.privacy.audit import AuditLog
 from regard.privacy.context import PrivacyContext, default_actor
 from regard.privacy.keys import KeyConfig, KeyManager, reseal_all
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
+from regard.services.export import Exporter
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService, probe_face
 from regard.services.thumbnails import Thumbnails
@@ -98,6 +100,7 @@ class Engine:
             read_probe=self._analyse_probe,
             state_dir=state,
             actor=self.config.actor,
+            make_still_detector=lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD),
         )
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
@@ -106,6 +109,7 @@ class Engine:
         self.people = PeopleService(self.privacy_context, self.config.grouping)
         self.search = SearchService(self.privacy_context)
         self.xmp = XmpService(self.privacy_context, self.people)
+        self.exporter = Exporter(self.privacy_context, self.people, self.config.analysis.limits)
         self.privacy = PrivacyService(self.privacy_context, self.paths.root)
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.privacy_context.audit.check_continuity()
@@ -320,10 +324,23 @@ class Engine:
         year: int | None = None,
         folder: str | None = None,
         with_faces: bool = False,
+        undated: bool = False,
     ) -> dict[str, Any]:
-        """Photos newest first (undated last), for browsing; filter by year and folder."""
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces)
-        return {"total": total, "offset": offset, "photos": rows, "years": self.catalog.years()}
+        """Photos newest first (undated last), for browsing; filter by year, folder (and the
+        folders under it) or no date. With the years and folders there are to filter by."""
+        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
+        for r in rows:
+            r["name"] = shown_name(r["path"], r.pop("upload_name"))
+        counts = dict(self.catalog.folders())
+        names = folder_names(list(counts), str(self.paths.root))
+        return {
+            "total": total,
+            "offset": offset,
+            "photos": rows,
+            "years": self.catalog.years(),
+            "undated": self.catalog.undated_count(),
+            "folders": [{"folder": f, "name": names[f], "photos": n} for f, n in counts.items()],
+        }
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
         """One photo, its metadata, and its faces with who they are."""
@@ -333,6 +350,8 @@ class Engine:
         faces = []
         for r in self.catalog.face_rows(photo_id):
             person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
+            if person is not None and not self.privacy_context.allowed(person, Purpose.GROUPING):
+                person = None  # not to be identified (withdrawn consent, or none required)
             faces.append(
                 {
                     "face": f"F{r['id']}",
@@ -349,6 +368,7 @@ class Engine:
         return {
             "id": photo.id,
             "path": photo.path,
+            "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,
             "metadata": None

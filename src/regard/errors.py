@@ -7,6 +7,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── LibraryNotFoundError      no library at that path (and creation was not asked for)
     │   ├── LibraryLockedError        another Regard process is writing to it
     │   ├── PhotoNotFoundError        no photo with that id
+    │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
@@ -15,10 +16,16 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── ConsentRequiredError      identifying this person needs a consent for this purpose
     │   ├── OptedOutError             the face belongs to someone who opted out
     │   └── PrivacyRequestError       a consent, opt-out, access or erasure request is malformed
+    │                                 (also an InvalidRequestError)
+    ├── InvalidRequestError           a value given to a command or a request is not valid
+    │   ├── UploadTooLargeError       an uploaded file (or upload) is over the size limit
+    │   └── UnsupportedUploadError    an uploaded file is not of a kind Regard accepts
     ├── AccountError                  the web app's accounts and sessions
     │   ├── NotSignedInError          no valid session (or it expired)
     │   ├── ForbiddenError            signed in, but the role does not allow it
+    │   ├── CrossSiteRequestError     a change without the page's CSRF token, or from elsewhere
     │   ├── LoginError                wrong name or password
+    │   ├── WrongPasswordError        the current password, given to change it, is wrong
     │   └── TooManyAttemptsError      too many failed logins: wait
     ├── ModelError                    the face models
     │   ├── ModelNotInstalledError    the package that ships the weights is missing
@@ -38,6 +45,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── AmbiguousProbeError       several faces: choose one with --face-index
     │   └── FaceIndexError            --face-index is out of range
     └── SampleError                   the demo sample cannot be built
+
+ImageError and ProbeError name the file by its path; `renamed()` gives the same error about an
+upload (kept under a temporary name) by the name its sender gave it.
 """
 
 from __future__ import annotations
@@ -79,6 +89,11 @@ class LibraryLockedError(LibraryError):
 class PhotoNotFoundError(LibraryError):
     def __init__(self, photo_id: int) -> None:
         super().__init__(f"No photo #{photo_id} in the library.")
+
+
+class JobNotFoundError(LibraryError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"No indexing job {job_id!r}. Jobs are kept until the server stops.")
 
 
 class LibraryVersionError(LibraryError):
@@ -134,8 +149,21 @@ class OptedOutError(PrivacyError):
     pass
 
 
-class PrivacyRequestError(PrivacyError):
+class InvalidRequestError(RegardError):
+    """A value given to a command or a request is not valid (a date, a purpose, a file)."""
+
+
+class UploadTooLargeError(InvalidRequestError):
     pass
+
+
+class UnsupportedUploadError(InvalidRequestError):
+    pass
+
+
+class PrivacyRequestError(PrivacyError, InvalidRequestError):
+    """A consent, opt-out, access or erasure request is malformed: nothing forbids it, it
+    cannot be done as asked."""
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -155,9 +183,24 @@ class ForbiddenError(AccountError):
         super().__init__(f"A {role} may not {action}. Ask the library's owner.")
 
 
+class CrossSiteRequestError(AccountError):
+    """Refused whatever the role: the owner cannot help, reloading Regard's page can."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"This change was refused: {problem}. If you made it on Regard's own page, "
+            "reload the page and try again."
+        )
+
+
 class LoginError(AccountError):
     def __init__(self) -> None:
         super().__init__("Wrong name or password.")
+
+
+class WrongPasswordError(AccountError):
+    def __init__(self) -> None:
+        super().__init__("Your current password is not right, so the password was not changed.")
 
 
 class TooManyAttemptsError(AccountError):
@@ -205,6 +248,10 @@ class ImageError(RegardError):
         self.path = str(path)
         self.problem = problem
         self.advice = advice
+
+    def renamed(self, name: str) -> ImageError:
+        """The same error about the file its sender calls `name`."""
+        return type(self)(name, self.problem, self.advice)
 
 
 class UnreadableFileError(ImageError):
@@ -257,8 +304,17 @@ class PeopleActionError(PeopleError):
 # --- search probe ----------------------------------------------------------------------------
 
 
+#: How the command line names the choice of a face in a photo; the HTTP API says `face_index`.
+FACE_INDEX_OPTION = "--face-index"
+
+
 class ProbeError(RegardError):
     """The photo given to search by face cannot be used as it is."""
+
+    def renamed(self, name: str, option: str) -> ProbeError:
+        """The same error about the photo its sender calls `name`, naming the choice of a
+        face `option`."""
+        return self
 
 
 class NoFaceInProbeError(ProbeError):
@@ -269,24 +325,39 @@ class NoFaceInProbeError(ProbeError):
         )
         self.path = str(path)
 
+    def renamed(self, name: str, option: str) -> ProbeError:
+        return NoFaceInProbeError(name)
+
 
 class AmbiguousProbeError(ProbeError):
-    def __init__(self, path: Path | str, faces: Sequence[Any]) -> None:
+    def __init__(
+        self, path: Path | str, faces: Sequence[Any], option: str = FACE_INDEX_OPTION
+    ) -> None:
         super().__init__(
-            f"{path}: {len(faces)} faces found. Choose one with --face-index N "
+            f"{path}: {len(faces)} faces found. Choose one with {option} N "
             f"(0 to {len(faces) - 1}, listed left to right)."
         )
         self.path = str(path)
         self.faces = list(faces)
 
+    def renamed(self, name: str, option: str) -> ProbeError:
+        return AmbiguousProbeError(name, self.faces, option)
+
 
 class FaceIndexError(ProbeError):
-    def __init__(self, path: Path | str, index: int, count: int) -> None:
+    def __init__(
+        self, path: Path | str, index: int, count: int, option: str = FACE_INDEX_OPTION
+    ) -> None:
         super().__init__(
-            f"{path}: --face-index {index} is out of range; the photo has {count} "
+            f"{path}: {option} {index} is out of range; the photo has {count} "
             f"face{'s' if count != 1 else ''} (0 to {count - 1})."
         )
         self.path = str(path)
+        self.index = index
+        self.count = count
+
+    def renamed(self, name: str, option: str) -> ProbeError:
+        return FaceIndexError(name, self.index, self.count, option)
 
 
 class SampleError(RegardError):

@@ -130,6 +130,9 @@ class FakeModels:
         cls = _MisbehavingAnalyser if self.misbehave else Analyser
         return cls(SquareDetector(), ColourEmbedder(self.embedder), settings)
 
+    def sensitive_detector(self, score_threshold: float) -> SquareDetector:
+        return SquareDetector()
+
 
 def draw_faces(
     path: Path,

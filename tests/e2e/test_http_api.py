@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -10,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
+import regard.interfaces.http.api as api_module
 from regard.engine import EngineConfig
 from regard.interfaces.http.app import create_app
 from regard.interfaces.http.host import EngineHost
@@ -191,7 +195,7 @@ def test_roles_are_enforced_on_every_kind_of_route(host: EngineHost, owner: Api)
     preview = owner.post("/api/erase/preview", json={"person": "Grandma"}).json()
     assert preview["faces"] == 2
     wrong = owner.post("/api/erase", json={"person": "Grandma", "confirm": "Grandpa"})
-    assert wrong.status_code == 403 and "type the person's name" in error_of(wrong)["message"]
+    assert wrong.status_code == 422 and "type the person's name" in error_of(wrong)["message"]
     receipt = owner.post("/api/erase", json={"person": "Grandma", "confirm": "grandma"}).json()
     assert receipt["removed"]["people"] == 1 and receipt["verification"]["clean"]
     assert owner.get("/api/people/Grandma").status_code == 404
@@ -210,7 +214,9 @@ def test_users_cannot_reach_each_others_accounts(host: EngineHost, owner: Api) -
     r = viewer.send("PATCH", f"/api/users/{users['Vi']}", json={"role": "owner"})
     assert r.status_code == 403
     r = viewer.send(
-        "PATCH", f"/api/users/{users['Vi']}", json={"password": "another good passphrase"}
+        "PATCH",
+        f"/api/users/{users['Vi']}",
+        json={"password": "another good passphrase", "current_password": PASSWORD},
     )
     assert r.status_code == 200
     # Changing the password ended every session of that user.
@@ -319,7 +325,10 @@ def test_search_by_photo_keeps_nothing_of_the_probe(
     ambiguous = owner.post("/api/search/face", files={"photo": ("t.png", two.read_bytes())})
     assert ambiguous.status_code == 409 and len(error_of(ambiguous)["faces"]) == 2  # type: ignore[arg-type]
     text = owner.post("/api/search/face", files={"photo": ("x.jpg", b"not an image at all")})
-    assert text.status_code == 403 and "not a photo Regard accepts" in error_of(text)["message"]
+    assert text.status_code == 415
+    assert error_of(text)["message"] == (
+        "x.jpg: not a photo Regard accepts (JPEG, PNG, WebP, HEIC, TIFF)."
+    )
 
 
 def test_consent_and_optout_routes(host: EngineHost, owner: Api, tmp_path: Path) -> None:
@@ -388,3 +397,300 @@ def test_the_openapi_schema_covers_every_cli_operation(host: EngineHost) -> None
     for path, operations in paths.items():
         for op in operations.values():
             assert op.get("description") or op.get("summary"), f"{path} is undocumented"
+
+
+def finished(api: Api, job: dict[str, object]) -> dict[str, object]:
+    """The job once it has ended."""
+    for _ in range(200):
+        job = api.get(f"/api/jobs/{job['id']}").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job['id']} did not end: {job}")
+
+
+def dated(path: Path, taken: str) -> Path:
+    """The photo at `path`, given an EXIF capture time like "2019:06:01 12:00:00"."""
+    with Image.open(path) as img:
+        img.load()
+        exif = img.getexif()
+        exif[0x0132] = taken  # DateTime
+        img.save(path, exif=exif)
+    return path
+
+
+def test_uploads_keep_the_names_they_were_sent_with(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    green = draw_faces(tmp_path / "green.png", [(20, 20, 40, (20, 160, 20))])
+    data = green.read_bytes()
+    # Sent with a path, and a right-to-left override that would make the name read backwards.
+    sent = "../../Pictures/Grandma\u202e at 90.png"
+    r = owner.post("/api/uploads", files=[("files", (sent, data, "image/png"))]).json()
+    assert [s["name"] for s in r["stored"]] == ["Grandma at 90.png"]
+    assert finished(owner, r["job"])["state"] == "done"
+    again = owner.post("/api/uploads", files=[("files", ("other name.png", data, "image/png"))])
+    assert again.json()["duplicates"][0]["name"] == "other name.png"
+
+    photos = owner.get("/api/photos").json()["photos"]
+    names = {p["name"]: p for p in photos}
+    assert set(names) == {"a.png", "b.png", "c.png", "Grandma at 90.png"}  # the first name stays
+    upload = names["Grandma at 90.png"]
+    # Where and how the file is kept does not change: named by its content, under uploads/.
+    stored = Path(upload["path"])
+    assert stored.name == hashlib.sha256(data).hexdigest()[:20] + ".png"
+    assert stored.is_relative_to((host.library / "uploads").resolve())
+    detail = owner.get(f"/api/photos/{upload['id']}").json()
+    assert (detail["name"], detail["path"]) == ("Grandma at 90.png", upload["path"])
+    assert owner.get(f"/api/photos/{names['a.png']['id']}").json()["name"] == "a.png"
+    folders = {f["name"] for f in owner.get("/api/photos").json()["folders"]}
+    assert folders == {"album", "uploads/" + time.strftime("%Y/%m")}  # within the library: so
+    found = owner.post("/api/search/face", files={"photo": ("probe.png", data)}).json()
+    assert [m["name"] for m in found["matches"]] == ["Grandma at 90.png"]
+
+    # A long name is cut, its suffix kept; a name of nothing but a path falls back.
+    blue = draw_faces(tmp_path / "blue.png", [(60, 60, 40, BLUE)]).read_bytes()
+    other = draw_faces(tmp_path / "other.png", [(90, 30, 40, BLUE)]).read_bytes()
+    broken = data[:8] + b"not the rest of a PNG"
+    r = owner.post(
+        "/api/uploads",
+        files=[
+            ("files", ("x" * 300 + ".png", blue, "image/png")),
+            ("files", ("../..", other, "image/png")),
+            ("files", ("holiday/broken.png", broken, "image/png")),
+        ],
+    ).json()
+    assert [len(s["name"]) for s in r["stored"]] == [200, len("upload"), len("broken.png")]
+    # A file that could not be used is told by its name too.
+    [failure] = finished(owner, r["job"])["report"]["failures"]  # type: ignore[index]
+    assert failure["name"] == "broken.png"
+    assert failure["message"].startswith("broken.png: not a recognised image format.")
+    long_name = next(
+        p["name"] for p in owner.get("/api/photos").json()["photos"] if "x" * 9 in p["name"]
+    )
+    assert len(long_name) == 200 and long_name.endswith("….png")
+
+    # The name goes with its photo: erased with it, it leaves nothing behind.
+    with host.use() as engine, engine.catalog.transaction():
+        engine.catalog.delete_photos([upload["id"]])
+    with sqlite3.connect(host.library / "catalog.sqlite") as db:
+        left = [r[0] for r in db.execute("SELECT name FROM upload_names")]
+    assert "Grandma at 90.png" not in left and len(left) == 2
+
+
+def test_search_results_carry_sizes_and_who_may_be_shown(host: EngineHost, owner: Api) -> None:
+    red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
+    owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})
+    probe = draw_faces(host.library.parent / "probe.png", [(20, 20, 40, RED)]).read_bytes()
+
+    def search() -> tuple[dict[str, object], dict[str, object]]:
+        by_face = owner.post("/api/search/face", files={"photo": ("p.png", probe)})
+        by_person = owner.get("/api/search/person/Grandma")
+        assert by_face.status_code == by_person.status_code == 200, (by_face.text, by_person.text)
+        return by_face.json(), by_person.json()
+
+    for result in search():
+        assert len(result["matches"]) == 2  # type: ignore[arg-type]
+        for m in result["matches"]:  # type: ignore[attr-defined]
+            detail = owner.get(f"/api/photos/{m['photo_id']}").json()
+            assert (m["width"], m["height"]) == (320, 240)
+            assert (m["width"], m["height"]) == (
+                detail["metadata"]["width"],
+                detail["metadata"]["height"],
+            )
+            assert m["name"] in {"a.png", "b.png"}
+            assert [(f["person"], f["name"]) for f in m["faces"]] == [(red, "Grandma")]
+
+    # In an organisation library, consent to be searched for is not consent to be named.
+    with host.use() as engine, engine.catalog.transaction():
+        engine.catalog.set_setting("policy", "organisation")
+    r = owner.post(
+        "/api/consents",
+        data={"subject": "Grandma", "purposes": "search", "evidence_text": "form 12"},
+    )
+    assert r.status_code == 201, r.text
+    for result in search():
+        assert len(result["matches"]) == 2  # type: ignore[arg-type]
+        for m in result["matches"]:  # type: ignore[attr-defined]
+            assert [(f["person"], f["name"]) for f in m["faces"]] == [(None, None)]
+
+
+def test_the_timeline_lists_folders_and_filters_undated_photos(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    album = tmp_path / "album"
+    summer = dated(draw_faces(album / "2019" / "d.png", [(20, 20, 40, RED)]), "2019:06:01 12:00:00")
+    sibling = draw_faces(tmp_path / "album2" / "e.png", [(40, 40, 40, BLUE)])
+    with host.use() as engine:
+        engine.index([album, sibling.parent])
+    page = owner.get("/api/photos").json()
+    assert (page["total"], page["undated"]) == (5, 4)
+    assert page["years"] == [{"year": "2019", "photos": 1}]
+    assert page["folders"] == [
+        {"folder": str(album), "name": "album", "photos": 3},
+        {"folder": str(summer.parent), "name": "album/2019", "photos": 1},
+        {"folder": str(sibling.parent), "name": "album2", "photos": 1},
+    ]
+    undated = owner.get("/api/photos", params={"undated": "true"}).json()
+    assert undated["total"] == 4 and all(p["taken_at"] is None for p in undated["photos"])
+    assert owner.get("/api/photos", params={"undated": "true", "year": 2019}).json()["total"] == 0
+    # A folder is that folder and the ones under it, not every folder whose name starts so.
+    in_album = owner.get("/api/photos", params={"folder": str(album)}).json()
+    assert sorted(p["name"] for p in in_album["photos"]) == ["a.png", "b.png", "c.png", "d.png"]
+    assert owner.get("/api/photos", params={"folder": str(summer.parent)}).json()["total"] == 1
+    assert owner.get("/api/photos", params={"folder": str(album)[:-1]}).json()["total"] == 0
+
+
+def test_probe_errors_name_the_upload_and_the_field(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    two = draw_faces(tmp_path / "two.png", [(10, 10, 40, RED), (100, 10, 40, BLUE)]).read_bytes()
+    blank = draw_faces(tmp_path / "blank.png", []).read_bytes()
+    cases = [
+        (
+            "/api/search/face",
+            {"photo": ("two.png", two)},
+            {"face_index": "5"},
+            422,
+            "two.png: face_index 5 is out of range; the photo has 2 faces (0 to 1).",
+        ),
+        (
+            "/api/search/face",
+            {"photo": ("two.png", two)},
+            {},
+            409,
+            "two.png: 2 faces found. Choose one with face_index N (0 to 1, listed left to right).",
+        ),
+        (
+            "/api/optouts",
+            {"selfie": ("me/blank.png", blank)},
+            {},
+            422,
+            "blank.png: no face found. Use a photo where the face is clearly visible, at least "
+            "about 40 pixels wide.",
+        ),
+        (
+            "/api/probe",
+            {"photo": ("bad.png", two[:8] + b"not the rest of a PNG")},
+            {},
+            422,
+            "bad.png: not a recognised image format. Regard indexes JPEG, PNG, WebP, HEIC/HEIF, "
+            "TIFF, BMP and GIF files.",
+        ),
+    ]
+    for url, files, data, status, message in cases:
+        r = owner.post(url, files=files, data=data)
+        assert r.status_code == status, (url, r.text)
+        text = error_of(r)["message"]
+        assert text == message
+        assert "regard-probe" not in text and "/tmp" not in text and "--" not in text
+
+
+def test_bad_requests_have_the_status_codes_they_should(
+    host: EngineHost, owner: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(api_module, "MAX_PROBE_BYTES", 2**20)
+    big = owner.post("/api/probe", files={"photo": ("big.png", b"\x89PNG" + b"0" * 2**20)})
+    assert big.status_code == 413
+    assert error_of(big) == {
+        "type": "UploadTooLargeError",
+        "message": "big.png: larger than 1 MiB.",
+    }
+    many = [("files", (f"{i}.png", b"x", "image/png")) for i in range(51)]
+    r = owner.post("/api/uploads", files=many)
+    assert r.status_code == 413 and error_of(r)["message"] == "At most 50 files per upload."
+    # Not what a photo is, whatever the name says.
+    text = owner.post("/api/optouts", files={"selfie": ("me.jpg", b"just some words")})
+    assert text.status_code == 415 and error_of(text)["type"] == "UnsupportedUploadError"
+    # Values that are not valid are 422, not 403: nothing forbids them.
+    for data, message in (
+        (
+            {"purposes": "sports"},
+            "'sports' is not a purpose. Purposes are: grouping, search, camera (or all).",
+        ),
+        ({"purposes": "search", "expires": "soon"}, "--expires 'soon' is not a date"),
+    ):
+        r = owner.post("/api/consents", data={"subject": "Grandma", **data})
+        assert r.status_code == 422, r.text
+        assert error_of(r)["message"].startswith(message)
+        assert error_of(r)["type"] == "PrivacyRequestError"
+    r = owner.get("/api/audit", params={"since": "notadate"})
+    assert r.status_code == 422
+    assert error_of(r)["message"] == (
+        "'notadate' is not a date like 2025-06-01 (or a time like 2025-06-01T14:30)."
+    )
+    r = owner.get("/api/jobs/nosuchjob")
+    assert r.status_code == 404 and error_of(r)["type"] == "JobNotFoundError"
+    # The evidence of a consent is hashed; the ledger names it as it was sent.
+    form = tmp_path / "form.txt"
+    form.write_text("I agree.")
+    r = owner.post(
+        "/api/consents",
+        data={"subject": "Grandma", "purposes": "search"},
+        files={"evidence": ("scans/consent form 12.txt", form.read_bytes())},
+    )
+    assert r.status_code == 201, r.text
+    [record] = owner.get("/api/consents").json()[0]["records"]
+    assert record["evidence_name"] == "consent form 12.txt"
+    # A name too long for a file name is cut to one (the evidence is kept a moment as a file).
+    r = owner.post(
+        "/api/consents",
+        data={"subject": "Grandma", "purposes": "grouping"},
+        files={"evidence": ("é" * 300 + ".txt", form.read_bytes())},
+    )
+    assert r.status_code == 201, r.text
+    longest = owner.get("/api/consents").json()[0]["records"][-1]["evidence_name"]
+    assert longest.endswith("….txt") and len(longest.encode()) <= 255
+    assert owner.get("/api/audit", params={"since": "2000-01-01"}).json()
+    assert owner.get("/api/audit", params={"since": "2999-01-01T00:00+02:00"}).json() == []
+
+
+def test_changing_ones_own_password_needs_the_current_one(host: EngineHost, owner: Api) -> None:
+    users = {u["name"]: u["id"] for u in owner.get("/api/users").json()}
+    viewer = as_user(host, "Vi")
+    mine = f"/api/users/{users['Vi']}"
+    new = "a fresh and long passphrase"
+    r = viewer.send("PATCH", mine, json={"password": new})
+    assert r.status_code == 422 and error_of(r)["message"] == (
+        "To change your own password, give your current one too (current_password)."
+    )
+    r = viewer.send("PATCH", mine, json={"password": new, "current_password": "a wrong guess"})
+    assert r.status_code == 403 and error_of(r) == {
+        "type": "WrongPasswordError",
+        "message": "Your current password is not right, so the password was not changed.",
+    }
+    assert viewer.get("/api/session").status_code == 200  # still signed in, password unchanged
+    # Owners too, for their own password...
+    r = owner.send("PATCH", f"/api/users/{users['Ann']}", json={"password": new})
+    assert r.status_code == 422
+    # ...but not to reset someone else's.
+    r = owner.send("PATCH", f"/api/users/{users['Mo']}", json={"password": new})
+    assert r.status_code == 200
+    assert Api(host).login("Mo", new).status_code == 200
+    # Guessing is limited as signing in is: the account locks.
+    for _ in range(4):
+        r = viewer.send("PATCH", mine, json={"password": new, "current_password": "guess"})
+        assert r.status_code == 403
+    r = viewer.send("PATCH", mine, json={"password": new, "current_password": PASSWORD})
+    assert r.status_code == 429
+    assert Api(host).login("Vi").status_code == 429
+
+
+def test_refusals_tell_a_browser_what_to_do_and_status_hides_paths(
+    host: EngineHost, owner: Api
+) -> None:
+    r = owner.client.post("/api/people/recluster")
+    assert r.status_code == 403 and error_of(r)["message"] == (
+        "This change was refused: it came without the CSRF token of this session's page (the "
+        "page may be from an earlier session). If you made it on Regard's own page, reload the "
+        "page and try again."
+    )
+    r = owner.post("/api/people/recluster", headers={"Origin": "http://evil.example"})
+    assert "owner" not in error_of(r)["message"] and "reload the page" in error_of(r)["message"]
+    mine = owner.get("/api/status").json()
+    assert "key_file" in mine["encryption"] and mine["last_run"]["roots"]
+    for name in ("Vi", "Mo"):
+        theirs = as_user(host, name).get("/api/status").json()
+        assert "key_file" not in theirs["encryption"] and "roots" not in theirs["last_run"]
+        assert str(host.library) not in json.dumps(theirs)
+        assert theirs["photos"] == mine["photos"]

@@ -10,13 +10,22 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
@@ -38,6 +47,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 OWNER, PASSWORD = "Ada Owner", "correct horse battery staple"
 VIEWER, VIEWER_PASSWORD = "Vic Viewer", "tulip lantern gravel orbit"
+VIEWER_RESET = "marble fern quiet harbour"
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -203,22 +213,35 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
         timeout=90_000,
     )
     expect(page.get_by_text("could not be used:")).to_be_visible()
-    expect(page.locator(".failures li")).to_contain_text(["truncated or damaged"])
+    expect(page.locator(".failures li")).to_have_text(re.compile(r"^truncated\.jpg: .*damaged"))
     expect(page.locator(".photo-grid .thumb")).to_have_count(9)
     expect(page.get_by_text("9 photos, newest first; showing 9.")).to_be_visible()
     page.wait_for_function(IMAGES_LOADED, arg=".photo-grid img")
     accessible(page)
     shot(page, "library")
-    page.get_by_label("Folder (the start of its path)").fill("/nowhere/")
+    # Thumbnails are described by the names the photos were sent with, not the stored ones.
+    alts = page.locator(".photo-grid img").evaluate_all("imgs => imgs.map(i => i.alt)")
+    assert {a.split(":")[0] for a in alts} == {p.name for p in photos} - {"truncated.jpg"}
+    # Filters: the folders photos are in (uploads are in the library's own), and no date.
+    uploads = "uploads/" + time.strftime("%Y/%m")
+    expect(page.get_by_label("Folder")).to_contain_text(f"{uploads} (9)")
+    page.get_by_label("Folder").select_option(label=f"{uploads} (9)")
+    page.get_by_label("Year").select_option(label="No date (9)")
     page.get_by_role("button", name="Show", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/library\?undated=1&folder=%2F.*uploads%2F\d{4}%2F\d\d$"))
+    expect(
+        page.get_by_text("9 photos matching the filters, newest first; showing 9.")
+    ).to_be_visible()
+    expect(page.get_by_label("Year")).to_have_value("undated")
+    page.goto(f"{url}/library?folder=%2Fnowhere")
     expect(page.get_by_text("No photos match these filters.")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"/library\?folder=%2Fnowhere%2F$"))
     page.get_by_role("link", name="Clear filters").click()
     expect(page.locator(".photo-grid .thumb")).to_have_count(9)
 
     # --- a photo with its face boxes ---------------------------------------------------------
     page.locator('.thumb-link[data-faces="6"]').first.click()
     page.wait_for_url(re.compile(r".*/photos/\d+$"))
+    expect(page.locator(".subtitle")).to_have_text(re.compile(r"^group-poker.*\.(jpg|webp)$"))
     expect(page.locator(".face-layer .face-box")).to_have_count(6)
     expect(page.locator(".face-item")).to_have_count(6)
     page.wait_for_function(IMAGES_LOADED, arg=".photo-frame img")
@@ -229,8 +252,15 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
 
     # --- search by photo: one face, then a group photo where a face is picked ----------------
     group = sample_dir / "photos/people"
-    poker = {stored_name(p) for p in group.glob("group-poker*")}
-    assert len(poker) == 3
+    poker = {p.name for p in group.glob("group-poker*")}  # as sent, not as kept
+    assert len({stored_name(p) for p in group.glob("group-poker*")}) == 3
+    photo_details: list[str] = []
+
+    def per_match(request: Request) -> None:
+        if re.search(r"/api/photos/\d+$", request.url):
+            photo_details.append(request.url)
+
+    page.on("request", per_match)
     go(page, "Search")
     page.get_by_label("Photo to search with").set_input_files(str(sample_dir / "probe.jpg"))
     expect(page.get_by_role("heading", name="3 photos with this face, best first.")).to_be_visible()
@@ -247,6 +277,8 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     assert set(page.locator(".result .path").all_text_contents()) == poker
     expect(page.locator(".result .face-layer .face-box")).to_have_count(3)
     page.wait_for_function(IMAGES_LOADED, arg=".result img")
+    page.remove_listener("request", per_match)
+    assert not photo_details, "search results come with all they show: no request per match"
     accessible(page)
     shot(page, "search")
 
@@ -407,12 +439,19 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     users.get_by_role("button", name="Add account").click()
     expect(page.locator("#toast")).to_have_text(f"Added {VIEWER} (viewer).")
     expect(users.locator("tbody tr")).to_have_count(2)
+    # The owner sets a new password for someone who forgot theirs: no current one asked.
+    row = users.locator("tbody tr").filter(has_text=VIEWER)
+    row.get_by_role("button", name="Set new password").click()
+    row.get_by_label(f"New password for {VIEWER}").fill(VIEWER_RESET)
+    accessible(page)
+    row.get_by_role("button", name="Save password").click()
+    expect(page.locator("#toast")).to_have_text(f"{VIEWER} has a new password.")
     accessible(page)
     shot(page, "account")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
     page.get_by_label("Name").fill(VIEWER)
-    page.get_by_label("Password").fill(VIEWER_PASSWORD)
+    page.get_by_label("Password").fill(VIEWER_RESET)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/library")
     nav = page.get_by_role("navigation", name="Main")
@@ -424,10 +463,16 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     expect(page.locator(".person-card")).to_have_count(5)
     expect(page.get_by_role("button", name="Regroup all faces")).to_have_count(0)
 
-    # --- a new password ends every session, this one too --------------------------------------
+    # --- a new password needs the current one, and ends every session, this one too ----------
     go(page, "Account")
+    page.get_by_label("Current password").fill(VIEWER_PASSWORD)  # the one before the reset
     page.get_by_label("New password", exact=True).fill(PASSWORD)
     page.get_by_label("New password again").fill(PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your current password is not right, so the password was not changed."
+    )
+    page.get_by_label("Current password").fill(VIEWER_RESET)
     page.get_by_role("button", name="Change password").click()
     page.wait_for_url("**/login")
     expect(page.locator("#toast")).to_have_text(

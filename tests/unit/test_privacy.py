@@ -182,3 +182,17 @@ def test_retention_deletes_old_unassigned_vectors(tmp_path, album):
         assert record["retention"]["unassigned-days"] == 30
         assert record["counts"]["faces_by_biometric_state"]["expired"] == 1
         assert record["recipients"].startswith("none")
+
+
+def test_a_photo_page_does_not_name_who_withdrew(tmp_path, album):
+    with engine_at(tmp_path / "lib", create=True) as e:
+        e.index([album])
+        e.people.group_pending()
+        photo = next(p for p in e.catalog.photos() if p.path.endswith("b.png"))
+        face = e.photo_detail(photo.id)["faces"][0]
+        e.people.name(face["person"], "Ann")
+        assert e.photo_detail(photo.id)["faces"][0]["name"] == "Ann"
+        e.privacy.grant("Ann", "grouping,search")
+        e.privacy.withdraw("Ann", "grouping")
+        shown = e.photo_detail(photo.id)["faces"][0]
+        assert shown["name"] is None and shown["person"] is None

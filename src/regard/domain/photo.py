@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from regard.domain.face import AnalysedFace, Box
+
+#: The longest file name kept to show for a photo someone sent (its suffix is kept).
+MAX_DISPLAY_NAME = 200
+_MAX_NAME_BYTES = 255  # what most file systems allow in one name
+# Control characters, and invisible formatting ones (right-to-left overrides can make
+# "gpj.exe" read as "exe.jpg"); surrogates a broken encoding left behind.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs"})
 
 
 class PhotoStatus(StrEnum):
@@ -85,3 +95,48 @@ class StoredFace:
     quality: float
     low_quality: bool
     extra: dict[str, float] = field(default_factory=dict)
+
+
+def display_name(sent: str | None) -> str | None:
+    """A file name someone sent, safe to keep and to show: the last part of any path it came
+    with, without control or invisible characters, its spaces collapsed, at most
+    MAX_DISPLAY_NAME characters (and 255 bytes, so it is a valid file name too) with its
+    suffix kept. None if nothing is left of it."""
+    if not sent:
+        return None
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", sent))[-1]
+    visible = "".join(c for c in " ".join(base.split()) if unicodedata.category(c) not in _HIDDEN)
+    clean = " ".join(visible.split())
+    if clean in {"", ".", ".."}:
+        return None
+    if len(clean) <= MAX_DISPLAY_NAME and len(clean.encode()) <= _MAX_NAME_BYTES:
+        return clean
+    stem, dot, suffix = clean.rpartition(".")
+    if not (dot and stem and len(suffix) <= 10):
+        stem, suffix = clean, ""  # no suffix worth keeping
+    tail = f"….{suffix}" if suffix else "…"
+    stem = stem[: MAX_DISPLAY_NAME - len(tail)]
+    while len((stem + tail).encode()) > _MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + tail
+
+
+def shown_name(path: str, sent_as: str | None = None) -> str:
+    """What to call a photo: the name it was sent with, else its file's own name."""
+    return sent_as or os.path.basename(path)
+
+
+def folder_names(folders: list[str], library: str | None = None) -> dict[str, str]:
+    """Short names for folders, to show. Those in the `library` folder (uploads) relative to
+    it; the others relative to the folder they all are in (~/a/2019 and ~/b are a/2019 and b)
+    or, if that is one of them, to the one it is in (~/a and ~/a/2019 are a and a/2019)."""
+    inside = library.rstrip(os.sep) + os.sep if library else None
+    names = {f: os.path.relpath(f, library) for f in folders if inside and f.startswith(inside)}
+    rest = [f for f in folders if f not in names]
+    try:
+        base = os.path.commonpath(rest)
+    except ValueError:  # none left, or on different drives
+        return names | {f: f for f in rest}
+    if base in rest:
+        base = os.path.dirname(base)
+    return names | {f: os.path.relpath(f, base) for f in rest}

@@ -37,6 +37,10 @@ class FaceMatch:
     #: For person searches: "owner" (put there by the owner), "auto" (grouped by Regard) or
     #: "suggested" (not in the person, but looks like them). Empty for face searches.
     source: str = ""
+    #: The face's person ("P12") and their name, where the library's policy allows showing
+    #: who they are (grouping); None otherwise, and for faces in no person.
+    person: str | None = None
+    name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -44,6 +48,8 @@ class FaceMatch:
             "box": self.box.as_list(),
             "score": round(self.score, 4),
             "low_quality": self.low_quality,
+            "person": self.person,
+            "name": self.name,
         }
         if self.source:
             out["source"] = self.source
@@ -57,11 +63,17 @@ class PhotoMatch:
     score: float  # the best of its faces
     faces: tuple[FaceMatch, ...]
     taken_at: str | None = None
+    name: str = ""  # what to call it: the name it was sent with, else its file's name
+    width: int | None = None  # upright pixels, which the face boxes are in
+    height: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "photo_id": self.photo_id,
             "path": self.path,
+            "name": self.name,
+            "width": self.width,
+            "height": self.height,
             "score": round(self.score, 4),
             "taken_at": self.taken_at,
             "faces": [f.as_dict() for f in self.faces],

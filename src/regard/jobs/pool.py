@@ -22,6 +22,7 @@ from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure
 from regard.errors import ImageError, RegardError
 from regard.inference.calibration import Calibration, load_calibration
 from regard.inference.registry import SFACE, YUNET, ModelSpec, load_verified
+from regard.inference.sessions import FaceDetector
 from regard.pipeline.analyse import Analyser, AnalysisSettings, ModelLoader
 
 Result = PhotoAnalysis | PhotoFailure
@@ -45,6 +46,11 @@ class StandardModels:
         from regard.inference.sessions import SFaceEmbedder, YuNetDetector
 
         return Analyser(YuNetDetector(), SFaceEmbedder(), settings)
+
+    def sensitive_detector(self, score_threshold: float) -> FaceDetector:
+        from regard.inference.sessions import YuNetDetector
+
+        return YuNetDetector(score_threshold=score_threshold)
 
 
 STANDARD_MODELS = StandardModels()

@@ -63,6 +63,11 @@ class ModelLoader(Protocol):
 
     def __call__(self, settings: AnalysisSettings) -> Analyser: ...
 
+    def sensitive_detector(self, score_threshold: float) -> FaceDetector:
+        """The detector alone, keeping faces from `score_threshold` up: anonymising wants
+        every face, even at a cost in false ones."""
+        ...
+
 
 def read_file(path: Path, limits: DecodeLimits) -> tuple[FileFingerprint, bytes]:
     """The file's bytes and fingerprint, read once (hashing and decoding share them)."""

@@ -13,7 +13,6 @@ risk to them, and the numbers mean nothing to a reader.
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
 import zipfile
@@ -22,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from regard.domain.face import Box
 from regard.domain.people import face_label, person_label
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
-from regard.pipeline.anonymise import blur_faces
+from regard.pipeline.clean_encode import encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
+from regard.pipeline.redact import redact_photo
 from regard.privacy.context import PrivacyContext, file_sha256
 from regard.privacy.erasure import Eraser
 from regard.privacy.gate import Gate
@@ -156,12 +155,12 @@ class AccessReporter:
             rgb = OpenedImage(path, data, DecodeLimits()).decode_at_least(1.0).rgb
         except (OSError, RegardError):
             return None  # moved or damaged since it was indexed: listed without a copy
-        others = [Box(r["x"], r["y"], r["w"], r["h"]) for r in photo_faces if r["id"] not in mine]
-        safe = blur_faces(rgb, others) if others else rgb
-        buf = io.BytesIO()
-        # A fresh image carries no EXIF, GPS, XMP or ICC data from the original.
-        Image.fromarray(safe).save(buf, "JPEG", quality=90)
-        return buf.getvalue()
+        boxes = {r["id"]: Box(r["x"], r["y"], r["w"], r["h"]) for r in photo_faces}
+        theirs = [b for fid, b in boxes.items() if fid in mine]
+        others = [b for fid, b in boxes.items() if fid not in mine]
+        # Faces the index does not hold (too small, or dropped under the policy) are others too.
+        done = redact_photo(rgb, self.ctx.still_detector(), known=others, keep=theirs)
+        return encode_clean(done.rgb, "jpeg")
 
     def _manifest(
         self,

@@ -16,6 +16,7 @@ from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes
 from regard.errors import ConsentRequiredError, PrivacyRequestError
 from regard.inference.calibration import Calibration
 from regard.inference.registry import ModelSpec
+from regard.inference.sessions import FaceDetector
 from regard.privacy.audit import AuditLog
 from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
@@ -52,6 +53,17 @@ class PrivacyContext:
     #: Called with photo ids whose faces were hidden (opt-out) or removed (erasure), so
     #: derived copies (thumbnails) are made again without them.
     on_photos_changed: list[Callable[[list[int]], None]] = field(default_factory=list)
+    #: Builds the sensitive detector that copies leaving the library are searched with
+    #: (`regard.pipeline.still`); built once, when first needed.
+    make_still_detector: Callable[[], FaceDetector] | None = None
+    _still_detector: FaceDetector | None = field(default=None, init=False, repr=False)
+
+    def still_detector(self) -> FaceDetector:
+        if self._still_detector is None:
+            if self.make_still_detector is None:
+                raise RuntimeError("this PrivacyContext was built without a detector")
+            self._still_detector = self.make_still_detector()
+        return self._still_detector
 
     def photos_changed(self, photo_ids: list[int]) -> None:
         for callback in self.on_photos_changed:

@@ -3,6 +3,7 @@ the audit log and the record of processing. The engine exposes this as `engine.p
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,19 @@ class PrivacyService:
     # --- audit and records ------------------------------------------------------------------------
 
     def audit_entries(self, since: str | None = None) -> list[dict[str, Any]]:
-        return self.ctx.audit.entries(since)
+        """The audit log, from `since` on (a date, or a date and time; UTC if no zone)."""
+        if since is None:
+            return self.ctx.audit.entries()
+        try:
+            start = datetime.fromisoformat(since.strip())
+        except ValueError:
+            raise PrivacyRequestError(
+                f"{since!r} is not a date like 2025-06-01 (or a time like 2025-06-01T14:30)."
+            ) from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        # Entries are stamped in UTC, to the second, so they compare as text.
+        return self.ctx.audit.entries(start.astimezone(UTC).isoformat(timespec="seconds"))
 
     def verify_audit(self) -> Verification:
         return self.ctx.audit.verify()

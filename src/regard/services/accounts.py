@@ -6,6 +6,8 @@
 * Sessions: 256-bit random tokens, stored only as sha256 hashes; 30 minutes idle and 12 hours
   absolute timeouts; logout deletes the session; each session carries its own CSRF token.
 * Sign-in is rate-limited: 5 failures per account in 15 minutes lock it for 15 minutes.
+* Changing one's own password needs the current one (a session left open is not enough);
+  a wrong one counts as a failed sign-in. An owner resetting someone else's does not.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from regard.domain.accounts import Permission, Role, allows
 from regard.errors import (
     AccountError,
+    CrossSiteRequestError,
     ForbiddenError,
+    InvalidRequestError,
     LoginError,
     NotSignedInError,
     TooManyAttemptsError,
+    WrongPasswordError,
 )
 from regard.storage.accounts_catalog import UserRow
 from regard.storage.catalog import Catalog
@@ -129,7 +134,10 @@ class Accounts:
         role: str | None = None,
         password: str | None = None,
         disabled: bool | None = None,
+        current_password: str | None = None,
     ) -> UserRow:
+        """Change an account. One's own password only with the current one
+        (`current_password`); someone else's, or any role or state, only as an owner."""
         target = self.db.user(user_id)
         is_self = target is not None and target.id == actor.id
         if not is_self or role is not None or disabled is not None:
@@ -139,6 +147,8 @@ class Accounts:
             raise AccountError(f"No user #{user_id}.")
         if password is not None:
             self._check_password(password)
+            if is_self:
+                self._check_current_password(target, current_password)
         if target.role == Role.OWNER and (role not in (None, Role.OWNER.value) or disabled):
             owners = [u for u in self.db.users() if u.role == Role.OWNER and not u.disabled]
             if len(owners) <= 1:
@@ -155,6 +165,27 @@ class Accounts:
         changed = self.db.user(user_id)
         assert changed is not None
         return changed
+
+    def _check_current_password(self, user: UserRow, given: str | None) -> None:
+        """Whoever holds a session must still know the password to replace it; guesses are
+        limited as sign-ins are."""
+        if not given:
+            raise InvalidRequestError(
+                "To change your own password, give your current one too (current_password)."
+            )
+        key = _key(user.name)
+        since = (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds")
+        if self.db.failures_since(key, since) >= MAX_FAILURES:
+            raise TooManyAttemptsError(int(LOCKOUT.total_seconds() // 60))
+        ok = False
+        try:
+            ok = _hasher.verify(user.password_hash, given)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            with self.catalog.transaction():
+                self.db.add_failure(key)
+            raise WrongPasswordError()
 
     def delete_user(self, actor: UserRow, user_id: int) -> None:
         self.require(actor, Permission.ACCOUNTS, "delete accounts")
@@ -223,7 +254,10 @@ class Accounts:
 
     def check_csrf(self, session: Session, sent: str | None) -> None:
         if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
-            raise ForbiddenError("request without the page's CSRF token", "change anything")
+            raise CrossSiteRequestError(
+                "it came without the CSRF token of this session's page (the page may be from "
+                "an earlier session)"
+            )
 
     # --- authorisation -------------------------------------------------------------------------
 

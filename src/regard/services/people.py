@@ -29,6 +29,7 @@ from regard.errors import (
 from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
 from regard.pipeline.grouper import IncrementalGrouper
 from regard.privacy.context import PrivacyContext
+from regard.services.search import identities, photo_matches
 from regard.storage.people_catalog import PersonRow
 
 
@@ -508,7 +509,8 @@ class PeopleService:
         cal = self.ctx.calibration()
         t = threshold if threshold is not None else cal.search_threshold(len(index))
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
-        info: dict[int, tuple[str, str | None]] = {}
+        taken: dict[int, str | None] = {}
+        label, name = identities(self.ctx)(person)
         if faces:
             ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
@@ -516,10 +518,16 @@ class PeopleService:
             for f in faces:
                 matches[f.photo_id].append(
                     FaceMatch(
-                        f.face_id, f.box, score.get(f.face_id, 0.0), f.low_quality, f.assigned_by
+                        f.face_id,
+                        f.box,
+                        score.get(f.face_id, 0.0),
+                        f.low_quality,
+                        f.assigned_by,
+                        person=label,
+                        name=name,
                     )
                 )
-                info[f.photo_id] = (f.path, f.taken_at)
+                taken[f.photo_id] = f.taken_at
             rejected = {fid for fid, ps in self.people.rejections().items() if person.id in ps}
             members = {f.face_id for f in faces}
             best: dict[int, float] = {}
@@ -534,12 +542,12 @@ class PeopleService:
                 matches[h.photo_id].append(
                     FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
                 )
-                info[h.photo_id] = (h.path, h.taken_at)
-        out = []
-        for photo_id, fms in matches.items():
+                taken[h.photo_id] = h.taken_at
+        for fms in matches.values():
             fms.sort(key=lambda f: (f.source == "suggested", -f.score))
-            path, taken = info[photo_id]
-            out.append(PhotoMatch(photo_id, path, fms[0].score, tuple(fms), taken))
+        out = photo_matches(
+            self.ctx, ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items())
+        )
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
         with self.catalog.transaction():
             self.ctx.audit.record(

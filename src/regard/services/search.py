@@ -10,9 +10,12 @@ person leaves no trace but the fact that a search happened.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from regard.domain.face import AnalysedFace
+from regard.domain.people import person_label
+from regard.domain.photo import shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
 from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
@@ -24,6 +27,51 @@ def probe_face(index: int, face: AnalysedFace) -> ProbeFace:
     return ProbeFace(
         index, face.detection.box, face.detection.score, face.quality.size_px, face.quality.low
     )
+
+
+Identity = tuple[str | None, str | None]
+
+
+def identities(ctx: PrivacyContext) -> Callable[[PersonRow | None], Identity]:
+    """A face's person ("P12") and their name, for results, where the library's policy allows
+    showing who they are (as it allows grouping them into a person); (None, None) otherwise.
+    The policy is asked once per person."""
+    known: dict[int, Identity] = {}
+
+    def who(person: PersonRow | None) -> Identity:
+        if person is None:
+            return None, None
+        if person.id not in known:
+            shown = ctx.allowed(person, Purpose.GROUPING)
+            known[person.id] = (person_label(person.id), person.name) if shown else (None, None)
+        return known[person.id]
+
+    return who
+
+
+def photo_matches(
+    ctx: PrivacyContext, found: Iterable[tuple[int, tuple[FaceMatch, ...], str | None]]
+) -> list[PhotoMatch]:
+    """(photo id, matched faces best first, taken at) as results: each photo with the name
+    to call it by and its size (the faces' boxes are in its pixels)."""
+    rows = list(found)
+    facts = ctx.catalog.photo_facts([photo_id for photo_id, _, _ in rows])
+    out = []
+    for photo_id, faces, taken_at in rows:
+        f = facts[photo_id]
+        out.append(
+            PhotoMatch(
+                photo_id,
+                f["path"],
+                faces[0].score,
+                faces,
+                taken_at,
+                name=shown_name(f["path"], f["upload_name"]),
+                width=f["width"],
+                height=f["height"],
+            )
+        )
+    return out
 
 
 class SearchService:
@@ -57,6 +105,7 @@ class SearchService:
         hits = ctx.catalog.face_hits([n.id for n in neighbours])
         persons: dict[int, PersonRow | None] = {}
         allowed: dict[int | None, bool] = {}
+        who = identities(ctx)
         by_photo: dict[int, list[FaceMatch]] = defaultdict(list)
         withheld = 0
         for n in neighbours:
@@ -70,19 +119,17 @@ class SearchService:
             if not allowed[pid]:
                 withheld += 1
                 continue
-            by_photo[hit.photo_id].append(FaceMatch(n.id, hit.box, n.score, hit.low_quality))
-        matches = []
-        for photo_id, fm in by_photo.items():
-            first = hits[fm[0].face_id]
-            matches.append(
-                PhotoMatch(
-                    photo_id,
-                    first.path,
-                    max(f.score for f in fm),
-                    tuple(sorted(fm, key=lambda f: -f.score)),
-                    first.taken_at,
-                )
+            label, name = who(persons[pid or 0])
+            by_photo[hit.photo_id].append(
+                FaceMatch(n.id, hit.box, n.score, hit.low_quality, person=label, name=name)
             )
+        matches = photo_matches(
+            ctx,
+            (
+                (photo_id, tuple(sorted(fm, key=lambda f: -f.score)), hits[fm[0].face_id].taken_at)
+                for photo_id, fm in by_photo.items()
+            ),
+        )
         matches.sort(key=lambda m: (-m.score, m.path))
         if limit is not None:
             matches = matches[:limit]

@@ -8,6 +8,7 @@ killing Regard at any moment leaves the catalog as it was after the last commit.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -585,22 +586,36 @@ class Catalog:
         return [dict(r) for r in rows]
 
     def timeline(
-        self, offset: int, limit: int, year: int | None, folder: str | None, with_faces: bool
+        self,
+        offset: int,
+        limit: int,
+        year: int | None,
+        folder: str | None,
+        with_faces: bool,
+        undated: bool = False,
     ) -> tuple[int, list[dict[str, Any]]]:
-        """Indexed photos newest first (undated last), with face counts, and how many match."""
+        """Indexed photos newest first (undated last), with face counts and the name each
+        was sent with (if it was uploaded), and how many match. `folder`: photos in it and in
+        the folders under it; `undated`: only photos without a date."""
         where = ["p.status = 'indexed'"]
         args: list[Any] = []
         if year is not None:
             where.append("substr(p.taken_at, 1, 4) = ?")
             args.append(f"{year:04d}")
+        if undated:
+            where.append("p.taken_at IS NULL")
         if folder:
-            where.append("p.path LIKE ? ESCAPE '\\'")
-            args.append(folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            # The folder itself, not every folder whose name starts the same ("2019" vs "2019b").
+            inside = folder if folder.endswith(os.sep) else folder + os.sep
+            # substr, not LIKE: LIKE ignores case, and "_" and "%" are common in names.
+            where.append("substr(p.path, 1, length(?)) = ?")
+            args += [inside, inside]
         having = " HAVING COUNT(f.id) > 0" if with_faces else ""
         base = (
-            "SELECT p.id, p.path, p.taken_at, p.width, p.height, COUNT(f.id) AS faces,"
-            " COUNT(f.person_id) AS faces_in_people FROM photos p"
+            "SELECT p.id, p.path, u.name AS upload_name, p.taken_at, p.width, p.height,"
+            " COUNT(f.id) AS faces, COUNT(f.person_id) AS faces_in_people FROM photos p"
             " LEFT JOIN faces f ON f.photo_id = p.id"
+            " LEFT JOIN upload_names u ON u.path = p.path"
             f" WHERE {' AND '.join(where)} GROUP BY p.id{having}"
         )
         total = int(self._db.execute(f"SELECT COUNT(*) FROM ({base})", args).fetchone()[0])
@@ -616,6 +631,52 @@ class Catalog:
             " WHERE status = 'indexed' AND taken_at IS NOT NULL GROUP BY year ORDER BY year DESC"
         )
         return [dict(r) for r in rows]
+
+    def undated_count(self) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM photos WHERE status = 'indexed' AND taken_at IS NULL"
+        ).fetchone()
+        return int(row[0])
+
+    def folders(self) -> list[tuple[str, int]]:
+        """The folders indexed photos are in, with how many each holds directly."""
+        # rtrim(path, <every character of path but the separator>) leaves its folder and the
+        # separator after it.
+        rows = self._db.execute(
+            "SELECT rtrim(path, replace(path, ?, '')) AS folder, COUNT(*) FROM photos"
+            " WHERE status = 'indexed' GROUP BY folder ORDER BY folder",
+            (os.sep,),
+        )
+        return [(str(r[0]).rstrip(os.sep) or os.sep, int(r[1])) for r in rows]
+
+    # --- names uploads were sent with -------------------------------------------------------
+
+    def add_upload_name(self, path: str, name: str) -> None:
+        """The name the file kept at `path` had when it was sent (the first sender's)."""
+        self._db.execute(
+            "INSERT INTO upload_names (path, name, added_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(path) DO NOTHING",
+            (path, name, utc_now()),
+        )
+
+    def upload_name(self, path: str) -> str | None:
+        row = self._db.execute("SELECT name FROM upload_names WHERE path = ?", (path,)).fetchone()
+        return str(row[0]) if row else None
+
+    def photo_facts(self, photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Path, upload name, width and height of these photos, for search results."""
+        facts: dict[int, dict[str, Any]] = {}
+        ids = list(photo_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                "SELECT p.id, p.path, u.name AS upload_name, p.width, p.height FROM photos p"
+                " LEFT JOIN upload_names u ON u.path = p.path"
+                f" WHERE p.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            facts.update({int(r["id"]): dict(r) for r in rows})
+        return facts
 
     def content_hashes(self) -> set[str]:
         rows = self._db.execute("SELECT content_hash FROM photos WHERE content_hash IS NOT NULL")

@@ -236,6 +236,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX login_failures_by_name ON login_failures(name_key, at);
     """,
+    # 5: the names photos sent to the web app had on the sender's machine (they are kept under
+    #    names made from their content); a name goes where its photo goes, and with it
+    """
+    CREATE TABLE upload_names (
+        path            TEXT PRIMARY KEY,          -- where the upload is kept
+        name            TEXT NOT NULL,             -- the sender's file name, made safe to show
+        added_at        TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER upload_names_follow_moves AFTER UPDATE OF path ON photos BEGIN
+        UPDATE upload_names SET path = NEW.path WHERE path = OLD.path;
+    END;
+    CREATE TRIGGER upload_names_go_with_photos AFTER DELETE ON photos BEGIN
+        DELETE FROM upload_names WHERE path = OLD.path;
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -253,3 +253,4 @@ def main() -> None:
 # The command groups register themselves on `app`.
 from regard.interfaces.cli import people as _people  # noqa: E402, F401
 from regard.interfaces.cli import privacy as _privacy  # noqa: E402, F401
+from regard.interfaces.cli import share as _share  # noqa: E402, F401

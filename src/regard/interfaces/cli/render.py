@@ -49,10 +49,44 @@ def human_bytes(n: float) -> str:
 
 
 class _RateColumn(ProgressColumn):
+    def __init__(self, unit: str = "files") -> None:
+        super().__init__()
+        self.unit = unit
+
     def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         rate = task.completed / elapsed if elapsed > 0.5 else 0.0
-        return Text(f"{rate:5.1f} files/s", style="progress.data.speed")
+        return Text(f"{rate:5.1f} {self.unit}/s", style="progress.data.speed")
+
+
+class StepProgress:
+    """A bar for work counted in steps (photos exported, frames anonymised): done of total,
+    rate, elapsed and ETA. `update(done, total)` may be called from the worker's callback."""
+
+    def __init__(self, console: Console, description: str, unit: str) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(unit),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task(description, total=None)
+
+    def __enter__(self) -> StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, done: int, total: int | None) -> None:
+        self._progress.update(self._task, completed=done, total=total)
 
 
 class IndexProgress:

@@ -19,8 +19,17 @@ from pydantic import BaseModel, Field
 
 from regard.domain.accounts import Permission
 from regard.domain.people import MAX_ID, parse_face_refs
+from regard.domain.photo import display_name
 from regard.engine import Engine
-from regard.errors import AccountError, ForbiddenError, PrivacyRequestError
+from regard.errors import (
+    CrossSiteRequestError,
+    ImageError,
+    JobNotFoundError,
+    PrivacyRequestError,
+    ProbeError,
+    UnsupportedUploadError,
+    UploadTooLargeError,
+)
 from regard.interfaces.http.host import EngineHost
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.services.accounts import Session
@@ -32,6 +41,7 @@ MAX_FILES = 50
 MAX_IMAGE_BYTES = 100 * 2**20
 MAX_VIDEO_BYTES = 2 * 2**30
 MAX_PROBE_BYTES = 50 * 2**20
+MAX_EVIDENCE_BYTES = 20 * 2**20
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -52,7 +62,7 @@ def session_of(request: Request) -> Session:
             host.accounts.check_csrf(session, request.headers.get("X-CSRF-Token"))
             origin = request.headers.get("Origin")
             if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
-                raise ForbiddenError("request from another site", "change anything")
+                raise CrossSiteRequestError("it came from a page of another site")
     return session
 
 
@@ -75,24 +85,40 @@ def allowed(
         yield engine
 
 
-@contextmanager
-def received(upload: UploadFile, limit: int, kinds: dict[str, str]) -> Iterator[Path]:
-    """An uploaded file in a private temporary file, checked by its bytes; deleted after."""
+def sent_name(upload: UploadFile, otherwise: str) -> str:
+    """The uploaded file's name as its sender gave it, made safe to keep and show."""
+    return display_name(upload.filename) or otherwise
+
+
+def read_limited(upload: UploadFile, limit: int, what: str) -> bytes:
     data = upload.file.read(limit + 1)
     if len(data) > limit:
-        raise PrivacyRequestError(f"{upload.filename}: larger than {limit // 2**20} MiB.")
+        raise UploadTooLargeError(f"{what}: larger than {limit // 2**20} MiB.")
+    return data
+
+
+@contextmanager
+def received(upload: UploadFile, limit: int, kinds: dict[str, str]) -> Iterator[Path]:
+    """An uploaded photo in a private temporary file, checked by its bytes; deleted after.
+    What goes wrong with it is told by the name it was sent with, not the temporary file's."""
+    name = sent_name(upload, "the uploaded photo")
+    data = read_limited(upload, limit, name)
     kind = sniff(data[:32])
     if kind not in kinds:
-        raise PrivacyRequestError(
-            f"{upload.filename}: not a photo Regard accepts (JPEG, PNG, WebP, HEIC, TIFF)."
+        raise UnsupportedUploadError(
+            f"{name}: not a photo Regard accepts (JPEG, PNG, WebP, HEIC, TIFF)."
         )
-    fd, name = tempfile.mkstemp(suffix=kinds[kind], prefix="regard-probe-")
+    fd, temporary = tempfile.mkstemp(suffix=kinds[kind], prefix="regard-probe-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        yield Path(name)
+        yield Path(temporary)
+    except ImageError as exc:
+        raise exc.renamed(name) from None
+    except ProbeError as exc:
+        raise exc.renamed(name, "face_index") from None
     finally:
-        os.unlink(name)
+        os.unlink(temporary)
 
 
 # --- accounts and sessions -----------------------------------------------------------------
@@ -118,6 +144,11 @@ class UserIn(BaseModel):
 class UserChange(BaseModel):
     role: Literal["owner", "member", "viewer"] | None = None
     password: str | None = Field(default=None, min_length=1, max_length=256)
+    current_password: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Needed to change one's own password (not to reset someone else's).",
+    )
     disabled: bool | None = None
 
 
@@ -209,7 +240,8 @@ def add_user(body: UserIn, session: SessionDep, request: Request) -> dict[str, A
 def change_user(
     user_id: UserId, body: UserChange, session: SessionDep, request: Request
 ) -> dict[str, Any]:
-    """Change a password (one's own, or anyone's as an owner), a role or disable (owners)."""
+    """Change a password (one's own, with the current one; anyone's as an owner), a role or
+    disable (owners)."""
     host = host_of(request)
     with host.use():
         return _user(
@@ -219,6 +251,7 @@ def change_user(
                 role=body.role,
                 password=body.password,
                 disabled=body.disabled,
+                current_password=body.current_password,
             )
         )
 
@@ -240,8 +273,14 @@ def status(session: SessionDep, request: Request) -> dict[str, Any]:
     """What the library holds (as `regard status`)."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         info: dict[str, Any] = engine.status()
-        info.pop("library", None)  # where it lives on disk is not the browser's business
-        return info
+        owner = host_of(request).accounts.can(session.user, Permission.SETTINGS)
+    info.pop("library", None)  # where it lives on disk is not the browser's business
+    if not owner:
+        # Nor, but to its owner, where the key file is or which folders were indexed.
+        info["encryption"].pop("key_file", None)
+        if info.get("last_run"):
+            info["last_run"].pop("roots", None)
+    return info
 
 
 @router.get("/photos", tags=["library"])
@@ -251,13 +290,23 @@ def photos(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
-    folder: Annotated[str | None, Query(max_length=500)] = None,
+    folder: Annotated[
+        str | None,
+        Query(max_length=4096, description="One of the `folders` listed: photos in and under it."),
+    ] = None,
+    undated: Annotated[bool, Query(description="Only photos without a date.")] = False,
     with_faces: bool = False,
 ) -> dict[str, Any]:
-    """The timeline: photos newest first, filtered by year or folder."""
+    """The timeline: photos newest first, filtered by year, folder or no date; with the years
+    and folders (and how many photos have no date) to filter by."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         return engine.timeline(
-            offset=offset, limit=limit, year=year, folder=folder, with_faces=with_faces
+            offset=offset,
+            limit=limit,
+            year=year,
+            folder=folder,
+            with_faces=with_faces,
+            undated=undated,
         )
 
 
@@ -300,31 +349,33 @@ def upload(
     request: Request,
     files: Annotated[list[UploadFile], File(description="Photos or videos.")],
 ) -> dict[str, Any]:
-    """Keep photos and videos in the library (once per content) and index them."""
+    """Keep photos and videos in the library (once per content, under the name each was sent
+    with) and index them."""
     host = host_of(request)
-    if len(files) > MAX_FILES:
-        raise PrivacyRequestError(f"At most {MAX_FILES} files per upload.")
     stored: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     with allowed(request, session, Permission.UPLOAD, "add photos") as engine:
         known = engine.catalog.content_hashes()
+    if len(files) > MAX_FILES:
+        raise UploadTooLargeError(f"At most {MAX_FILES} files per upload.")
     for f in files:
+        name = sent_name(f, "upload")
         head = f.file.read(32)
         f.file.seek(0)
         kind = sniff(head)
         if kind is None:
-            refused.append({"name": f.filename, "reason": "not a photo or video Regard keeps"})
+            refused.append({"name": name, "reason": "not a photo or video Regard keeps"})
             continue
         limit = MAX_VIDEO_BYTES if kind in VIDEO_TYPES else MAX_IMAGE_BYTES
         data = f.file.read(limit + 1)
         if len(data) > limit:
-            refused.append({"name": f.filename, "reason": f"over {limit // 2**20} MiB"})
+            refused.append({"name": name, "reason": f"over {limit // 2**20} MiB"})
             continue
         suffix = IMAGE_TYPES.get(kind) or VIDEO_TYPES[kind]
-        digest, path = host.store_upload((f.filename or "upload") + suffix, data, known)
+        digest, path = host.store_upload(data, suffix, known, display_name(f.filename))
         known.add(digest)
-        (stored if path else duplicates).append({"name": f.filename, "sha256": digest})
+        (stored if path else duplicates).append({"name": name, "sha256": digest})
     job = host.start_index([host.uploads]) if stored else None
     return {
         "stored": stored,
@@ -342,12 +393,14 @@ def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/jobs/{job_id}", tags=["library"])
-def job(job_id: str, session: SessionDep, request: Request) -> dict[str, Any]:
+def job(
+    job_id: Annotated[str, FastPath(max_length=64)], session: SessionDep, request: Request
+) -> dict[str, Any]:
     """One job's live progress: files done of total, faces found, errors."""
     with allowed(request, session, Permission.VIEW, "see jobs"):
         found = host_of(request).jobs.get(job_id)
     if found is None:
-        raise AccountError(f"No job {job_id}.")
+        raise JobNotFoundError(job_id)
     return found.as_dict()
 
 
@@ -460,7 +513,7 @@ def search_face(
     ):
         result = engine.search_face(path, face_index=face_index, threshold=threshold, limit=limit)
         out = result.as_dict()
-        out["probe"]["path"] = photo.filename
+        out["probe"]["path"] = sent_name(photo, "the uploaded photo")
         return out
 
 
@@ -498,37 +551,36 @@ def grant(
     face: Annotated[UploadFile | None, File()] = None,
     face_index: Annotated[int | None, Form(ge=0, le=1000)] = None,
 ) -> dict[str, Any]:
-    """Record a consent (as `regard consent grant`); the evidence file is hashed, not kept."""
-    with allowed(request, session, Permission.CONSENT, "record consents") as engine:
+    """Record a consent (as `regard consent grant`); the evidence file is hashed, not kept
+    (the ledger notes its name as it was sent)."""
+    with (
+        allowed(request, session, Permission.CONSENT, "record consents") as engine,
+        tempfile.TemporaryDirectory(prefix="regard-evidence-") as tmp,
+    ):
         evidence_path = None
-        tmp = None
         if evidence is not None:
-            fd, tmp = tempfile.mkstemp(prefix="regard-evidence-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(evidence.file.read(20 * 2**20))
-            evidence_path = Path(tmp)
-        try:
-            if face is not None:
-                with received(face, MAX_PROBE_BYTES, IMAGE_TYPES) as face_path:
-                    return engine.privacy.grant(
-                        subject,
-                        purposes,
-                        evidence_file=evidence_path,
-                        evidence_text=evidence_text,
-                        expires=expires,
-                        face_photo=face_path,
-                        face_index=face_index,
-                    )
-            return engine.privacy.grant(
-                subject,
-                purposes,
-                evidence_file=evidence_path,
-                evidence_text=evidence_text,
-                expires=expires,
+            evidence_path = Path(tmp) / sent_name(evidence, "evidence")
+            evidence_path.write_bytes(
+                read_limited(evidence, MAX_EVIDENCE_BYTES, evidence_path.name)
             )
-        finally:
-            if tmp:
-                os.unlink(tmp)
+        if face is not None:
+            with received(face, MAX_PROBE_BYTES, IMAGE_TYPES) as face_path:
+                return engine.privacy.grant(
+                    subject,
+                    purposes,
+                    evidence_file=evidence_path,
+                    evidence_text=evidence_text,
+                    expires=expires,
+                    face_photo=face_path,
+                    face_index=face_index,
+                )
+        return engine.privacy.grant(
+            subject,
+            purposes,
+            evidence_file=evidence_path,
+            evidence_text=evidence_text,
+            expires=expires,
+        )
 
 
 class WithdrawIn(BaseModel):

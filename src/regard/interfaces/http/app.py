@@ -21,9 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from regard.errors import (
     AccountError,
     AmbiguousProbeError,
+    CrossSiteRequestError,
     FaceNotFoundError,
     ForbiddenError,
     ImageError,
+    InvalidRequestError,
+    JobNotFoundError,
     KeyProblemError,
     LibraryNotFoundError,
     LoginError,
@@ -36,6 +39,9 @@ from regard.errors import (
     ProbeError,
     RegardError,
     TooManyAttemptsError,
+    UnsupportedUploadError,
+    UploadTooLargeError,
+    WrongPasswordError,
 )
 from regard.interfaces.http.api import router
 from regard.interfaces.http.host import EngineHost
@@ -49,17 +55,25 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+#: The first entry an error is an instance of gives its status (order matters: a
+#: PrivacyRequestError is an InvalidRequestError, 422, before it is a PrivacyError, 403).
 _STATUS: list[tuple[type[RegardError], int]] = [
     (NotSignedInError, 401),
     (LoginError, 401),
     (TooManyAttemptsError, 429),
     (ForbiddenError, 403),
+    (CrossSiteRequestError, 403),
+    (WrongPasswordError, 403),
+    (UploadTooLargeError, 413),
+    (UnsupportedUploadError, 415),
+    (InvalidRequestError, 422),
     (PrivacyError, 403),
     (KeyProblemError, 423),
     (PersonNotFoundError, 404),
     (FaceNotFoundError, 404),
     (LibraryNotFoundError, 404),
     (PhotoNotFoundError, 404),
+    (JobNotFoundError, 404),
     (AmbiguousProbeError, 409),
     (NameTakenError, 409),
     (PeopleActionError, 409),

@@ -5,12 +5,13 @@ indexes uploads with an engine of its own, reporting progress as it goes."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,12 @@ class EngineHost:
         return self.library / "uploads"
 
     def store_upload(
-        self, name: str, data: bytes, known_hashes: set[str]
+        self, data: bytes, suffix: str, known_hashes: set[str], name: str | None = None
     ) -> tuple[str, Path | None]:
-        """Keep an uploaded file under the library's uploads folder, once per content."""
+        """Keep an uploaded file under the library's uploads folder, once per content, named
+        by its content and its real type's `suffix`; `name`, the one it was sent with, is kept
+        in the catalog to show."""
         digest = hashlib.sha256(data).hexdigest()
-        suffix = Path(name).suffix.lower() or ".bin"
         day = time.strftime("%Y/%m")
         target = self.uploads / day / f"{digest[:20]}{suffix}"
         if digest in known_hashes or any(self.uploads.rglob(f"{digest[:20]}.*")):
@@ -106,6 +108,10 @@ class EngineHost:
         tmp = target.with_suffix(target.suffix + ".part")
         tmp.write_bytes(data)
         tmp.replace(target)
+        if name:
+            # The path as indexing will record it (the library's path may be relative).
+            with self.use() as engine, engine.catalog.transaction():
+                engine.catalog.add_upload_name(os.path.abspath(target), name)
         return digest, target
 
     def start_index(self, folders: list[Path]) -> Job:
@@ -123,9 +129,17 @@ class EngineHost:
 
             with Engine(self.library, config=self.config, models=self.models) as worker:
                 report = worker.index(folders, on_event=on_event)
-            j.report = report.as_dict()
+            failures = [asdict(f) for f in report.failures]
             with self._lock:
                 self.engine.refresh()
+                # Files that could not be used are told by the names they were sent with.
+                for failure in failures:
+                    path, message = failure["path"], failure["message"]
+                    name = self.engine.catalog.upload_name(path)
+                    failure["name"] = name or os.path.basename(path)
+                    if name and message.startswith(path):
+                        failure["message"] = name + message[len(path) :]
+            j.report = {**report.as_dict(), "failures": failures}
 
         with self._wake:
             self._queue.append((job, run))

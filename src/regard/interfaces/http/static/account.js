@@ -1,5 +1,5 @@
-// First run, signing in, and accounts: one's own password; owners manage who else may use
-// the library and with which role.
+// First run, signing in, and accounts: one's own password (given the current one); owners
+// manage who else may use the library, with which role, and set new passwords for them.
 
 import { del, get, patch, post } from "./api.js";
 import { button, clear, field, form, h, input, messageArea, select, when } from "./dom.js";
@@ -126,6 +126,11 @@ export async function accountPage(ctx) {
 
 function passwordSection(ctx, me) {
   const msg = messageArea();
+  const current = input({
+    type: "password",
+    name: "current-password",
+    autocomplete: "current-password",
+  });
   const password = input({ type: "password", name: "password", autocomplete: "new-password" });
   const repeat = input({ type: "password", name: "repeat", autocomplete: "new-password" });
   return h(
@@ -144,14 +149,18 @@ function passwordSection(ctx, me) {
           value: me.name,
           hidden: true,
         }),
+        field("Current password", current),
         field("New password", password, PASSWORD_HINT),
         field("New password again", repeat),
         msg.el,
         h("button", { type: "submit", class: "primary", text: "Change password" }),
       ],
       async () => {
+        if (!current.value) throw new Error("Type your current password first.");
         if (password.value !== repeat.value) throw new Error("The two passwords differ.");
-        await patch(`/users/${me.id}`, { json: { password: password.value } });
+        await patch(`/users/${me.id}`, {
+          json: { password: password.value, current_password: current.value },
+        });
         ctx.signedOut();
         await ctx.navigate("/login");
         ctx.announce("Your password was changed. Sign in with the new one.");
@@ -185,6 +194,33 @@ async function usersSection(ctx, section) {
       }),
     );
     if (u.id !== me.id) {
+      const reset = button("Set new password");
+      reset.addEventListener("click", () => {
+        clear(actions);
+        const password = input({
+          type: "password",
+          name: "password",
+          autocomplete: "new-password",
+          "aria-label": `New password for ${u.name}`,
+        });
+        actions.append(
+          password,
+          button("Save password", {
+            class: "primary",
+            onclick: () => {
+              if (!password.value) {
+                msg.error(new Error(`Type the new password for ${u.name}.`));
+                return;
+              }
+              // Signs them out everywhere; they sign in with the new one.
+              change({ password: password.value }, `${u.name} has a new password.`);
+            },
+          }),
+          button("Cancel", { onclick: refresh }),
+        );
+        password.focus();
+      });
+      actions.append(reset);
       actions.append(
         button(u.disabled ? "Enable" : "Disable", {
           onclick: () =>

@@ -8,12 +8,9 @@ import {
   dl,
   errorText,
   field,
-  fileName,
-  folderOf,
   form,
   framedPhoto,
   h,
-  input,
   plural,
   select,
   sleep,
@@ -35,7 +32,7 @@ function jobText(job) {
 }
 
 function thumbnail(p) {
-  const alt = `Photo ${p.id}${p.taken_at ? `, ${when(p.taken_at)}` : ""}: ${facesText(p)}`;
+  const alt = `${p.name}${p.taken_at ? `, ${when(p.taken_at)}` : ""}: ${facesText(p)}`;
   return h(
     "li",
     { class: "thumb" },
@@ -57,20 +54,21 @@ function thumbnail(p) {
 
 export async function libraryPage(ctx) {
   const { main, query, signal } = ctx;
-  const year = query.get("year") || "";
+  const undated = query.get("undated") === "1";
+  const year = undated ? "" : query.get("year") || "";
   const folder = query.get("folder") || "";
+  const filtered = Boolean(year || folder || undated);
   main.append(h("h1", { text: "Library" }));
   if (ctx.can("upload")) main.append(uploadPanel(ctx, () => reset()));
 
-  const yearSelect = select({ name: "year" }, [["", "All years"]], year);
-  const folderInput = input({ name: "folder", value: folder, list: "folders", maxlength: 500 });
-  const folderList = h("datalist", { id: "folders" });
+  // "undated" is a choice of the year list, sent to the server as its own filter.
+  const yearSelect = select({ name: "year" }, [["", "All years"]], undated ? "undated" : year);
+  const folderSelect = select({ name: "folder" }, [["", "All folders"]], folder);
   const filters = form(
     { class: "filters", role: "search", "aria-label": "Filter photos" },
     [
       field("Year", yearSelect),
-      field("Folder (the start of its path)", folderInput),
-      folderList,
+      field("Folder", folderSelect, "With the folders inside it."),
       h(
         "div",
         { class: "filter-actions" },
@@ -80,8 +78,9 @@ export async function libraryPage(ctx) {
     ],
     async () => {
       const q = new URLSearchParams();
-      if (yearSelect.value) q.set("year", yearSelect.value);
-      if (folderInput.value.trim()) q.set("folder", folderInput.value.trim());
+      if (yearSelect.value === "undated") q.set("undated", "1");
+      else if (yearSelect.value) q.set("year", yearSelect.value);
+      if (folderSelect.value) q.set("folder", folderSelect.value);
       const text = q.toString();
       await ctx.navigate(text ? `/library?${text}` : "/library");
     },
@@ -107,8 +106,43 @@ export async function libraryPage(ctx) {
   let total = null;
   let loading = false;
   let generation = 0; // a reset makes pages still on their way stale
-  let yearsShown = false;
-  const folders = new Set();
+  let choicesShown = false;
+
+  /** The years and folders to choose from, as the first page of photos tells them. */
+  function showChoices(page) {
+    choicesShown = true;
+    for (const el of [yearSelect, folderSelect]) {
+      while (el.options.length > 1) el.lastElementChild.remove();
+    }
+    for (const y of page.years) {
+      yearSelect.append(
+        h("option", {
+          value: y.year,
+          text: `${y.year} (${y.photos})`,
+          selected: String(y.year) === year,
+        }),
+      );
+    }
+    if (page.undated) {
+      yearSelect.append(
+        h("option", { value: "undated", text: `No date (${page.undated})`, selected: undated }),
+      );
+    }
+    const listed = page.folders.some((f) => f.folder === folder);
+    if (folder && !listed) {
+      // A folder from an address (a bookmark) that holds no photo now: shown as it was given.
+      folderSelect.append(h("option", { value: folder, text: folder, selected: true }));
+    }
+    for (const f of page.folders) {
+      folderSelect.append(
+        h("option", {
+          value: f.folder,
+          text: `${f.name} (${f.photos})`,
+          selected: f.folder === folder,
+        }),
+      );
+    }
+  }
 
   async function loadMore() {
     if (loading || (total !== null && offset >= total)) return;
@@ -117,36 +151,18 @@ export async function libraryPage(ctx) {
     more.disabled = true;
     try {
       const page = await get("/photos", {
-        params: { offset, limit: PAGE, year, folder },
+        params: { offset, limit: PAGE, year, folder, undated: undated || null },
         signal,
       });
       if (mine !== generation) return;
       total = page.total;
-      if (!yearsShown) {
-        yearsShown = true;
-        for (const y of page.years) {
-          yearSelect.append(
-            h("option", {
-              value: y.year,
-              text: `${y.year} (${y.photos})`,
-              selected: String(y.year) === year,
-            }),
-          );
-        }
-      }
-      for (const p of page.photos) {
-        grid.append(thumbnail(p));
-        const dir = folderOf(p.path);
-        if (!folders.has(dir)) {
-          folders.add(dir);
-          folderList.append(h("option", { value: dir }));
-        }
-      }
+      if (!choicesShown) showChoices(page);
+      for (const p of page.photos) grid.append(thumbnail(p));
       offset += page.photos.length;
-      const filtered = year || folder ? " matching the filters" : "";
       summary.textContent = total
-        ? `${plural(total, "photo")}${filtered}, newest first; showing ${offset}.`
-        : year || folder
+        ? `${plural(total, "photo")}${filtered ? " matching the filters" : ""}, newest first; ` +
+          `showing ${offset}.`
+        : filtered
           ? "No photos match these filters."
           : "No photos yet. Add some here, or index a folder with `regard index`.";
       more.hidden = offset >= total;
@@ -167,6 +183,7 @@ export async function libraryPage(ctx) {
     offset = 0;
     total = null;
     loading = false;
+    choicesShown = false; // new photos may bring new years and folders
     loadMore();
   }
 
@@ -325,7 +342,7 @@ export async function photoPage(ctx) {
   const photo = await get(`/photos/${id}`, { signal });
   const meta = photo.metadata;
   const faces = photo.faces;
-  main.append(h("p", { class: "subtitle path", text: fileName(photo.path) }));
+  main.append(h("p", { class: "subtitle path", text: photo.name }));
   if (photo.status !== "indexed") {
     main.append(
       h("p", { class: "error", role: "alert", text: photo.error || `Status: ${photo.status}` }),
@@ -421,6 +438,7 @@ export async function photoPage(ctx) {
       { "aria-labelledby": "details-h" },
       h("h2", { id: "details-h", text: "Details" }),
       dl([
+        ["Name", h("span", { class: "path", text: photo.name })],
         ["File", h("span", { class: "path", text: photo.path })],
         ["Format", meta?.format],
         ["Size", meta ? `${meta.width} × ${meta.height} px` : undefined],

@@ -7,7 +7,6 @@ import {
   clear,
   errorText,
   field,
-  fileName,
   form,
   framedPhoto,
   h,
@@ -17,7 +16,6 @@ import {
 } from "./dom.js";
 import { personLabel } from "./people.js";
 
-const DETAILED = 100; // matches drawn with their face boxes; the rest are listed plainly
 const SOURCES = {
   owner: "confirmed by you",
   auto: "grouped by Regard",
@@ -173,7 +171,7 @@ function photoSearch(ctx, section) {
             `about ${result.expected_false_matches} strangers expected per search.`,
         }),
       );
-      results.append(await matchList(ctx, result.matches));
+      results.append(matchList(result.matches));
     } catch (err) {
       fail(err);
     }
@@ -209,7 +207,7 @@ async function personSearch(ctx, section, initial) {
         h("a", { href: `/people/${result.person.person}`, text: label }),
         ` — ${live.textContent}`,
       ),
-      await matchList(ctx, result.matches),
+      matchList(result.matches),
     );
   };
   const fail = (err) => {
@@ -237,70 +235,62 @@ function refusal(text) {
   return h("p", { class: "notice refused", role: "status", text });
 }
 
-/** Matches, best first: each photo with the matched faces outlined and their scores. */
-async function matchList(ctx, matches) {
-  const list = h("ol", { class: "results" });
-  const items = matches.map((m, i) => {
-    const figure = h("div", { class: "result-photo" });
-    const facts = h("div", { class: "result-facts" });
-    const li = h(
-      "li",
-      { class: "result", dataset: { photoId: m.photo_id } },
-      figure,
+/**
+ * Matches, best first: each photo with the matched faces outlined and their scores, and who
+ * each face is where the library's policy allows saying so. All of it comes with the results.
+ */
+function matchList(matches) {
+  return h(
+    "ol",
+    { class: "results" },
+    matches.map((m, i) =>
       h(
-        "div",
-        {},
+        "li",
+        { class: "result", dataset: { photoId: m.photo_id } },
+        h("div", { class: "result-photo" }, matchPhoto(m)),
         h(
-          "p",
+          "div",
           {},
-          h("strong", { text: `${i + 1}. Score ${m.score.toFixed(3)}` }),
-          " · ",
-          h("a", { href: `/photos/${m.photo_id}`, text: `Photo ${m.photo_id}` }),
+          h(
+            "p",
+            {},
+            h("strong", { text: `${i + 1}. Score ${m.score.toFixed(3)}` }),
+            " · ",
+            h("a", { href: `/photos/${m.photo_id}`, text: `Photo ${m.photo_id}` }),
+          ),
+          h("p", { class: "path small", text: m.name }),
+          m.taken_at ? h("p", { class: "small", text: when(m.taken_at) }) : null,
+          h("div", { class: "result-facts" }, matchFacts(m)),
         ),
-        h("p", { class: "path small", text: fileName(m.path) }),
-        m.taken_at ? h("p", { class: "small", text: when(m.taken_at) }) : null,
-        facts,
       ),
-    );
-    list.append(li);
-    return { m, figure, facts };
-  });
-  // Face boxes need the photo's full size and tell who each face is: a few details at a time.
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next];
-      const plain = next >= DETAILED;
-      next += 1;
-      await fillMatch(ctx, item, plain).catch(() => fillMatch(ctx, item, true));
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return list;
+    ),
+  );
 }
 
-async function fillMatch(ctx, { m, figure, facts }, plain = false) {
-  const detail = plain ? null : await get(`/photos/${m.photo_id}`, { signal: ctx.signal });
-  const byId = new Map((detail?.faces || []).map((f) => [f.face_id, f]));
-  const meta = detail?.metadata;
+function matchPhoto(m) {
   const framed = framedPhoto({
     src: `/api/photos/${m.photo_id}/image?size=256`,
-    alt: `Photo ${m.photo_id}, the matching face outlined`,
-    width: meta?.width,
-    height: meta?.height,
+    alt: `${m.name}, the matching face outlined`,
+    width: m.width,
+    height: m.height,
     imgClass: "result-img",
-    boxes: meta
-      ? m.faces.map((f) => ({
-          key: f.face_id,
-          box: f.box,
-          kind: "match",
-          label: f.score.toFixed(2),
-        }))
-      : [],
+    // Boxes are in the photo's pixels: without its size they cannot be placed.
+    boxes:
+      m.width && m.height
+        ? m.faces.map((f) => ({
+            key: f.face_id,
+            box: f.box,
+            kind: "match",
+            label: f.score.toFixed(2),
+          }))
+        : [],
   });
-  clear(figure).append(h("a", { href: `/photos/${m.photo_id}`, class: "frame-link" }, framed.el));
+  return h("a", { href: `/photos/${m.photo_id}`, class: "frame-link" }, framed.el);
+}
+
+function matchFacts(m) {
   const best = m.faces[0];
-  clear(facts).append(
+  return [
     best
       ? h("img", {
           class: "face-crop",
@@ -315,7 +305,6 @@ async function fillMatch(ctx, { m, figure, facts }, plain = false) {
       "ul",
       { class: "matched-faces" },
       m.faces.map((f) => {
-        const face = byId.get(f.face_id);
         const [x, y, w, hgt] = f.box.map((v) => Math.round(v));
         return h(
           "li",
@@ -323,19 +312,19 @@ async function fillMatch(ctx, { m, figure, facts }, plain = false) {
           `F${f.face_id}: score ${f.score.toFixed(3)}, box ${w}×${hgt} at (${x}, ${y})`,
           f.source ? ` · ${SOURCES[f.source] || f.source}` : "",
           f.low_quality ? " · low quality" : "",
-          face?.person
+          f.person
             ? h(
                 "span",
                 {},
                 " · ",
                 h("a", {
-                  href: `/people/${face.person}`,
-                  text: face.name || `Unnamed person ${face.person}`,
+                  href: `/people/${f.person}`,
+                  text: f.name || `Unnamed person ${f.person}`,
                 }),
               )
             : "",
         );
       }),
     ),
-  );
+  ];
 }
