@@ -80,3 +80,44 @@ def test_prototypes_cover_both_looks():
     protos = prototypes(V, list(range(15)), 4)
     looks = {0 if i < 6 else 1 if i < 12 else 2 for i in protos}
     assert {0, 1} <= looks
+
+
+def _big_person(n, rng):
+    """A grouper holding one person of `n` faces around one look."""
+    centre = rng.standard_normal(DIM)
+    vecs = centre + 0.5 * rng.standard_normal((n, DIM))
+    vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+    grouper = IncrementalGrouper(DIM, lambda v, k: [], lambda: 99)
+    grouper.load(list(range(1, n + 1)), vecs, list(range(1, n + 1)), [False] * n, [7] * n)
+    return grouper, centre
+
+
+def test_a_big_persons_prototypes_take_in_a_new_look_without_choosing_afresh():
+    from regard.pipeline.grouper import FULL_REFRESH_UP_TO, REFRESH_GROWTH
+
+    rng = np.random.default_rng(1)
+    n = 4 * FULL_REFRESH_UP_TO
+    grouper, centre = _big_person(n, rng)
+    st = grouper.people[7]
+    before = list(st.protos)
+    # A face like the rest changes nothing ...
+    same = centre + 0.5 * rng.standard_normal(DIM)
+    grouper._remember(n + 1, (same / np.linalg.norm(same)).astype(np.float32), n + 1, False)
+    grouper.set_person(n + 1, 7, by_owner=False)
+    assert st.protos == before and st.chosen_at == n
+    # ... a new look (glasses, a beard) far from every prototype becomes one, the most typical
+    # face stays first, and the person's prototypes were not chosen afresh.
+    other = rng.standard_normal(DIM)
+    grouper._remember(n + 2, (other / np.linalg.norm(other)).astype(np.float32), n + 2, False)
+    grouper.set_person(n + 2, 7, by_owner=False)
+    assert grouper.row[n + 2] in st.protos and st.protos[0] == before[0]
+    assert st.chosen_at == n and len(st.protos) == len(before)
+    # Grown by REFRESH_GROWTH, they are chosen afresh from all faces.
+    j = 3
+    while st.chosen_at == n:
+        v = centre + 0.5 * rng.standard_normal(DIM)
+        grouper._remember(n + j, (v / np.linalg.norm(v)).astype(np.float32), n + j, False)
+        grouper.set_person(n + j, 7, by_owner=False)
+        j += 1
+    assert st.chosen_at == len(st.members) == int(np.ceil(n * REFRESH_GROWTH))
+    assert st.protos == prototypes(grouper._vectors, sorted(st.members), len(st.protos))
