@@ -121,3 +121,31 @@ def test_a_big_persons_prototypes_take_in_a_new_look_without_choosing_afresh():
         j += 1
     assert st.chosen_at == len(st.members) == int(np.ceil(n * REFRESH_GROWTH))
     assert st.protos == prototypes(grouper._vectors, sorted(st.members), len(st.protos))
+
+
+def test_a_big_persons_repair_regroups_only_the_faces_near_the_evidence(monkeypatch):
+    """A and B (0.85 alike) were never photographed together, so they grew into one person
+    of 121 faces; a new photo shows them side by side. With a repair limited to 40 faces, B's
+    faces near the new one leave, A stays, and no regrouping sees more than 40 faces."""
+    import regard.pipeline.grouper as grouper_module
+
+    monkeypatch.setattr(grouper_module, "REPAIR_LIMIT", 40)
+    a_faces, b_faces = faces_around(A1, 100), faces_around(B, 20)
+    vectors = np.vstack([a_faces, b_faces]).astype(np.float32)
+    n = len(vectors)
+    g = IncrementalGrouper(DIM, lambda v, k: [], lambda: 500)
+    g.load(list(range(1, n + 1)), vectors, list(range(1, n + 1)), [False] * n, [7] * n)
+    seen = []
+    regroup_rows = g._regroup
+    monkeypatch.setattr(
+        g, "_regroup", lambda rows, person: seen.append(len(rows)) or regroup_rows(rows, person)
+    )
+    # The new face is B, in photo 1 with A's first face.
+    new = near(B, 0.8).astype(np.float32)
+    g._knn = lambda v, k: [(n, float(vectors[-1] @ v)), (1, float(vectors[0] @ v))]
+    decision = g.add(n + 1, new, 1, False)
+    assert seen and max(seen) <= 40
+    assert decision.person not in (0, 7), "the new B face should start B's person"
+    moved = {fid for fid, p in decision.also if p == decision.person}
+    assert moved and moved <= set(range(101, n + 1)), "only B's faces may follow it"
+    assert all(g.person[g.row[fid]] == 7 for fid in range(1, 101)), "A stays whole"
