@@ -60,6 +60,9 @@ from typing import Any
 class RegardError(Exception):
     """Base of every error Regard raises on purpose."""
 
+    #: The message for the web app and the HTTP API where `str(self)` tells a command to type.
+    web_message: str | None = None
+
 
 # --- library ---------------------------------------------------------------------------------
 
@@ -142,6 +145,10 @@ class ConsentRequiredError(PrivacyError):
             f"{who} has no active consent for {purpose!r}, which this {policy} library "
             f"requires. Record it first: `regard consent grant {who!r} --purpose {purpose} "
             "--evidence FILE`."
+        )
+        self.web_message = (
+            f"{who} has no active consent for {purpose!r}, which this {policy} library "
+            "requires. Record it first on the Consent page (POST /api/consents)."
         )
 
 

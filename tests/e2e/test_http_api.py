@@ -513,6 +513,12 @@ def test_search_results_carry_sizes_and_who_may_be_shown(host: EngineHost, owner
         assert len(result["matches"]) == 2  # type: ignore[arg-type]
         for m in result["matches"]:  # type: ignore[attr-defined]
             assert [(f["person"], f["name"]) for f in m["faces"]] == [(None, None)]
+    # Naming someone without consent is refused in words for the web, not a command to type.
+    r = owner.post(f"/api/people/{red}/name", json={"name": "Grandpa"})
+    assert r.status_code == 403, r.text
+    message = r.json()["error"]["message"]
+    assert "no active consent" in message and "Consent page" in message
+    assert "regard consent grant" not in message
 
 
 def test_the_timeline_lists_folders_and_filters_undated_photos(
@@ -608,7 +614,7 @@ def test_bad_requests_have_the_status_codes_they_should(
             {"purposes": "sports"},
             "'sports' is not a purpose. Purposes are: grouping, search, camera (or all).",
         ),
-        ({"purposes": "search", "expires": "soon"}, "--expires 'soon' is not a date"),
+        ({"purposes": "search", "expires": "soon"}, "The expiry date 'soon' is not a date"),
     ):
         r = owner.post("/api/consents", data={"subject": "Grandma", **data})
         assert r.status_code == 422, r.text

@@ -80,16 +80,17 @@ class ConsentLedger:
         evidence = self.ctx.evidence(evidence_file, evidence_text)
         if self.ctx.policy is Policy.ORGANISATION and evidence["evidence"] is None:
             raise PrivacyRequestError(
-                "An organisation library records the evidence of consent: give --evidence FILE "
-                "(the signed form) or --evidence-text (how it was given, and who witnessed it)."
+                "An organisation library records the evidence of consent: attach the signed form "
+                "(--evidence FILE) or say how consent was given and who witnessed it "
+                "(--evidence-text)."
             )
         if expires is not None:
             try:
                 if date.fromisoformat(expires) < self.ctx.today():
-                    raise PrivacyRequestError(f"--expires {expires} is in the past.")
+                    raise PrivacyRequestError(f"The expiry date {expires} is in the past.")
             except ValueError:
                 raise PrivacyRequestError(
-                    f"--expires {expires!r} is not a date like 2027-06-01."
+                    f"The expiry date {expires!r} is not a date like 2027-06-01."
                 ) from None
         face = self.ctx.probe_face(face_photo, face_index) if face_photo else None
         recheck = 0

@@ -114,7 +114,7 @@ def create_app(host: EngineHost) -> FastAPI:
         if isinstance(exc, TooManyAttemptsError):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(
-            error_body(type(exc).__name__, str(exc), **extra),
+            error_body(type(exc).__name__, exc.web_message or str(exc), **extra),
             status_code=status_for(exc),
             headers=headers,
         )
