@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import time
 import zipfile
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -381,6 +383,36 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     with zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes())) as archive:
         assert {"manifest.json", "summary.html"} <= set(archive.namelist())
 
+    # --- share safely: an export zip and one anonymised photo ----------------------------------
+    go(page, "Share")
+    export = page.locator("#export")
+    export.get_by_label("Folder").fill(str(server.host.library / "uploads"))
+    export.get_by_label("Blur").select_option("all")
+    export.get_by_label("Name the copies photo-0001").check()
+    with page.expect_download() as download:
+        export.get_by_role("button", name="Export").click()
+    assert download.value.suggested_filename == "regard-export.zip"
+    with zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes())) as archive:
+        names = set(archive.namelist())
+        shared = json.loads(archive.read("report.json"))
+    assert "report.json" in names and {"photo-0001.webp", "photo-0002.jpg"} <= names
+    assert shared["photos"] == len(names) - 1 and shared["faces_visible"] == 0
+    assert shared["faces_blurred"] >= 6
+    expect(export.get_by_role("status")).to_contain_text("The copies are ready")
+    one = page.locator("#anonymise")
+    one.get_by_label("Photo", exact=True).set_input_files(str(sample_dir / "probe.jpg"))
+    with page.expect_download() as download:
+        one.get_by_role("button", name="Anonymise").click()
+    assert download.value.suggested_filename == "probe-anonymised.jpg"
+    assert Image.open(Path(download.value.path())).format == "JPEG"
+    expect(one.get_by_role("status")).to_contain_text("probe.jpg: every face blurred.")
+    export.get_by_label("Folder").fill("/nowhere")
+    export.get_by_role("button", name="Export").click()
+    expect(export.get_by_role("alert")).to_contain_text("/nowhere: no indexed photo is there")
+    accessible(page)
+    shot(page, "share")
+    page.goto(f"{url}/rights?person=Lisa")
+
     # --- erasure, with its confirmation step ---------------------------------------------------
     erase = page.locator("#erase")
     expect(erase.get_by_label("Person")).to_have_value("Lisa")
@@ -456,7 +488,7 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     page.wait_for_url("**/library")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Library", "People", "Search", "Status", "Account"]
+        ["Library", "People", "Search", "Share", "Status", "Account"]
     )
     expect(page.get_by_role("heading", name="Add photos")).to_have_count(0)
     go(page, "People")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,3 +47,17 @@ def photo_library(tmp_path_factory, shared_data) -> Iterator[Engine]:
     engine.index([*folders, shared_data / "camera"])
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def exiftool() -> str:
+    """exiftool's path: the tests that read written files back with it fail without it."""
+    path = shutil.which("exiftool")
+    if path is None:
+        pytest.fail(
+            "These tests read the written files back with exiftool, which is not installed. "
+            "Install it with `apt-get install libimage-exiftool-perl` (Debian; scripts/setup "
+            "test does) and run again.",
+            pytrace=False,
+        )
+    return path

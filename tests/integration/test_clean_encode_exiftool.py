@@ -4,7 +4,6 @@ asked for, and then only that field."""
 
 import io
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -56,18 +55,6 @@ WITH_THUMBNAIL = [r for r, t in SOURCES.items() if "IFD1:ThumbnailImage" in t]
 #: exiftool groups (-G1) a clean file may show: the file's own structure, and, with `keep`,
 #: the two EXIF directories the kept fields live in.
 STRUCTURE = {"ExifTool", "System", "File", "JFIF", "PNG", "RIFF", "Composite"}
-
-
-@pytest.fixture(scope="module")
-def exiftool():
-    path = shutil.which("exiftool")
-    if path is None:
-        pytest.fail(
-            "These tests read the written files back with exiftool, which is not installed. "
-            "Install it with `apt-get install libimage-exiftool-perl` (Debian) and run again.",
-            pytrace=False,
-        )
-    return path
 
 
 def tags(exiftool, path):

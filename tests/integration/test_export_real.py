@@ -28,24 +28,13 @@ FR = "photos/face_recognition"
 RECHECK_SCORE = 0.3
 
 
-def exiftool() -> str:
-    path = shutil.which("exiftool")
-    if path is None:
-        pytest.fail(
-            "exiftool is missing: install Debian's libimage-exiftool-perl "
-            "(scripts/setup test does).",
-            pytrace=False,
-        )
-    return path
-
-
 @pytest.fixture(scope="module")
 def detector():
     return STANDARD_MODELS.sensitive_detector(RECHECK_SCORE)
 
 
 @pytest.fixture(scope="module")
-def album(tmp_path_factory, shared_data):
+def album(exiftool, tmp_path_factory, shared_data):
     folder = tmp_path_factory.mktemp("album")
     for rel in (f"{FR}/group", "photos/facenet_pytorch/group", "photos/insightface_pypi/group"):
         for p in (shared_data / rel).iterdir():
@@ -59,7 +48,7 @@ def album(tmp_path_factory, shared_data):
     Image.open(tagged).resize((160, 120)).save(thumb)
     subprocess.run(
         [
-            exiftool(),
+            exiftool,
             "-overwrite_original",
             "-GPSLatitude=51.5",
             "-GPSLatitudeRef=N",
@@ -168,10 +157,10 @@ def test_all_but_leaves_the_named_recognisable_and_only_them(engine, album, tmp_
     assert faces_in(out / "t1.jpg", detector) == []
 
 
-def test_copies_carry_no_location_serial_or_thumbnail(engine, album, tmp_path, detector):
+def test_copies_carry_no_location_serial_or_thumbnail(exiftool, engine, album, tmp_path, detector):
     original = json.loads(
         subprocess.run(
-            [exiftool(), "-j", "-a", "-G1", str(album / "tagged.jpg")],
+            [exiftool, "-j", "-a", "-G1", str(album / "tagged.jpg")],
             capture_output=True,
             check=True,
             text=True,
@@ -186,7 +175,7 @@ def test_copies_carry_no_location_serial_or_thumbnail(engine, album, tmp_path, d
     )
     tags = json.loads(
         subprocess.run(
-            [exiftool(), "-j", "-a", "-u", "-G1", "-b", str(out / "tagged.jpg")],
+            [exiftool, "-j", "-a", "-u", "-G1", "-b", str(out / "tagged.jpg")],
             capture_output=True,
             check=True,
             text=True,
@@ -232,3 +221,16 @@ def test_cli_export_and_anonymise(engine, album, tmp_path, detector):
 
     result = runner.invoke(app, ["anonymise", str(album / "t1.jpg"), "-o", str(album / "t1.jpg")])
     assert result.exit_code == 1 and "is the original" in result.output
+
+
+def test_cli_anonymises_a_video_with_a_progress_bar(shared_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from regard.interfaces.cli.app import app
+
+    clip = shared_data / FR / "video" / "short_hamilton_clip.mp4"
+    out = tmp_path / "safe.mp4"
+    result = CliRunner().invoke(app, ["anonymise", str(clip), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "275/275" in result.output and f"Wrote {out}: 275 frames" in result.output
+    assert "no sound" in result.output and out.stat().st_size > 0

@@ -16,17 +16,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 FR = "photos/face_recognition"
 
 
-def exiftool() -> str:
-    path = shutil.which("exiftool")
-    if path is None:
-        pytest.fail(
-            "exiftool is missing: install Debian's libimage-exiftool-perl "
-            "(scripts/setup test does).",
-            pytrace=False,
-        )
-    return path
-
-
 @pytest.fixture
 def album(tmp_path, shared_data):
     folder = tmp_path / "album"
@@ -48,7 +37,7 @@ def name_people(engine, shared_data):
         engine.people.name(f"P{engine.catalog.people.face_person(hit.face_id)}", who)
 
 
-def test_regions_round_trip_through_regard_and_exiftool(tmp_path, album, shared_data):
+def test_regions_round_trip_through_regard_and_exiftool(exiftool, tmp_path, album, shared_data):
     with Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=2)) as engine:
         engine.index([album])
         name_people(engine, shared_data)
@@ -63,7 +52,7 @@ def test_regions_round_trip_through_regard_and_exiftool(tmp_path, album, shared_
     assert sorted(r.name for r in regions) == ["Barack Obama", "Joe Biden"]
     # exiftool reads the same names and areas, and turns them upright like a viewer does.
     out = subprocess.run(
-        [exiftool(), "-j", "-struct", "-RegionInfo", str(sidecar)],
+        [exiftool, "-j", "-struct", "-RegionInfo", str(sidecar)],
         capture_output=True,
         text=True,
         check=True,

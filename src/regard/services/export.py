@@ -123,9 +123,11 @@ class Exporter:
     def select(self, paths: Sequence[Path], people: Sequence[str] = ()) -> Selection:
         """Indexed photos under `paths` (files or folders), and the photos of `people`."""
         if not paths and not people:
-            raise PrivacyRequestError(
+            err = PrivacyRequestError(
                 "Say what to export: photos or folders of the library, or --person NAME."
             )
+            err.web_message = "Say what to export: photos or a folder of the library, or a person."
+            raise err
         photos = [p for p in self.catalog.photos() if p.status == PhotoStatus.INDEXED]
         chosen: dict[int, Photo] = {}
         searched: list[int] = []
@@ -134,10 +136,15 @@ class Exporter:
             prefix = root.rstrip(os.sep) + os.sep
             inside = [p for p in photos if p.path == root or p.path.startswith(prefix)]
             if not inside:
-                raise PrivacyRequestError(
+                err = PrivacyRequestError(
                     f"{given}: no indexed photo is there. Index it first (`regard index "
                     f"{given}`); only photos in the library can be exported."
                 )
+                err.web_message = (
+                    f"{given}: no indexed photo is there; only photos in the library can be "
+                    "exported. Add them on the Library page first."
+                )
+                raise err
             chosen.update((p.id, p) for p in inside)
         for ref in people:
             row = self.people.resolve(ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -179,30 +180,29 @@ def anonymise(
         else:
             from regard.pipeline.video import (
                 VideoProgress,
+                VideoReport,
                 VideoSettings,
                 anonymise_video,
             )
 
             detector = STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
             video = VideoSettings(blur=settings)
-            if as_json:
-                report = anonymise_video(
-                    source, output, detector, settings=video, keep_audio=keep_audio
+
+            def run(progress: Callable[[VideoProgress], None] | None = None) -> VideoReport:
+                return anonymise_video(
+                    source,
+                    output,
+                    detector,
+                    settings=video,
+                    keep_audio=keep_audio,
+                    progress=progress,
                 )
+
+            if as_json:
+                report = run()
             else:
                 with render.StepProgress(State.out, "anonymising", "frames") as bar:
-
-                    def show(p: VideoProgress) -> None:
-                        bar.update(p.frames_done, p.frames_total)
-
-                    report = anonymise_video(
-                        source,
-                        output,
-                        detector,
-                        settings=video,
-                        keep_audio=keep_audio,
-                        progress=show,
-                    )
+                    report = run(lambda p: bar.update(p.frames_done, p.frames_total))
             result = {
                 "source": str(report.source),
                 "output": str(report.output),

@@ -6,10 +6,12 @@ origin, call the engine under the host's lock, return JSON. No logic of its own.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,14 +27,18 @@ from regard.errors import (
     CrossSiteRequestError,
     ImageError,
     JobNotFoundError,
+    PhotoNotFoundError,
     PrivacyRequestError,
     ProbeError,
     UnsupportedUploadError,
     UploadTooLargeError,
 )
 from regard.interfaces.http.host import EngineHost
+from regard.pipeline.anonymise import BlurSettings
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
+from regard.pipeline.still import anonymise_image
 from regard.services.accounts import Session
+from regard.services.export import ExportOptions
 
 router = APIRouter(prefix="/api")
 
@@ -556,6 +562,7 @@ def grant(
     with (
         allowed(request, session, Permission.CONSENT, "record consents") as engine,
         tempfile.TemporaryDirectory(prefix="regard-evidence-") as tmp,
+        ExitStack() as stack,
     ):
         evidence_path = None
         if evidence is not None:
@@ -563,23 +570,17 @@ def grant(
             evidence_path.write_bytes(
                 read_limited(evidence, MAX_EVIDENCE_BYTES, evidence_path.name)
             )
+        face_path = None
         if face is not None:
-            with received(face, MAX_PROBE_BYTES, IMAGE_TYPES) as face_path:
-                return engine.privacy.grant(
-                    subject,
-                    purposes,
-                    evidence_file=evidence_path,
-                    evidence_text=evidence_text,
-                    expires=expires,
-                    face_photo=face_path,
-                    face_index=face_index,
-                )
+            face_path = stack.enter_context(received(face, MAX_PROBE_BYTES, IMAGE_TYPES))
         return engine.privacy.grant(
             subject,
             purposes,
             evidence_file=evidence_path,
             evidence_text=evidence_text,
             expires=expires,
+            face_photo=face_path,
+            face_index=face_index,
         )
 
 
@@ -640,6 +641,114 @@ def access_report(body: PersonRef, session: SessionDep, request: Request) -> Res
         data,
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="access-report.zip"'},
+    )
+
+
+# --- sharing safely ----------------------------------------------------------------------------
+
+BlurModeIn = Literal["unconsented", "all", "all-but", "none"]
+BlurMethodIn = Literal["gaussian", "mosaic", "solid"]
+MAX_EXPORT_PHOTOS = 2000
+#: What an anonymised upload is written as, by what it was sent as.
+COPY_SUFFIX = {".png": ".png", ".webp": ".webp"}
+
+
+class ExportIn(BaseModel):
+    photos: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=MAX_EXPORT_PHOTOS
+    )
+    folders: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default_factory=list, max_length=100
+    )
+    people: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=20
+    )
+    blur: BlurModeIn = "unconsented"
+    visible: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+    method: BlurMethodIn = "gaussian"
+    keep: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=30
+    )
+    quality: int = Field(90, ge=1, le=100)
+    rename: bool = False
+
+
+@router.post("/export", tags=["sharing"], responses={200: {"content": {"application/zip": {}}}})
+def export(body: ExportIn, session: SessionDep, request: Request) -> Response:
+    """Anonymised copies of library photos, as a zip with `report.json` (as `regard export`):
+    chosen by photo id, folder or person; faces blurred by consent, no metadata."""
+    permission = Permission.SEARCH if body.people else Permission.VIEW
+    with (
+        allowed(request, session, permission, "export photos") as engine,
+        tempfile.TemporaryDirectory(prefix="regard-export-") as tmp,
+    ):
+        options = ExportOptions(
+            blur=body.blur,
+            visible=tuple(body.visible),
+            method=body.method,
+            keep=tuple(body.keep),
+            quality=body.quality,
+            rename=body.rename,
+        )
+        paths = [Path(f) for f in body.folders]
+        for photo_id in body.photos:
+            photo = engine.catalog.photo(photo_id)
+            if photo is None:
+                raise PhotoNotFoundError(photo_id)
+            paths.append(Path(photo.path))
+        selection = engine.exporter.select(paths, body.people)
+        out = Path(tmp) / "copies"
+        report = engine.exporter.export(selection, out, options).as_dict()
+        report["output"] = "the zip"
+        zipped = Path(tmp) / "export.zip"
+        with zipfile.ZipFile(zipped, "w") as z:
+            for entry in report["files"]:
+                copy = Path(entry["output"])
+                z.write(copy, copy.name)
+                entry["output"] = copy.name
+            z.writestr("report.json", json.dumps(report, indent=1))
+        data = zipped.read_bytes()
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="regard-export.zip"'},
+    )
+
+
+@router.post("/anonymise", tags=["sharing"], responses={200: {"content": {"image/*": {}}}})
+def anonymise(
+    session: SessionDep,
+    request: Request,
+    photo: Annotated[UploadFile, File(description="A photo to blur every face of.")],
+    method: Annotated[BlurMethodIn, Form()] = "gaussian",
+) -> Response:
+    """A copy of an uploaded photo with every face blurred and no metadata (as `regard
+    anonymise`); nothing is kept or added to the library."""
+    name = sent_name(photo, "the uploaded photo")
+    with (
+        allowed(request, session, Permission.VIEW, "anonymise photos") as engine,
+        received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as source,
+        tempfile.TemporaryDirectory(prefix="regard-anonymise-") as tmp,
+    ):
+        suffix = COPY_SUFFIX.get(source.suffix, ".jpg")
+        out = Path(tmp) / f"copy{suffix}"
+        detector = engine.privacy_context.still_detector()
+        anonymise_image(
+            source,
+            out,
+            detector,
+            settings=BlurSettings(method=method),
+            limits=engine.config.analysis.limits,
+        )
+        data = out.read_bytes()
+    stem = Path(name).stem or "photo"
+    media = {".png": "image/png", ".webp": "image/webp"}.get(suffix, "image/jpeg")
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{stem}-anonymised{suffix}"'},
     )
 
 

@@ -46,6 +46,7 @@ from regard.errors import (
 from regard.interfaces.http.api import router
 from regard.interfaces.http.host import EngineHost
 from regard.interfaces.http.web import mount as mount_web
+from regard.pipeline.share_errors import ShareError
 
 log = logging.getLogger("regard.http")
 
@@ -67,6 +68,7 @@ _STATUS: list[tuple[type[RegardError], int]] = [
     (UploadTooLargeError, 413),
     (UnsupportedUploadError, 415),
     (InvalidRequestError, 422),
+    (ShareError, 422),
     (PrivacyError, 403),
     (KeyProblemError, 423),
     (PersonNotFoundError, 404),

@@ -17,6 +17,7 @@ PAGES = (
     "/people",
     "/people/{ref}",
     "/search",
+    "/share",
     "/rights",
     "/audit",
     "/status",

@@ -8,6 +8,7 @@ import { button, clear, errorText, h } from "./dom.js";
 import { libraryPage, photoPage, statusPage } from "./library.js";
 import { peoplePage, personPage } from "./people.js";
 import { searchPage } from "./search.js";
+import { sharePage } from "./share.js";
 
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
@@ -16,6 +17,7 @@ const ROUTES = [
   { path: "/people", page: peoplePage, title: "People", nav: "/people" },
   { path: "/people/:ref", page: personPage, title: "Person", nav: "/people" },
   { path: "/search", page: searchPage, title: "Search", nav: "/search" },
+  { path: "/share", page: sharePage, title: "Share safely", nav: "/share" },
   { path: "/rights", page: rightsPage, title: "Consent & rights", nav: "/rights" },
   { path: "/audit", page: auditPage, title: "Audit log", nav: "/audit" },
   { path: "/status", page: statusPage, title: "Status", nav: "/status" },
@@ -28,6 +30,7 @@ const NAV = [
   { href: "/library", text: "Library", needs: ["view"] },
   { href: "/people", text: "People", needs: ["view"] },
   { href: "/search", text: "Search", needs: ["search"] },
+  { href: "/share", text: "Share", needs: ["view"] },
   { href: "/rights", text: "Consent & rights", needs: ["consent", "access_report", "erase"] },
   { href: "/audit", text: "Audit log", needs: ["audit"] },
   { href: "/status", text: "Status", needs: ["view"] },
