@@ -260,3 +260,13 @@ export function sleep(ms, signal) {
     });
   });
 }
+
+/** Offer `blob` as a download named `name` in `area` (a link, with its size), and start it. */
+export function offerDownload(ctx, area, blob, name) {
+  const url = URL.createObjectURL(blob);
+  ctx.onCleanup(() => URL.revokeObjectURL(url));
+  const link = h("a", { href: url, download: name, class: "button-link", text: `Download ${name}` });
+  clear(area).append(link, h("span", { class: "hint", text: ` ${bytes(blob.size)}` }));
+  link.click();
+}
+

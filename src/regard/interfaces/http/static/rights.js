@@ -3,7 +3,6 @@
 
 import { get, post } from "./api.js";
 import {
-  bytes,
   button,
   checkboxes,
   checked,
@@ -14,6 +13,7 @@ import {
   h,
   input,
   messageArea,
+  offerDownload,
   plural,
   when,
 } from "./dom.js";
@@ -372,18 +372,9 @@ function reportSection(ctx, person) {
         if (!ref) throw new Error("Name the person the report is for.");
         msg.ok("Making the report…");
         const blob = await post("/access-report", { json: { person: ref }, blob: true });
-        const url = URL.createObjectURL(blob);
-        ctx.onCleanup(() => URL.revokeObjectURL(url));
         const name = `access-report-${ref.replace(/[^\w.-]+/g, "_")}.zip`;
-        const link = h("a", {
-          href: url,
-          download: name,
-          class: "button-link",
-          text: `Download ${name}`,
-        });
-        clear(download).append(link, h("span", { class: "hint", text: ` ${bytes(blob.size)}` }));
+        offerDownload(ctx, download, blob, name);
         msg.ok(`The access report for ${ref} is ready.`);
-        link.click();
       },
       msg,
     ),

@@ -2,7 +2,7 @@
 // The same library calls as `regard export` and `regard anonymise`; nothing is kept.
 
 import { post } from "./api.js";
-import { bytes, clear, field, form, h, input, messageArea, select } from "./dom.js";
+import { field, form, h, input, messageArea, offerDownload, select } from "./dom.js";
 
 const BLUR_MODES = [
   ["unconsented", "Everyone who has not agreed (recommended)"],
@@ -21,15 +21,6 @@ function names(text) {
     .split(",")
     .map((n) => n.trim())
     .filter(Boolean);
-}
-
-/** Offer `blob` as a download named `name` in `area`, and start it. */
-function offer(ctx, area, blob, name) {
-  const url = URL.createObjectURL(blob);
-  ctx.onCleanup(() => URL.revokeObjectURL(url));
-  const link = h("a", { href: url, download: name, class: "button-link", text: `Download ${name}` });
-  clear(area).append(link, h("span", { class: "hint", text: ` ${bytes(blob.size)}` }));
-  link.click();
 }
 
 function exportSection(ctx, params) {
@@ -91,7 +82,7 @@ function exportSection(ctx, params) {
         }
         msg.ok("Blurring and writing the copies…");
         const blob = await post("/export", { json: body, blob: true });
-        offer(ctx, area, blob, "regard-export.zip");
+        offerDownload(ctx, area, blob, "regard-export.zip");
         msg.ok("The copies are ready: the zip holds them and report.json.");
       },
       msg,
@@ -131,7 +122,7 @@ function anonymiseSection(ctx) {
         const blob = await post("/anonymise", { form: data, blob: true });
         const ext = blob.type === "image/png" ? "png" : blob.type === "image/webp" ? "webp" : "jpg";
         const stem = file.name.replace(/\.[^.]*$/, "") || "photo";
-        offer(ctx, area, blob, `${stem}-anonymised.${ext}`);
+        offerDownload(ctx, area, blob, `${stem}-anonymised.${ext}`);
         msg.ok(`${file.name}: every face blurred.`);
       },
       msg,
