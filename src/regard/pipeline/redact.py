@@ -124,9 +124,15 @@ def first_look(canvas: Canvas, s: RedactSettings) -> tuple[list[Box], Cover]:
     return confident, extra
 
 
-def redact(canvas: Canvas, cover: Cover, s: RedactSettings, rules: CoverRules) -> int:
+@dataclass(slots=True)
+class Redaction:
+    found: int  # detections the searches around what was blurred found
+    covered: list[Rect]  # every rectangle blurred (faces grown to their cover boxes)
+
+
+def redact(canvas: Canvas, cover: Cover, s: RedactSettings, rules: CoverRules) -> Redaction:
     """Blur `cover` (faces grown to cover boxes by `rules`), then search around what was
-    blurred and blur what turns up; the number of detections the searches found."""
+    blurred and blur what turns up."""
     plain = _blur(canvas, cover.plain, rules, grow=False)
     blurred = _blur(canvas, cover.faces, rules, grow=True)
     all_plain, all_blurred = list(plain), list(blurred)
@@ -154,7 +160,7 @@ def redact(canvas: Canvas, cover: Cover, s: RedactSettings, rules: CoverRules) -
         all_plain += plain
         blurred = _blur(canvas, [f.box for f in rest if not f.doubtful], rules, grow=True)
         all_blurred += blurred
-    return rechecked
+    return Redaction(rechecked, all_blurred + all_plain)
 
 
 def _blur(canvas: Canvas, boxes: Iterable[Box], rules: CoverRules, grow: bool) -> list[Rect]:
@@ -284,13 +290,12 @@ def redact_photo(
     confident, extra = first_look(canvas, s)
     fresh = [f for f in confident + extra.faces if not overlaps(f, known)]
     cover = Cover(list(known) + fresh, extra.plain)
-    rechecked = redact(canvas, cover, s, b.cover)
-    w, h = canvas.width, canvas.height
-    covered = [r for f in cover.faces if (r := pixel_rect(cover_box(f, w, h, b.cover)))]
-    covered += [r for f in cover.plain if (r := pixel_rect(f))]
+    done = redact(canvas, cover, s, b.cover)
     far: Canvas = RGBCanvas(own, detector, b, s.far_side)
-    rechecked += _look_from_afar(KeepCanvas(far, keep) if keep else far, canvas, covered, s, b)
-    return RedactedPhoto(pixels.rgb, len(cover.faces), len(fresh), len(cover.plain), rechecked)
+    far_found = _look_from_afar(KeepCanvas(far, keep) if keep else far, canvas, done.covered, s, b)
+    return RedactedPhoto(
+        pixels.rgb, len(cover.faces), len(fresh), len(cover.plain), done.found + far_found
+    )
 
 
 def _look_from_afar(
@@ -313,10 +318,9 @@ def _look_from_afar(
             else:
                 missed.append(f.box)
         if missed:
-            found_total += redact(canvas, Cover(faces=missed), s, b.cover)
-            covered += [
-                r for f in missed if (r := pixel_rect(cover_box(f, far.width, far.height, b.cover)))
-            ]
+            more = redact(canvas, Cover(faces=missed), s, b.cover)
+            found_total += more.found
+            covered += more.covered
     return found_total
 
 

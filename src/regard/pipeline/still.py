@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from regard.atomic import write_atomically
 from regard.inference.sessions import FaceDetector
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise import BlurSettings
@@ -54,14 +55,3 @@ def anonymise_image(
     write_atomically(output, encode_clean(done.rgb, fmt, quality=quality))
     h, w = done.rgb.shape[:2]
     return StillReport(source, output, w, h, done.faces + done.rechecked)
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """`data` into `target` through a temporary file beside it: whole or not at all."""
-    tmp = target.with_name(f".{target.name}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

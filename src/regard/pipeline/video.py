@@ -389,7 +389,7 @@ class _Job:
 
     def _write(self, p: _Pending) -> None:
         assert self.vout is not None
-        found = redact(p.canvas, p.cover, self.s.redact, self.s.blur.cover)
+        found = redact(p.canvas, p.cover, self.s.redact, self.s.blur.cover).found
         self.rechecked += found
         self.boxes_blurred += len(p.cover.faces) + len(p.cover.plain) + found
         frame = av.VideoFrame.from_ndarray(p.canvas.yuv, format="yuv420p")

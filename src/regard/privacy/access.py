@@ -26,6 +26,7 @@ from regard.domain.face import Box
 from regard.domain.people import face_label, person_label
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
+from regard.pipeline.analyse import read_file
 from regard.pipeline.clean_encode import encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.redact import redact_photo
@@ -151,8 +152,9 @@ class AccessReporter:
         self, path: str, photo_faces: list[dict[str, Any]], mine: set[int]
     ) -> bytes | None:
         try:
-            data = Path(path).read_bytes()
-            rgb = OpenedImage(path, data, DecodeLimits()).decode_at_least(1.0).rgb
+            limits = DecodeLimits()
+            data = read_file(Path(path), limits)[1]
+            rgb = OpenedImage(path, data, limits).decode_at_least(1.0).rgb
         except (OSError, RegardError):
             return None  # moved or damaged since it was indexed: listed without a copy
         boxes = {r["id"]: Box(r["x"], r["y"], r["w"], r["h"]) for r in photo_faces}

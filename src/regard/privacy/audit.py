@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regard.privacy.state import write_atomically
+from regard.privacy.state import write_state
 from regard.storage.catalog import Catalog
 from regard.storage.clock import utc_now
 
@@ -93,7 +93,7 @@ class AuditLog:
         self.catalog.privacy.audit_append(entry)
         head = f"{entry['id']}:{entry['hash']}"
         self.catalog.set_setting("audit.head", head)
-        self.catalog.after_commit(lambda: write_atomically(self.anchor, head + "\n"))
+        self.catalog.after_commit(lambda: write_state(self.anchor, head + "\n"))
         return int(entry["id"])
 
     def check_continuity(self) -> bool:

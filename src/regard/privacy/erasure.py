@@ -24,7 +24,7 @@ from typing import Any
 from regard.domain.people import person_label
 from regard.errors import PrivacyRequestError
 from regard.privacy.context import PrivacyContext
-from regard.privacy.state import write_atomically
+from regard.privacy.state import write_state
 from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PersonRow, name_key
 
@@ -177,7 +177,7 @@ class Eraser:
         line = json.dumps(entry, sort_keys=True) + "\n"
         for path in self.journals:
             existing = path.read_text(encoding="utf-8") if path.exists() else ""
-            write_atomically(path, existing + line)
+            write_state(path, existing + line)
 
     # --- verifying -------------------------------------------------------------------------------
 

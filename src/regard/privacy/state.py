@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from regard.atomic import write_atomically
+
 
 def state_dir(override: Path | None = None) -> Path:
     if override is not None:
@@ -21,8 +23,7 @@ def state_dir(override: Path | None = None) -> Path:
     return Path(base) / "regard"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_state(path: Path, text: str) -> None:
+    """`text` into a file of the state folder (created private if missing), whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, text.encode("utf-8"))

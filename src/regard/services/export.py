@@ -23,18 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from regard.atomic import write_atomically
 from regard.domain.face import Box
 from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus
 from regard.domain.privacy import Purpose, active_purposes
 from regard.errors import PrivacyRequestError, RegardError
 from regard.inference.sessions import FaceDetector
+from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise import BlurMethod, BlurSettings
 from regard.pipeline.clean_encode import ImageFormat, check_keep, encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.redact import redact_photo
 from regard.pipeline.share_errors import OutputError
-from regard.pipeline.still import write_atomically
 from regard.privacy.context import PrivacyContext
 from regard.services.people import PeopleService
 
@@ -267,9 +268,7 @@ class Exporter:
         n: int,
     ) -> dict[str, Any]:
         source = Path(photo.path)
-        if source.stat().st_size > self.limits.max_file_bytes:
-            raise OutputError(source, "the file is larger than the size limit", "Skip it.")
-        opened = OpenedImage(photo.path, source.read_bytes(), self.limits)
+        opened = OpenedImage(photo.path, read_file(source, self.limits)[1], self.limits)
         plan = self.plan(photo.id, visible)
         done = redact_photo(
             opened.decode_at_least(1.0).rgb,

@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image
 
+from regard.atomic import write_atomically
 from regard.domain.face import Box
 from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus
@@ -94,10 +95,8 @@ class XmpService:
             data = write_regions(
                 regions, stored_size((meta.width, meta.height), meta.orientation), existing
             )
-            tmp = target.with_suffix(".xmp.part")
             try:
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
+                write_atomically(target, data)
             except OSError:
                 counts["unwritable"] += 1  # a read-only folder: reported, the rest goes on
                 continue

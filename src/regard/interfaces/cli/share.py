@@ -155,21 +155,17 @@ def anonymise(
                 kind = sniff(fh.read(32)) or ""
         except OSError as exc:
             raise RegardError(f"{source}: cannot be read ({exc.strerror}).") from None
+        if keep_audio and kind.startswith("image/"):
+            raise RegardError("--keep-audio is for videos; a photo has no sound.")
         STANDARD_MODELS.verify()
         from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
 
+        detector = STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         result: dict[str, Any]
         if kind.startswith("image/"):
             from regard.pipeline.still import anonymise_image
 
-            if keep_audio:
-                raise RegardError("--keep-audio is for videos; a photo has no sound.")
-            still = anonymise_image(
-                source,
-                output,
-                STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD),
-                settings=settings,
-            )
+            still = anonymise_image(source, output, detector, settings=settings)
             result = {
                 "source": str(still.source),
                 "output": str(still.output),
@@ -185,7 +181,6 @@ def anonymise(
                 anonymise_video,
             )
 
-            detector = STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
             video = VideoSettings(blur=settings)
 
             def run(progress: Callable[[VideoProgress], None] | None = None) -> VideoReport:

@@ -270,3 +270,23 @@ export function offerDownload(ctx, area, blob, name) {
   link.click();
 }
 
+/** Files chosen with `input` or dropped on `zone` go to `onFiles` (a non-empty array). */
+export function acceptFiles(zone, input, onFiles) {
+  input.addEventListener("change", () => {
+    const chosen = [...input.files];
+    input.value = "";
+    if (chosen.length) onFiles(chosen);
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const dropped = [...(event.dataTransfer?.files || [])];
+    if (dropped.length) onFiles(dropped);
+  });
+}
+

@@ -3,6 +3,7 @@
 
 import { get, post } from "./api.js";
 import {
+  acceptFiles,
   bytes,
   clear,
   dl,
@@ -216,22 +217,7 @@ function uploadPanel(ctx, onIndexed) {
     h("p", { class: "dropzone-text", text: "Drop photos or videos here, or choose them." }),
     field("Photos to add", files, `Up to ${MAX_FILES} files at a time; more are sent in turns.`),
   );
-  files.addEventListener("change", () => {
-    const chosen = [...files.files];
-    files.value = "";
-    if (chosen.length) send(chosen);
-  });
-  zone.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    zone.classList.add("dragging");
-  });
-  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-  zone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    zone.classList.remove("dragging");
-    const dropped = [...(event.dataTransfer?.files || [])];
-    if (dropped.length) send(dropped);
-  });
+  acceptFiles(zone, files, send);
 
   async function send(list) {
     files.disabled = true;

@@ -4,6 +4,7 @@
 
 import { get, post } from "./api.js";
 import {
+  acceptFiles,
   clear,
   errorText,
   field,
@@ -51,22 +52,7 @@ function photoSearch(ctx, section) {
     h("p", { class: "dropzone-text", text: "Drop a photo of the person here, or choose one." }),
     field("Photo to search with", file),
   );
-  file.addEventListener("change", () => {
-    const [chosen] = file.files;
-    file.value = "";
-    if (chosen) probe(chosen);
-  });
-  zone.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    zone.classList.add("dragging");
-  });
-  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-  zone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    zone.classList.remove("dragging");
-    const [dropped] = event.dataTransfer?.files || [];
-    if (dropped) probe(dropped);
-  });
+  acceptFiles(zone, file, ([chosen]) => probe(chosen));
   section.append(
     h("h2", { id: "by-photo-h", text: "Search by photo" }),
     zone,
