@@ -31,6 +31,7 @@ def main() -> None:
                     "seconds": report.seconds,
                     "boxes_blurred": report.boxes_blurred,
                     "found_on_recheck": report.found_on_recheck,
+                    "flattened": report.flattened,
                     "tracks": report.tracks,
                 }
             )
@@ -42,13 +43,13 @@ def main() -> None:
 
     out_dir = Path(sys.argv[2])
     t0 = time.perf_counter()
-    faces = rechecked = 0
+    faces = flattened = 0
     for name in sys.argv[3:]:
         path = Path(name)
         opened = OpenedImage(name, path.read_bytes(), DecodeLimits())
         done = redact_photo(opened.decode_at_least(1.0).rgb, detector)
         faces += done.faces
-        rechecked += done.rechecked
+        flattened += done.flattened
         (out_dir / path.name).write_bytes(encode_clean(done.rgb, "jpeg", quality=90))
     print(
         json.dumps(
@@ -56,7 +57,7 @@ def main() -> None:
                 "photos": len(sys.argv) - 3,
                 "seconds": time.perf_counter() - t0,
                 "faces": faces,
-                "found_on_recheck": rechecked,
+                "flattened": flattened,
             }
         )
     )

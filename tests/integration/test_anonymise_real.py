@@ -1,6 +1,8 @@
 """Anonymised photos with the real models: after blurring the faces Regard's analyser finds, YuNet
-(even at a 0.3 score threshold, at 1280 pixels and at full resolution) finds no face inside
-the blurred regions, and SFace's embedding of a blurred face is far from the person's."""
+(at 0.5, the bar copies are judged at, at 1280 pixels and at full resolution) finds no face
+inside the blurred heads, and SFace's embedding of a blurred face is far from the person's.
+The whole redaction (searches included) is tested against hand-labelled heads in
+test_redaction_two_sided.py."""
 
 import cv2
 import numpy as np
@@ -8,9 +10,8 @@ import pytest
 
 from regard.inference.sessions import YuNetDetector
 from regard.pipeline.align import align_face
-from regard.pipeline.anonymise import BLUR_METHODS, blur_faces, cover_box, pixel_rect
+from regard.pipeline.anonymise import BLUR_METHODS, blur_faces, cover_box, head_box, pixel_rect
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD, redact_photo
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
@@ -23,11 +24,13 @@ PHOTOS = [
 #: Below Regard's lowest match threshold (0.359, the 1:1 verification point) with room to
 #: spare, and the bar the brief set.
 FAR = 0.30
+#: The score a detection must reach to count as a face found again (issue 9: YuNet >= 0.5).
+JUDGE_SCORE = 0.5
 
 
 @pytest.fixture(scope="module")
-def low_yunet():
-    return YuNetDetector(score_threshold=0.3)
+def judge():
+    return YuNetDetector(score_threshold=JUDGE_SCORE)
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +64,13 @@ def mostly_inside(box, rects):
 
 @pytest.mark.parametrize("method", BLUR_METHODS)
 @pytest.mark.parametrize("rel", PHOTOS)
-def test_no_face_is_found_again_in_the_blurred_regions(photos, low_yunet, rel, method):
+def test_no_face_is_found_again_in_the_blurred_regions(photos, judge, rel, method):
     rgb, faces = photos[rel]
     h, w = rgb.shape[:2]
-    out = blur_faces(rgb, [f.detection.box for f in faces], method)
-    rects = [pixel_rect(cover_box(f.detection.box, w, h)) for f in faces]
+    out = blur_faces(rgb, [f.detection for f in faces], method)
+    rects = [pixel_rect(head_box(f.detection.box, f.detection.landmarks)) for f in faces]
     for side in (1280, max(h, w)):
-        again = [d for d in detect(low_yunet, out, side) if mostly_inside(d.box, rects)]
+        again = [d for d in detect(judge, out, side) if mostly_inside(d.box, rects)]
         assert not again, f"{rel}, {method}, detected at {side} px: " + ", ".join(
             f"{d.score:.2f} at {d.box.as_list()}" for d in again
         )
@@ -95,7 +98,7 @@ def test_a_blurred_face_is_far_from_the_person(analyser, photos, rel, method):
         grey[y0:y1, x0:x1] = 128
     original = embeddings(analyser, rgb, faces)
     baseline = (original * embeddings(analyser, grey, faces)).sum(axis=1)
-    blurred = embeddings(analyser, blur_faces(rgb, [f.detection.box for f in faces], method), faces)
+    blurred = embeddings(analyser, blur_faces(rgb, [f.detection for f in faces], method), faces)
     cosine = (original * blurred).sum(axis=1)
     bar = np.where(baseline < 0.2, FAR, np.maximum(FAR, baseline + 0.12))
     close = [
@@ -123,19 +126,3 @@ def test_a_blurred_photo_is_not_matched_to_another_photo_of_the_same_people(
     blurred_rgb = blur_faces(rgb, [f.detection.box for f in faces], method)
     blurred = embeddings(analyser, blurred_rgb, faces) @ reference.T
     assert blurred.max() < FAR, np.round(blurred, 2)
-
-
-@pytest.mark.parametrize("rel", PHOTOS)
-def test_a_redacted_photo_has_no_face_left_anywhere(shared_data, low_yunet, rel):
-    """The photo path with its own low-threshold detector and recheck: YuNet at 0.3 finds no
-    face anywhere in the copy, at 1280 pixels or at full size."""
-    opened = OpenedImage(rel, (shared_data / rel).read_bytes(), DecodeLimits())
-    rgb = opened.decode_at_least(1.0).rgb
-    done = redact_photo(rgb, YuNetDetector(score_threshold=ANONYMISE_SCORE_THRESHOLD))
-    assert done.faces >= 2
-    h, w = rgb.shape[:2]
-    for side in (1280, max(h, w)):
-        left = detect(low_yunet, done.rgb, side)
-        assert not left, f"{rel} at {side} px: " + ", ".join(
-            f"{d.score:.2f} at {d.box.as_list()}" for d in left
-        )

@@ -1,36 +1,40 @@
-"""Export and anonymise on real photos with the real models: the detector finds no face left in
-what was to be blurred, the people left visible are still themselves, and exiftool finds no
-location, serial number or thumbnail of the original in any copy."""
+"""Export and anonymise on real photos with the real models: the detector finds no face left
+where one was to be blurred, the people left visible are still themselves (not one pixel of
+their heads blurred), report.json says what happened, and exiftool finds no location, serial
+number or thumbnail of the original in any copy."""
 
 import hashlib
 import json
 import shutil
 import subprocess
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-from regard.domain.face import Landmarks
+from regard.domain.face import Box, Landmarks
 from regard.engine import Engine, EngineConfig
 from regard.inference.sessions import SFaceEmbedder
 from regard.jobs.pool import STANDARD_MODELS
 from regard.pipeline.align import align_face
+from regard.pipeline.anonymise import head_box, pixel_rect
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.redact import overlaps
 from regard.services.export import ExportOptions
 
+from .heads import HEADS, head_mask
+
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 FR = "photos/face_recognition"
-#: Searching the copies: the score export hides faces from (indexing keeps faces from 0.6).
-#: Below it YuNet reports blobs in any photo (0.2-0.26 on the blurred heads, 0.1-0.3 on
-#: shoulders and shirts of the originals).
-RECHECK_SCORE = 0.3
+#: Searching the copies: from this score a detection is a face (issue 9). Below it YuNet
+#: reports sleeves, hands and a chandelier in the originals (0.3-0.47), which export leaves be.
+JUDGE_SCORE = 0.5
 
 
 @pytest.fixture(scope="module")
 def detector():
-    return STANDARD_MODELS.sensitive_detector(RECHECK_SCORE)
+    return STANDARD_MODELS.sensitive_detector(JUDGE_SCORE)
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +88,27 @@ def faces_in(path, detector):
     """Faces the detector finds at full resolution or at 640 pixels (a blur that hides a face
     up close can leave a face-shaped blob that shows from afar)."""
     opened = OpenedImage(str(path), path.read_bytes(), DecodeLimits())
-    full = [d.box for d in detector.detect(opened.decode_at_least(1.0).rgb)]
+    full = [d for d in detector.detect(opened.decode_at_least(1.0).rgb)]
     small = opened.decode_for_detection(640)
-    far = [d.box.scaled(1 / small.scale) for d in detector.detect(small.rgb)]
-    return full + [b for b in far if not overlaps(b, full)]
+    far = [d.scaled(1 / small.scale) for d in detector.detect(small.rgb)]
+    return full + [d for d in far if not overlaps(d.box, [f.box for f in full])]
+
+
+def faces_left(copy, original, detector):
+    """Faces found in `copy` where `original` had one: centred in the head of a face found in
+    the original, and at most half as big again as that head."""
+    heads = [head_box(d.box, d.landmarks) for d in faces_in(original, detector)]
+    left = []
+    for d in faces_in(copy, detector):
+        cx, cy = d.box.x + d.box.w / 2, d.box.y + d.box.h / 2
+        if any(
+            h.x <= cx <= h.x + h.w
+            and h.y <= cy <= h.y + h.h
+            and max(d.box.w, d.box.h) <= 1.5 * max(h.w, h.h)
+            for h in heads
+        ):
+            left.append(d.box)
+    return left
 
 
 def fingerprint(folder):
@@ -101,7 +122,7 @@ def test_blur_all_leaves_no_face_a_detector_can_find(engine, album, tmp_path, de
     assert report.photos == len(before) and not report.skipped
     faces_before = sum(len(faces_in(p, detector)) for p in album.iterdir())
     assert faces_before >= 20
-    left = {p.name: faces_in(p, detector) for p in out.iterdir()}
+    left = {p.name: faces_left(p, album / p.name, detector) for p in out.iterdir()}
     assert not any(left.values()), left
     assert fingerprint(album) == before  # originals untouched
     # Where each face was, the copy is nobody to the face model: SFace's embedding of the
@@ -131,7 +152,7 @@ def test_the_other_methods_leave_no_face_either(engine, album, tmp_path, detecto
         out,
         ExportOptions(blur="all", method=method),
     )
-    assert {p.name: faces_in(p, detector) for p in out.iterdir()} == {
+    assert {p.name: faces_left(p, album / p.name, detector) for p in out.iterdir()} == {
         "t1.jpg": [],
         "multiface.jpg": [],
     }
@@ -145,7 +166,7 @@ def test_all_but_leaves_the_named_recognisable_and_only_them(engine, album, tmp_
         ExportOptions(blur="all-but", visible=("Biden",)),
     )
     # The one face left in the group photo is still Biden to a face search …
-    left = faces_in(out / "two_people.jpg", detector)
+    left = faces_left(out / "two_people.jpg", album / "two_people.jpg", detector)
     assert len(left) == 1
     found = engine.search_face(out / "two_people.jpg")
     biden = engine.catalog.people.by_name("Biden")
@@ -154,7 +175,7 @@ def test_all_but_leaves_the_named_recognisable_and_only_them(engine, album, tmp_
         engine.catalog.people.face_person(f.face_id) for m in found.matches for f in m.faces
     } == {biden.id}
     # … and nobody else is left anywhere.
-    assert faces_in(out / "t1.jpg", detector) == []
+    assert faces_left(out / "t1.jpg", album / "t1.jpg", detector) == []
 
 
 def test_copies_carry_no_location_serial_or_thumbnail(exiftool, engine, album, tmp_path, detector):
@@ -209,15 +230,15 @@ def test_cli_export_and_anonymise(engine, album, tmp_path, detector):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["photos"] == 1 and report["faces_visible"] == 1  # Obama agreed, Biden did not
-    assert len(faces_in(out / "two_people.jpg", detector)) == 1
+    assert len(faces_left(out / "two_people.jpg", album / "two_people.jpg", detector)) == 1
 
     result = runner.invoke(
         app,
         ["anonymise", str(album / "t1.jpg"), "-o", str(tmp_path / "t1-safe.png"), "--json"],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["faces_blurred"] >= 6
-    assert faces_in(tmp_path / "t1-safe.png", detector) == []
+    assert json.loads(result.output)["faces_blurred"] == 6
+    assert faces_left(tmp_path / "t1-safe.png", album / "t1.jpg", detector) == []
 
     result = runner.invoke(app, ["anonymise", str(album / "t1.jpg"), "-o", str(album / "t1.jpg")])
     assert result.exit_code == 1 and "is the original" in result.output
@@ -234,3 +255,58 @@ def test_cli_anonymises_a_video_with_a_progress_bar(shared_data, tmp_path):
     assert result.exit_code == 0, result.output
     assert "275/275" in result.output and f"Wrote {out}: 275 frames" in result.output
     assert "no sound" in result.output and out.stat().st_size > 0
+
+
+def decoded(path):
+    return OpenedImage(str(path), path.read_bytes(), DecodeLimits()).decode_at_least(1.0).rgb
+
+
+def changed_blocks(copy, plain):
+    """Pixels in 8x8 blocks whose mean difference from `plain` (the original through the same
+    JPEG encoder) is over 4 grey levels: what the blur changed, above the encoder's noise."""
+    h, w = copy.shape[:2]
+    diff = np.abs(copy.astype(np.int16) - plain.astype(np.int16)).max(axis=2).astype(np.float32)
+    blocks = cv2.resize(diff, (w // 8, h // 8), interpolation=cv2.INTER_AREA) > 4
+    return cv2.resize(blocks.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def test_all_but_obama_keeps_him_whole_and_blurs_only_heads(engine, album, tmp_path, detector):
+    """The first-use review's export (issue 9): obama_and_biden.jpg, everyone blurred but Barack
+    Obama. Two thirds of the copy were smeared, his face included, while report.json said he
+    was visible."""
+    from regard.pipeline.clean_encode import encode_clean
+
+    engine.privacy.grant("Obama", "grouping", evidence_text="on stage")
+    out = tmp_path / "out"
+    source = album / "obama_and_biden.jpg"
+    report = engine.exporter.export(
+        engine.exporter.select([source]), out, ExportOptions(blur="all-but", visible=("Obama",))
+    )
+    (entry,) = report.files
+    copy, original = decoded(out / "obama_and_biden.jpg"), decoded(source)
+    plain = OpenedImage("plain.jpg", encode_clean(original, "jpeg", quality=90), DecodeLimits())
+    plain_rgb = plain.decode_at_least(1.0).rgb
+    biden, obama, girl = HEADS["photos/face_recognition/group/obama_and_biden.jpg"]
+    # His head is the original's, pixel for pixel (through the same encoder) …
+    x0, y0, x1, y1 = pixel_rect(obama)
+    assert np.array_equal(copy[y0:y1, x0:x1], plain_rgb[y0:y1, x0:x1])
+    # … he is still found, and nobody else is.
+    left = faces_left(out / "obama_and_biden.jpg", source, detector)
+    assert [obama.x <= b.x + b.w / 2 <= obama.x + obama.w for b in left] == [True]
+    # Almost nothing but heads changed (it was 71 %).
+    h, w = original.shape[:2]
+    changed = changed_blocks(copy, plain_rgb)
+    assert (changed & ~head_mask([biden, obama, girl], w, h)).mean() < 0.02
+    for head in (biden, girl):
+        x0, y0, x1, y1 = pixel_rect(head)
+        assert changed[y0:y1, x0:x1].mean() > 0.5
+    # report.json says what happened: one face visible (where Obama is), the heads blurred
+    # listed where they are, and nothing blurred outside them.
+    assert report.faces_visible == entry["faces_visible"] == 1
+    (vx, vy, vw, vh) = entry["visible"][0]
+    assert vx <= obama.x + obama.w / 2 <= vx + vw and vy <= obama.y + obama.h / 2 <= vy + vh
+    assert entry["faces_blurred"] == len(entry["blurred"]) >= 2
+    listed = head_mask([Box(*b) for b in entry["blurred"]], w, h)
+    assert (changed & ~listed).mean() < 0.002
+    known = len(engine.catalog.face_rows(engine.catalog.photo_by_path(str(source)).id))
+    assert entry["found_again"] == entry["faces_blurred"] - (known - 1)

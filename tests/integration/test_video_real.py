@@ -1,6 +1,8 @@
 """Anonymised videos with the real detector, on the two videos of ../shared/data: every frame
-kept at its size and rate, sound only when asked, and no face left for YuNet to find at full
-frame size with a 0.3 score threshold — but for one pattern that is not a face, named below."""
+kept at its size and rate, sound only when asked, and no face found again where there was one
+(YuNet at 0.5, the bar of issue 9, at full frame size: a detection in the copy centred in the
+head of a face YuNet finds in the source frame) — but for one pattern that is not a face, named
+below."""
 
 from fractions import Fraction
 
@@ -9,6 +11,7 @@ import pytest
 
 from regard.domain.face import Box
 from regard.inference.sessions import YuNetDetector
+from regard.pipeline.anonymise import head_box
 from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.video import anonymise_video
 
@@ -19,22 +22,16 @@ VIDEOS = {
     "crowd": ("photos/facenet_pytorch/video/video.mp4", False, 105, 1920, 1080),
     "stage": ("photos/face_recognition/video/short_hamilton_clip.mp4", True, 275, 640, 360),
 }
-#: What YuNet still finds at 0.3, by frame, and why it is no face (each checked by eye on crops
-#: of the source and the copy, 3x enlarged):
-#: - frame 10: the blurred patch over a man's profile and his scarf below it; the face under it
-#:   is covered (0.30);
-#: - frame 83: a white shirt seen through the glass of the red door on the right, beside a
-#:   blurred patch (0.36 after H.264 encoding, 0.1 before it, so the recheck cannot see it);
-#: - frame 91: the back of a blonde head turned away from the camera, beside a blurred face
-#:   (0.33).
+#: What YuNet still finds at 0.5 where it found a "face" in the source, by frame, and why it is
+#: no face (checked by eye on crops of the source and the copy, 2x enlarged):
+#: - crowd, frame 78: a row of shelf lights behind a man's shoulder (0.53 in the source, 0.50
+#:   in the copy; Regard's own look, on the frame as decoded to YUV, scored it under 0.5 and
+#:   a second look at it found no face).
 NOT_FACES = {
-    "crowd": {
-        10: Box(491.4, 629.7, 32.4, 44.8),
-        83: Box(1718.6, 614.6, 47.9, 76.2),
-        91: Box(1238.6, 698.3, 43.7, 55.3),
-    },
+    "crowd": {78: Box(1028.5, 710.7, 37.5, 40.7)},
     "stage": {},
 }
+JUDGE_SCORE = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +74,35 @@ def test_sound_is_dropped_unless_asked_for(copies):
 
 
 @pytest.mark.parametrize("name", VIDEOS)
-def test_no_face_is_left_in_any_frame(copies, name):
-    _, out, report = copies[name]
-    check = YuNetDetector(score_threshold=0.3)
+def test_no_face_is_found_again_where_there_was_one(copies, name):
+    source, out, report = copies[name]
+    check = YuNetDetector(score_threshold=JUDGE_SCORE)
     left = []
-    with av.open(str(out)) as c:
-        for i, frame in enumerate(c.decode(video=0)):
-            for d in check.detect(frame.to_ndarray(format="rgb24")):
+    with av.open(str(source)) as a, av.open(str(out)) as b:
+        pairs = zip(a.decode(video=0), b.decode(video=0), strict=True)
+        for i, (before, after) in enumerate(pairs):
+            heads = [head_box(d.box, d.landmarks) for d in check.detect(rgb(before))]
+            for d in check.detect(rgb(after)):
+                if not where_there_was_a_face(d.box, heads):
+                    continue
                 known = NOT_FACES[name].get(i)
                 if known is None or d.box.iou(known) < 0.5:
                     left.append(f"frame {i}: {d.score:.2f} at {d.box.as_list()}")
     assert not left, f"{name}: {len(left)} left: " + "; ".join(left[:20])
     assert report.tracks > 0 and report.boxes_blurred > report.frames
+
+
+def rgb(frame):
+    return frame.to_ndarray(format="rgb24")
+
+
+def where_there_was_a_face(box, heads):
+    """`box` centred in one of `heads` and at most half as big again (a face found again, not
+    a detection of a group of blurred heads)."""
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    return any(
+        h.x <= cx <= h.x + h.w
+        and h.y <= cy <= h.y + h.h
+        and max(box.w, box.h) <= 1.5 * max(h.w, h.h)
+        for h in heads
+    )

@@ -1,19 +1,24 @@
-"""Anonymise: cover boxes, and the three blur methods on synthetic images."""
+"""Anonymise: heads (the box grown, the ellipse inside it), and the three blur methods on
+synthetic images."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regard.domain.face import Box
+from regard.domain.face import Box, Landmarks
 from regard.pipeline.anonymise import (
     BLUR_METHODS,
     BlurSettings,
     blur_faces,
     blur_rect_in_place,
+    clip_rect,
     cover_box,
+    head_box,
     mosaic_cells,
     pixel_rect,
+    shape_mask,
+    turn,
 )
 
 
@@ -27,11 +32,42 @@ def changed_mask(a, b):
     return (a != b).any(axis=2)
 
 
-def test_the_cover_box_grows_to_hair_ears_and_chin():
+def head_mask(box, w, h, shape="ellipse"):
+    """The pixels of a `w` x `h` image the blur of `box` may change."""
+    out = np.zeros((h, w), bool)
+    rect = pixel_rect(head_box(box))
+    clipped = clip_rect(rect, w, h) if rect is not None else None
+    if clipped is not None:
+        x0, y0, x1, y1 = clipped
+        out[y0:y1, x0:x1] = shape_mask(rect, shape, w, h)
+    return out
+
+
+def marks(box, nose_at):
+    """Landmarks in `box` with the nose at `nose_at` of its width (the eyes at 0.3 and 0.7)."""
+    x, y, w, h = box.x, box.y, box.w, box.h
+    pts = ((0.3, 0.4), (0.7, 0.4), (nose_at, 0.6), (0.35, 0.8), (0.65, 0.8))
+    return Landmarks(tuple((x + w * fx, y + h * fy) for fx, fy in pts))
+
+
+def test_the_head_grows_to_hair_ears_and_chin():
     cover = cover_box(Box(100, 100, 40, 50), 1000, 1000)
-    assert (cover.x, cover.w) == (90, 60)  # 50 % wider, split left and right
-    assert cover.y == pytest.approx(100 - 0.45 * 50)  # more upwards (hairline) ...
-    assert cover.y + cover.h == pytest.approx(150 + 0.2 * 50)  # ... than down (chin)
+    assert (cover.x, cover.w) == (94, 52)  # 15 % of the width to each side
+    assert cover.y == pytest.approx(100 - 0.35 * 50)  # more upwards (hairline) ...
+    assert cover.y + cover.h == pytest.approx(150 + 0.05 * 50)  # ... than down (chin)
+
+
+def test_a_turned_head_grows_behind_the_face():
+    box = Box(100, 100, 40, 50)
+    assert turn(box, marks(box, 0.5)) == 0 and turn(box, None) == 0
+    right = head_box(box, marks(box, 0.75))  # the nose points right: the back is on the left
+    assert turn(box, marks(box, 0.75)) == pytest.approx(0.25)
+    assert right.x == pytest.approx(100 - 40 * (0.15 + 3 * 0.25))
+    assert right.x + right.w == pytest.approx(140 + 40 * 0.15)
+    left = head_box(box, marks(box, 0.25))
+    assert left.x == pytest.approx(94) and left.x + left.w == pytest.approx(140 + 40 * 0.9)
+    # A nose beyond the box does not send the head across the photo.
+    assert head_box(box, marks(box, 3.0)).x == pytest.approx(100 - 40 * (0.15 + 3 * 0.3))
 
 
 def test_the_cover_box_is_clipped_to_the_image():
@@ -48,17 +84,37 @@ def test_a_box_wholly_outside_the_image_covers_nothing():
     assert np.array_equal(blur_faces(img, [Box(500, 500, 20, 20)]), img)
 
 
+@pytest.mark.parametrize("shape", ["ellipse", "box"])
 @pytest.mark.parametrize("method", BLUR_METHODS)
-def test_every_pixel_of_the_cover_box_changes_and_nothing_outside(method):
+def test_every_pixel_of_the_head_changes_and_nothing_outside(method, shape):
     img = textured()
     box = Box(120, 80, 60, 70)
-    out = blur_faces(img, [box], method)
-    x0, y0, x1, y1 = pixel_rect(cover_box(box, 320, 240))
+    out = blur_faces(img, [box], settings=BlurSettings(method=method, shape=shape))
     changed = changed_mask(img, out)
-    inside = np.zeros_like(changed)
-    inside[y0:y1, x0:x1] = True
-    assert not changed[~inside].any(), "pixels outside the cover box were changed"
-    assert changed[inside].mean() > 0.97, "part of the cover box kept its original pixels"
+    inside = head_mask(box, 320, 240, shape)
+    assert not changed[~inside].any(), "pixels outside the head were changed"
+    assert changed[inside].mean() > 0.97, "part of the head kept its original pixels"
+
+
+def test_the_ellipse_leaves_the_corners_of_the_head_box():
+    img = textured()
+    box = Box(120, 80, 60, 70)
+    changed = changed_mask(img, blur_faces(img, [box]))
+    x0, y0, x1, y1 = pixel_rect(head_box(box))
+    assert not changed[y0, x0] and not changed[y1 - 1, x1 - 1]
+    share = changed[y0:y1, x0:x1].mean()
+    assert share == pytest.approx(np.pi / 4, abs=0.02)
+
+
+def test_a_head_cut_by_the_edge_is_cut_not_squeezed():
+    img = textured()
+    box = Box(-30, 60, 60, 70)  # half out of the image on the left
+    changed = changed_mask(img, blur_faces(img, [box]))
+    assert np.array_equal(changed, head_mask(box, 320, 240))
+    # The ellipse's widest row reaches the image's edge, as the head does.
+    rect = pixel_rect(head_box(box))
+    middle = (rect[1] + rect[3]) // 2
+    assert changed[middle, 0]
 
 
 @pytest.mark.parametrize("method", BLUR_METHODS)
@@ -70,27 +126,26 @@ def test_the_input_image_is_never_modified(method):
 
 
 @pytest.mark.parametrize("method", BLUR_METHODS)
-def test_no_detail_survives_in_the_cover_box(method):
+def test_no_detail_survives_in_the_head(method):
     img = textured()
     box = Box(100, 60, 100, 120)
     out = blur_faces(img, [box], method)
-    x0, y0, x1, y1 = pixel_rect(cover_box(box, 320, 240))
-    before = img[y0:y1, x0:x1].astype(np.float64)
-    after = out[y0:y1, x0:x1].astype(np.float64)
+    inside = head_mask(box, 320, 240)
+    pairs = inside[:, 1:] & inside[:, :-1]  # horizontal neighbours both in the head
+    before = np.abs(np.diff(img.astype(np.float64), axis=1)).sum(axis=2)[pairs]
+    after = np.abs(np.diff(out.astype(np.float64), axis=1)).sum(axis=2)[pairs]
     # Pixel-to-pixel detail (what identifies a face) is gone: neighbouring pixels are equal or
     # nearly so, where the original's differ by ~100 grey levels.
-    detail_before = np.abs(np.diff(before, axis=1)).mean()
-    detail_after = np.abs(np.diff(after, axis=1)).mean()
-    assert detail_after < detail_before / 20
+    assert after.mean() < before.mean() / 20
 
 
-def test_solid_fills_the_cover_box_with_its_mean_colour():
+def test_solid_fills_the_head_with_its_mean_colour():
     img = textured()
     box = Box(100, 60, 50, 50)
-    x0, y0, x1, y1 = pixel_rect(cover_box(box, 320, 240))
-    mean = img[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0)
+    inside = head_mask(box, 320, 240)
+    mean = img[inside].mean(axis=0)
     out = blur_faces(img, [box], "solid")
-    region = out[y0:y1, x0:x1].reshape(-1, 3)
+    region = out[inside]
     assert (region == region[0]).all()
     np.testing.assert_allclose(region[0], mean, atol=0.51)
 
@@ -99,8 +154,9 @@ def test_the_mosaic_has_six_cells_across_a_large_face():
     img = textured(800, 600)
     box = Box(200, 200, 200, 220)
     out = blur_faces(img, [box], "mosaic")
-    x0, y0, x1, y1 = pixel_rect(cover_box(box, 800, 600))
-    row = out[(y0 + y1) // 2, x0:x1]
+    x0, y0, x1, y1 = pixel_rect(head_box(box))
+    middle = (y0 + y1) // 2
+    row = out[middle, x0:x1][head_mask(box, 800, 600)[middle, x0:x1]]
     cells = 1 + int((np.diff(row.astype(int), axis=0) != 0).any(axis=1).sum())
     assert cells == 6
 
@@ -111,8 +167,7 @@ def test_a_tiny_face_gets_one_colour_not_a_mosaic_of_its_pixels():
     rect = pixel_rect(cover_box(box, 100, 100))
     assert mosaic_cells(rect, BlurSettings(method="mosaic")) == 1
     out = blur_faces(textured(100, 100), [box], "mosaic")
-    x0, y0, x1, y1 = rect
-    assert len(np.unique(out[y0:y1, x0:x1].reshape(-1, 3), axis=0)) == 1
+    assert len(np.unique(out[head_mask(box, 100, 100)], axis=0)) == 1
 
 
 @pytest.mark.parametrize("method", BLUR_METHODS)
@@ -134,13 +189,14 @@ def test_overlapping_faces_are_both_covered():
     boxes = [Box(100, 80, 60, 60), Box(130, 90, 60, 60)]
     out = blur_faces(img, boxes, "gaussian")
     for box in boxes:
-        x0, y0, x1, y1 = pixel_rect(cover_box(box, 320, 240))
-        assert changed_mask(img[y0:y1, x0:x1], out[y0:y1, x0:x1]).mean() > 0.97
+        assert changed_mask(img, out)[head_mask(box, 320, 240)].mean() > 0.97
 
 
 def test_bad_settings_and_images_are_refused():
     with pytest.raises(ValueError, match="unknown blur method 'pixelate'"):
         BlurSettings(method="pixelate")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown blur shape 'circle'"):
+        BlurSettings(shape="circle")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="sigma must be > 0"):
         BlurSettings(sigma=0)
     with pytest.raises(ValueError, match="expected an H x W x 3 uint8 image"):
@@ -155,14 +211,11 @@ def test_bad_settings_and_images_are_refused():
         max_size=4,
     ),
 )
-def test_only_cover_boxes_change_whatever_the_boxes(method, boxes):
+def test_only_heads_change_whatever_the_boxes(method, boxes):
     img = textured(200, 150, seed=1)
     faces = [Box(*b) for b in boxes]
     out = blur_faces(img, faces, method)
     allowed = np.zeros(img.shape[:2], bool)
     for face in faces:
-        rect = pixel_rect(cover_box(face, 200, 150))
-        if rect is not None:
-            x0, y0, x1, y1 = rect
-            allowed[y0:y1, x0:x1] = True
+        allowed |= head_mask(face, 200, 150)
     assert not changed_mask(img, out)[~allowed].any()

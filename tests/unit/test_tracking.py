@@ -112,3 +112,19 @@ def test_a_new_face_far_away_starts_a_new_track():
 def test_negative_frame_counts_are_refused():
     with pytest.raises(ValueError, match="coast_frames and backfill_frames must be >= 0"):
         TrackerSettings(coast_frames=-1)
+
+
+def test_a_faint_detection_continues_a_track_but_starts_none():
+    """A face turning away scores less and less: once tracked, its faint finds keep it
+    covered past the coast; a faint find nobody was tracking covers nothing."""
+    s = TrackerSettings(coast_frames=2, backfill_frames=0)
+    tracker = FaceTracker(s)
+    for f in range(5):
+        tracker.update([moving_face(f)])
+    for f in range(5, 15):
+        step = tracker.update([], faint=[moving_face(f)])
+        assert covers(step.boxes, moving_face(f)), f"frame {f}: the turning face is bare"
+    assert tracker.continued_by_faint == 10
+    alone = FaceTracker(s)
+    assert alone.update([], faint=[moving_face(0)]).boxes == []
+    assert alone.tracks_started == 0

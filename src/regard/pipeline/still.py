@@ -2,8 +2,8 @@
 copy.
 
 Indexing looks for faces worth recognising (1280 pixels, score from 0.6); anonymising looks
-for every face that could be recognised: the image at up to 2560 pixels, detections down to
-`ANONYMISE_SCORE_THRESHOLD`, and the surroundings of every blurred face searched again.
+for every face that could be recognised: the image at up to 2560 pixels, faint detections given
+a second look, and the surroundings of every blurred head searched again.
 """
 
 from __future__ import annotations
@@ -54,4 +54,4 @@ def anonymise_image(
     done = redact_photo(opened.decode_at_least(1.0).rgb, detector, blur=settings or BlurSettings())
     write_atomically(output, encode_clean(done.rgb, fmt, quality=quality))
     h, w = done.rgb.shape[:2]
-    return StillReport(source, output, w, h, done.faces + done.rechecked)
+    return StillReport(source, output, w, h, done.faces)

@@ -20,6 +20,7 @@ the face's size. Box positions are in whatever pixels the caller uses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from regard.domain.face import Box
@@ -67,9 +68,12 @@ class FaceTracker:
         self._next_id = 0
         self.frame = -1
         self.tracks_started = 0
+        self.continued_by_faint = 0
 
-    def update(self, detections: list[Box]) -> TrackStep:
-        """Advance one frame with that frame's detected boxes."""
+    def update(self, detections: list[Box], faint: Sequence[Box] = ()) -> TrackStep:
+        """Advance one frame with that frame's detected boxes. `faint` ones (a detector's less
+        sure finds) continue a track no sure one did, but start none: a face turning away
+        scores less and less, and stays covered while it is still seen at all."""
         s = self.settings
         self.frame += 1
         for t in self._tracks:
@@ -77,9 +81,12 @@ class FaceTracker:
         pairs = _associate([t.box for t in self._tracks], detections, s)
         backfill: list[tuple[int, Box]] = []
         matched_tracks = set()
-        matched_dets = set()
-        for ti, di in pairs:
-            t, det = self._tracks[ti], detections[di]
+        unmatched = [i for i in range(len(self._tracks)) if i not in {ti for ti, _ in pairs}]
+        weak = _associate([self._tracks[i].box for i in unmatched], list(faint), s)
+        continued = [(unmatched[ti], faint[di]) for ti, di in weak]
+        self.continued_by_faint += len(continued)
+        for ti, det in [(ti, detections[di]) for ti, di in pairs] + continued:
+            t = self._tracks[ti]
             gap = self.frame - t.last_frame
             backfill.extend(self._interpolate(t, det, gap))
             motion = (
@@ -93,7 +100,7 @@ class FaceTracker:
             t.velocity = (vx, vy, vw, vh)
             t.box, t.last_seen, t.last_frame, t.misses = det, det, self.frame, 0
             matched_tracks.add(ti)
-            matched_dets.add(di)
+        matched_dets = {di for _, di in pairs}
         alive: list[_Track] = []
         for i, t in enumerate(self._tracks):
             if i not in matched_tracks:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,7 +38,7 @@ import av.error
 import av.stream
 import numpy as np
 
-from regard.domain.face import Box
+from regard.domain.face import Box, Detection, Landmarks
 from regard.errors import UnreadableFileError
 from regard.inference.sessions import FaceDetector
 from regard.pipeline import yuv as yuv420
@@ -47,6 +47,7 @@ from regard.pipeline.muxer import BackgroundMuxer
 from regard.pipeline.redact import (
     Cover,
     RedactSettings,
+    Target,
     first_look,
     redact,
 )
@@ -83,8 +84,9 @@ class VideoReport:
     width: int
     height: int
     frame_rate: Fraction
-    boxes_blurred: int  # face boxes blurred, summed over frames
+    boxes_blurred: int  # heads blurred, summed over frames
     found_on_recheck: int  # of those, found only when the blurred frame was searched again
+    flattened: int  # heads a detector still saw a face on once blurred, filled with one colour
     tracks: int  # faces followed (a face lost for longer than the coast counts again)
     audio_kept: bool
     seconds: float
@@ -141,6 +143,7 @@ def anonymise_video(
         frame_rate=job.rate,
         boxes_blurred=job.boxes_blurred,
         found_on_recheck=job.rechecked,
+        flattened=job.flattened,
         tracks=job.tracker.tracks_started if job.tracker else 0,
         audio_kept=ain is not None,
         seconds=time.perf_counter() - started,
@@ -221,9 +224,6 @@ def _unreadable_video(source: Path) -> Exception:
     )
 
 
-_FLAT = BlurSettings(method="solid")
-
-
 @dataclass(slots=True)
 class _Pending:
     """A decoded frame waiting for the tracker's backfill before it is blurred and written."""
@@ -255,6 +255,7 @@ class _Job:
         self.width = self.height = 0
         self.scale = 1.0
         self.frames_read = self.frames_written = self.boxes_blurred = self.rechecked = 0
+        self.flattened = 0
         self.tracker: FaceTracker | None = None
         self.pending: deque[_Pending] = deque()
         self.vout: av.video.stream.VideoStream | None = None
@@ -355,17 +356,20 @@ class _Job:
             self._start(width, height)
         assert self.tracker is not None
         canvas = FrameCanvas(yuv, width, height, self.detector, self.s.blur, self.scale)
-        confident, extra = first_look(canvas, self.s.redact)
-        step = self.tracker.update(confident)
+        look = first_look(canvas, self.s.redact)
+        step = self.tracker.update([f.box for f in look.faces], [d.box for d in look.faint])
         pts = frame.pts if frame.pts is not None else self._pts_for(self.frames_read)
         tb = frame.time_base or self.vin.time_base or Fraction(1, 90000)
-        cover = Cover(step.boxes + extra.faces, extra.plain)
+        # A face detected in this frame keeps its landmarks (they say how the head is turned);
+        # a coasting track's box has none.
+        seen = {f.box: f.landmarks for f in look.faces} | {d.box: d.landmarks for d in look.faint}
+        cover = Cover([Target(b, seen.get(b)) for b in step.boxes])
         self.pending.append(_Pending(self.frames_read, pts, Fraction(tb), canvas, cover))
         self.frames_read += 1
         by_index = {p.index: p for p in self.pending}
         for index, box in step.backfill:
             if index in by_index:
-                by_index[index].cover.faces.append(box)
+                by_index[index].cover.faces.append(Target(box))
         while len(self.pending) > self.tracker.settings.backfill_frames:
             self._write(self.pending.popleft())
 
@@ -389,9 +393,10 @@ class _Job:
 
     def _write(self, p: _Pending) -> None:
         assert self.vout is not None
-        found = redact(p.canvas, p.cover, self.s.redact, self.s.blur.cover).found
-        self.rechecked += found
-        self.boxes_blurred += len(p.cover.faces) + len(p.cover.plain) + found
+        done = redact(p.canvas, p.cover, self.s.redact, self.s.blur.cover)
+        self.rechecked += done.new
+        self.flattened += done.flattened
+        self.boxes_blurred += len(done.heads)
         frame = av.VideoFrame.from_ndarray(p.canvas.yuv, format="yuv420p")
         frame.pts, frame.time_base = p.pts, p.time_base
         self.muxer.frame(self.vout, frame)
@@ -420,18 +425,23 @@ class FrameCanvas:
         self.yuv, self.width, self.height = yuv, width, height
         self._detector, self._blur, self._scale = detector, blur, scale
 
-    def detect(self, region: Rect) -> list[tuple[Box, float]]:
-        rgb = yuv420.region_rgb(self.yuv, self.width, self.height, region, self._scale)
+    def detect(self, region: Rect, scale: float | None = None) -> list[Detection]:
+        f = self._scale if scale is None else scale
+        rgb = yuv420.region_rgb(self.yuv, self.width, self.height, region, f)
         x0, y0, x1, y1 = region
         sx, sy = (x1 - x0) / rgb.shape[1], (y1 - y0) / rgb.shape[0]
         return [
-            (Box(x0 + d.box.x * sx, y0 + d.box.y * sy, d.box.w * sx, d.box.h * sy), d.score)
+            Detection(
+                Box(x0 + d.box.x * sx, y0 + d.box.y * sy, d.box.w * sx, d.box.h * sy),
+                Landmarks(tuple((x0 + x * sx, y0 + y * sy) for x, y in d.landmarks.points)),
+                d.score,
+            )
             for d in self._detector.detect(rgb)
         ]
 
     def blur(self, rect: Rect, flat: bool = False) -> None:
         y, u, v = yuv420.planes(self.yuv, self.width, self.height)
-        how = _FLAT if flat else self._blur
+        how = replace(self._blur, method="solid") if flat else self._blur
         cells = mosaic_cells(rect, how)  # the same grid on every plane
         blur_rect_in_place(y, rect, how, cells)
         chroma = yuv420.half(rect)

@@ -35,14 +35,15 @@ def half(rect: Rect) -> Rect:
 
 
 def region_rgb(yuv: I420, w: int, h: int, rect: Rect, scale: float = 1.0) -> RGB:
-    """The RGB pixels of `rect` (even corners, inside the frame), scaled by `scale` (<= 1).
-    The planes are scaled before the colour conversion, which then costs a fraction."""
+    """The RGB pixels of `rect` (even corners, inside the frame), scaled by `scale`. The
+    planes are scaled before the colour conversion, which then costs a fraction."""
     x0, y0, x1, y1 = rect
     y, u, v = planes(yuv, w, h)
     rw, rh = x1 - x0, y1 - y0
     sw, sh = rw, rh
-    if scale < 1.0:
+    if scale != 1.0:
         sw, sh = 2 * max(1, round(rw * scale / 2)), 2 * max(1, round(rh * scale / 2))
+    how = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     out = np.empty((sh * 3 // 2, sw), dtype=np.uint8)
     oy, ou, ov = planes(out, sw, sh)
     for dst, src, (dw, dh) in (
@@ -53,7 +54,7 @@ def region_rgb(yuv: I420, w: int, h: int, rect: Rect, scale: float = 1.0) -> RGB
         if (dw, dh) == (src.shape[1], src.shape[0]):
             dst[...] = src
         else:
-            dst[...] = cv2.resize(src, (dw, dh), interpolation=cv2.INTER_AREA)
+            dst[...] = cv2.resize(src, (dw, dh), interpolation=how)
     return np.asarray(cv2.cvtColor(out, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
 
 

@@ -9,14 +9,16 @@ Who stays recognisable is the owner's choice, within the library's rules:
 
 Whatever the choice, a face whose owner opted out is always blurred, and so is any face the
 detector finds that the library cannot put a name to. Before export every photo is searched
-again at a higher resolution and a lower score threshold than indexing uses, so a small face
-the index missed is not shipped unblurred, and the blurred result is searched once more for
-anything that still looks like a face. Originals are never modified; each copy is written
-whole or not at all, and a photo that cannot be read is reported and skipped.
+again at a higher resolution than indexing uses (`regard.pipeline.redact`), so a small face the
+index missed is not shipped unblurred, and the blurred result is searched once more for
+anything that still looks like a face. The heads of the people who stay recognisable are never
+blurred, not by one pixel. Originals are never modified; each copy is written whole or not at
+all, and a photo that cannot be read is reported and skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from regard.atomic import write_atomically
-from regard.domain.face import Box
+from regard.domain.face import Box, Detection, Landmarks
 from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus
 from regard.domain.privacy import Purpose, active_purposes
@@ -74,7 +76,7 @@ class ExportReport:
     photos: int = 0
     faces_blurred: int = 0
     faces_visible: int = 0
-    faces_found_again: int = 0  # blurred faces the index did not hold (found before export)
+    faces_found_again: int = 0  # of those blurred, faces the index did not hold (found now)
     files: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -100,10 +102,10 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class PhotoPlan:
-    """What to do with one photo's faces: `blur` and `keep` are full-resolution boxes."""
+    """What to do with the faces the catalog holds for one photo (full-resolution)."""
 
-    blur: list[Box]
-    keep: list[Box]
+    blur: list[Detection]
+    keep: list[Detection]
     visible_people: list[int]
 
 
@@ -190,17 +192,18 @@ class Exporter:
     def plan(self, photo_id: int, visible: set[int]) -> PhotoPlan:
         """Which faces the catalog holds for the photo to blur and which to keep visible; the
         redaction blurs every other face it finds too."""
-        blur: list[Box] = []
-        keep: list[Box] = []
+        blur: list[Detection] = []
+        keep: list[Detection] = []
         shown: list[int] = []
         known = self.catalog.face_rows(photo_id)
         for f in known:
             box = Box(f["x"], f["y"], f["w"], f["h"])
+            face = Detection(box, Landmarks.from_flat(json.loads(f["landmarks"])), f["det_score"])
             if f["biometric"] != "opted_out" and f["person_id"] in visible:
-                keep.append(box)
+                keep.append(face)
                 shown.append(int(f["person_id"]))
             else:
-                blur.append(box)
+                blur.append(face)
         return PhotoPlan(blur, keep, shown)
 
     @property
@@ -291,11 +294,19 @@ class Exporter:
         return {
             "source": photo.path,
             "output": str(target),
-            "faces_blurred": done.faces + done.rechecked,
+            "faces_blurred": done.faces,
             "faces_visible": len(plan.keep),
-            "found_again": done.found + done.rechecked,
+            "found_again": done.found,
+            # Where: the heads blurred and the heads left as they are (x, y, w, h, in pixels of
+            # the copy), so the report can be checked against the copy.
+            "blurred": [_whole(b) for b in done.blurred],
+            "visible": [_whole(b) for b in done.kept],
             "people": plan.visible_people,
         }
+
+
+def _whole(box: Box) -> list[int]:
+    return [round(box.x), round(box.y), round(box.w), round(box.h)]
 
 
 def _format_for(source: Path) -> ImageFormat:
