@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -758,6 +759,57 @@ def test_export_gives_a_zip_of_copies_blurred_by_consent(
     r = owner.post("/api/export", json={"folders": [album], "keep": ["GPSLatitude"]})
     assert r.status_code == 422, r.text
     r = owner.post("/api/export", json={})
+    assert r.status_code == 422 and "Say what to export" in error_of(r)["message"]
+
+
+def test_export_preview_warns_and_shows_what_will_be_blurred(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    """Before exporting: Grandma, chosen by name, has no consent record, so the default mode
+    would blur her; the preview says so, lists the heads blurred and kept in each photo, and
+    shows the first copies as small images (made by the export's own code, kept nowhere)."""
+    red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
+    owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})
+    r = owner.post("/api/export/preview", json={"people": ["Grandma"], "images": 1})
+    assert r.status_code == 200, r.text
+    preview = r.json()
+    assert preview["warnings"] == [
+        "Grandma has no consent record, so Grandma will be blurred in every copy."
+    ]
+    (grandma,) = [p for p in preview["people"] if p["chosen"]]
+    assert grandma == {
+        "person": red,
+        "name": "Grandma",
+        "faces": 2,
+        "chosen": True,
+        "visible": False,
+        "reason": "has no consent record",
+        "can_stay_visible": True,
+        "warning": preview["warnings"][0],
+    }
+    assert preview["photos"] == preview["searched"] == 2
+    first, second = preview["files"]
+    assert [len(first["blurred"]), len(first["visible"])] == [2, 0]
+    assert first["image"].startswith("data:image/jpeg;base64,") and "image" not in second
+    shown = Image.open(io.BytesIO(base64.b64decode(first["image"].split(",", 1)[1])))
+    assert shown.format == "JPEG" and shown.size == (first["width"], first["height"])
+    assert texture(np.asarray(shown.convert("RGB")), 10, 10) < 2  # blurred, as exported
+    # Keeping her visible (she may be, under this library's policy): no warning, her head kept.
+    r = owner.post(
+        "/api/export/preview",
+        json={"people": ["Grandma"], "blur": "all-but", "visible": ["Grandma"]},
+    )
+    preview = r.json()
+    assert preview["warnings"] == [] and preview["people"][0]["visible"] is True
+    first = preview["files"][0]
+    assert [len(first["blurred"]), len(first["visible"])] == [1, 1]
+    (x, y, w, h) = first["visible"][0]
+    assert x <= 30 <= x + w and y <= 30 <= y + h  # the red face at (10, 10), 40 px
+    # Nothing was written or exported; the preview is in the audit log.
+    audit = owner.get("/api/audit").json()
+    assert [e["action"] for e in audit].count("export-preview") == 2
+    assert "export" not in [e["action"] for e in audit]
+    r = owner.post("/api/export/preview", json={})
     assert r.status_code == 422 and "Say what to export" in error_of(r)["message"]
 
 

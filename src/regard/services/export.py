@@ -18,6 +18,7 @@ all, and a photo that cannot be read is reported and skipped.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -25,23 +26,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
+import numpy as np
+
 from regard.atomic import write_atomically
 from regard.domain.face import Box, Detection, Landmarks
 from regard.domain.people import person_label
-from regard.domain.photo import Photo, PhotoStatus
+from regard.domain.photo import Photo, PhotoStatus, shown_name
 from regard.domain.privacy import Purpose, active_purposes
 from regard.errors import PrivacyRequestError, RegardError
 from regard.inference.sessions import FaceDetector
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise import BlurMethod, BlurSettings
+from regard.pipeline.anonymise import BlurMethod, BlurSettings, RGBImage, head_box
 from regard.pipeline.clean_encode import ImageFormat, check_keep, encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import redact_photo
+from regard.pipeline.redact import RedactedPhoto, redact_photo
 from regard.pipeline.share_errors import OutputError
 from regard.privacy.context import PrivacyContext
 from regard.services.people import PeopleService
 
 BlurMode = Literal["all", "unconsented", "all-but", "none"]
+#: Photos a preview runs through the redaction export runs (the rest: the catalog's faces).
+PREVIEW_PHOTOS = 6
+#: Pixels on the long side of a preview image.
+PREVIEW_SIDE = 480
 BLUR_MODES: tuple[BlurMode, ...] = ("unconsented", "all", "all-but", "none")
 
 
@@ -271,15 +279,7 @@ class Exporter:
         n: int,
     ) -> dict[str, Any]:
         source = Path(photo.path)
-        opened = OpenedImage(photo.path, read_file(source, self.limits)[1], self.limits)
-        plan = self.plan(photo.id, visible)
-        done = redact_photo(
-            opened.decode_at_least(1.0).rgb,
-            self.detector,
-            blur=settings,
-            known=plan.blur,
-            keep=plan.keep,
-        )
+        opened, plan, done = self._redacted(photo, visible, settings)
         fmt = _format_for(source)
         stem = f"photo-{n:04d}" if options.rename else source.stem
         target = _free_name(out, stem, "." + ("jpg" if fmt == "jpeg" else fmt))
@@ -304,9 +304,167 @@ class Exporter:
             "people": plan.visible_people,
         }
 
+    def _redacted(
+        self, photo: Photo, visible: set[int], settings: BlurSettings
+    ) -> tuple[OpenedImage, PhotoPlan, RedactedPhoto]:
+        """The photo read, its plan, and its redaction: what export writes and preview shows."""
+        opened = OpenedImage(photo.path, read_file(Path(photo.path), self.limits)[1], self.limits)
+        plan = self.plan(photo.id, visible)
+        done = redact_photo(
+            opened.decode_at_least(1.0).rgb,
+            self.detector,
+            blur=settings,
+            known=plan.blur,
+            keep=plan.keep,
+        )
+        return opened, plan, done
+
+    # --- before exporting: who comes out blurred, and what it looks like -----------------------
+
+    def preview(
+        self,
+        selection: Selection,
+        options: ExportOptions,
+        images: int = 3,
+        searched: int = PREVIEW_PHOTOS,
+    ) -> dict[str, Any]:
+        """What `export` would do, without writing anything: for each photo the heads it would
+        blur and those it would leave (the first `searched` photos through the very redaction
+        export runs, the others from the catalog's faces only), a small JPEG of the first
+        `images` copies (as data URLs; nothing is stored), who is in the photos and whether
+        they stay recognisable, and a warning for each person chosen by name who would come
+        out blurred."""
+        photos = selection.photos
+        visible = self.visible_people(options)
+        settings = BlurSettings(method=options.method)
+        files: list[dict[str, Any]] = []
+        skipped: list[dict[str, str]] = []
+        for n, photo in enumerate(photos):
+            # Named as the library shows it (an upload by the name it was sent with).
+            name = shown_name(photo.path, self.catalog.upload_name(photo.path))
+            entry: dict[str, Any] = {"photo": photo.id, "name": name}
+            if n < searched:
+                try:
+                    _, _, done = self._redacted(photo, visible, settings)
+                except (OSError, RegardError) as exc:
+                    skipped.append({"path": photo.path, "reason": str(exc)})
+                    continue
+                h, w = done.rgb.shape[:2]
+                entry |= {
+                    "width": w,
+                    "height": h,
+                    "searched": True,
+                    "blurred": [_whole(b) for b in done.blurred],
+                    "visible": [_whole(b) for b in done.kept],
+                }
+                if n < images:
+                    entry["image"] = _preview_image(done.rgb)
+            else:
+                plan = self.plan(photo.id, visible)
+                rules = settings.cover
+                meta = photo.metadata
+                entry |= {
+                    "width": meta.width if meta else None,
+                    "height": meta.height if meta else None,
+                    "searched": False,
+                    "blurred": [_whole(head_box(f.box, f.landmarks, rules)) for f in plan.blur],
+                    "visible": [_whole(head_box(f.box, f.landmarks, rules)) for f in plan.keep],
+                }
+            files.append(entry)
+        people = self._fates([p.id for p in photos], visible, options, selection.by_person)
+        with self.catalog.transaction():
+            self.ctx.audit.record(
+                "export-preview",
+                actor=self.ctx.actor,
+                purpose=Purpose.SEARCH.value if selection.by_person else None,
+                subject=None,
+                result_count=len(files),
+                detail={
+                    "blur": options.blur,
+                    "visible": [person_label(p) for p in sorted(visible)],
+                    "selected_by_person": [person_label(p) for p in selection.by_person],
+                },
+            )
+        return {
+            "photos": len(photos),
+            "searched": min(searched, len(photos)),
+            "files": files,
+            "skipped": skipped,
+            "people": people,
+            "warnings": [p["warning"] for p in people if p.get("warning")],
+        }
+
+    def _fates(
+        self,
+        photo_ids: Sequence[int],
+        visible: set[int],
+        options: ExportOptions,
+        chosen: Sequence[int],
+    ) -> list[dict[str, Any]]:
+        """Each person with faces in the photos (named where the policy allows), and whether
+        they stay recognisable; why not, for those blurred."""
+        faces: dict[int, int] = {}
+        opted_out: set[int] = set()
+        for photo_id in photo_ids:
+            for f in self.catalog.face_rows(photo_id):
+                if f["person_id"] is not None:
+                    faces[f["person_id"]] = faces.get(f["person_id"], 0) + 1
+                    if f["biometric"] == "opted_out":
+                        opted_out.add(f["person_id"])
+        out = []
+        for pid in sorted(faces, key=lambda p: (p not in chosen, -faces[p], p)):
+            row = self.catalog.people.get(pid)
+            if row is None:
+                continue
+            may_name = bool(row.name) and self.ctx.allowed(row, Purpose.GROUPING)
+            who = row.name if may_name and row.name else None
+            shown = pid in visible and pid not in opted_out
+            fate: dict[str, Any] = {
+                "person": person_label(pid),
+                "name": who,
+                "faces": faces[pid],
+                "chosen": pid in chosen,
+                "visible": shown,
+            }
+            if not shown:
+                fate["reason"] = self._why_blurred(row.name, pid in opted_out, options)
+                fate["can_stay_visible"] = pid not in opted_out and self.ctx.allowed(
+                    row, Purpose.GROUPING
+                )
+                if pid in chosen and options.blur == "unconsented" and who:
+                    fate["warning"] = (
+                        f"{who} {fate['reason']}, so {who} will be blurred in every copy."
+                    )
+            out.append(fate)
+        return out
+
+    def _why_blurred(self, name: str | None, opted_out: bool, options: ExportOptions) -> str:
+        if opted_out:
+            return "has opted out of being recognised"
+        if options.blur == "all":
+            return "is blurred with everyone else"
+        if options.blur == "all-but":
+            return "is not among the people who stay recognisable"
+        if options.blur == "none":
+            return "may not be identified under this library's policy"
+        if not self.ctx.ledger(name):
+            return "has no consent record"
+        return "has no active consent for grouping or search"
+
 
 def _whole(box: Box) -> list[int]:
     return [round(box.x), round(box.y), round(box.w), round(box.h)]
+
+
+def _preview_image(rgb: RGBImage) -> str:
+    """A small JPEG of a redacted photo, as a data URL (shown once, never stored)."""
+    h, w = rgb.shape[:2]
+    f = min(1.0, PREVIEW_SIDE / max(h, w))
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), np.uint8)
+    data = encode_clean(rgb, "jpeg", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _format_for(source: Path) -> ImageFormat:

@@ -38,7 +38,7 @@ from regard.pipeline.anonymise import BlurSettings
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.pipeline.still import anonymise_image
 from regard.services.accounts import Session
-from regard.services.export import ExportOptions
+from regard.services.export import ExportOptions, Selection
 
 router = APIRouter(prefix="/api")
 
@@ -675,6 +675,39 @@ class ExportIn(BaseModel):
     rename: bool = False
 
 
+def export_request(engine: Engine, body: ExportIn) -> tuple[Selection, ExportOptions]:
+    options = ExportOptions(
+        blur=body.blur,
+        visible=tuple(body.visible),
+        method=body.method,
+        keep=tuple(body.keep),
+        quality=body.quality,
+        rename=body.rename,
+    )
+    paths = [Path(f) for f in body.folders]
+    for photo_id in body.photos:
+        photo = engine.catalog.photo(photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(photo_id)
+        paths.append(Path(photo.path))
+    return engine.exporter.select(paths, body.people), options
+
+
+class ExportPreviewIn(ExportIn):
+    images: int = Field(3, ge=0, le=6, description="Preview images of the first photos.")
+
+
+@router.post("/export/preview", tags=["sharing"])
+def export_preview(body: ExportPreviewIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """What an export would blur, before it is made: per photo the heads blurred and those
+    left visible, small preview images of the first copies (not kept), and who comes out
+    blurred, with a warning for each person chosen by name who has not agreed."""
+    permission = Permission.SEARCH if body.people else Permission.VIEW
+    with allowed(request, session, permission, "export photos") as engine:
+        selection, options = export_request(engine, body)
+        return engine.exporter.preview(selection, options, images=body.images)
+
+
 @router.post("/export", tags=["sharing"], responses={200: {"content": {"application/zip": {}}}})
 def export(body: ExportIn, session: SessionDep, request: Request) -> Response:
     """Anonymised copies of library photos, as a zip with `report.json` (as `regard export`):
@@ -684,21 +717,7 @@ def export(body: ExportIn, session: SessionDep, request: Request) -> Response:
         allowed(request, session, permission, "export photos") as engine,
         tempfile.TemporaryDirectory(prefix="regard-export-") as tmp,
     ):
-        options = ExportOptions(
-            blur=body.blur,
-            visible=tuple(body.visible),
-            method=body.method,
-            keep=tuple(body.keep),
-            quality=body.quality,
-            rename=body.rename,
-        )
-        paths = [Path(f) for f in body.folders]
-        for photo_id in body.photos:
-            photo = engine.catalog.photo(photo_id)
-            if photo is None:
-                raise PhotoNotFoundError(photo_id)
-            paths.append(Path(photo.path))
-        selection = engine.exporter.select(paths, body.people)
+        selection, options = export_request(engine, body)
         out = Path(tmp) / "copies"
         report = engine.exporter.export(selection, out, options).as_dict()
         report["output"] = "the zip"
