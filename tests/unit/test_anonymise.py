@@ -39,7 +39,7 @@ def head_mask(box, w, h, shape="ellipse"):
     clipped = clip_rect(rect, w, h) if rect is not None else None
     if clipped is not None:
         x0, y0, x1, y1 = clipped
-        out[y0:y1, x0:x1] = shape_mask(rect, shape, w, h)
+        out[y0:y1, x0:x1] = shape_mask(rect, shape, w, h, core=pixel_rect(box))
     return out
 
 
@@ -96,14 +96,16 @@ def test_every_pixel_of_the_head_changes_and_nothing_outside(method, shape):
     assert changed[inside].mean() > 0.97, "part of the head kept its original pixels"
 
 
-def test_the_ellipse_leaves_the_corners_of_the_head_box():
+def test_the_ellipse_leaves_the_corners_of_the_head_box_but_covers_the_face_box():
     img = textured()
     box = Box(120, 80, 60, 70)
     changed = changed_mask(img, blur_faces(img, [box]))
     x0, y0, x1, y1 = pixel_rect(head_box(box))
-    assert not changed[y0, x0] and not changed[y1 - 1, x1 - 1]
+    assert not changed[y0, x0] and not changed[y0, x1 - 1]
+    # The ellipse narrows at the chin; the face box's lower corners are blurred all the same.
+    assert changed[80:150, 120:180].all()
     share = changed[y0:y1, x0:x1].mean()
-    assert share == pytest.approx(np.pi / 4, abs=0.02)
+    assert np.pi / 4 < share < 0.85
 
 
 def test_a_head_cut_by_the_edge_is_cut_not_squeezed():

@@ -165,8 +165,8 @@ class ScriptedCanvas:
             if x0 <= d.box.x + d.box.w / 2 < x1 and y0 <= d.box.y + d.box.h / 2 < y1
         ]
 
-    def blur(self, rect, flat=False):
-        self.blurred.append((rect, flat))
+    def blur(self, rect, flat=False, core=None, whole=False):
+        self.blurred.append((rect, flat, whole))
 
 
 def test_a_faint_detection_is_a_face_only_if_a_second_look_agrees():
@@ -186,8 +186,8 @@ def test_a_faint_detection_is_a_face_only_if_a_second_look_agrees():
 
 def test_a_face_seen_again_on_a_blurred_head_flattens_it_and_nothing_grows():
     """The old cascade: each pass found a faint "face" around what was blurred and blurred it
-    too. Now a detection on a blurred head flattens that head, once; faint ones elsewhere are
-    left alone, however many passes."""
+    too. Now a detection on a blurred head flattens that head (and, seen again, fills its whole
+    box); faint ones elsewhere are left alone, however many passes."""
     first = face(400, 300, 100, 0.9)
 
     def script(canvas, region, scale):
@@ -195,7 +195,7 @@ def test_a_face_seen_again_on_a_blurred_head_flattens_it_and_nothing_grows():
             return [first]
         # After any blur: the blob where the face was, and a faint "face" beside each blur.
         out = [face(400, 300, 100, 0.45)]
-        for (_, y0, x1, _), _ in canvas.blurred:
+        for (_, y0, x1, _), *_ in canvas.blurred:
             out.append(face(x1 + 5, y0, 60, 0.45))
         return out
 
@@ -204,8 +204,12 @@ def test_a_face_seen_again_on_a_blurred_head_flattens_it_and_nothing_grows():
         canvas, Cover(first_look(canvas, RedactSettings()).faces), RedactSettings(), CoverRules()
     )
     assert done.new == 0 and done.flattened == 1
-    assert [flat for _, flat in canvas.blurred] == [False, True]
-    assert len(done.covered) == 1
+    assert [(flat, whole) for _, flat, whole in canvas.blurred] == [
+        (False, False),
+        (True, False),
+        (True, True),
+    ]
+    assert len(done.covered) == 1 and {r for r, *_ in canvas.blurred} == set(done.covered)
 
 
 def test_a_confident_face_found_after_the_blur_is_covered():

@@ -158,7 +158,7 @@ def blur_faces_in_place(
         box, marks = (face, None) if isinstance(face, Box) else (face.box, face.landmarks)
         rect = pixel_rect(head_box(box, marks, settings.cover))
         if rect is not None:
-            blur_rect_in_place(rgb, rect, settings)
+            blur_rect_in_place(rgb, rect, settings, core=pixel_rect(box))
 
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in whole pixels; x1 and y1 exclusive
@@ -182,10 +182,14 @@ def clip_rect(rect: Rect, width: int, height: int) -> Rect | None:
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def shape_mask(rect: Rect, shape: BlurShape, width: int, height: int) -> Mask | None:
+def shape_mask(
+    rect: Rect, shape: BlurShape, width: int, height: int, core: Rect | None = None
+) -> Mask | None:
     """Which pixels of `rect` clipped to the image (`clip_rect`) the blur changes: all of them
-    for a box, those whose centre is in the ellipse inscribed in the whole, unclipped `rect`
-    for an ellipse (a head cut by the image's edge is cut, not squeezed)."""
+    for a box; for an ellipse, those whose centre is in the ellipse inscribed in the whole,
+    unclipped `rect` (a head cut by the image's edge is cut, not squeezed), and all of `core`
+    (the detector's face box: the ellipse narrows at the chin and would leave the jaw's
+    corners, enough for a detector to find a face in, measured on video)."""
     clipped = clip_rect(rect, width, height)
     if clipped is None:
         return None
@@ -196,7 +200,12 @@ def shape_mask(rect: Rect, shape: BlurShape, width: int, height: int) -> Mask | 
     ax, ay = max((rect[2] - rect[0]) / 2, 0.5), max((rect[3] - rect[1]) / 2, 0.5)
     xs = ((np.arange(x0, x1) + 0.5 - cx) / ax) ** 2
     ys = ((np.arange(y0, y1) + 0.5 - cy) / ay) ** 2
-    return np.asarray(ys[:, None] + xs[None, :] <= 1.0)
+    mask = np.asarray(ys[:, None] + xs[None, :] <= 1.0)
+    inner = clip_rect(core, width, height) if core is not None else None
+    if inner is not None:
+        ix0, iy0 = max(inner[0], x0) - x0, max(inner[1], y0) - y0
+        mask[iy0 : max(iy0, inner[3] - y0), ix0 : max(ix0, inner[2] - x0)] = True
+    return mask
 
 
 def mosaic_cells(rect: Rect, settings: BlurSettings) -> int:
@@ -205,17 +214,21 @@ def mosaic_cells(rect: Rect, settings: BlurSettings) -> int:
 
 
 def blur_rect_in_place(
-    image: Pixels, rect: Rect, settings: BlurSettings, cells: int | None = None
+    image: Pixels,
+    rect: Rect,
+    settings: BlurSettings,
+    cells: int | None = None,
+    core: Rect | None = None,
 ) -> None:
-    """Anonymise the head in `rect` of `image` (the ellipse inside it, or all of it, as
-    `settings.shape` says; the part inside the image), an RGB image or a single plane (the
-    video path blurs the Y, U and V planes of a frame separately: every method is a linear
-    filter, so that is the same as blurring its RGB pixels). `cells` fixes the mosaic's cells
-    across, so that planes of different resolutions get the same grid; by default it follows
-    from `rect`."""
+    """Anonymise the head in `rect` of `image` (the ellipse inside it and the face box `core`
+    within it, or all of it, as `settings.shape` says; the part inside the image), an RGB
+    image or a single plane (the video path blurs the Y, U and V planes of a frame separately:
+    every method is a linear filter, so that is the same as blurring its RGB pixels). `cells`
+    fixes the mosaic's cells across, so that planes of different resolutions get the same
+    grid; by default it follows from `rect`."""
     height, width = image.shape[:2]
     clipped = clip_rect(rect, width, height)
-    mask = shape_mask(rect, settings.shape, width, height)
+    mask = shape_mask(rect, settings.shape, width, height, core)
     if clipped is None or mask is None or not mask.any():
         return
     x0, y0, x1, y1 = clipped

@@ -13,20 +13,24 @@ the group photos whose heads were boxed by hand, tests/data/head_boxes.csv).
   scores 0.68 or more, and the 13 detections between 0.3 and 0.5 are sleeves, hands, a
   chandelier and patches of scenery up to half the photo wide. So a faint one is a face only if
   a second look agrees: the region again, the candidate `confirm_size` pixels long, must score
-  `min_score` (none of the 13 does; a small face, enlarged, does).
-- Each face is blurred over its head (`regard.pipeline.anonymise.head_box`, an ellipse).
+  `min_score` (none of the 13 does; in the crowd video a boy looking down, at 0.45, does).
+  In video, faint detections also keep a face already tracked covered (`FaceTracker`).
+- Each face is blurred over its head (`regard.pipeline.anonymise.head_box`: an ellipse, and
+  the face box whole).
 - Blurring changes what is around a face, and a blurred head can itself still read as a face
   (an oval under white hair, on shoulders). So the blurred image is searched again, whole (a
   detector scores a blurred head differently in a crop than in the whole image, and a copy is
   judged whole), then around what changed, `recheck_passes` searches in all. A detection *on*
-  a blurred head (its centre in the head, its size that of the face's), from `recheck_score`,
-  means the blur left a face-like blob: that head is flattened to its mean colour, which changes
-  no pixel outside it; the score is low because encoding the copy raises it (a blob at 0.39
-  before H.264 scored 0.53 after, measured). A detection elsewhere is a face only from
-  `min_score` (a face the first look missed) and is covered like the others; one spanning or
-  centred on blurred heads is those heads, not a face. Nothing fainter is blurred anew: growing
-  new blurs from faint finds around blurred patches, pass after pass, is what smeared two
-  thirds of a photo.
+  a blurred head (its centre in the head, its size a fifth to 2.5 times the face's), from
+  `recheck_score`, means the blur left a face-like blob: that head is filled with its mean
+  colour, which no detector reads as a face by its features; seen again still (a flat oval
+  under hair or beside a hand keeps a head's outline), its whole box is filled. Neither
+  changes a pixel outside the head. The score is low because encoding the copy raises it (a
+  blob at 0.39 before H.264 scored 0.53 after, measured). A detection elsewhere is a face only
+  from `min_score` (a face the first look missed) and is covered like the others; one
+  spanning or centred on blurred heads is those heads, not a face. Nothing fainter is blurred
+  anew: growing new blurs from faint finds around blurred patches, pass after pass, is what
+  smeared two thirds of a photo.
 - Faces to keep visible (`KeepCanvas`) are hidden from every search, and their heads, with a
   margin (`KEEP_MARGIN`), are a hard exclusion zone for every blur (`keep_zone`): only the face
   boxes of the people being blurred are blurred where they overlap a kept head.
@@ -35,7 +39,7 @@ the group photos whose heads were boxed by hand, tests/data/head_boxes.csv).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
@@ -74,8 +78,9 @@ class RedactSettings:
     recheck_margin: float = 1.0  # searched around a blurred head, as a share of its long side
     recheck_context: int = 128  # ... and at least this many pixels (a face filling its crop)
     # A detection is of a blurred head when its centre is in the head and its box is between
-    # these shares of the face's box (longer sides): a blob the size of the face.
-    same_head_size: tuple[float, float] = (0.4, 2.5)
+    # these shares of the face's box (longer sides): a blob the size of the face, or a part of
+    # it (an edge of the blur against a dark background read as an eye).
+    same_head_size: tuple[float, float] = (0.2, 2.5)
     # Photos only: the result is looked at again from afar, at this many pixels on the long
     # side: a blurred head on shoulders can look like a face there.
     far_side: int = 640
@@ -114,9 +119,12 @@ class Canvas(Protocol):
         given, at `scale` (detector pixels per image pixel)."""
         ...
 
-    def blur(self, rect: Rect, flat: bool = False) -> None:
-        """Anonymise the head in `rect` (clipped to the image) with the blur settings, or, if
-        `flat`, fill it with its mean colour."""
+    def blur(
+        self, rect: Rect, flat: bool = False, core: Rect | None = None, whole: bool = False
+    ) -> None:
+        """Anonymise the head in `rect` (clipped to the image), the face box `core` within it
+        wholly, with the blur settings, or, if `flat`, fill it with its mean colour; all of
+        `rect` if `whole`, whatever the settings' shape."""
         ...
 
 
@@ -171,7 +179,8 @@ def confirmed(canvas: Canvas, box: Box, s: RedactSettings) -> bool:
 class _Head:
     target: Target
     rect: Rect  # the head, in whole pixels (not clipped)
-    flat: bool = False
+    core: Rect | None  # the face box, in whole pixels: covered whole
+    flat: int = 0  # 1: filled with its mean colour; 2: its whole box filled
 
 
 @dataclass(slots=True)
@@ -232,10 +241,12 @@ def _settle(
     for d in found:
         head = on_head(d.box, done.heads, s)
         if head is not None:
-            if not head.flat:
-                canvas.blur(head.rect, flat=True)
-                head.flat = True
-                done.flattened += 1
+            # A flat oval can still read as a head (under hair, beside a hand): then the whole
+            # box is filled, which no longer has a head's outline.
+            if head.flat < 2:
+                head.flat += 1
+                canvas.blur(head.rect, flat=True, core=head.core, whole=head.flat == 2)
+                done.flattened += head.flat == 1
                 changed.append(head)
         elif (
             d.score >= s.min_score
@@ -281,8 +292,9 @@ def _blur(canvas: Canvas, faces: Sequence[Target], rules: CoverRules) -> list[_H
     for face in faces:
         rect = pixel_rect(head_box(face.box, face.landmarks, rules))
         if rect is not None and clip_rect(rect, canvas.width, canvas.height) is not None:
-            canvas.blur(rect)
-            done.append(_Head(face, rect))
+            core = pixel_rect(face.box)
+            canvas.blur(rect, core=core)
+            done.append(_Head(face, rect, core))
     return done
 
 
@@ -367,7 +379,9 @@ class RGBCanvas:
         sx, sy = (x1 - x0) / crop.shape[1], (y1 - y0) / crop.shape[0]
         return [_placed(d, x0, y0, sx, sy) for d in self._detector.detect(crop)]
 
-    def blur(self, rect: Rect, flat: bool = False) -> None:
+    def blur(
+        self, rect: Rect, flat: bool = False, core: Rect | None = None, whole: bool = False
+    ) -> None:
         clipped = clip_rect(rect, self.width, self.height)
         if clipped is None:
             return
@@ -375,7 +389,9 @@ class RGBCanvas:
         kept = None if self.protect is None else self.protect[y0:y1, x0:x1]
         saved = self.rgb[y0:y1, x0:x1][kept] if kept is not None and kept.any() else None
         how = self._blur if not flat else _flat_like(self._blur)
-        blur_rect_in_place(self.rgb, rect, how)
+        if whole:
+            how = replace(how, shape="box")
+        blur_rect_in_place(self.rgb, rect, how, core=core)
         if saved is not None:
             self.rgb[y0:y1, x0:x1][kept] = saved
 
@@ -407,8 +423,10 @@ class KeepCanvas:
             if not overlaps(d.box, self.keep) and not _centred_in(d.box, self.keep)
         ]
 
-    def blur(self, rect: Rect, flat: bool = False) -> None:
-        self.inner.blur(rect, flat)
+    def blur(
+        self, rect: Rect, flat: bool = False, core: Rect | None = None, whole: bool = False
+    ) -> None:
+        self.inner.blur(rect, flat, core, whole)
 
 
 def overlaps(box: Box, others: Sequence[Box]) -> bool:
