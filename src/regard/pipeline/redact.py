@@ -176,7 +176,9 @@ def confirmed(canvas: Canvas, box: Box, s: RedactSettings) -> bool:
 
 
 @dataclass(slots=True)
-class _Head:
+class Head:
+    """A face blurred: its head (what was blurred) and its face box (blurred whole)."""
+
     target: Target
     rect: Rect  # the head, in whole pixels (not clipped)
     core: Rect | None  # the face box, in whole pixels: covered whole
@@ -185,7 +187,7 @@ class _Head:
 
 @dataclass(slots=True)
 class Redaction:
-    heads: list[_Head]  # every head blurred
+    heads: list[Head]  # every head blurred
     new: int = 0  # faces found only by searching what was blurred, and covered
     flattened: int = 0  # heads a detector still saw a face on, filled with their mean colour
 
@@ -214,7 +216,7 @@ def redact(canvas: Canvas, cover: Cover, s: RedactSettings, rules: CoverRules) -
 def recheck(
     canvas: Canvas,
     done: Redaction,
-    fresh: list[_Head],
+    fresh: list[Head],
     s: RedactSettings,
     rules: CoverRules,
     passes: int,
@@ -233,10 +235,10 @@ def recheck(
 
 def _settle(
     canvas: Canvas, found: list[Detection], done: Redaction, s: RedactSettings, rules: CoverRules
-) -> list[_Head]:
+) -> list[Head]:
     """Act on detections made in the redacted image: flatten the heads they are on, cover the
     new faces. The heads changed."""
-    changed: list[_Head] = []
+    changed: list[Head] = []
     new: list[Target] = []
     for d in found:
         head = on_head(d.box, done.heads, s)
@@ -246,7 +248,8 @@ def _settle(
             if head.flat < 2:
                 head.flat += 1
                 canvas.blur(head.rect, flat=True, core=head.core, whole=head.flat == 2)
-                done.flattened += head.flat == 1
+                if head.flat == 1:
+                    done.flattened += 1
                 changed.append(head)
         elif (
             d.score >= s.min_score
@@ -260,7 +263,7 @@ def _settle(
     return changed + more
 
 
-def on_head(box: Box, heads: Sequence[_Head], s: RedactSettings) -> _Head | None:
+def on_head(box: Box, heads: Sequence[Head], s: RedactSettings) -> Head | None:
     """The blurred head `box` is a detection of: its centre is in the head and it is about
     the size of that head's face."""
     cx, cy = box.x + box.w / 2, box.y + box.h / 2
@@ -273,7 +276,7 @@ def on_head(box: Box, heads: Sequence[_Head], s: RedactSettings) -> _Head | None
     return None
 
 
-def _over_heads(box: Box, heads: Sequence[_Head]) -> bool:
+def _over_heads(box: Box, heads: Sequence[Head]) -> bool:
     """Whether `box` is centred on a blurred head or holds one's centre: a detection of blurred
     patches (a face-sized one is `on_head`), not a face of its own."""
     cx, cy = box.x + box.w / 2, box.y + box.h / 2
@@ -287,14 +290,14 @@ def _over_heads(box: Box, heads: Sequence[_Head]) -> bool:
     return False
 
 
-def _blur(canvas: Canvas, faces: Sequence[Target], rules: CoverRules) -> list[_Head]:
+def _blur(canvas: Canvas, faces: Sequence[Target], rules: CoverRules) -> list[Head]:
     done = []
     for face in faces:
         rect = pixel_rect(head_box(face.box, face.landmarks, rules))
         if rect is not None and clip_rect(rect, canvas.width, canvas.height) is not None:
             core = pixel_rect(face.box)
             canvas.blur(rect, core=core)
-            done.append(_Head(face, rect, core))
+            done.append(Head(face, rect, core))
     return done
 
 
