@@ -6,9 +6,11 @@ them holds logic of its own.
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,9 @@ from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
+
+#: The catalog setting that remembers what decided the last run's failures.
+FAILURE_SETTINGS = "index.failure_settings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +191,11 @@ class Engine:
         *,
         prune: bool = False,
         on_event: EventSink | None = None,
+        retry_failed: bool = False,
     ) -> IndexReport:
-        """Index image files under `roots` (folders or files) into the library."""
+        """Index image files under `roots` (folders or files) into the library. Files that
+        failed before are looked at again only if they changed, if the settings their failure
+        depends on changed, or with `retry_failed`."""
         refuse_urls(roots)
         self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
@@ -200,6 +208,7 @@ class Engine:
                 # New faces join people as each batch of photos is committed.
                 grouped.append(self.people.group_pending())
 
+            failure_settings = self._failure_settings(pipeline)
             ingest = Ingestor(
                 self.catalog,
                 pipeline,
@@ -207,8 +216,12 @@ class Engine:
                 on_event,
                 group_new_faces,
                 screen=self.privacy.gate.screen,
+                retry_failed=retry_failed,
+                settings_changed=self.catalog.setting(FAILURE_SETTINGS) != failure_settings,
             )
             report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
+            with self.catalog.transaction():
+                self.catalog.set_setting(FAILURE_SETTINGS, failure_settings)
             group_new_faces()
             report.grouping = {
                 "faces": sum(g.faces for g in grouped),
@@ -218,6 +231,18 @@ class Engine:
             }
             self.vectors.save()
         return report
+
+    def _failure_settings(self, pipeline: str) -> str:
+        """What decides whether a file fails: when it changes, failed files are retried."""
+        return json.dumps(
+            {
+                "limits": asdict(self.config.analysis.limits),
+                "timeout": self.config.task_timeout,
+                "pipeline": pipeline,
+                "version": _version(),
+            },
+            sort_keys=True,
+        )
 
     def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
         """Analysis for the ingestor; workers only start once there is something to analyse."""
@@ -387,6 +412,13 @@ class Engine:
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("regard")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def refuse_urls(roots: Iterable[Path]) -> None:

@@ -26,7 +26,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── CrossSiteRequestError     a change without the page's CSRF token, or from elsewhere
     │   ├── LoginError                wrong name or password
     │   ├── WrongPasswordError        the current password, given to change it, is wrong
-    │   └── TooManyAttemptsError      too many failed logins: wait
+    │   ├── TooManyAttemptsError      too many failed logins: wait
+    │   │   └── SignInBusyError       too many sign-ins at once, or from one address: wait
+    │   └── UnknownHostError          the request names a host this server does not answer to
     ├── ModelError                    the face models
     │   ├── ModelNotInstalledError    the package that ships the weights is missing
     │   └── ModelChecksumError        the weights on disk are not the ones we measured
@@ -34,7 +36,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── UnreadableFileError       missing, permission denied, I/O error
     │   ├── UnsupportedFormatError    not an image format we decode
     │   ├── CorruptImageError         truncated or damaged image data
-    │   └── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
+    │   ├── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
+    │   ├── DecoderTimeoutError       reading it took longer than the time allowed
+    │   └── DecoderCrashError         the decoder crashed on it (its worker process died)
     ├── PeopleError                   people and the owner's corrections
     │   ├── PersonNotFoundError       no person by that id or name
     │   ├── FaceNotFoundError         no face with that id
@@ -56,6 +60,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from regard.domain.photo import readable_path as _shown
+
 
 class RegardError(Exception):
     """Base of every error Regard raises on purpose."""
@@ -74,8 +80,8 @@ class LibraryError(RegardError):
 class LibraryNotFoundError(LibraryError):
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"No Regard library at {path}. Index a folder into it first "
-            f"(`regard --library {path} index FOLDER`), or check the --library path."
+            f"No Regard library at {_shown(path)}. Index a folder into it first "
+            f"(`regard --library {_shown(path)} index FOLDER`), or check the --library path."
         )
         self.path = path
 
@@ -83,7 +89,7 @@ class LibraryNotFoundError(LibraryError):
 class LibraryLockedError(LibraryError):
     def __init__(self, path: Path, holder: str) -> None:
         super().__init__(
-            f"The library {path} is being changed by another Regard process ({holder}). "
+            f"The library {_shown(path)} is being changed by another Regard process ({holder}). "
             "Wait for it to finish, or stop it, then run this command again."
         )
         self.path = path
@@ -102,8 +108,9 @@ class JobNotFoundError(LibraryError):
 class LibraryVersionError(LibraryError):
     def __init__(self, path: Path, found: int, supported: int) -> None:
         super().__init__(
-            f"The library {path} has schema version {found}, but this Regard understands up to "
-            f"version {supported}. Upgrade Regard to open it; the library was not changed."
+            f"The library {_shown(path)} has schema version {found}, but this Regard "
+            f"understands up to version {supported}. Upgrade Regard to open it; the library "
+            "was not changed."
         )
         self.path = path
 
@@ -218,6 +225,25 @@ class TooManyAttemptsError(AccountError):
         self.retry_after = minutes * 60
 
 
+class SignInBusyError(TooManyAttemptsError):
+    """Refused before the password is even checked: a flood must not hold the server."""
+
+    def __init__(self, seconds: int, why: str) -> None:
+        RegardError.__init__(self, f"{why} Try again in {seconds} seconds.")
+        self.retry_after = seconds
+
+
+class UnknownHostError(AccountError):
+    """A request for another host name (a DNS-rebinding page speaks to this server as
+    evil.example): refused whatever it carries."""
+
+    def __init__(self, host: str, allowed: Sequence[str]) -> None:
+        super().__init__(
+            f"This server answers to {', '.join(allowed)} only, not to {host!r}. Open Regard "
+            f"at http://{allowed[0]}/."
+        )
+
+
 # --- models ----------------------------------------------------------------------------------
 
 
@@ -251,7 +277,7 @@ class ImageError(RegardError):
     code = "image-error"
 
     def __init__(self, path: Path | str, problem: str, advice: str) -> None:
-        super().__init__(f"{path}: {problem}. {advice}")
+        super().__init__(f"{_shown(path)}: {problem}. {advice}")
         self.path = str(path)
         self.problem = problem
         self.advice = advice
@@ -259,6 +285,10 @@ class ImageError(RegardError):
     def renamed(self, name: str) -> ImageError:
         """The same error about the file its sender calls `name`."""
         return type(self)(name, self.problem, self.advice)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its parts, so it can come back from a worker process.
+        return (type(self), (self.path, self.problem, self.advice))
 
 
 class UnreadableFileError(ImageError):
@@ -275,6 +305,14 @@ class CorruptImageError(ImageError):
 
 class ImageTooLargeError(ImageError):
     code = "too-large"
+
+
+class DecoderTimeoutError(ImageError):
+    code = "timeout"
+
+
+class DecoderCrashError(ImageError):
+    code = "crashed"
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -327,7 +365,7 @@ class ProbeError(RegardError):
 class NoFaceInProbeError(ProbeError):
     def __init__(self, path: Path | str) -> None:
         super().__init__(
-            f"{path}: no face found. Use a photo where the face is clearly visible, "
+            f"{_shown(path)}: no face found. Use a photo where the face is clearly visible, "
             "at least about 40 pixels wide."
         )
         self.path = str(path)
@@ -341,7 +379,7 @@ class AmbiguousProbeError(ProbeError):
         self, path: Path | str, faces: Sequence[Any], option: str = FACE_INDEX_OPTION
     ) -> None:
         super().__init__(
-            f"{path}: {len(faces)} faces found. Choose one with {option} N "
+            f"{_shown(path)}: {len(faces)} faces found. Choose one with {option} N "
             f"(0 to {len(faces) - 1}, listed left to right)."
         )
         self.path = str(path)
@@ -356,7 +394,7 @@ class FaceIndexError(ProbeError):
         self, path: Path | str, index: int, count: int, option: str = FACE_INDEX_OPTION
     ) -> None:
         super().__init__(
-            f"{path}: {option} {index} is out of range; the photo has {count} "
+            f"{_shown(path)}: {option} {index} is out of range; the photo has {count} "
             f"face{'s' if count != 1 else ''} (0 to {count - 1})."
         )
         self.path = str(path)

@@ -121,9 +121,23 @@ def display_name(sent: str | None) -> str | None:
     return stem + tail
 
 
+def readable_path(path: str | os.PathLike[str]) -> str:
+    """A path as text anyone can read and print. File names are bytes: one that is not valid
+    UTF-8 (a Latin-1 "café" from an old camera or a Windows share) comes to Python with
+    surrogates standing for the bad bytes (PEP 383), which no terminal, JSON encoder or
+    database accepts. Here they are shown as escapes (\\xe9), as `ls -b` does; the path itself
+    is kept losslessly wherever the file must be found again."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
 def shown_name(path: str, sent_as: str | None = None) -> str:
     """What to call a photo: the name it was sent with, else its file's own name."""
-    return sent_as or os.path.basename(path)
+    return sent_as or readable_path(os.path.basename(path))
 
 
 def folder_names(folders: list[str], library: str | None = None) -> dict[str, str]:

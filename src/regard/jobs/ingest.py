@@ -26,8 +26,12 @@ from regard.jobs.pool import Result
 from regard.jobs.scan import scan
 from regard.storage.catalog import Catalog, KnownFile, RunCounts
 
-#: Failures worth retrying on an unchanged file: they may not happen again.
-_RETRYABLE = frozenset({"unreadable", "timeout", "crashed", "internal", "too-large"})
+#: A file that failed is looked at again when it changed (size or modification time), when
+#: asked (`retry_failed`), or when what decided its failure changed (`settings_changed`: the
+#: decoding limits, the timeout, Regard's version) - not on every run: a bomb or a crafted file
+#: would be decoded again each time. Only an unreadable file, which costs nothing to try, is
+#: retried whatever happened (giving read access does not change its modification time).
+_ALWAYS_RETRIED = frozenset({"unreadable"})
 
 
 class Outcome(StrEnum):
@@ -131,6 +135,8 @@ class Ingestor:
         screen: Callable[[PhotoAnalysis], Sequence[FaceVerdict]] | None = None,
         commit_every: int = 16,
         commit_seconds: float = 2.0,
+        retry_failed: bool = False,
+        settings_changed: bool = False,
     ) -> None:
         self.catalog = catalog
         self.pipeline = pipeline
@@ -141,6 +147,7 @@ class Ingestor:
         self.screen = screen
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
+        self.retry_failed = retry_failed or settings_changed
 
     def run(
         self, roots: Iterable[Path], *, prune: bool = False, exclude: Iterable[Path] = ()
@@ -225,8 +232,10 @@ class Ingestor:
         return to_analyse
 
     def _retry(self, k: KnownFile) -> bool:
+        if self.retry_failed:
+            return True
         photo = self.catalog.photo(k.photo_id)
-        return photo is not None and (photo.error_code or "") in _RETRYABLE
+        return photo is not None and (photo.error_code or "") in _ALWAYS_RETRIED
 
     def _reuse_by_hash(
         self, fp: FileFingerprint, digest: str, previous: KnownFile | None, run_id: int

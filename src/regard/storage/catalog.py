@@ -101,6 +101,9 @@ class Catalog:
         except sqlite3.Error as exc:
             raise LibraryError(f"Cannot open the catalog {path}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
+        # Paths are stored as the file system's bytes, valid UTF-8 or not (see `_path_arg`);
+        # read back, bad bytes become the surrogates Python's os functions use for them.
+        self._db.text_factory = _decode_text
         self._after_commit: list[Callable[[], None]] = []
         self._db.execute("PRAGMA foreign_keys = ON")
         # WAL: readers (search, status) never wait for the indexer, and a crash mid-write
@@ -343,12 +346,13 @@ class Catalog:
 
     def move_photo(self, photo_id: int, fingerprint: FileFingerprint) -> None:
         """The file was renamed or moved: keep the photo (and its faces), change its path."""
+        path = _path_arg(fingerprint.path)
         self._db.execute(
-            "DELETE FROM photos WHERE path = ? AND id != ?", (fingerprint.path, photo_id)
+            f"DELETE FROM photos WHERE path = {_PATH_MARK} AND id != ?", (path, photo_id)
         )
         self._db.execute(
-            "UPDATE photos SET path = ?, size_bytes = ?, mtime_ns = ? WHERE id = ?",
-            (fingerprint.path, fingerprint.size_bytes, fingerprint.mtime_ns, photo_id),
+            f"UPDATE photos SET path = {_PATH_MARK}, size_bytes = ?, mtime_ns = ? WHERE id = ?",
+            (path, fingerprint.size_bytes, fingerprint.mtime_ns, photo_id),
         )
 
     def touch_photo(self, photo_id: int, fingerprint: FileFingerprint) -> None:
@@ -437,7 +441,7 @@ class Catalog:
         error: tuple[str, str] | None = None,
     ) -> int:
         m = metadata
-        values = {
+        values: dict[str, object] = {
             "path": fp.path,
             "content_hash": content_hash,
             "size_bytes": fp.size_bytes,
@@ -459,8 +463,9 @@ class Catalog:
             "run_id": run_id or None,
             "indexed_at": utc_now(),
         }
+        values["path"] = _path_arg(fp.path)
         cols = ", ".join(values)
-        marks = ", ".join("?" * len(values))
+        marks = ", ".join(_PATH_MARK if c == "path" else "?" for c in values)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "path")
         row = self._db.execute(
             f"INSERT INTO photos ({cols}) VALUES ({marks})"
@@ -565,7 +570,7 @@ class Catalog:
 
     def photo_by_path(self, path: str) -> Photo | None:
         row = self._db.execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = {_PATH_MARK}", (_path_arg(path),)
         ).fetchone()
         return _photo_from_row(row) if row else None
 
@@ -607,9 +612,11 @@ class Catalog:
         if folder:
             # The folder itself, not every folder whose name starts the same ("2019" vs "2019b").
             inside = folder if folder.endswith(os.sep) else folder + os.sep
-            # substr, not LIKE: LIKE ignores case, and "_" and "%" are common in names.
-            where.append("substr(p.path, 1, length(?)) = ?")
-            args += [inside, inside]
+            # substr, not LIKE: LIKE ignores case, and "_" and "%" are common in names. On
+            # bytes, so a name that is not valid UTF-8 is cut where the file system cuts it.
+            where.append("substr(CAST(p.path AS BLOB), 1, length(?)) = ?")
+            raw = os.fsencode(inside)
+            args += [raw, raw]
         having = " HAVING COUNT(f.id) > 0" if with_faces else ""
         base = (
             "SELECT p.id, p.path, u.name AS upload_name, p.taken_at, p.width, p.height,"
@@ -654,13 +661,15 @@ class Catalog:
     def add_upload_name(self, path: str, name: str) -> None:
         """The name the file kept at `path` had when it was sent (the first sender's)."""
         self._db.execute(
-            "INSERT INTO upload_names (path, name, added_at) VALUES (?, ?, ?)"
+            f"INSERT INTO upload_names (path, name, added_at) VALUES ({_PATH_MARK}, ?, ?)"
             " ON CONFLICT(path) DO NOTHING",
-            (path, name, utc_now()),
+            (_path_arg(path), name, utc_now()),
         )
 
     def upload_name(self, path: str) -> str | None:
-        row = self._db.execute("SELECT name FROM upload_names WHERE path = ?", (path,)).fetchone()
+        row = self._db.execute(
+            f"SELECT name FROM upload_names WHERE path = {_PATH_MARK}", (_path_arg(path),)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def photo_facts(self, photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -849,6 +858,26 @@ class Catalog:
             " (SELECT COUNT(*) FROM embeddings) AS embeddings"
         ).fetchone()
         return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 (sqlite3.Row)
+
+
+#: Where a path is bound: bytes become TEXT holding exactly those bytes (see `_path_arg`).
+_PATH_MARK = "CAST(? AS TEXT)"
+
+
+def _path_arg(path: str) -> str | bytes:
+    """A path to bind, as `CAST(? AS TEXT)` stores it. A file name is bytes, not always valid
+    UTF-8; sqlite3 refuses the surrogates Python uses for the bad bytes, so such a path is
+    bound as its bytes and stored as TEXT holding them. Valid names stay plain text, so a
+    library's existing rows and lookups are unchanged."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -> dict[int, int]:

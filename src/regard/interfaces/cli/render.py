@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from regard.domain.photo import Photo
+from regard.domain.photo import Photo, readable_path
 from regard.domain.search import ProbeFace, SearchResult
 from regard.jobs.ingest import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 
@@ -37,7 +37,8 @@ def console(stderr: bool) -> Console:
 
 
 def escape(text: str) -> str:
-    return _escape(text)
+    """Text to print: Rich markup escaped, and a path's undecodable bytes shown as \\xNN."""
+    return _escape(readable_path(text))
 
 
 def human_bytes(n: float) -> str:
@@ -173,7 +174,7 @@ def failures_table(console: Console, rows: Sequence[tuple[str, str | None, str |
     table.add_column("problem", style="red", no_wrap=True)
     table.add_column("what happened and what to do", overflow="fold")
     for path, code, message in rows[:FAILURES_SHOWN]:
-        detail = (message or "").removeprefix(f"{path}: ")
+        detail = (message or "").removeprefix(f"{readable_path(path)}: ")
         table.add_row(escape(path), code or "", escape(detail))
     console.print(table)
     if len(rows) > FAILURES_SHOWN:

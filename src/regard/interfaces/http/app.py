@@ -10,7 +10,7 @@ and errors as JSON with one stable shape: `{"error": {"type": ..., "message": ..
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -44,6 +44,7 @@ from regard.errors import (
     WrongPasswordError,
 )
 from regard.interfaces.http.api import router
+from regard.interfaces.http.guard import Guard
 from regard.interfaces.http.host import EngineHost
 from regard.interfaces.http.web import mount as mount_web
 from regard.pipeline.share_errors import ShareError
@@ -96,7 +97,9 @@ def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message, **extra}}
 
 
-def create_app(host: EngineHost) -> FastAPI:
+def create_app(host: EngineHost, allowed_hosts: Collection[str] | None = None) -> FastAPI:
+    """The app over `host`. `allowed_hosts`: the Host headers it answers to (see `Guard`;
+    None: the loopback names on any port)."""
     app = FastAPI(
         title="Regard",
         description="Face recognition for your own photos, on your own machine. Every "
@@ -170,4 +173,6 @@ def create_app(host: EngineHost) -> FastAPI:
 
     app.include_router(router)
     mount_web(app)
+    # Outermost: the Host, the body's size and (for files) the sender, before any body is read.
+    app.add_middleware(Guard, host=host, allowed_hosts=allowed_hosts)
     return app

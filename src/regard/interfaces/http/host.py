@@ -15,11 +15,19 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from regard.domain.face import AnalysedFace
 from regard.engine import Engine, EngineConfig
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
-from regard.jobs.pool import STANDARD_MODELS
+from regard.jobs.pool import STANDARD_MODELS, InProcessPool, ProbePool
+from regard.jobs.probes import Probes
 from regard.pipeline.analyse import ModelLoader
 from regard.services.accounts import Accounts
+
+#: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
+#: photo, so this is far below indexing's per-file timeout.
+PROBE_TIMEOUT = 60.0
+#: Photos handed in read at once (the others wait); the server's other requests never do.
+PROBE_WORKERS = 2
 
 
 @dataclass
@@ -65,7 +73,7 @@ class EngineHost:
         self.models = models
         # The request engine is shared across the server's threads, one request at a time.
         self.engine = Engine(library, create=create, config=config, models=models, shared=True)
-        self.accounts = Accounts(self.engine.catalog)
+        self.accounts = Accounts(self.engine.catalog, guard=self.use)
         self._lock = threading.RLock()
         self.jobs: dict[str, Job] = {}
         self._queue: list[tuple[Job, Callable[[Job], None]]] = []
@@ -73,17 +81,49 @@ class EngineHost:
         self._runner = threading.Thread(target=self._run_jobs, name="regard-jobs", daemon=True)
         self._stopping = False
         self._runner.start()
+        # Photos people hand in are read in worker processes, outside the lock, never in the
+        # server's own process (see `probed`).
+        self.probes = Probes(
+            ProbePool(
+                PROBE_WORKERS,
+                config.analysis,
+                models,
+                task_timeout=min(config.task_timeout, PROBE_TIMEOUT),
+            )
+            if config.workers > 0
+            else InProcessPool(config.analysis, models)
+        )
+        self._probed: dict[str, list[AnalysedFace]] = {}
+        self.engine.privacy_context.read_probe = self._read_probe
 
     @contextmanager
     def use(self) -> Iterator[Engine]:
         with self._lock:
             yield self.engine
 
+    @contextmanager
+    def probed(self, photo: Path) -> Iterator[list[AnalysedFace]]:
+        """Read the faces of a photo someone handed in, in a worker process and without the
+        lock (call it before `use`), so that the engine, used inside this block, finds them
+        there instead of decoding the photo under the lock where every user would wait."""
+        faces = self.probes.faces(photo)
+        key = str(photo)
+        self._probed[key] = faces
+        try:
+            yield faces
+        finally:
+            self._probed.pop(key, None)
+
+    def _read_probe(self, photo: Path) -> list[AnalysedFace]:
+        found = self._probed.get(str(photo))
+        return found if found is not None else self.probes.faces(photo)
+
     def close(self) -> None:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
         self._runner.join(timeout=5)
+        self.probes.close()
         with self._lock:
             self.engine.close()
 
