@@ -30,8 +30,15 @@ def rgba16_png_bomb(side: int = 14_000) -> bytes:
     """A valid PNG of `side` x `side` RGBA pixels at 16 bits, all zero. At 14,000 it is 196 MP,
     under the 200 MP default, 1.5 MB on disk and 1.5 GiB decoded (the security review's
     bomb)."""
-    ihdr = struct.pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0)
-    idat = _zeros_zlib(side, side * 8 + 1)
+    return png_of_zeros(side, bits=16, colour=6)
+
+
+def png_of_zeros(side: int, bits: int = 8, colour: int = 2) -> bytes:
+    """A valid PNG of `side` x `side` black pixels (`colour` 2: RGB, 6: RGBA, 0: grey) at
+    `bits` per band; `side` a multiple of 100, at least 300."""
+    bands = {0: 1, 2: 3, 6: 4}[colour]
+    ihdr = struct.pack(">IIBBBBB", side, side, bits, colour, 0, 0, 0)
+    idat = _zeros_zlib(side, side * bands * bits // 8 + 1)
     return (
         b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
     )

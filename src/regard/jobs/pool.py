@@ -122,6 +122,13 @@ def memory_headroom(settings: AnalysisSettings) -> int:
     return max(2 << 30, 4 * settings.limits.decoded_bytes)
 
 
+def _headroom(settings: AnalysisSettings, memory_limit: bool | int) -> int | None:
+    """`memory_limit`: True for `memory_headroom`, False for none, or the headroom in bytes."""
+    if memory_limit is True:
+        return memory_headroom(settings)
+    return int(memory_limit) if memory_limit else None
+
+
 def limit_memory(headroom: int) -> None:
     """Cap this process's address space at what it holds now plus `headroom` bytes: an
     allocation beyond it fails with MemoryError (reported as "too large") instead of
@@ -289,14 +296,14 @@ class AnalysisPool:
         factory: ModelLoader = STANDARD_MODELS,
         task_timeout: float = 300.0,
         startup_timeout: float = 180.0,
-        memory_limit: bool = True,
+        memory_limit: bool | int = True,
     ) -> None:
         self.size = max(1, workers)
         self.settings = settings
         self.factory = factory
         self.task_timeout = task_timeout
         self.startup_timeout = startup_timeout
-        self.headroom = memory_headroom(settings) if memory_limit else None
+        self.headroom = _headroom(settings, memory_limit)
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
 
@@ -414,13 +421,13 @@ class ProbePool:
         factory: ModelLoader = STANDARD_MODELS,
         task_timeout: float = 60.0,
         startup_timeout: float = 180.0,
-        memory_limit: bool = True,
+        memory_limit: bool | int = True,
     ) -> None:
         self.settings = settings
         self.factory = factory
         self.task_timeout = task_timeout
         self.startup_timeout = startup_timeout
-        self.headroom = memory_headroom(settings) if memory_limit else None
+        self.headroom = _headroom(settings, memory_limit)
         self._ctx = multiprocessing.get_context("spawn")
         self._slots = threading.BoundedSemaphore(max(1, size))
         self._lock = threading.Lock()

@@ -7,10 +7,11 @@
   absolute timeouts; logout deletes the session; each session carries its own CSRF token.
 * Sign-in is rate-limited: 5 failures per account in 15 minutes lock it for 15 minutes. The
   password is checked outside the server's lock (argon2 takes a core and 64 MiB for a good
-  part of a second), and `SignInLimiter` refuses at once what is beyond 2 checks at a time,
-  1 at a time from one address or 30 a minute from one address: a flood of sign-ins costs
-  its sender 429s, not everyone else their server. Failed sign-ins of names nobody has are
-  recorded too (so that a lock does not tell which names exist), in a bounded table.
+  part of a second), on threads of lower priority, and `SignInLimiter` refuses at once what
+  is beyond 2 checks at a time, 1 at a time from one address or 60 a minute from one
+  address: a flood of sign-ins costs its sender 429s, not everyone else their server. Failed
+  sign-ins of names nobody has are recorded too (so that a lock does not tell which names
+  exist), in a bounded table.
 * Changing one's own password needs the current one (a session left open is not enough);
   a wrong one counts as a failed sign-in. An owner resetting someone else's does not.
 """
@@ -22,11 +23,14 @@ import functools
 import hashlib
 import hmac
 import math
+import os
 import secrets
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,13 +88,15 @@ class SignInLimiter:
     """How many password checks may run: at most `overall` at once, `per_client` at once from
     one client address and `per_minute` a minute from one address. Beyond that a sign-in is
     refused at once (`SignInBusyError`, 429 with Retry-After): waiting would hold one of the
-    server's threads, and a flood would hold them all."""
+    server's threads, and a flood would hold them all. The web server admits each sign-in
+    request with `attempt` before reading it (`regard.interfaces.http.guard`); a caller with no
+    address is held to the first two limits only."""
 
     def __init__(
         self,
         overall: int = 2,
         per_client: int = 1,
-        per_minute: int = 30,
+        per_minute: int = 60,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.overall = overall
@@ -101,6 +107,15 @@ class SignInLimiter:
         self._running = 0
         self._active: dict[str, int] = {}
         self._recent: dict[str, deque[float]] = {}
+        # The checks themselves run on threads of their own at a lower priority, so that on
+        # a busy machine everyone else's requests come first (argon2 uses 4 threads each).
+        self._checkers = ThreadPoolExecutor(
+            overall, thread_name_prefix="regard-password", initializer=_lower_priority
+        )
+
+    def verify(self, stored: str, password: str) -> bool:
+        """Whether `password` matches the argon2 hash `stored` (call within `attempt`)."""
+        return self._checkers.submit(_verify, stored, password).result()
 
     @contextlib.contextmanager
     def attempt(self, client: str | None) -> Iterator[None]:
@@ -110,7 +125,7 @@ class SignInLimiter:
             recent = self._recent.setdefault(who, deque())
             while recent and recent[0] <= now - 60:
                 recent.popleft()
-            if len(recent) >= self.per_minute:
+            if client is not None and len(recent) >= self.per_minute:
                 wait = max(1, math.ceil(recent[0] + 60 - now))
                 raise SignInBusyError(wait, "Too many sign-ins from this address.")
             if self._running >= self.overall or self._active.get(who, 0) >= self.per_client:
@@ -280,23 +295,18 @@ class Accounts:
 
     # --- sessions ----------------------------------------------------------------------------
 
-    def login(self, name: str, password: str, client: str | None = None) -> Session:
-        """Sign in. Call it without holding the guard: the password is checked outside it.
-        `client`: the address the attempt comes from, for the limiter."""
+    def login(self, name: str, password: str) -> Session:
+        """Sign in. Call it without holding the guard: the password is checked outside it,
+        on the limiter's threads (a server admits each attempt with `limiter.attempt` first)."""
         key = _key(name)
-        with self.limiter.attempt(client):
-            with self._guard():
-                since = (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds")
-                if self.db.failures_since(key, since) >= MAX_FAILURES:
-                    raise TooManyAttemptsError(int(LOCKOUT.total_seconds() // 60))
-                user = self.db.user_by_name(key)
-            stored = user.password_hash if user else None
-            ok = False
-            try:
-                # Verify against a dummy hash for unknown users too, so timing does not tell.
-                ok = _hasher.verify(stored or _dummy(), password) and stored is not None
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                ok = False
+        with self._guard():
+            since = (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds")
+            if self.db.failures_since(key, since) >= MAX_FAILURES:
+                raise TooManyAttemptsError(int(LOCKOUT.total_seconds() // 60))
+            user = self.db.user_by_name(key)
+        stored = user.password_hash if user else None
+        # Verify against a dummy hash for unknown users too, so timing does not tell.
+        ok = self.limiter.verify(stored or _dummy(), password) and stored is not None
         with self._guard():
             # The account as it is now: disabled, or its password changed, while checking.
             user = self.db.user_by_name(key)
@@ -361,6 +371,21 @@ class Accounts:
     def require(self, user: UserRow, permission: Permission, action: str) -> None:
         if not self.can(user, permission):
             raise ForbiddenError(user.role, action)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _lower_priority() -> None:
+    # Linux gives each thread its own nice value (and argon2's threads inherit it); elsewhere
+    # this would lower the whole process, so it is not done.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _clean_name(name: str) -> str:
