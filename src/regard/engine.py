@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.face import AnalysedFace
-from regard.domain.photo import Photo, folder_names, shown_name
+from regard.domain.photo import Photo, folder_names, readable_path, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
@@ -364,7 +364,10 @@ class Engine:
             "photos": rows,
             "years": self.catalog.years(),
             "undated": self.catalog.undated_count(),
-            "folders": [{"folder": f, "name": names[f], "photos": n} for f, n in counts.items()],
+            "folders": [
+                {"folder": f, "name": readable_path(names[f]), "photos": n}
+                for f, n in counts.items()
+            ],
         }
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:

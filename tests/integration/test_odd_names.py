@@ -101,3 +101,41 @@ def test_json_output_is_json_even_when_something_unexpected_fails(tmp_path: Path
             f"--max-megapixels must be a positive number of megapixels; {float(bad):g} is not. "
             "Leave it out to use the default."
         )
+
+
+def test_the_web_app_shows_them(photos: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from regard.engine import EngineConfig
+    from regard.interfaces.http.app import create_app
+    from regard.interfaces.http.host import EngineHost
+    from regard.testing import FakeModels
+
+    host = EngineHost(tmp_path / "lib", EngineConfig(workers=0), models=FakeModels())
+    try:
+        with host.use() as engine:
+            engine.index([photos])
+        client = TestClient(create_app(host), base_url="http://localhost")
+        r = client.post(
+            "/api/setup",
+            json={
+                "token": host.accounts.setup_token(),
+                "name": "Ann",
+                "password": "correct horse battery staple",
+            },
+        )
+        assert r.status_code == 200, r.text
+        timeline = client.get("/api/photos")
+        assert timeline.status_code == 200
+        body = timeline.json()
+        names = {p["name"]: p for p in body["photos"]}
+        assert {"caf\\xe9.jpg", "b.jpg", "a.jpg", "z.jpg"} <= set(names)
+        assert {f["name"] for f in body["folders"]} == {"photos", "photos/f\\xeate"}
+        cafe = names["caf\\xe9.jpg"]
+        assert cafe["path"] == str(photos / CAFE)  # JSON's escapes give back the real path
+        detail = client.get(f"/api/photos/{cafe['id']}")
+        assert detail.status_code == 200 and detail.json()["name"] == "caf\\xe9.jpg"
+        image = client.get(f"/api/photos/{cafe['id']}/image")
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    finally:
+        host.close()

@@ -9,6 +9,7 @@ and errors as JSON with one stable shape: `{"error": {"type": ..., "message": ..
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -93,6 +94,16 @@ def status_for(exc: RegardError) -> int:
     return 400
 
 
+class Json(JSONResponse):
+    """JSON that is valid UTF-8 whatever it holds: a path whose bytes are not UTF-8 (Python's
+    surrogate escapes, see `readable_path`) is written with JSON's \\udcXX escapes, as
+    `regard --json` does, instead of failing the response."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message, **extra}}
 
@@ -107,6 +118,7 @@ def create_app(host: EngineHost, allowed_hosts: Collection[str] | None = None) -
         version="0.1.0",
         docs_url=None,  # the interactive docs load scripts from a CDN: not here
         redoc_url=None,
+        default_response_class=Json,
     )
     app.state.host = host
 

@@ -80,9 +80,14 @@ def loopback_hosts(port: int) -> list[str]:
     return hosts + (names if port == 80 else [])
 
 
+#: Names an app not bound to a port answers to (in process: tests, embedding). A server on a
+#: socket always gets its exact list (`regard.interfaces.http.server.allowed_hosts`).
+UNBOUND_NAMES = ("127.0.0.1", "localhost", "[::1]", "testserver")
+
+
 class Guard:
     """See the module's docstring. `allowed_hosts`: Host headers accepted, exactly (None:
-    the loopback names, on any port - for an app not bound to a port yet, as in tests)."""
+    `UNBOUND_NAMES` on any port - for an app not bound to a port, as in tests)."""
 
     def __init__(
         self, app: ASGIApp, host: EngineHost, allowed_hosts: Collection[str] | None = None
@@ -121,8 +126,8 @@ class Guard:
                 raise UnknownHostError(host, self.allowed)
             return
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if name not in ("127.0.0.1", "localhost", "[::1]"):
-            raise UnknownHostError(host, ["127.0.0.1", "localhost", "[::1]"])
+        if name not in UNBOUND_NAMES:
+            raise UnknownHostError(host, UNBOUND_NAMES[:3])
 
     def _check_sender(self, headers: dict[str, str]) -> None:
         token = _cookie(headers.get("cookie", ""), COOKIE)
