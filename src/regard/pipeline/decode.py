@@ -15,7 +15,9 @@ import re
 import struct
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -372,22 +374,37 @@ def _boxes_complete(data: bytes) -> bool:
     return pos == end
 
 
+def _rows_to_gray(
+    arr: npt.NDArray[Any], scale: Callable[[npt.NDArray[np.float64]], npt.NDArray[Any]]
+) -> RGBImage:
+    """`scale` applied in float64 a band of rows at a time: the same bytes as on the whole
+    image, without a float64 copy of it (1.6 GB for 200 MP), which a worker's memory cap
+    would refuse."""
+    out = np.empty(arr.shape, dtype=np.uint8)
+    for top in range(0, arr.shape[0], 512):
+        out[top : top + 512] = scale(arr[top : top + 512].astype(np.float64)).astype(np.uint8)
+    return out
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "RGB":
         return img
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img)
         peak = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        gray = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
+        gray = _rows_to_gray(arr, lambda a: np.clip(a * (255.0 / peak), 0, 255))
         return Image.fromarray(gray, "L").convert("RGB")
     if img.mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img)
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
         span = hi - lo if hi > lo else 1.0
-        gray = np.nan_to_num((arr - lo) * (255.0 / span)).astype(np.uint8)
+        gray = _rows_to_gray(arr, lambda a: np.nan_to_num((a - lo) * (255.0 / span)))
         return Image.fromarray(gray, "L").convert("RGB")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        # On white, as alpha_composite(white, rgba) would (the same bytes), with two fewer
+        # full-size copies: a 150 MP RGBA photo fits in a worker's memory cap.
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")
+        out = Image.new("RGB", rgba.size, (255, 255, 255))
+        out.paste(rgba, mask=rgba.getchannel("A"))
+        return out
     return img.convert("RGB")

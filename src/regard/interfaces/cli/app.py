@@ -211,7 +211,8 @@ def serve(
         if not is_loopback(host):
             State.err.print(
                 f"[bold yellow]warning:[/] listening on {host}: other machines can reach this "
-                "server. Use it only on a network you trust, behind TLS."
+                "server. Use it only on a network you trust, behind TLS. It answers only to "
+                "the host names it knows: give the one other machines use with --allow-host."
             )
         engine_host = EngineHost(State.library, engine_config(), create=True)
         try:
