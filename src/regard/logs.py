@@ -70,9 +70,10 @@ def log_to(library: Path) -> Path:
         logger = logging.getLogger(name)
         if _handler is not None:
             logger.removeHandler(_handler)
+        # A handler of their own keeps them off the terminal (logging's last resort prints
+        # only records no handler took); they still propagate, to whoever listens above.
         logger.addHandler(fresh)
         logger.setLevel(logging.INFO)
-        logger.propagate = False
     if _handler is not None:
         _handler.close()
     _handler = fresh
