@@ -8,6 +8,7 @@ killing Regard at any moment leaves the catalog as it was after the last commit.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -876,8 +877,9 @@ def _path_arg(path: str) -> str | bytes:
     return path
 
 
-def _decode_text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
+#: How TEXT is read: as UTF-8, a path's bytes that are not kept as the surrogates Python's os
+#: functions use for them (a C-level callable: it runs for every TEXT value read).
+_decode_text = operator.methodcaller("decode", "utf-8", "surrogateescape")
 
 
 def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -> dict[int, int]:

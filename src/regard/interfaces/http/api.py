@@ -1,7 +1,9 @@
 """The JSON API under /api: one route per thing the command line can do.
 
 Every route: find the session, check the role, (for changes) check the CSRF token and the
-origin, call the engine under the host's lock, return JSON. No logic of its own.
+origin, call the engine under the host's lock, return JSON. No logic of its own. A photo
+someone sends is read first, in a worker process and outside the lock (`EngineHost.probed`,
+`EngineHost.probes`); what reaches a route was admitted by `guard` (host, size, sender).
 """
 
 from __future__ import annotations
