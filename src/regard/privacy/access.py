@@ -62,7 +62,9 @@ class AccessReporter:
         face_index: int | None = None,
     ) -> dict[str, Any]:
         if (person is None) == (photo is None):
-            raise PrivacyRequestError("Report on one person: --person NAME or --face PHOTO.")
+            raise PrivacyRequestError(
+                "Report on one person: --person NAME or --face PHOTO.", web="Name one person."
+            )
         catalog = self.ctx.catalog
         if person is not None:
             people, faces = self.eraser.targets_for_person(person)

@@ -82,7 +82,10 @@ class ConsentLedger:
             raise PrivacyRequestError(
                 "An organisation library records the evidence of consent: attach the signed form "
                 "(--evidence FILE) or say how consent was given and who witnessed it "
-                "(--evidence-text)."
+                "(--evidence-text).",
+                web="An organisation library records the evidence of consent: attach the signed "
+                "form (Or an evidence file) or say how consent was given and who witnessed it "
+                "(Evidence).",
             )
         if expires is not None:
             try:
@@ -170,6 +173,7 @@ class ConsentLedger:
                 faces = self.catalog.privacy.faces_of_person(person.id)
                 removed["embeddings"] = self.catalog.privacy.drop_embeddings(faces, "withdrawn")
                 removed["templates"] = self.catalog.delete_templates(person_id=person.id)
+                self.catalog.people.remove_empty()  # their person, now without a face
                 self.catalog.take_touched()
                 self.catalog.after_commit(lambda: self.ctx.vectors.refresh(set(faces)))
             self.ctx.audit.record(

@@ -164,6 +164,7 @@ class Eraser:
                 except FileNotFoundError:
                     pass
             removed["photos"] = catalog.delete_photos(photo_ids)
+        catalog.people.remove_empty()  # people left without a face by it
         catalog.take_touched()
         return {"removed": removed, "with_photos": with_photos}
 

@@ -72,7 +72,9 @@ class PrivacyService:
     ) -> dict[str, Any]:
         """What an erasure would remove, for the confirmation step."""
         if (ref is None) == (photo is None):
-            raise PrivacyRequestError("Erase one thing: --person NAME or --face PHOTO.")
+            raise PrivacyRequestError(
+                "Erase one thing: --person NAME or --face PHOTO.", web="Name one person."
+            )
         if ref is not None:
             people, faces = self.eraser.targets_for_person(ref)
         else:

@@ -59,12 +59,19 @@ class ExportOptions:
             )
         if self.blur == "all-but" and not self.visible:
             raise PrivacyRequestError(
-                '--blur all-but needs who stays recognisable, e.g. --visible "Grandma,Me".'
+                '--blur all-but needs who stays recognisable, e.g. --visible "Grandma,Me".',
+                web="Blurring everyone but some people needs who stays recognisable: name them.",
             )
         if self.blur != "all-but" and self.visible:
-            raise PrivacyRequestError("--visible only goes with --blur all-but.")
+            raise PrivacyRequestError(
+                "--visible only goes with --blur all-but.",
+                web="Who stays recognisable goes only with blurring everyone but them.",
+            )
         if not 1 <= self.quality <= 100:
-            raise PrivacyRequestError("--quality is a JPEG/WebP quality from 1 to 100.")
+            raise PrivacyRequestError(
+                "--quality is a JPEG/WebP quality from 1 to 100.",
+                web="The quality is a JPEG/WebP quality from 1 to 100.",
+            )
         check_keep(self.keep)
 
 

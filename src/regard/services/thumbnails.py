@@ -102,4 +102,6 @@ def _read(path: str) -> bytes:
             Path(path),
             f"the photo file cannot be read ({exc.strerror})",
             "It was moved or deleted since it was indexed: run `regard index` on its folder.",
+            web_advice="It was moved or deleted since it was indexed: put it back, or add it "
+            "again on the Library page.",
         ) from exc

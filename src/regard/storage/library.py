@@ -37,7 +37,8 @@ class LibraryPaths:
         except OSError as exc:
             raise LibraryError(
                 f"Cannot create the library folder {self.root}: {exc.strerror or exc}. "
-                "Choose a folder you can write to with --library."
+                "Choose a folder you can write to with --library.",
+                web=f"Cannot create the library folder {self.root}: {exc.strerror or exc}.",
             ) from exc
 
     def require(self) -> None:
