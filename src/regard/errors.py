@@ -329,12 +329,14 @@ class FaceNotFoundError(PeopleError):
 
 
 class NameTakenError(PeopleError):
-    def __init__(self, name: str, holder: str) -> None:
+    def __init__(self, name: str, holder: str, holder_name: str | None = None) -> None:
+        """`holder`: the person with that name (P12), called `holder_name` (as written)."""
+        called = holder_name or name
         super().__init__(
             f"{name!r} is already the name of {holder}. If they are the same person, merge "
             f"them: `regard people merge {holder} OTHER`.",
             web=f"{name!r} is already the name of {holder}. If they are the same person, "
-            f"merge them: Merge with {name}.",
+            f"merge them: choose “Merge with {called}…”.",
         )
         self.name = name
         self.holder = holder

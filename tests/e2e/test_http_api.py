@@ -940,7 +940,7 @@ def test_web_errors_name_pages_and_buttons_not_commands(
     taken = error_of(refusals[0])
     assert taken["message"] == (
         f"'grandma' is already the name of {red}. If they are the same person, merge them: "
-        "Merge with grandma."
+        "choose “Merge with Grandma…”."
     )
     assert taken["person"] == red  # the web app offers that merge
     assert error_of(refusals[1])["message"] == (

@@ -34,8 +34,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def describe(entry: dict[str, Any]) -> str:
-    """One line about a history entry, in the owner's words."""
+def describe(entry: dict[str, Any], undone: dict[int, dict[str, Any]] | None = None) -> str:
+    """One line about a history entry, in the owner's words (`undone`: the entries undos
+    refer to, to say what they undid)."""
     d, action = entry["detail"], entry["action"]
     before = d.get("before")
     persons = dict(before["persons"]) if before else {}
@@ -60,14 +61,18 @@ def describe(entry: dict[str, Any]) -> str:
     if action == "name":
         return f"P{d['person']} named {d.get('name')!r}."
     if action == "recluster":
-        return f"Every face regrouped: {_plural(d.get('people', 0), 'person')}."
+        n = d.get("people", 0)
+        return f"Every face regrouped: {n} {'person' if n == 1 else 'people'}."
     if action == "delete":
         return (
             f"P{d['person']} deleted, with their name; "
             f"{_plural(d.get('faces', 0), 'face')} left in no person."
         )
     if action == "undo":
-        return f"Undone: #{d['undid']} ({d.get('of', 'a correction')})."
+        target = (undone or {}).get(int(d["undid"]))
+        if target is None:
+            return f"Undone: a {d.get('of', 'correction')} no longer in the history."
+        return f"Undone: {describe(target)}"
     return f"{action}."
 
 
@@ -234,6 +239,12 @@ def apply_undo(people: PeopleCatalog, entry: dict[str, Any]) -> set[int]:
 
 def history(people: PeopleCatalog, limit: int) -> list[dict[str, Any]]:
     undone = undone_entries(people)
+    targets = {
+        int(e["detail"]["undid"]): people.history_entry(int(e["detail"]["undid"]))
+        for e in people.history(limit)
+        if e["action"] == "undo"
+    }
+    found = {k: v for k, v in targets.items() if v is not None}
     out = []
     for e in reversed(people.history(limit)):
         problem = why_not(people, e, undone) if e["action"] in UNDOABLE else None
@@ -242,7 +253,7 @@ def history(people: PeopleCatalog, limit: int) -> list[dict[str, Any]]:
                 "entry": e["id"],
                 "at": e["at"],
                 "action": e["action"],
-                "text": describe(e),
+                "text": describe(e, found),
                 "undone": e["id"] in undone,
                 "can_undo": e["action"] in UNDOABLE and problem is None,
                 "why_not": problem,

@@ -233,7 +233,7 @@ class PeopleService:
             raise PeopleActionError("A name cannot be empty.")
         holder = self.people.by_name(clean)
         if holder is not None and holder.id != person.id:
-            raise NameTakenError(clean, person_label(holder.id))
+            raise NameTakenError(clean, person_label(holder.id), holder.name)
         if self.ctx.policy is Policy.ORGANISATION:
             named = PersonRow(person.id, clean, True, None, None)
             if not (
