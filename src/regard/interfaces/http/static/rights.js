@@ -232,9 +232,12 @@ function photoWithFace(ctx, { label, name, hint, whose, onPick }) {
   const area = h("div", { class: "face-choice" });
   let found = Promise.resolve(null);
   let picker = null;
+  let latest = 0;
   file.addEventListener("change", () => {
     clear(area);
     picker = null;
+    latest += 1;
+    const mine = latest;
     const photo = file.files[0];
     if (!photo) {
       found = Promise.resolve(null);
@@ -243,6 +246,7 @@ function photoWithFace(ctx, { label, name, hint, whose, onPick }) {
     area.append(h("p", { class: "hint", role: "status", text: "Looking for faces…" }));
     found = facesIn(photo, ctx.signal).then(
       (faces) => {
+        if (mine !== latest) return null; // another photo was chosen meanwhile
         clear(area);
         if (!faces.length) {
           // Said as a note: the server's answer, on sending, is the error.
@@ -269,7 +273,10 @@ function photoWithFace(ctx, { label, name, hint, whose, onPick }) {
         return faces;
       },
       (err) => {
-        clear(area).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
+        if (mine === latest) {
+          // Told politely: on sending, the server's answer is the alert.
+          clear(area).append(h("p", { class: "error", role: "status", text: errorText(err) }));
+        }
         return null;
       },
     );
