@@ -249,3 +249,13 @@ def test_a_stale_cover_is_replaced_by_another_face(engine: Engine) -> None:
         engine.catalog.people.set_cover(pid, first)
     [row] = [p for p in engine.people.summaries() if p["id"] == pid]
     assert row["cover_face_id"] in members(engine, red) and row["cover_face_id"] != first
+
+
+def test_undoing_a_merge_into_a_named_person_puts_their_cover_back(engine: Engine) -> None:
+    a, b = blue_and_green(engine)
+    engine.people.name(a, "Ann")  # confirmed and named: the merge changes nothing of hers
+    before = everything(engine)
+    merged = engine.people.merge(a, b)
+    assert merged["name"] == "Ann" and merged["faces"] == 4
+    engine.people.undo(merged["undo"])
+    assert everything(engine) == before

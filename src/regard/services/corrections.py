@@ -225,8 +225,10 @@ def apply_undo(people: PeopleCatalog, entry: dict[str, Any]) -> set[int]:
             # Faces Regard grouped into it since are grouped afresh.
             people.release(people.face_ids_of(pid))
             people.put_person(pid, None)
-    there = {pid for pid, (b, _a) in persons.items() if b is not None}
+    # Everyone the correction touched who is there again (or still): their covers are looked at.
+    there = {pid for pid, row in change.before.persons.items() if row is not None}
     there |= {b["person_id"] for b, _a in faces.values() if b["person_id"] is not None}
+    there = {pid for pid in there if people.get(pid) is not None}
     clash = people.twice_in_a_photo(sorted(there))
     if clash:
         person, photo = clash
