@@ -85,6 +85,7 @@ class Engine:
             with self.catalog.transaction():
                 self.catalog.set_setting("policy", self.config.policy.value)
         self.keys = KeyManager(self.catalog, self.config.keys)
+        self._new_key = False
         self.sealer = self._open_keys()
         self.catalog.codec.sealer = self.sealer
         self.vectors = VectorStore(
@@ -106,15 +107,18 @@ class Engine:
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
         self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
-        self.people = PeopleService(self.privacy_context, self.config.grouping)
-        self.search = SearchService(self.privacy_context)
+        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        withheld = self.privacy.gate.withheld
+        self.people = PeopleService(self.privacy_context, self.config.grouping, withheld)
+        self.search = SearchService(self.privacy_context, withheld)
         self.xmp = XmpService(self.privacy_context, self.people)
         self.exporter = Exporter(self.privacy_context, self.people, self.config.analysis.limits)
-        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.privacy_context.audit.check_continuity()
         # A restored backup must not bring back what was erased since.
-        self.privacy.eraser.replay()
+        if self.privacy.eraser.replay():
+            self.privacy.gate.refresh()
 
     def _open_keys(self) -> Sealer | None:
         if not self.keys.initialised:
@@ -123,8 +127,21 @@ class Engine:
             with self.catalog.transaction():
                 reseal_all(self.catalog, None, sealer)
             self.catalog.compact()
+            self._new_key = True
             return sealer
         return self.keys.unlock()
+
+    def _key_audit_log(self) -> None:
+        """Sign the audit log with the library's key; a log from before keys is checked and
+        keyed once, the first time the library is opened with its key (and that is logged)."""
+        audit = self.privacy_context.audit
+        audit.use_key(self.sealer)
+        if self.sealer is None or not (self.keys.legacy_wrap or self._new_key):
+            return
+        with self.catalog.transaction():
+            if audit.needs_keying():
+                audit.key_chain()
+            self.keys.upgrade_wrap()
 
     def refresh(self) -> None:
         """Forget what is cached from the catalog (another engine changed it)."""
@@ -151,11 +168,17 @@ class Engine:
             with self.catalog.transaction():
                 new_sealer = self.keys.replace_key(new)
                 resealed = reseal_all(self.catalog, old, new_sealer)
+                # The audit key comes from the data key: the log is signed again under the
+                # new one, after a check under the old (what it finds stays in the log).
+                problems = self.privacy_context.audit.rekey_chain(new_sealer)
                 self.privacy_context.audit.record(
                     "rekey",
                     actor=self.config.actor,
                     result_count=resealed,
-                    detail={"key": self.catalog.setting("crypto.kek")},
+                    detail={
+                        "key": self.catalog.setting("crypto.kek"),
+                        **({"chain_problems": problems} if problems else {}),
+                    },
                 )
             self.sealer = new_sealer
             self.catalog.codec.sealer = new_sealer

@@ -29,7 +29,7 @@ from regard.errors import (
 from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
 from regard.pipeline.grouper import IncrementalGrouper
 from regard.privacy.context import PrivacyContext
-from regard.services.search import identities, photo_matches
+from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
 from regard.storage.people_catalog import PersonRow
 
 
@@ -59,8 +59,14 @@ class PersonSearch:
 
 
 class PeopleService:
-    def __init__(self, ctx: PrivacyContext, params: GroupingParams | None = None) -> None:
+    def __init__(
+        self,
+        ctx: PrivacyContext,
+        params: GroupingParams | None = None,
+        withheld: Withheld = nothing_withheld,
+    ) -> None:
         self.ctx = ctx
+        self.withheld = withheld
         self.catalog = ctx.catalog
         self.people = ctx.catalog.people
         self.vectors = ctx.vectors
@@ -511,6 +517,7 @@ class PeopleService:
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
         taken: dict[int, str | None] = {}
         label, name = identities(self.ctx)(person)
+        held: set[int] = set()
         if faces:
             ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
@@ -537,6 +544,9 @@ class PeopleService:
                         best[n.id] = max(best.get(n.id, -1.0), n.score)
             hits = self.catalog.face_hits(sorted(best))
             free = {fid for fid in hits if self.people.face_person(fid) is None}
+            # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
+            held = self.withheld(sorted(free), Purpose.SEARCH)
+            free -= held
             for fid in sorted(free):
                 h = hits[fid]
                 matches[h.photo_id].append(
@@ -556,5 +566,6 @@ class PeopleService:
                 purpose=Purpose.SEARCH.value,
                 subject=person_label(person.id),
                 result_count=len(out),
+                detail={"withheld_by_policy": len(held)} if held else None,
             )
         return PersonSearch(self.describe(person), t, tuple(out))
