@@ -351,18 +351,29 @@ class Engine:
     ) -> dict[str, Any]:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
-        for r in rows:
-            r["name"] = shown_name(r["path"], r.pop("upload_name"))
         counts = dict(self.catalog.folders())
         names = folder_names(list(counts), str(self.paths.root))
+        full = self.privacy_context.full_paths
+        if folder is not None:
+            # A folder as the list names it (all but owners are given those, not paths); a
+            # name that is not one holds no photo (and nobody but owners asks by path).
+            named = next((f for f, n in names.items() if n == folder), None)
+            folder = named or (folder if full else "\0")
+        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
+        where = self.privacy_context.path_namer()
+        for r in rows:
+            r["name"] = shown_name(r["path"], r.pop("upload_name"))
+            r["path"] = where(r["path"])
         return {
             "total": total,
             "offset": offset,
             "photos": rows,
             "years": self.catalog.years(),
             "undated": self.catalog.undated_count(),
-            "folders": [{"folder": f, "name": names[f], "photos": n} for f, n in counts.items()],
+            "folders": [
+                {"folder": f if full else names[f], "name": names[f], "photos": n}
+                for f, n in counts.items()
+            ],
         }
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
@@ -390,7 +401,7 @@ class Engine:
         meta = photo.metadata
         return {
             "id": photo.id,
-            "path": photo.path,
+            "path": self.privacy_context.path_namer()(photo.path),
             "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,

@@ -2,9 +2,10 @@
 
 A zip with `manifest.json` (the purposes, the categories of data, recipients, retention,
 their rights, where the data came from, their consent records and the audit entries about
-them), `summary.html` (the same, for a person to read), and `photos/`: a copy of every photo
-they appear in, with every other face blurred (art. 15(4): the rights of others), written
-without any metadata.
+them; photos named from the indexed folder on, not by where the owner keeps them),
+`summary.html` (the same, for a person to read), and `photos/`: a copy of every photo they
+appear in, with every other face blurred (art. 15(4): the rights of others), written without
+any metadata.
 
 Face vectors are counted, not exported: a portable copy of someone's biometric template is a
 risk to them, and the numbers mean nothing to a reader.
@@ -24,6 +25,7 @@ import numpy as np
 
 from regard.domain.face import Box
 from regard.domain.people import face_label, person_label
+from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
 from regard.pipeline.analyse import read_file
@@ -109,9 +111,9 @@ class AccessReporter:
         out.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for n, (path, photo_faces) in enumerate(sorted(by_photo.items()), 1):
+            listed = zip(sorted(by_photo.items()), manifest["photos"], strict=True)
+            for n, ((path, photo_faces), entry) in enumerate(listed, 1):
                 data = self._photo_copy(path, photo_faces, mine)
-                entry = next(p for p in manifest["photos"] if p["path"] == path)
                 if data is None:
                     entry["copy"] = None
                     continue
@@ -175,6 +177,8 @@ class AccessReporter:
     ) -> dict[str, Any]:
         ctx = self.ctx
         catalog = ctx.catalog
+        # The report goes to the person: where the owner keeps photos on the disk is not theirs.
+        roots = catalog.indexed_roots()
         purposes_now = {
             person_label(p.id): sorted(pur.value for pur in Purpose if ctx.allowed(p, pur))
             for p in people
@@ -217,7 +221,7 @@ class AccessReporter:
             ],
             "photos": [
                 {
-                    "path": path,
+                    "path": relative_name(path, roots),
                     "taken_at": None,
                     "your_faces": [
                         {

@@ -204,10 +204,16 @@ class PeopleService:
         person = self.resolve(ref)
         info = self.describe(person)
         by_photo: dict[int, dict[str, Any]] = {}
+        shown = self.ctx.path_namer()
         for f in self.people.faces_of(person.id):
             entry = by_photo.setdefault(
                 f.photo_id,
-                {"photo_id": f.photo_id, "path": f.path, "taken_at": f.taken_at, "faces": []},
+                {
+                    "photo_id": f.photo_id,
+                    "path": shown(f.path),
+                    "taken_at": f.taken_at,
+                    "faces": [],
+                },
             )
             entry["faces"].append(
                 {

@@ -58,13 +58,14 @@ def photo_matches(
     to call it by and its size (the faces' boxes are in its pixels)."""
     rows = list(found)
     facts = ctx.catalog.photo_facts([photo_id for photo_id, _, _ in rows])
+    shown = ctx.path_namer()
     out = []
     for photo_id, faces, taken_at in rows:
         f = facts[photo_id]
         out.append(
             PhotoMatch(
                 photo_id,
-                f["path"],
+                shown(f["path"]),
                 faces[0].score,
                 faces,
                 taken_at,

@@ -233,6 +233,13 @@ class Catalog:
                 (status, utc_now(), *(getattr(counts, n) for n in fields), run_id),
             )
 
+    def indexed_roots(self) -> list[str]:
+        """Every folder (or file) an indexing run was given."""
+        roots: set[str] = set()
+        for (value,) in self._db.execute("SELECT DISTINCT roots FROM runs"):
+            roots.update(json.loads(value))
+        return sorted(roots)
+
     def last_run(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         return dict(row) if row else None

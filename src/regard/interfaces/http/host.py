@@ -36,7 +36,17 @@ class Job:
     finished_at: float | None = None
     report: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, where: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The job; with `where`, the paths in its report as that shows them."""
+        report = self.report
+        if report is not None and where is not None:
+            report = {
+                **report,
+                "roots": [where(r) for r in report["roots"]],
+                "failures": [{**f, "path": where(f["path"])} for f in report["failures"]],
+                "missing": [where(p) for p in report["missing"]],
+                "pruned": [where(p) for p in report["pruned"]],
+            }
         return {
             "id": self.id,
             "kind": self.kind,
@@ -48,7 +58,7 @@ class Job:
             "message": self.message,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "report": self.report,
+            "report": report,
         }
 
 
