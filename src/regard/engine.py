@@ -79,6 +79,7 @@ class Engine:
         self.config = config or EngineConfig()
         self.models = models
         self.catalog = Catalog(self.paths.catalog, shared=shared)
+        self._make_private()
         self._analyser: Analyser | None = None
         self._calibration: Calibration | None = None
         if not existed and self.config.policy is not None:
@@ -119,6 +120,15 @@ class Engine:
         # A restored backup must not bring back what was erased since.
         if self.privacy.eraser.replay():
             self.privacy.gate.refresh()
+
+    def _make_private(self) -> None:
+        """Folder 0700, files 0600: every file of a library from before, once (recorded), then
+        at each open the catalog's own files."""
+        done = self.catalog.setting("library.private") is not None
+        self.paths.make_private(everything=not done)
+        if not done:
+            with self.catalog.transaction():
+                self.catalog.set_setting("library.private", "folder 0700, files 0600")
 
     def _open_keys(self) -> Sealer | None:
         if not self.keys.initialised:

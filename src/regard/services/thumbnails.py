@@ -9,12 +9,12 @@ any face in no person: the photos are the owner's, only what identified them is 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from regard.atomic import private_dirs, write_atomically
 from regard.domain.face import Box
 from regard.domain.people import face_label
 from regard.errors import (
@@ -48,10 +48,8 @@ class Thumbnails:
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         data = self._render(photo.path, photo_id, size)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
+        private_dirs(cached.parent)
+        write_atomically(cached, data, private=True)
         return data
 
     def _render(self, path: str, photo_id: int, size: int) -> bytes:

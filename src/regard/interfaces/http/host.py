@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from regard.atomic import private_dirs, write_atomically
 from regard.engine import Engine, EngineConfig
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
 from regard.jobs.pool import STANDARD_MODELS
@@ -114,10 +115,8 @@ class EngineHost:
         target = self.uploads / day / f"{digest[:20]}{suffix}"
         if digest in known_hashes or any(self.uploads.rglob(f"{digest[:20]}.*")):
             return digest, None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        private_dirs(target.parent)
+        write_atomically(target, data, private=True)
         if name:
             # The path as indexing will record it (the library's path may be relative).
             with self.use() as engine, engine.catalog.transaction():
