@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -149,3 +151,23 @@ def test_withdrawal_templates_last_until_consent_is_given_again(
         draw_faces(album / "newer.png", [(80, 60, 40, RED)])
         e.index([album])
         assert biometric(e, "newer.png") == ["kept"]
+
+
+def test_an_access_report_after_an_erasure_says_what_is_kept_and_why(
+    tmp_path: Path, album: Path
+) -> None:
+    with engine_at(tmp_path / "lib", create=True) as e:
+        e.index([album])
+        erase_red(e)
+        probe = draw_faces(tmp_path / "selfie.png", [(20, 20, 40, RED)])
+        out = tmp_path / "report.zip"
+        e.privacy.access_report(out, photo=probe)
+        with zipfile.ZipFile(out) as z:
+            manifest = json.loads(z.read("manifest.json"))
+            summary = z.read("summary.html").decode()
+    assert manifest["categories_of_data"]["templates_kept_only_to_exclude_you"] == {"erasure": 3}
+    assert manifest["categories_of_data"]["face_vectors_stored_encrypted"] == 0
+    faces = [f for p in manifest["photos"] for f in p["your_faces"]]
+    assert [f["face_data"] for f in faces] == ["erased", "erased"]
+    assert "3 sealed templates of your face are kept only to keep you out" in summary
+    assert "3 because your face data was erased" in summary

@@ -223,6 +223,17 @@ class Eraser:
             write_state(path, existing + line)
         self._erased = None
 
+    def faces_of_entries(self, entry_ids: set[str]) -> list[int]:
+        """The faces of this library at the places these erasures recorded."""
+        found = []
+        for entry_id in sorted(entry_ids):
+            e = self._entries().get(entry_id)
+            for ref in e["faces"] if e else []:
+                face = self.catalog.privacy.face_by_ref(ref["content_hash"], ref["box"])
+                if face is not None:
+                    found.append(face)
+        return found
+
     def _entries(self) -> dict[str, dict[str, Any]]:
         entries: dict[str, dict[str, Any]] = {}
         for path in self.journals:

@@ -833,9 +833,27 @@ class Catalog:
             for r in rows
         ]
 
-    def template_counts(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT kind, COUNT(*) FROM templates GROUP BY kind")
+    def template_counts(self, person_id: int | None = None) -> dict[str, int]:
+        """How many templates of each kind (of one person's, if given)."""
+        rows = self._db.execute(
+            "SELECT kind, COUNT(*) FROM templates"
+            + (" WHERE person_id = ?" if person_id is not None else "")
+            + " GROUP BY kind",
+            (person_id,) if person_id is not None else (),
+        )
         return {str(r[0]): int(r[1]) for r in rows}
+
+    def erasure_templates(self, model_id: str) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """(erasure journal entry, vector) of every erasure template of a model, opened."""
+        meta, vecs = self.templates("erasure", model_id)
+        ids = {
+            int(r[0]): str(r[1])
+            for r in self._db.execute(
+                "SELECT id, erasure_id FROM templates WHERE kind = 'erasure' AND model_id = ?",
+                (model_id,),
+            )
+        }
+        return [(ids[m[0]], vec) for m, vec in zip(meta, vecs, strict=True)]
 
     def delete_templates(
         self, *, person_id: int | None = None, optout_id: int | None = None, kind: str | None = None
