@@ -66,7 +66,7 @@ class Verification:
 
     def bad(self, entry: int, problem: str) -> None:
         self.problems.append(problem)
-        self.first_bad_entry = entry if self.first_bad_entry is None else self.first_bad_entry
+        self.first_bad_entry = min(entry, self.first_bad_entry or entry)
 
 
 def _body(entry: dict[str, Any], entry_id: int | None = None) -> bytes:
