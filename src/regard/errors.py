@@ -11,6 +11,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
+    │   │   └── AuditKeyMissingError  the audit log is keyed: writing or verifying it needs the key
     │   └── WrongKeyError             the key or passphrase does not open this library
     ├── PrivacyError                  the library's policy or a person's rights forbid it
     │   ├── ConsentRequiredError      identifying this person needs a consent for this purpose
@@ -143,6 +144,21 @@ class KeyProblemError(RegardError):
 
 class KeyMissingError(KeyProblemError):
     pass
+
+
+class AuditKeyMissingError(KeyMissingError):
+    def __init__(self, what: str) -> None:
+        RegardError.__init__(
+            self,
+            f"The audit log is signed with a key derived from the library's key, and {what} "
+            "needs it. Give the passphrase (REGARD_PASSPHRASE, or --passphrase to be asked) or "
+            "the key file (--key-file, REGARD_KEY_FILE). Photos, people's names, the audit log "
+            "and the records stay readable without it.",
+            web=f"The audit log is signed with the library's key, and {what} needs it: whoever "
+            "runs Regard's server must start it again with the passphrase or the key file. "
+            "Photos, people's names, the audit log and the records stay available.",
+        )
+        self.problem = f"{what} needs the key"
 
 
 class WrongKeyError(KeyProblemError):

@@ -231,11 +231,13 @@ class Exporter:
         report = ExportReport(str(out))
         settings = BlurSettings(method=options.method)
         shown: set[int] = set()
+        where = self.ctx.path_namer()
         for n, photo in enumerate(photos, 1):
             try:
                 entry = self._export_one(photo, out, options, visible, settings, n)
+                entry["source"] = where(entry["source"])
             except (OSError, RegardError) as exc:
-                report.skipped.append({"path": photo.path, "reason": str(exc)})
+                report.skipped.append({"path": where(photo.path), "reason": str(exc)})
             else:
                 report.photos += 1
                 report.faces_blurred += entry["faces_blurred"]

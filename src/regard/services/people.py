@@ -30,7 +30,7 @@ from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
 from regard.pipeline.grouper import IncrementalGrouper
 from regard.privacy.context import PrivacyContext
 from regard.services import corrections
-from regard.services.search import identities, photo_matches
+from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
 from regard.storage.people_catalog import PersonRow
 
 
@@ -60,8 +60,14 @@ class PersonSearch:
 
 
 class PeopleService:
-    def __init__(self, ctx: PrivacyContext, params: GroupingParams | None = None) -> None:
+    def __init__(
+        self,
+        ctx: PrivacyContext,
+        params: GroupingParams | None = None,
+        withheld: Withheld = nothing_withheld,
+    ) -> None:
         self.ctx = ctx
+        self.withheld = withheld
         self.catalog = ctx.catalog
         self.people = ctx.catalog.people
         self.vectors = ctx.vectors
@@ -207,10 +213,16 @@ class PeopleService:
         person = self.resolve(ref)
         info = self.describe(person)
         by_photo: dict[int, dict[str, Any]] = {}
+        shown = self.ctx.path_namer()
         for f in self.people.faces_of(person.id):
             entry = by_photo.setdefault(
                 f.photo_id,
-                {"photo_id": f.photo_id, "path": f.path, "taken_at": f.taken_at, "faces": []},
+                {
+                    "photo_id": f.photo_id,
+                    "path": shown(f.path),
+                    "taken_at": f.taken_at,
+                    "faces": [],
+                },
             )
             entry["faces"].append(
                 {
@@ -580,6 +592,7 @@ class PeopleService:
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
         taken: dict[int, str | None] = {}
         label, name = identities(self.ctx)(person)
+        held: set[int] = set()
         if faces:
             ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
@@ -606,6 +619,9 @@ class PeopleService:
                         best[n.id] = max(best.get(n.id, -1.0), n.score)
             hits = self.catalog.face_hits(sorted(best))
             free = {fid for fid in hits if self.people.face_person(fid) is None}
+            # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
+            held = self.withheld(sorted(free), Purpose.SEARCH)
+            free -= held
             for fid in sorted(free):
                 h = hits[fid]
                 matches[h.photo_id].append(
@@ -625,5 +641,6 @@ class PeopleService:
                 purpose=Purpose.SEARCH.value,
                 subject=person_label(person.id),
                 result_count=len(out),
+                detail={"withheld_by_policy": len(held)} if held else None,
             )
         return PersonSearch(self.describe(person), t, tuple(out))

@@ -170,8 +170,10 @@ class PeopleCatalog:
     def remove_empty(self) -> list[int]:
         """Persons left without a face (after an opt-out, a withdrawal, an erasure…) go, named
         ones too, with their corrections history: a name kept on nobody is only a name kept.
-        A person enrolled by consent (a template, no photo yet) stays. Covers that point to a
-        face no longer in its person are cleared. Returns the ids removed."""
+        A person enrolled by consent (a template, no photo yet) stays, and so does one who
+        withdrew every consent (unlisted: the row only holds the templates that keep their new
+        photos out until they agree again). Covers that point to a face no longer in its
+        person are cleared. Returns the ids removed."""
         empty = [
             int(r[0])
             for r in self._db.execute(
@@ -199,7 +201,8 @@ class PeopleCatalog:
     def enrolled(self, person_id: int) -> bool:
         """Whether a consent enrolment template is kept for this person."""
         row = self._db.execute(
-            "SELECT 1 FROM templates WHERE person_id = ? LIMIT 1", (person_id,)
+            "SELECT 1 FROM templates WHERE person_id = ? AND kind = 'enrolment' LIMIT 1",
+            (person_id,),
         ).fetchone()
         return row is not None
 
@@ -420,7 +423,8 @@ class PeopleCatalog:
             # Nobody without a face is listed, but someone enrolled by consent, waiting for
             # their photos.
             " HAVING COUNT(f.id) > 0"
-            " OR EXISTS (SELECT 1 FROM templates t WHERE t.person_id = pe.id)"
+            " OR EXISTS (SELECT 1 FROM templates t WHERE t.person_id = pe.id"
+            "  AND t.kind = 'enrolment')"
             " ORDER BY faces DESC, pe.id"
         )
         out = []

@@ -414,6 +414,11 @@ def erasure_receipt(console: Console, receipt: dict[str, Any]) -> None:
     console.print(f"  request: {escape(receipt['request'])}")
     for key, value in removed.items():
         console.print(f"  {key.replace('_', ' ')}: {value}")
+    kept = receipt.get("kept")
+    if kept and kept["erasure_templates"]:
+        console.print(
+            f"  kept: {kept['erasure_templates']} erasure templates, {escape(kept['why'])}"
+        )
     check = receipt["verification"]
     verdict = "[green]none found[/]" if check["clean"] else f"[red]FOUND {check['occurrences']}[/]"
     console.print(

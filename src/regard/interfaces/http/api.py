@@ -88,6 +88,8 @@ def allowed(
         host.accounts.require(session.user, permission, action)
         # The audit log names the signed-in user as the actor of what this request does.
         engine.privacy_context.actor = session.user.name
+        # Where photos are on the server's disk is for its owners; others get names.
+        engine.privacy_context.full_paths = host.accounts.can(session.user, Permission.SETTINGS)
         yield engine
 
 
@@ -394,8 +396,9 @@ def upload(
 @router.get("/jobs", tags=["library"])
 def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """Indexing jobs and their progress."""
-    with allowed(request, session, Permission.VIEW, "see jobs"):
-        return [j.as_dict() for j in host_of(request).jobs.values()]
+    with allowed(request, session, Permission.VIEW, "see jobs") as engine:
+        where = engine.privacy_context.path_namer()
+        return [j.as_dict(where) for j in host_of(request).jobs.values()]
 
 
 @router.get("/jobs/{job_id}", tags=["library"])
@@ -403,11 +406,12 @@ def job(
     job_id: Annotated[str, FastPath(max_length=64)], session: SessionDep, request: Request
 ) -> dict[str, Any]:
     """One job's live progress: files done of total, faces found, errors."""
-    with allowed(request, session, Permission.VIEW, "see jobs"):
+    with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         found = host_of(request).jobs.get(job_id)
+        where = engine.privacy_context.path_namer()
     if found is None:
         raise JobNotFoundError(job_id)
-    return found.as_dict()
+    return found.as_dict(where)
 
 
 # --- people ----------------------------------------------------------------------------------

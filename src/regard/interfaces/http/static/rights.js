@@ -302,10 +302,14 @@ function photoWithFace(ctx, { label, name, hint, whose, onPick }) {
 function withdrawnText(out) {
   const still = out.still_allowed.length ? out.still_allowed.join(", ") : "nothing";
   const removed = out.removed || {};
+  const kept = out.kept
+    ? ` Kept, sealed, only to keep their new photos out until they agree again: ` +
+      `${plural(out.kept.withdrawal_templates, "template")}.`
+    : "";
   return (
     `Withdrawn for ${out.subject}: ${out.withdrawn.join(", ")}. Still allowed: ${still}. ` +
     `Face data deleted: ${plural(removed.embeddings || 0, "vector")}, ` +
-    `${plural(removed.templates || 0, "template")}.`
+    `${plural(removed.templates || 0, "template")}.${kept}`
   );
 }
 
@@ -596,6 +600,7 @@ function confirmStep(ctx, ref, preview, step, erased) {
 function receiptView(r, who) {
   const v = r.verification || {};
   const removed = r.removed || {};
+  const kept = r.kept || {};
   return h(
     "div",
     { class: "receipt", role: "region", "aria-label": "Erasure receipt" },
@@ -611,8 +616,10 @@ function receiptView(r, who) {
       ["Consent records with the name blanked", removed.consent_names_blanked],
       ["Photos deleted", removed.photos],
       ["Photos involved", r.photos_involved],
+      ["Erasure templates kept", kept.erasure_templates],
       ["Journal entry", r.journal_entry],
     ]),
+    kept.why ? h("p", { class: "hint", text: `The templates kept are ${kept.why}.` }) : null,
     h("p", {
       class: v.clean ? "ok" : "error",
       text: v.clean
