@@ -84,12 +84,14 @@ class Engine:
         self.config = config or EngineConfig()
         self.models = models
         self.catalog = Catalog(self.paths.catalog, shared=shared)
+        self._make_private()
         self._analyser: Analyser | None = None
         self._calibration: Calibration | None = None
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
                 self.catalog.set_setting("policy", self.config.policy.value)
         self.keys = KeyManager(self.catalog, self.config.keys)
+        self._new_key = False
         self.sealer = self._open_keys()
         self.catalog.codec.sealer = self.sealer
         self.vectors = VectorStore(
@@ -111,15 +113,27 @@ class Engine:
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
         self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
-        self.people = PeopleService(self.privacy_context, self.config.grouping)
-        self.search = SearchService(self.privacy_context)
+        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        withheld = self.privacy.gate.withheld
+        self.people = PeopleService(self.privacy_context, self.config.grouping, withheld)
+        self.search = SearchService(self.privacy_context, withheld)
         self.xmp = XmpService(self.privacy_context, self.people)
         self.exporter = Exporter(self.privacy_context, self.people, self.config.analysis.limits)
-        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.privacy_context.audit.check_continuity()
         # A restored backup must not bring back what was erased since.
-        self.privacy.eraser.replay()
+        if self.privacy.eraser.replay():
+            self.privacy.gate.refresh()
+
+    def _make_private(self) -> None:
+        """Folder 0700, files 0600: every file of a library from before, once (recorded), then
+        at each open the catalog's own files."""
+        done = self.catalog.setting("library.private") is not None
+        self.paths.make_private(everything=not done)
+        if not done:
+            with self.catalog.transaction():
+                self.catalog.set_setting("library.private", "folder 0700, files 0600")
 
     def _open_keys(self) -> Sealer | None:
         if not self.keys.initialised:
@@ -128,8 +142,21 @@ class Engine:
             with self.catalog.transaction():
                 reseal_all(self.catalog, None, sealer)
             self.catalog.compact()
+            self._new_key = True
             return sealer
         return self.keys.unlock()
+
+    def _key_audit_log(self) -> None:
+        """Sign the audit log with the library's key; a log from before keys is checked and
+        keyed once, the first time the library is opened with its key (and that is logged)."""
+        audit = self.privacy_context.audit
+        audit.use_key(self.sealer)
+        if self.sealer is None or not (self.keys.legacy_wrap or self._new_key):
+            return
+        with self.catalog.transaction():
+            if audit.needs_keying():
+                audit.key_chain()
+            self.keys.upgrade_wrap()
 
     def refresh(self) -> None:
         """Forget what is cached from the catalog (another engine changed it)."""
@@ -156,11 +183,17 @@ class Engine:
             with self.catalog.transaction():
                 new_sealer = self.keys.replace_key(new)
                 resealed = reseal_all(self.catalog, old, new_sealer)
+                # The audit key comes from the data key: the log is signed again under the
+                # new one, after a check under the old (what it finds stays in the log).
+                problems = self.privacy_context.audit.rekey_chain(new_sealer)
                 self.privacy_context.audit.record(
                     "rekey",
                     actor=self.config.actor,
                     result_count=resealed,
-                    detail={"key": self.catalog.setting("crypto.kek")},
+                    detail={
+                        "key": self.catalog.setting("crypto.kek"),
+                        **({"chain_problems": problems} if problems else {}),
+                    },
                 )
             self.sealer = new_sealer
             self.catalog.codec.sealer = new_sealer
@@ -353,11 +386,19 @@ class Engine:
     ) -> dict[str, Any]:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
-        for r in rows:
-            r["name"] = shown_name(r["path"], r.pop("upload_name"))
         counts = dict(self.catalog.folders())
         names = folder_names(list(counts), str(self.paths.root))
+        full = self.privacy_context.full_paths
+        if folder is not None:
+            # A folder as the list names it (all but owners are given those, not paths); a
+            # name that is not one holds no photo (and nobody but owners asks by path).
+            named = next((f for f, n in names.items() if n == folder), None)
+            folder = named or (folder if full else "\0")
+        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
+        where = self.privacy_context.path_namer()
+        for r in rows:
+            r["name"] = shown_name(r["path"], r.pop("upload_name"))
+            r["path"] = where(r["path"])
         return {
             "total": total,
             "offset": offset,
@@ -365,7 +406,7 @@ class Engine:
             "years": self.catalog.years(),
             "undated": self.catalog.undated_count(),
             "folders": [
-                {"folder": f, "name": readable_path(names[f]), "photos": n}
+                {"folder": f if full else names[f], "name": readable_path(names[f]), "photos": n}
                 for f, n in counts.items()
             ],
         }
@@ -395,7 +436,7 @@ class Engine:
         meta = photo.metadata
         return {
             "id": photo.id,
-            "path": photo.path,
+            "path": self.privacy_context.path_namer()(photo.path),
             "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -138,6 +139,20 @@ def readable_path(path: str | os.PathLike[str]) -> str:
 def shown_name(path: str, sent_as: str | None = None) -> str:
     """What to call a photo: the name it was sent with, else its file's own name."""
     return sent_as or readable_path(os.path.basename(path))
+
+
+def relative_name(path: str, roots: Sequence[str]) -> str:
+    """Where a photo is, without saying where on the disk: from the indexed folder (or file)
+    that holds it on (~/Pictures/2019/a.jpg indexed as ~/Pictures is Pictures/2019/a.jpg;
+    indexed as itself, a.jpg). The deepest such root wins; in none, the file's own name."""
+    best = ""
+    for root in roots:
+        r = root.rstrip(os.sep) or os.sep
+        if (path == r or path.startswith(r.rstrip(os.sep) + os.sep)) and len(r) > len(best):
+            best = r
+    if not best or best == path:
+        return os.path.basename(path)
+    return os.path.relpath(path, os.path.dirname(best) or os.sep)
 
 
 def folder_names(folders: list[str], library: str | None = None) -> dict[str, str]:

@@ -265,7 +265,9 @@ def _await_ready(w: _Worker, startup_timeout: float) -> None:
     except EOFError:
         raise RegardError(
             f"An analysis worker exited while loading the models (exit code "
-            f"{w.process.exitcode}). Run `regard status` to check the models."
+            f"{w.process.exitcode}). Run `regard status` to check the models.",
+            web=f"An analysis worker exited while loading the models (exit code "
+            f"{w.process.exitcode}); the server's console says why.",
         ) from None
     if kind == "fatal":
         raise RegardError(message)

@@ -81,6 +81,7 @@ def read_file(path: Path, limits: DecodeLimits) -> tuple[FileFingerprint, bytes]
                 f"the file is {st.st_size / 2**20:.0f} MiB, over the limit of "
                 f"{limits.max_file_bytes / 2**20:.0f} MiB",
                 "If it is a genuine photo, raise the limit with --max-file-mb.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             )
         with path.open("rb") as fh:
             # As much as the file holds (read(limit) would reserve the whole limit first, which

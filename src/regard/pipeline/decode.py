@@ -125,6 +125,7 @@ class OpenedImage:
                 f"the image declares more pixels than the limit of "
                 f"{self._limits.max_pixels / 1e6:.0f} MP (possibly a decompression bomb)",
                 "If it is a genuine photo, raise the limit with --max-megapixels.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             ) from exc
         except UnidentifiedImageError as exc:
             if _looks_supported(self._data):
@@ -167,6 +168,7 @@ class OpenedImage:
                 f"{w}x{h} is {w * h / 1e6:.0f} MP, over the limit of "
                 f"{self._limits.max_pixels / 1e6:.0f} MP",
                 "If it is a genuine photo, raise the limit with --max-megapixels.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             )
         self._check_decoded_size(img)
         return img

@@ -237,6 +237,13 @@ class Catalog:
                 (status, utc_now(), *(getattr(counts, n) for n in fields), run_id),
             )
 
+    def indexed_roots(self) -> list[str]:
+        """Every folder (or file) an indexing run was given."""
+        roots: set[str] = set()
+        for (value,) in self._db.execute("SELECT DISTINCT roots FROM runs"):
+            roots.update(json.loads(value))
+        return sorted(roots)
+
     def last_run(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         return dict(row) if row else None
@@ -741,6 +748,20 @@ class Catalog:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, self.codec.decode_many([(int(r[0]), model_id, r[1]) for r in rows])
 
+    def face_vectors(self, face_ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
+        """(face id, model id, sealed vector) of these faces, of every model."""
+        out: list[tuple[int, str, bytes]] = []
+        ids = list(face_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                "SELECT face_id, model_id, vector FROM embeddings"
+                f" WHERE face_id IN ({','.join('?' * len(chunk))}) ORDER BY face_id",
+                chunk,
+            )
+            out += [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+        return out
+
     def raw_embeddings(self) -> list[tuple[int, str, bytes]]:
         rows = self._db.execute("SELECT face_id, model_id, vector FROM embeddings").fetchall()
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
@@ -769,12 +790,14 @@ class Catalog:
         *,
         person_id: int | None = None,
         optout_id: int | None = None,
+        erasure_id: str | None = None,
     ) -> int:
-        """A face vector kept for one purpose only (consent enrolment or opt-out), sealed."""
+        """A face vector kept for one purpose only, sealed: a consent enrolment, or exclusion
+        (an opt-out, an erasure, a withdrawn consent)."""
         cur = self._db.execute(
-            "INSERT INTO templates (kind, person_id, optout_id, model_id, vector, created_at)"
-            " VALUES (?, ?, ?, ?, x'', ?)",
-            (kind, person_id, optout_id, model_id, utc_now()),
+            "INSERT INTO templates (kind, person_id, optout_id, erasure_id, model_id, vector,"
+            " created_at) VALUES (?, ?, ?, ?, ?, x'', ?)",
+            (kind, person_id, optout_id, erasure_id, model_id, utc_now()),
         )
         template_id = int(cur.lastrowid or 0)
         sealed = self.codec.seal_raw(
@@ -801,12 +824,56 @@ class Catalog:
         )
         return meta, np.frombuffer(raw, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
 
+    def person_templates(self, person_id: int) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """(model id, vector) of every template of a person (enrolment, withdrawal), opened."""
+        rows = self._db.execute(
+            "SELECT id, kind, model_id, vector FROM templates WHERE person_id = ? ORDER BY id",
+            (person_id,),
+        ).fetchall()
+        return [
+            (
+                str(r[2]),
+                np.frombuffer(
+                    self.codec.open_raw(
+                        bytes(r[3]), template_context(int(r[0]), str(r[1]), str(r[2]))
+                    ),
+                    dtype="<f4",
+                ).astype(np.float32),
+            )
+            for r in rows
+        ]
+
+    def template_counts(self, person_id: int | None = None) -> dict[str, int]:
+        """How many templates of each kind (of one person's, if given)."""
+        rows = self._db.execute(
+            "SELECT kind, COUNT(*) FROM templates"
+            + (" WHERE person_id = ?" if person_id is not None else "")
+            + " GROUP BY kind",
+            (person_id,) if person_id is not None else (),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def erasure_templates(self, model_id: str) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """(erasure journal entry, vector) of every erasure template of a model, opened."""
+        meta, vecs = self.templates("erasure", model_id)
+        ids = {
+            int(r[0]): str(r[1])
+            for r in self._db.execute(
+                "SELECT id, erasure_id FROM templates WHERE kind = 'erasure' AND model_id = ?",
+                (model_id,),
+            )
+        }
+        return [(ids[m[0]], vec) for m, vec in zip(meta, vecs, strict=True)]
+
     def delete_templates(
-        self, *, person_id: int | None = None, optout_id: int | None = None
+        self, *, person_id: int | None = None, optout_id: int | None = None, kind: str | None = None
     ) -> int:
         if person_id is not None:
             return int(
-                self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,)).rowcount
+                self._db.execute(
+                    "DELETE FROM templates WHERE person_id = ? AND kind = COALESCE(?, kind)",
+                    (person_id, kind),
+                ).rowcount
             )
         if optout_id is not None:
             return int(

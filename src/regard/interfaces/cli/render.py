@@ -271,6 +271,26 @@ def people(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
+def people_history(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("No corrections yet.")
+        return
+    table = Table(title="Corrections, newest first", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("when")
+    table.add_column("what", overflow="fold")
+    table.add_column("undo", overflow="fold")
+    for r in rows:
+        if r["undone"]:
+            undo = "undone"
+        elif r["can_undo"]:
+            undo = f"regard people undo {r['entry']}"
+        else:
+            undo = "[dim]—[/]" if r["why_not"] is None else f"[dim]{escape(r['why_not'])}[/]"
+        table.add_row(str(r["entry"]), r["at"][:16].replace("T", " "), escape(r["text"]), undo)
+    console.print(table)
+
+
 def person_detail(console: Console, info: dict[str, Any]) -> None:
     name = f" — {escape(info['name'])}" if info["name"] else " (unnamed)"
     console.print(
@@ -395,6 +415,11 @@ def erasure_receipt(console: Console, receipt: dict[str, Any]) -> None:
     console.print(f"  request: {escape(receipt['request'])}")
     for key, value in removed.items():
         console.print(f"  {key.replace('_', ' ')}: {value}")
+    kept = receipt.get("kept")
+    if kept and kept["erasure_templates"]:
+        console.print(
+            f"  kept: {kept['erasure_templates']} erasure templates, {escape(kept['why'])}"
+        )
     check = receipt["verification"]
     verdict = "[green]none found[/]" if check["clean"] else f"[red]FOUND {check['occurrences']}[/]"
     console.print(

@@ -114,6 +114,8 @@ def allowed(
         host.accounts.require(session.user, permission, action)
         # The audit log names the signed-in user as the actor of what this request does.
         engine.privacy_context.actor = session.user.name
+        # Where photos are on the server's disk is for its owners; others get names.
+        engine.privacy_context.full_paths = host.accounts.can(session.user, Permission.SETTINGS)
         yield engine
 
 
@@ -460,8 +462,9 @@ def checked_header(host: EngineHost, data: bytes, suffix: str) -> None:
 @router.get("/jobs", tags=["library"])
 def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """Indexing jobs and their progress."""
-    with allowed(request, session, Permission.VIEW, "see jobs"):
-        return [j.as_dict() for j in host_of(request).jobs.values()]
+    with allowed(request, session, Permission.VIEW, "see jobs") as engine:
+        where = engine.privacy_context.path_namer()
+        return [j.as_dict(where) for j in host_of(request).jobs.values()]
 
 
 @router.get("/jobs/{job_id}", tags=["library"])
@@ -469,11 +472,12 @@ def job(
     job_id: Annotated[str, FastPath(max_length=64)], session: SessionDep, request: Request
 ) -> dict[str, Any]:
     """One job's live progress: files done of total, faces found, errors."""
-    with allowed(request, session, Permission.VIEW, "see jobs"):
+    with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         found = host_of(request).jobs.get(job_id)
+        where = engine.privacy_context.path_namer()
     if found is None:
         raise JobNotFoundError(job_id)
-    return found.as_dict()
+    return found.as_dict(where)
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -486,6 +490,17 @@ class NameIn(BaseModel):
 class MergeIn(BaseModel):
     keep: str = Field(min_length=1, max_length=200)
     other: str = Field(min_length=1, max_length=200)
+    keep_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="When both are named: the name that stays (one of theirs).",
+    )
+
+
+class UndoIn(BaseModel):
+    entry: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A history entry; none: the latest."
+    )
 
 
 class FacesIn(BaseModel):
@@ -508,6 +523,25 @@ def people(session: SessionDep, request: Request) -> list[dict[str, Any]]:
         return rows
 
 
+@router.get("/people/history", tags=["people"])
+def people_history(
+    session: SessionDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    """The latest corrections, newest first, and whether each can be undone (as `regard
+    people history`)."""
+    with allowed(request, session, Permission.VIEW, "see people") as engine:
+        return engine.people.history(limit)
+
+
+@router.post("/people/undo", tags=["people"])
+def undo(body: UndoIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Undo a merge, split or rejection, exactly (as `regard people undo`)."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "correct people") as engine:
+        return engine.people.undo(body.entry)
+
+
 @router.get("/people/{ref}", tags=["people"])
 def person(ref: str, session: SessionDep, request: Request) -> dict[str, Any]:
     """A person's photos and faces (as `regard people show`)."""
@@ -524,9 +558,17 @@ def name_person(ref: str, body: NameIn, session: SessionDep, request: Request) -
 
 @router.post("/people/merge", tags=["people"])
 def merge(body: MergeIn, session: SessionDep, request: Request) -> dict[str, Any]:
-    """The same person: `other`'s faces join `keep`."""
+    """The same person: `other`'s faces join `keep`; when both are named, `keep_name` says
+    which name stays."""
     with allowed(request, session, Permission.EDIT_PEOPLE, "merge people") as engine:
-        return engine.people.merge(body.keep, body.other)
+        return engine.people.merge(body.keep, body.other, body.keep_name)
+
+
+@router.delete("/people/{ref}", tags=["people"])
+def delete_person(ref: str, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Delete a person and their name; their faces stay, in no person (not an erasure)."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "delete people") as engine:
+        return engine.people.delete(ref)
 
 
 @router.post("/people/{ref}/split", tags=["people"])
@@ -538,7 +580,7 @@ def split(ref: str, body: FacesIn, session: SessionDep, request: Request) -> dic
 
 @router.post("/people/{ref}/reject", tags=["people"])
 def reject(ref: str, body: FaceIn, session: SessionDep, request: Request) -> dict[str, Any]:
-    """This face is not this person; it never goes back."""
+    """This face is not this person; it never goes back (unless undone)."""
     with allowed(request, session, Permission.EDIT_PEOPLE, "correct people") as engine:
         [face_id] = parse_face_refs(body.face)[:1] or [0]
         return engine.people.reject(ref, face_id)
@@ -837,7 +879,7 @@ def erase(body: EraseIn, session: SessionDep, request: Request) -> dict[str, Any
     """Erase a person and return the receipt (as `regard erase --person`)."""
     with allowed(request, session, Permission.ERASE, "erase people") as engine:
         target = engine.people.resolve(body.person)
-        if body.confirm.strip().casefold() not in {(target.name or "").casefold(), f"p{target.id}"}:
+        if body.confirm.strip() not in {target.name, f"P{target.id}"}:
             raise PrivacyRequestError(
                 "To confirm, type the person's name (or id) exactly as shown."
             )

@@ -127,11 +127,13 @@ def create_app(host: EngineHost, allowed_hosts: Collection[str] | None = None) -
         extra: dict[str, Any] = {}
         if isinstance(exc, AmbiguousProbeError):
             extra["faces"] = [f.as_dict() for f in exc.faces]
+        if isinstance(exc, NameTakenError):
+            extra["person"] = exc.holder  # the web offers to merge with them
         headers = {}
         if isinstance(exc, TooManyAttemptsError):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(
-            error_body(type(exc).__name__, exc.web_message or str(exc), **extra),
+            error_body(type(exc).__name__, exc.web_text, **extra),
             status_code=status_for(exc),
             headers=headers,
         )

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from regard.atomic import private_dirs, write_atomically
 from regard.domain.face import AnalysedFace
 from regard.engine import Engine, EngineConfig
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
@@ -44,7 +45,17 @@ class Job:
     finished_at: float | None = None
     report: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, where: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The job; with `where`, the paths in its report as that shows them."""
+        report = self.report
+        if report is not None and where is not None:
+            report = {
+                **report,
+                "roots": [where(r) for r in report["roots"]],
+                "failures": [{**f, "path": where(f["path"])} for f in report["failures"]],
+                "missing": [where(p) for p in report["missing"]],
+                "pruned": [where(p) for p in report["pruned"]],
+            }
         return {
             "id": self.id,
             "kind": self.kind,
@@ -56,7 +67,7 @@ class Job:
             "message": self.message,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "report": self.report,
+            "report": report,
         }
 
 
@@ -144,10 +155,8 @@ class EngineHost:
         target = self.uploads / day / f"{digest[:20]}{suffix}"
         if digest in known_hashes or any(self.uploads.rglob(f"{digest[:20]}.*")):
             return digest, None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        private_dirs(target.parent)
+        write_atomically(target, data, private=True)
         if name:
             # The path as indexing will record it (the library's path may be relative).
             with self.use() as engine, engine.catalog.transaction():
