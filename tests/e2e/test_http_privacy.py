@@ -134,7 +134,7 @@ def host(tmp_path: Path) -> Iterator[EngineHost]:
 def test_only_owners_see_where_photos_are_on_the_disk(host: EngineHost, tmp_path: Path) -> None:
     """D8: viewers got absolute paths from 7 answers (and the library's own folder from the
     jobs); the access report given to the person held the owner's folder names."""
-    owner = TestClient(create_app(host), base_url="http://regard.test")
+    owner = TestClient(create_app(host), base_url="http://localhost")
     csrf = set_up(owner, host)
     # An upload, so that there is a job whose report names the library's uploads folder.
     upload = draw_faces(tmp_path / "sent.png", [(20, 20, 40, (20, 160, 20))])
@@ -173,7 +173,7 @@ def test_only_owners_see_where_photos_are_on_the_disk(host: EngineHost, tmp_path
 
     disk = str(tmp_path)
     for name in ("Mo", "Vi"):
-        client = TestClient(create_app(host), base_url="http://regard.test")
+        client = TestClient(create_app(host), base_url="http://localhost")
         seen = answers(client, sign_in(client, name))
         for what, answer in seen.items():
             assert disk not in json.dumps(answer), f"{name} sees a path on the disk in {what}"

@@ -397,6 +397,8 @@ def _timed_out(path: Path | str, seconds: float, doing: str) -> DecoderTimeoutEr
         f"{doing} took longer than {seconds:.0f} s and was stopped",
         "The file may be crafted to stall decoders; check it, or raise --timeout if it is a "
         "genuine, very large photo.",
+        web_advice="The file may be crafted to stall decoders; check it. If it is a genuine, "
+        "very large photo, whoever runs the server can allow more time.",
     )
 
 

@@ -191,6 +191,7 @@ class OpenedImage:
                 f"{bands} channel{'s' if bands != 1 else ''} = {_size(decoded)}; the limit is "
                 f"{_size(limit)}" + (f" (3 bytes a pixel at the {where} limit)" if where else ""),
                 "If it is a genuine photo, raise the limit with --max-megapixels.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             )
 
     def decode_for_detection(self, max_side: int) -> DecodedImage:
@@ -282,6 +283,7 @@ def decoder_failure(name: str, exc: BaseException, stage: str) -> ImageError | N
             else f"the decoder refuses the size it declares ({message})",
             "If it is a genuine photo, check its size with another program; lower "
             "--max-megapixels to have such files refused up front.",
+            web_advice="If it is a genuine photo, check its size with another program.",
         )
     if isinstance(exc, _BAD_DATA) or _raised_in_decoder(exc):
         what = {
