@@ -440,6 +440,7 @@ class Engine:
             "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,
+            "error_web": photo.error_web or photo.error_message,
             "metadata": None
             if meta is None
             else {

@@ -962,3 +962,33 @@ def test_web_errors_name_pages_and_buttons_not_commands(
     assert error_of(refusals[8])["message"] == (
         "two.png: 2 faces found. Click the face you mean on the photo."
     )
+
+
+def test_a_failed_photo_is_explained_in_web_words(tmp_path: Path) -> None:
+    """A photo refused at indexing (over the pixel limit) tells a web user what to do without
+    naming a command-line option, while the command line keeps its option."""
+    from regard.pipeline.analyse import AnalysisSettings
+    from regard.pipeline.decode import DecodeLimits
+
+    folder = tmp_path / "album"
+    draw_faces(folder / "big.png", [(10, 10, 40, RED)], size=(400, 400))
+    limits = DecodeLimits(max_pixels=100_000)
+    config = EngineConfig(workers=0, analysis=AnalysisSettings(limits=limits))
+    h = EngineHost(tmp_path / "lib", config, models=FakeModels())
+    try:
+        with h.use() as engine:
+            engine.index([folder])
+            [failed] = engine.failures()
+        assert "--max-megapixels" in (failed.error_message or "")
+        api = Api(h)
+        token = h.accounts.setup_token()
+        r = api.client.post(
+            "/api/setup", json={"token": token, "name": "Ann", "password": PASSWORD}
+        )
+        api.csrf = r.json()["csrf"]
+        detail = api.get(f"/api/photos/{failed.id}").json()
+        assert detail["status"] == "error"
+        assert "--" not in detail["error"] and "error_web" not in detail
+        assert "whoever runs the server can raise the limit" in detail["error"]
+    finally:
+        h.close()

@@ -68,6 +68,8 @@ class PhotoFailure:
     code: str
     message: str
     content_hash: str | None = None
+    #: The same for a web user, where `message` names a command-line option.
+    web_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class Photo:
     metadata: PhotoMetadata | None
     error_code: str | None = None
     error_message: str | None = None
+    error_web: str | None = None  # the message for a web user, where it differs
     pipeline_id: str | None = None
 
 

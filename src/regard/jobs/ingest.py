@@ -68,6 +68,7 @@ class FileProblem:
     path: str
     code: str
     message: str
+    web_message: str | None = None  # for a web user, where `message` names an option
 
 
 @dataclass
@@ -195,7 +196,9 @@ class Ingestor:
                 st = path.stat()
             except OSError as exc:
                 problem = UnreadableFileError(path, f"cannot be read ({exc.strerror})", "")
-                report.failures.append(FileProblem(str(path), problem.code, str(problem)))
+                report.failures.append(
+                    FileProblem(str(path), problem.code, str(problem), problem.web_message)
+                )
                 tally.n[Outcome.FAILED] += 1
                 continue
             fp = FileFingerprint(str(path), st.st_size, st.st_mtime_ns)
@@ -314,7 +317,9 @@ class Ingestor:
     ) -> None:
         if isinstance(result, PhotoFailure):
             tally.n[Outcome.FAILED] += 1
-            report.failures.append(FileProblem(str(path), result.code, result.message))
+            report.failures.append(
+                FileProblem(str(path), result.code, result.message, result.web_message)
+            )
             self.emit(FileDone(str(path), Outcome.FAILED, error=result.message))
             return
         outcome = Outcome.CHANGED if str(path) in known else Outcome.NEW

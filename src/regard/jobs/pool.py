@@ -83,19 +83,26 @@ def analyse_one(analyser: Analyser, path: Path) -> Result:
     try:
         return analyser.analyse_path(path)
     except ImageError as exc:
-        return PhotoFailure(_fingerprint(path), exc.code, str(exc))
+        return failed(path, exc)
     except MemoryError:
         return PhotoFailure(
             _fingerprint(path),
             "too-large",
             f"{readable_path(path)}: not enough memory to decode this image. Close other "
             "programs or lower --max-megapixels so it is refused up front.",
+            web_message=f"{readable_path(path)}: there was not enough memory on the server to "
+            "decode this image.",
         )
     except Exception as exc:  # a library failing in a way we did not foresee, or a bug
         failure = decoder_failure(str(path), exc, "data")
         if failure is not None:
-            return PhotoFailure(_fingerprint(path), failure.code, str(failure))
+            return failed(path, failure)
         return PhotoFailure(_fingerprint(path), "internal", unexpected(path, exc))
+
+
+def failed(path: Path, error: ImageError) -> PhotoFailure:
+    """A file that could not be analysed, in the words of both skins."""
+    return PhotoFailure(_fingerprint(path), error.code, str(error), web_message=error.web_message)
 
 
 def unexpected(path: Path | str, exc: BaseException) -> str:
@@ -388,7 +395,7 @@ class AnalysisPool:
             if how == "timeout"
             else _crashed(task, ended)
         )
-        return PhotoFailure(_fingerprint(task), error.code, str(error))
+        return failed(task, error)
 
 
 def _timed_out(path: Path | str, seconds: float, doing: str) -> DecoderTimeoutError:

@@ -82,7 +82,8 @@ class RunCounts:
 
 
 _PHOTO_COLUMNS = (
-    "id, path, content_hash, size_bytes, mtime_ns, status, error_code, error_message, format, "
+    "id, path, content_hash, size_bytes, mtime_ns, status, error_code, error_message, error_web, "
+    "format, "
     "width, height, orientation, taken_at, gps_lat, gps_lon, gps_alt, camera_make, "
     "camera_model, pipeline"
 )
@@ -346,7 +347,7 @@ class Catalog:
             content_hash=failure.content_hash,
             metadata=None,
             pipeline=None,
-            error=(failure.code, failure.message),
+            error=(failure.code, failure.message, failure.web_message),
         )
         self._touched.update(self._face_ids_of([photo_id]))
         self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
@@ -446,7 +447,7 @@ class Catalog:
         content_hash: str | None,
         metadata: PhotoMetadata | None,
         pipeline: str | None,
-        error: tuple[str, str] | None = None,
+        error: tuple[str, str, str | None] | None = None,
     ) -> int:
         m = metadata
         values: dict[str, object] = {
@@ -457,6 +458,7 @@ class Catalog:
             "status": status.value,
             "error_code": error[0] if error else None,
             "error_message": error[1] if error else None,
+            "error_web": error[2] if error else None,
             "format": m.format if m else None,
             "width": m.width if m else None,
             "height": m.height if m else None,
@@ -1037,6 +1039,7 @@ def _photo_from_row(r: sqlite3.Row) -> Photo:
         metadata=metadata,
         error_code=r["error_code"],
         error_message=r["error_message"],
+        error_web=r["error_web"],
         pipeline_id=r["pipeline"],
     )
 

@@ -275,6 +275,10 @@ MIGRATIONS: tuple[str, ...] = (
     -- chains these MACs. NULL in entries written before the chain was keyed.
     ALTER TABLE audit ADD COLUMN mac TEXT;
     """,
+    # 7: a failed file's message for a web user, where the command line's names an option
+    """
+    ALTER TABLE photos ADD COLUMN error_web TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -351,7 +351,9 @@ def photos(
 def photo(photo_id: PhotoId, session: SessionDep, request: Request) -> dict[str, Any]:
     """One photo with its faces, who they are, and who is unassigned."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        return engine.photo_detail(photo_id)
+        detail = engine.photo_detail(photo_id)
+    detail["error"] = detail.pop("error_web")  # in the words of a web user
+    return detail
 
 
 @router.get(

@@ -183,7 +183,10 @@ class EngineHost:
                 self.engine.refresh()
                 # Files that could not be used are told by the names they were sent with.
                 for failure in failures:
-                    path, message = failure["path"], failure["message"]
+                    # In the words of a web user, about the file by the name it was sent as.
+                    path = failure["path"]
+                    message = failure.pop("web_message") or failure["message"]
+                    failure["message"] = message
                     name = self.engine.catalog.upload_name(path)
                     failure["name"] = name or os.path.basename(path)
                     if name and message.startswith(path):
