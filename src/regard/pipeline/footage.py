@@ -1,0 +1,465 @@
+"""Footage: find the people in a video and follow them — its appearances, in one pass.
+
+Decoding every frame of a 1080p video costs more than everything else together, so frames are
+decoded only where they tell something:
+
+1. **Key frames first.** A key frame decodes on its own, so looking at each one costs one
+   picture's decoding (phones write one a second). The detector sees it at most
+   `detect_long_side` pixels long; each face's aligned crop is kept, not yet embedded.
+2. **Between key frames only where something happens.** If the people in a key frame are the
+   people of the one before (`Linker.would_change`), the frames between are skipped and the
+   boxes between are interpolated. If someone came or went (or a cut put someone else in the
+   same place), that group of pictures is decoded and every `refine_step` seconds a frame is
+   looked at, from the start, until the looks agree with the next key frame again: a start or
+   end is pinned to within `refine_step` at the cost of part of one GOP.
+3. **Long GOPs are read straight through.** Where key frames are further apart than
+   `coarse_step` (cameras and editors that write one every few seconds), frames are decoded in
+   order and one every `coarse_step` is looked at; the frames a refinement might need are kept
+   (every `refine_step`) until the next look shows whether they are.
+4. **The end.** The last group of pictures is decoded so the last frame is seen, and an
+   appearance still there ends with the video.
+
+Faces are embedded only when their likeness decides something (`regard.pipeline.linking`) and,
+at the end, for the `max_faces` best frames of each appearance (quality: size, sharpness,
+frontalness, detector confidence), with the photo pipeline's alignment and models, so video
+faces live in the same space as photo faces.
+
+The result depends only on the file and the settings (no clocks, no thread timing), so a run
+killed half-way and started again gives the same appearances; nothing is checkpointed within
+one video: at 20x real time a two-hour film is analysed again in six minutes.
+
+A file that stops decoding part-way (cut off during a copy, damaged) gives the appearances up
+to where it stops, with a note saying so; one that gives no frame at all is refused.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from regard.domain.appearance import (
+    Appearance,
+    FrameFace,
+    PathPoint,
+    StageTimes,
+    VideoAnalysis,
+)
+from regard.domain.face import AnalysedFace, Detection, Landmarks, Vector
+from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.pipeline import yuv as yuv420
+from regard.pipeline.align import align_face
+from regard.pipeline.analyse import pipeline_id
+from regard.pipeline.clip import Clip, Frame, VideoLimits, VideoPacket, open_clip
+from regard.pipeline.decode import DecodedImage
+from regard.pipeline.detect import detect_faces
+from regard.pipeline.linking import Linker, LinkSettings, Look, Sighting, Track
+from regard.pipeline.quality import QualityRules, assess_quality
+from regard.pipeline.share_errors import CorruptVideoError
+
+#: Bump when a change would change the appearances found, so videos are analysed again.
+FOOTAGE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FootageSettings:
+    detect_long_side: int = 960  # the detector sees frames this long: a 40 px face at 1080p is
+    # 20 px to it, which YuNet still finds
+    coarse_step: float = 1.0  # at most this many seconds between frames looked at first; a
+    # person in view for a second is seen at least once
+    refine_step: float = 0.2  # where a track starts or ends, a frame every this many seconds
+    min_face_px: float = 24.0  # smaller faces (full-resolution pixels) are not followed
+    event_px: float = 40.0  # faces this wide get their start and end pinned by refinement
+    max_faces: int = 3  # frames of each appearance embedded and kept, best first
+    distinct_seconds: float = 1.0  # ... at least this far apart when the appearance allows
+    link: LinkSettings = field(default_factory=LinkSettings)
+    quality: QualityRules = field(default_factory=QualityRules)
+    limits: VideoLimits = field(default_factory=VideoLimits)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.refine_step <= self.coarse_step:
+            raise ValueError("need 0 < refine_step <= coarse_step")
+        if self.max_faces < 1:
+            raise ValueError("max_faces must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class FootageProgress:
+    position: float  # seconds of the video done
+    duration: float | None  # as the header states it
+    frames_decoded: int
+    frames_looked_at: int
+
+
+Progress = Callable[[FootageProgress], None]
+
+
+def footage_pipeline_id(detector: FaceDetector, embedder: FaceEmbedder) -> str:
+    return f"{pipeline_id(detector.spec, embedder.spec)}+v{FOOTAGE_VERSION}"
+
+
+def analyse_video(
+    path: Path,
+    detector: FaceDetector,
+    embedder: FaceEmbedder,
+    settings: FootageSettings | None = None,
+    *,
+    progress: Progress | None = None,
+) -> VideoAnalysis:
+    """The appearances of people in the video at `path`, and what it took to find them.
+
+    Raises a `regard.errors.ImageError` (`UnreadableFileError`, `UnsupportedVideoError`,
+    `CorruptVideoError`, `ImageTooLargeError`) when the file cannot be analysed at all."""
+    s = settings or FootageSettings()
+    started = time.perf_counter()
+    with open_clip(Path(path), s.limits) as clip:
+        opened = time.perf_counter()
+        looker = Looker(detector, embedder, s)
+        linker = Linker(s.link, looker.embed, s.event_px)
+        scan = _Scan(clip, looker, linker, s, progress)
+        scan.run()
+        if not linker.look_times:
+            raise CorruptVideoError(
+                clip.path, "no frame of the video can be decoded", "Restore it from a backup."
+            )
+        duration = max(clip.last_time, linker.look_times[-1])
+        appearances = looker.appearances(linker, duration)
+        notes = list(scan.notes)
+        declared = clip.facts.declared_duration
+        if declared and not scan.notes and clip.last_time < declared - max(1.0, 0.02 * declared):
+            notes.append(
+                f"the video ends at {clip.last_time:.1f} s of the {declared:.1f} s its header "
+                "announces (the file is truncated); faces after that are not known"
+            )
+        first = scan.first_frame
+        assert first is not None
+        total = time.perf_counter() - started
+        decode = clip.counters.seconds
+        times = StageTimes(
+            open=opened - started,
+            decode=decode,
+            detect=looker.detect_seconds,
+            embed=looker.embed_seconds,
+            other=max(
+                0.0,
+                total - (opened - started) - decode - looker.detect_seconds - looker.embed_seconds,
+            ),
+        )
+        return VideoAnalysis(
+            duration=round(duration, 3),
+            width=first.width,
+            height=first.height,
+            frame_rate=clip.facts.frame_rate,
+            codec=clip.facts.codec,
+            container=clip.facts.container,
+            rotation=first.rotation,
+            frames_decoded=clip.counters.frames,
+            frames_looked_at=looker.looks,
+            appearances=appearances,
+            pipeline_id=footage_pipeline_id(detector, embedder),
+            notes=tuple(notes),
+            times=times,
+        )
+
+
+# --- looking at one frame ---------------------------------------------------------------------
+
+
+class Looker:
+    """Turns frames into `Look`s (detect, align, assess) and embeds faces on demand."""
+
+    def __init__(self, detector: FaceDetector, embedder: FaceEmbedder, s: FootageSettings):
+        self.detector, self.embedder, self.s = detector, embedder, s
+        self.looks = 0
+        self.detect_seconds = 0.0
+        self.embed_seconds = 0.0
+
+    def look(self, frame: Frame) -> Look:
+        started = time.perf_counter()
+        w, h = frame.width, frame.height
+        scale = min(1.0, self.s.detect_long_side / max(w, h))
+        small = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), scale)
+        real_scale = small.shape[1] / w
+        found = detect_faces(self.detector, DecodedImage(small, real_scale))
+        y_plane = frame.yuv[:h]
+        thumb = cv2.resize(y_plane, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
+        thumb = thumb.ravel() - thumb.mean()
+        thumb /= max(float(np.linalg.norm(thumb)), 1e-6)
+        sightings = []
+        for d in found:
+            if min(d.box.w, d.box.h) < self.s.min_face_px:
+                continue
+            crop = self._crop(frame, d)
+            quality = assess_quality(d, crop, self.s.quality)
+            sightings.append(Sighting(frame.time, d, crop, quality))
+        self.looks += 1
+        self.detect_seconds += time.perf_counter() - started
+        return Look(frame.time, sightings, thumb)
+
+    def _crop(self, frame: Frame, d: Detection) -> npt.NDArray[np.uint8]:
+        """The aligned face, from the full-resolution frame (only the face's neighbourhood
+        is turned into RGB)."""
+        w, h = frame.width, frame.height
+        b = d.box
+        pad = max(b.w, b.h)
+        x0 = max(0, int(b.x - pad) & ~1)
+        y0 = max(0, int(b.y - pad) & ~1)
+        x1 = min(w, (int(b.x + b.w + pad) + 1) & ~1)
+        y1 = min(h, (int(b.y + b.h + pad) + 1) & ~1)
+        region = yuv420.region_rgb(frame.yuv, w, h, (x0, y0, x1, y1))
+        shifted = Landmarks(tuple((x - x0, y - y0) for x, y in d.landmarks.points))
+        return align_face(region, shifted, self.embedder.template, self.embedder.input_size)
+
+    def embed(self, sightings: Sequence[Sighting]) -> None:
+        todo = [s for s in sightings if s.embedding is None]
+        if not todo:
+            return
+        started = time.perf_counter()
+        vectors = self.embedder.embed(np.stack([s.crop for s in todo]))
+        for s, v in zip(todo, vectors, strict=True):
+            s.embedding = np.asarray(v, dtype=np.float32)
+        self.embed_seconds += time.perf_counter() - started
+
+    # --- from tracks to appearances ------------------------------------------------------------
+
+    def appearances(self, linker: Linker, duration: float) -> tuple[Appearance, ...]:
+        times = linker.look_times
+        out = []
+        for track in linker.tracks:
+            out.append(self._appearance(track, times, duration))
+        out.sort(key=lambda a: (a.start, a.path[0].box.x, a.path[0].box.y))
+        return tuple(out)
+
+    def _appearance(self, track: Track, times: list[float], duration: float) -> Appearance:
+        first, last = track.sightings[0].time, track.sightings[-1].time
+        # A start or end lies between the last look without the face and the first with it:
+        # halfway is the best guess, off by at most half the spacing of the looks there.
+        i = bisect.bisect_left(times, first)
+        start = times[0] if i == 0 else (times[i - 1] + first) / 2
+        j = bisect.bisect_right(times, last)
+        end = duration if j >= len(times) else (last + times[j]) / 2
+        chosen = self._best(track.sightings)
+        self.embed(chosen)
+        faces = tuple(
+            FrameFace(
+                round(s.time, 3),
+                AnalysedFace(s.detection, s.quality, _vector(s), self.embedder.spec.id),
+            )
+            for s in chosen
+        )
+        path = tuple(PathPoint(round(s.time, 3), s.box) for s in track.sightings)
+        return Appearance(round(start, 3), round(max(end, last), 3), faces, path)
+
+    def _best(self, sightings: list[Sighting]) -> list[Sighting]:
+        """The best frames, best first, spread out in time when they can be: near-identical
+        neighbouring frames add nothing to recognising the person."""
+        ranked = sorted(sightings, key=lambda s: (-s.quality.score, -s.detection.score, s.time))
+        chosen: list[Sighting] = []
+        for gap in (self.s.distinct_seconds, 0.0):
+            for s in ranked:
+                if len(chosen) >= self.s.max_faces:
+                    break
+                if s in chosen:
+                    continue
+                if all(abs(s.time - c.time) >= gap for c in chosen):
+                    chosen.append(s)
+        return chosen
+
+
+def _vector(s: Sighting) -> Vector:
+    assert s.embedding is not None
+    return s.embedding
+
+
+# --- the scan -----------------------------------------------------------------------------------
+
+
+class _Scan:
+    """One pass over the packets: key frames looked at, GOPs decoded where needed."""
+
+    def __init__(
+        self,
+        clip: Clip,
+        looker: Looker,
+        linker: Linker,
+        s: FootageSettings,
+        progress: Progress | None,
+    ) -> None:
+        self.clip, self.looker, self.linker, self.s = clip, looker, linker, s
+        self.progress = progress
+        self.notes: list[str] = []
+        self.first_frame: Frame | None = None
+        self.last: Look | None = None  # the latest look committed
+        self.gop: list[VideoPacket] = []  # the current GOP's packets, from its key frame
+        self.fed = 0  # how many of them the run decoder has had (sequential mode)
+        self.sequential = False  # the current GOP is being decoded through
+        self.kept: list[Frame] = []  # frames decoded through since the last look, for refining
+        self.want: float | None = None  # sequential: decode until a frame this late is out
+
+    def run(self) -> None:
+        try:
+            for packet in self.clip.packets():
+                t = self.clip.packet_time(packet)
+                if packet.is_keyframe or (self.last is None and not self.gop):
+                    self._key(packet, t)
+                else:
+                    self._other(packet, t)
+        except CorruptVideoError as exc:
+            if self.last is None:
+                raise
+            self.notes.append(f"{exc.problem}; the appearances found before that point are kept")
+        self._end()
+
+    # --- key frames ----------------------------------------------------------------------------
+
+    def _key(self, packet: VideoPacket, t: float) -> None:
+        frame = self.clip.decode_key(packet, t)
+        if frame is None:
+            # A damaged key frame: the GOP cannot be decoded from it; its packets are dropped.
+            self.gop, self.sequential, self.kept = [], False, []
+            return
+        b = self._look(frame)
+        if self.last is None:
+            self.linker.add(b)
+        elif self.sequential:
+            self._resolve(b, self._rest_of_run(b.time))
+        else:
+            self._resolve(b, self._fresh_run(self.gop, b.time))
+        self._commit(b)
+        self.gop, self.fed, self.sequential, self.kept, self.want = [packet], 0, False, [], None
+
+    def _look(self, frame: Frame) -> Look:
+        if self.first_frame is None:
+            self.first_frame = frame
+        return self.looker.look(frame)
+
+    def _commit(self, look: Look) -> None:
+        self.last = look
+        if self.progress is not None:
+            self.progress(
+                FootageProgress(
+                    look.time,
+                    self.clip.facts.declared_duration,
+                    self.clip.counters.frames,
+                    self.looker.looks,
+                )
+            )
+
+    def _resolve(self, b: Look, between: Generator[Frame, None, None]) -> None:
+        """Add look `b`, after looking at frames between the last look and it if `b` changes
+        who is there, until the looks agree with `b` again."""
+        if self.linker.would_change(b):
+            for frame in between:
+                self.linker.add(self._look(frame))
+                if not self.linker.would_change(b):
+                    break
+        between.close()  # a run stopped early decodes no further
+        self.linker.add(b)
+
+    # --- between key frames --------------------------------------------------------------------
+
+    def _spaced(
+        self, frames: Iterator[Frame], after: float, before: float
+    ) -> Generator[Frame, None, None]:
+        """Frames strictly between `after` and `before`, one every `refine_step`."""
+        next_time = after + self.s.refine_step - 1e-6
+        for f in frames:
+            if f.time >= before - 1e-6:
+                return
+            if f.time >= next_time:
+                next_time = f.time + self.s.refine_step - 1e-6
+                yield f
+
+    def _fresh_run(self, packets: list[VideoPacket], before: float) -> Generator[Frame, None, None]:
+        """Decode a GOP from its key frame, lazily."""
+        assert self.last is not None
+
+        def frames() -> Iterator[Frame]:
+            self.clip.start_run()
+            for p in packets:
+                yield from self.clip.run(p)
+            yield from self.clip.run(None)
+
+        return self._spaced(frames(), self.last.time, before)
+
+    def _rest_of_run(self, before: float) -> Generator[Frame, None, None]:
+        """Sequential mode: the frames kept since the last look, then the GOP's packets not
+        decoded yet."""
+        assert self.last is not None
+        kept, self.kept = self.kept, []
+
+        def frames() -> Iterator[Frame]:
+            yield from kept
+            for p in self.gop[self.fed :]:
+                yield from self.clip.run(p)
+            self.fed = len(self.gop)
+            yield from self.clip.run(None)
+
+        return self._spaced(frames(), self.last.time, before)
+
+    def _other(self, packet: VideoPacket, t: float) -> None:
+        if not self.gop:
+            return  # after a damaged key frame: nothing to decode from until the next one
+        self.gop.append(packet)
+        assert self.last is not None
+        due = self.last.time + self.s.coarse_step
+        if not self.sequential and t < due - 1e-6:
+            return
+        if not self.sequential:
+            # Key frames are further apart than `coarse_step` here: decode this GOP through.
+            self.sequential = True
+            self.clip.start_run()
+            self.fed = 0
+            self.kept = []
+            self.want = due
+        if self.want is None:
+            if t < self.last.time + self.s.coarse_step - 1e-6:
+                return  # keep the packet; decoded only if a look is due or a refinement asks
+            self.want = self.last.time + self.s.coarse_step
+        for p in self.gop[self.fed :]:
+            self.fed += 1
+            for frame in self.clip.run(p):
+                self._through(frame)
+
+    def _through(self, frame: Frame) -> None:
+        """A frame decoded in sequential mode."""
+        assert self.last is not None
+        if frame.time <= self.last.time + 1e-6:
+            return  # the key frame again, already looked at
+        if self.want is not None and frame.time >= self.want - 1e-6:
+            c = self._look(frame)
+            kept, self.kept = self.kept, []
+            self._resolve(c, self._spaced(iter(kept), self.last.time, c.time))
+            self._commit(c)
+            self.want = None
+        else:
+            # Only a frame every `refine_step` is ever looked at; the rest need not be kept.
+            since = self.kept[-1].time if self.kept else self.last.time
+            if frame.time >= since + self.s.refine_step - 1e-6:
+                self.kept.append(frame)
+
+    def _end(self) -> None:
+        """Decode the last GOP through, so the last frame is seen."""
+        if self.last is None or not self.gop:
+            return
+        if not self.sequential:
+            self.clip.start_run()
+            self.fed = 0
+        frames: list[Frame] = list(self.kept)
+        self.kept = []
+        for p in self.gop[self.fed :]:
+            frames += self.clip.run(p)
+        frames += self.clip.run(None)
+        frames = [f for f in frames if f.time > self.last.time + 1e-6]
+        if not frames:
+            return
+        final = frames[-1]
+        e = self._look(final)
+        self._resolve(e, self._spaced(iter(frames[:-1]), self.last.time, final.time))
+        self._commit(e)

@@ -1,0 +1,354 @@
+"""Linking: join the faces seen in sampled frames of a video into tracks, one person each.
+
+The frames looked at may be a second apart (key frames) or a fifth of a second (where a track
+starts or ends), so a face can move far between them; position alone cannot follow it, and
+position alone would follow a cut to another person standing in the same place. Both count:
+
+- A face where a track was predicted to be (overlapping it), with nothing else near, continues
+  the track without looking at its likeness: embedding every face of every frame is the
+  dearest part of the work, and it would change nothing here.
+- Its likeness is checked (the face is embedded and compared with the track's recent
+  embeddings) when the frame follows a cut (the whole picture changed), when another face or
+  track is near enough to be confused with it, when it moved further than overlapping, and
+  every `verify_every` seconds regardless.
+- A face near the track that does not look like it is someone else: the track is split there
+  (if faces linked by position alone since its last check turn out to be that someone else
+  too, they move to the new track).
+- A face far from every track links to a track lost less than `max_gap` ago only if it looks
+  very much like it (a head turned away for a moment, a person crossing the frame fast).
+
+One face of one frame joins at most one track and a track takes at most one face a frame, so
+two faces seen at the same moment are never one track; tracks are never merged afterwards.
+Likeness is cosine similarity of the embeddings (thresholds for SFace by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from regard.domain.face import Box, Detection, FaceQuality, Vector
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    max_gap: float = 2.0  # a track not seen for longer than this has ended
+    verify_every: float = 2.0  # seconds between likeness checks of a track followed by position
+    close_iou: float = 0.4  # overlap with the predicted box that continues a track by position
+    near_reach: float = 0.6  # centre distance (in face widths) that may still be the track ...
+    near_speed: float = 1.5  # ... plus this many face widths per second since it was seen
+    keep_likeness: float = 0.15  # below this, a face where the track was is someone else
+    near_likeness: float = 0.30  # a face near a track, or across a cut, must be this alike
+    far_likeness: float = 0.45  # a face far from a lost track must be this alike (FMR ~2e-5)
+    cut_correlation: float = 0.5  # frames whose thumbnails correlate less are a cut apart
+    refs_kept: int = 4  # recent embeddings of a track its likeness is measured against
+
+
+@dataclass(slots=True, eq=False)
+class Sighting:
+    """One face in one looked-at frame, in upright full-resolution pixels, with its aligned
+    crop kept so it can be embedded later, if ever it is needed."""
+
+    time: float
+    detection: Detection
+    crop: npt.NDArray[np.uint8]
+    quality: FaceQuality
+    embedding: Vector | None = None
+
+    @property
+    def box(self) -> Box:
+        return self.detection.box
+
+
+@dataclass(slots=True, eq=False)
+class Look:
+    """A frame the detector saw: when, the faces in it, and a thumbnail to notice cuts by."""
+
+    time: float
+    sightings: list[Sighting]
+    thumb: npt.NDArray[np.float32]  # zero mean, unit norm: a dot product is a correlation
+
+
+#: Fills in `.embedding` of the sightings given (in one batch).
+EmbedFn = Callable[[Sequence[Sighting]], None]
+
+
+@dataclass(slots=True, eq=False)
+class Track:
+    id: int
+    sightings: list[Sighting]
+    refs: list[Vector] = field(default_factory=list)  # recent embeddings that were its own
+    verified_time: float = float("-inf")  # when its likeness was last checked
+    verified_index: int = -1  # the sighting that was
+
+    @property
+    def last(self) -> Sighting:
+        return self.sightings[-1]
+
+    def predict(self, t: float) -> Box:
+        """Where the face should be at `t`: moving on as between its last two sightings,
+        half as fast (faces stop and turn more often than they keep going)."""
+        b = self.last.box
+        if len(self.sightings) < 2:
+            return b
+        a = self.sightings[-2]
+        span = self.last.time - a.time
+        if span <= 0 or span > 1.5:
+            return b
+        f = 0.5 * (t - self.last.time) / span
+        return Box(
+            b.x + (b.x - a.box.x) * f,
+            b.y + (b.y - a.box.y) * f,
+            max(1.0, b.w + (b.w - a.box.w) * f),
+            max(1.0, b.h + (b.h - a.box.h) * f),
+        )
+
+    def likeness(self, s: Sighting) -> float:
+        assert s.embedding is not None
+        assert self.refs
+        return max(float(r @ s.embedding) for r in self.refs)
+
+    def adopt_last(self, kept: int) -> None:
+        """Take the last face's embedding as what the track looks like (its first)."""
+        self.remember(self.last, kept)
+
+    def remember(self, s: Sighting, kept: int) -> None:
+        assert s.embedding is not None
+        self.refs.append(s.embedding)
+        del self.refs[:-kept]
+        self.verified_time = s.time
+        self.verified_index = next(
+            (i for i in range(len(self.sightings) - 1, -1, -1) if self.sightings[i] is s),
+            len(self.sightings) - 1,
+        )
+
+
+@dataclass(slots=True)
+class _Matching:
+    pairs: list[tuple[Track, int, bool]]  # track, sighting index, likeness was checked
+    rejected: list[tuple[Track, int]]  # near by position, but someone else
+    cut: bool
+
+
+class Linker:
+    """Feed it looks in time order (`add`); `would_change` tells, without changing anything,
+    whether a look would start, end or split a track (then the frames between the last look
+    and that one are worth a closer look)."""
+
+    def __init__(self, settings: LinkSettings, embed: EmbedFn, event_px: float = 0.0) -> None:
+        self.s = settings
+        self._embed = embed
+        self.event_px = event_px  # smaller faces starting or ending are no event
+        self.tracks: list[Track] = []
+        self.look_times: list[float] = []
+        self._cuts: list[float] = []  # times of looks that followed a cut
+        self._last: Look | None = None
+        self._next_id = 0
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    def would_change(self, look: Look) -> bool:
+        """True if `look` differs from the last look in who is there: a track seen in the last
+        look is missing from it, or a face in it continues no track seen in the last look."""
+        if self._last is None:
+            return bool(look.sightings)
+        m = self._match(look)
+        linked = {id(t): i for t, i, _ in m.pairs}
+        seen_last = [t for t in self.tracks if t.last.time == self._last.time]
+        for t in seen_last:
+            if id(t) not in linked and t.last.box.w >= self.event_px:
+                return True
+        for t, i, _ in m.pairs:
+            if t.last.time != self._last.time and look.sightings[i].box.w >= self.event_px:
+                return True  # found again after being missed
+        taken = set(linked.values())
+        return any(
+            i not in taken and s.box.w >= self.event_px for i, s in enumerate(look.sightings)
+        )
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def add(self, look: Look) -> None:
+        m = self._match(look)
+        if m.cut:
+            self._cuts.append(look.time)
+        taken: set[int] = set()
+        for track, i, checked in m.pairs:
+            s = look.sightings[i]
+            track.sightings.append(s)
+            if checked:
+                track.remember(s, self.s.refs_kept)
+            taken.add(i)
+        for track, i in m.rejected:
+            if i in taken:
+                continue
+            heir = self._split(track)
+            s = look.sightings[i]
+            if heir is not None and heir.likeness(s) >= self.s.keep_likeness:
+                heir.sightings.append(s)
+                heir.remember(s, self.s.refs_kept)
+                taken.add(i)
+        for i, s in enumerate(look.sightings):
+            if i not in taken:
+                self._new_track([s])
+        self.look_times.append(look.time)
+        self._last = look
+
+    def _new_track(self, sightings: list[Sighting]) -> Track:
+        t = Track(self._next_id, sightings)
+        self._next_id += 1
+        self.tracks.append(t)
+        return t
+
+    def _split(self, track: Track) -> Track | None:
+        """`track` was followed by position to a face that is someone else. If faces linked
+        by position alone since its last check are someone else too, the first of them is
+        where the switch happened: they move to a new track (found by halving, since each
+        check costs an embedding)."""
+        lo, last = track.verified_index + 1, len(track.sightings) - 1
+        if lo > last or not track.refs or self._belongs(track, track.sightings[last]):
+            return None
+        while lo < last:  # sightings[last] is someone else; find the first that is
+            mid = (lo + last) // 2
+            if self._belongs(track, track.sightings[mid]):
+                lo = mid + 1
+            else:
+                last = mid
+        first = lo
+        tail = track.sightings[first:]
+        del track.sightings[first:]
+        heir = self._new_track(tail)
+        heir.refs = [x.embedding for x in tail if x.embedding is not None][-self.s.refs_kept :]
+        heir.verified_time = tail[-1].time
+        heir.verified_index = len(tail) - 1
+        return heir
+
+    def _belongs(self, track: Track, s: Sighting) -> bool:
+        self._embed([s])
+        return track.likeness(s) >= self.s.keep_likeness
+
+    # --- matching --------------------------------------------------------------------------------
+
+    def _is_cut(self, look: Look) -> bool:
+        if self._last is None:
+            return False
+        return float(self._last.thumb @ look.thumb) < self.s.cut_correlation
+
+    def _cut_since(self, since: float, cut_now: bool) -> bool:
+        return cut_now or any(c > since for c in self._cuts[-8:])
+
+    def _match(self, look: Look) -> _Matching:
+        s, t = self.s, look.time
+        cut = self._is_cut(look)
+        active = [tr for tr in self.tracks if t - tr.last.time <= s.max_gap and tr.last.time < t]
+        kinds: dict[tuple[int, int], tuple[str, float]] = {}
+        near_of_track: dict[int, int] = {}
+        near_of_face: dict[int, int] = {}
+        for ti, tr in enumerate(active):
+            predicted = tr.predict(t)
+            dt = t - tr.last.time
+            for i, sg in enumerate(look.sightings):
+                kind, iou = _position(predicted, sg.box, dt, s)
+                kinds[(ti, i)] = (kind, iou)
+                if kind != "far":
+                    near_of_track[ti] = near_of_track.get(ti, 0) + 1
+                    near_of_face[i] = near_of_face.get(i, 0) + 1
+        # Which near pairs need their likeness checked, then embed what they need in one go.
+        plain: list[tuple[float, int, int]] = []
+        checks: list[tuple[int, int, str, bool]] = []
+        for (ti, i), (kind, iou) in sorted(kinds.items()):
+            if kind == "far":
+                continue
+            tr = active[ti]
+            crossed = self._cut_since(tr.last.time, cut)
+            crowded = near_of_track[ti] > 1 or near_of_face[i] > 1
+            due = t - tr.verified_time >= s.verify_every
+            if kind == "close" and not (crossed or crowded or due):
+                plain.append((3.0 + iou, ti, i))
+            else:
+                checks.append((ti, i, kind, crossed))
+        self._prepare([active[ti] for ti, *_ in checks], [look.sightings[i] for _, i, *_ in checks])
+        scored: list[tuple[float, int, int, bool]] = [(sc, ti, i, False) for sc, ti, i in plain]
+        rejected: list[tuple[int, int]] = []
+        for ti, i, kind, crossed in checks:
+            like = active[ti].likeness(look.sightings[i])
+            need = s.near_likeness if crossed or kind == "near" else s.keep_likeness
+            if like >= need:
+                scored.append(((2.0 if kind == "close" else 1.0) + like, ti, i, True))
+            elif kind == "close" and not crossed:
+                rejected.append((ti, i))
+        pairs = _greedy(scored)
+        # Lost tracks and unclaimed faces far apart: the same person only if very alike.
+        used_t = {ti for ti, _, _ in pairs}
+        used_f = {i for _, i, _ in pairs}
+        lost = [ti for ti in range(len(active)) if ti not in used_t]
+        new = [i for i in range(len(look.sightings)) if i not in used_f]
+        if lost and new:
+            self._prepare([active[ti] for ti in lost], [look.sightings[i] for i in new])
+            far: list[tuple[float, int, int, bool]] = []
+            for ti in lost:
+                for i in new:
+                    like = active[ti].likeness(look.sightings[i])
+                    if like >= s.far_likeness:
+                        far.append((like, ti, i, True))
+            pairs += _greedy(far)
+        used_f = {i for _, i, _ in pairs}
+        return _Matching(
+            pairs=[(active[ti], i, checked) for ti, i, checked in pairs],
+            rejected=[(active[ti], i) for ti, i in rejected if i not in used_f],
+            cut=cut,
+        )
+
+    def _prepare(self, tracks: Sequence[Track], sightings: Sequence[Sighting]) -> None:
+        """Embed what the checks need: the faces, and a track's last face if it has no
+        embedding of its own yet."""
+        wanted: dict[int, Sighting] = {}
+        for sg in sightings:
+            if sg.embedding is None:
+                wanted[id(sg)] = sg
+        for tr in tracks:
+            if not tr.refs and tr.last.embedding is None:
+                wanted[id(tr.last)] = tr.last
+        if wanted:
+            self._embed(list(wanted.values()))
+        for tr in tracks:
+            if not tr.refs:
+                tr.adopt_last(self.s.refs_kept)
+
+
+def _position(p: Box, b: Box, dt: float, s: LinkSettings) -> tuple[str, float]:
+    """ "close" (overlapping the predicted box, about its size), "near" (within reach of it
+    for the time since it was seen) or "far"."""
+    iou = p.iou(b)
+    ratio = max(p.w, b.w) / max(1e-6, min(p.w, b.w))
+    if iou >= s.close_iou and ratio <= 1.5:
+        return "close", iou
+    size = max(p.w, b.w)
+    dx = (p.x + p.w / 2) - (b.x + b.w / 2)
+    dy = (p.y + p.h / 2) - (b.y + b.h / 2)
+    if (dx * dx + dy * dy) ** 0.5 <= (s.near_reach + s.near_speed * dt) * size and ratio <= (
+        1.6 + dt
+    ):
+        return "near", iou
+    return "far", iou
+
+
+def _greedy(
+    scored: list[tuple[float, int, int, bool]],
+) -> list[tuple[int, int, bool]]:
+    """One-to-one pairs, best score first; ties broken by track then face order, so the
+    result never depends on anything but the inputs."""
+    scored.sort(key=lambda c: (-c[0], c[1], c[2]))
+    used_t: set[int] = set()
+    used_f: set[int] = set()
+    out = []
+    for _, ti, i, checked in scored:
+        if ti in used_t or i in used_f:
+            continue
+        used_t.add(ti)
+        used_f.add(i)
+        out.append((ti, i, checked))
+    return out
