@@ -21,7 +21,9 @@ W, H, FPS = 320, 240, 25
 RED, BLUE, GREEN = (190, 30, 30), (30, 40, 190), (30, 150, 40)
 
 #: The colour embedder's cosines: the same colour ~1.0, different colours 0.6-0.9.
-FAKE_LINK = LinkSettings(keep_likeness=0.97, near_likeness=0.98, far_likeness=0.99)
+FAKE_LINK = LinkSettings(
+    keep_likeness=0.97, near_likeness=0.98, cut_likeness=0.98, far_likeness=0.99
+)
 SETTINGS = FootageSettings(link=FAKE_LINK, min_face_px=12, event_px=12)
 
 
@@ -49,13 +51,18 @@ class Square:
 
 
 def draw(squares, t):
+    """White, with each square that is on screen at `t`: its colour with a fine texture (a
+    sharp face, as the quality rules see it; the same texture every frame)."""
     img = np.full((H, W, 3), 255, np.uint8)
     for sq in squares:
         pos = sq.at(t)
         if pos is None:
             continue
         x, y = pos
-        img[max(0, y) : y + sq.side, max(0, x) : x + sq.side] = sq.colour
+        texture = np.random.default_rng(sum(sq.colour)).integers(-14, 15, (sq.side, sq.side, 1))
+        patch = np.clip(np.array(sq.colour) + texture, 0, 199).astype(np.uint8)
+        y0, x0 = max(0, y), max(0, x)
+        img[y0 : y + sq.side, x0 : x + sq.side] = patch[y0 - y :, x0 - x :][: H - y0, : W - x0]
     return img
 
 
@@ -216,7 +223,11 @@ def test_a_swap_between_checks_is_split_where_it_happened(tmp_path):
     swap = [Square(RED, 0.0, 3.3, 120, 80), Square(BLUE, 3.3, 8.0, 120, 80)]
     settings = FootageSettings(
         link=LinkSettings(
-            keep_likeness=0.97, near_likeness=0.98, far_likeness=0.99, verify_every=5.0
+            keep_likeness=0.97,
+            near_likeness=0.98,
+            cut_likeness=0.98,
+            far_likeness=0.99,
+            verify_every=5.0,
         ),
         min_face_px=12,
         event_px=12,

@@ -36,14 +36,16 @@ from regard.domain.face import Box, Detection, FaceQuality, Vector
 @dataclass(frozen=True, slots=True)
 class LinkSettings:
     max_gap: float = 2.0  # a track not seen for longer than this has ended
-    verify_every: float = 2.0  # seconds between likeness checks of a track followed by position
+    verify_every: float = 3.0  # seconds between likeness checks of a track followed by position
     close_iou: float = 0.4  # overlap with the predicted box that continues a track by position
     near_reach: float = 0.6  # centre distance (in face widths) that may still be the track ...
-    near_speed: float = 1.5  # ... plus this many face widths per second since it was seen
+    near_speed: float = 3.0  # ... plus this many face widths per second since it was seen
     keep_likeness: float = 0.15  # below this, a face where the track was is someone else
-    near_likeness: float = 0.30  # a face near a track, or across a cut, must be this alike
+    near_likeness: float = 0.20  # a face near (not on) where the track was must be this alike
+    cut_likeness: float = 0.30  # across a cut, this alike (FMR ~0.8 %: the place says little)
     far_likeness: float = 0.45  # a face far from a lost track must be this alike (FMR ~2e-5)
-    cut_correlation: float = 0.5  # frames whose thumbnails correlate less are a cut apart
+    cut_colours: float = 0.7  # frames whose colour histograms share less are a cut apart (on
+    # the real clips: cuts 0.43-0.68, moving camera and people 0.77-0.96)
     refs_kept: int = 4  # recent embeddings of a track its likeness is measured against
 
 
@@ -65,11 +67,12 @@ class Sighting:
 
 @dataclass(slots=True, eq=False)
 class Look:
-    """A frame the detector saw: when, the faces in it, and a thumbnail to notice cuts by."""
+    """A frame the detector saw: when, the faces in it, and its colours to notice cuts by
+    (a histogram barely changes as people and the camera move, and changes at a cut)."""
 
     time: float
     sightings: list[Sighting]
-    thumb: npt.NDArray[np.float32]  # zero mean, unit norm: a dot product is a correlation
+    colours: npt.NDArray[np.float32]  # a histogram summing to 1
 
 
 #: Fills in `.embedding` of the sightings given (in one batch).
@@ -106,17 +109,25 @@ class Track:
             max(1.0, b.h + (b.h - a.box.h) * f),
         )
 
+    @property
+    def anchor(self) -> Sighting:
+        """The face its likeness is measured against until it has been checked: the last one
+        that was (its first, at the start)."""
+        return self.sightings[self.verified_index]
+
     def likeness(self, s: Sighting) -> float:
         assert s.embedding is not None
-        assert self.refs
-        return max(float(r @ s.embedding) for r in self.refs)
-
-    def adopt_last(self, kept: int) -> None:
-        """Take the last face's embedding as what the track looks like (its first)."""
-        self.remember(self.last, kept)
+        refs = self.refs
+        if not refs:
+            assert self.anchor.embedding is not None, "embed the anchor first"
+            refs = [self.anchor.embedding]
+        return max(float(r @ s.embedding) for r in refs)
 
     def remember(self, s: Sighting, kept: int) -> None:
+        """`s` was checked and is this track's: measure later faces against it too."""
         assert s.embedding is not None
+        if not self.refs and self.anchor.embedding is not None:
+            self.refs.append(self.anchor.embedding)
         self.refs.append(s.embedding)
         del self.refs[:-kept]
         self.verified_time = s.time
@@ -198,7 +209,8 @@ class Linker:
         self._last = look
 
     def _new_track(self, sightings: list[Sighting]) -> Track:
-        t = Track(self._next_id, sightings)
+        # Its first face is what it looks like until it is checked, `verify_every` later.
+        t = Track(self._next_id, sightings, verified_time=sightings[0].time, verified_index=0)
         self._next_id += 1
         self.tracks.append(t)
         return t
@@ -209,7 +221,7 @@ class Linker:
         where the switch happened: they move to a new track (found by halving, since each
         check costs an embedding)."""
         lo, last = track.verified_index + 1, len(track.sightings) - 1
-        if lo > last or not track.refs or self._belongs(track, track.sightings[last]):
+        if lo > last or self._belongs(track, track.sightings[last]):
             return None
         while lo < last:  # sightings[last] is someone else; find the first that is
             mid = (lo + last) // 2
@@ -227,7 +239,7 @@ class Linker:
         return heir
 
     def _belongs(self, track: Track, s: Sighting) -> bool:
-        self._embed([s])
+        self._embed([s, track.anchor])
         return track.likeness(s) >= self.s.keep_likeness
 
     # --- matching --------------------------------------------------------------------------------
@@ -235,7 +247,8 @@ class Linker:
     def _is_cut(self, look: Look) -> bool:
         if self._last is None:
             return False
-        return float(self._last.thumb @ look.thumb) < self.s.cut_correlation
+        shared = float(np.minimum(self._last.colours, look.colours).sum())
+        return shared < self.s.cut_colours
 
     def _cut_since(self, since: float, cut_now: bool) -> bool:
         return cut_now or any(c > since for c in self._cuts[-8:])
@@ -245,47 +258,71 @@ class Linker:
         cut = self._is_cut(look)
         active = [tr for tr in self.tracks if t - tr.last.time <= s.max_gap and tr.last.time < t]
         kinds: dict[tuple[int, int], tuple[str, float]] = {}
-        near_of_track: dict[int, int] = {}
-        near_of_face: dict[int, int] = {}
+        close_of_track: dict[int, int] = {}
+        close_of_face: dict[int, int] = {}
         for ti, tr in enumerate(active):
             predicted = tr.predict(t)
             dt = t - tr.last.time
             for i, sg in enumerate(look.sightings):
                 kind, iou = _position(predicted, sg.box, dt, s)
                 kinds[(ti, i)] = (kind, iou)
-                if kind != "far":
-                    near_of_track[ti] = near_of_track.get(ti, 0) + 1
-                    near_of_face[i] = near_of_face.get(i, 0) + 1
-        # Which near pairs need their likeness checked, then embed what they need in one go.
-        plain: list[tuple[float, int, int]] = []
-        checks: list[tuple[int, int, str, bool]] = []
-        for (ti, i), (kind, iou) in sorted(kinds.items()):
-            if kind == "far":
-                continue
-            tr = active[ti]
-            crossed = self._cut_since(tr.last.time, cut)
-            crowded = near_of_track[ti] > 1 or near_of_face[i] > 1
-            due = t - tr.verified_time >= s.verify_every
-            if kind == "close" and not (crossed or crowded or due):
-                plain.append((3.0 + iou, ti, i))
-            else:
-                checks.append((ti, i, kind, crossed))
-        self._prepare([active[ti] for ti, *_ in checks], [look.sightings[i] for _, i, *_ in checks])
-        scored: list[tuple[float, int, int, bool]] = [(sc, ti, i, False) for sc, ti, i in plain]
+                if kind == "close":
+                    close_of_track[ti] = close_of_track.get(ti, 0) + 1
+                    close_of_face[i] = close_of_face.get(i, 0) + 1
+        # Three rounds, each only among the tracks and faces the rounds before left: faces on
+        # their track's predicted box, faces within reach of it, faces far away. Most faces are
+        # settled in the first round, most of them without an embedding.
+        pairs: list[tuple[int, int, bool]] = []
         rejected: list[tuple[int, int]] = []
-        for ti, i, kind, crossed in checks:
-            like = active[ti].likeness(look.sightings[i])
-            need = s.near_likeness if crossed or kind == "near" else s.keep_likeness
-            if like >= need:
-                scored.append(((2.0 if kind == "close" else 1.0) + like, ti, i, True))
-            elif kind == "close" and not crossed:
-                rejected.append((ti, i))
-        pairs = _greedy(scored)
+        for round_kind in ("close", "near"):
+            used_t = {ti for ti, _, _ in pairs}
+            used_f = {i for _, i, _ in pairs}
+            plain: list[tuple[float, int, int, bool]] = []
+            checks: list[tuple[int, int, bool]] = []
+            for (ti, i), (kind, iou) in sorted(kinds.items()):
+                if kind != round_kind or ti in used_t or i in used_f:
+                    continue
+                tr = active[ti]
+                crossed = self._cut_since(tr.last.time, cut)
+                crowded = close_of_track.get(ti, 0) > 1 or close_of_face.get(i, 0) > 1
+                due = t - tr.verified_time >= s.verify_every
+                if kind == "close" and not (crossed or crowded or due):
+                    plain.append((3.0 + iou, ti, i, False))
+                else:
+                    checks.append((ti, i, crossed))
+            self._prepare(
+                [active[ti] for ti, _, _ in checks], [look.sightings[i] for _, i, _ in checks]
+            )
+            scored = plain
+            for ti, i, crossed in checks:
+                tr, sg = active[ti], look.sightings[i]
+                like = tr.likeness(sg)
+                # A profile, a blurred or a tiny face embeds poorly: its likeness can say
+                # "someone else" only when it is clear; position says the rest.
+                poor = sg.quality.low or tr.last.quality.low
+                if crossed:
+                    need = s.cut_likeness
+                elif round_kind == "near" and not poor:
+                    need = s.near_likeness
+                else:
+                    need = s.keep_likeness
+                if like >= need:
+                    scored.append(((2.0 if round_kind == "close" else 1.0) + like, ti, i, True))
+                elif round_kind == "close" and not crossed:
+                    rejected.append((ti, i))
+            pairs += _greedy(scored)
         # Lost tracks and unclaimed faces far apart: the same person only if very alike.
         used_t = {ti for ti, _, _ in pairs}
         used_f = {i for _, i, _ in pairs}
-        lost = [ti for ti in range(len(active)) if ti not in used_t]
-        new = [i for i in range(len(look.sightings)) if i not in used_f]
+        # Only faces that embed well: a small or poor face says too little to be found again.
+        lost = [
+            ti for ti in range(len(active)) if ti not in used_t and self._telling(active[ti].last)
+        ]
+        new = [
+            i
+            for i in range(len(look.sightings))
+            if i not in used_f and self._telling(look.sightings[i])
+        ]
         if lost and new:
             self._prepare([active[ti] for ti in lost], [look.sightings[i] for i in new])
             far: list[tuple[float, int, int, bool]] = []
@@ -302,21 +339,22 @@ class Linker:
             cut=cut,
         )
 
+    def _telling(self, sg: Sighting) -> bool:
+        return sg.box.w >= self.event_px and not sg.quality.low
+
     def _prepare(self, tracks: Sequence[Track], sightings: Sequence[Sighting]) -> None:
-        """Embed what the checks need: the faces, and a track's last face if it has no
-        embedding of its own yet."""
+        """Embed what the checks need, in one batch: the faces, and the anchor of a track
+        not checked yet. (Embeddings are a cache on the sightings: a look that is only
+        previewed changes nothing else.)"""
         wanted: dict[int, Sighting] = {}
         for sg in sightings:
             if sg.embedding is None:
                 wanted[id(sg)] = sg
         for tr in tracks:
-            if not tr.refs and tr.last.embedding is None:
-                wanted[id(tr.last)] = tr.last
+            if not tr.refs and tr.anchor.embedding is None:
+                wanted[id(tr.anchor)] = tr.anchor
         if wanted:
             self._embed(list(wanted.values()))
-        for tr in tracks:
-            if not tr.refs:
-                tr.adopt_last(self.s.refs_kept)
 
 
 def _position(p: Box, b: Box, dt: float, s: LinkSettings) -> tuple[str, float]:
