@@ -17,9 +17,11 @@ timestamps, or, where a file has none, the previous frame's time plus one frame.
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TypeAlias
@@ -76,9 +78,23 @@ class Frame:
 
 @dataclass(slots=True)
 class DecodeCounters:
+    """What decoding cost so far. Key frames may be decoded on another thread than runs
+    (`KeyFrames`), so updates hold the lock."""
+
     frames: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add_time(self, seconds: float) -> None:
+        with self.lock:
+            self.seconds += seconds
+
+    def add_frame(self, nbytes: int) -> int:
+        with self.lock:
+            self.frames += 1
+            self.bytes += nbytes
+            return self.bytes
 
 
 class Clip:
@@ -191,7 +207,7 @@ class Clip:
         except av.error.FFmpegError:
             return None
         finally:
-            self.counters.seconds += time.perf_counter() - started
+            self.counters.add_time(time.perf_counter() - started)
         if not frames:
             return None
         f = frames[0]
@@ -220,7 +236,7 @@ class Clip:
             # A damaged packet: its frame is lost, the run goes on with what decodes.
             frames = []
         finally:
-            self.counters.seconds += time.perf_counter() - started
+            self.counters.add_time(time.perf_counter() - started)
         if packet is None:
             self._run_decoder.flush_buffers()
         out = []
@@ -248,9 +264,7 @@ class Clip:
                 f"a frame at {t:.1f} s is {w}x{h}, over the limit of "
                 f"{self.limits.max_frame_pixels / 1e6:.1f} MP a frame",
             )
-        self.counters.frames += 1
-        self.counters.bytes += w * h * 3 // 2
-        if self.counters.bytes > self.limits.max_decoded_bytes:
+        if self.counters.add_frame(w * h * 3 // 2) > self.limits.max_decoded_bytes:
             raise _too_large(
                 self.path,
                 f"decoding it would take more than {_bytes(self.limits.max_decoded_bytes)} of "
@@ -272,8 +286,81 @@ class Clip:
         if rotation:
             # The display matrix turns counter-clockwise, as np.rot90 does.
             yuv, w, h = yuv420.turned(yuv, w, h, rotation // 90)
-        self.counters.seconds += time.perf_counter() - started
+        self.counters.add_time(time.perf_counter() - started)
         return Frame(t, yuv, w, h, rotation)
+
+
+@dataclass(frozen=True, slots=True)
+class ClipPacket:
+    """A packet of the video stream, its time, and, for a key frame, its picture."""
+
+    packet: VideoPacket
+    time: float
+    key: bool
+    picture: Frame | None = None  # for a key frame: None if it could not be decoded
+
+
+class KeyFrames:
+    """The clip's packets, with each key frame's picture decoded ahead on a thread of its
+    own: decoding the next key frame overlaps looking at this one (both let go of the
+    interpreter while they work). The first packet counts as a key frame, whatever its flag.
+
+        with KeyFrames(clip) as packets:
+            for p in packets: ...
+    """
+
+    _END = object()
+
+    def __init__(self, clip: Clip, ahead: int = 256) -> None:
+        self.clip = clip
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="regard-key-frames", daemon=True)
+
+    def __enter__(self) -> Iterator[ClipPacket]:
+        self._thread.start()
+        return self._items()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)  # unblock a reader waiting to put
+        self._thread.join()
+
+    def _items(self) -> Iterator[ClipPacket]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, ClipPacket)
+            yield item
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        first = True
+        try:
+            for packet in self.clip.packets():
+                t = self.clip.packet_time(packet)
+                key = first or bool(packet.is_keyframe)
+                first = False
+                picture = self.clip.decode_key(packet, t) if key else None
+                if not self._put(ClipPacket(packet, t, key, picture)):
+                    return
+        except BaseException as exc:  # handed to the reading thread, raised there
+            self._put(exc)
+            return
+        self._put(self._END)
 
 
 @contextlib.contextmanager

@@ -34,7 +34,6 @@ to where it stops, with a note saying so; one that gives no frame at all is refu
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,12 +50,12 @@ from regard.domain.appearance import (
     StageTimes,
     VideoAnalysis,
 )
-from regard.domain.face import AnalysedFace, Detection, Landmarks, Vector
+from regard.domain.face import AnalysedFace, Box, Detection, Landmarks, Vector
 from regard.inference.sessions import FaceDetector, FaceEmbedder
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.align import align_face
 from regard.pipeline.analyse import pipeline_id
-from regard.pipeline.clip import Clip, Frame, VideoLimits, VideoPacket, open_clip
+from regard.pipeline.clip import Clip, Frame, KeyFrames, VideoLimits, VideoPacket, open_clip
 from regard.pipeline.decode import DecodedImage
 from regard.pipeline.detect import detect_faces
 from regard.pipeline.linking import Linker, LinkSettings, Look, Sighting, Track
@@ -180,14 +179,26 @@ class Looker:
         self.detect_seconds = 0.0
         self.embed_seconds = 0.0
 
-    def look(self, frame: Frame) -> Look:
+    def look(self, frame: Frame, region: Region | None = None) -> Look:
+        """Detect the faces in `frame`, or only in its `region` (x0, y0, x1, y1), at the same
+        scale either way; align and assess each; keep the frame's colours."""
         started = time.perf_counter()
         w, h = frame.width, frame.height
         scale = min(1.0, self.s.detect_long_side / max(w, h))
-        small = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), scale)
-        real_scale = small.shape[1] / w
-        found = detect_faces(self.detector, DecodedImage(small, real_scale))
-        colours = colour_histogram(small)
+        x0, y0, x1, y1 = 0, 0, w, h
+        if region is not None:
+            x0, y0 = max(0, int(region[0]) & ~1), max(0, int(region[1]) & ~1)
+            x1, y1 = min(w, (int(region[2]) + 1) & ~1), min(h, (int(region[3]) + 1) & ~1)
+        found: list[Detection] = []
+        if x1 - x0 >= 16 and y1 - y0 >= 16:
+            small = yuv420.region_rgb(frame.yuv, w, h, (x0, y0, x1, y1), scale)
+            found = [
+                _shifted(d, x0, y0)
+                for d in detect_faces(
+                    self.detector, DecodedImage(small, small.shape[1] / (x1 - x0))
+                )
+            ]
+        tiny = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), min(1.0, 160 / max(w, h)))
         sightings = []
         for d in found:
             if min(d.box.w, d.box.h) < self.s.min_face_px:
@@ -197,7 +208,8 @@ class Looker:
             sightings.append(Sighting(frame.time, d, crop, quality))
         self.looks += 1
         self.detect_seconds += time.perf_counter() - started
-        return Look(frame.time, sightings, colours)
+        seen = None if region is None else (float(x0), float(y0), float(x1), float(y1))
+        return Look(frame.time, sightings, colour_histogram(tiny), seen)
 
     def _crop(self, frame: Frame, d: Detection) -> npt.NDArray[np.uint8]:
         """The aligned face, from the full-resolution frame (only the face's neighbourhood
@@ -226,21 +238,17 @@ class Looker:
     # --- from tracks to appearances ------------------------------------------------------------
 
     def appearances(self, linker: Linker, duration: float) -> tuple[Appearance, ...]:
-        times = linker.look_times
-        out = []
-        for track in linker.tracks:
-            out.append(self._appearance(track, times, duration))
+        out = [self._appearance(track, duration) for track in linker.tracks]
         out.sort(key=lambda a: (a.start, a.path[0].box.x, a.path[0].box.y))
         return tuple(out)
 
-    def _appearance(self, track: Track, times: list[float], duration: float) -> Appearance:
+    def _appearance(self, track: Track, duration: float) -> Appearance:
         first, last = track.sightings[0].time, track.sightings[-1].time
-        # A start or end lies between the last look without the face and the first with it:
-        # halfway is the best guess, off by at most half the spacing of the looks there.
-        i = bisect.bisect_left(times, first)
-        start = times[0] if i == 0 else (times[i - 1] + first) / 2
-        j = bisect.bisect_right(times, last)
-        end = duration if j >= len(times) else (last + times[j]) / 2
+        # A start or end lies between the last look at the place without the face and the
+        # first with it: halfway is the best guess, off by at most half the spacing of the
+        # looks there.
+        start = first if track.absent_before is None else (track.absent_before + first) / 2
+        end = duration if track.gone_at is None else (last + track.gone_at) / 2
         chosen = self._best(track.sightings)
         self.embed(chosen)
         faces = tuple(
@@ -269,10 +277,22 @@ class Looker:
         return chosen
 
 
+Region = tuple[float, float, float, float]
+
+
+def _shifted(d: Detection, dx: float, dy: float) -> Detection:
+    b = d.box
+    return Detection(
+        Box(b.x + dx, b.y + dy, b.w, b.h),
+        Landmarks(tuple((x + dx, y + dy) for x, y in d.landmarks.points)),
+        d.score,
+    )
+
+
 def colour_histogram(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """Hue x saturation x value, 8 x 4 x 4 bins, of a small copy: what a cut changes."""
-    tiny = cv2.resize(rgb, (160, 90), interpolation=cv2.INTER_AREA)
-    hsv = cv2.cvtColor(tiny, cv2.COLOR_RGB2HSV)
+    """Hue x saturation x value, 8 x 4 x 4 bins, of a small copy of a frame: what a cut
+    changes, and people moving or the camera turning hardly do."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
     return np.asarray(hist / max(float(hist.sum()), 1.0), dtype=np.float32)
 
@@ -309,12 +329,12 @@ class _Scan:
 
     def run(self) -> None:
         try:
-            for packet in self.clip.packets():
-                t = self.clip.packet_time(packet)
-                if packet.is_keyframe or (self.last is None and not self.gop):
-                    self._key(packet, t)
-                else:
-                    self._other(packet, t)
+            with KeyFrames(self.clip) as packets:
+                for p in packets:
+                    if p.key:
+                        self._key(p.packet, p.picture)
+                    else:
+                        self._other(p.packet, p.time)
         except CorruptVideoError as exc:
             if self.last is None:
                 raise
@@ -323,8 +343,7 @@ class _Scan:
 
     # --- key frames ----------------------------------------------------------------------------
 
-    def _key(self, packet: VideoPacket, t: float) -> None:
-        frame = self.clip.decode_key(packet, t)
+    def _key(self, packet: VideoPacket, frame: Frame | None) -> None:
         if frame is None:
             # A damaged key frame: the GOP cannot be decoded from it; its packets are dropped.
             self.gop, self.sequential, self.kept = [], False, []
@@ -358,14 +377,31 @@ class _Scan:
 
     def _resolve(self, b: Look, between: Generator[Frame, None, None]) -> None:
         """Add look `b`, after looking at frames between the last look and it if `b` changes
-        who is there, until the looks agree with `b` again."""
-        if self.linker.would_change(b):
+        who is there, until the looks agree with `b` again. Those frames are searched only
+        around the faces that came or went (within the reach of a moving face), unless that
+        is most of the frame anyway."""
+        changed = self.linker.changes(b)
+        if changed:
+            region = self._around(changed)
             for frame in between:
-                self.linker.add(self._look(frame))
+                self.linker.add(self.looker.look(frame, region))
                 if not self.linker.would_change(b):
                     break
         between.close()  # a run stopped early decodes no further
         self.linker.add(b)
+
+    def _around(self, boxes: list[Box]) -> Region | None:
+        assert self.first_frame is not None
+        w, h = self.first_frame.width, self.first_frame.height
+        margin = self.s.link.near_most + 0.5  # face widths: the linker's reach, and some
+        x0 = min(b.x - margin * b.w for b in boxes)
+        y0 = min(b.y - margin * b.w for b in boxes)
+        x1 = max(b.x + b.w + margin * b.w for b in boxes)
+        y1 = max(b.y + b.h + margin * b.w for b in boxes)
+        x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1)
+        if (x1 - x0) * (y1 - y0) > 0.5 * w * h:
+            return None
+        return (x0, y0, x1, y1)
 
     # --- between key frames --------------------------------------------------------------------
 

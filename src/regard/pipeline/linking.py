@@ -37,10 +37,13 @@ from regard.domain.face import Box, Detection, FaceQuality, Vector
 class LinkSettings:
     max_gap: float = 2.0  # a track not seen for longer than this has ended
     verify_every: float = 3.0  # seconds between likeness checks of a track followed by position
-    close_iou: float = 0.4  # overlap with the predicted box that continues a track by position
+    close_iou: float = 0.3  # overlap with the predicted box that continues a track by position
     near_reach: float = 0.6  # centre distance (in face widths) that may still be the track ...
-    near_speed: float = 3.0  # ... plus this many face widths per second since it was seen
+    near_speed: float = 3.0  # ... plus this many face widths per second since it was seen,
+    near_most: float = 2.0  # ... up to this many (beyond, only likeness can find it again)
     keep_likeness: float = 0.15  # below this, a face where the track was is someone else
+    poor_likeness: float = 0.05  # ... if both embed well; if either is a profile, blurred or
+    # tiny (quality.low), its embedding is weak evidence: only this clear a "no" counts
     near_likeness: float = 0.20  # a face near (not on) where the track was must be this alike
     cut_likeness: float = 0.30  # across a cut, this alike (FMR ~0.8 %: the place says little)
     far_likeness: float = 0.45  # a face far from a lost track must be this alike (FMR ~2e-5)
@@ -72,7 +75,17 @@ class Look:
 
     time: float
     sightings: list[Sighting]
-    colours: npt.NDArray[np.float32]  # a histogram summing to 1
+    colours: npt.NDArray[np.float32]  # a histogram of the whole frame, summing to 1
+    #: The part of the frame the detector searched (x0, y0, x1, y1), None for all of it.
+    #: Tracks outside it were not looked for: not being seen there says nothing about them.
+    region: tuple[float, float, float, float] | None = None
+
+    def observes(self, box: Box) -> bool:
+        if self.region is None:
+            return True
+        x0, y0, x1, y1 = self.region
+        cx, cy = box.x + box.w / 2, box.y + box.h / 2
+        return x0 <= cx <= x1 and y0 <= cy <= y1
 
 
 #: Fills in `.embedding` of the sightings given (in one batch).
@@ -86,6 +99,13 @@ class Track:
     refs: list[Vector] = field(default_factory=list)  # recent embeddings that were its own
     verified_time: float = float("-inf")  # when its likeness was last checked
     verified_index: int = -1  # the sighting that was
+    present: bool = True  # seen the last time its place was looked at
+    #: The last look at its place before it was first seen (None: it was there from the
+    #: first frame), and the first look at its place that missed it after it was last seen
+    #: (None: still there). Its start and end lie between these and its first and last
+    #: sightings.
+    absent_before: float | None = None
+    gone_at: float | None = None
 
     @property
     def last(self) -> Sighting:
@@ -93,7 +113,7 @@ class Track:
 
     def predict(self, t: float) -> Box:
         """Where the face should be at `t`: moving on as between its last two sightings,
-        half as fast (faces stop and turn more often than they keep going)."""
+        a little slower (faces stop and turn more often than they keep going)."""
         b = self.last.box
         if len(self.sightings) < 2:
             return b
@@ -101,7 +121,7 @@ class Track:
         span = self.last.time - a.time
         if span <= 0 or span > 1.5:
             return b
-        f = 0.5 * (t - self.last.time) / span
+        f = 0.8 * (t - self.last.time) / span
         return Box(
             b.x + (b.x - a.box.x) * f,
             b.y + (b.y - a.box.y) * f,
@@ -157,28 +177,39 @@ class Linker:
         self.look_times: list[float] = []
         self._cuts: list[float] = []  # times of looks that followed a cut
         self._last: Look | None = None
+        self._regions: list[tuple[float, tuple[float, float, float, float] | None]] = []
         self._next_id = 0
 
     # --- queries ---------------------------------------------------------------------------------
 
     def would_change(self, look: Look) -> bool:
-        """True if `look` differs from the last look in who is there: a track seen in the last
-        look is missing from it, or a face in it continues no track seen in the last look."""
+        """True if `look` differs from the last look in who is there: a track present before
+        is missing from it, one missing before is back, or a face in it continues no track."""
+        return bool(self.changes(look))
+
+    def changes(self, look: Look) -> list[Box]:
+        """Where `look` differs from what was last seen (as `would_change`): the boxes of the
+        faces that came, went or came back, with no change made. Faces narrower than
+        `event_px` are no event."""
         if self._last is None:
-            return bool(look.sightings)
+            return [s.box for s in look.sightings if s.box.w >= self.event_px]
         m = self._match(look)
-        linked = {id(t): i for t, i, _ in m.pairs}
-        seen_last = [t for t in self.tracks if t.last.time == self._last.time]
-        for t in seen_last:
-            if id(t) not in linked and t.last.box.w >= self.event_px:
-                return True
+        linked = {id(t) for t, _, _ in m.pairs}
+        out = []
+        for t in self._active(look):
+            if t.present and id(t) not in linked and t.last.box.w >= self.event_px:
+                out.append(t.last.box)
+        taken = set()
         for t, i, _ in m.pairs:
-            if t.last.time != self._last.time and look.sightings[i].box.w >= self.event_px:
-                return True  # found again after being missed
-        taken = set(linked.values())
-        return any(
-            i not in taken and s.box.w >= self.event_px for i, s in enumerate(look.sightings)
-        )
+            taken.add(i)
+            if not t.present and look.sightings[i].box.w >= self.event_px:
+                out.append(look.sightings[i].box)
+        out += [
+            s.box
+            for i, s in enumerate(look.sightings)
+            if i not in taken and s.box.w >= self.event_px
+        ]
+        return out
 
     # --- changes ---------------------------------------------------------------------------------
 
@@ -186,13 +217,17 @@ class Linker:
         m = self._match(look)
         if m.cut:
             self._cuts.append(look.time)
+        observed = self._active(look)
         taken: set[int] = set()
+        matched: set[int] = set()
         for track, i, checked in m.pairs:
             s = look.sightings[i]
             track.sightings.append(s)
             if checked:
                 track.remember(s, self.s.refs_kept)
+            track.present, track.gone_at = True, None
             taken.add(i)
+            matched.add(id(track))
         for track, i in m.rejected:
             if i in taken:
                 continue
@@ -202,11 +237,40 @@ class Linker:
                 heir.sightings.append(s)
                 heir.remember(s, self.s.refs_kept)
                 taken.add(i)
+                matched.add(id(heir))
+        for track in observed:
+            if id(track) not in matched and track.present:
+                track.present, track.gone_at = False, look.time
         for i, s in enumerate(look.sightings):
             if i not in taken:
-                self._new_track([s])
+                t = self._new_track([s])
+                t.absent_before = self._last_look_at(s.box)
         self.look_times.append(look.time)
+        self._regions.append((look.time, look.region))
+        del self._regions[:-64]
         self._last = look
+
+    def _active(self, look: Look) -> list[Track]:
+        """Tracks this look can continue: seen within `max_gap`, where it looked."""
+        t = look.time
+        return [
+            tr
+            for tr in self.tracks
+            if t - tr.last.time <= self.s.max_gap
+            and tr.last.time < t
+            and look.observes(tr.predict(t))
+        ]
+
+    def _last_look_at(self, box: Box) -> float | None:
+        """The latest look before now that searched where `box` is."""
+        for t, region in reversed(self._regions):
+            if region is None:
+                return t
+            x0, y0, x1, y1 = region
+            cx, cy = box.x + box.w / 2, box.y + box.h / 2
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
+                return t
+        return None
 
     def _new_track(self, sightings: list[Sighting]) -> Track:
         # Its first face is what it looks like until it is checked, `verify_every` later.
@@ -233,6 +297,10 @@ class Linker:
         tail = track.sightings[first:]
         del track.sightings[first:]
         heir = self._new_track(tail)
+        # The switch happened between the last face of one and the first of the other.
+        heir.absent_before = track.sightings[-1].time if track.sightings else track.absent_before
+        track.gone_at = tail[0].time
+        track.present = False
         heir.refs = [x.embedding for x in tail if x.embedding is not None][-self.s.refs_kept :]
         heir.verified_time = tail[-1].time
         heir.verified_index = len(tail) - 1
@@ -256,10 +324,12 @@ class Linker:
     def _match(self, look: Look) -> _Matching:
         s, t = self.s, look.time
         cut = self._is_cut(look)
-        active = [tr for tr in self.tracks if t - tr.last.time <= s.max_gap and tr.last.time < t]
+        active = self._active(look)
         kinds: dict[tuple[int, int], tuple[str, float]] = {}
         close_of_track: dict[int, int] = {}
         close_of_face: dict[int, int] = {}
+        near_of_track: dict[int, int] = {}
+        near_of_face: dict[int, int] = {}
         for ti, tr in enumerate(active):
             predicted = tr.predict(t)
             dt = t - tr.last.time
@@ -269,6 +339,9 @@ class Linker:
                 if kind == "close":
                     close_of_track[ti] = close_of_track.get(ti, 0) + 1
                     close_of_face[i] = close_of_face.get(i, 0) + 1
+                if kind != "far":
+                    near_of_track[ti] = near_of_track.get(ti, 0) + 1
+                    near_of_face[i] = near_of_face.get(i, 0) + 1
         # Three rounds, each only among the tracks and faces the rounds before left: faces on
         # their track's predicted box, faces within reach of it, faces far away. Most faces are
         # settled in the first round, most of them without an embedding.
@@ -278,7 +351,7 @@ class Linker:
             used_t = {ti for ti, _, _ in pairs}
             used_f = {i for _, i, _ in pairs}
             plain: list[tuple[float, int, int, bool]] = []
-            checks: list[tuple[int, int, bool]] = []
+            checks: list[tuple[int, int, bool, bool]] = []
             for (ti, i), (kind, iou) in sorted(kinds.items()):
                 if kind != round_kind or ti in used_t or i in used_f:
                     continue
@@ -289,23 +362,25 @@ class Linker:
                 if kind == "close" and not (crossed or crowded or due):
                     plain.append((3.0 + iou, ti, i, False))
                 else:
-                    checks.append((ti, i, crossed))
+                    alone = near_of_track[ti] == 1 and near_of_face[i] == 1
+                    checks.append((ti, i, crossed, alone))
             self._prepare(
-                [active[ti] for ti, _, _ in checks], [look.sightings[i] for _, i, _ in checks]
+                [active[ti] for ti, *_ in checks], [look.sightings[i] for _, i, *_ in checks]
             )
             scored = plain
-            for ti, i, crossed in checks:
+            for ti, i, crossed, alone in checks:
                 tr, sg = active[ti], look.sightings[i]
                 like = tr.likeness(sg)
                 # A profile, a blurred or a tiny face embeds poorly: its likeness can say
-                # "someone else" only when it is clear; position says the rest.
-                poor = sg.quality.low or tr.last.quality.low
+                # "someone else" only when it is clear; position says the rest. So it does
+                # when the face and the track are each other's only candidates nearby.
+                poor = sg.quality.low or tr.last.quality.low or tr.anchor.quality.low
                 if crossed:
                     need = s.cut_likeness
-                elif round_kind == "near" and not poor:
+                elif round_kind == "near" and not alone:
                     need = s.near_likeness
                 else:
-                    need = s.keep_likeness
+                    need = s.poor_likeness if poor else s.keep_likeness
                 if like >= need:
                     scored.append(((2.0 if round_kind == "close" else 1.0) + like, ti, i, True))
                 elif round_kind == "close" and not crossed:
@@ -367,9 +442,8 @@ def _position(p: Box, b: Box, dt: float, s: LinkSettings) -> tuple[str, float]:
     size = max(p.w, b.w)
     dx = (p.x + p.w / 2) - (b.x + b.w / 2)
     dy = (p.y + p.h / 2) - (b.y + b.h / 2)
-    if (dx * dx + dy * dy) ** 0.5 <= (s.near_reach + s.near_speed * dt) * size and ratio <= (
-        1.6 + dt
-    ):
+    reach = min(s.near_reach + s.near_speed * dt, s.near_most)
+    if (dx * dx + dy * dy) ** 0.5 <= reach * size and ratio <= 1.6 + dt:
         return "near", iou
     return "far", iou
 
