@@ -24,6 +24,9 @@ The contenders, one after the other in one process, with the models loaded once:
 * **baseline**: decode every frame (FFmpeg's threads), look at one frame a second (the same
   detector at the same size, the same crops and quality), link the looks into appearances with
   the same linker. Everything equal but what is decoded and looked at.
+* **photo-way**: the same, but each frame looked at is analysed the way Regard analyses a
+  photo (detection at the photo pipeline's 1280 px, every face embedded): what indexing a
+  frame a second with the existing photo pipeline would cost.
 
 Recall: every person visible for at least 1 s with a face of at least 40 px must have one
 appearance covering at least 90 % of that time. Purity: no appearance may hold two people.
@@ -119,15 +122,19 @@ class BaselineResult:
     times: Any
 
 
-def baseline(path: Path, detector: Any, embedder: Any) -> BaselineResult:
+def baseline(path: Path, detector: Any, embedder: Any, photo_way: bool = False) -> BaselineResult:
     """Decode every frame, look at one a second, link the looks: the same stages as Regard's
-    but for the sampling."""
+    but for the sampling. `photo_way`: each looked-at frame is analysed as the photo pipeline
+    analyses a photo (detection at its 1280 px, every face embedded)."""
     from regard.domain.appearance import StageTimes
+    from regard.pipeline.analyse import AnalysisSettings
     from regard.pipeline.clip import open_clip
     from regard.pipeline.footage import FootageSettings, Looker
     from regard.pipeline.linking import Linker
 
     s = FootageSettings()
+    if photo_way:
+        s = FootageSettings(detect_long_side=AnalysisSettings().detect_max_side)
     looker = Looker(detector, embedder, s)
     linker = Linker(s.link, looker.embed, s.event_px)
     with open_clip(path, s.limits) as clip:
@@ -140,11 +147,14 @@ def baseline(path: Path, detector: Any, embedder: Any) -> BaselineResult:
             for f in frames:
                 last = f
                 if f.time >= next_look - 1e-6:
-                    linker.add(looker.look(f))
+                    look = looker.look(f)
+                    if photo_way:
+                        looker.embed(look.sightings)
+                    linker.add(look)
                     next_look = f.time + 1.0
 
-        for packet in clip.packets():
-            take(clip.run(packet))
+        for packet, t in clip.packets():
+            take(clip.run(packet, t))
         take(clip.run(None))
         duration = max(clip.last_time, linker.look_times[-1])
         return BaselineResult(
@@ -232,12 +242,14 @@ def main() -> None:
             def scorer(apps: Any, rows: Any = rows) -> Score:
                 return score_real(apps, rows)
 
-        for who in ("regard", "baseline"):
+        for who in ("regard", "baseline", "photo-way"):
             print(f"{name}: {who} ...", file=sys.stderr, flush=True)
             if who == "regard":
                 fn = lambda path=path: analyse_video(path, detector, embedder)  # noqa: E731
-            else:
+            elif who == "baseline":
                 fn = lambda path=path: baseline(path, detector, embedder)  # noqa: E731
+            else:
+                fn = lambda path=path: baseline(path, detector, embedder, True)  # noqa: E731
             run, _ = measure(who, name, fn, scorer)
             runs.append(run)
     report(runs)

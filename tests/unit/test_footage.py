@@ -306,6 +306,20 @@ def test_variable_frame_rate_times_are_the_frames_own(tmp_path):
     assert result.duration == pytest.approx(6.0, abs=0.25)
 
 
+def test_a_stream_without_timestamps_is_timed_by_its_frame_rate(tmp_path):
+    """A raw H.264 stream carries no timestamps at all: frames are a frame apart, counted
+    from the start, at the rate the stream declares."""
+    raw = remux(make_video(tmp_path / "src.mp4", TWO_PEOPLE), tmp_path / "raw.h264")
+    with av.open(str(raw)) as c:
+        assert next(c.demux(video=0)).pts is None
+    result = analyse(raw)
+    assert summary(result) == [
+        ("red", pytest.approx(1.0, abs=0.15), pytest.approx(4.5, abs=0.15)),
+        ("blue", pytest.approx(2.3, abs=0.15), pytest.approx(5.2, abs=0.15)),
+    ]
+    assert result.duration == pytest.approx(6.0, abs=0.05)
+
+
 @pytest.mark.parametrize(
     ("suffix", "codec"),
     [

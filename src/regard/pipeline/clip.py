@@ -17,6 +17,7 @@ timestamps, or, where a file has none, the previous frame's time plus one frame.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import queue
 import threading
 import time
@@ -118,7 +119,7 @@ class Clip:
         self._frame_step = 1.0 / float(self.facts.frame_rate)
         self._last_packet_time: float | None = None
         self._run_decoder: av.video.codeccontext.VideoCodecContext | None = None
-        self._run_last_time: float | None = None
+        self._run_times: list[float] = []
         self.last_time = 0.0  # the latest time any packet reaches (its end)
 
     def close(self) -> None:
@@ -161,9 +162,10 @@ class Clip:
 
     # --- packets -------------------------------------------------------------------------------
 
-    def packets(self) -> Iterator[VideoPacket]:
-        """The video stream's packets in file order. A read error ends the iteration with a
-        `CorruptVideoError`, which the caller may treat as the end of what can be used."""
+    def packets(self) -> Iterator[tuple[VideoPacket, float]]:
+        """The video stream's packets in file order, with their times. A read error ends the
+        iteration with a `CorruptVideoError`, which the caller may treat as the end of what
+        can be used."""
         it = self._container.demux(self.stream)
         while True:
             try:
@@ -179,13 +181,16 @@ class Clip:
             if not packet.size:
                 continue  # the demuxer's end marker
             t = self.packet_time(packet)
-            end = t + (float(packet.duration * self._time_base) if packet.duration else 0.0)
+            step = float(packet.duration * self._time_base) if packet.duration else self._frame_step
+            end = t + step
             self.last_time = max(self.last_time, end)
             if t > self.limits.max_duration:
                 raise _too_large(self.path, _duration_problem(t, self.limits))
-            yield packet
+            yield packet, t
 
     def packet_time(self, packet: VideoPacket) -> float:
+        """The packet's time; with no timestamp, one frame after the packet before (call it
+        once per packet, in order)."""
         ts = packet.pts if packet.pts is not None else packet.dts
         if ts is None:
             t = 0.0 if self._last_packet_time is None else self._last_packet_time + self._frame_step
@@ -221,12 +226,16 @@ class Clip:
             stream.thread_type = "AUTO"
             self._run_decoder = stream.codec_context
         self._run_decoder.flush_buffers()
-        self._run_last_time = None
+        self._run_times = []
 
-    def run(self, packet: VideoPacket | None) -> list[Frame]:
-        """Feed one packet to the run decoder (None: the run ends, give every frame left),
-        and get the frames it completed, upright, in display order."""
+    def run(self, packet: VideoPacket | None, t: float = 0.0) -> list[Frame]:
+        """Feed one packet (at time `t`) to the run decoder (None: the run ends, give every
+        frame left), and get the frames it completed, upright, in display order."""
         assert self._run_decoder is not None, "start_run() first"
+        if packet is not None:
+            # A frame without a timestamp takes the earliest time of the packets fed and not
+            # yet given back as frames (frames come out in display order).
+            heapq.heappush(self._run_times, t)
         started = time.perf_counter()
         try:
             frames = self._run_decoder.decode(packet)
@@ -241,10 +250,8 @@ class Clip:
             self._run_decoder.flush_buffers()
         out = []
         for f in frames:
-            guess = (self._run_last_time or 0.0) + self._frame_step
-            t = self._frame_time(f, guess)
-            self._run_last_time = t
-            out.append(self._upright(f, t))
+            guess = heapq.heappop(self._run_times) if self._run_times else self.last_time
+            out.append(self._upright(f, self._frame_time(f, guess)))
         return out
 
     def _frame_time(self, frame: av.VideoFrame, guess: float) -> float:
@@ -350,8 +357,7 @@ class KeyFrames:
     def _read(self) -> None:
         first = True
         try:
-            for packet in self.clip.packets():
-                t = self.clip.packet_time(packet)
+            for packet, t in self.clip.packets():
                 key = first or bool(packet.is_keyframe)
                 first = False
                 picture = self.clip.decode_key(packet, t) if key else None

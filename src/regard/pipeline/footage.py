@@ -55,7 +55,7 @@ from regard.inference.sessions import FaceDetector, FaceEmbedder
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.align import align_face
 from regard.pipeline.analyse import pipeline_id
-from regard.pipeline.clip import Clip, Frame, KeyFrames, VideoLimits, VideoPacket, open_clip
+from regard.pipeline.clip import Clip, ClipPacket, Frame, KeyFrames, VideoLimits, open_clip
 from regard.pipeline.decode import DecodedImage
 from regard.pipeline.detect import detect_faces
 from regard.pipeline.linking import Linker, LinkSettings, Look, Sighting, Track
@@ -321,7 +321,7 @@ class _Scan:
         self.notes: list[str] = []
         self.first_frame: Frame | None = None
         self.last: Look | None = None  # the latest look committed
-        self.gop: list[VideoPacket] = []  # the current GOP's packets, from its key frame
+        self.gop: list[ClipPacket] = []  # the current GOP's packets, from its key frame
         self.fed = 0  # how many of them the run decoder has had (sequential mode)
         self.sequential = False  # the current GOP is being decoded through
         self.kept: list[Frame] = []  # frames decoded through since the last look, for refining
@@ -332,9 +332,9 @@ class _Scan:
             with KeyFrames(self.clip) as packets:
                 for p in packets:
                     if p.key:
-                        self._key(p.packet, p.picture)
+                        self._key(p)
                     else:
-                        self._other(p.packet, p.time)
+                        self._other(p)
         except CorruptVideoError as exc:
             if self.last is None:
                 raise
@@ -343,7 +343,8 @@ class _Scan:
 
     # --- key frames ----------------------------------------------------------------------------
 
-    def _key(self, packet: VideoPacket, frame: Frame | None) -> None:
+    def _key(self, packet: ClipPacket) -> None:
+        frame = packet.picture
         if frame is None:
             # A damaged key frame: the GOP cannot be decoded from it; its packets are dropped.
             self.gop, self.sequential, self.kept = [], False, []
@@ -417,14 +418,14 @@ class _Scan:
                 next_time = f.time + self.s.refine_step - 1e-6
                 yield f
 
-    def _fresh_run(self, packets: list[VideoPacket], before: float) -> Generator[Frame, None, None]:
+    def _fresh_run(self, packets: list[ClipPacket], before: float) -> Generator[Frame, None, None]:
         """Decode a GOP from its key frame, lazily."""
         assert self.last is not None
 
         def frames() -> Iterator[Frame]:
             self.clip.start_run()
             for p in packets:
-                yield from self.clip.run(p)
+                yield from self.clip.run(p.packet, p.time)
             yield from self.clip.run(None)
 
         return self._spaced(frames(), self.last.time, before)
@@ -438,13 +439,14 @@ class _Scan:
         def frames() -> Iterator[Frame]:
             yield from kept
             for p in self.gop[self.fed :]:
-                yield from self.clip.run(p)
+                yield from self.clip.run(p.packet, p.time)
             self.fed = len(self.gop)
             yield from self.clip.run(None)
 
         return self._spaced(frames(), self.last.time, before)
 
-    def _other(self, packet: VideoPacket, t: float) -> None:
+    def _other(self, packet: ClipPacket) -> None:
+        t = packet.time
         if not self.gop:
             return  # after a damaged key frame: nothing to decode from until the next one
         self.gop.append(packet)
@@ -465,7 +467,7 @@ class _Scan:
             self.want = self.last.time + self.s.coarse_step
         for p in self.gop[self.fed :]:
             self.fed += 1
-            for frame in self.clip.run(p):
+            for frame in self.clip.run(p.packet, p.time):
                 self._through(frame)
 
     def _through(self, frame: Frame) -> None:
@@ -495,7 +497,7 @@ class _Scan:
         frames: list[Frame] = list(self.kept)
         self.kept = []
         for p in self.gop[self.fed :]:
-            frames += self.clip.run(p)
+            frames += self.clip.run(p.packet, p.time)
         frames += self.clip.run(None)
         frames = [f for f in frames if f.time > self.last.time + 1e-6]
         if not frames:
