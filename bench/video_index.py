@@ -138,7 +138,7 @@ def baseline(path: Path, detector: Any, embedder: Any, photo_way: bool = False) 
     looker = Looker(detector, embedder, s)
     linker = Linker(s.link, looker.embed, s.event_px)
     with open_clip(path, s.limits) as clip:
-        clip.start_run()
+        clip.start_run(every_frame=True)
         next_look = 0.0
         last = None
 
@@ -285,12 +285,14 @@ def report(runs: list[Run]) -> None:
                 f"{v:8} {who:9} {r.realtime:10.1f}x {r.cpu:6.1f} {r.frames_decoded:8d} "
                 f"{r.frames_looked_at:7d}  {br}"
             )
-        if "regard" in pair and "baseline" in pair:
-            ratio = pair["baseline"].seconds / pair["regard"].seconds
-            cpu_ratio = pair["baseline"].cpu / max(pair["regard"].cpu, 1e-9)
-            print(
-                f"{v:8} {'ratio':9} {ratio:10.1f}x {cpu_ratio:5.1f}x  (Regard faster than baseline)"
-            )
+        for peer in ("baseline", "photo-way"):
+            if "regard" in pair and peer in pair:
+                ratio = pair[peer].seconds / pair["regard"].seconds
+                cpu_ratio = pair[peer].cpu / max(pair["regard"].cpu, 1e-9)
+                print(
+                    f"{v:8} {'ratio':9} {ratio:10.1f}x {cpu_ratio:5.1f}x  Regard faster than "
+                    f"{peer} (wall, cpu)"
+                )
         for who, r in pair.items():
             sc = r.score
             print(

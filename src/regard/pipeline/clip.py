@@ -218,13 +218,19 @@ class Clip:
         f = frames[0]
         return self._upright(f, self._frame_time(f, t))
 
-    def start_run(self) -> None:
-        """Forget the run decoder's state: the next `run` packet must be a key frame."""
+    def start_run(self, every_frame: bool = False) -> None:
+        """Forget the run decoder's state: the next `run` packet must be a key frame.
+        `every_frame`: decode even the pictures no other is predicted from (skipped
+        otherwise)."""
         if self._run_decoder is None:
             self._run_container = _open(self.path)
             stream = self._run_container.streams.video[self.stream.index]
             stream.thread_type = "AUTO"
+            # A run is read for frames here and there (one every `refine_step`, or every
+            # second), never all of them: pictures no other picture is predicted from (most
+            # B-frames) need not be decoded at all.
             self._run_decoder = stream.codec_context
+        self._run_decoder.skip_frame = "DEFAULT" if every_frame else "NONREF"
         self._run_decoder.flush_buffers()
         self._run_times = []
 

@@ -326,8 +326,6 @@ class Linker:
         cut = self._is_cut(look)
         active = self._active(look)
         kinds: dict[tuple[int, int], tuple[str, float]] = {}
-        close_of_track: dict[int, int] = {}
-        close_of_face: dict[int, int] = {}
         near_of_track: dict[int, int] = {}
         near_of_face: dict[int, int] = {}
         for ti, tr in enumerate(active):
@@ -336,56 +334,47 @@ class Linker:
             for i, sg in enumerate(look.sightings):
                 kind, iou = _position(predicted, sg.box, dt, s)
                 kinds[(ti, i)] = (kind, iou)
-                if kind == "close":
-                    close_of_track[ti] = close_of_track.get(ti, 0) + 1
-                    close_of_face[i] = close_of_face.get(i, 0) + 1
                 if kind != "far":
                     near_of_track[ti] = near_of_track.get(ti, 0) + 1
                     near_of_face[i] = near_of_face.get(i, 0) + 1
-        # Three rounds, each only among the tracks and faces the rounds before left: faces on
-        # their track's predicted box, faces within reach of it, faces far away. Most faces are
-        # settled in the first round, most of them without an embedding.
-        pairs: list[tuple[int, int, bool]] = []
+        # Faces on or near their track's predicted box. A face on it, with no other track or
+        # face within reach of either, continues the track without an embedding (most faces
+        # are settled so); where there is a choice, likeness decides, position only breaking
+        # near-ties.
+        plain: list[tuple[float, int, int, bool]] = []
+        checks: list[tuple[int, int, str, float, bool, bool]] = []
+        for (ti, i), (kind, iou) in sorted(kinds.items()):
+            if kind == "far":
+                continue
+            tr = active[ti]
+            crossed = self._cut_since(tr.last.time, cut)
+            alone = near_of_track[ti] == 1 and near_of_face[i] == 1
+            due = t - tr.verified_time >= s.verify_every
+            if kind == "close" and alone and not (crossed or due):
+                plain.append((3.0 + iou, ti, i, False))
+            else:
+                checks.append((ti, i, kind, iou, crossed, alone))
+        self._prepare([active[c[0]] for c in checks], [look.sightings[c[1]] for c in checks])
+        scored = plain
         rejected: list[tuple[int, int]] = []
-        for round_kind in ("close", "near"):
-            used_t = {ti for ti, _, _ in pairs}
-            used_f = {i for _, i, _ in pairs}
-            plain: list[tuple[float, int, int, bool]] = []
-            checks: list[tuple[int, int, bool, bool]] = []
-            for (ti, i), (kind, iou) in sorted(kinds.items()):
-                if kind != round_kind or ti in used_t or i in used_f:
-                    continue
-                tr = active[ti]
-                crossed = self._cut_since(tr.last.time, cut)
-                crowded = close_of_track.get(ti, 0) > 1 or close_of_face.get(i, 0) > 1
-                due = t - tr.verified_time >= s.verify_every
-                if kind == "close" and not (crossed or crowded or due):
-                    plain.append((3.0 + iou, ti, i, False))
-                else:
-                    alone = near_of_track[ti] == 1 and near_of_face[i] == 1
-                    checks.append((ti, i, crossed, alone))
-            self._prepare(
-                [active[ti] for ti, *_ in checks], [look.sightings[i] for _, i, *_ in checks]
-            )
-            scored = plain
-            for ti, i, crossed, alone in checks:
-                tr, sg = active[ti], look.sightings[i]
-                like = tr.likeness(sg)
-                # A profile, a blurred or a tiny face embeds poorly: its likeness can say
-                # "someone else" only when it is clear; position says the rest. So it does
-                # when the face and the track are each other's only candidates nearby.
-                poor = sg.quality.low or tr.last.quality.low or tr.anchor.quality.low
-                if crossed:
-                    need = s.cut_likeness
-                elif round_kind == "near" and not alone:
-                    need = s.near_likeness
-                else:
-                    need = s.poor_likeness if poor else s.keep_likeness
-                if like >= need:
-                    scored.append(((2.0 if round_kind == "close" else 1.0) + like, ti, i, True))
-                elif round_kind == "close" and not crossed:
-                    rejected.append((ti, i))
-            pairs += _greedy(scored)
+        for ti, i, kind, iou, crossed, alone in checks:
+            tr, sg = active[ti], look.sightings[i]
+            like = tr.likeness(sg)
+            # A profile, a blurred or a tiny face embeds poorly: its likeness can say
+            # "someone else" only when it is clear; position says the rest. So it does
+            # when the face and the track are each other's only candidates nearby.
+            poor = sg.quality.low or tr.last.quality.low or tr.anchor.quality.low
+            if crossed:
+                need = s.cut_likeness
+            elif kind == "near" and not alone:
+                need = s.near_likeness
+            else:
+                need = s.poor_likeness if poor else s.keep_likeness
+            if like >= need:
+                scored.append((like + 0.25 * iou, ti, i, True))
+            elif kind == "close" and not crossed:
+                rejected.append((ti, i))
+        pairs = _greedy(scored)
         # Lost tracks and unclaimed faces far apart: the same person only if very alike.
         used_t = {ti for ti, _, _ in pairs}
         used_f = {i for _, i, _ in pairs}
