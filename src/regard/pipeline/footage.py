@@ -74,7 +74,9 @@ class FootageSettings:
     # person in view for a second is seen at least once
     refine_step: float = 0.2  # where a track starts or ends, a frame every this many seconds
     min_face_px: float = 24.0  # smaller faces (full-resolution pixels) are not followed
-    event_px: float = 40.0  # faces this wide get their start and end pinned by refinement
+    event_px: float = 40.0  # faces this wide get their start and end pinned by refinement ...
+    settled: float = 10.0  # ... but an end after this long is not: the end is known to within
+    # half the spacing of the looks, 5 % of 10 s
     max_faces: int = 3  # frames of each appearance embedded and kept, best first
     distinct_seconds: float = 1.0  # ... at least this far apart when the appearance allows
     link: LinkSettings = field(default_factory=LinkSettings)
@@ -120,7 +122,7 @@ def analyse_video(
     with open_clip(Path(path), s.limits) as clip:
         opened = time.perf_counter()
         looker = Looker(detector, embedder, s)
-        linker = Linker(s.link, looker.embed, s.event_px)
+        linker = Linker(s.link, looker.embed, s.event_px, s.settled)
         scan = _Scan(clip, looker, linker, s, progress)
         scan.run()
         if not linker.look_times:
@@ -198,6 +200,10 @@ class Looker:
                     self.detector, DecodedImage(small, small.shape[1] / (x1 - x0))
                 )
             ]
+            if region is not None:
+                # A face the region's edge cuts through is half a face: a box and landmarks
+                # that belong to no track. Only edges inside the frame cut.
+                found = [d for d in found if _clear_of_cuts(d.box, (x0, y0, x1, y1), w, h)]
         tiny = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), min(1.0, 160 / max(w, h)))
         sightings = []
         for d in found:
@@ -278,6 +284,16 @@ class Looker:
 
 
 Region = tuple[float, float, float, float]
+
+
+def _clear_of_cuts(b: Box, rect: tuple[int, int, int, int], w: int, h: int, gap: float = 2) -> bool:
+    x0, y0, x1, y1 = rect
+    return (
+        (x0 == 0 or b.x >= x0 + gap)
+        and (y0 == 0 or b.y >= y0 + gap)
+        and (x1 == w or b.x + b.w <= x1 - gap)
+        and (y1 == h or b.y + b.h <= y1 - gap)
+    )
 
 
 def _shifted(d: Detection, dx: float, dy: float) -> Detection:
@@ -488,21 +504,37 @@ class _Scan:
                 self.kept.append(frame)
 
     def _end(self) -> None:
-        """Decode the last GOP through, so the last frame is seen."""
+        """Decode the last GOP through, so the last frame is seen (keeping only the frames a
+        refinement could look at, and the latest)."""
         if self.last is None or not self.gop:
             return
         if not self.sequential:
             self.clip.start_run()
             self.fed = 0
-        frames: list[Frame] = list(self.kept)
-        self.kept = []
+        after = self.last.time + 1e-6
+        kept: list[Frame] = [f for f in self.kept if f.time > after]
+        final: Frame | None = None
+
+        def take(frames: list[Frame]) -> None:
+            nonlocal final
+            for f in frames:
+                if f.time <= after:
+                    continue
+                if final is not None:
+                    since = kept[-1].time if kept else self.last_time()
+                    if final.time >= since + self.s.refine_step - 1e-6:
+                        kept.append(final)
+                final = f
+
         for p in self.gop[self.fed :]:
-            frames += self.clip.run(p.packet, p.time)
-        frames += self.clip.run(None)
-        frames = [f for f in frames if f.time > self.last.time + 1e-6]
-        if not frames:
+            take(self.clip.run(p.packet, p.time))
+        take(self.clip.run(None))
+        if final is None:
             return
-        final = frames[-1]
         e = self._look(final)
-        self._resolve(e, self._spaced(iter(frames[:-1]), self.last.time, final.time))
+        self._resolve(e, self._spaced(iter(kept), self.last_time(), final.time))
         self._commit(e)
+
+    def last_time(self) -> float:
+        assert self.last is not None
+        return self.last.time

@@ -81,11 +81,18 @@ class Look:
     region: tuple[float, float, float, float] | None = None
 
     def observes(self, box: Box) -> bool:
+        """The whole box was searched: a face there would have been seen."""
         if self.region is None:
             return True
         x0, y0, x1, y1 = self.region
-        cx, cy = box.x + box.w / 2, box.y + box.h / 2
-        return x0 <= cx <= x1 and y0 <= cy <= y1
+        return x0 <= box.x and y0 <= box.y and box.x + box.w <= x1 and box.y + box.h <= y1
+
+    def touches(self, box: Box) -> bool:
+        """Some of the box was searched: a face found there may be the one in it."""
+        if self.region is None:
+            return True
+        x0, y0, x1, y1 = self.region
+        return box.x < x1 and box.y < y1 and box.x + box.w > x0 and box.y + box.h > y0
 
 
 #: Fills in `.embedding` of the sightings given (in one batch).
@@ -169,10 +176,17 @@ class Linker:
     whether a look would start, end or split a track (then the frames between the last look
     and that one are worth a closer look)."""
 
-    def __init__(self, settings: LinkSettings, embed: EmbedFn, event_px: float = 0.0) -> None:
+    def __init__(
+        self,
+        settings: LinkSettings,
+        embed: EmbedFn,
+        event_px: float = 0.0,
+        settled: float = float("inf"),
+    ) -> None:
         self.s = settings
         self._embed = embed
         self.event_px = event_px  # smaller faces starting or ending are no event
+        self.settled = settled  # a track seen for this long ending is no event either
         self.tracks: list[Track] = []
         self.look_times: list[float] = []
         self._cuts: list[float] = []  # times of looks that followed a cut
@@ -190,14 +204,16 @@ class Linker:
     def changes(self, look: Look) -> list[Box]:
         """Where `look` differs from what was last seen (as `would_change`): the boxes of the
         faces that came, went or came back, with no change made. Faces narrower than
-        `event_px` are no event."""
+        `event_px` are no event, nor is the end of a track seen for `settled` seconds (pinning
+        it closer than the looks are apart adds little to so long a stretch)."""
         if self._last is None:
             return [s.box for s in look.sightings if s.box.w >= self.event_px]
         m = self._match(look)
         linked = {id(t) for t, _, _ in m.pairs}
         out = []
-        for t in self._active(look):
-            if t.present and id(t) not in linked and t.last.box.w >= self.event_px:
+        for t in self._active(look, fully=True):
+            ended = t.present and id(t) not in linked and t.last.box.w >= self.event_px
+            if ended and t.last.time - t.sightings[0].time < self.settled:
                 out.append(t.last.box)
         taken = set()
         for t, i, _ in m.pairs:
@@ -217,7 +233,7 @@ class Linker:
         m = self._match(look)
         if m.cut:
             self._cuts.append(look.time)
-        observed = self._active(look)
+        observed = self._active(look, fully=True)
         taken: set[int] = set()
         matched: set[int] = set()
         for track, i, checked in m.pairs:
@@ -250,25 +266,24 @@ class Linker:
         del self._regions[:-64]
         self._last = look
 
-    def _active(self, look: Look) -> list[Track]:
-        """Tracks this look can continue: seen within `max_gap`, where it looked."""
+    def _active(self, look: Look, fully: bool = False) -> list[Track]:
+        """Tracks this look can continue: seen within `max_gap`, where it looked (`fully`:
+        all of where they should be, so that not finding them there means something)."""
         t = look.time
+        seen = look.observes if fully else look.touches
         return [
             tr
             for tr in self.tracks
-            if t - tr.last.time <= self.s.max_gap
-            and tr.last.time < t
-            and look.observes(tr.predict(t))
+            if t - tr.last.time <= self.s.max_gap and tr.last.time < t and seen(tr.predict(t))
         ]
 
     def _last_look_at(self, box: Box) -> float | None:
-        """The latest look before now that searched where `box` is."""
+        """The latest look before now that searched all of where `box` is."""
         for t, region in reversed(self._regions):
             if region is None:
                 return t
             x0, y0, x1, y1 = region
-            cx, cy = box.x + box.w / 2, box.y + box.h / 2
-            if x0 <= cx <= x1 and y0 <= cy <= y1:
+            if x0 <= box.x and y0 <= box.y and box.x + box.w <= x1 and box.y + box.h <= y1:
                 return t
         return None
 
