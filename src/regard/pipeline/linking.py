@@ -49,6 +49,8 @@ class LinkSettings:
     far_likeness: float = 0.45  # a face far from a lost track must be this alike (FMR ~2e-5)
     cut_colours: float = 0.7  # frames whose colour histograms share less are a cut apart (on
     # the real clips: cuts 0.43-0.68, moving camera and people 0.77-0.96)
+    place_colours: float = 0.55  # ... and the surroundings of a face: someone else taking its
+    # place (0.44 in the test video), the same face a second later (0.68-0.94 measured)
     refs_kept: int = 4  # recent embeddings of a track its likeness is measured against
 
 
@@ -61,6 +63,9 @@ class Sighting:
     detection: Detection
     crop: npt.NDArray[np.uint8]
     quality: FaceQuality
+    #: The colours around the face (hair, clothes, what is behind): they change at once when
+    #: someone else takes the place, and little as a face moves or turns.
+    colours: npt.NDArray[np.float32]
     embedding: Vector | None = None
 
     @property
@@ -330,8 +335,7 @@ class Linker:
     def _is_cut(self, look: Look) -> bool:
         if self._last is None:
             return False
-        shared = float(np.minimum(self._last.colours, look.colours).sum())
-        return shared < self.s.cut_colours
+        return _shared(self._last.colours, look.colours) < self.s.cut_colours
 
     def _cut_since(self, since: float, cut_now: bool) -> bool:
         return cut_now or any(c > since for c in self._cuts[-8:])
@@ -362,7 +366,9 @@ class Linker:
             if kind == "far":
                 continue
             tr = active[ti]
-            crossed = self._cut_since(tr.last.time, cut)
+            sg = look.sightings[i]
+            replaced = _shared(tr.last.colours, sg.colours) < s.place_colours
+            crossed = replaced or self._cut_since(tr.last.time, cut)
             alone = near_of_track[ti] == 1 and near_of_face[i] == 1
             due = t - tr.verified_time >= s.verify_every
             if kind == "close" and alone and not (crossed or due):
@@ -434,6 +440,11 @@ class Linker:
                 wanted[id(tr.anchor)] = tr.anchor
         if wanted:
             self._embed(list(wanted.values()))
+
+
+def _shared(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """How much two colour histograms (each summing to 1) have in common, 0 to 1."""
+    return float(np.minimum(a, b).sum())
 
 
 def _position(p: Box, b: Box, dt: float, s: LinkSettings) -> tuple[str, float]:
