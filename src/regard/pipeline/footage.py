@@ -204,7 +204,6 @@ class Looker:
                 # A face the region's edge cuts through is half a face: a box and landmarks
                 # that belong to no track. Only edges inside the frame cut.
                 found = [d for d in found if _clear_of_cuts(d.box, (x0, y0, x1, y1), w, h)]
-        tiny = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), min(1.0, 160 / max(w, h)))
         sightings = []
         for d in found:
             if min(d.box.w, d.box.h) < self.s.min_face_px:
@@ -215,7 +214,13 @@ class Looker:
         self.looks += 1
         self.detect_seconds += time.perf_counter() - started
         seen = None if region is None else (float(x0), float(y0), float(x1), float(y1))
-        return Look(frame.time, sightings, colour_histogram(tiny), seen)
+        return Look(frame.time, sightings, self.colours(frame), seen)
+
+    def colours(self, frame: Frame) -> npt.NDArray[np.float32]:
+        """The colour histogram of the whole frame, from a copy 160 px long."""
+        w, h = frame.width, frame.height
+        tiny = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), min(1.0, 160 / max(w, h)))
+        return colour_histogram(tiny)
 
     def _crop(self, frame: Frame, d: Detection) -> npt.NDArray[np.uint8]:
         """The aligned face, from the full-resolution frame (only the face's neighbourhood
@@ -416,14 +421,34 @@ class _Scan:
         """Add look `b`, after looking at frames between the last look and it if `b` changes
         who is there, until the looks agree with `b` again. Those frames are searched only
         around the faces that came or went (within the reach of a moving face), unless that
-        is most of the frame anyway."""
+        is most of the frame anyway. If a cut lies between, the frames before it are only
+        glanced at (their colours) to find it: who was there stays until the cut."""
         changed = self.linker.changes(b)
         if changed:
-            region = self._around(changed)
+            assert self.last is not None
+            before_cut = self.linker.is_cut(b)
+            region = None if before_cut else self._around(changed)
+            previous: Frame | None = None
             for frame in between:
+                if before_cut:
+                    if not self.linker.is_cut_from(self.last, self.looker.colours(frame)):
+                        previous = frame
+                        continue
+                    # Who was there last before the cut, and who is there first after it.
+                    before_cut = False
+                    if previous is not None:
+                        self.linker.add(self.looker.look(previous))
+                    self.linker.add(self.looker.look(frame))
+                    changed = self.linker.changes(b)
+                    if not changed:
+                        break
+                    region = self._around(changed)
+                    continue
                 self.linker.add(self.looker.look(frame, region))
                 if not self.linker.would_change(b):
                     break
+            if before_cut and previous is not None:
+                self.linker.add(self.looker.look(previous))  # the cut is just before `b`
         between.close()  # a run stopped early decodes no further
         self.linker.add(b)
 

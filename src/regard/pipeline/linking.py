@@ -332,17 +332,19 @@ class Linker:
 
     # --- matching --------------------------------------------------------------------------------
 
-    def _is_cut(self, look: Look) -> bool:
-        if self._last is None:
-            return False
-        return _shared(self._last.colours, look.colours) < self.s.cut_colours
+    def is_cut(self, look: Look) -> bool:
+        """A cut lies between the last look and `look` (its colours changed at once)."""
+        return self._last is not None and self.is_cut_from(self._last, look.colours)
+
+    def is_cut_from(self, look: Look, colours: npt.NDArray[np.float32]) -> bool:
+        return _shared(look.colours, colours) < self.s.cut_colours
 
     def _cut_since(self, since: float, cut_now: bool) -> bool:
         return cut_now or any(c > since for c in self._cuts[-8:])
 
     def _match(self, look: Look) -> _Matching:
         s, t = self.s, look.time
-        cut = self._is_cut(look)
+        cut = self.is_cut(look)
         active = self._active(look)
         kinds: dict[tuple[int, int], tuple[str, float]] = {}
         near_of_track: dict[int, int] = {}
