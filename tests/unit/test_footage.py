@@ -276,14 +276,41 @@ def flat(analysis):
     ]
 
 
-def test_key_frames_far_apart_are_read_through_with_the_same_result(tmp_path):
+@pytest.mark.parametrize("bframes", [0, 3])
+def test_key_frames_far_apart_are_read_through_with_the_same_result(tmp_path, bframes):
+    """Key frames 10 s apart (as editors write them): the GOP is decoded in order, with a
+    look every second, and with B-frames the pictures nothing is predicted from are
+    skipped."""
     near = analyse(make_video(tmp_path / "gop1s.mp4", TWO_PEOPLE, keyint=FPS))
-    far = analyse(make_video(tmp_path / "gop10s.mp4", TWO_PEOPLE, keyint=10 * FPS))
-    assert far.frames_decoded > near.frames_decoded
+    x264 = {
+        "crf": "12",
+        "preset": "ultrafast",
+        "x264-params": f"keyint={10 * FPS}:min-keyint={10 * FPS}:scenecut=0:bframes={bframes}",
+    }
+    far = analyse(make_video(tmp_path / "gop10s.mp4", TWO_PEOPLE, options=x264))
+    if bframes:
+        assert far.frames_decoded < 0.7 * 6 * FPS  # the B-frames are skipped
+    else:
+        assert far.frames_decoded >= 6 * FPS > near.frames_decoded  # all of them
     assert len(far.appearances) == 2
     for a, b in zip(near.appearances, far.appearances, strict=True):
         assert b.start == pytest.approx(a.start, abs=0.15)
         assert b.end == pytest.approx(a.end, abs=0.15)
+
+
+def test_damaged_data_in_the_middle_costs_only_what_it_hides(tmp_path):
+    """Bytes overwritten in the middle of the file (a bad sector): the decoder conceals what
+    it can, and the faces before and after the damage are still found."""
+    path = make_video(tmp_path / "two.mp4", TWO_PEOPLE)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2000] = bytes(2000)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    result = analyse(damaged)
+    colours = [c for c, *_ in summary(result)]
+    assert "red" in colours and "blue" in colours
+    assert result.duration == pytest.approx(6.0, abs=0.05)
 
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])

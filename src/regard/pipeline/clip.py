@@ -324,7 +324,7 @@ class KeyFrames:
 
     _END = object()
 
-    def __init__(self, clip: Clip, ahead: int = 256) -> None:
+    def __init__(self, clip: Clip, ahead: int = 96) -> None:
         self.clip = clip
         self._queue: queue.Queue[object] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
