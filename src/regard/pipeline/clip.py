@@ -114,7 +114,9 @@ class Clip:
         except BaseException:
             self._container.close()
             raise
-        self.stream.thread_type = "AUTO"
+        # Key frames are decoded one at a time: threads can only share the slices of one
+        # picture (most encoders write several), not work on the next one ahead.
+        self.stream.thread_type = "SLICE"
         self._time_base = self.stream.time_base or Fraction(1, 90000)
         self._frame_step = 1.0 / float(self.facts.frame_rate)
         self._last_packet_time: float | None = None
