@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -559,21 +559,6 @@ def long_script(minutes: float, seed: int = 7) -> Script:
     return Script(seconds=total, layers=tuple(layers))
 
 
-def video_seconds(script: Script) -> float:
-    return script.seconds
-
-
 def describe(truth: Truth, min_px: float = 40.0) -> list[str]:
+    """Who is visible when, a line each: for looking at a made video's truth."""
     return [f"{p:>20} {a:7.2f}-{b:7.2f}  ({tid})" for tid, p, a, b in truth.visible(min_px)]
-
-
-def frames_of(path: Path) -> Sequence[RGB]:
-    """Every frame of a (short) video, upright, for looking at."""
-    out = []
-    with av.open(str(path)) as c:
-        for f in c.decode(video=0):
-            img = f.to_ndarray(format="rgb24")
-            if f.rotation:
-                img = np.rot90(img, f.rotation // 90)
-            out.append(np.ascontiguousarray(img))
-    return out
