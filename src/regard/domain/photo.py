@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -67,6 +68,8 @@ class PhotoFailure:
     code: str
     message: str
     content_hash: str | None = None
+    #: The same for a web user, where `message` names a command-line option.
+    web_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class Photo:
     metadata: PhotoMetadata | None
     error_code: str | None = None
     error_message: str | None = None
+    error_web: str | None = None  # the message for a web user, where it differs
     pipeline_id: str | None = None
 
 
@@ -121,9 +125,37 @@ def display_name(sent: str | None) -> str | None:
     return stem + tail
 
 
+def readable_path(path: str | os.PathLike[str]) -> str:
+    """A path as text anyone can read and print. File names are bytes: one that is not valid
+    UTF-8 (a Latin-1 "café" from an old camera or a Windows share) comes to Python with
+    surrogates standing for the bad bytes (PEP 383), which no terminal, JSON encoder or
+    database accepts. Here they are shown as escapes (\\xe9), as `ls -b` does; the path itself
+    is kept losslessly wherever the file must be found again."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
 def shown_name(path: str, sent_as: str | None = None) -> str:
     """What to call a photo: the name it was sent with, else its file's own name."""
-    return sent_as or os.path.basename(path)
+    return sent_as or readable_path(os.path.basename(path))
+
+
+def relative_name(path: str, roots: Sequence[str]) -> str:
+    """Where a photo is, without saying where on the disk: from the indexed folder (or file)
+    that holds it on (~/Pictures/2019/a.jpg indexed as ~/Pictures is Pictures/2019/a.jpg;
+    indexed as itself, a.jpg). The deepest such root wins; in none, the file's own name."""
+    best = ""
+    for root in roots:
+        r = root.rstrip(os.sep) or os.sep
+        if (path == r or path.startswith(r.rstrip(os.sep) + os.sep)) and len(r) > len(best):
+            best = r
+    if not best or best == path:
+        return os.path.basename(path)
+    return os.path.relpath(path, os.path.dirname(best) or os.sep)
 
 
 def folder_names(folders: list[str], library: str | None = None) -> dict[str, str]:

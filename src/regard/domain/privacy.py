@@ -91,7 +91,7 @@ class FaceVerdict:
     """What the privacy gate decided for one new face before anything is stored."""
 
     keep: bool = True  # store the face's vector
-    reason: str = "kept"  # why not: "opted_out" | "unconsented"
+    reason: str = "kept"  # why not: "opted_out" | "erased" | "withdrawn" | "unconsented"
     optout_id: int | None = None
     person_id: int | None = None  # organisation: the consented person it matched
 

@@ -26,8 +26,12 @@ from regard.jobs.pool import Result
 from regard.jobs.scan import scan
 from regard.storage.catalog import Catalog, KnownFile, RunCounts
 
-#: Failures worth retrying on an unchanged file: they may not happen again.
-_RETRYABLE = frozenset({"unreadable", "timeout", "crashed", "internal", "too-large"})
+#: A file that failed is looked at again when it changed (size or modification time), when
+#: asked (`retry_failed`), or when what decided its failure changed (`settings_changed`: the
+#: decoding limits, the timeout, Regard's version) - not on every run: a bomb or a crafted file
+#: would be decoded again each time. Only an unreadable file, which costs nothing to try, is
+#: retried whatever happened (giving read access does not change its modification time).
+_ALWAYS_RETRIED = frozenset({"unreadable"})
 
 
 class Outcome(StrEnum):
@@ -64,6 +68,7 @@ class FileProblem:
     path: str
     code: str
     message: str
+    web_message: str | None = None  # for a web user, where `message` names an option
 
 
 @dataclass
@@ -83,7 +88,10 @@ class IndexReport:
             "run_id": self.run_id,
             "roots": self.roots,
             "counts": asdict(self.counts),
-            "failures": [asdict(f) for f in self.failures],
+            # The command line's words; a web skin takes each problem's web_message itself.
+            "failures": [
+                {"path": f.path, "code": f.code, "message": f.message} for f in self.failures
+            ],
             "missing": self.missing,
             "pruned": self.pruned,
             "seconds": round(self.seconds, 2),
@@ -131,6 +139,8 @@ class Ingestor:
         screen: Callable[[PhotoAnalysis], Sequence[FaceVerdict]] | None = None,
         commit_every: int = 16,
         commit_seconds: float = 2.0,
+        retry_failed: bool = False,
+        settings_changed: bool = False,
     ) -> None:
         self.catalog = catalog
         self.pipeline = pipeline
@@ -141,6 +151,7 @@ class Ingestor:
         self.screen = screen
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
+        self.retry_failed = retry_failed or settings_changed
 
     def run(
         self, roots: Iterable[Path], *, prune: bool = False, exclude: Iterable[Path] = ()
@@ -188,7 +199,9 @@ class Ingestor:
                 st = path.stat()
             except OSError as exc:
                 problem = UnreadableFileError(path, f"cannot be read ({exc.strerror})", "")
-                report.failures.append(FileProblem(str(path), problem.code, str(problem)))
+                report.failures.append(
+                    FileProblem(str(path), problem.code, str(problem), problem.web_message)
+                )
                 tally.n[Outcome.FAILED] += 1
                 continue
             fp = FileFingerprint(str(path), st.st_size, st.st_mtime_ns)
@@ -225,8 +238,10 @@ class Ingestor:
         return to_analyse
 
     def _retry(self, k: KnownFile) -> bool:
+        if self.retry_failed:
+            return True
         photo = self.catalog.photo(k.photo_id)
-        return photo is not None and (photo.error_code or "") in _RETRYABLE
+        return photo is not None and (photo.error_code or "") in _ALWAYS_RETRIED
 
     def _reuse_by_hash(
         self, fp: FileFingerprint, digest: str, previous: KnownFile | None, run_id: int
@@ -305,7 +320,9 @@ class Ingestor:
     ) -> None:
         if isinstance(result, PhotoFailure):
             tally.n[Outcome.FAILED] += 1
-            report.failures.append(FileProblem(str(path), result.code, result.message))
+            report.failures.append(
+                FileProblem(str(path), result.code, result.message, result.web_message)
+            )
             self.emit(FileDone(str(path), Outcome.FAILED, error=result.message))
             return
         outcome = Outcome.CHANGED if str(path) in known else Outcome.NEW

@@ -81,9 +81,17 @@ def read_file(path: Path, limits: DecodeLimits) -> tuple[FileFingerprint, bytes]
                 f"the file is {st.st_size / 2**20:.0f} MiB, over the limit of "
                 f"{limits.max_file_bytes / 2**20:.0f} MiB",
                 "If it is a genuine photo, raise the limit with --max-file-mb.",
+                web_advice="If it is a genuine photo, whoever runs the server can raise the limit.",
             )
         with path.open("rb") as fh:
-            data = fh.read(limits.max_file_bytes + 1)
+            # As much as the file holds (read(limit) would reserve the whole limit first, which
+            # a worker's memory cap refuses), and what it grew by while being read.
+            data = fh.read(min(st.st_size, limits.max_file_bytes) + 1)
+            if len(data) > st.st_size:
+                grown = bytearray(data)
+                while len(grown) <= limits.max_file_bytes and (chunk := fh.read(1 << 20)):
+                    grown += chunk
+                data = bytes(grown)
     except FileNotFoundError as exc:
         raise UnreadableFileError(
             path, "the file disappeared", "It was moved or deleted during the run."

@@ -2,9 +2,10 @@
 
 A zip with `manifest.json` (the purposes, the categories of data, recipients, retention,
 their rights, where the data came from, their consent records and the audit entries about
-them), `summary.html` (the same, for a person to read), and `photos/`: a copy of every photo
-they appear in, with every other face blurred (art. 15(4): the rights of others), written
-without any metadata.
+them; photos named from the indexed folder on, not by where the owner keeps them),
+`summary.html` (the same, for a person to read), and `photos/`: a copy of every photo they
+appear in, with every other face blurred (art. 15(4): the rights of others), written without
+any metadata.
 
 Face vectors are counted, not exported: a portable copy of someone's biometric template is a
 risk to them, and the numbers mean nothing to a reader.
@@ -24,6 +25,7 @@ import numpy as np
 
 from regard.domain.face import Box
 from regard.domain.people import face_label, person_label
+from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
 from regard.pipeline.analyse import read_file
@@ -62,7 +64,9 @@ class AccessReporter:
         face_index: int | None = None,
     ) -> dict[str, Any]:
         if (person is None) == (photo is None):
-            raise PrivacyRequestError("Report on one person: --person NAME or --face PHOTO.")
+            raise PrivacyRequestError(
+                "Report on one person: --person NAME or --face PHOTO.", web="Name one person."
+            )
         catalog = self.ctx.catalog
         if person is not None:
             people, faces = self.eraser.targets_for_person(person)
@@ -71,10 +75,13 @@ class AccessReporter:
         else:
             assert photo is not None
             people, faces = self.eraser.targets_for_face(photo, face_index)
-            faces = sorted(set(faces) | set(self._opted_out_faces(photo, face_index)))
+            excluded, kept = self._excluded(photo, face_index)
+            faces = sorted(set(faces) | set(excluded))
             request = f"the face in {photo.name}"
             probe_hash = file_sha256(photo)
-        if not people and not faces:
+        if person is not None:
+            kept = self._kept_for(people)
+        if not people and not faces and not kept:
             raise PrivacyRequestError(f"Nothing in the library matches {request}.")
         mine = set(faces)
         by_photo: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -105,13 +112,14 @@ class AccessReporter:
             for c in catalog.privacy.consents(_key(name))
         ]
         manifest = self._manifest(people, mine, by_photo, consents, audit, request)
+        manifest["categories_of_data"]["templates_kept_only_to_exclude_you"] = kept
         tmp = out.with_suffix(out.suffix + ".tmp")
         out.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for n, (path, photo_faces) in enumerate(sorted(by_photo.items()), 1):
+            listed = zip(sorted(by_photo.items()), manifest["photos"], strict=True)
+            for n, ((path, photo_faces), entry) in enumerate(listed, 1):
                 data = self._photo_copy(path, photo_faces, mine)
-                entry = next(p for p in manifest["photos"] if p["path"] == path)
                 if data is None:
                     entry["copy"] = None
                     continue
@@ -139,14 +147,39 @@ class AccessReporter:
             "photos_missing": len(by_photo) - written,
         }
 
-    def _opted_out_faces(self, photo: Path, face_index: int | None) -> list[int]:
+    def _excluded(self, photo: Path, face_index: int | None) -> tuple[list[int], dict[str, int]]:
+        """Faces kept without a vector because they are this person's (an opt-out, an
+        erasure), and how many templates kept only to exclude them match the photo."""
+        catalog = self.ctx.catalog
         face = self.ctx.probe_face(photo, face_index)
-        meta, vecs = self.ctx.catalog.templates("optout", self.ctx.model.id)
-        if not meta:
-            return []
-        sims = vecs @ face.embedding
-        hits = {meta[i][2] for i in np.flatnonzero(sims >= self.gate.optout_threshold())}
-        return [int(r["id"]) for r in self.ctx.catalog.face_rows() if r["optout_id"] in hits]
+        t = self.gate.optout_threshold()
+        kept: dict[str, int] = {}
+        faces: list[int] = []
+        meta, vecs = catalog.templates("optout", self.ctx.model.id)
+        if meta:
+            hits = {meta[i][2] for i in np.flatnonzero(vecs @ face.embedding >= t)}
+            faces += [int(r["id"]) for r in catalog.face_rows() if r["optout_id"] in hits]
+            kept["optout"] = sum(1 for m in meta if m[2] in hits)
+        erasures = [
+            e
+            for e, vec in catalog.erasure_templates(self.ctx.model.id)
+            if vec @ face.embedding >= t
+        ]
+        if erasures:
+            faces += self.eraser.faces_of_entries(set(erasures))
+            kept["erasure"] = len(erasures)
+        meta, vecs = catalog.templates("withdrawal", self.ctx.model.id)
+        if meta:
+            kept["withdrawal"] = int(np.count_nonzero(vecs @ face.embedding >= t))
+        return faces, {k: n for k, n in kept.items() if n}
+
+    def _kept_for(self, people: list[Any]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for p in people:
+            for kind, n in self.ctx.catalog.template_counts(p.id).items():
+                if kind != "enrolment":  # counted as their enrolment, with the consents
+                    counts[kind] = counts.get(kind, 0) + n
+        return counts
 
     def _photo_copy(
         self, path: str, photo_faces: list[dict[str, Any]], mine: set[int]
@@ -175,6 +208,8 @@ class AccessReporter:
     ) -> dict[str, Any]:
         ctx = self.ctx
         catalog = ctx.catalog
+        # The report goes to the person: where the owner keeps photos on the disk is not theirs.
+        roots = catalog.indexed_roots()
         purposes_now = {
             person_label(p.id): sorted(pur.value for pur in Purpose if ctx.allowed(p, pur))
             for p in people
@@ -217,7 +252,7 @@ class AccessReporter:
             ],
             "photos": [
                 {
-                    "path": path,
+                    "path": relative_name(path, roots),
                     "taken_at": None,
                     "your_faces": [
                         {
@@ -233,6 +268,24 @@ class AccessReporter:
                 for path, faces in sorted(by_photo.items())
             ],
         }
+
+
+_KEPT_BECAUSE = {
+    "optout": "you opted out",
+    "erasure": "your face data was erased",
+    "withdrawal": "you withdrew your consent",
+}
+
+
+def _kept_html(kept: dict[str, int]) -> str:
+    if not kept:
+        return ""
+    why = "; ".join(f"{n} because {_KEPT_BECAUSE.get(k, k)}" for k, n in sorted(kept.items()))
+    return (
+        f"<li>{sum(kept.values())} sealed templates of your face are kept only to keep you out "
+        f"of photos added later ({html.escape(why)}): they are never searched, shown or "
+        "exported.</li>"
+    )
 
 
 def _has_vector(catalog: Any, face_id: int, model_id: str) -> bool:
@@ -277,6 +330,7 @@ color:#111}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;paddin
 <li>{cats["face_vectors_stored_encrypted"]} face vectors (numbers describing your face) are
 stored, encrypted, on the owner's computer only.</li>
 <li>Names: {e(", ".join(cats["names"]) or "none")}.</li>
+{_kept_html(cats.get("templates_kept_only_to_exclude_you") or {})}
 <li>Nobody else receives any of it: {e(m["recipients"])}.</li>
 <li>No age, gender, race or emotion is ever inferred.</li></ul>
 <h2>Why</h2><ul>{"".join(f"<li>{e(p)}</li>" for p in m["purposes"])}</ul>

@@ -1,8 +1,12 @@
 """The consent ledger: who agreed to be identified, for what, on what evidence, until when.
 
 Append-only (the database refuses changes and deletions). A withdrawal is a new record, and
-it takes effect at once: searches for a withdrawn purpose return nothing for that person, and
-when no purpose is left their face vectors are deleted (the boxes stay, for blurring).
+it takes effect at once, for the human and not only for the faces grouped as them: searches
+for a withdrawn purpose return nothing for that person, nor any face that looks like their
+enrolment photo or their faces (see `Gate.withheld`). When no purpose is left, the vectors of
+all those faces are deleted (the boxes stay, for blurring) and a few sealed templates are kept
+in their place, only so that their future photos are never stored with a vector either; a new
+grant deletes those templates.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from regard.domain.people import person_label
 from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
 from regard.errors import PrivacyRequestError
 from regard.privacy.context import PrivacyContext, file_sha256
+from regard.privacy.gate import Gate, exclusion_templates
 from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PersonRow, name_key
 
@@ -41,9 +46,10 @@ def consent_text_hash(text_file: Path | None) -> str:
 
 
 class ConsentLedger:
-    def __init__(self, ctx: PrivacyContext) -> None:
+    def __init__(self, ctx: PrivacyContext, gate: Gate) -> None:
         self.ctx = ctx
         self.catalog = ctx.catalog
+        self.gate = gate
 
     def _subject(self, subject: str) -> tuple[str, PersonRow | None]:
         """A subject is named as in the evidence; `P12` refers to a person by id."""
@@ -82,7 +88,10 @@ class ConsentLedger:
             raise PrivacyRequestError(
                 "An organisation library records the evidence of consent: attach the signed form "
                 "(--evidence FILE) or say how consent was given and who witnessed it "
-                "(--evidence-text)."
+                "(--evidence-text).",
+                web="An organisation library records the evidence of consent: attach the signed "
+                "form (Or an evidence file) or say how consent was given and who witnessed it "
+                "(Evidence).",
             )
         if expires is not None:
             try:
@@ -108,6 +117,9 @@ class ConsentLedger:
                     "expires": expires,
                 }
             )
+            if person is not None:
+                # Agreed again: what kept their new photos out while they had withdrawn goes.
+                self.catalog.delete_templates(person_id=person.id, kind="withdrawal")
             if face is not None:
                 if person is None:
                     pid = self.catalog.people.create(confirmed=True)
@@ -148,7 +160,8 @@ class ConsentLedger:
         if not self.ctx.ledger(name) and self.ctx.policy is Policy.HOUSEHOLD:
             before = frozenset(Purpose)  # no record yet: everything was allowed
         chosen = parse_purposes(purposes) if purposes else frozenset(Purpose)
-        removed = {"embeddings": 0, "templates": 0}
+        removed = {"embeddings": 0, "templates": 0, "faces_outside_person": 0}
+        kept = 0
         with self.catalog.transaction():
             record_id = self.catalog.privacy.consent_append(
                 {
@@ -167,9 +180,20 @@ class ConsentLedger:
             )
             left = active_purposes(self.ctx.ledger(name), self.ctx.today())
             if person is not None and not left:
-                faces = self.catalog.privacy.faces_of_person(person.id)
+                theirs = self.catalog.privacy.faces_of_person(person.id)
+                outside = self._look_alike(person.id, set(theirs))
+                faces = sorted(set(theirs) | outside)
+                keep = exclusion_templates(self.ctx, faces, [person.id])
                 removed["embeddings"] = self.catalog.privacy.drop_embeddings(faces, "withdrawn")
                 removed["templates"] = self.catalog.delete_templates(person_id=person.id)
+                removed["faces_outside_person"] = len(outside)
+                for model_id, vectors in keep.items():
+                    for vector in vectors:
+                        self.catalog.add_template(
+                            "withdrawal", model_id, vector, person_id=person.id
+                        )
+                        kept += 1
+                self.catalog.people.remove_empty()  # their person, now without a face
                 self.catalog.take_touched()
                 self.catalog.after_commit(lambda: self.ctx.vectors.refresh(set(faces)))
             self.ctx.audit.record(
@@ -182,6 +206,7 @@ class ConsentLedger:
                     "record": record_id,
                     "still_allowed": sorted(p.value for p in left),
                     **removed,
+                    "withdrawal_templates": kept,
                 },
             )
         return {
@@ -190,7 +215,31 @@ class ConsentLedger:
             "withdrawn": sorted(p.value for p in chosen & before),
             "still_allowed": sorted(p.value for p in left),
             "removed": removed,
+            **(
+                {
+                    "kept": {
+                        "withdrawal_templates": kept,
+                        "why": "sealed, only to keep their face out of photos indexed later, "
+                        "until they agree again; never searchable, never shown",
+                    }
+                }
+                if kept
+                else {}
+            ),
         }
+
+    def _look_alike(self, person_id: int, theirs: set[int]) -> set[int]:
+        """Faces outside the person that match their enrolment photo or one of their faces
+        at the opt-out threshold: the same human, not grouped as them."""
+        owners, refs = self.gate.references({person_id})
+        if not len(owners):
+            return set()
+        index = self.ctx.vectors.index
+        t = self.gate.optout_threshold()
+        found: set[int] = set()
+        for ref in refs:
+            found |= {n.id for n in index.search(ref, threshold=t)}
+        return found - theirs
 
     def subjects(self) -> list[dict[str, Any]]:
         """Everyone in the ledger, with what they allow today and their records."""

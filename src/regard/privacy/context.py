@@ -12,6 +12,7 @@ from pathlib import Path
 
 from regard.domain.face import AnalysedFace
 from regard.domain.people import person_label
+from regard.domain.photo import relative_name
 from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
 from regard.errors import ConsentRequiredError, PrivacyRequestError
 from regard.inference.calibration import Calibration
@@ -56,7 +57,17 @@ class PrivacyContext:
     #: Builds the sensitive detector that copies leaving the library are searched with
     #: (`regard.pipeline.still`); built once, when first needed.
     make_still_detector: Callable[[], FaceDetector] | None = None
+    #: Whether who is acting may see where photos are on the disk (the command line's user;
+    #: the web app's owners). Anyone else is shown names from the indexed folder on.
+    full_paths: bool = True
     _still_detector: FaceDetector | None = field(default=None, init=False, repr=False)
+
+    def path_namer(self) -> Callable[[str], str]:
+        """How to show a photo's path to who is acting (see `full_paths`)."""
+        if self.full_paths:
+            return lambda path: path
+        roots = self.catalog.indexed_roots()
+        return lambda path: relative_name(path, roots)
 
     def still_detector(self) -> FaceDetector:
         if self._still_detector is None:

@@ -7,9 +7,18 @@ the owner — unless asked (`--with-photos`). Then the database is rewritten (se
 on, VACUUM, WAL truncated) and the index rebuilt, and every library file is searched for the
 erased vectors, sealed and in the clear: the receipt says what was removed and what was found.
 
-Each erasure is written to a journal kept outside the library as well as inside it. Opening a
-library replays any journal entry it has not applied, so restoring an older backup does not
-bring the person back.
+An erased person must stay erased when their photos are edited, moved or copied, when new
+photos of them arrive, and when the library changes model. So the erasure keeps, sealed, a few
+templates of how they look (at most 8 per model, see `gate.py`), used only to drop any face
+indexed later that matches one: like an opt-out's, they are never searchable nor shown, and
+the receipt says they were kept and why. Faces found again where an erased face was (same
+photo content, same place) are dropped too, and make the template for a new model.
+
+Each erasure is written to a journal kept outside the library as well as inside it (photo
+content hashes and boxes, hashes of names: nothing biometric). Opening a library replays any
+journal entry it has not applied, templates included, so restoring an older backup does not
+bring the person back; a library opened without its key hides the names at once, and the rest
+waits for the key.
 """
 
 from __future__ import annotations
@@ -21,15 +30,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from regard.domain.face import Box
 from regard.domain.people import person_label
 from regard.errors import PrivacyRequestError
 from regard.privacy.context import PrivacyContext
+from regard.privacy.gate import exclusion_templates
 from regard.privacy.state import write_state
 from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PersonRow, name_key
 
 #: Faces of a person a selfie must match for `erase --face` to take the whole person.
 PERSON_SHARE = 0.5
+#: What the receipt says of the templates an erasure keeps.
+TEMPLATES_KEPT_WHY = (
+    "sealed, only to drop their face from photos indexed later (edited, moved or copied "
+    "photos, new ones, another model); never searchable, never shown, never exported"
+)
 
 
 class Eraser:
@@ -42,6 +58,18 @@ class Eraser:
             ctx.state_dir / f"{library_id}.erasures.jsonl",
             library_root / "erasures.jsonl",
         ]
+        self._erased: dict[str, list[tuple[Box, str]]] | None = None
+
+    def erased_boxes(self, content_hash: str) -> list[tuple[Box, str]]:
+        """Where faces were erased in the photo with this content: (box, journal entry)."""
+        if self._erased is None:
+            self._erased = {}
+            for e in self._entries().values():
+                for ref in e["faces"]:
+                    self._erased.setdefault(ref["content_hash"], []).append(
+                        (Box(*(float(v) for v in ref["box"])), str(e["id"]))
+                    )
+        return self._erased.get(content_hash, [])
 
     # --- what to erase ---------------------------------------------------------------------
 
@@ -95,12 +123,9 @@ class Eraser:
         if not people and not faces:
             raise PrivacyRequestError(f"Nothing in the library matches {what}: nothing to erase.")
         catalog = self.catalog
-        sealed = [blob for fid, _m, blob in catalog.raw_embeddings() if fid in set(faces)]
-        plain = [
-            catalog.codec.open_raw(b, catalog.codec.context(f, m))
-            for f, m, b in catalog.raw_embeddings()
-            if f in set(faces)
-        ]
+        stored = catalog.face_vectors(faces)
+        sealed = [blob for _f, _m, blob in stored]
+        plain = [catalog.codec.open_raw(b, catalog.codec.context(f, m)) for f, m, b in stored]
         refs = catalog.privacy.face_refs(faces)
         photo_ids = sorted({r["content_hash"] for r in refs})
         entry: dict[str, Any] = {
@@ -112,7 +137,9 @@ class Eraser:
         }
         photos = catalog.privacy.photos_of_faces(faces)
         with catalog.transaction():
-            receipt = self._apply(people, faces, with_photos, paths={r["path"] for r in refs})
+            receipt = self._apply(
+                people, faces, with_photos, {r["path"] for r in refs}, entry["id"]
+            )
             receipt["request"] = what
             receipt["journal_entry"] = entry["id"]
             catalog.privacy.erasure_record(entry["id"], receipt)
@@ -131,9 +158,16 @@ class Eraser:
         return receipt
 
     def _apply(
-        self, people: list[PersonRow], faces: list[int], with_photos: bool, paths: set[str]
+        self,
+        people: list[PersonRow],
+        faces: list[int],
+        with_photos: bool,
+        paths: set[str],
+        entry_id: str,
     ) -> dict[str, Any]:
         catalog = self.catalog
+        # Taken before their vectors and templates go: what keeps them out from now on.
+        keep = exclusion_templates(self.ctx, faces, [p.id for p in people])
         removed = {
             "vectors": 0,
             "templates": 0,
@@ -164,8 +198,18 @@ class Eraser:
                 except FileNotFoundError:
                     pass
             removed["photos"] = catalog.delete_photos(photo_ids)
+        kept = 0
+        for model_id, vectors in keep.items():
+            for vector in vectors:
+                catalog.add_template("erasure", model_id, vector, erasure_id=entry_id)
+                kept += 1
+        catalog.people.remove_empty()  # people left without a face by it
         catalog.take_touched()
-        return {"removed": removed, "with_photos": with_photos}
+        return {
+            "removed": removed,
+            "kept": {"erasure_templates": kept, "why": TEMPLATES_KEPT_WHY},
+            "with_photos": with_photos,
+        }
 
     def _after(self, faces: set[int]) -> None:
         """Rebuild what held the vectors, then rewrite the database without free pages."""
@@ -178,6 +222,28 @@ class Eraser:
         for path in self.journals:
             existing = path.read_text(encoding="utf-8") if path.exists() else ""
             write_state(path, existing + line)
+        self._erased = None
+
+    def faces_of_entries(self, entry_ids: set[str]) -> list[int]:
+        """The faces of this library at the places these erasures recorded."""
+        found = []
+        for entry_id in sorted(entry_ids):
+            e = self._entries().get(entry_id)
+            for ref in e["faces"] if e else []:
+                face = self.catalog.privacy.face_by_ref(ref["content_hash"], ref["box"])
+                if face is not None:
+                    found.append(face)
+        return found
+
+    def _entries(self) -> dict[str, dict[str, Any]]:
+        entries: dict[str, dict[str, Any]] = {}
+        for path in self.journals:
+            if path.exists():
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        e = json.loads(line)
+                        entries[e["id"]] = e
+        return entries
 
     # --- verifying -------------------------------------------------------------------------------
 
@@ -197,22 +263,23 @@ class Eraser:
             "occurrences": found,
             "clean": not found,
             "method": "byte search of every library file for each erased vector, sealed "
-            "and as float32, after VACUUM and WAL truncation",
+            "and as float32, after VACUUM and WAL truncation (the erasure templates kept are "
+            "sealed anew, under their own context)",
         }
 
     # --- replaying the journal -----------------------------------------------------------------
 
     def replay(self) -> int:
-        """Apply journal entries this copy of the library has not seen (a restored backup)."""
-        entries: dict[str, dict[str, Any]] = {}
-        for path in self.journals:
-            if path.exists():
-                for line in path.read_text(encoding="utf-8").splitlines():
-                    if line.strip():
-                        e = json.loads(line)
-                        entries[e["id"]] = e
-        todo = [e for e in entries.values() if not self.catalog.privacy.erasure_applied(e["id"])]
+        """Apply journal entries this copy of the library has not seen (a restored backup).
+        Without the key, only the names go at once (vectors cannot be turned into templates,
+        nor the audit log written); the rest is done the next time it is opened with it."""
+        todo = [
+            e for e in self._entries().values() if not self.catalog.privacy.erasure_applied(e["id"])
+        ]
         if not todo:
+            return 0
+        if self.catalog.codec.sealer is None:
+            self._hide_names(todo)
             return 0
         touched: set[int] = set()
         for e in todo:
@@ -221,26 +288,54 @@ class Eraser:
                 for ref in e["faces"]
                 if (fid := self.catalog.privacy.face_by_ref(ref["content_hash"], ref["box"]))
             ]
-            people = []
-            for p in e["people"]:
-                row = self.catalog.people.get(int(p["id"]))
-                if row is not None and _name_hash(row.name) == p["name_hash"]:
-                    people.append(row)
-                    faces += self.catalog.privacy.faces_of_person(row.id)
+            people = self._people_of(e)
+            for row in people:
+                faces += self.catalog.privacy.faces_of_person(row.id)
             with self.catalog.transaction():
-                receipt = self._apply(people, sorted(set(faces)), False, set())
+                receipt = self._apply(people, sorted(set(faces)), False, set(), e["id"])
                 receipt["replayed_from_journal"] = True
                 self.catalog.privacy.erasure_record(e["id"], receipt)
+                self.catalog.delete_setting(_hidden_key(e["id"]))
                 self.ctx.audit.record(
                     "erasure-replayed",
                     actor="regard",
                     subject=f"journal:{e['id'][:8]}",
                     result_count=receipt["removed"]["vectors"],
-                    detail=receipt["removed"],
+                    detail={**receipt["removed"], **receipt["kept"]},
                 )
             touched |= set(faces)
         self._after(touched)
         return len(todo)
+
+    def _people_of(self, entry: dict[str, Any]) -> list[PersonRow]:
+        """The entry's people in this copy: same id and name, or already hidden by a replay
+        without the key."""
+        hidden = set(json.loads(self.catalog.setting(_hidden_key(entry["id"])) or "[]"))
+        people = []
+        for p in entry["people"]:
+            row = self.catalog.people.get(int(p["id"]))
+            if row is not None and (
+                _name_hash(row.name) == p["name_hash"] or (row.id in hidden and not row.name)
+            ):
+                people.append(row)
+        return people
+
+    def _hide_names(self, todo: list[dict[str, Any]]) -> None:
+        with self.catalog.transaction():
+            for e in todo:
+                hidden = []
+                for row in self._people_of(e):
+                    if row.name:
+                        self.catalog.privacy.consent_blank_subject(name_key(row.name))
+                        self.catalog.people.set_name(row.id, None)
+                    self.catalog.privacy.scrub_history(row.id)
+                    hidden.append(row.id)
+                if hidden:
+                    self.catalog.set_setting(_hidden_key(e["id"]), json.dumps(hidden))
+
+
+def _hidden_key(entry_id: str) -> str:
+    return f"erasure.hidden.{entry_id}"
 
 
 def _name_hash(name: str | None) -> str | None:

@@ -1,51 +1,110 @@
-"""The gate every new face passes before anything about it is stored.
+"""The gate every new face passes before anything about it is stored, and the rule that keeps
+people who may not be identified for a purpose out of its results.
 
 * A face that matches an opt-out template is never stored with a vector: only its box stays,
   marked to be blurred on export.
+* So is a face of someone erased: one matching an erasure template, or found again where an
+  erased face was (same photo content, same place) — the latter also gives the erasure a
+  template for the model now in use, so a model change does not let them back.
+* So is a face of someone who withdrew every consent (their withdrawal templates).
 * In an organisation library, a face is kept only if it matches a person with an active
   consent (their enrolment photo or their consented faces); it is assigned to them at once.
   Every other face keeps its box only, and is never grouped, named or searchable.
 
 The vectors reach this gate from the analysis workers in memory and go no further if refused.
+
+`withheld()` applies a withdrawn (or expired) consent to the human, not only to the faces in
+their person: any face that matches their enrolment template, their withdrawal templates or
+any face of their person is kept out of results for that purpose.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import numpy.typing as npt
 
+from regard.domain.face import Box
 from regard.domain.photo import PhotoAnalysis
 from regard.domain.privacy import KEEP, FaceVerdict, Policy, Purpose
+from regard.pipeline.cluster import prototypes
 from regard.privacy.context import PrivacyContext
 
 #: Opt-out matching errs on the side of excluding: about 1 stranger in 10,000 comparisons
 #: is wrongly excluded (they lose searchability, nothing else), while the person who opted
-#: out is caught in ~97 % of their photos (lfw-dev).
+#: out is caught in ~97 % of their photos (lfw-dev). Erasure and withdrawal use it too.
 OPTOUT_FMR = 1e-4
+#: How much a new face must overlap an erased face's box to be taken for it.
+SAME_PLACE_IOU = 0.5
+
+#: (content hash) -> [(box, erasure journal entry id)] of faces erased in that photo.
+ErasedBoxes = Callable[[str], list[tuple[Box, str]]]
+Refs = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+
+
+#: Templates kept per person and model to exclude them after an erasure or a withdrawal:
+#: their centre, and up to this many of their faces that cover their appearances. Each
+#: template also catches a few strangers (about 1 face in 11,000 on lfw-dev), so not every
+#: face of a big person is kept: the centre alone caught as many of their new and edited
+#: photos as every face did, and the prototypes are there for people who look very different
+#: from one photo to the next (`bench/erasure_templates.py`).
+EXCLUSION_PROTOTYPES = 3
+
+
+def exclusion_threshold(ctx: PrivacyContext) -> float:
+    return ctx.calibration().threshold_for_fmr(OPTOUT_FMR)
+
+
+def exclusion_templates(
+    ctx: PrivacyContext, face_ids: Sequence[int], person_ids: Sequence[int]
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Per model, the vectors to keep as templates before these faces' vectors and these
+    people's templates go: their centre and up to EXCLUSION_PROTOTYPES of them that cover how
+    they look (farthest-point sampling, as people are grouped)."""
+    catalog = ctx.catalog
+    by_model: dict[str, list[npt.NDArray[np.float32]]] = {}
+    for face_id, model_id, blob in catalog.face_vectors(face_ids):
+        by_model.setdefault(model_id, []).append(catalog.codec.decode(face_id, model_id, blob))
+    for person in person_ids:
+        for model_id, vector in catalog.person_templates(person):
+            by_model.setdefault(model_id, []).append(vector)
+    out = {}
+    for model_id, vectors in by_model.items():
+        m = np.stack(vectors).astype(np.float32)
+        chosen = m[prototypes(m, list(range(len(m))), EXCLUSION_PROTOTYPES)]
+        if len(m) > 1:
+            centre = m.sum(axis=0)
+            centre /= max(float(np.linalg.norm(centre)), 1e-9)
+            chosen = np.vstack([centre[None, :], chosen])
+        out[model_id] = chosen
+    return out
 
 
 class Gate:
-    def __init__(self, ctx: PrivacyContext) -> None:
+    def __init__(self, ctx: PrivacyContext, erased_boxes: ErasedBoxes | None = None) -> None:
         self.ctx = ctx
-        self._optout: tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None = None
-        self._consented: tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None = None
+        self.erased_boxes: ErasedBoxes = erased_boxes or (lambda _h: [])
+        self._excluding: dict[str, Refs] = {}
+        self._consented: Refs | None = None
 
     def refresh(self) -> None:
-        """Forget cached templates (after an opt-out or a consent change)."""
-        self._optout = None
+        """Forget cached templates (after an opt-out, an erasure or a consent change)."""
+        self._excluding = {}
         self._consented = None
 
     def optout_threshold(self) -> float:
-        return self.ctx.calibration().threshold_for_fmr(OPTOUT_FMR)
+        return exclusion_threshold(self.ctx)
 
-    def _optouts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        if self._optout is None:
-            meta, vecs = self.ctx.catalog.templates("optout", self.ctx.model.id)
-            ids = np.array([m[2] or 0 for m in meta], dtype=np.int64)
-            self._optout = (ids, vecs)
-        return self._optout
+    def _templates(self, kind: str) -> Refs:
+        """Template owners (opt-out id, or person id) and vectors of one kind."""
+        if kind not in self._excluding:
+            meta, vecs = self.ctx.catalog.templates(kind, self.ctx.model.id)
+            owners = np.array([(m[2] if kind == "optout" else m[1]) or 0 for m in meta], np.int64)
+            self._excluding[kind] = (owners, vecs)
+        return self._excluding[kind]
 
-    def _consented_refs(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    def _consented_refs(self) -> Refs:
         """Vectors of people allowed to be identified: enrolment templates and their faces."""
         if self._consented is None:
             catalog = self.ctx.catalog
@@ -55,46 +114,77 @@ class Gate:
                 if p.name
                 and (self.ctx.allowed(p, Purpose.GROUPING) or self.ctx.allowed(p, Purpose.SEARCH))
             }
-            owners: list[int] = []
-            chunks: list[npt.NDArray[np.float32]] = []
-            meta, vecs = catalog.templates("enrolment", self.ctx.model.id)
+            self._consented = self.references(allowed)
+        return self._consented
+
+    def references(self, people: set[int], kinds: Sequence[str] = ("enrolment",)) -> Refs:
+        """Each person's templates of `kinds` and the vectors of their faces."""
+        catalog = self.ctx.catalog
+        owners: list[int] = []
+        chunks: list[npt.NDArray[np.float32]] = []
+        for kind in kinds:
+            meta, vecs = catalog.templates(kind, self.ctx.model.id)
             for (_tid, person, _o), vec in zip(meta, vecs, strict=True):
-                if person in allowed:
+                if person in people:
                     owners.append(int(person))
                     chunks.append(vec[None, :])
-            for person in sorted(allowed):
-                faces = catalog.privacy.faces_of_person(person)
-                ids, fv = catalog.embeddings(self.ctx.model.id, faces)
-                if len(ids):
-                    owners += [person] * len(ids)
-                    chunks.append(fv)
-            matrix = np.vstack(chunks) if chunks else np.zeros((0, self.ctx.model.dim), np.float32)
-            self._consented = (np.array(owners, dtype=np.int64), matrix.astype(np.float32))
-        return self._consented
+        for person in sorted(people):
+            faces = catalog.privacy.faces_of_person(person)
+            ids, fv = catalog.embeddings(self.ctx.model.id, faces)
+            if len(ids):
+                owners += [person] * len(ids)
+                chunks.append(fv)
+        matrix = np.vstack(chunks) if chunks else np.zeros((0, self.ctx.model.dim), np.float32)
+        return np.array(owners, dtype=np.int64), matrix.astype(np.float32)
+
+    # --- new faces ---------------------------------------------------------------------------
 
     def screen(self, analysis: PhotoAnalysis) -> list[FaceVerdict]:
         if not analysis.faces:
             return []
-        optout_ids, optout_vecs = self._optouts()
+        excluding = {k: self._templates(k) for k in ("optout", "erasure", "withdrawal")}
+        erased_here = self.erased_boxes(analysis.content_hash)
         organisation = self.ctx.policy is Policy.ORGANISATION
-        if not len(optout_ids) and not organisation:
+        if not erased_here and not organisation and not any(len(o) for o, _ in excluding.values()):
             return [KEEP] * len(analysis.faces)
         vectors = np.stack([f.embedding for f in analysis.faces])
-        verdicts = []
-        if len(optout_ids):
-            opt_sims = vectors @ optout_vecs.T
+        t = self.optout_threshold()
+        best: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
+        for kind, (owners, refs) in excluding.items():
+            if len(owners):
+                sims = vectors @ refs.T
+                best[kind] = (sims.max(axis=1), owners[np.argmax(sims, axis=1)])
         if organisation:
-            owners, refs = self._consented_refs()
-            ref_sims = vectors @ refs.T if len(owners) else None
-            threshold = self.ctx.calibration().search_threshold(max(1, len(owners)))
-        for i in range(len(analysis.faces)):
-            if len(optout_ids) and float(opt_sims[i].max()) >= self.optout_threshold():
-                best = int(np.argmax(opt_sims[i]))
-                verdicts.append(FaceVerdict(False, "opted_out", int(optout_ids[best])))
+            consenting, consented = self._consented_refs()
+            ref_sims = vectors @ consented.T if len(consenting) else None
+            threshold = self.ctx.calibration().search_threshold(max(1, len(consenting)))
+        verdicts = []
+        for i, face in enumerate(analysis.faces):
+            if "optout" in best and best["optout"][0][i] >= t:
+                verdicts.append(FaceVerdict(False, "opted_out", int(best["optout"][1][i])))
+                continue
+            if "erasure" in best and best["erasure"][0][i] >= t:
+                verdicts.append(FaceVerdict(False, "erased"))
+                continue
+            entry = _erased_at(face.detection.box, erased_here)
+            if entry is not None:
+                # Found again where an erased face was: the same face, analysed anew (by
+                # another model, say). Its vector becomes that model's template for the
+                # erasure before it is dropped, so their other photos are caught too.
+                self.ctx.catalog.add_template(
+                    "erasure", face.model_id, face.embedding, erasure_id=entry
+                )
+                self._excluding.pop("erasure", None)
+                verdicts.append(FaceVerdict(False, "erased"))
+                continue
+            if "withdrawal" in best and best["withdrawal"][0][i] >= t:
+                verdicts.append(FaceVerdict(False, "withdrawn"))
                 continue
             if organisation:
                 if ref_sims is not None and float(ref_sims[i].max()) >= threshold:
-                    verdicts.append(FaceVerdict(person_id=int(owners[int(np.argmax(ref_sims[i]))])))
+                    verdicts.append(
+                        FaceVerdict(person_id=int(consenting[int(np.argmax(ref_sims[i]))]))
+                    )
                 else:
                     verdicts.append(FaceVerdict(False, "unconsented"))
                 continue
@@ -115,3 +205,40 @@ class Gate:
             verdicts[loser] = FaceVerdict(False, "unconsented")
             taken[v.person_id] = j if loser == i else i
         return verdicts
+
+    # --- results -----------------------------------------------------------------------------
+
+    def not_allowed(self, purpose: Purpose) -> set[int]:
+        """People with a consent record that does not allow `purpose` today (withdrawn or
+        expired)."""
+        catalog = self.ctx.catalog
+        out: set[int] = set()
+        subjects = {c["subject_key"]: c["subject"] for c in catalog.privacy.consents()}
+        for name in subjects.values():
+            person = catalog.people.by_name(name) if name != "[erased]" else None
+            if person is not None and not self.ctx.allowed(person, purpose):
+                out.add(person.id)
+        return out
+
+    def withheld(self, face_ids: Sequence[int], purpose: Purpose) -> set[int]:
+        """Those of `face_ids` that look like someone who may not be identified for
+        `purpose`: like their enrolment photo, their withdrawal templates or any face of
+        their person, at the opt-out threshold (it errs on the side of withholding)."""
+        people = self.not_allowed(purpose)
+        if not people or not face_ids:
+            return set()
+        owners, refs = self.references(people, ("enrolment", "withdrawal"))
+        if not len(owners):
+            return set()
+        ids, vecs = self.ctx.catalog.embeddings(self.ctx.model.id, list(face_ids))
+        if not len(ids):
+            return set()
+        hit = (vecs @ refs.T).max(axis=1) >= self.optout_threshold()
+        return {int(i) for i in ids[hit]}
+
+
+def _erased_at(box: Box, erased: list[tuple[Box, str]]) -> str | None:
+    for where, entry in erased:
+        if box.iou(where) >= SAME_PLACE_IOU:
+            return entry
+    return None

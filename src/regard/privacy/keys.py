@@ -20,6 +20,7 @@ from pathlib import Path
 from regard.errors import KeyMissingError, WrongKeyError
 from regard.storage.catalog import Catalog
 from regard.storage.sealing import (
+    WRAP_VERSION,
     Argon2Params,
     Sealer,
     kek_from_passphrase,
@@ -61,6 +62,10 @@ class KeyManager:
         self.catalog = catalog
         self.config = config
         self.library_id = catalog.setting("library_id") or ""
+        #: Unlocked from a wrap made before the audit chain was keyed: the caller keys the
+        #: chain, then `upgrade_wrap()` records that it did (see sealing.WRAP_VERSION).
+        self.legacy_wrap = False
+        self._upgrade: tuple[bytes, bytes] | None = None
 
     @property
     def initialised(self) -> bool:
@@ -91,7 +96,21 @@ class KeyManager:
         kek = self._kek()
         if kek is None:
             return None
-        return Sealer(unwrap(kek, base64.b64decode(wrapped_b64), self.library_id))
+        data_key, version = unwrap(kek, base64.b64decode(wrapped_b64), self.library_id)
+        self.legacy_wrap = version < WRAP_VERSION
+        self._upgrade = (kek, data_key) if self.legacy_wrap else None
+        return Sealer(data_key)
+
+    def upgrade_wrap(self) -> None:
+        """Wrap the data key again, in the current version (call in the transaction that
+        keyed the audit chain)."""
+        if self._upgrade is None:
+            return
+        kek, data_key = self._upgrade
+        wrapped = wrap(kek, data_key, self.library_id)
+        self.catalog.set_setting("crypto.wrapped_key", base64.b64encode(wrapped).decode())
+        self.legacy_wrap = False
+        self._upgrade = None
 
     def _kek(self) -> bytes | None:
         kind = self.catalog.setting("crypto.kek")

@@ -38,7 +38,7 @@ class OptOutRegistry:
             catalog.add_template("optout", face.model_id, face.embedding, optout_id=optout_id)
             removed = catalog.privacy.drop_embeddings(matches, "opted_out", optout_id)
             catalog.take_touched()
-            catalog.people.delete_empty_unconfirmed()
+            catalog.people.remove_empty()  # nobody left without a face, named or not
             self.ctx.audit.record(
                 "optout-add",
                 actor=self.ctx.actor,

@@ -22,10 +22,10 @@ from regard.privacy.retention import Retention
 class PrivacyService:
     def __init__(self, ctx: PrivacyContext, library_root: Path) -> None:
         self.ctx = ctx
-        self.gate = Gate(ctx)
-        self.consent = ConsentLedger(ctx)
-        self.optouts = OptOutRegistry(ctx, self.gate)
         self.eraser = Eraser(ctx, library_root)
+        self.gate = Gate(ctx, self.eraser.erased_boxes)
+        self.consent = ConsentLedger(ctx, self.gate)
+        self.optouts = OptOutRegistry(ctx, self.gate)
         self.retention = Retention(ctx)
         self.access = AccessReporter(ctx, self.eraser, self.gate)
 
@@ -57,22 +57,30 @@ class PrivacyService:
 
     def erase_person(self, ref: str, *, with_photos: bool = False) -> dict[str, Any]:
         people, faces = self.eraser.targets_for_person(ref)
-        return self.eraser.erase(people, faces, with_photos=with_photos, what=f"person {ref}")
+        try:
+            return self.eraser.erase(people, faces, with_photos=with_photos, what=f"person {ref}")
+        finally:
+            self.gate.refresh()
 
     def erase_face(
         self, photo: Path, *, face_index: int | None = None, with_photos: bool = False
     ) -> dict[str, Any]:
         people, faces = self.eraser.targets_for_face(photo, face_index)
-        return self.eraser.erase(
-            people, faces, with_photos=with_photos, what=f"the face in {photo.name}"
-        )
+        try:
+            return self.eraser.erase(
+                people, faces, with_photos=with_photos, what=f"the face in {photo.name}"
+            )
+        finally:
+            self.gate.refresh()
 
     def erasure_preview(
         self, ref: str | None, photo: Path | None, face_index: int | None = None
     ) -> dict[str, Any]:
         """What an erasure would remove, for the confirmation step."""
         if (ref is None) == (photo is None):
-            raise PrivacyRequestError("Erase one thing: --person NAME or --face PHOTO.")
+            raise PrivacyRequestError(
+                "Erase one thing: --person NAME or --face PHOTO.", web="Name one person."
+            )
         if ref is not None:
             people, faces = self.eraser.targets_for_person(ref)
         else:

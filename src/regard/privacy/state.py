@@ -26,4 +26,4 @@ def state_dir(override: Path | None = None) -> Path:
 def write_state(path: Path, text: str) -> None:
     """`text` into a file of the state folder (created private if missing), whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_atomically(path, text.encode("utf-8"))
+    write_atomically(path, text.encode("utf-8"), private=True)

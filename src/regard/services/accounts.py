@@ -5,17 +5,33 @@
   on the machine can claim the library by opening the page first.
 * Sessions: 256-bit random tokens, stored only as sha256 hashes; 30 minutes idle and 12 hours
   absolute timeouts; logout deletes the session; each session carries its own CSRF token.
-* Sign-in is rate-limited: 5 failures per account in 15 minutes lock it for 15 minutes.
+* Sign-in is rate-limited: 5 failures per account in 15 minutes lock it for 15 minutes. The
+  password is checked outside the server's lock (argon2 takes a core and 64 MiB for a good
+  part of a second), on threads of lower priority, and `SignInLimiter` refuses at once what
+  is beyond 2 checks at a time, 1 at a time from one address or 60 a minute from one
+  address: a flood of sign-ins costs its sender 429s, not everyone else their server. Failed
+  sign-ins of names nobody has are recorded too (so that a lock does not tell which names
+  exist), in a bounded table.
 * Changing one's own password needs the current one (a session left open is not enough);
   a wrong one counts as a failed sign-in. An owner resetting someone else's does not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
+import math
+import os
 import secrets
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +46,7 @@ from regard.errors import (
     InvalidRequestError,
     LoginError,
     NotSignedInError,
+    SignInBusyError,
     TooManyAttemptsError,
     WrongPasswordError,
 )
@@ -42,6 +59,8 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
+#: Failed sign-ins kept at most (oldest go first), whatever names they were for.
+MAX_FAILURE_ROWS = 5000
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -65,10 +84,81 @@ def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts)
 
 
+class SignInLimiter:
+    """How many password checks may run: at most `overall` at once, `per_client` at once from
+    one client address and `per_minute` a minute from one address. Beyond that a sign-in is
+    refused at once (`SignInBusyError`, 429 with Retry-After): waiting would hold one of the
+    server's threads, and a flood would hold them all. The web server admits each sign-in
+    request with `attempt` before reading it (`regard.interfaces.http.guard`); a caller with no
+    address is held to the first two limits only."""
+
+    def __init__(
+        self,
+        overall: int = 2,
+        per_client: int = 1,
+        per_minute: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.overall = overall
+        self.per_client = per_client
+        self.per_minute = per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._running = 0
+        self._active: dict[str, int] = {}
+        self._recent: dict[str, deque[float]] = {}
+        # The checks themselves run on threads of their own at a lower priority, so that on
+        # a busy machine everyone else's requests come first (argon2 uses 4 threads each).
+        self._checkers = ThreadPoolExecutor(
+            overall, thread_name_prefix="regard-password", initializer=_lower_priority
+        )
+
+    def verify(self, stored: str, password: str) -> bool:
+        """Whether `password` matches the argon2 hash `stored` (call within `attempt`)."""
+        return self._checkers.submit(_verify, stored, password).result()
+
+    @contextlib.contextmanager
+    def attempt(self, client: str | None) -> Iterator[None]:
+        who = client or "?"
+        with self._lock:
+            now = self._clock()
+            recent = self._recent.setdefault(who, deque())
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if client is not None and len(recent) >= self.per_minute:
+                wait = max(1, math.ceil(recent[0] + 60 - now))
+                raise SignInBusyError(wait, "Too many sign-ins from this address.")
+            if self._running >= self.overall or self._active.get(who, 0) >= self.per_client:
+                raise SignInBusyError(1, "Too many sign-ins at once.")
+            recent.append(now)
+            self._running += 1
+            self._active[who] = self._active.get(who, 0) + 1
+            if len(self._recent) > 4096:  # addresses seen once an hour ago need no memory
+                for key in [k for k, q in self._recent.items() if not q or q[-1] <= now - 60]:
+                    del self._recent[key]
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._active[who] -= 1
+                if not self._active[who]:
+                    del self._active[who]
+
+
 class Accounts:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        guard: Callable[[], AbstractContextManager[object]] | None = None,
+        limiter: SignInLimiter | None = None,
+    ) -> None:
+        """`guard`: what must be held to use the catalog (a server's lock); sign-in takes it
+        only around its catalog reads and writes, never while checking a password."""
         self.catalog = catalog
         self.db = catalog.accounts
+        self._guard = guard or contextlib.nullcontext
+        self.limiter = limiter or SignInLimiter()
         self._setup_token: str | None = None
 
     # --- first run ---------------------------------------------------------------------------
@@ -83,8 +173,12 @@ class Accounts:
         return self._setup_token
 
     def create_first_owner(self, token: str, name: str, password: str) -> Session:
+        """The first owner, with the token `serve` printed. The token is used up only by an
+        owner actually created: a name or password refused first leaves it as it was."""
         if not self.needs_setup():
             raise AccountError("This library already has an owner; sign in instead.")
+        _clean_name(name)
+        self._check_password(password)
         expected = self._setup_token
         if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
             raise AccountError(
@@ -92,7 +186,11 @@ class Accounts:
                 "`regard serve` was started."
             )
         self._setup_token = None
-        user_id = self._add(name, password, Role.OWNER)
+        try:
+            user_id = self._add(name, password, Role.OWNER)
+        except BaseException:
+            self._setup_token = expected
+            raise
         return self._new_session(user_id)
 
     # --- users ---------------------------------------------------------------------------------
@@ -105,9 +203,7 @@ class Accounts:
         return user
 
     def _add(self, name: str, password: str, role: Role) -> int:
-        clean = " ".join(name.split())
-        if not clean or len(clean) > 64:
-            raise AccountError("A user name has 1 to 64 characters.")
+        clean = _clean_name(name)
         self._check_password(password)
         if self.db.user_by_name(_key(clean)) is not None:
             raise AccountError(f"There is already a user called {clean!r}.")
@@ -200,24 +296,31 @@ class Accounts:
     # --- sessions ----------------------------------------------------------------------------
 
     def login(self, name: str, password: str) -> Session:
+        """Sign in. Call it without holding the guard: the password is checked outside it,
+        on the limiter's threads (a server admits each attempt with `limiter.attempt` first)."""
         key = _key(name)
-        since = (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds")
-        if self.db.failures_since(key, since) >= MAX_FAILURES:
-            raise TooManyAttemptsError(int(LOCKOUT.total_seconds() // 60))
-        user = self.db.user_by_name(key)
-        ok = False
-        try:
-            # Verify against a dummy hash for unknown users too, so timing does not tell.
-            ok = _hasher.verify(user.password_hash if user else _dummy(), password) and bool(user)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-        if not ok or user is None or user.disabled:
+        with self._guard():
+            since = (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds")
+            if self.db.failures_since(key, since) >= MAX_FAILURES:
+                raise TooManyAttemptsError(int(LOCKOUT.total_seconds() // 60))
+            user = self.db.user_by_name(key)
+        stored = user.password_hash if user else None
+        # Verify against a dummy hash for unknown users too, so timing does not tell.
+        ok = self.limiter.verify(stored or _dummy(), password) and stored is not None
+        with self._guard():
+            # The account as it is now: disabled, or its password changed, while checking.
+            user = self.db.user_by_name(key)
+            if not ok or user is None or user.disabled or user.password_hash != stored:
+                with self.catalog.transaction():
+                    self.db.add_failure(key)
+                    self.db.prune_failures(
+                        (datetime.now(UTC) - LOCKOUT).isoformat(timespec="seconds"),
+                        MAX_FAILURE_ROWS,
+                    )
+                raise LoginError()
             with self.catalog.transaction():
-                self.db.add_failure(key)
-            raise LoginError()
-        with self.catalog.transaction():
-            self.db.clear_failures(key)
-        return self._new_session(user.id)
+                self.db.clear_failures(key)
+            return self._new_session(user.id)
 
     def _new_session(self, user_id: int) -> Session:
         token = secrets.token_urlsafe(32)
@@ -268,6 +371,28 @@ class Accounts:
     def require(self, user: UserRow, permission: Permission, action: str) -> None:
         if not self.can(user, permission):
             raise ForbiddenError(user.role, action)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _lower_priority() -> None:
+    # Linux gives each thread its own nice value (and argon2's threads inherit it); elsewhere
+    # this would lower the whole process, so it is not done.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+def _clean_name(name: str) -> str:
+    clean = " ".join(name.split())
+    if not clean or len(clean) > 64:
+        raise AccountError("A user name has 1 to 64 characters.")
+    return clean
 
 
 @functools.cache

@@ -69,12 +69,19 @@ class ExportOptions:
             )
         if self.blur == "all-but" and not self.visible:
             raise PrivacyRequestError(
-                '--blur all-but needs who stays recognisable, e.g. --visible "Grandma,Me".'
+                '--blur all-but needs who stays recognisable, e.g. --visible "Grandma,Me".',
+                web="Blurring everyone but some people needs who stays recognisable: name them.",
             )
         if self.blur != "all-but" and self.visible:
-            raise PrivacyRequestError("--visible only goes with --blur all-but.")
+            raise PrivacyRequestError(
+                "--visible only goes with --blur all-but.",
+                web="Who stays recognisable goes only with blurring everyone but them.",
+            )
         if not 1 <= self.quality <= 100:
-            raise PrivacyRequestError("--quality is a JPEG/WebP quality from 1 to 100.")
+            raise PrivacyRequestError(
+                "--quality is a JPEG/WebP quality from 1 to 100.",
+                web="The quality is a JPEG/WebP quality from 1 to 100.",
+            )
         check_keep(self.keep)
 
 
@@ -235,11 +242,13 @@ class Exporter:
         report = ExportReport(str(out))
         settings = BlurSettings(method=options.method)
         shown: set[int] = set()
+        where = self.ctx.path_namer()
         for n, photo in enumerate(photos, 1):
             try:
                 entry = self._export_one(photo, out, options, visible, settings, n)
+                entry["source"] = where(entry["source"])
             except (OSError, RegardError) as exc:
-                report.skipped.append({"path": photo.path, "reason": str(exc)})
+                report.skipped.append({"path": where(photo.path), "reason": str(exc)})
             else:
                 report.photos += 1
                 report.faces_blurred += entry["faces_blurred"]

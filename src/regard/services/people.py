@@ -29,7 +29,8 @@ from regard.errors import (
 from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
 from regard.pipeline.grouper import IncrementalGrouper
 from regard.privacy.context import PrivacyContext
-from regard.services.search import identities, photo_matches
+from regard.services import corrections
+from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
 from regard.storage.people_catalog import PersonRow
 
 
@@ -59,8 +60,14 @@ class PersonSearch:
 
 
 class PeopleService:
-    def __init__(self, ctx: PrivacyContext, params: GroupingParams | None = None) -> None:
+    def __init__(
+        self,
+        ctx: PrivacyContext,
+        params: GroupingParams | None = None,
+        withheld: Withheld = nothing_withheld,
+    ) -> None:
         self.ctx = ctx
+        self.withheld = withheld
         self.catalog = ctx.catalog
         self.people = ctx.catalog.people
         self.vectors = ctx.vectors
@@ -164,8 +171,16 @@ class PeopleService:
     # --- looking ---------------------------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
+        rows = self.people.summaries()
+        coverless = {r["id"] for r in rows if r["faces"] and r["cover_face_id"] is None}
+        if coverless and self.catalog.codec.sealer is not None:
+            # A cover that pointed to a face gone from the person (an opt-out, an erasure):
+            # another of their faces takes its place.
+            with self.catalog.transaction():
+                self._refresh_covers(coverless)
+            rows = self.people.summaries()
         out = []
-        for s in self.people.summaries():
+        for s in rows:
             s["person"] = person_label(s["id"])
             s["cover_face"] = face_label(s["cover_face_id"]) if s["cover_face_id"] else None
             out.append(s)
@@ -198,10 +213,16 @@ class PeopleService:
         person = self.resolve(ref)
         info = self.describe(person)
         by_photo: dict[int, dict[str, Any]] = {}
+        shown = self.ctx.path_namer()
         for f in self.people.faces_of(person.id):
             entry = by_photo.setdefault(
                 f.photo_id,
-                {"photo_id": f.photo_id, "path": f.path, "taken_at": f.taken_at, "faces": []},
+                {
+                    "photo_id": f.photo_id,
+                    "path": shown(f.path),
+                    "taken_at": f.taken_at,
+                    "faces": [],
+                },
             )
             entry["faces"].append(
                 {
@@ -224,7 +245,7 @@ class PeopleService:
             raise PeopleActionError("A name cannot be empty.")
         holder = self.people.by_name(clean)
         if holder is not None and holder.id != person.id:
-            raise NameTakenError(clean, person_label(holder.id))
+            raise NameTakenError(clean, person_label(holder.id), holder.name)
         if self.ctx.policy is Policy.ORGANISATION:
             named = PersonRow(person.id, clean, True, None, None)
             if not (
@@ -247,35 +268,50 @@ class PeopleService:
         self._grouper = None
         return self.describe(self.resolve(person_label(person.id)))
 
-    def merge(self, keep_ref: str, other_ref: str) -> dict[str, Any]:
+    def merge(self, keep_ref: str, other_ref: str, keep_name: str | None = None) -> dict[str, Any]:
+        """`other`'s faces join `keep`. When both are named, `keep_name` says which name stays
+        (the other is dropped, and said so); it is never chosen silently."""
         keep, other = self.resolve(keep_ref), self.resolve(other_ref)
         if keep.id == other.id:
             raise PeopleActionError(f"{keep_ref} and {other_ref} are already the same person.")
         keep_photos = {f.photo_id for f in self.people.faces_of(keep.id)}
         clash = sorted(keep_photos & {f.photo_id for f in self.people.faces_of(other.id)})
         if clash:
-            raise PeopleActionError(
-                f"{person_label(keep.id)} and {person_label(other.id)} are both in "
+            both = (
+                f"{corrections.who_is(keep)} and {corrections.who_is(other)} are both in "
                 f"{len(clash)} photo(s) (e.g. photo {clash[0]}): one person cannot be twice in "
-                "one photo. Reject the wrong face first (`regard people reject`)."
+                "one photo."
             )
+            raise PeopleActionError(
+                f"{both} Reject the wrong face first (`regard people reject`).",
+                web=f"{both} Open that photo's person and use “Not …” on the wrong face first.",
+            )
+        name = corrections.kept_name(keep, other, keep_name)
+        dropped = [n for n in (keep.name, other.name) if n and n != name]
+        touched = {keep.id, other.id, *self.people.redirects_to(other.id)}
+        faces = self.people.face_ids_of(keep.id) + self.people.face_ids_of(other.id)
+        before = self.people.state(touched, faces)
         with self.catalog.transaction():
-            if other.name and not keep.name:
-                name = other.name
+            if name != keep.name:
                 self.people.set_name(other.id, None)
                 self.people.set_name(keep.id, name)
             moved = self.people.merge(other.id, keep.id)
             self.people.confirm(keep.id)
-            self.people.record("merge", {"into": keep.id, "from": other.id, "faces": moved})
+            self._refresh_covers({keep.id})
+            entry = corrections.remember(
+                self.people,
+                "merge",
+                {"into": keep.id, "from": other.id, "faces": moved, "dropped": dropped},
+                before,
+            )
             self.ctx.audit.record(
                 "merge",
                 actor=self.ctx.actor,
                 subject=f"{person_label(keep.id)},{person_label(other.id)}",
                 result_count=moved,
             )
-            self._refresh_covers({keep.id})
         self._grouper = None
-        return self.describe(self.resolve(person_label(keep.id)))
+        return {**self.describe(self.resolve(person_label(keep.id))), "undo": entry}
 
     def split(self, ref: str, face_ids: Sequence[int]) -> dict[str, Any]:
         person = self.resolve(ref)
@@ -283,22 +319,31 @@ class PeopleService:
         self._check_faces(face_ids)
         outside = [f for f in face_ids if f not in members]
         if outside:
+            not_in = f"{face_label(outside[0])} is not in {person_label(person.id)}"
             raise PeopleActionError(
-                f"{face_label(outside[0])} is not in {person_label(person.id)}; "
-                f"`regard people show {person_label(person.id)}` lists its faces."
+                f"{not_in}; `regard people show {person_label(person.id)}` lists its faces.",
+                web=f"{not_in} (any more): reload the page to see its faces.",
             )
         if set(face_ids) == members:
             raise PeopleActionError(
                 "Those are all of its faces: nothing would be left. To rename, use "
-                "`regard people name`."
+                "`regard people name`.",
+                web="Those are all of its faces: nothing would be left. To rename this person, "
+                "use Save name.",
             )
+        before = self.people.state({person.id}, members)
         with self.catalog.transaction():
             new_id = self.people.create(confirmed=True)
             self.people.assign(face_ids, new_id, "owner")
             # Both sides are now the owner's: a regrouping never joins them again.
             self.people.confirm(person.id)
             self.people.confirm(new_id)
-            self.people.record("split", {"from": person.id, "to": new_id, "faces": list(face_ids)})
+            entry = corrections.remember(
+                self.people,
+                "split",
+                {"from": person.id, "to": new_id, "faces": list(face_ids), "new": [new_id]},
+                before,
+            )
             self.ctx.audit.record(
                 "split",
                 actor=self.ctx.actor,
@@ -307,27 +352,62 @@ class PeopleService:
             )
             self._refresh_covers({person.id, new_id})
         self._grouper = None
-        return self.describe(self.resolve(person_label(new_id)))
+        return {**self.describe(self.resolve(person_label(new_id))), "undo": entry}
 
     def reject(self, ref: str, face_id: int) -> dict[str, Any]:
+        """This face is not this person: it leaves them and never joins them again. A person
+        left with no face (and not enrolled by consent) goes; undoing brings them back."""
         person = self.resolve(ref)
         self._check_faces([face_id])
         if self.people.face_person(face_id) != person.id:
             raise PeopleActionError(
                 f"{face_label(face_id)} is not in {person_label(person.id)}; nothing to reject."
             )
+        touched = {person.id, *self.people.redirects_to(person.id)}
+        before = self.people.state(touched, self.people.face_ids_of(person.id))
         with self.catalog.transaction():
             self.people.reject(face_id, person.id)
             self.people.confirm(person.id)
-            self.people.record("reject", {"person": person.id, "face": face_id})
+            removed = not self.people.face_ids_of(person.id) and not self.people.enrolled(person.id)
+            if removed:
+                self.people.delete_person(person.id)
+            else:
+                self._refresh_covers({person.id})
+            entry = corrections.remember(
+                self.people,
+                "reject",
+                {"person": person.id, "face": face_id, "removed": removed},
+                before,
+            )
             self.ctx.audit.record(
                 "reject",
                 actor=self.ctx.actor,
                 subject=f"{person_label(person.id)},{face_label(face_id)}",
             )
-            self._refresh_covers({person.id})
         self._grouper = None
-        return self.describe(self.resolve(person_label(person.id)))
+        if removed:
+            return {**self.describe(person), "cover_face": None, "removed": True, "undo": entry}
+        return {**self.describe(self.resolve(person_label(person.id))), "undo": entry}
+
+    def delete(self, ref: str) -> dict[str, Any]:
+        """The person and their name go; their faces stay, in no person. Not an erasure: the
+        faces keep their face data (and a regrouping may gather them again, unnamed)."""
+        done = corrections.delete(self.ctx, self.people, self.resolve(ref))
+        self._grouper = None
+        return done
+
+    # --- the history of corrections, and undoing them -----------------------------------------
+
+    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest corrections, newest first, each with whether it can be undone now."""
+        return corrections.history(self.people, limit)
+
+    def undo(self, entry_id: int | None = None) -> dict[str, Any]:
+        """Undo a merge, a split or a rejection (by default the latest one not undone yet):
+        what it changed is put back as it was, or nothing happens and the reason is given."""
+        done = corrections.undo(self.ctx, self.people, entry_id, self._refresh_covers)
+        self._grouper = None
+        return done
 
     def name_face(self, face_id: int, name: str) -> tuple[str, int | None]:
         """The owner says (through another program's metadata) that this face is `name`.
@@ -421,7 +501,7 @@ class PeopleService:
             for person, fids in assignments.items():
                 self.people.assign(fids, person, "auto")
             self.people.mark_grouped(rows.ids.tolist())
-            removed = self.people.delete_empty_unconfirmed()
+            removed = len(self.people.remove_empty())
             self._refresh_covers(set(label_to_person.values()))
             summary = {
                 "faces": n,
@@ -472,6 +552,7 @@ class PeopleService:
                 continue
             ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
             if not len(ids):
+                self.people.set_cover(pid, None)
                 continue
             quality = {f.face_id: f.quality * (0.5 if f.low_quality else 1.0) for f in faces}
             centre = vecs.sum(axis=0)
@@ -511,6 +592,7 @@ class PeopleService:
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
         taken: dict[int, str | None] = {}
         label, name = identities(self.ctx)(person)
+        held: set[int] = set()
         if faces:
             ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
@@ -537,6 +619,9 @@ class PeopleService:
                         best[n.id] = max(best.get(n.id, -1.0), n.score)
             hits = self.catalog.face_hits(sorted(best))
             free = {fid for fid in hits if self.people.face_person(fid) is None}
+            # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
+            held = self.withheld(sorted(free), Purpose.SEARCH)
+            free -= held
             for fid in sorted(free):
                 h = hits[fid]
                 matches[h.photo_id].append(
@@ -556,5 +641,6 @@ class PeopleService:
                 purpose=Purpose.SEARCH.value,
                 subject=person_label(person.id),
                 result_count=len(out),
+                detail={"withheld_by_policy": len(held)} if held else None,
             )
         return PersonSearch(self.describe(person), t, tuple(out))

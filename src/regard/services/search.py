@@ -2,7 +2,9 @@
 
 The library's policy applies to every result: a face is returned only if its person may be
 searched for (in an organisation library: has an active consent for "search"; in a household
-library: has not withdrawn it; faces in no person only in a household library). Every search
+library: has not withdrawn it; faces in no person only in a household library), and only if
+it does not look like someone who withdrew (their enrolment photo or any of their faces: a
+withdrawal holds for the human, wherever their faces were grouped). Every search
 is written to the audit log; in an organisation library, a probe that matched no consented
 person leaves no trace but the fact that a search happened.
 """
@@ -10,7 +12,7 @@ person leaves no trace but the fact that a search happened.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from regard.domain.face import AnalysedFace
@@ -56,13 +58,14 @@ def photo_matches(
     to call it by and its size (the faces' boxes are in its pixels)."""
     rows = list(found)
     facts = ctx.catalog.photo_facts([photo_id for photo_id, _, _ in rows])
+    shown = ctx.path_namer()
     out = []
     for photo_id, faces, taken_at in rows:
         f = facts[photo_id]
         out.append(
             PhotoMatch(
                 photo_id,
-                f["path"],
+                shown(f["path"]),
                 faces[0].score,
                 faces,
                 taken_at,
@@ -74,9 +77,19 @@ def photo_matches(
     return out
 
 
+#: Which of these faces look like someone who may not be identified for this purpose (a
+#: withdrawn consent holds for the human, not only for the faces in their person).
+Withheld = Callable[[Sequence[int], Purpose], set[int]]
+
+
+def nothing_withheld(_faces: Sequence[int], _purpose: Purpose) -> set[int]:
+    return set()
+
+
 class SearchService:
-    def __init__(self, ctx: PrivacyContext) -> None:
+    def __init__(self, ctx: PrivacyContext, withheld: Withheld = nothing_withheld) -> None:
         self.ctx = ctx
+        self.withheld = withheld
 
     def search_face(
         self,
@@ -107,10 +120,14 @@ class SearchService:
         allowed: dict[int | None, bool] = {}
         who = identities(ctx)
         by_photo: dict[int, list[FaceMatch]] = defaultdict(list)
+        look_alike = self.withheld([n.id for n in neighbours], Purpose.SEARCH)
         withheld = 0
         for n in neighbours:
             hit = hits.get(n.id)
             if hit is None:
+                continue
+            if n.id in look_alike:
+                withheld += 1
                 continue
             pid = ctx.catalog.people.face_person(n.id)
             if pid not in allowed:

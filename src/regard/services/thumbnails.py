@@ -1,17 +1,20 @@
 """Thumbnails for the web app: made once per photo and size, cached in the library folder.
 
-Faces whose owners opted out are blurred in every thumbnail and display copy, and no copy
-carries metadata. Face crops (covers) are cut on demand and never stored: they are biometric.
+Faces whose owners opted out are blurred in every thumbnail, display copy and face crop (a
+neighbour's crop can hold them in its margin), and no copy carries metadata. Face crops
+(covers) are cut on demand and never stored: they are biometric. Erased faces are shown like
+any face in no person: the photos are the owner's, only what identified them is gone.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
+from regard.atomic import private_dirs, write_atomically
 from regard.domain.face import Box
 from regard.domain.people import face_label
 from regard.errors import (
@@ -45,10 +48,8 @@ class Thumbnails:
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         data = self._render(photo.path, photo_id, size)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
+        private_dirs(cached.parent)
+        write_atomically(cached, data, private=True)
         return data
 
     def _render(self, path: str, photo_id: int, size: int) -> bytes:
@@ -82,7 +83,15 @@ class Thumbnails:
         y0 = max(0, int((r["y"] - m * r["h"]) * s))
         x1 = min(img.rgb.shape[1], int((r["x"] + (1 + m) * r["w"]) * s))
         y1 = min(img.rgb.shape[0], int((r["y"] + (1 + m) * r["h"]) * s))
-        crop = Image.fromarray(img.rgb[y0:y1, x0:x1])
+        region = img.rgb[y0:y1, x0:x1]
+        hidden = [
+            Box(o["x"] * s - x0, o["y"] * s - y0, o["w"] * s, o["h"] * s)
+            for o in self.catalog.face_rows(int(r["photo_id"]))
+            if o["biometric"] == "opted_out"
+        ]
+        if hidden:
+            region = blur_faces(np.ascontiguousarray(region), hidden)
+        crop = Image.fromarray(region)
         crop.thumbnail((size, size))
         buf = io.BytesIO()
         crop.save(buf, "JPEG", quality=85)
@@ -102,4 +111,6 @@ def _read(path: str) -> bytes:
             Path(path),
             f"the photo file cannot be read ({exc.strerror})",
             "It was moved or deleted since it was indexed: run `regard index` on its folder.",
+            web_advice="It was moved or deleted since it was indexed: put it back, or add it "
+            "again on the Library page.",
         ) from exc

@@ -111,6 +111,16 @@ class AccountsCatalog:
             ).fetchone()[0]
         )
 
+    def prune_failures(self, before: str, keep: int) -> None:
+        """Forget failures older than `before` (they lock nothing any more), and all but the
+        newest `keep` whatever their age: names made up by the thousand fill no disk."""
+        self._db.execute("DELETE FROM login_failures WHERE at < ?", (before,))
+        self._db.execute(
+            "DELETE FROM login_failures WHERE rowid <="
+            " (SELECT rowid FROM login_failures ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
+            (keep,),
+        )
+
     def clear_failures(self, name_key: str) -> None:
         self._db.execute("DELETE FROM login_failures WHERE name_key = ?", (name_key,))
 

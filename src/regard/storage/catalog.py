@@ -8,6 +8,7 @@ killing Regard at any moment leaves the catalog as it was after the last commit.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -81,7 +82,8 @@ class RunCounts:
 
 
 _PHOTO_COLUMNS = (
-    "id, path, content_hash, size_bytes, mtime_ns, status, error_code, error_message, format, "
+    "id, path, content_hash, size_bytes, mtime_ns, status, error_code, error_message, error_web, "
+    "format, "
     "width, height, orientation, taken_at, gps_lat, gps_lon, gps_alt, camera_make, "
     "camera_model, pipeline"
 )
@@ -101,6 +103,9 @@ class Catalog:
         except sqlite3.Error as exc:
             raise LibraryError(f"Cannot open the catalog {path}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
+        # Paths are stored as the file system's bytes, valid UTF-8 or not (see `_path_arg`);
+        # read back, bad bytes become the surrogates Python's os functions use for them.
+        self._db.text_factory = _decode_text
         self._after_commit: list[Callable[[], None]] = []
         self._db.execute("PRAGMA foreign_keys = ON")
         # WAL: readers (search, status) never wait for the indexer, and a crash mid-write
@@ -233,6 +238,13 @@ class Catalog:
                 (status, utc_now(), *(getattr(counts, n) for n in fields), run_id),
             )
 
+    def indexed_roots(self) -> list[str]:
+        """Every folder (or file) an indexing run was given."""
+        roots: set[str] = set()
+        for (value,) in self._db.execute("SELECT DISTINCT roots FROM runs"):
+            roots.update(json.loads(value))
+        return sorted(roots)
+
     def last_run(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         return dict(row) if row else None
@@ -335,7 +347,7 @@ class Catalog:
             content_hash=failure.content_hash,
             metadata=None,
             pipeline=None,
-            error=(failure.code, failure.message),
+            error=(failure.code, failure.message, failure.web_message),
         )
         self._touched.update(self._face_ids_of([photo_id]))
         self._db.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
@@ -343,12 +355,13 @@ class Catalog:
 
     def move_photo(self, photo_id: int, fingerprint: FileFingerprint) -> None:
         """The file was renamed or moved: keep the photo (and its faces), change its path."""
+        path = _path_arg(fingerprint.path)
         self._db.execute(
-            "DELETE FROM photos WHERE path = ? AND id != ?", (fingerprint.path, photo_id)
+            f"DELETE FROM photos WHERE path = {_PATH_MARK} AND id != ?", (path, photo_id)
         )
         self._db.execute(
-            "UPDATE photos SET path = ?, size_bytes = ?, mtime_ns = ? WHERE id = ?",
-            (fingerprint.path, fingerprint.size_bytes, fingerprint.mtime_ns, photo_id),
+            f"UPDATE photos SET path = {_PATH_MARK}, size_bytes = ?, mtime_ns = ? WHERE id = ?",
+            (path, fingerprint.size_bytes, fingerprint.mtime_ns, photo_id),
         )
 
     def touch_photo(self, photo_id: int, fingerprint: FileFingerprint) -> None:
@@ -434,10 +447,10 @@ class Catalog:
         content_hash: str | None,
         metadata: PhotoMetadata | None,
         pipeline: str | None,
-        error: tuple[str, str] | None = None,
+        error: tuple[str, str, str | None] | None = None,
     ) -> int:
         m = metadata
-        values = {
+        values: dict[str, object] = {
             "path": fp.path,
             "content_hash": content_hash,
             "size_bytes": fp.size_bytes,
@@ -445,6 +458,7 @@ class Catalog:
             "status": status.value,
             "error_code": error[0] if error else None,
             "error_message": error[1] if error else None,
+            "error_web": error[2] if error else None,
             "format": m.format if m else None,
             "width": m.width if m else None,
             "height": m.height if m else None,
@@ -459,8 +473,9 @@ class Catalog:
             "run_id": run_id or None,
             "indexed_at": utc_now(),
         }
+        values["path"] = _path_arg(fp.path)
         cols = ", ".join(values)
-        marks = ", ".join("?" * len(values))
+        marks = ", ".join(_PATH_MARK if c == "path" else "?" for c in values)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "path")
         row = self._db.execute(
             f"INSERT INTO photos ({cols}) VALUES ({marks})"
@@ -565,7 +580,7 @@ class Catalog:
 
     def photo_by_path(self, path: str) -> Photo | None:
         row = self._db.execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (path,)
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = {_PATH_MARK}", (_path_arg(path),)
         ).fetchone()
         return _photo_from_row(row) if row else None
 
@@ -607,9 +622,11 @@ class Catalog:
         if folder:
             # The folder itself, not every folder whose name starts the same ("2019" vs "2019b").
             inside = folder if folder.endswith(os.sep) else folder + os.sep
-            # substr, not LIKE: LIKE ignores case, and "_" and "%" are common in names.
-            where.append("substr(p.path, 1, length(?)) = ?")
-            args += [inside, inside]
+            # substr, not LIKE: LIKE ignores case, and "_" and "%" are common in names. On
+            # bytes, so a name that is not valid UTF-8 is cut where the file system cuts it.
+            where.append("substr(CAST(p.path AS BLOB), 1, length(?)) = ?")
+            raw = os.fsencode(inside)
+            args += [raw, raw]
         having = " HAVING COUNT(f.id) > 0" if with_faces else ""
         base = (
             "SELECT p.id, p.path, u.name AS upload_name, p.taken_at, p.width, p.height,"
@@ -654,13 +671,15 @@ class Catalog:
     def add_upload_name(self, path: str, name: str) -> None:
         """The name the file kept at `path` had when it was sent (the first sender's)."""
         self._db.execute(
-            "INSERT INTO upload_names (path, name, added_at) VALUES (?, ?, ?)"
+            f"INSERT INTO upload_names (path, name, added_at) VALUES ({_PATH_MARK}, ?, ?)"
             " ON CONFLICT(path) DO NOTHING",
-            (path, name, utc_now()),
+            (_path_arg(path), name, utc_now()),
         )
 
     def upload_name(self, path: str) -> str | None:
-        row = self._db.execute("SELECT name FROM upload_names WHERE path = ?", (path,)).fetchone()
+        row = self._db.execute(
+            f"SELECT name FROM upload_names WHERE path = {_PATH_MARK}", (_path_arg(path),)
+        ).fetchone()
         return str(row[0]) if row else None
 
     def photo_facts(self, photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -731,6 +750,20 @@ class Catalog:
             return ids, np.zeros((0, 0), dtype=np.float32)
         return ids, self.codec.decode_many([(int(r[0]), model_id, r[1]) for r in rows])
 
+    def face_vectors(self, face_ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
+        """(face id, model id, sealed vector) of these faces, of every model."""
+        out: list[tuple[int, str, bytes]] = []
+        ids = list(face_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                "SELECT face_id, model_id, vector FROM embeddings"
+                f" WHERE face_id IN ({','.join('?' * len(chunk))}) ORDER BY face_id",
+                chunk,
+            )
+            out += [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+        return out
+
     def raw_embeddings(self) -> list[tuple[int, str, bytes]]:
         rows = self._db.execute("SELECT face_id, model_id, vector FROM embeddings").fetchall()
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
@@ -759,12 +792,14 @@ class Catalog:
         *,
         person_id: int | None = None,
         optout_id: int | None = None,
+        erasure_id: str | None = None,
     ) -> int:
-        """A face vector kept for one purpose only (consent enrolment or opt-out), sealed."""
+        """A face vector kept for one purpose only, sealed: a consent enrolment, or exclusion
+        (an opt-out, an erasure, a withdrawn consent)."""
         cur = self._db.execute(
-            "INSERT INTO templates (kind, person_id, optout_id, model_id, vector, created_at)"
-            " VALUES (?, ?, ?, ?, x'', ?)",
-            (kind, person_id, optout_id, model_id, utc_now()),
+            "INSERT INTO templates (kind, person_id, optout_id, erasure_id, model_id, vector,"
+            " created_at) VALUES (?, ?, ?, ?, ?, x'', ?)",
+            (kind, person_id, optout_id, erasure_id, model_id, utc_now()),
         )
         template_id = int(cur.lastrowid or 0)
         sealed = self.codec.seal_raw(
@@ -791,12 +826,56 @@ class Catalog:
         )
         return meta, np.frombuffer(raw, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
 
+    def person_templates(self, person_id: int) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """(model id, vector) of every template of a person (enrolment, withdrawal), opened."""
+        rows = self._db.execute(
+            "SELECT id, kind, model_id, vector FROM templates WHERE person_id = ? ORDER BY id",
+            (person_id,),
+        ).fetchall()
+        return [
+            (
+                str(r[2]),
+                np.frombuffer(
+                    self.codec.open_raw(
+                        bytes(r[3]), template_context(int(r[0]), str(r[1]), str(r[2]))
+                    ),
+                    dtype="<f4",
+                ).astype(np.float32),
+            )
+            for r in rows
+        ]
+
+    def template_counts(self, person_id: int | None = None) -> dict[str, int]:
+        """How many templates of each kind (of one person's, if given)."""
+        rows = self._db.execute(
+            "SELECT kind, COUNT(*) FROM templates"
+            + (" WHERE person_id = ?" if person_id is not None else "")
+            + " GROUP BY kind",
+            (person_id,) if person_id is not None else (),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def erasure_templates(self, model_id: str) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """(erasure journal entry, vector) of every erasure template of a model, opened."""
+        meta, vecs = self.templates("erasure", model_id)
+        ids = {
+            int(r[0]): str(r[1])
+            for r in self._db.execute(
+                "SELECT id, erasure_id FROM templates WHERE kind = 'erasure' AND model_id = ?",
+                (model_id,),
+            )
+        }
+        return [(ids[m[0]], vec) for m, vec in zip(meta, vecs, strict=True)]
+
     def delete_templates(
-        self, *, person_id: int | None = None, optout_id: int | None = None
+        self, *, person_id: int | None = None, optout_id: int | None = None, kind: str | None = None
     ) -> int:
         if person_id is not None:
             return int(
-                self._db.execute("DELETE FROM templates WHERE person_id = ?", (person_id,)).rowcount
+                self._db.execute(
+                    "DELETE FROM templates WHERE person_id = ? AND kind = COALESCE(?, kind)",
+                    (person_id, kind),
+                ).rowcount
             )
         if optout_id is not None:
             return int(
@@ -849,6 +928,27 @@ class Catalog:
             " (SELECT COUNT(*) FROM embeddings) AS embeddings"
         ).fetchone()
         return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 (sqlite3.Row)
+
+
+#: Where a path is bound: bytes become TEXT holding exactly those bytes (see `_path_arg`).
+_PATH_MARK = "CAST(? AS TEXT)"
+
+
+def _path_arg(path: str) -> str | bytes:
+    """A path to bind, as `CAST(? AS TEXT)` stores it. A file name is bytes, not always valid
+    UTF-8; sqlite3 refuses the surrogates Python uses for the bad bytes, so such a path is
+    bound as its bytes and stored as TEXT holding them. Valid names stay plain text, so a
+    library's existing rows and lookups are unchanged."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+#: How TEXT is read: as UTF-8, a path's bytes that are not kept as the surrogates Python's os
+#: functions use for them (a C-level callable: it runs for every TEXT value read).
+_decode_text = operator.methodcaller("decode", "utf-8", "surrogateescape")
 
 
 def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -> dict[int, int]:
@@ -939,6 +1039,7 @@ def _photo_from_row(r: sqlite3.Row) -> Photo:
         metadata=metadata,
         error_code=r["error_code"],
         error_message=r["error_message"],
+        error_web=r["error_web"],
         pipeline_id=r["pipeline"],
     )
 

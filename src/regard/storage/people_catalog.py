@@ -47,6 +47,32 @@ class GroupingRows:
 
 
 @dataclass(frozen=True, slots=True)
+class PeopleState:
+    """What a correction can change about the people and faces it touches: each person's row
+    (None: no such person), each face's person and who put it there, and the rejections of
+    those faces or by those people. Taken before and after a correction, it is what undoes it."""
+
+    persons: dict[int, dict[str, Any] | None]
+    faces: dict[int, dict[str, Any]]
+    rejections: dict[tuple[int, int], str]  # (face, person) -> when it was made
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "persons": [[pid, row] for pid, row in sorted(self.persons.items())],
+            "faces": [[fid, row] for fid, row in sorted(self.faces.items())],
+            "rejections": [[f, p, at] for (f, p), at in sorted(self.rejections.items())],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PeopleState:
+        return cls(
+            persons={int(pid): row for pid, row in data["persons"]},
+            faces={int(fid): row for fid, row in data["faces"]},
+            rejections={(int(f), int(p)): at for f, p, at in data["rejections"]},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PersonFace:
     face_id: int
     photo_id: int
@@ -133,7 +159,7 @@ class PeopleCatalog:
         )
 
     def delete_empty_unconfirmed(self) -> int:
-        """Automatic persons that lost all their faces go; named/confirmed ones stay."""
+        """Automatic persons that lost all their faces go (see `remove_empty` for all)."""
         return int(
             self._db.execute(
                 "DELETE FROM people WHERE confirmed = 0 AND merged_into IS NULL AND id NOT IN"
@@ -141,8 +167,156 @@ class PeopleCatalog:
             ).rowcount
         )
 
+    def remove_empty(self) -> list[int]:
+        """Persons left without a face (after an opt-out, a withdrawal, an erasure…) go, named
+        ones too, with their corrections history: a name kept on nobody is only a name kept.
+        A person enrolled by consent (a template, no photo yet) stays, and so does one who
+        withdrew every consent (unlisted: the row only holds the templates that keep their new
+        photos out until they agree again). Covers that point to a face no longer in its
+        person are cleared. Returns the ids removed."""
+        empty = [
+            int(r[0])
+            for r in self._db.execute(
+                "SELECT id FROM people pe WHERE merged_into IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = pe.id)"
+                " AND NOT EXISTS (SELECT 1 FROM templates t WHERE t.person_id = pe.id)"
+            )
+        ]
+        for pid in empty:
+            gone = [pid, *self.redirects_to(pid)]
+            self.forget_history(gone)
+            self.delete_person(pid)
+        self._db.execute(
+            "UPDATE people SET cover_face_id = NULL WHERE cover_face_id IS NOT NULL AND NOT"
+            " EXISTS (SELECT 1 FROM faces f WHERE f.id = people.cover_face_id"
+            " AND f.person_id = people.id AND f.biometric = 'kept')"
+        )
+        return empty
+
+    def redirects_to(self, person_id: int) -> list[int]:
+        """Ids merged into this person (they lead to it)."""
+        rows = self._db.execute("SELECT id FROM people WHERE merged_into = ?", (person_id,))
+        return [int(r[0]) for r in rows]
+
+    def enrolled(self, person_id: int) -> bool:
+        """Whether a consent enrolment template is kept for this person."""
+        row = self._db.execute(
+            "SELECT 1 FROM templates WHERE person_id = ? AND kind = 'enrolment' LIMIT 1",
+            (person_id,),
+        ).fetchone()
+        return row is not None
+
     def set_cover(self, person_id: int, face_id: int | None) -> None:
         self._db.execute("UPDATE people SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
+
+    # --- what a correction changes, to undo it ---------------------------------------------
+
+    def state(self, person_ids: Iterable[int], face_ids: Iterable[int]) -> PeopleState:
+        persons: dict[int, dict[str, Any] | None] = {}
+        for pid in sorted(set(person_ids)):
+            row = self._db.execute(
+                "SELECT name, confirmed, merged_into, cover_face_id, created_at FROM people"
+                " WHERE id = ?",
+                (pid,),
+            ).fetchone()
+            persons[pid] = (
+                {
+                    "name": row[0],
+                    "confirmed": bool(row[1]),
+                    "merged_into": row[2],
+                    "cover_face_id": row[3],
+                    "created_at": row[4],
+                }
+                if row
+                else None
+            )
+        faces: dict[int, dict[str, Any]] = {}
+        for fid in sorted(set(face_ids)):
+            row = self._db.execute(
+                "SELECT person_id, assigned_by, biometric FROM faces WHERE id = ?", (fid,)
+            ).fetchone()
+            if row:
+                faces[fid] = {"person_id": row[0], "assigned_by": row[1], "biometric": row[2]}
+        rejections: dict[tuple[int, int], str] = {}
+        rows = self._db.execute("SELECT face_id, person_id, created_at FROM rejections")
+        for fid, pid, at in rows:
+            if fid in faces or pid in persons:
+                rejections[(int(fid), int(pid))] = at
+        return PeopleState(persons, faces, rejections)
+
+    def put_person(self, person_id: int, row: dict[str, Any] | None) -> None:
+        """Make the person's row what `row` says (None: no such person)."""
+        if row is None:
+            self._db.execute("DELETE FROM people WHERE id = ?", (person_id,))
+            return
+        name = row["name"]
+        cover = row["cover_face_id"]
+        if cover is not None and not self.face_exists(cover):
+            cover = None
+        values = (
+            name,
+            name_key(name) if name else None,
+            int(row["confirmed"]),
+            row["merged_into"],
+            cover,
+            utc_now(),
+        )
+        if self.get(person_id) is None:
+            self._db.execute(
+                "INSERT INTO people (name, name_key, confirmed, merged_into, cover_face_id,"
+                " updated_at, created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, row["created_at"], person_id),
+            )
+        else:
+            self._db.execute(
+                "UPDATE people SET name = ?, name_key = ?, confirmed = ?, merged_into = ?,"
+                " cover_face_id = ?, updated_at = ? WHERE id = ?",
+                (*values, person_id),
+            )
+
+    def put_face(self, face_id: int, person_id: int | None, assigned_by: str | None) -> None:
+        self._db.execute(
+            "UPDATE faces SET person_id = ?, assigned_by = ?, grouped = 1 WHERE id = ?",
+            (person_id, assigned_by if person_id else None, face_id),
+        )
+
+    def put_rejection(self, face_id: int, person_id: int, at: str | None) -> None:
+        """Add the rejection made `at`, or (None) take it away."""
+        if at is None:
+            self._db.execute(
+                "DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (face_id, person_id)
+            )
+        else:
+            self._db.execute(
+                "INSERT OR IGNORE INTO rejections (face_id, person_id, created_at)"
+                " VALUES (?, ?, ?)",
+                (face_id, person_id, at),
+            )
+
+    def release(self, face_ids: Iterable[int]) -> None:
+        """Faces back to no person, to be grouped again (as new faces are)."""
+        self._db.executemany(
+            "UPDATE faces SET person_id = NULL, assigned_by = NULL, grouped = 0 WHERE id = ?",
+            [(f,) for f in face_ids],
+        )
+
+    def face_ids_of(self, person_id: int) -> list[int]:
+        rows = self._db.execute(
+            "SELECT id FROM faces WHERE person_id = ? ORDER BY id", (person_id,)
+        )
+        return [int(r[0]) for r in rows]
+
+    def twice_in_a_photo(self, person_ids: Iterable[int]) -> tuple[int, int] | None:
+        """A (person, photo) where the person has two faces, if any: that must never be."""
+        for pid in person_ids:
+            row = self._db.execute(
+                "SELECT photo_id FROM faces WHERE person_id = ? GROUP BY photo_id"
+                " HAVING COUNT(*) > 1 LIMIT 1",
+                (pid,),
+            ).fetchone()
+            if row:
+                return pid, int(row[0])
+        return None
 
     # --- faces ---------------------------------------------------------------------------------
 
@@ -164,6 +338,10 @@ class PeopleCatalog:
             "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE id = ? AND person_id = ?",
             (face_id, person_id),
         )
+
+    def rejections_by(self, person_id: int) -> set[tuple[int, int]]:
+        rows = self._db.execute("SELECT face_id FROM rejections WHERE person_id = ?", (person_id,))
+        return {(int(r[0]), person_id) for r in rows}
 
     def rejections(self) -> dict[int, set[int]]:
         out: dict[int, set[int]] = defaultdict(set)
@@ -230,7 +408,10 @@ class PeopleCatalog:
     def summaries(self) -> list[dict[str, Any]]:
         """Every live person with face and photo counts and the cover face's photo."""
         rows = self._db.execute(
-            "SELECT pe.id, pe.name, pe.confirmed, pe.cover_face_id, COUNT(f.id) AS faces,"
+            "SELECT pe.id, pe.name, pe.confirmed,"
+            # A cover is one of the person's own faces, never one whose data has gone.
+            " (SELECT cf.id FROM faces cf WHERE cf.id = pe.cover_face_id AND cf.person_id = pe.id"
+            "  AND cf.biometric = 'kept') AS cover_face_id, COUNT(f.id) AS faces,"
             " COUNT(DISTINCT f.photo_id) AS photos,"
             " COALESCE(SUM(f.assigned_by = 'owner'), 0) AS confirmed_faces,"
             " (SELECT p.path FROM faces cf JOIN photos p ON p.id = cf.photo_id"
@@ -239,7 +420,11 @@ class PeopleCatalog:
             "  WHERE cf.id = pe.cover_face_id) AS cover_box"
             " FROM people pe LEFT JOIN faces f ON f.person_id = pe.id"
             " WHERE pe.merged_into IS NULL GROUP BY pe.id"
-            " HAVING COUNT(f.id) > 0 OR pe.name IS NOT NULL"
+            # Nobody without a face is listed, but someone enrolled by consent, waiting for
+            # their photos.
+            " HAVING COUNT(f.id) > 0"
+            " OR EXISTS (SELECT 1 FROM templates t WHERE t.person_id = pe.id"
+            "  AND t.kind = 'enrolment')"
             " ORDER BY faces DESC, pe.id"
         )
         out = []
@@ -254,8 +439,9 @@ class PeopleCatalog:
 
     def counts(self) -> dict[str, int]:
         row = self._db.execute(
-            "SELECT (SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND (name IS NOT NULL"
-            " OR id IN (SELECT person_id FROM faces WHERE person_id IS NOT NULL))),"
+            "SELECT (SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND ("
+            "id IN (SELECT person_id FROM faces WHERE person_id IS NOT NULL)"
+            " OR id IN (SELECT person_id FROM templates WHERE person_id IS NOT NULL))),"
             " (SELECT COUNT(*) FROM people WHERE name IS NOT NULL AND merged_into IS NULL),"
             " (SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL),"
             " (SELECT COUNT(*) FROM faces WHERE grouped = 0)"
@@ -267,15 +453,42 @@ class PeopleCatalog:
             "faces_waiting_to_be_grouped": row[3],
         }
 
-    def record(self, action: str, detail: dict[str, Any]) -> None:
-        self._db.execute(
+    def record(self, action: str, detail: dict[str, Any]) -> int:
+        cur = self._db.execute(
             "INSERT INTO people_history (at, action, detail) VALUES (?, ?, ?)",
             (utc_now(), action, json.dumps(detail, sort_keys=True)),
         )
+        return int(cur.lastrowid or 0)
 
-    def history(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT at, action, detail FROM people_history ORDER BY id")
-        return [{"at": r[0], "action": r[1], "detail": json.loads(r[2])} for r in rows]
+    def history(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The corrections, oldest first (the last `limit` of them)."""
+        rows = self._db.execute(
+            "SELECT id, at, action, detail FROM (SELECT * FROM people_history ORDER BY id DESC"
+            " LIMIT ?) ORDER BY id",
+            (-1 if limit is None else limit,),
+        )
+        return [{"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} for r in rows]
+
+    def history_entry(self, entry_id: int) -> dict[str, Any] | None:
+        r = self._db.execute(
+            "SELECT id, at, action, detail FROM people_history WHERE id = ?", (entry_id,)
+        ).fetchone()
+        return {"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} if r else None
+
+    def later_entries(self, entry_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT id, at, action, detail FROM people_history WHERE id > ? ORDER BY id",
+            (entry_id,),
+        )
+        return [{"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} for r in rows]
+
+    def forget_history(self, person_ids: Iterable[int]) -> int:
+        """Remove the corrections that mention these persons (they may hold their names)."""
+        ids = set(person_ids)
+        rows = self._db.execute("SELECT id, detail FROM people_history").fetchall()
+        doomed = [int(r[0]) for r in rows if ids & mentioned(json.loads(r[1]))]
+        self._db.executemany("DELETE FROM people_history WHERE id = ?", [(h,) for h in doomed])
+        return len(doomed)
 
     def live_people(self) -> list[PersonRow]:
         rows = self._db.execute(
@@ -295,3 +508,12 @@ class PeopleCatalog:
 
 def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def mentioned(detail: dict[str, Any]) -> set[int]:
+    """The persons a history entry is about (where a name of theirs may be written)."""
+    found = {detail[k] for k in ("person", "into", "from", "to") if isinstance(detail.get(k), int)}
+    state = detail.get("before")
+    if isinstance(state, dict):
+        found |= {int(pid) for pid, _row in state.get("persons", [])}
+    return found

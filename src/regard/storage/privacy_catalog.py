@@ -24,11 +24,22 @@ class PrivacyCatalog:
     def audit_append(self, entry: dict[str, Any]) -> None:
         self._db.execute(
             "INSERT INTO audit (id, at, actor, action, purpose, subject, probe_hash,"
-            " result_count, detail, prev_hash, hash)"
+            " result_count, detail, mac, prev_hash, hash)"
             " VALUES (:id, :at, :actor, :action, :purpose, :subject, :probe_hash,"
-            " :result_count, :detail, :prev_hash, :hash)",
+            " :result_count, :detail, :mac, :prev_hash, :hash)",
             entry,
         )
+
+    def audit_resign(self, entry_id: int, mac: str, prev_hash: str, link: str) -> None:
+        """Sign an entry again (the log is keyed, or its key changes); its content stays."""
+        self._db.execute(
+            "UPDATE audit SET mac = ?, prev_hash = ?, hash = ? WHERE id = ?",
+            (mac, prev_hash, link, entry_id),
+        )
+
+    def audit_unkeyed(self) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM audit WHERE mac IS NULL").fetchone()
+        return int(row[0])
 
     def audit_entries(self, since: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM audit" + (" WHERE at >= ?" if since else "") + " ORDER BY id"

@@ -251,6 +251,34 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM upload_names WHERE path = OLD.path;
     END;
     """,
+    # 6: templates kept only to exclude, after an erasure (tied to its journal entry) or a
+    #    full withdrawal of consent; the audit log's per-entry MAC (content, keyed)
+    """
+    CREATE TABLE templates_v6 (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL
+                        CHECK (kind IN ('enrolment', 'optout', 'erasure', 'withdrawal')),
+        person_id       INTEGER REFERENCES people(id) ON DELETE CASCADE,
+        optout_id       INTEGER REFERENCES optouts(id) ON DELETE CASCADE,
+        erasure_id      TEXT,                      -- the erasure journal entry it comes from
+        model_id        TEXT NOT NULL,
+        vector          BLOB NOT NULL,             -- sealed
+        created_at      TEXT NOT NULL
+    );
+    INSERT INTO templates_v6 (id, kind, person_id, optout_id, model_id, vector, created_at)
+        SELECT id, kind, person_id, optout_id, model_id, vector, created_at FROM templates;
+    DROP TABLE templates;
+    ALTER TABLE templates_v6 RENAME TO templates;
+    CREATE INDEX templates_by_kind ON templates(kind, model_id);
+
+    -- HMAC of the entry's content under the audit key (derived from the data key); `hash`
+    -- chains these MACs. NULL in entries written before the chain was keyed.
+    ALTER TABLE audit ADD COLUMN mac TEXT;
+    """,
+    # 7: a failed file's message for a web user, where the command line's names an option
+    """
+    ALTER TABLE photos ADD COLUMN error_web TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

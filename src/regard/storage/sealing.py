@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from regard.errors import KeyMissingError, WrongKeyError
 
@@ -75,18 +77,34 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
-def wrap(kek: bytes, data_key: bytes, library_id: str) -> bytes:
+#: What a wrapped data key is bound to. Version 2 also says "this library's audit chain is
+#: keyed": a wrap can only be made with the key-encryption key, so nobody without it can make
+#: a library look as if its audit log had never been keyed (and have it re-keyed as it stands).
+WRAP_VERSION = 2
+
+
+def _wrap_context(library_id: str, version: int) -> bytes:
+    return (f"regard-dek/{version}:" if version > 1 else "regard-dek:").encode() + (
+        library_id.encode()
+    )
+
+
+def wrap(kek: bytes, data_key: bytes, library_id: str, version: int = WRAP_VERSION) -> bytes:
     nonce = secrets.token_bytes(NONCE)
-    return nonce + AESGCM(kek).encrypt(nonce, data_key, f"regard-dek:{library_id}".encode())
+    return nonce + AESGCM(kek).encrypt(nonce, data_key, _wrap_context(library_id, version))
 
 
-def unwrap(kek: bytes, wrapped: bytes, library_id: str) -> bytes:
-    try:
-        return AESGCM(kek).decrypt(
-            wrapped[:NONCE], wrapped[NONCE:], f"regard-dek:{library_id}".encode()
-        )
-    except (InvalidTag, ValueError) as exc:
-        raise WrongKeyError("the key or passphrase given does not open this library") from exc
+def unwrap(kek: bytes, wrapped: bytes, library_id: str) -> tuple[bytes, int]:
+    """The data key, and the version of the wrap it was in."""
+    for version in (WRAP_VERSION, 1):
+        try:
+            key = AESGCM(kek).decrypt(
+                wrapped[:NONCE], wrapped[NONCE:], _wrap_context(library_id, version)
+            )
+        except (InvalidTag, ValueError):
+            continue
+        return key, version
+    raise WrongKeyError("the key or passphrase given does not open this library")
 
 
 class Sealer:
@@ -95,6 +113,14 @@ class Sealer:
     def __init__(self, data_key: bytes) -> None:
         self._aead = AESGCM(data_key)
         self._fingerprint = hmac.new(data_key, b"regard-key-id", "sha256").hexdigest()[:16]
+        self._data_key = data_key
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for one other purpose (the audit chain's MAC), derived with HKDF-SHA256:
+        knowing it reveals nothing of the data key or of keys for other purposes."""
+        return HKDF(
+            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()
+        ).derive(self._data_key)
 
     @property
     def key_id(self) -> str:

@@ -11,12 +11,12 @@ after a removal) it is rebuilt from the catalog, the source of truth.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from regard.atomic import private_dirs, write_atomically
 from regard.errors import WrongKeyError
 from regard.inference.registry import ModelSpec
 from regard.storage.catalog import Catalog
@@ -120,18 +120,15 @@ class VectorStore:
         """Write an HNSW index (atomically) so the next process does not rebuild it."""
         if not isinstance(self._index, HnswIndex) or not self._dirty:
             return
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(".tmp")
-        tmp.write_bytes(self.catalog.codec.seal_raw(self._index.to_bytes(), self._context()))
-        os.replace(tmp, self.file)
+        private_dirs(self.file.parent)
+        sealed = self.catalog.codec.seal_raw(self._index.to_bytes(), self._context())
+        write_atomically(self.file, sealed, private=True)
         meta = {
             "model": self.model.id,
             "vectors_changed": self.catalog.counter("vectors_changed"),
             "count": len(self._index),
         }
-        tmp_meta = self.manifest.with_suffix(".tmp")
-        tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp_meta, self.manifest)
+        write_atomically(self.manifest, json.dumps(meta).encode("utf-8"), private=True)
         self._dirty = False
 
     def forget(self) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from regard.errors import RegardError
+from regard import logs
+from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
     DEFAULT_LIBRARY,
@@ -65,6 +68,8 @@ def main_options(
     ] = None,
 ) -> None:
     State.library = library.expanduser()
+    # Image libraries' warnings, and unexpected failures' tracebacks, go to the library's log.
+    logs.log_to(State.library)
     State.passphrase = typer.prompt("Passphrase", hide_input=True) if passphrase else None
     State.key_file = key_file
     State.actor = actor
@@ -91,11 +96,24 @@ def index(
     timeout: Annotated[
         float, typer.Option(help="Seconds one file may take before it is given up on.")
     ] = 300.0,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Look again at files that failed before, even if they did not change.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find the photos under FOLDERS and the faces in them. Re-running skips unchanged files."""
+    """Find the photos under FOLDERS and the faces in them. Re-running skips unchanged files
+    (and files that failed, unless they changed or --retry-failed is given)."""
     with user_errors(as_json):
-        limits = DecodeLimits(int(max_megapixels * 1e6), int(max_file_mb * 2**20))
+        positive("--max-megapixels", max_megapixels, "megapixels")
+        positive("--max-file-mb", max_file_mb, "MiB")
+        positive("--timeout", timeout, "seconds")
+        limits = DecodeLimits(
+            max(1, round(max_megapixels * 1e6)), max(1, round(max_file_mb * 2**20))
+        )
         config: dict[str, Any] = {
             "analysis": AnalysisSettings(limits=limits),
             "task_timeout": timeout,
@@ -104,12 +122,23 @@ def index(
             config["workers"] = workers
         with open_engine(create=True, **config) as engine:
             if as_json:
-                report = engine.index(folders, prune=prune)
+                report = engine.index(folders, prune=prune, retry_failed=retry_failed)
                 print_json(report.as_dict())
                 return
             with render.IndexProgress(State.out) as progress:
-                report = engine.index(folders, prune=prune, on_event=progress.handle)
+                report = engine.index(
+                    folders, prune=prune, on_event=progress.handle, retry_failed=retry_failed
+                )
             render.index_report(State.out, report)
+
+
+def positive(option: str, value: float, unit: str) -> None:
+    """Refuse a limit that is not a positive, finite number (nan, 0, -5, inf)."""
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidRequestError(
+            f"{option} must be a positive number of {unit}; {value:g} is not. Leave it out "
+            "to use the default."
+        )
 
 
 @app.command()
@@ -163,31 +192,50 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log each request's path (off by default).")
     ] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another host name the server answers to (NAME or NAME:PORT), besides "
+            "127.0.0.1, localhost, [::1] and --host. Repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Open the local web app: library, people, search by photo, consent and rights."""
     import asyncio
 
     from regard.interfaces.http.host import EngineHost
-    from regard.interfaces.http.server import bind, is_loopback, make_server
+    from regard.interfaces.http.server import allowed_hosts, bind, is_loopback, make_server
 
     with user_errors(False):
         if not is_loopback(host):
             State.err.print(
                 f"[bold yellow]warning:[/] listening on {host}: other machines can reach this "
-                "server. Use it only on a network you trust, behind TLS."
+                "server. Use it only on a network you trust, behind TLS. It answers only to "
+                "the host names it knows: give the one other machines use with --allow-host."
             )
         engine_host = EngineHost(State.library, engine_config(), create=True)
         try:
             sock = bind(host, port)
-            url = f"http://{host}:{sock.getsockname()[1]}"
+            bound = sock.getsockname()[1]
+            hosts = allowed_hosts(host, bound, allow_host or ())
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound}"
             with engine_host.use():
                 if engine_host.accounts.needs_setup():
+                    # One link to open: the page takes the token from it (and hides it again).
                     State.out.print(
-                        f"First run: open {url}/setup and create the owner's account with "
-                        f"this one-time token:\n\n    {engine_host.accounts.setup_token()}\n"
+                        "First run: open this address to create the owner's account (its "
+                        "one-time setup token is in it):\n\n"
+                        f"    {url}/setup?token={engine_host.accounts.setup_token()}\n",
+                        soft_wrap=True,
                     )
-            State.out.print(f"Regard is serving {State.library} at {url} (Ctrl-C to stop).")
-            asyncio.run(make_server(engine_host, access_log).serve(sockets=[sock]))
+            State.out.print(
+                f"Regard is serving {render.escape(str(State.library))} at {url} (Ctrl-C to stop).",
+                soft_wrap=True,
+            )
+            server = make_server(engine_host, access_log, allowed=hosts)
+            asyncio.run(server.serve(sockets=[sock]))
         finally:
             engine_host.close()
 
@@ -247,6 +295,13 @@ def status(
 
 
 def main() -> None:
+    # What C libraries (libtiff, libjpeg, libheif) print goes to the log, not the terminal.
+    logs.capture_native_stderr()
+    # A path whose bytes are not UTF-8 is printed with escapes, never a UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     app()
 
 

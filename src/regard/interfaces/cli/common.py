@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -11,15 +12,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 
+from regard import logs
 from regard.engine import Engine, EngineConfig
 from regard.errors import AmbiguousProbeError, RegardError
 from regard.interfaces.cli import render
 from regard.privacy.keys import KeyConfig
 
 DEFAULT_LIBRARY = Path("~/regard-lib").expanduser()
+log = logging.getLogger("regard.cli")
 
 
 class State:
@@ -35,25 +39,48 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    # A path that is not valid UTF-8 holds surrogates (PEP 383): written as JSON's \\udcXX
+    # escapes, the output stays valid UTF-8 and `json.loads` gives back the very path.
+    sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
 
 
 @contextmanager
 def user_errors(as_json: bool) -> Iterator[None]:
-    """Turn Regard's errors into a one-paragraph message (or a JSON error) and exit code 1."""
+    """Turn Regard's errors into a one-paragraph message (or a JSON error) and exit code 1.
+    Anything else that goes wrong (a bug, a full disk, a damaged catalog) is told the same
+    way, with the traceback in the log instead of on the terminal: `--json` never prints
+    anything but JSON."""
     try:
         yield
     except RegardError as exc:
-        if as_json:
-            payload: dict[str, Any] = {"error": {"type": type(exc).__name__, "message": str(exc)}}
-            if isinstance(exc, AmbiguousProbeError):
-                payload["error"]["faces"] = [f.as_dict() for f in exc.faces]
-            print_json(payload)
-        else:
-            State.err.print(f"[bold red]error:[/] {render.escape(str(exc))}")
-            if isinstance(exc, AmbiguousProbeError):
-                State.err.print(render.probe_faces_table(exc.faces))
+        _report(as_json, type(exc).__name__, str(exc), exc)
         raise typer.Exit(1) from None
+    except (typer.Exit, typer.Abort, click.ClickException, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        log.error("unexpected failure", exc_info=exc)
+        where = logs.log_file()
+        message = (
+            f"Regard failed unexpectedly: {type(exc).__name__}: {exc}. What was already "
+            "stored is intact (every photo is written whole or not at all). "
+            + (f"The details are in {where}; " if where else "")
+            + "please report this."
+        )
+        _report(as_json, "InternalError", message, exc)
+        raise typer.Exit(1) from None
+
+
+def _report(as_json: bool, kind: str, message: str, exc: Exception) -> None:
+    if as_json:
+        payload: dict[str, Any] = {"error": {"type": kind, "message": message}}
+        if isinstance(exc, AmbiguousProbeError):
+            payload["error"]["faces"] = [f.as_dict() for f in exc.faces]
+        print_json(payload)
+    else:
+        State.err.print(f"[bold red]error:[/] {render.escape(message)}")
+        if isinstance(exc, AmbiguousProbeError):
+            State.err.print(render.probe_faces_table(exc.faces))
 
 
 def key_config() -> KeyConfig:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
 
 from regard.domain.people import parse_face_refs
+from regard.errors import PeopleActionError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.app import app
 from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
@@ -50,11 +52,16 @@ def people_name(
 def people_merge(
     keep: PersonArg,
     other: Annotated[str, typer.Argument(help="The person to merge into KEEP.")],
+    keep_name: Annotated[
+        str | None,
+        typer.Option("--keep-name", help="When both are named: the name that stays."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Say two people are the same person: OTHER's faces move to KEEP, for good."""
+    """Say two people are the same person: OTHER's faces move to KEEP (`people undo` takes
+    it back). When both are named, say which name stays with --keep-name."""
     with user_errors(as_json), open_engine() as engine:
-        _show_person(engine.people.merge(keep, other), as_json, "Merged into")
+        _show_person(engine.people.merge(keep, other, keep_name), as_json, "Merged into")
 
 
 @people_app.command("split")
@@ -79,6 +86,69 @@ def people_reject(
     with user_errors(as_json), open_engine() as engine:
         [face_id] = parse_face_refs(face)[:1] or [0]
         _show_person(engine.people.reject(person, face_id), as_json, "Rejected the face from")
+
+
+@people_app.command("delete")
+def people_delete(
+    person: PersonArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a person and their name. Their faces stay, in no person, with their face data:
+    to remove that too, use `regard erase --person`."""
+    with user_errors(as_json), open_engine() as engine:
+        target = engine.people.show(person)
+        label = f"{target['person']} ({target['name']})" if target["name"] else target["person"]
+        if not yes:
+            if not sys.stdin.isatty():
+                raise PeopleActionError(
+                    f"This deletes {label} and their name for good (their {target['faces']} "
+                    "faces stay, in no person). Add --yes to confirm."
+                )
+            typer.confirm(
+                f"Delete {label}? Their {target['faces']} faces stay, in no person.", abort=True
+            )
+        out = engine.people.delete(person)
+        if as_json:
+            print_json(out)
+        else:
+            State.out.print(
+                f"Deleted {render.escape(label)}: {out['faces_unassigned']} faces are in no "
+                "person now (their face data is kept; `regard erase` removes it)."
+            )
+
+
+@people_app.command("history")
+def people_history(
+    limit: Annotated[int, typer.Option("--limit", help="How many corrections to show.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """The latest corrections (names, merges, splits, rejections, regroupings), newest first,
+    with the numbers `people undo` takes."""
+    with user_errors(as_json), open_engine() as engine:
+        rows = engine.people.history(limit)
+        if as_json:
+            print_json(rows)
+        else:
+            render.people_history(State.out, rows)
+
+
+@people_app.command("undo")
+def people_undo(
+    entry: Annotated[
+        int | None,
+        typer.Argument(help="The correction's number in `people history` (default: the latest)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Undo a merge, a split or a rejection exactly as it was; refused, with the reason, if a
+    later correction changed the same people."""
+    with user_errors(as_json), open_engine() as engine:
+        out = engine.people.undo(entry)
+        if as_json:
+            print_json(out)
+        else:
+            State.out.print(f"Undone #{out['undone']}: {render.escape(out['text'])}")
 
 
 @people_app.command("show")

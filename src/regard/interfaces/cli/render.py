@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from regard.domain.photo import Photo
+from regard.domain.photo import Photo, readable_path
 from regard.domain.search import ProbeFace, SearchResult
 from regard.jobs.ingest import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 
@@ -37,7 +37,8 @@ def console(stderr: bool) -> Console:
 
 
 def escape(text: str) -> str:
-    return _escape(text)
+    """Text to print: Rich markup escaped, and a path's undecodable bytes shown as \\xNN."""
+    return _escape(readable_path(text))
 
 
 def human_bytes(n: float) -> str:
@@ -173,7 +174,7 @@ def failures_table(console: Console, rows: Sequence[tuple[str, str | None, str |
     table.add_column("problem", style="red", no_wrap=True)
     table.add_column("what happened and what to do", overflow="fold")
     for path, code, message in rows[:FAILURES_SHOWN]:
-        detail = (message or "").removeprefix(f"{path}: ")
+        detail = (message or "").removeprefix(f"{readable_path(path)}: ")
         table.add_row(escape(path), code or "", escape(detail))
     console.print(table)
     if len(rows) > FAILURES_SHOWN:
@@ -267,6 +268,26 @@ def people(console: Console, rows: Sequence[dict[str, Any]]) -> None:
         cover = f"{r['cover_face']} in {escape(r['cover_path'])}" if r.get("cover_path") else ""
         name = escape(r["name"]) if r["name"] else "[dim]unnamed[/]"
         table.add_row(r["person"], name, str(r["faces"]), str(r["photos"]), cover)
+    console.print(table)
+
+
+def people_history(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("No corrections yet.")
+        return
+    table = Table(title="Corrections, newest first", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("when")
+    table.add_column("what", overflow="fold")
+    table.add_column("undo", overflow="fold")
+    for r in rows:
+        if r["undone"]:
+            undo = "undone"
+        elif r["can_undo"]:
+            undo = f"regard people undo {r['entry']}"
+        else:
+            undo = "[dim]—[/]" if r["why_not"] is None else f"[dim]{escape(r['why_not'])}[/]"
+        table.add_row(str(r["entry"]), r["at"][:16].replace("T", " "), escape(r["text"]), undo)
     console.print(table)
 
 
@@ -394,6 +415,11 @@ def erasure_receipt(console: Console, receipt: dict[str, Any]) -> None:
     console.print(f"  request: {escape(receipt['request'])}")
     for key, value in removed.items():
         console.print(f"  {key.replace('_', ' ')}: {value}")
+    kept = receipt.get("kept")
+    if kept and kept["erasure_templates"]:
+        console.print(
+            f"  kept: {kept['erasure_templates']} erasure templates, {escape(kept['why'])}"
+        )
     check = receipt["verification"]
     verdict = "[green]none found[/]" if check["clean"] else f"[red]FOUND {check['occurrences']}[/]"
     console.print(

@@ -1,7 +1,9 @@
 """The JSON API under /api: one route per thing the command line can do.
 
 Every route: find the session, check the role, (for changes) check the CSRF token and the
-origin, call the engine under the host's lock, return JSON. No logic of its own.
+origin, call the engine under the host's lock, return JSON. No logic of its own. A photo
+someone sends is read first, in a worker process and outside the lock (`EngineHost.probed`,
+`EngineHost.probes`); what reaches a route was admitted by `guard` (host, size, sender).
 """
 
 from __future__ import annotations
@@ -34,18 +36,29 @@ from regard.errors import (
     UploadTooLargeError,
 )
 from regard.interfaces.http.host import EngineHost
-from regard.pipeline.anonymise import BlurSettings
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
-from regard.pipeline.still import anonymise_image
 from regard.services.accounts import Session
 from regard.services.export import ExportOptions, Selection
+from regard.services.search import probe_face
 
 router = APIRouter(prefix="/api")
 
 COOKIE = "regard_session"
 MAX_FILES = 50
-MAX_IMAGE_BYTES = 100 * 2**20
-MAX_VIDEO_BYTES = 2 * 2**30
+#: What the upload box keeps, by kind, and how large each may be: the photos Regard indexes.
+#: TIFF and BMP are often uncompressed (a scan), so they get more room. Videos and AVIF are
+#: not indexed yet: they would sit in the library unseen, so they are refused (see `upload`).
+UPLOAD_LIMITS = {
+    "image/jpeg": 100 * 2**20,
+    "image/png": 100 * 2**20,
+    "image/webp": 100 * 2**20,
+    "image/heic": 100 * 2**20,
+    "image/gif": 100 * 2**20,
+    "image/tiff": 250 * 2**20,
+    "image/bmp": 250 * 2**20,
+}
+#: One upload request (the web app sends files in batches that fit).
+MAX_UPLOAD_BYTES = 1 * 2**30
 MAX_PROBE_BYTES = 50 * 2**20
 MAX_EVIDENCE_BYTES = 20 * 2**20
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -59,6 +72,14 @@ def host_of(request: Request) -> EngineHost:
     return host
 
 
+def same_origin(request: Request) -> None:
+    """Refuse a request a page of another site sent (its Origin is not this server; the Host
+    it names was checked already, see `guard`)."""
+    origin = request.headers.get("Origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise CrossSiteRequestError("it came from a page of another site")
+
+
 def session_of(request: Request) -> Session:
     """The signed-in user's session; for changes, also the CSRF token and same origin."""
     host = host_of(request)
@@ -66,9 +87,7 @@ def session_of(request: Request) -> Session:
         session = host.accounts.session(request.cookies.get(COOKIE))
         if request.method in UNSAFE:
             host.accounts.check_csrf(session, request.headers.get("X-CSRF-Token"))
-            origin = request.headers.get("Origin")
-            if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
-                raise CrossSiteRequestError("it came from a page of another site")
+            same_origin(request)
     return session
 
 
@@ -77,6 +96,13 @@ SessionDep = Annotated[Session, Depends(session_of)]
 PhotoId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 FaceId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 UserId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+
+
+def require(request: Request, session: Session, permission: Permission, action: str) -> None:
+    """Refuse the request now if the role does not allow it (before any work is done)."""
+    host = host_of(request)
+    with host.use():
+        host.accounts.require(session.user, permission, action)
 
 
 @contextmanager
@@ -88,6 +114,8 @@ def allowed(
         host.accounts.require(session.user, permission, action)
         # The audit log names the signed-in user as the actor of what this request does.
         engine.privacy_context.actor = session.user.name
+        # Where photos are on the server's disk is for its owners; others get names.
+        engine.privacy_context.full_paths = host.accounts.can(session.user, Permission.SETTINGS)
         yield engine
 
 
@@ -193,6 +221,7 @@ def setup_needed(request: Request) -> dict[str, bool]:
 def setup(body: SetupIn, request: Request, response: Response) -> dict[str, Any]:
     """Create the first owner with the token `regard serve` printed; signs them in."""
     host = host_of(request)
+    same_origin(request)
     with host.use():
         session = host.accounts.create_first_owner(body.token, body.name, body.password)
     return _signed_in(response, request, session)
@@ -202,8 +231,10 @@ def setup(body: SetupIn, request: Request, response: Response) -> dict[str, Any]
 def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
     """Sign in; sets the session cookie and returns the CSRF token for changes."""
     host = host_of(request)
-    with host.use():
-        session = host.accounts.login(body.name, body.password)
+    same_origin(request)
+    # Not under the lock: the password check takes a while, and nobody waits for it. (The
+    # guard admitted this attempt: see SignInLimiter.)
+    session = host.accounts.login(body.name, body.password)
     return _signed_in(response, request, session)
 
 
@@ -320,7 +351,9 @@ def photos(
 def photo(photo_id: PhotoId, session: SessionDep, request: Request) -> dict[str, Any]:
     """One photo with its faces, who they are, and who is unassigned."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        return engine.photo_detail(photo_id)
+        detail = engine.photo_detail(photo_id)
+    detail["error"] = detail.pop("error_web")  # in the words of a web user
+    return detail
 
 
 @router.get(
@@ -353,10 +386,14 @@ def face_crop(face_id: FaceId, session: SessionDep, request: Request) -> Respons
 def upload(
     session: SessionDep,
     request: Request,
-    files: Annotated[list[UploadFile], File(description="Photos or videos.")],
+    files: Annotated[
+        list[UploadFile], File(description="Photos: JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF.")
+    ],
 ) -> dict[str, Any]:
-    """Keep photos and videos in the library (once per content, under the name each was sent
-    with) and index them."""
+    """Keep photos in the library (once per content, under the name each was sent with) and
+    index them. Each is checked first by its bytes and its decoded header (format, size,
+    decoding limits); what Regard would not index is refused with the reason, and nothing of
+    it is kept."""
     host = host_of(request)
     stored: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
@@ -370,16 +407,22 @@ def upload(
         head = f.file.read(32)
         f.file.seek(0)
         kind = sniff(head)
-        if kind is None:
-            refused.append({"name": name, "reason": "not a photo or video Regard keeps"})
+        problem = upload_refusal(kind)
+        if problem is not None or kind is None:
+            refused.append({"name": name, "reason": problem})
             continue
-        limit = MAX_VIDEO_BYTES if kind in VIDEO_TYPES else MAX_IMAGE_BYTES
+        limit = UPLOAD_LIMITS[kind]
         data = f.file.read(limit + 1)
         if len(data) > limit:
             refused.append({"name": name, "reason": f"over {limit // 2**20} MiB"})
             continue
-        suffix = IMAGE_TYPES.get(kind) or VIDEO_TYPES[kind]
-        digest, path = host.store_upload(data, suffix, known, display_name(f.filename))
+        try:
+            checked_header(host, data, IMAGE_TYPES[kind])
+        except ImageError as exc:
+            advice = exc.advice if exc.web_advice is None else exc.web_advice
+            refused.append({"name": name, "reason": f"{exc.problem}. {advice}".strip()})
+            continue
+        digest, path = host.store_upload(data, IMAGE_TYPES[kind], known, display_name(f.filename))
         known.add(digest)
         (stored if path else duplicates).append({"name": name, "sha256": digest})
     job = host.start_index([host.uploads]) if stored else None
@@ -391,11 +434,40 @@ def upload(
     }
 
 
+def upload_refusal(kind: str | None) -> str | None:
+    """Why an upload of this media type is not kept (None: it may be, once its header is
+    checked)."""
+    if kind in UPLOAD_LIMITS:
+        return None
+    if kind in VIDEO_TYPES:
+        return "Videos are not indexed yet, so Regard does not keep them: nothing was stored."
+    if kind == "image/avif":
+        return (
+            "AVIF photos are not indexed yet, so Regard does not keep them: nothing was stored. "
+            "Convert it to JPEG or HEIC."
+        )
+    return "not a photo Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF)."
+
+
+def checked_header(host: EngineHost, data: bytes, suffix: str) -> None:
+    """Raise the `ImageError` indexing would raise for this image's header (format, pixel
+    and decoded-size limits), read in a worker process: nothing is kept that would only fail
+    later."""
+    fd, temporary = tempfile.mkstemp(suffix=suffix, prefix="regard-upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        host.probes.header(Path(temporary))
+    finally:
+        os.unlink(temporary)
+
+
 @router.get("/jobs", tags=["library"])
 def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """Indexing jobs and their progress."""
-    with allowed(request, session, Permission.VIEW, "see jobs"):
-        return [j.as_dict() for j in host_of(request).jobs.values()]
+    with allowed(request, session, Permission.VIEW, "see jobs") as engine:
+        where = engine.privacy_context.path_namer()
+        return [j.as_dict(where) for j in host_of(request).jobs.values()]
 
 
 @router.get("/jobs/{job_id}", tags=["library"])
@@ -403,11 +475,12 @@ def job(
     job_id: Annotated[str, FastPath(max_length=64)], session: SessionDep, request: Request
 ) -> dict[str, Any]:
     """One job's live progress: files done of total, faces found, errors."""
-    with allowed(request, session, Permission.VIEW, "see jobs"):
+    with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         found = host_of(request).jobs.get(job_id)
+        where = engine.privacy_context.path_namer()
     if found is None:
         raise JobNotFoundError(job_id)
-    return found.as_dict()
+    return found.as_dict(where)
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -420,6 +493,17 @@ class NameIn(BaseModel):
 class MergeIn(BaseModel):
     keep: str = Field(min_length=1, max_length=200)
     other: str = Field(min_length=1, max_length=200)
+    keep_name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="When both are named: the name that stays (one of theirs).",
+    )
+
+
+class UndoIn(BaseModel):
+    entry: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A history entry; none: the latest."
+    )
 
 
 class FacesIn(BaseModel):
@@ -442,6 +526,25 @@ def people(session: SessionDep, request: Request) -> list[dict[str, Any]]:
         return rows
 
 
+@router.get("/people/history", tags=["people"])
+def people_history(
+    session: SessionDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    """The latest corrections, newest first, and whether each can be undone (as `regard
+    people history`)."""
+    with allowed(request, session, Permission.VIEW, "see people") as engine:
+        return engine.people.history(limit)
+
+
+@router.post("/people/undo", tags=["people"])
+def undo(body: UndoIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Undo a merge, split or rejection, exactly (as `regard people undo`)."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "correct people") as engine:
+        return engine.people.undo(body.entry)
+
+
 @router.get("/people/{ref}", tags=["people"])
 def person(ref: str, session: SessionDep, request: Request) -> dict[str, Any]:
     """A person's photos and faces (as `regard people show`)."""
@@ -458,9 +561,17 @@ def name_person(ref: str, body: NameIn, session: SessionDep, request: Request) -
 
 @router.post("/people/merge", tags=["people"])
 def merge(body: MergeIn, session: SessionDep, request: Request) -> dict[str, Any]:
-    """The same person: `other`'s faces join `keep`."""
+    """The same person: `other`'s faces join `keep`; when both are named, `keep_name` says
+    which name stays."""
     with allowed(request, session, Permission.EDIT_PEOPLE, "merge people") as engine:
-        return engine.people.merge(body.keep, body.other)
+        return engine.people.merge(body.keep, body.other, body.keep_name)
+
+
+@router.delete("/people/{ref}", tags=["people"])
+def delete_person(ref: str, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Delete a person and their name; their faces stay, in no person (not an erasure)."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "delete people") as engine:
+        return engine.people.delete(ref)
 
 
 @router.post("/people/{ref}/split", tags=["people"])
@@ -472,7 +583,7 @@ def split(ref: str, body: FacesIn, session: SessionDep, request: Request) -> dic
 
 @router.post("/people/{ref}/reject", tags=["people"])
 def reject(ref: str, body: FaceIn, session: SessionDep, request: Request) -> dict[str, Any]:
-    """This face is not this person; it never goes back."""
+    """This face is not this person; it never goes back (unless undone)."""
     with allowed(request, session, Permission.EDIT_PEOPLE, "correct people") as engine:
         [face_id] = parse_face_refs(body.face)[:1] or [0]
         return engine.people.reject(ref, face_id)
@@ -495,11 +606,12 @@ def probe(
     photo: Annotated[UploadFile, File(description="A photo to find faces in.")],
 ) -> dict[str, Any]:
     """The faces in an uploaded photo, numbered as `face_index` takes them (not stored)."""
+    require(request, session, Permission.SEARCH, "search")
     with (
-        allowed(request, session, Permission.SEARCH, "search") as engine,
         received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
+        host_of(request).probed(path) as faces,
     ):
-        return {"faces": [f.as_dict() for f in engine.probe_faces(path)]}
+        return {"faces": [probe_face(i, f).as_dict() for i, f in enumerate(faces)]}
 
 
 @router.post("/search/face", tags=["search"])
@@ -513,9 +625,11 @@ def search_face(
 ) -> dict[str, Any]:
     """Every photo with this face, best first (as `regard search --face`); the probe is not
     kept, and the search is written to the audit log."""
+    require(request, session, Permission.SEARCH, "search")
     with (
-        allowed(request, session, Permission.SEARCH, "search") as engine,
         received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
+        host_of(request).probed(path),
+        allowed(request, session, Permission.SEARCH, "search") as engine,
     ):
         result = engine.search_face(path, face_index=face_index, threshold=threshold, limit=limit)
         out = result.as_dict()
@@ -559,8 +673,8 @@ def grant(
 ) -> dict[str, Any]:
     """Record a consent (as `regard consent grant`); the evidence file is hashed, not kept
     (the ledger notes its name as it was sent)."""
+    require(request, session, Permission.CONSENT, "record consents")
     with (
-        allowed(request, session, Permission.CONSENT, "record consents") as engine,
         tempfile.TemporaryDirectory(prefix="regard-evidence-") as tmp,
         ExitStack() as stack,
     ):
@@ -573,6 +687,10 @@ def grant(
         face_path = None
         if face is not None:
             face_path = stack.enter_context(received(face, MAX_PROBE_BYTES, IMAGE_TYPES))
+            stack.enter_context(host_of(request).probed(face_path))
+        engine = stack.enter_context(
+            allowed(request, session, Permission.CONSENT, "record consents")
+        )
         return engine.privacy.grant(
             subject,
             purposes,
@@ -612,9 +730,11 @@ def optout(
     note: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
     """Never recognise this face again (as `regard optout add`); the selfie is not kept."""
+    require(request, session, Permission.CONSENT, "record opt-outs")
     with (
-        allowed(request, session, Permission.CONSENT, "record opt-outs") as engine,
         received(selfie, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
+        host_of(request).probed(path),
+        allowed(request, session, Permission.CONSENT, "record opt-outs") as engine,
     ):
         return engine.privacy.optouts.add(path, face_index=face_index, note=note)
 
@@ -746,21 +866,15 @@ def anonymise(
     """A copy of an uploaded photo with every face blurred and no metadata (as `regard
     anonymise`); nothing is kept or added to the library."""
     name = sent_name(photo, "the uploaded photo")
+    require(request, session, Permission.VIEW, "anonymise photos")
     with (
-        allowed(request, session, Permission.VIEW, "anonymise photos") as engine,
         received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as source,
         tempfile.TemporaryDirectory(prefix="regard-anonymise-") as tmp,
     ):
         suffix = COPY_SUFFIX.get(source.suffix, ".jpg")
         out = Path(tmp) / f"copy{suffix}"
-        detector = engine.privacy_context.still_detector()
-        anonymise_image(
-            source,
-            out,
-            detector,
-            settings=BlurSettings(method=method),
-            limits=engine.config.analysis.limits,
-        )
+        # In a worker process, outside the lock: nobody waits while a photo is blurred.
+        host_of(request).probes.anonymise(source, out, method)
         data = out.read_bytes()
     stem = Path(name).stem or "photo"
     media = {".png": "image/png", ".webp": "image/webp"}.get(suffix, "image/jpeg")
@@ -787,7 +901,7 @@ def erase(body: EraseIn, session: SessionDep, request: Request) -> dict[str, Any
     """Erase a person and return the receipt (as `regard erase --person`)."""
     with allowed(request, session, Permission.ERASE, "erase people") as engine:
         target = engine.people.resolve(body.person)
-        if body.confirm.strip().casefold() not in {(target.name or "").casefold(), f"p{target.id}"}:
+        if body.confirm.strip() not in {target.name, f"P{target.id}"}:
             raise PrivacyRequestError(
                 "To confirm, type the person's name (or id) exactly as shown."
             )

@@ -9,8 +9,9 @@ and errors as JSON with one stable shape: `{"error": {"type": ..., "message": ..
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -44,6 +45,7 @@ from regard.errors import (
     WrongPasswordError,
 )
 from regard.interfaces.http.api import router
+from regard.interfaces.http.guard import Guard
 from regard.interfaces.http.host import EngineHost
 from regard.interfaces.http.web import mount as mount_web
 from regard.pipeline.share_errors import ShareError
@@ -92,11 +94,23 @@ def status_for(exc: RegardError) -> int:
     return 400
 
 
+class Json(JSONResponse):
+    """JSON that is valid UTF-8 whatever it holds: a path whose bytes are not UTF-8 (Python's
+    surrogate escapes, see `readable_path`) is written with JSON's \\udcXX escapes, as
+    `regard --json` does, instead of failing the response."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message, **extra}}
 
 
-def create_app(host: EngineHost) -> FastAPI:
+def create_app(host: EngineHost, allowed_hosts: Collection[str] | None = None) -> FastAPI:
+    """The app over `host`. `allowed_hosts`: the Host headers it answers to (see `Guard`;
+    None: the loopback names on any port)."""
     app = FastAPI(
         title="Regard",
         description="Face recognition for your own photos, on your own machine. Every "
@@ -104,6 +118,7 @@ def create_app(host: EngineHost) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # the interactive docs load scripts from a CDN: not here
         redoc_url=None,
+        default_response_class=Json,
     )
     app.state.host = host
 
@@ -112,11 +127,13 @@ def create_app(host: EngineHost) -> FastAPI:
         extra: dict[str, Any] = {}
         if isinstance(exc, AmbiguousProbeError):
             extra["faces"] = [f.as_dict() for f in exc.faces]
+        if isinstance(exc, NameTakenError):
+            extra["person"] = exc.holder  # the web offers to merge with them
         headers = {}
         if isinstance(exc, TooManyAttemptsError):
             headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(
-            error_body(type(exc).__name__, exc.web_message or str(exc), **extra),
+            error_body(type(exc).__name__, exc.web_text, **extra),
             status_code=status_for(exc),
             headers=headers,
         )
@@ -170,4 +187,6 @@ def create_app(host: EngineHost) -> FastAPI:
 
     app.include_router(router)
     mount_web(app)
+    # Outermost: the Host, the body's size and (for files) the sender, before any body is read.
+    app.add_middleware(Guard, host=host, allowed_hosts=allowed_hosts)
     return app

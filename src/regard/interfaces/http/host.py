@@ -15,11 +15,20 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from regard.atomic import private_dirs, write_atomically
+from regard.domain.face import AnalysedFace
 from regard.engine import Engine, EngineConfig
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
-from regard.jobs.pool import STANDARD_MODELS
+from regard.jobs.pool import STANDARD_MODELS, InProcessPool, ProbePool
+from regard.jobs.probes import Probes
 from regard.pipeline.analyse import ModelLoader
 from regard.services.accounts import Accounts
+
+#: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
+#: photo, so this is far below indexing's per-file timeout.
+PROBE_TIMEOUT = 60.0
+#: Photos handed in read at once (the others wait); the server's other requests never do.
+PROBE_WORKERS = 2
 
 
 @dataclass
@@ -36,7 +45,17 @@ class Job:
     finished_at: float | None = None
     report: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, where: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The job; with `where`, the paths in its report as that shows them."""
+        report = self.report
+        if report is not None and where is not None:
+            report = {
+                **report,
+                "roots": [where(r) for r in report["roots"]],
+                "failures": [{**f, "path": where(f["path"])} for f in report["failures"]],
+                "missing": [where(p) for p in report["missing"]],
+                "pruned": [where(p) for p in report["pruned"]],
+            }
         return {
             "id": self.id,
             "kind": self.kind,
@@ -48,7 +67,7 @@ class Job:
             "message": self.message,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "report": self.report,
+            "report": report,
         }
 
 
@@ -65,7 +84,7 @@ class EngineHost:
         self.models = models
         # The request engine is shared across the server's threads, one request at a time.
         self.engine = Engine(library, create=create, config=config, models=models, shared=True)
-        self.accounts = Accounts(self.engine.catalog)
+        self.accounts = Accounts(self.engine.catalog, guard=self.use)
         self._lock = threading.RLock()
         self.jobs: dict[str, Job] = {}
         self._queue: list[tuple[Job, Callable[[Job], None]]] = []
@@ -73,17 +92,49 @@ class EngineHost:
         self._runner = threading.Thread(target=self._run_jobs, name="regard-jobs", daemon=True)
         self._stopping = False
         self._runner.start()
+        # Photos people hand in are read in worker processes, outside the lock, never in the
+        # server's own process (see `probed`).
+        self.probes = Probes(
+            ProbePool(
+                PROBE_WORKERS,
+                config.analysis,
+                models,
+                task_timeout=min(config.task_timeout, PROBE_TIMEOUT),
+            )
+            if config.workers > 0
+            else InProcessPool(config.analysis, models)
+        )
+        self._probed: dict[str, list[AnalysedFace]] = {}
+        self.engine.privacy_context.read_probe = self._read_probe
 
     @contextmanager
     def use(self) -> Iterator[Engine]:
         with self._lock:
             yield self.engine
 
+    @contextmanager
+    def probed(self, photo: Path) -> Iterator[list[AnalysedFace]]:
+        """Read the faces of a photo someone handed in, in a worker process and without the
+        lock (call it before `use`), so that the engine, used inside this block, finds them
+        there instead of decoding the photo under the lock where every user would wait."""
+        faces = self.probes.faces(photo)
+        key = str(photo)
+        self._probed[key] = faces
+        try:
+            yield faces
+        finally:
+            self._probed.pop(key, None)
+
+    def _read_probe(self, photo: Path) -> list[AnalysedFace]:
+        found = self._probed.get(str(photo))
+        return found if found is not None else self.probes.faces(photo)
+
     def close(self) -> None:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
         self._runner.join(timeout=5)
+        self.probes.close()
         with self._lock:
             self.engine.close()
 
@@ -104,10 +155,8 @@ class EngineHost:
         target = self.uploads / day / f"{digest[:20]}{suffix}"
         if digest in known_hashes or any(self.uploads.rglob(f"{digest[:20]}.*")):
             return digest, None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        private_dirs(target.parent)
+        write_atomically(target, data, private=True)
         if name:
             # The path as indexing will record it (the library's path may be relative).
             with self.use() as engine, engine.catalog.transaction():
@@ -134,7 +183,10 @@ class EngineHost:
                 self.engine.refresh()
                 # Files that could not be used are told by the names they were sent with.
                 for failure in failures:
-                    path, message = failure["path"], failure["message"]
+                    # In the words of a web user, about the file by the name it was sent as.
+                    path = failure["path"]
+                    message = failure.pop("web_message") or failure["message"]
+                    failure["message"] = message
                     name = self.engine.catalog.upload_name(path)
                     failure["name"] = name or os.path.basename(path)
                     if name and message.startswith(path):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import uvicorn
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.app import create_app
+from regard.interfaces.http.guard import loopback_hosts
 from regard.interfaces.http.host import EngineHost
 from regard.jobs.pool import STANDARD_MODELS
 from regard.pipeline.analyse import ModelLoader
@@ -37,9 +39,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(host: EngineHost, access_log: bool = False) -> uvicorn.Server:
+def allowed_hosts(address: str, port: int, extra: Iterable[str] = ()) -> list[str]:
+    """The Host headers the server at `address`:`port` answers to: the loopback names, the
+    address it listens on, and `extra` names (with the port added when they have none)."""
+    hosts = loopback_hosts(port)
+    listen = f"[{address}]" if ":" in address else address
+    for name in (listen, *extra):
+        entry = name if re.search(r":\d+$", name) else f"{name}:{port}"
+        if entry not in hosts and name not in ("0.0.0.0", "[::]"):
+            hosts.append(entry)
+    return hosts
+
+
+def make_server(
+    host: EngineHost, access_log: bool = False, allowed: Iterable[str] | None = None
+) -> uvicorn.Server:
     config = uvicorn.Config(
-        create_app(host),
+        create_app(host, list(allowed) if allowed is not None else None),
         log_level="warning",
         access_log=access_log,
         # The server never says what it is, and never proxies headers from outside.
@@ -69,7 +85,7 @@ def running(
     """A real server on a real socket, in a background thread (for tests and embedding)."""
     host = EngineHost(library, config, models=models)
     sock = bind(address, port)
-    server = make_server(host)
+    server = make_server(host, allowed=allowed_hosts(address, sock.getsockname()[1]))
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True, name="regard-http"
     )

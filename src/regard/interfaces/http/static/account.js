@@ -9,7 +9,22 @@ const ROLES = [
   ["member", "Member: also adds photos, corrects people, records consents"],
   ["owner", "Owner: everything, including erasure, the audit log and accounts"],
 ];
-const PASSWORD_HINT = "At least 12 characters; a few unrelated words make a good one.";
+const PASSWORD_HINT = "12 to 128 characters; a few unrelated words make a good one.";
+// As the server checks them (services/accounts.py): said here before anything is sent.
+const MIN_PASSWORD = 12;
+const MAX_PASSWORD = 128;
+
+function checkNewAccount(name, password, repeat) {
+  const clean = name.trim().split(/\s+/).join(" ");
+  if (!clean || clean.length > 64) throw new Error("A user name has 1 to 64 characters.");
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw new Error(
+      `A password has ${MIN_PASSWORD} to ${MAX_PASSWORD} characters; a few unrelated words ` +
+        "make a good one.",
+    );
+  }
+  if (password !== repeat) throw new Error("The two passwords differ.");
+}
 
 function safeNext(query) {
   const next = query.get("next") || "/library";
@@ -18,7 +33,11 @@ function safeNext(query) {
 }
 
 export async function setupPage(ctx) {
-  const { main } = ctx;
+  const { main, query } = ctx;
+  // `serve` prints the address with the one-time token in it: take it, and take it out of the
+  // address bar (and so of the history) at once.
+  const fromLink = query.get("token") || "";
+  if (fromLink) history.replaceState(history.state, "", "/setup");
   main.append(h("h1", { text: "Welcome to Regard" }));
   const { needed } = await get("/setup");
   if (!needed) {
@@ -35,9 +54,21 @@ export async function setupPage(ctx) {
   }
   const msg = messageArea();
   const token = input({ name: "token", autocomplete: "off", required: true, spellcheck: "false" });
+  token.value = fromLink;
   const name = input({ name: "name", autocomplete: "username", required: true, maxlength: 64 });
-  const password = input({ type: "password", name: "password", autocomplete: "new-password" });
-  const repeat = input({ type: "password", name: "repeat", autocomplete: "new-password" });
+  const limits = { minlength: MIN_PASSWORD, maxlength: MAX_PASSWORD, required: true };
+  const password = input({
+    type: "password",
+    name: "password",
+    autocomplete: "new-password",
+    ...limits,
+  });
+  const repeat = input({
+    type: "password",
+    name: "repeat",
+    autocomplete: "new-password",
+    ...limits,
+  });
   main.append(
     h(
       "p",
@@ -51,7 +82,10 @@ export async function setupPage(ctx) {
         field(
           "Setup token",
           token,
-          "Printed on the console where `regard serve` was started; it works once.",
+          fromLink
+            ? "Taken from the address regard serve printed; it works once."
+            : "Printed on the console where regard serve was started (the address it " +
+                "printed fills it in); it works once.",
         ),
         field("Your name", name),
         field("Password", password, PASSWORD_HINT),
@@ -60,7 +94,10 @@ export async function setupPage(ctx) {
         h("button", { type: "submit", class: "primary", text: "Create owner and sign in" }),
       ],
       async () => {
-        if (password.value !== repeat.value) throw new Error("The two passwords differ.");
+        if (!token.value.trim()) {
+          throw new Error("Paste the setup token printed where regard serve was started.");
+        }
+        checkNewAccount(name.value, password.value, repeat.value);
         const session = await post("/setup", {
           json: { token: token.value.trim(), name: name.value, password: password.value },
         });

@@ -55,10 +55,25 @@ function can(permission) {
   return Boolean(state.session && state.session.permissions.includes(permission));
 }
 
-function announce(text) {
+/** A message at the top of the page; `action` ({label, run}) adds a button, such as Undo. */
+function announce(text, action) {
   const toast = document.getElementById("toast");
   clear(toast);
-  if (text) toast.append(h("p", { text }));
+  if (!text) return;
+  const line = h("p", { text });
+  if (action) {
+    const act = button(action.label, { class: "small toast-action" });
+    act.addEventListener("click", async () => {
+      act.disabled = true;
+      try {
+        await action.run();
+      } catch (err) {
+        announce(errorText(err));
+      }
+    });
+    line.append(" ", act);
+  }
+  toast.append(line);
 }
 
 export function navigate(to, { replace = false } = {}) {

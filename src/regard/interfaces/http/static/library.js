@@ -19,7 +19,37 @@ import {
 } from "./dom.js";
 
 const PAGE = 60;
+// As the server takes them (api.py: MAX_FILES, MAX_UPLOAD_BYTES, UPLOAD_LIMITS).
 const MAX_FILES = 50;
+const MAX_BATCH_BYTES = 512 * 2 ** 20;
+const MAX_FILE_BYTES = 250 * 2 ** 20;
+// The photos Regard indexes; videos and AVIF are refused by the server with the reason.
+const PHOTO_TYPES =
+  "image/jpeg,image/png,image/webp,image/heic,image/heif,image/tiff,image/bmp,image/gif," +
+  ".jpg,.jpeg,.jpe,.png,.webp,.heic,.heif,.hif,.tif,.tiff,.bmp,.gif";
+
+/** Files in requests of at most MAX_FILES files and MAX_BATCH_BYTES; a file larger than any
+ * photo Regard keeps is refused here, without sending it. */
+function batches(list, refused) {
+  const out = [];
+  let batch = [];
+  let size = 0;
+  for (const f of list) {
+    if (f.size > MAX_FILE_BYTES) {
+      refused.push({ name: f.name, reason: `over ${MAX_FILE_BYTES / 2 ** 20} MiB` });
+      continue;
+    }
+    if (batch.length && (batch.length >= MAX_FILES || size + f.size > MAX_BATCH_BYTES)) {
+      out.push(batch);
+      batch = [];
+      size = 0;
+    }
+    batch.push(f);
+    size += f.size;
+  }
+  if (batch.length) out.push(batch);
+  return out;
+}
 
 function facesText(p) {
   if (!p.faces) return "no faces";
@@ -209,13 +239,21 @@ function uploadPanel(ctx, onIndexed) {
     type: "file",
     name: "files",
     multiple: true,
-    accept: "image/*,video/*,.heic,.heif",
+    accept: PHOTO_TYPES,
   });
   const zone = h(
     "div",
     { class: "dropzone" },
-    h("p", { class: "dropzone-text", text: "Drop photos or videos here, or choose them." }),
-    field("Photos to add", files, `Up to ${MAX_FILES} files at a time; more are sent in turns.`),
+    h("p", {
+      class: "dropzone-text",
+      text: "Drop photos here (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF), or choose them.",
+    }),
+    field(
+      "Photos to add",
+      files,
+      "Videos are not indexed yet, so Regard does not keep them. " +
+        `Up to ${MAX_FILES} files at a time; more are sent in turns.`,
+    ),
   );
   acceptFiles(zone, files, send);
 
@@ -225,8 +263,7 @@ function uploadPanel(ctx, onIndexed) {
     const totals = { stored: [], duplicates: [], refused: [] };
     const jobs = [];
     try {
-      for (let i = 0; i < list.length; i += MAX_FILES) {
-        const batch = list.slice(i, i + MAX_FILES);
+      for (const batch of batches(list, totals.refused)) {
         live.textContent = `Sending ${plural(batch.length, "file")}…`;
         const body = new FormData();
         for (const f of batch) body.append("files", f, f.name);

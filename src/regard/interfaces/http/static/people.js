@@ -1,16 +1,20 @@
 // People: the grid of everyone Regard has grouped, and one person's page where the owner
 // names, merges, splits and rejects faces. Every correction is a hard constraint for Regard.
+// What is hard to take back asks first and says what will happen; merges, splits and
+// rejections can be undone (from the message that follows them, or from the history).
 
-import { get, post } from "./api.js";
+import { ApiError, del, get, post } from "./api.js";
+import { ask, chosenRadio, radios } from "./dialog.js";
 import {
   button,
+  clear,
   field,
   form,
   h,
   input,
   messageArea,
   plural,
-  select,
+  uid,
   when,
 } from "./dom.js";
 
@@ -22,11 +26,14 @@ export function personLabel(p) {
   return p.name || `Unnamed person ${p.person}`;
 }
 
+function coverPlaceholder() {
+  return h("span", { class: "cover placeholder", "aria-hidden": "true" });
+}
+
+/** A person's face, round; a neutral disc if there is none (or it cannot be shown). */
 function cover(p, size = 96) {
-  if (p.cover_face_id == null) {
-    return h("span", { class: "cover placeholder", "aria-hidden": "true" });
-  }
-  return h("img", {
+  if (p.cover_face_id == null) return coverPlaceholder();
+  const img = h("img", {
     class: "cover",
     src: `/api/faces/${p.cover_face_id}/crop`,
     alt: "",
@@ -34,12 +41,280 @@ function cover(p, size = 96) {
     width: size,
     height: size,
   });
+  img.addEventListener("error", () => img.replaceWith(coverPlaceholder()));
+  return img;
 }
+
+function coverOf(person) {
+  return { cover_face_id: person.cover_face ? Number(person.cover_face.slice(1)) : null };
+}
+
+// --- undo ------------------------------------------------------------------------------------
+
+/** Say what was done, with an Undo button that takes it back exactly. */
+function doneWithUndo(ctx, text, entry) {
+  ctx.announce(text, { label: "Undo", run: () => undo(ctx, entry) });
+}
+
+async function undo(ctx, entry) {
+  const out = await post("/people/undo", { json: { entry } });
+  await ctx.navigate(out.person ? `/people/${out.person}` : "/people", { replace: true });
+  ctx.announce(`Undone: ${out.text}`);
+}
+
+// --- choosing people -------------------------------------------------------------------------
+
+/**
+ * People to choose from, each with their face: nobody chosen until the owner chooses. `max`
+ * 1: radio buttons; 2: two checkboxes. A filter narrows a long list by name.
+ */
+function personPicker(people, { legend, name, max = 1 }) {
+  const list = h("ul", { class: "picker-list" });
+  const filter = input({ type: "search", name: `${name}-filter`, autocomplete: "off" });
+  for (const p of people) {
+    const id = uid(name);
+    const choice = h("input", {
+      type: max === 1 ? "radio" : "checkbox",
+      id,
+      name,
+      value: p.person,
+      class: "picker-input",
+    });
+    list.append(
+      h(
+        "li",
+        { class: "picker-item", dataset: { label: personLabel(p).toLowerCase() } },
+        choice,
+        h(
+          "label",
+          { for: id, class: "picker-label" },
+          cover(p, 48),
+          h(
+            "span",
+            { class: "picker-text" },
+            h("span", { class: "picker-name", text: personLabel(p) }),
+            h("span", { class: "person-counts", text: facesIn(p) }),
+          ),
+        ),
+      ),
+    );
+  }
+  const boxes = () => [...list.querySelectorAll("input")];
+  if (max > 1) {
+    list.addEventListener("change", () => {
+      const full = boxes().filter((b) => b.checked).length >= max;
+      for (const b of boxes()) b.disabled = full && !b.checked;
+    });
+  }
+  filter.addEventListener("input", () => {
+    const want = filter.value.trim().toLowerCase();
+    for (const item of list.children) {
+      item.hidden = Boolean(want) && !item.dataset.label.includes(want);
+    }
+  });
+  const el = h(
+    "fieldset",
+    { class: "picker" },
+    h("legend", { text: legend }),
+    people.length > 8 ? field("Find by name", filter) : null,
+    list,
+  );
+  return {
+    el,
+    chosen: () =>
+      boxes()
+        .filter((b) => b.checked)
+        .map((b) => people.find((p) => p.person === b.value)),
+  };
+}
+
+// --- merging ---------------------------------------------------------------------------------
+
+/**
+ * Ask, then merge: `other`'s faces join `keep`. The dialog says exactly what happens, and when
+ * both are named asks which name stays (none chosen, unless the owner just typed one).
+ */
+async function confirmMerge(ctx, keep, other, typedName = null) {
+  const both = keep.name && other.name;
+  const choice = both
+    ? radios(
+        "Which name stays?",
+        "keep_name",
+        [
+          [keep.name, keep.name],
+          [other.name, other.name],
+        ],
+        typedName,
+      )
+    : null;
+  const body = () => {
+    const total = keep.faces + other.faces;
+    const lines = [
+      h("p", {
+        text:
+          `${personLabel(other)}'s ${plural(other.faces, "face")} join ${personLabel(keep)}'s ` +
+          `${plural(keep.faces, "face")}: one person with ${plural(total, "face")}.`,
+      }),
+    ];
+    let naming;
+    if (both) {
+      const kept = chosenRadio(choice, "keep_name");
+      const dropped = kept === keep.name ? other.name : keep.name;
+      naming = kept
+        ? `The name '${dropped}' is dropped; they are all '${kept}'.`
+        : "Both have a name: choose the one to keep.";
+    } else if (keep.name || other.name) {
+      naming = `They are all named '${keep.name || other.name}'.`;
+    } else {
+      naming = "They stay unnamed.";
+    }
+    lines.push(h("p", { class: "ask-naming", text: naming }));
+    lines.push(
+      h("p", {
+        class: "hint",
+        text: "You can undo this right after, or later from the history on the People page.",
+      }),
+    );
+    return lines;
+  };
+  const ok = await ask({
+    title: `Merge ${personLabel(other)} into ${personLabel(keep)}?`,
+    body,
+    choices: choice,
+    confirm: "Merge",
+    check: () =>
+      both && !chosenRadio(choice, "keep_name") ? "Choose the name that stays." : null,
+  });
+  if (!ok) return null;
+  const keepName = both ? chosenRadio(choice, "keep_name") : null;
+  const out = await post("/people/merge", {
+    json: { keep: keep.person, other: other.person, keep_name: keepName },
+  });
+  await ctx.navigate(`/people/${out.person}`, { replace: true });
+  doneWithUndo(
+    ctx,
+    `Merged: ${personLabel(other)} joined ${personLabel(out)}, who now has ` +
+      `${plural(out.faces, "face")}.`,
+    out.undo,
+  );
+  return out;
+}
+
+function mergePanel(ctx, people, person) {
+  const msg = messageArea();
+  const others = person ? people.filter((p) => p.person !== person.person) : people;
+  const picker = personPicker(others, {
+    legend: person ? `${personLabel(person)} is the same person as…` : "Choose two people",
+    name: person ? "same-as" : "merge-pair",
+    max: person ? 1 : 2,
+  });
+  const details = h(
+    "details",
+    { class: "panel merge-panel" },
+    h("summary", {
+      text: person ? "Same person as someone else?" : "Merge two people",
+    }),
+    h("p", {
+      class: "hint",
+      text: person
+        ? `Choose who ${personLabel(person)} also is: their faces join this person. ` +
+          "You will be asked before anything changes."
+        : "Choose the two people who are one person. You will be asked before anything " +
+          "changes.",
+    }),
+    form(
+      { class: "stack wide" },
+      [picker.el, msg.el, h("button", { type: "submit", text: "Merge…" })],
+      async () => {
+        const chosen = picker.chosen();
+        if (person) {
+          if (!chosen.length) throw new Error("Choose who they are the same person as.");
+          await confirmMerge(ctx, person, chosen[0]);
+          return;
+        }
+        if (chosen.length !== 2) throw new Error("Choose two people.");
+        // The person with more faces keeps their number.
+        const [keep, other] = [...chosen].sort((a, b) => b.faces - a.faces);
+        await confirmMerge(ctx, keep, other);
+      },
+      msg,
+    ),
+  );
+  return details;
+}
+
+// --- the history of corrections ------------------------------------------------------------
+
+async function historySection(ctx) {
+  const entries = await get("/people/history", { signal: ctx.signal, params: { limit: 20 } });
+  const msg = messageArea();
+  const section = h(
+    "section",
+    { class: "panel", "aria-labelledby": "history-h" },
+    h("h2", { id: "history-h", text: "Recent changes" }),
+    h("p", {
+      class: "hint",
+      text:
+        "Merges, splits and “not this person” can be undone, newest first, as long as no " +
+        "later change touched the same people.",
+    }),
+    msg.el,
+  );
+  if (!entries.length) {
+    section.append(h("p", { text: "No changes yet." }));
+    return section;
+  }
+  const canEdit = ctx.can("edit_people");
+  section.append(
+    h(
+      "ol",
+      { class: "history" },
+      entries.map((e) => {
+        let state = null;
+        if (e.undone) state = h("span", { class: "tag", text: "undone" });
+        else if (e.can_undo && canEdit) {
+          const b = button("Undo", { class: "small", "aria-label": `Undo: ${e.text}` });
+          b.addEventListener("click", async () => {
+            const ok = await ask({
+              title: "Undo this change?",
+              body: [
+                h("p", { text: e.text }),
+                h("p", { text: "Everything it changed is put back as it was before it." }),
+              ],
+              confirm: "Undo",
+            });
+            if (!ok) return;
+            try {
+              const out = await post("/people/undo", { json: { entry: e.entry } });
+              await ctx.navigate("/people", { replace: true });
+              ctx.announce(`Undone: ${out.text}`);
+            } catch (err) {
+              msg.error(err);
+            }
+          });
+          state = b;
+        } else if (e.why_not && e.action !== "undo") {
+          state = h("span", { class: "hint", text: `Cannot be undone now: ${e.why_not}` });
+        }
+        return h(
+          "li",
+          { class: "history-entry", dataset: { entry: e.entry, action: e.action } },
+          h("span", { class: "history-when", text: when(e.at) }),
+          h("span", { class: "history-text", text: e.text }),
+          state,
+        );
+      }),
+    ),
+  );
+  return section;
+}
+
+// --- pages -------------------------------------------------------------------------------------
 
 export async function peoplePage(ctx) {
   const { main, signal } = ctx;
   main.append(h("h1", { text: "People" }));
-  const people = await get("/people", { signal });
+  const [people, history] = await Promise.all([get("/people", { signal }), historySection(ctx)]);
   const named = people.filter((p) => p.name).length;
   const faces = people.reduce((n, p) => n + p.faces, 0);
   const msg = messageArea();
@@ -99,37 +374,8 @@ export async function peoplePage(ctx) {
       ),
     ),
   );
-  if (ctx.can("edit_people") && people.length > 1) main.append(mergeForm(ctx, people));
-}
-
-function mergeForm(ctx, people, keepRef) {
-  const msg = messageArea();
-  const options = people.map((p) => [p.person, `${personLabel(p)} (${p.person})`]);
-  const others = keepRef ? options.filter(([ref]) => ref !== keepRef) : options;
-  const keep = keepRef ? null : select({ name: "keep" }, options, options[0]?.[0]);
-  const other = select({ name: "other" }, others, others[keepRef ? 0 : 1]?.[0]);
-  return h(
-    "section",
-    { class: "panel", "aria-labelledby": "merge-h" },
-    h("h2", { id: "merge-h", text: keepRef ? "Same person as someone else?" : "Merge two people" }),
-    form(
-      { class: "stack narrow" },
-      [
-        keep ? field("Keep", keep) : null,
-        field(keepRef ? "Their faces join this person" : "Add the faces of", other),
-        msg.el,
-        h("button", { type: "submit", text: "Merge" }),
-      ],
-      async () => {
-        const keepValue = keepRef || keep.value;
-        if (keepValue === other.value) throw new Error("Choose two different people.");
-        const out = await post("/people/merge", { json: { keep: keepValue, other: other.value } });
-        await ctx.navigate(`/people/${out.person}`, { replace: Boolean(keepRef) });
-        ctx.announce(`Merged: ${personLabel(out)} now has ${plural(out.faces, "face")}.`);
-      },
-      msg,
-    ),
-  );
+  if (ctx.can("edit_people") && people.length > 1) main.append(mergePanel(ctx, people, null));
+  main.append(history);
 }
 
 export async function personPage(ctx) {
@@ -145,14 +391,14 @@ export async function personPage(ctx) {
     h(
       "div",
       { class: "person-head" },
-      cover({ cover_face_id: person.cover_face ? Number(person.cover_face.slice(1)) : null }, 128),
+      cover(coverOf(person), 128),
       h(
         "div",
         {},
         h("p", {
           text:
             `${person.person} · ${facesIn(person)} · ` +
-            (person.confirmed ? "confirmed by you" : "grouped by Regard, not confirmed yet"),
+            (person.confirmed ? "confirmed" : "grouped by Regard, not confirmed yet"),
         }),
         h(
           "p",
@@ -177,13 +423,15 @@ export async function personPage(ctx) {
   main.append(facesSection(ctx, person, canEdit));
   if (canEdit) {
     const people = await get("/people", { signal });
-    if (people.length > 1) main.append(mergeForm(ctx, people, person.person));
+    if (people.length > 1) main.append(mergePanel(ctx, people, person));
+    main.append(deletePanel(ctx, person));
   }
 }
 
 function nameForm(ctx, person) {
   const msg = messageArea();
   const name = input({ name: "name", value: person.name || "", maxlength: 200 });
+  const offer = h("div", { class: "row-actions" });
   return h(
     "section",
     { class: "panel", "aria-labelledby": "name-h" },
@@ -194,13 +442,29 @@ function nameForm(ctx, person) {
         field("Name", name, "Naming confirms every face shown here as this person."),
         h("button", { type: "submit", class: "primary", text: "Save name" }),
         msg.el,
+        offer,
       ],
       async () => {
-        const out = await post(`/people/${encodeURIComponent(person.person)}/name`, {
-          json: { name: name.value },
-        });
-        await ctx.navigate(`/people/${out.person}`, { replace: true });
-        ctx.announce(`Named ${out.person} ${out.name}: ${facesIn(out)}.`);
+        clear(offer);
+        try {
+          const out = await post(`/people/${encodeURIComponent(person.person)}/name`, {
+            json: { name: name.value },
+          });
+          await ctx.navigate(`/people/${out.person}`, { replace: true });
+          ctx.announce(`Named ${out.person} ${out.name}: ${facesIn(out)}.`);
+        } catch (err) {
+          // The name is someone else's: offer to merge them, asking first as always.
+          if (err instanceof ApiError && err.type === "NameTakenError" && err.extra.person) {
+            const holder = await get(`/people/${encodeURIComponent(err.extra.person)}`);
+            const typed = holder.name;
+            offer.append(
+              button(`Merge with ${holder.name}…`, {
+                onclick: () => confirmMerge(ctx, holder, person, typed).catch(msg.error),
+              }),
+            );
+          }
+          throw err;
+        }
       },
       msg,
     ),
@@ -243,17 +507,7 @@ function facesSection(ctx, person, canEdit) {
             class: "small",
             "aria-label": `${notThem} (face ${f.face})`,
           });
-          reject.addEventListener("click", async () => {
-            reject.disabled = true;
-            try {
-              await post(`/people/${ref}/reject`, { json: { face: f.face } });
-              await ctx.navigate(`/people/${person.person}`, { replace: true });
-              ctx.announce(`${f.face} is no longer in ${label}, and will not be put back.`);
-            } catch (err) {
-              msg.error(err);
-              reject.disabled = false;
-            }
-          });
+          reject.addEventListener("click", () => rejectFace(ctx, person, f, notThem, msg));
           return h(
             "li",
             { class: "face-chip" },
@@ -289,7 +543,12 @@ function facesSection(ctx, person, canEdit) {
     try {
       const out = await post(`/people/${ref}/split`, { json: { faces: [...selected].join(",") } });
       await ctx.navigate(`/people/${out.person}`);
-      ctx.announce(`Split off: the ${plural(out.faces, "face")} you chose now form ${out.person}.`);
+      doneWithUndo(
+        ctx,
+        `Split off: the ${plural(out.faces, "face")} you chose now form ${out.person}, ` +
+          `apart from ${label}.`,
+        out.undo,
+      );
     } catch (err) {
       msg.error(err);
       split.disabled = false;
@@ -309,5 +568,107 @@ function facesSection(ctx, person, canEdit) {
       : null,
     msg.el,
     h("ul", { class: "person-photos" }, items),
+  );
+}
+
+async function rejectFace(ctx, person, face, notThem, msg) {
+  const label = personLabel(person);
+  const last = person.faces === 1;
+  const ok = await ask({
+    title: `${notThem}?`,
+    body: [
+      h("img", {
+        class: "face-crop",
+        src: `/api/faces/${face.face_id}/crop`,
+        alt: `Face ${face.face}`,
+        width: 64,
+        height: 64,
+      }),
+      h("p", {
+        text:
+          `This face (${face.face}) leaves ${label}, and Regard never puts it back with ` +
+          `${person.name ? "them" : "this person"}.`,
+      }),
+      last
+        ? h("p", {
+            text: `It is ${label}'s only face: ${label} will no longer be listed in People.`,
+          })
+        : null,
+      h("p", {
+        class: "hint",
+        text: "You can undo this right after, or later from the history on the People page.",
+      }),
+    ],
+    confirm: notThem,
+  });
+  if (!ok) return;
+  try {
+    const out = await post(`/people/${encodeURIComponent(person.person)}/reject`, {
+      json: { face: face.face },
+    });
+    await ctx.navigate(out.removed ? "/people" : `/people/${person.person}`, { replace: true });
+    doneWithUndo(
+      ctx,
+      out.removed
+        ? `${face.face} is not ${label}; with no other face, ${label} is no longer listed.`
+        : `${face.face} is no longer in ${label}, and will not be put back.`,
+      out.undo,
+    );
+  } catch (err) {
+    msg.error(err);
+  }
+}
+
+function deletePanel(ctx, person) {
+  const msg = messageArea();
+  const label = personLabel(person);
+  const remove = button(`Delete ${label}…`, { class: "danger" });
+  remove.addEventListener("click", async () => {
+    const ok = await ask({
+      title: `Delete ${label}?`,
+      danger: true,
+      body: [
+        h("p", {
+          text:
+            `${label} (${person.person}) and ${person.name ? "their name" : "this person"} ` +
+            "go from People, for good.",
+        }),
+        h("p", {
+          text:
+            `Their ${plural(person.faces, "face")} stay in your photos, in no person; a ` +
+            "regrouping may put them together again, unnamed.",
+        }),
+        h("p", {
+          text:
+            "This is not an erasure: their face data is kept. To remove that too, use Erase " +
+            "a person on the Consent & rights page instead.",
+        }),
+      ],
+      confirm: `Delete ${label}`,
+    });
+    if (!ok) return;
+    try {
+      const out = await del(`/people/${encodeURIComponent(person.person)}`);
+      await ctx.navigate("/people", { replace: true });
+      ctx.announce(
+        `Deleted ${out.name || out.deleted}; ${plural(out.faces_unassigned, "face")} ` +
+          `${out.faces_unassigned === 1 ? "is" : "are"} in no person now.`,
+      );
+    } catch (err) {
+      msg.error(err);
+    }
+  });
+  return h(
+    "section",
+    { class: "panel danger-zone", "aria-labelledby": "delete-h" },
+    h("h2", { id: "delete-h", text: "Delete this person" }),
+    h("p", {
+      class: "hint",
+      text:
+        "Removes the person and their name; their faces stay, in no person, with their face " +
+        "data. Erasing (Consent & rights) removes the face data too.",
+    }),
+    msg.el,
+    remove,
   );
 }

@@ -2,12 +2,14 @@
 // opt-out by selfie, access reports, erasure with a confirmation step; and the audit log.
 
 import { get, post } from "./api.js";
+import { ask } from "./dialog.js";
 import {
   button,
   checkboxes,
   checked,
   clear,
   dl,
+  errorText,
   field,
   form,
   h,
@@ -17,6 +19,7 @@ import {
   plural,
   when,
 } from "./dom.js";
+import { facePicker, facesIn } from "./faces.js";
 
 const PURPOSES = [
   ["grouping", "Grouping: show their photos together under their name"],
@@ -93,9 +96,11 @@ async function ledgerSection(ctx, section, reload) {
     section.append(h("p", { text: "No consent recorded yet." }));
     return;
   }
-  const withdraw = async (subject, purposes) => {
+  const withdraw = async (s, purposes) => {
+    const ok = await confirmWithdrawal(s.subject, purposes ? [purposes] : s.allowed, s.allowed);
+    if (!ok) return;
     try {
-      const out = await post("/consents/withdraw", { json: { subject, purposes } });
+      const out = await post("/consents/withdraw", { json: { subject: s.subject, purposes } });
       await reload();
       ctx.announce(withdrawnText(out));
     } catch (err) {
@@ -109,7 +114,7 @@ async function ledgerSection(ctx, section, reload) {
       actions.append(
         button(`Withdraw ${purpose}`, {
           "aria-label": `Withdraw ${purpose} for ${s.subject}`,
-          onclick: () => withdraw(s.subject, purpose),
+          onclick: () => withdraw(s, purpose),
         }),
       );
     }
@@ -118,7 +123,7 @@ async function ledgerSection(ctx, section, reload) {
         button("Withdraw everything", {
           class: "danger",
           "aria-label": `Withdraw every purpose for ${s.subject}`,
-          onclick: () => withdraw(s.subject, null),
+          onclick: () => withdraw(s, null),
         }),
       );
     }
@@ -178,19 +183,133 @@ function evidence(r) {
   return r.evidence_name ? `${r.evidence_kind}: ${r.evidence_name}` : r.evidence_kind;
 }
 
-function faceIndexInput() {
-  return input({ type: "number", name: "face_index", min: 0, max: 1000, inputmode: "numeric" });
+/**
+ * Ask before a withdrawal, saying what it does: `purposes` are withdrawn from `allowed` (the
+ * purposes allowed now, if known). Withdrawing the last one deletes their face data.
+ */
+function confirmWithdrawal(subject, purposes, allowed = null) {
+  const what = purposes.length ? purposes.join(", ") : "every purpose";
+  const left = allowed ? allowed.filter((p) => !purposes.includes(p)) : null;
+  const everything = left !== null && left.length === 0;
+  const body = [
+    h("p", {
+      text:
+        `Regard stops using ${subject}'s face for ${what} at once. The withdrawal is a new ` +
+        "record in the consent ledger: it cannot be taken back, only followed by a new consent.",
+    }),
+    everything
+      ? h("p", {
+          class: "notice",
+          text:
+            `Nothing stays allowed, so ${subject}'s face data (the vectors of their faces and ` +
+            "any enrolment photo's) is deleted now, and they are no longer grouped as a person. " +
+            "Their photos stay.",
+        })
+      : h("p", {
+          text:
+            left === null
+              ? "If nothing stays allowed, their face data is deleted too (their photos stay)."
+              : `Still allowed afterwards: ${left.join(", ")}.`,
+        }),
+  ];
+  const title = everything
+    ? `Withdraw everything for ${subject}?`
+    : `Withdraw ${what} for ${subject}?`;
+  return ask({
+    title,
+    body,
+    confirm: everything ? "Withdraw and delete face data" : "Withdraw",
+    danger: true,
+  });
 }
 
-const FACE_INDEX_HINT = "If it shows several faces: 0 is the leftmost.";
+/**
+ * A photo input whose faces are chosen by clicking them: with several faces, the photo is shown
+ * with its faces numbered; `index()` is the face chosen (null with one face or no photo).
+ */
+function photoWithFace(ctx, { label, name, hint, whose, onPick }) {
+  const file = h("input", { type: "file", name, accept: "image/*,.heic,.heif" });
+  const area = h("div", { class: "face-choice" });
+  let found = Promise.resolve(null);
+  let picker = null;
+  let latest = 0;
+  file.addEventListener("change", () => {
+    clear(area);
+    picker = null;
+    latest += 1;
+    const mine = latest;
+    const photo = file.files[0];
+    if (!photo) {
+      found = Promise.resolve(null);
+      return;
+    }
+    area.append(h("p", { class: "hint", role: "status", text: "Looking for faces…" }));
+    found = facesIn(photo, ctx.signal).then(
+      (faces) => {
+        if (mine !== latest) return null; // another photo was chosen meanwhile
+        clear(area);
+        if (!faces.length) {
+          // Said as a note: the server's answer, on sending, is the error.
+          area.append(
+            h("p", {
+              class: "notice",
+              role: "status",
+              text:
+                "No face found in this photo. Use a photo where the face is clearly visible, " +
+                "at least about 40 pixels wide.",
+            }),
+          );
+        } else if (faces.length === 1) {
+          area.append(h("p", { class: "hint", role: "status", text: "One face found: this one." }));
+        } else {
+          picker = facePicker(ctx, {
+            photo,
+            faces,
+            prompt: `${faces.length} faces in this photo: click ${whose()}.`,
+            onPick,
+          });
+          area.append(picker.el);
+        }
+        return faces;
+      },
+      (err) => {
+        if (mine === latest) {
+          // Told politely: on sending, the server's answer is the alert.
+          clear(area).append(h("p", { class: "error", role: "status", text: errorText(err) }));
+        }
+        return null;
+      },
+    );
+  });
+  return {
+    el: h("div", {}, field(label, file, hint), area),
+    file,
+    async index() {
+      const faces = await found;
+      if (!faces || faces.length < 2) return null;
+      const face = picker?.chosen();
+      if (!face) throw new Error(`Click ${whose()} in the photo first.`);
+      return face.index;
+    },
+    reset() {
+      clear(area);
+      picker = null;
+      found = Promise.resolve(null);
+    },
+  };
+}
 
 function withdrawnText(out) {
   const still = out.still_allowed.length ? out.still_allowed.join(", ") : "nothing";
   const removed = out.removed || {};
+  const kept = out.kept
+    ? ` Kept, sealed, only to keep their new photos out until they agree again: ` +
+      `${plural(out.kept.withdrawal_templates, "template")}.`
+    : "";
   return (
     `Withdrawn for ${out.subject}: ${out.withdrawn.join(", ")}. Still allowed: ${still}. ` +
     `Face data deleted: ${plural(removed.embeddings || 0, "vector")}, ` +
-    `${plural(removed.templates || 0, "template")}.`
+    `${plural(removed.templates || 0, "template")}.${kept}`
   );
 }
 
@@ -201,8 +320,16 @@ function grantSection(ctx, person, reload) {
   const evidenceText = h("textarea", { name: "evidence_text", rows: 3, maxlength: 2000 });
   const evidenceFile = h("input", { type: "file", name: "evidence" });
   const expires = input({ type: "date", name: "expires" });
-  const face = h("input", { type: "file", name: "face", accept: "image/*,.heic,.heif" });
-  const faceIndex = faceIndexInput();
+  const face = photoWithFace(ctx, {
+    label: "Enrolment photo (optional)",
+    name: "face",
+    hint: "A photo of them, so they are recognised; only their face data is kept.",
+    onPick: () => msg.clear(),
+    whose: () =>
+      subject.value.trim()
+        ? `${subject.value.trim()}'s face`
+        : "the face of the person who consents",
+  });
   return h(
     "section",
     { class: "panel", id: "grant", "aria-labelledby": "grant-h" },
@@ -215,12 +342,7 @@ function grantSection(ctx, person, reload) {
         field("Evidence", evidenceText, "What they signed or said, and when."),
         field("Or an evidence file", evidenceFile, "Only its SHA-256 is kept, not the file."),
         field("Valid until (optional)", expires),
-        field(
-          "Enrolment photo (optional)",
-          face,
-          "A photo of them, so they are recognised; only their face data is kept.",
-        ),
-        field("Face in that photo (optional)", faceIndex, FACE_INDEX_HINT),
+        face.el,
         msg.el,
         h("button", { type: "submit", class: "primary", text: "Record consent" }),
       ],
@@ -234,10 +356,14 @@ function grantSection(ctx, person, reload) {
         if (evidenceText.value.trim()) body.append("evidence_text", evidenceText.value.trim());
         if (evidenceFile.files[0]) body.append("evidence", evidenceFile.files[0]);
         if (expires.value) body.append("expires", expires.value);
-        if (face.files[0]) body.append("face", face.files[0]);
-        if (faceIndex.value !== "") body.append("face_index", faceIndex.value);
+        if (face.file.files[0]) {
+          const index = await face.index();
+          body.append("face", face.file.files[0]);
+          if (index !== null) body.append("face_index", String(index));
+        }
         const out = await post("/consents", { form: body });
         el.reset();
+        face.reset();
         for (const box of el.querySelectorAll('input[name="purposes"]')) {
           box.checked = ["grouping", "search"].includes(box.value);
         }
@@ -277,6 +403,7 @@ function withdrawSection(ctx, person, reload) {
         if (!subject.value.trim()) throw new Error("Name the person who withdraws consent.");
         const chosen = checked(el, "wpurposes");
         const purposesText = chosen.length ? chosen.join(",") : null;
+        if (!(await confirmWithdrawal(subject.value.trim(), chosen))) return;
         const out = await post("/consents/withdraw", {
           json: { subject: subject.value.trim(), purposes: purposesText },
         });
@@ -291,8 +418,12 @@ function withdrawSection(ctx, person, reload) {
 async function optoutSection(ctx, section) {
   const list = await get("/optouts", { signal: ctx.signal });
   const msg = messageArea();
-  const selfie = h("input", { type: "file", name: "selfie", accept: "image/*,.heic,.heif" });
-  const faceIndex = faceIndexInput();
+  const selfie = photoWithFace(ctx, {
+    label: "Selfie",
+    name: "selfie",
+    whose: () => "the face of the person who opts out",
+    onPick: () => msg.clear(),
+  });
   const note = input({ name: "note", maxlength: 500 });
   clear(section).append(
     h("h2", { id: "optout-h", text: "Opt-out" }),
@@ -306,17 +437,19 @@ async function optoutSection(ctx, section) {
     form(
       { class: "stack" },
       [
-        field("Selfie", selfie),
-        field("Face in the selfie (optional)", faceIndex, FACE_INDEX_HINT),
+        selfie.el,
         field("Note (optional)", note, "For example: asked by email on 20 November."),
         msg.el,
         h("button", { type: "submit", class: "primary", text: "Record opt-out" }),
       ],
       async () => {
-        if (!selfie.files[0]) throw new Error("Choose the selfie of the person who opts out.");
+        if (!selfie.file.files[0]) {
+          throw new Error("Choose the selfie of the person who opts out.");
+        }
+        const index = await selfie.index();
         const body = new FormData();
-        body.append("selfie", selfie.files[0]);
-        if (faceIndex.value !== "") body.append("face_index", faceIndex.value);
+        body.append("selfie", selfie.file.files[0]);
+        if (index !== null) body.append("face_index", String(index));
         if (note.value.trim()) body.append("note", note.value.trim());
         const out = await post("/optouts", { form: body });
         await optoutSection(ctx, section);
@@ -433,7 +566,11 @@ function confirmStep(ctx, ref, preview, step, erased) {
     form(
       { class: "stack narrow" },
       [
-        field(`Type ${expected} to confirm`, confirm),
+        field(
+          `Type ${expected} to confirm`,
+          confirm,
+          "Exactly as shown, capital letters included.",
+        ),
         h(
           "div",
           { class: "check" },
@@ -463,6 +600,7 @@ function confirmStep(ctx, ref, preview, step, erased) {
 function receiptView(r, who) {
   const v = r.verification || {};
   const removed = r.removed || {};
+  const kept = r.kept || {};
   return h(
     "div",
     { class: "receipt", role: "region", "aria-label": "Erasure receipt" },
@@ -478,8 +616,10 @@ function receiptView(r, who) {
       ["Consent records with the name blanked", removed.consent_names_blanked],
       ["Photos deleted", removed.photos],
       ["Photos involved", r.photos_involved],
+      ["Erasure templates kept", kept.erasure_templates],
       ["Journal entry", r.journal_entry],
     ]),
+    kept.why ? h("p", { class: "hint", text: `The templates kept are ${kept.why}.` }) : null,
     h("p", {
       class: v.clean ? "ok" : "error",
       text: v.clean

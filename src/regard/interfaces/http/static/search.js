@@ -15,6 +15,7 @@ import {
   plural,
   when,
 } from "./dom.js";
+import { facePicker, facesIn } from "./faces.js";
 import { personLabel } from "./people.js";
 
 const SOURCES = {
@@ -72,9 +73,7 @@ function photoSearch(ctx, section) {
     live.textContent = "Looking for faces in the photo…";
     let faces;
     try {
-      const body = new FormData();
-      body.append("photo", photo, photo.name);
-      faces = (await post("/probe", { form: body })).faces;
+      faces = await facesIn(photo);
     } catch (err) {
       fail(err);
       return;
@@ -92,50 +91,18 @@ function photoSearch(ctx, section) {
       await search(photo, 0);
       return;
     }
-    const url = URL.createObjectURL(photo);
-    ctx.onCleanup(() => URL.revokeObjectURL(url));
-    const buttons = h("ul", { class: "face-buttons" });
-    const framed = framedPhoto({
-      src: url,
-      alt: `The photo you chose, with its ${faces.length} faces numbered left to right`,
-      imgClass: "probe-photo",
-      boxes: faces.map((f, i) => ({
-        key: i,
-        box: f.box,
-        kind: "probe",
-        label: `${i + 1}`,
-        onclick: () => search(photo, f.index),
-      })),
+    const picker = facePicker(ctx, {
+      photo,
+      faces,
+      prompt: "Click the face to search for, or choose it by number (left to right):",
+      onPick: (f) => search(photo, f.index),
     });
-    faces.forEach((f, i) => {
-      const b = h("button", {
-        type: "button",
-        text: `Face ${i + 1}${f.low_quality ? " (low quality)" : ""}`,
-      });
-      b.addEventListener("click", () => search(photo, f.index));
-      for (const [ev, on] of [
-        ["mouseenter", true],
-        ["mouseleave", false],
-        ["focus", true],
-        ["blur", false],
-      ]) {
-        b.addEventListener(ev, () => framed.highlight(i, on));
-      }
-      buttons.append(h("li", {}, b));
-    });
-    chooser.append(
-      h("p", { text: "Click the face to search for, or choose it by number (left to right):" }),
-      framed.el,
-      buttons,
-    );
+    chooser.append(picker.el);
     live.textContent = `${faces.length} faces found in the photo: choose one.`;
   }
 
   async function search(photo, index) {
     live.textContent = "Searching…";
-    for (const b of chooser.querySelectorAll("button")) {
-      b.setAttribute("aria-pressed", String(b.textContent.startsWith(`Face ${index + 1}`)));
-    }
     try {
       const body = new FormData();
       body.append("photo", photo, photo.name);

@@ -1,0 +1,74 @@
+"""What a server asks its probe workers (`ProbePool`) to do with a photo someone handed in.
+
+Each function runs in a worker process: it gets the worker's context and the photo's path,
+and returns plain data (faces, a report, an image's size) or raises an `ImageError` about the
+photo. The server's own process never decodes a photo it was sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from regard.domain.face import AnalysedFace
+from regard.jobs.pool import InProcessPool, ProbePool, WorkerContext
+from regard.pipeline.analyse import read_file
+from regard.pipeline.anonymise import BlurMethod, BlurSettings
+from regard.pipeline.decode import OpenedImage
+from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
+from regard.pipeline.still import StillReport, anonymise_image
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHeader:
+    """What an image's header says, checked against the decoding limits."""
+
+    format: str
+    width: int
+    height: int
+
+
+def faces_task(context: WorkerContext, path: str) -> list[AnalysedFace]:
+    limits = context.analyser.settings.limits
+    _fingerprint, data = read_file(Path(path), limits)
+    return context.analyser.faces_in(OpenedImage(path, data, limits))
+
+
+def header_task(context: WorkerContext, path: str) -> ImageHeader:
+    limits = context.analyser.settings.limits
+    _fingerprint, data = read_file(Path(path), limits)
+    opened = OpenedImage(path, data, limits)
+    return ImageHeader(opened.format, *opened.size)
+
+
+def anonymise_task(context: WorkerContext, path: str, output: str, method: str) -> StillReport:
+    return anonymise_image(
+        Path(path),
+        Path(output),
+        context.sensitive_detector(ANONYMISE_SCORE_THRESHOLD),
+        settings=BlurSettings(method=cast(BlurMethod, method)),
+        limits=context.analyser.settings.limits,
+    )
+
+
+class Probes:
+    """Photos handed in, read in worker processes (see `ProbePool`)."""
+
+    def __init__(self, pool: ProbePool | InProcessPool) -> None:
+        self.pool = pool
+
+    def faces(self, photo: Path) -> list[AnalysedFace]:
+        """The faces in `photo`, left to right, as the engine's probe reader gives them."""
+        return self.pool.run(photo, faces_task)
+
+    def header(self, photo: Path) -> ImageHeader:
+        """`photo`'s format and upright size, once its header passed the decoding limits."""
+        return self.pool.run(photo, header_task)
+
+    def anonymise(self, photo: Path, output: Path, method: str) -> StillReport:
+        """Write `output`, `photo` with every face blurred and no metadata."""
+        return self.pool.run(photo, anonymise_task, str(output), method)
+
+    def close(self) -> None:
+        self.pool.close()
