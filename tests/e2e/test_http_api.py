@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import sqlite3
 import time
 import zipfile
@@ -849,6 +850,26 @@ def test_anonymise_returns_a_blurred_copy_and_keeps_nothing(
     assert len(owner.get("/api/photos").json()["photos"]) == before
     r = owner.post("/api/anonymise", files={"photo": ("notes.txt", b"hello", "text/plain")})
     assert r.status_code == 415 and "notes.txt" in error_of(r)["message"]
+
+
+def test_a_sent_name_cannot_add_to_the_download_header(
+    host: EngineHost, owner: Api, tmp_path: Path
+) -> None:
+    """The security review's D15: a name sent with the photo made its way into the
+    Content-Disposition header as it was, so it could add a `filename*` of its own."""
+    from urllib.parse import unquote
+
+    photo = tmp_path / "album" / "a.png"
+    sent = "a\"; filename*=UTF-8''evil.html; x=\".png"
+    r = owner.post("/api/anonymise", files={"photo": (sent, photo.read_bytes(), "image/png")})
+    assert r.status_code == 200, r.text
+    header = r.headers["content-disposition"]
+    kind, fallback, named = header.split("; ")
+    assert kind == "attachment" and named.startswith("filename*=UTF-8''"), header
+    assert re.fullmatch(r'filename="[A-Za-z0-9._ -]+"', fallback), header
+    encoded = header.split("filename*=UTF-8''", 1)[1]
+    # The whole name (its quotes as the client encoded them) is inside the encoded value.
+    assert unquote(encoded) == "a%22; filename*=UTF-8''evil.html; x=%22-anonymised.png"
 
 
 COMMAND_WORDS = ("`", "--", "regard ", "face_index")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as FastPath
@@ -117,6 +118,14 @@ def allowed(
         # Where photos are on the server's disk is for its owners; others get names.
         engine.privacy_context.full_paths = host.accounts.can(session.user, Permission.SETTINGS)
         yield engine
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for a download named `name` (which its sender chose): an ASCII
+    fallback of safe characters only, and the name itself percent-encoded (RFC 6266), so
+    nothing in it can add a parameter to the header."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def sent_name(upload: UploadFile, otherwise: str) -> str:
@@ -881,7 +890,7 @@ def anonymise(
     return Response(
         data,
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{stem}-anonymised{suffix}"'},
+        headers={"Content-Disposition": attachment(f"{stem}-anonymised{suffix}")},
     )
 
 
