@@ -390,10 +390,8 @@ class Engine:
         names = folder_names(list(counts), str(self.paths.root))
         full = self.privacy_context.full_paths
         if folder is not None:
-            # A folder as the list names it (all but owners are given those, not paths); a
-            # name that is not one holds no photo (and nobody but owners asks by path).
-            named = next((f for f, n in names.items() if n == folder), None)
-            folder = named or (folder if full else "\0")
+            # A name that is not one of the list's holds no photo.
+            folder = self.folder_path(folder) or "\0"
         total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
         where = self.privacy_context.path_namer()
         for r in rows:
@@ -410,6 +408,13 @@ class Engine:
                 for f, n in counts.items()
             ],
         }
+
+    def folder_path(self, folder: str) -> str | None:
+        """The folder a name from `timeline()`'s list of folders stands for (all but owners
+        are given those names, not paths; owners may also give a path as it is)."""
+        names = folder_names([f for f, _n in self.catalog.folders()], str(self.paths.root))
+        named = next((f for f, n in names.items() if n == folder), None)
+        return named or (folder if self.privacy_context.full_paths else None)
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
         """One photo, its metadata, and its faces with who they are."""

@@ -1065,3 +1065,18 @@ def test_a_failed_photo_is_explained_in_web_words(tmp_path: Path) -> None:
         assert "whoever runs the server can raise the limit" in detail["error"]
     finally:
         h.close()
+
+
+def test_a_folder_is_exported_by_the_name_the_library_shows(host: EngineHost, owner: Api) -> None:
+    """The first-use review's Share page: the folder name the Library lists was refused, and
+    only an absolute path on the server worked (which nobody but the owner is shown)."""
+    viewer = as_user(host, "Vi")
+    [folder] = viewer.get("/api/photos").json()["folders"]
+    assert not folder["folder"].startswith("/")
+    r = viewer.post("/api/export", json={"folders": [folder["folder"]], "blur": "all"})
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        report = json.loads(z.read("report.json"))
+    assert len(report["files"]) == folder["photos"] == 3
+    r = viewer.post("/api/export", json={"folders": ["/etc"], "blur": "all"})
+    assert r.status_code == 422 and "/etc: no indexed photo is there" in error_of(r)["message"]

@@ -813,7 +813,8 @@ def export_request(engine: Engine, body: ExportIn) -> tuple[Selection, ExportOpt
         quality=body.quality,
         rename=body.rename,
     )
-    paths = [Path(f) for f in body.folders]
+    # Folders as the Library page names them (or, for owners, their paths).
+    paths = [Path(engine.folder_path(f) or f) for f in body.folders]
     for photo_id in body.photos:
         photo = engine.catalog.photo(photo_id)
         if photo is None:

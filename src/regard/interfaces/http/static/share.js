@@ -4,7 +4,7 @@
 // export's own redaction, run on the first photos) and warns when a person chosen by name
 // would come out blurred, with the choice to keep them recognisable.
 
-import { post } from "./api.js";
+import { get, post } from "./api.js";
 import {
   clear,
   field,
@@ -202,15 +202,18 @@ function previewView(result, { keepVisible, exportAnyway }) {
 function exportSection(ctx, params) {
   const msg = messageArea();
   // No autocomplete: the browser's own suggestions would fill (and restyle) empty fields.
+  // Suggestions are the library's own folders (as the Library page names them) and people.
   const folder = input({
     name: "folder",
     value: params.get("folder") || "",
     autocomplete: "off",
+    list: "share-folders",
   });
   const person = input({
     name: "person",
     value: params.get("person") || "",
     autocomplete: "off",
+    list: "share-people",
   });
   const mode = select({ name: "blur" }, BLUR_MODES, "unconsented");
   const visible = input({ name: "visible", autocomplete: "off" });
@@ -390,9 +393,29 @@ function anonymiseSection(ctx) {
   );
 }
 
+async function choices(ctx) {
+  const [library, people] = await Promise.all([
+    get("/photos?limit=1", { signal: ctx.signal }),
+    ctx.can("search") ? get("/people", { signal: ctx.signal }) : [],
+  ]);
+  return [
+    h(
+      "datalist",
+      { id: "share-folders" },
+      library.folders.map((f) => h("option", { value: f.folder, text: plural(f.photos, "photo") })),
+    ),
+    h(
+      "datalist",
+      { id: "share-people" },
+      people.filter((p) => p.name).map((p) => h("option", { value: p.name })),
+    ),
+  ];
+}
+
 export async function sharePage(ctx) {
   const { main, query } = ctx;
   main.append(
+    ...(await choices(ctx)),
     h("h1", { text: "Share safely" }),
     h("p", {
       class: "lead",
