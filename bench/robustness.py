@@ -34,32 +34,10 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from regard.testing import SIGN_IN_FLOOD  # noqa: E402
 from tests.bombs import rgba16_png_bomb  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-#: 40 sign-ins at once with made-up names, from a process of their own, on raw sockets.
-FLOOD = r"""
-import json, socket, sys, threading, uuid
-port = int(sys.argv[1])
-sys.stdin.readline()
-def one(i, out):
-    body = json.dumps({"name": f"u{i}-{uuid.uuid4().hex[:8]}", "password": "x" * 20}).encode()
-    head = ("POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (port, len(body)))
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(head.encode() + body)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    out[i] = data.decode()
-out = [None] * 40
-threads = [threading.Thread(target=one, args=(i, out)) for i in range(40)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(json.dumps(out))
-"""
 
 
 def rss_mib(pid: int) -> float:
@@ -214,7 +192,7 @@ def measure(src: Path) -> dict[str, Any]:
 
         def flood() -> dict[int, int]:
             proc = subprocess.Popen(
-                [sys.executable, "-c", FLOOD, str(server.port)],
+                [sys.executable, "-c", SIGN_IN_FLOOD, str(server.port)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,

@@ -166,3 +166,30 @@ def draw_faces(
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)
     return path
+
+
+#: A script (run with `python -c SCRIPT PORT`, started by a line on its stdin) that sends 40
+#: sign-ins at once with made-up names to a server on 127.0.0.1:PORT and prints their raw
+#: answers as JSON: the flood of the security review, for its test and its benchmark.
+SIGN_IN_FLOOD = r"""
+import json, socket, sys, threading, uuid
+port = int(sys.argv[1])
+sys.stdin.readline()
+def one(i, out):
+    body = json.dumps({"name": f"u{i}-{uuid.uuid4().hex[:8]}", "password": "x" * 20}).encode()
+    head = ("POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (port, len(body)))
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(head.encode() + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    out[i] = data.decode()
+out = [None] * 40
+threads = [threading.Thread(target=one, args=(i, out)) for i in range(40)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps(out))
+"""

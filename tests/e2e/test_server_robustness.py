@@ -24,7 +24,7 @@ from PIL import Image
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from regard.testing import HANG_SIZE, FakeModels, draw_faces
+from regard.testing import HANG_SIZE, SIGN_IN_FLOOD, FakeModels, draw_faces
 from tests.bombs import rgba16_png_bomb
 
 T = TypeVar("T")
@@ -280,36 +280,10 @@ def test_bodies_over_a_routes_limit_are_refused_declared_or_streamed(
 # --- D6: a flood of sign-ins ----------------------------------------------------------------
 
 
-#: 40 sign-ins at once with made-up names, from another process (as an attacker would be), on
-#: raw sockets (an HTTP client's own CPU would be measured too); starts when told to.
-FLOOD = r"""
-import json, socket, sys, threading, uuid
-port = int(sys.argv[1])
-sys.stdin.readline()
-def one(i, out):
-    body = json.dumps({"name": f"u{i}-{uuid.uuid4().hex[:8]}", "password": "x" * 20}).encode()
-    head = ("POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (port, len(body)))
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(head.encode() + body)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    out[i] = data.decode()
-out = [None] * 40
-threads = [threading.Thread(target=one, args=(i, out)) for i in range(40)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(json.dumps(out))
-"""
-
-
 def flood(server: Running) -> list[tuple[int, dict[str, str], dict[str, Any]]]:
     """Each answer's status, headers and JSON body."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", FLOOD, str(port_of(server))],
+        [sys.executable, "-c", SIGN_IN_FLOOD, str(port_of(server))],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
