@@ -20,8 +20,10 @@ def clustered(n, dim=64, people=200, seed=0):
 
 
 def test_hnsw_finds_what_exact_search_finds():
-    """Recall >= 0.99 on the neighbours that matter: those above a grouping threshold."""
-    v = clustered(20_000)
+    """Recall >= 99.5 % (what the docstring and README promise) on the neighbours that matter:
+    those above a grouping threshold. 5,000 faces of 50 people (100 faces each, as in a big
+    library); bench/people_scale.py measures the same at 50,000 faces and more."""
+    v = clustered(5_000, people=50)
     exact, hnsw = ExactIndex(64), HnswIndex(64)
     exact.add(list(range(len(v))), v)
     hnsw.add(list(range(len(v))), v)
@@ -34,7 +36,7 @@ def test_hnsw_finds_what_exact_search_finds():
         wanted += len(truth)
         found += len(truth & set(h_ids[row].tolist()))
     assert wanted > 2000
-    assert found / wanted >= 0.99
+    assert found / wanted >= 0.995
     wanted = found = 0
     for q in queries[:50]:
         # float16 storage moves scores by ~1e-3: compare away from the threshold's edge.
@@ -42,7 +44,8 @@ def test_hnsw_finds_what_exact_search_finds():
         got = {n.id for n in hnsw.search(q, threshold=0.5)}
         wanted += len(want)
         found += len(want & got)
-    assert found / wanted >= 0.99
+    assert wanted > 2000
+    assert found / wanted >= 0.995
 
 
 def test_a_removed_vector_never_comes_back_from_hnsw():

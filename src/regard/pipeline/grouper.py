@@ -79,8 +79,10 @@ class IncrementalGrouper:
         allocate: Callable[[], int],
         params: GroupingParams | None = None,
         allow_new: bool = True,
+        repair_limit: int = REPAIR_LIMIT,
     ) -> None:
         self.p = params or GroupingParams()
+        self.repair_limit = repair_limit
         # False where only consented people may exist (organisation libraries).
         self.allow_new = allow_new
         self.dim = dim
@@ -309,7 +311,7 @@ class IncrementalGrouper:
         """The new face fits `person` but a face of `person` is already in its photo: regroup
         the person's automatic faces with it, splitting the person if the evidence says so."""
         st = self.people[person]
-        whole = len(st.members) < REPAIR_LIMIT
+        whole = len(st.members) < self.repair_limit
         rows = [row, *(sorted(st.members) if whole else self._evidence(row, st))]
         labels = self._regroup(rows, person)
         sizes = Counter(lab for lab in labels if lab)
@@ -357,7 +359,7 @@ class IncrementalGrouper:
         members = np.fromiter(sorted(st.members), dtype=np.int64, count=len(st.members))
         clash = [int(r) for r in members if self.photo[r] == self.photo[row]]
         probes = [self._vectors[row]] + ([self._vectors[clash].sum(axis=0)] if clash else [])
-        share = (REPAIR_LIMIT - 1 - len(clash)) // len(probes)
+        share = (self.repair_limit - 1 - len(clash)) // len(probes)
         vectors = self._vectors[members]
         chosen = set(clash)
         for probe in probes:
