@@ -34,7 +34,6 @@ from regard.pipeline.decode import OpenedImage
 from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.privacy.audit import AuditLog
 from regard.privacy.context import PrivacyContext, default_actor
-from regard.privacy.keys import KeyConfig, KeyManager, reseal_all
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.export import Exporter
@@ -43,6 +42,7 @@ from regard.services.search import SearchService, probe_face
 from regard.services.thumbnails import Thumbnails
 from regard.services.xmp import XmpService
 from regard.storage.catalog import Catalog
+from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore

@@ -20,7 +20,7 @@ from regard import logs
 from regard.engine import Engine, EngineConfig
 from regard.errors import AmbiguousProbeError, RegardError
 from regard.interfaces.cli import render
-from regard.privacy.keys import KeyConfig
+from regard.storage.keys import KeyConfig
 
 DEFAULT_LIBRARY = Path("~/regard-lib").expanduser()
 log = logging.getLogger("regard.cli")

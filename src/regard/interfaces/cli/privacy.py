@@ -12,7 +12,7 @@ from regard.errors import PrivacyRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.app import app
 from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
-from regard.privacy.keys import KeyConfig
+from regard.storage.keys import KeyConfig
 
 consent_app = typer.Typer(help="The consent ledger: who agreed to be identified, and for what.")
 app.add_typer(consent_app, name="consent")
