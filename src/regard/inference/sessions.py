@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box, Detection, Landmarks
-from regard.inference.registry import SFACE, YUNET, ModelSpec, load_verified
+from regard.domain.models import ModelSpec
+from regard.inference.registry import SFACE, YUNET, load_verified
 
 RGBImage = npt.NDArray[np.uint8]
 

@@ -31,6 +31,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
+from regard.domain.models import ModelSpec
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, readable_path
 from regard.errors import (
     DecoderCrashError,
@@ -39,7 +40,7 @@ from regard.errors import (
     RegardError,
 )
 from regard.inference.calibration import Calibration, load_calibration
-from regard.inference.registry import SFACE, YUNET, ModelSpec, load_verified
+from regard.inference.registry import SFACE, YUNET, load_verified
 from regard.inference.sessions import FaceDetector
 from regard.logs import NativeStderr
 from regard.pipeline.analyse import Analyser, AnalysisSettings, ModelLoader

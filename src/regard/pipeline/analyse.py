@@ -15,10 +15,10 @@ from typing import Protocol
 import numpy as np
 
 from regard.domain.face import AnalysedFace, Detection
+from regard.domain.models import ModelSpec
 from regard.domain.photo import FileFingerprint, PhotoAnalysis
 from regard.errors import ImageTooLargeError, UnreadableFileError
 from regard.inference.calibration import Calibration
-from regard.inference.registry import ModelSpec
 from regard.inference.sessions import FaceDetector, FaceEmbedder
 from regard.pipeline.align import align_face, similarity_transform
 from regard.pipeline.decode import DecodedImage, DecodeLimits, OpenedImage

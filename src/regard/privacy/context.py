@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from regard.domain.face import AnalysedFace
+from regard.domain.models import ModelSpec
 from regard.domain.people import person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
 from regard.errors import ConsentRequiredError, PrivacyRequestError
 from regard.inference.calibration import Calibration
-from regard.inference.registry import ModelSpec
 from regard.inference.sessions import FaceDetector
 from regard.privacy.audit import AuditLog
 from regard.storage.catalog import Catalog

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import AnalysedFace, Box
+from regard.domain.models import ModelSpec
 from regard.domain.photo import (
     FileFingerprint,
     Photo,
@@ -31,7 +32,6 @@ from regard.domain.photo import (
 )
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.errors import KeyMissingError, LibraryError, LibraryVersionError
-from regard.inference.registry import ModelSpec
 from regard.storage.accounts_catalog import AccountsCatalog
 from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PeopleCatalog
