@@ -217,9 +217,9 @@ def main() -> None:
     import numpy as np
 
     from regard.inference.sessions import SFaceEmbedder, YuNetDetector
-    from regard.jobs.pool import STANDARD_MODELS
     from regard.pipeline.analyse import AnalysisSettings
     from regard.pipeline.footage import analyse_video
+    from regard.pipeline.models import STANDARD_MODELS
 
     detector, embedder = YuNetDetector(), SFaceEmbedder()
     detector.detect(np.zeros((540, 960, 3), np.uint8))  # first runs allocate; not timed

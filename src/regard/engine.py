@@ -21,16 +21,16 @@ from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
-from regard.jobs.pool import STANDARD_MODELS, AnalysisPool, Result, analyse_in_process
+from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
 from regard.pipeline.analyse import (
     Analyser,
     AnalysisSettings,
-    ModelLoader,
     pipeline_id,
     read_file,
 )
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import OpenedImage
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.privacy.audit import AuditLog
 from regard.privacy.context import PrivacyContext, default_actor

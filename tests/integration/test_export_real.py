@@ -16,10 +16,10 @@ from PIL import Image
 from regard.domain.face import Box, Landmarks
 from regard.engine import Engine, EngineConfig
 from regard.inference.sessions import SFaceEmbedder
-from regard.jobs.pool import STANDARD_MODELS
 from regard.pipeline.align import align_face
 from regard.pipeline.anonymise import head_box, pixel_rect
 from regard.pipeline.decode import DecodeLimits, OpenedImage
+from regard.pipeline.models import STANDARD_MODELS
 from regard.pipeline.redact import overlaps
 from regard.services.export import ExportOptions
 

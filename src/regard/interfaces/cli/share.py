@@ -145,7 +145,7 @@ def anonymise(
     as_json: JsonOpt = False,
 ) -> None:
     """Blur every face in a photo, or in every frame of a video; no library needed."""
-    from regard.jobs.pool import STANDARD_MODELS
+    from regard.pipeline.models import STANDARD_MODELS
     from regard.pipeline.sniff import sniff
 
     with user_errors(as_json):

@@ -19,9 +19,9 @@ from regard.atomic import private_dirs, write_atomically
 from regard.domain.face import AnalysedFace
 from regard.engine import Engine, EngineConfig
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
-from regard.jobs.pool import STANDARD_MODELS, InProcessPool, ProbePool
+from regard.jobs.pool import InProcessPool, ProbePool
 from regard.jobs.probes import Probes
-from regard.pipeline.analyse import ModelLoader
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.services.accounts import Accounts
 
 #: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
