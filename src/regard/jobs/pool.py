@@ -38,7 +38,7 @@ from regard.errors import (
     ImageError,
     RegardError,
 )
-from regard.inference.sessions import FaceDetector
+from regard.inference.protocols import FaceDetector
 from regard.logs import NativeStderr
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.decode import decoder_failure

@@ -17,7 +17,7 @@ from regard.domain.face import AnalysedFace, Detection
 from regard.domain.models import ModelSpec
 from regard.domain.photo import FileFingerprint, PhotoAnalysis
 from regard.errors import ImageTooLargeError, UnreadableFileError
-from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.align import align_face, similarity_transform
 from regard.pipeline.decode import DecodedImage, DecodeLimits, OpenedImage
 from regard.pipeline.detect import detect_faces

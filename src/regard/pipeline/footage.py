@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regard.domain.appearance import StageTimes, VideoAnalysis
-from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.analyse import pipeline_id
 from regard.pipeline.clip import VideoLimits, open_clip
 from regard.pipeline.linking import Linker, LinkSettings

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from regard.domain.appearance import Appearance, FrameFace, PathPoint
 from regard.domain.face import AnalysedFace, Box, Detection, Landmarks, Vector
-from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.align import align_face
 from regard.pipeline.clip import Frame

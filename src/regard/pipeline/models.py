@@ -11,8 +11,8 @@ from typing import Protocol
 
 from regard.domain.models import ModelSpec
 from regard.inference.calibration import Calibration, load_calibration
+from regard.inference.protocols import FaceDetector
 from regard.inference.registry import SFACE, YUNET, load_verified
-from regard.inference.sessions import FaceDetector
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 
 

@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from regard.domain.face import Box, Detection, Landmarks
-from regard.inference.sessions import FaceDetector, RGBImage
+from regard.inference.protocols import FaceDetector, RGBImage
 from regard.pipeline.anonymise import (
     BlurSettings,
     CoverRules,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regard.atomic import write_atomically
-from regard.inference.sessions import FaceDetector
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise import BlurSettings
 from regard.pipeline.clean_encode import encode_clean, format_for

@@ -40,7 +40,7 @@ import numpy as np
 
 from regard.domain.face import Box, Detection, Landmarks
 from regard.errors import UnreadableFileError
-from regard.inference.sessions import FaceDetector
+from regard.inference.protocols import FaceDetector
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.anonymise import (
     BlurSettings,

@@ -17,7 +17,7 @@ from regard.domain.photo import relative_name
 from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
 from regard.errors import ConsentRequiredError, PrivacyRequestError
 from regard.inference.calibration import Calibration
-from regard.inference.sessions import FaceDetector
+from regard.inference.protocols import FaceDetector
 from regard.privacy.audit import AuditLog
 from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key

@@ -35,7 +35,7 @@ from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus, shown_name
 from regard.domain.privacy import Purpose, active_purposes
 from regard.errors import PrivacyRequestError, RegardError
-from regard.inference.sessions import FaceDetector
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise import BlurMethod, BlurSettings, RGBImage, head_box
 from regard.pipeline.clean_encode import ImageFormat, check_keep, encode_clean
