@@ -9,9 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from regard.errors import UnreadableFileError
+from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
 from regard.pipeline.redact import RedactSettings
-from regard.pipeline.share_errors import CorruptVideoError, OutputError, UnsupportedVideoError
 from regard.pipeline.video import VideoProgress, VideoSettings, anonymise_video
 from regard.testing import SquareDetector
 

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regard.domain.appearance import StageTimes, VideoAnalysis
+from regard.errors import CorruptVideoError
 from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.analyse import pipeline_id
 from regard.pipeline.clip import VideoLimits, open_clip
@@ -55,7 +56,6 @@ from regard.pipeline.linking import Linker, LinkSettings
 from regard.pipeline.looking import Looker
 from regard.pipeline.quality import QualityRules
 from regard.pipeline.sampling import FootageProgress, Progress, Sampler
-from regard.pipeline.share_errors import CorruptVideoError
 
 __all__ = ["FootageProgress", "FootageSettings", "analyse_video", "footage_pipeline_id"]
 

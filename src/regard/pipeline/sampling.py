@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from regard.domain.face import Box
+from regard.errors import CorruptVideoError
 from regard.pipeline.clip import Clip, ClipPacket, Frame, KeyFrames
 from regard.pipeline.linking import Linker, Look
 from regard.pipeline.looking import Looker, Region
-from regard.pipeline.share_errors import CorruptVideoError
 
 if TYPE_CHECKING:
     from regard.pipeline.footage import FootageSettings

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regard.atomic import write_atomically
+from regard.errors import OutputError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise import BlurSettings
 from regard.pipeline.clean_encode import encode_clean, format_for
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.redact import redact_photo
-from regard.pipeline.share_errors import OutputError
 
 
 @dataclass(frozen=True, slots=True)

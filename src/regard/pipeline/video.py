@@ -39,7 +39,7 @@ import av.stream
 import numpy as np
 
 from regard.domain.face import Box, Detection, Landmarks
-from regard.errors import UnreadableFileError
+from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.anonymise import (
@@ -57,7 +57,6 @@ from regard.pipeline.redact import (
     first_look,
     redact,
 )
-from regard.pipeline.share_errors import CorruptVideoError, OutputError, UnsupportedVideoError
 from regard.pipeline.tracking import FaceTracker, TrackerSettings
 
 #: Heads in video are grown more than in photos (where the rules were fitted to heads boxed by

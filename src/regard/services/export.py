@@ -34,14 +34,13 @@ from regard.domain.face import Box, Detection, Landmarks
 from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus, shown_name
 from regard.domain.privacy import Purpose, active_purposes
-from regard.errors import PrivacyRequestError, RegardError
+from regard.errors import OutputError, PrivacyRequestError, RegardError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise import BlurMethod, BlurSettings, RGBImage, head_box
 from regard.pipeline.clean_encode import ImageFormat, check_keep, encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.redact import RedactedPhoto, redact_photo
-from regard.pipeline.share_errors import OutputError
 from regard.privacy.context import PrivacyContext
 from regard.services.people import PeopleService
 
