@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from regard.domain.clock import utc_now
 from regard.domain.face import Box
 from regard.domain.people import face_label, person_label
 from regard.domain.photo import relative_name
@@ -36,7 +37,6 @@ from regard.privacy.context import PrivacyContext, file_sha256
 from regard.privacy.erasure import Eraser
 from regard.privacy.gate import Gate
 from regard.privacy.retention import Retention
-from regard.storage.clock import utc_now
 
 RIGHTS = [
     "access: this report (GDPR art. 15)",

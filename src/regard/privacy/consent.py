@@ -16,12 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
 from regard.errors import PrivacyRequestError
 from regard.privacy.context import PrivacyContext, file_sha256
 from regard.privacy.gate import Gate, exclusion_templates
-from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PersonRow, name_key
 
 #: The wording a subject agrees to when no other text is given; its hash is recorded, so a

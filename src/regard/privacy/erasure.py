@@ -30,13 +30,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from regard.domain.clock import utc_now
 from regard.domain.face import Box
 from regard.domain.people import person_label
 from regard.errors import PrivacyRequestError
 from regard.privacy.context import PrivacyContext
 from regard.privacy.gate import exclusion_templates
 from regard.privacy.state import write_state
-from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PersonRow, name_key
 
 #: Faces of a person a selfie must match for `erase --face` to take the whole person.

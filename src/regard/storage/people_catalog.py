@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from regard.domain.clock import utc_now
 from regard.domain.face import Box
-from regard.storage.clock import utc_now
 
 
 class VectorCodecLike(Protocol):
