@@ -28,10 +28,10 @@ from regard.pipeline.analyse import (
     pipeline_id,
     read_file,
 )
+from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import OpenedImage
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.privacy.audit import AuditLog
 from regard.privacy.context import PrivacyContext, default_actor
 from regard.privacy.service import PrivacyService

@@ -17,10 +17,10 @@ from regard.domain.face import Box, Landmarks
 from regard.engine import Engine, EngineConfig
 from regard.inference.sessions import SFaceEmbedder
 from regard.pipeline.align import align_face
-from regard.pipeline.anonymise import head_box, pixel_rect
+from regard.pipeline.anonymise.blur import head_box, pixel_rect
+from regard.pipeline.anonymise.redact import overlaps
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.models import STANDARD_MODELS
-from regard.pipeline.redact import overlaps
 from regard.services.export import ExportOptions
 
 from .heads import HEADS, head_mask
@@ -274,7 +274,7 @@ def test_all_but_obama_keeps_him_whole_and_blurs_only_heads(engine, album, tmp_p
     """The first-use review's export (issue 9): obama_and_biden.jpg, everyone blurred but Barack
     Obama. Two thirds of the copy were smeared, his face included, while report.json said he
     was visible."""
-    from regard.pipeline.clean_encode import encode_clean
+    from regard.pipeline.anonymise.clean_encode import encode_clean
 
     engine.privacy.grant("Obama", "grouping", evidence_text="on stage")
     out = tmp_path / "out"

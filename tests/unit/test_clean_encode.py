@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from regard.errors import OutputError, UnsafeMetadataError
-from regard.pipeline.clean_encode import KEEPABLE, check_keep, encode_clean, format_for
+from regard.pipeline.anonymise.clean_encode import KEEPABLE, check_keep, encode_clean, format_for
 
 FORMATS = ["jpeg", "png", "webp"]
 

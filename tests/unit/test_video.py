@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
-from regard.pipeline.redact import RedactSettings
-from regard.pipeline.video import VideoProgress, VideoSettings, anonymise_video
+from regard.pipeline.anonymise.redact import RedactSettings
+from regard.pipeline.anonymise.video import VideoProgress, VideoSettings, anonymise_video
 from regard.testing import SquareDetector
 
 W, H, FRAMES, FPS = 320, 240, 30, 25

@@ -14,10 +14,10 @@ from typing import cast
 from regard.domain.face import AnalysedFace
 from regard.jobs.pool import InProcessPool, ProbePool, WorkerContext
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise import BlurMethod, BlurSettings
+from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings
+from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
+from regard.pipeline.anonymise.still import StillReport, anonymise_image
 from regard.pipeline.decode import OpenedImage
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
-from regard.pipeline.still import StillReport, anonymise_image
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ class PrivacyContext:
     #: derived copies (thumbnails) are made again without them.
     on_photos_changed: list[Callable[[list[int]], None]] = field(default_factory=list)
     #: Builds the sensitive detector that copies leaving the library are searched with
-    #: (`regard.pipeline.still`); built once, when first needed.
+    #: (`regard.pipeline.anonymise.still`); built once, when first needed.
     make_still_detector: Callable[[], FaceDetector] | None = None
     #: Whether who is acting may see where photos are on the disk (the command line's user;
     #: the web app's owners). Anyone else is shown names from the indexed folder on.

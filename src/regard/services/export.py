@@ -9,11 +9,11 @@ Who stays recognisable is the owner's choice, within the library's rules:
 
 Whatever the choice, a face whose owner opted out is always blurred, and so is any face the
 detector finds that the library cannot put a name to. Before export every photo is searched
-again at a higher resolution than indexing uses (`regard.pipeline.redact`), so a small face the
-index missed is not shipped unblurred, and the blurred result is searched once more for
-anything that still looks like a face. The heads of the people who stay recognisable are never
-blurred, not by one pixel. Originals are never modified; each copy is written whole or not at
-all, and a photo that cannot be read is reported and skipped.
+again at a higher resolution than indexing uses (`regard.pipeline.anonymise.redact`), so a
+small face the index missed is not shipped unblurred, and the blurred result is searched once
+more for anything that still looks like a face. The heads of the people who stay recognisable
+are never blurred, not by one pixel. Originals are never modified; each copy is written whole
+or not at all, and a photo that cannot be read is reported and skipped.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from regard.domain.privacy import Purpose, active_purposes
 from regard.errors import OutputError, PrivacyRequestError, RegardError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise import BlurMethod, BlurSettings, RGBImage, head_box
-from regard.pipeline.clean_encode import ImageFormat, check_keep, encode_clean
+from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings, RGBImage, head_box
+from regard.pipeline.anonymise.clean_encode import ImageFormat, check_keep, encode_clean
+from regard.pipeline.anonymise.redact import RedactedPhoto, redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import RedactedPhoto, redact_photo
 from regard.privacy.context import PrivacyContext
 from regard.services.people import PeopleService
 

@@ -12,8 +12,8 @@ from regard.errors import RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.app import app
 from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
-from regard.pipeline.anonymise import BLUR_METHODS, BlurSettings
-from regard.pipeline.clean_encode import KEEPABLE
+from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
+from regard.pipeline.anonymise.clean_encode import KEEPABLE
 
 MethodOpt = Annotated[
     str,
@@ -158,12 +158,12 @@ def anonymise(
         if keep_audio and kind.startswith("image/"):
             raise RegardError("--keep-audio is for videos; a photo has no sound.")
         STANDARD_MODELS.verify()
-        from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
+        from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 
         detector = STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         result: dict[str, Any]
         if kind.startswith("image/"):
-            from regard.pipeline.still import anonymise_image
+            from regard.pipeline.anonymise.still import anonymise_image
 
             still = anonymise_image(source, output, detector, settings=settings)
             result = {
@@ -174,7 +174,7 @@ def anonymise(
             }
             message = f"Wrote {output}: {still.faces_blurred} faces blurred, no metadata."
         else:
-            from regard.pipeline.video import (
+            from regard.pipeline.anonymise.video import (
                 VideoProgress,
                 VideoReport,
                 VideoSettings,
