@@ -129,7 +129,7 @@ def baseline(path: Path, detector: Any, embedder: Any, photo_way: bool = False) 
     from regard.domain.appearance import StageTimes
     from regard.pipeline.analyse import AnalysisSettings
     from regard.pipeline.clip import open_clip
-    from regard.pipeline.footage import FootageSettings
+    from regard.pipeline.footage_settings import FootageSettings
     from regard.pipeline.linking import Linker
     from regard.pipeline.looking import Looker
 

@@ -17,7 +17,8 @@ from regard.errors import (
     UnsupportedVideoError,
 )
 from regard.pipeline.clip import VideoLimits
-from regard.pipeline.footage import FootageProgress, FootageSettings, analyse_video
+from regard.pipeline.footage import analyse_video
+from regard.pipeline.footage_settings import FootageProgress, FootageSettings
 from regard.pipeline.linking import LinkSettings
 from regard.testing import ColourEmbedder, SquareDetector
 
