@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.face import AnalysedFace
-from regard.domain.photo import Photo, folder_names, readable_path, shown_name
+from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
+from regard.files import readable_path
 from regard.inference.calibration import Calibration
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
 from regard.jobs.pool import AnalysisPool, Result, analyse_in_process

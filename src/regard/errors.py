@@ -68,7 +68,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from regard.domain.photo import readable_path as _shown
+from regard.files import readable_path as _shown
 
 
 class RegardError(Exception):

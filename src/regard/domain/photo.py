@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from regard.domain.face import AnalysedFace, Box
+from regard.files import readable_path
 
 #: The longest file name kept to show for a photo someone sent (its suffix is kept).
 MAX_DISPLAY_NAME = 200
@@ -123,20 +124,6 @@ def display_name(sent: str | None) -> str | None:
     while len((stem + tail).encode()) > _MAX_NAME_BYTES:
         stem = stem[:-1]
     return stem + tail
-
-
-def readable_path(path: str | os.PathLike[str]) -> str:
-    """A path as text anyone can read and print. File names are bytes: one that is not valid
-    UTF-8 (a Latin-1 "café" from an old camera or a Windows share) comes to Python with
-    surrogates standing for the bad bytes (PEP 383), which no terminal, JSON encoder or
-    database accepts. Here they are shown as escapes (\\xe9), as `ls -b` does; the path itself
-    is kept losslessly wherever the file must be found again."""
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    return text
 
 
 def shown_name(path: str, sent_as: str | None = None) -> str:

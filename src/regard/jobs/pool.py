@@ -31,13 +31,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
-from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, readable_path
+from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure
 from regard.errors import (
     DecoderCrashError,
     DecoderTimeoutError,
     ImageError,
     RegardError,
 )
+from regard.files import readable_path
 from regard.inference.protocols import FaceDetector
 from regard.logs import NativeStderr
 from regard.pipeline.analyse import Analyser, AnalysisSettings

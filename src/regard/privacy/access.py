@@ -29,11 +29,12 @@ from regard.domain.people import face_label, person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
+from regard.files import file_sha256
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise.clean_encode import encode_clean
 from regard.pipeline.anonymise.redact import redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.privacy.context import PrivacyContext
 from regard.privacy.erasure import Eraser
 from regard.privacy.gate import Gate
 from regard.privacy.retention import Retention

@@ -20,7 +20,8 @@ from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
 from regard.errors import PrivacyRequestError
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.files import file_sha256
+from regard.privacy.context import PrivacyContext
 from regard.privacy.gate import Gate, exclusion_templates
 from regard.storage.people_catalog import PersonRow, name_key
 

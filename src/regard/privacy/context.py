@@ -4,7 +4,6 @@ who is acting, and a way to read the face in a photo someone hands in."""
 from __future__ import annotations
 
 import getpass
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,6 +15,7 @@ from regard.domain.people import person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
 from regard.errors import ConsentRequiredError, PrivacyRequestError
+from regard.files import file_sha256
 from regard.inference.calibration import Calibration
 from regard.inference.protocols import FaceDetector
 from regard.privacy.audit import AuditLog
@@ -31,14 +31,6 @@ def default_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "owner"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.files import file_sha256
+from regard.privacy.context import PrivacyContext
 from regard.privacy.gate import Gate
 
 

@@ -21,7 +21,8 @@ from regard.domain.photo import shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
 from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.files import file_sha256
+from regard.privacy.context import PrivacyContext
 from regard.storage.people_catalog import PersonRow
 
 
