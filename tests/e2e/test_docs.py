@@ -3,7 +3,7 @@
 import typer.main
 from typer.testing import CliRunner
 
-from regard.interfaces.cli.app import app
+from regard.interfaces.cli.main import app
 
 
 def test_every_command_has_help_text():

@@ -217,7 +217,7 @@ def test_copies_carry_no_location_serial_or_thumbnail(exiftool, engine, album, t
 def test_cli_export_and_anonymise(engine, album, tmp_path, detector):
     from typer.testing import CliRunner
 
-    from regard.interfaces.cli.app import app
+    from regard.interfaces.cli.main import app
 
     runner = CliRunner()
     engine.privacy.grant("Obama", "search", evidence_text="on stage")
@@ -247,7 +247,7 @@ def test_cli_export_and_anonymise(engine, album, tmp_path, detector):
 def test_cli_anonymises_a_video_with_a_progress_bar(shared_data, tmp_path):
     from typer.testing import CliRunner
 
-    from regard.interfaces.cli.app import app
+    from regard.interfaces.cli.main import app
 
     clip = shared_data / FR / "video" / "short_hamilton_clip.mp4"
     out = tmp_path / "safe.mp4"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -292,20 +291,3 @@ def status(
         render.status(State.out, info)
         if errors:
             render.failures(State.out, failed)
-
-
-def main() -> None:
-    # What C libraries (libtiff, libjpeg, libheif) print goes to the log, not the terminal.
-    logs.capture_native_stderr()
-    # A path whose bytes are not UTF-8 is printed with escapes, never a UnicodeEncodeError.
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
-    app()
-
-
-# The command groups register themselves on `app`.
-from regard.interfaces.cli import people as _people  # noqa: E402, F401
-from regard.interfaces.cli import privacy as _privacy  # noqa: E402, F401
-from regard.interfaces.cli import share as _share  # noqa: E402, F401

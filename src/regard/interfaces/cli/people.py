@@ -10,14 +10,12 @@ import typer
 from regard.domain.people import parse_face_refs
 from regard.errors import PeopleActionError
 from regard.interfaces.cli import render
-from regard.interfaces.cli.app import app
 from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
 
 people_app = typer.Typer(
     help="People: faces grouped into persons, and your corrections to the grouping.",
     no_args_is_help=False,
 )
-app.add_typer(people_app, name="people")
 
 
 @people_app.callback(invoke_without_command=True)
@@ -184,3 +182,8 @@ def _show_person(info: dict[str, Any], as_json: bool, verb: str) -> None:
         State.out.print(
             f"{verb} {info['person']}{name}: {info['faces']} faces in {info['photos']} photos."
         )
+
+
+def register(app: typer.Typer) -> None:
+    """Put `regard people …` on `app`."""
+    app.add_typer(people_app, name="people")

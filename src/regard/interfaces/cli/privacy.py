@@ -10,27 +10,21 @@ import typer
 
 from regard.errors import PrivacyRequestError, RegardError
 from regard.interfaces.cli import render
-from regard.interfaces.cli.app import app
 from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
 from regard.storage.keys import KeyConfig
 
 consent_app = typer.Typer(help="The consent ledger: who agreed to be identified, and for what.")
-app.add_typer(consent_app, name="consent")
 optout_app = typer.Typer(help="The opt-out registry: faces that are never recognised again.")
-app.add_typer(optout_app, name="optout")
 xmp_app = typer.Typer(help="Face regions with names in XMP sidecars (digiKam, Lightroom, Immich).")
-app.add_typer(xmp_app, name="xmp")
 audit_app = typer.Typer(
     help="The audit log of every identification and privacy action.", invoke_without_command=True
 )
-app.add_typer(audit_app, name="audit")
 
 FaceIndexOpt = Annotated[
     int | None, typer.Option("--face-index", help="Which face, if the photo has several.")
 ]
 
 
-@app.command()
 def init(
     policy: Annotated[
         str, typer.Option(help="household (a private library) or organisation (GDPR art. 9).")
@@ -192,7 +186,6 @@ def optout_list(as_json: JsonOpt = False) -> None:
                 State.out.print("No opt-outs.")
 
 
-@app.command("access-report")
 def access_report(
     output: Annotated[Path, typer.Option("--output", "-o", help="The zip file to write.")],
     person: Annotated[str | None, typer.Option(help="The person, by name or id.")] = None,
@@ -223,7 +216,6 @@ def access_report(
             )
 
 
-@app.command()
 def erase(
     person: Annotated[str | None, typer.Option(help="The person to erase, by name or id.")] = None,
     face: Annotated[
@@ -300,7 +292,6 @@ def audit_verify(as_json: JsonOpt = False) -> None:
             raise typer.Exit(1)
 
 
-@app.command()
 def records(as_json: JsonOpt = False) -> None:
     """The record of processing activities (GDPR art. 30), from the live configuration."""
     with user_errors(as_json), open_engine() as engine:
@@ -311,7 +302,6 @@ def records(as_json: JsonOpt = False) -> None:
             render.records(State.out, info)
 
 
-@app.command()
 def rekey(
     new_passphrase: Annotated[
         bool, typer.Option("--new-passphrase", help="Protect the library with a new passphrase.")
@@ -337,7 +327,6 @@ def rekey(
             )
 
 
-@app.command()
 def retention(
     unassigned_days: Annotated[
         str | None,
@@ -361,7 +350,6 @@ def retention(
                 State.out.print(f"{name}: {days_ if days_ is not None else 'kept'}")
 
 
-@app.command()
 def maintain(as_json: JsonOpt = False) -> None:
     """Apply the retention schedule (run it from cron or a timer)."""
     with user_errors(as_json), open_engine() as engine:
@@ -422,3 +410,18 @@ def xmp_import(paths: PathsArg = None, as_json: JsonOpt = False) -> None:
                 + (f"; not taken: {skipped}" if skipped else "")
                 + "."
             )
+
+
+def register(app: typer.Typer) -> None:
+    """Put the privacy commands on `app`: consent, optout, xmp, audit and the rights and keys."""
+    app.add_typer(consent_app, name="consent")
+    app.add_typer(optout_app, name="optout")
+    app.add_typer(xmp_app, name="xmp")
+    app.add_typer(audit_app, name="audit")
+    app.command()(init)
+    app.command("access-report")(access_report)
+    app.command()(erase)
+    app.command()(records)
+    app.command()(rekey)
+    app.command()(retention)
+    app.command()(maintain)

@@ -10,7 +10,6 @@ import typer
 
 from regard.errors import RegardError
 from regard.interfaces.cli import render
-from regard.interfaces.cli.app import app
 from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
 from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
 from regard.pipeline.anonymise.clean_encode import KEEPABLE
@@ -51,7 +50,6 @@ def _method(name: str) -> BlurSettings:
     return BlurSettings(method=name)
 
 
-@app.command()
 def export(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Photos or folders of the library to export.")
@@ -129,7 +127,6 @@ def export(
             )
 
 
-@app.command()
 def anonymise(
     source: Annotated[Path, typer.Argument(help="A photo or a video.")],
     output: Annotated[
@@ -218,3 +215,9 @@ def anonymise(
             print_json(result)
         else:
             State.out.print(render.escape(message))
+
+
+def register(app: typer.Typer) -> None:
+    """Put `regard export` and `regard anonymise` on `app`."""
+    app.command()(export)
+    app.command()(anonymise)
