@@ -10,7 +10,11 @@ import typer
 
 from regard.errors import RegardError
 from regard.interfaces.cli import render
-from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
+from regard.interfaces.cli.common import (
+    Invocation,
+    JsonOpt,
+    print_json,
+)
 from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
 from regard.pipeline.anonymise.clean_encode import KEEPABLE
 
@@ -51,6 +55,7 @@ def _method(name: str) -> BlurSettings:
 
 
 def export(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Photos or folders of the library to export.")
     ] = None,
@@ -92,9 +97,10 @@ def export(
 
     PATHS are photos or folders of the library, or names of people (like --person). With
     `--blur all-but "Grandma","Me"` the names after all-but say who stays visible."""
+    run: Invocation = ctx.obj
     from regard.services.export import ExportOptions
 
-    with user_errors(as_json):
+    with run.user_errors(as_json):
         folders, people, names = _split_targets(paths or [], blur, visible)
         options = ExportOptions(
             blur=blur,  # type: ignore[arg-type]
@@ -104,17 +110,17 @@ def export(
             quality=quality,
             rename=rename,
         )
-        with open_engine() as engine:
+        with run.open_engine() as engine:
             photos = engine.exporter.select(folders, [*people, *(person or [])])
             if as_json:
                 report = engine.exporter.export(photos, output, options)
                 print_json(report.as_dict())
                 return
-            with render.StepProgress(State.out, "exporting", "photos") as bar:
+            with render.StepProgress(run.out, "exporting", "photos") as bar:
                 report = engine.exporter.export(
                     photos, output, options, progress=lambda n, total, _p: bar.update(n, total)
                 )
-        State.out.print(
+        run.out.print(
             f"Exported {report.photos} photos to {render.escape(report.output)}: "
             f"{report.faces_blurred} faces blurred ({report.faces_found_again} found only now), "
             f"{report.faces_visible} left visible; no GPS, camera or other metadata"
@@ -123,11 +129,12 @@ def export(
         )
         if report.skipped:
             render.failures_table(
-                State.out, [(s["path"], "skipped", s["reason"]) for s in report.skipped]
+                run.out, [(s["path"], "skipped", s["reason"]) for s in report.skipped]
             )
 
 
 def anonymise(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A photo or a video.")],
     output: Annotated[
         Path,
@@ -145,7 +152,9 @@ def anonymise(
     from regard.pipeline.models import STANDARD_MODELS
     from regard.pipeline.sniff import sniff
 
-    with user_errors(as_json):
+    run: Invocation = ctx.obj
+
+    with run.user_errors(as_json):
         settings = _method(method)
         try:
             with source.open("rb") as fh:
@@ -180,7 +189,9 @@ def anonymise(
 
             video = VideoSettings(blur=settings)
 
-            def run(progress: Callable[[VideoProgress], None] | None = None) -> VideoReport:
+            def blur_video(
+                progress: Callable[[VideoProgress], None] | None = None,
+            ) -> VideoReport:
                 return anonymise_video(
                     source,
                     output,
@@ -191,10 +202,10 @@ def anonymise(
                 )
 
             if as_json:
-                report = run()
+                report = blur_video()
             else:
-                with render.StepProgress(State.out, "anonymising", "frames") as bar:
-                    report = run(lambda p: bar.update(p.frames_done, p.frames_total))
+                with render.StepProgress(run.out, "anonymising", "frames") as bar:
+                    report = blur_video(lambda p: bar.update(p.frames_done, p.frames_total))
             result = {
                 "source": str(report.source),
                 "output": str(report.output),
@@ -214,7 +225,7 @@ def anonymise(
         if as_json:
             print_json(result)
         else:
-            State.out.print(render.escape(message))
+            run.out.print(render.escape(message))
 
 
 def register(app: typer.Typer) -> None:
