@@ -6,10 +6,10 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-from regard.domain.face import AnalysedFace, Box
+from regard.domain.face import AnalysedFace
 from regard.files import readable_path
 
 #: The longest file name kept to show for a photo someone sent (its suffix is kept).
@@ -86,20 +86,6 @@ class Photo:
     error_message: str | None = None
     error_web: str | None = None  # the message for a web user, where it differs
     pipeline_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFace:
-    """A face row of the catalog (without its vector)."""
-
-    id: int
-    photo_id: int
-    ordinal: int
-    box: Box
-    det_score: float
-    quality: float
-    low_quality: bool
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def display_name(sent: str | None) -> str | None:

@@ -37,8 +37,6 @@ SFACE = ModelSpec(
     dim=128,
 )
 
-ALL_MODELS = (YUNET, SFACE)
-
 
 def locate(spec: ModelSpec) -> Path:
     """Path of the weights inside the installed package (without importing the package)."""

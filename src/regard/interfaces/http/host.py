@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +214,3 @@ class EngineHost:
                 job.state = "failed"
                 job.message = str(exc)
             job.finished_at = time.time()
-
-
-def engine_config(base: EngineConfig, **changes: Any) -> EngineConfig:
-    return replace(base, **changes)

@@ -348,9 +348,6 @@ def merged(rects: list[Rect]) -> list[Rect]:
     return out
 
 
-_FLAT = BlurSettings(method="solid")
-
-
 class RGBCanvas:
     """A photo (upright RGB, full resolution) as a `Canvas`; blurred in place, never inside
     `protect` (a mask of the whole image: the heads of the faces kept visible)."""
