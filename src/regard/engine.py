@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regard.domain.face import AnalysedFace
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
@@ -27,19 +26,18 @@ from regard.pipeline.analyse import (
     Analyser,
     AnalysisSettings,
     pipeline_id,
-    read_file,
 )
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
-from regard.pipeline.decode import OpenedImage
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
+from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
 from regard.privacy.audit import AuditLog
 from regard.privacy.context import PrivacyContext, default_actor
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.export import Exporter
 from regard.services.people import GroupingSummary, PeopleService
-from regard.services.search import SearchService, probe_face
+from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
 from regard.services.xmp import XmpService
 from regard.storage.catalog import Catalog
@@ -74,8 +72,11 @@ class Engine:
         config: EngineConfig | None = None,
         models: ModelLoader = STANDARD_MODELS,
         shared: bool = False,
+        probe_source: FaceSource | None = None,
     ) -> None:
-        """`shared`: the engine is used from several threads, one at a time (a server)."""
+        """`shared`: the engine is used from several threads, one at a time (a server).
+        `probe_source`: where the faces of photos handed in are read (default: in this
+        process, by models loaded when first needed)."""
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
         existed = self.paths.exists()
         if create:
@@ -86,7 +87,8 @@ class Engine:
         self.models = models
         self.catalog = Catalog(self.paths.catalog, shared=shared)
         self._make_private()
-        self._analyser: Analyser | None = None
+        self._local = InProcessFaces(models, self.config.analysis)
+        self.probes = ProbeReader(probe_source or self._local)
         self._calibration: Calibration | None = None
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
@@ -105,7 +107,7 @@ class Engine:
             model=models.embedder,
             calibration=lambda: self.calibration,
             audit=AuditLog(self.catalog, state),
-            read_probe=self._analyse_probe,
+            probes=self.probes,
             state_dir=state,
             actor=self.config.actor,
             make_still_detector=lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD),
@@ -293,16 +295,14 @@ class Engine:
 
     @property
     def analyser(self) -> Analyser:
-        """Models loaded in this process (for search probes); loaded on first use."""
-        if self._analyser is None:
-            self._analyser = self.models(self.config.analysis)
-        return self._analyser
+        """Models loaded in this process; loaded on first use."""
+        return self._local.analyser
 
     # --- search -------------------------------------------------------------------------------
 
     def probe_faces(self, photo: Path) -> list[ProbeFace]:
         """The faces in a photo, left to right, as `search --face-index` numbers them."""
-        return [probe_face(i, f) for i, f in enumerate(self._analyse_probe(photo))]
+        return self.probes.read(photo).described()
 
     def search_face(
         self,
@@ -318,11 +318,6 @@ class Engine:
         return self.search.search_face(
             photo, face_index=face_index, threshold=threshold, limit=limit
         )
-
-    def _analyse_probe(self, photo: Path) -> list[AnalysedFace]:
-        fingerprint, data = read_file(Path(photo), self.config.analysis.limits)
-        opened = OpenedImage(fingerprint.path, data, self.config.analysis.limits)
-        return self.analyser.faces_in(opened)
 
     @property
     def calibration(self) -> Calibration:

@@ -24,12 +24,11 @@ from typing import Any
 import numpy as np
 
 from regard.domain.clock import utc_now
-from regard.domain.face import Box
+from regard.domain.face import AnalysedFace, Box
 from regard.domain.people import face_label, person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
-from regard.files import file_sha256
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise.clean_encode import encode_clean
 from regard.pipeline.anonymise.redact import redact_photo
@@ -75,11 +74,13 @@ class AccessReporter:
             probe_hash = None
         else:
             assert photo is not None
-            people, faces = self.eraser.targets_for_face(photo, face_index)
-            excluded, kept = self._excluded(photo, face_index)
+            probe = self.ctx.probes.read(photo)
+            face = probe.face(face_index)
+            people, faces = self.eraser.targets_for_face(face)
+            excluded, kept = self._excluded(face)
             faces = sorted(set(faces) | set(excluded))
             request = f"the face in {photo.name}"
-            probe_hash = file_sha256(photo)
+            probe_hash = probe.content_hash
         if person is not None:
             kept = self._kept_for(people)
         if not people and not faces and not kept:
@@ -148,11 +149,10 @@ class AccessReporter:
             "photos_missing": len(by_photo) - written,
         }
 
-    def _excluded(self, photo: Path, face_index: int | None) -> tuple[list[int], dict[str, int]]:
+    def _excluded(self, face: AnalysedFace) -> tuple[list[int], dict[str, int]]:
         """Faces kept without a vector because they are this person's (an opt-out, an
-        erasure), and how many templates kept only to exclude them match the photo."""
+        erasure), and how many templates kept only to exclude them match `face`."""
         catalog = self.ctx.catalog
-        face = self.ctx.probe_face(photo, face_index)
         t = self.gate.optout_threshold()
         kept: dict[str, int] = {}
         faces: list[int] = []

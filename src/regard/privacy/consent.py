@@ -102,7 +102,7 @@ class ConsentLedger:
                 raise PrivacyRequestError(
                     f"The expiry date {expires!r} is not a date like 2027-06-01."
                 ) from None
-        face = self.ctx.probe_face(face_photo, face_index) if face_photo else None
+        face = self.ctx.probes.face(face_photo, face_index) if face_photo else None
         recheck = 0
         with self.catalog.transaction():
             record_id = self.catalog.privacy.consent_append(

@@ -1,5 +1,5 @@
 """What the privacy services share: the catalog, the vector index, the audit log, the policy,
-who is acting, and a way to read the face in a photo someone hands in."""
+who is acting, and the reader of photos someone hands in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from regard.domain.face import AnalysedFace
 from regard.domain.models import ModelSpec
 from regard.domain.people import person_label
 from regard.domain.photo import relative_name
@@ -18,12 +17,11 @@ from regard.errors import ConsentRequiredError, PrivacyRequestError
 from regard.files import file_sha256
 from regard.inference.calibration import Calibration
 from regard.inference.protocols import FaceDetector
+from regard.pipeline.probe import ProbeReader
 from regard.privacy.audit import AuditLog
 from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
 from regard.storage.vector_store import VectorStore
-
-ProbeReader = Callable[[Path], list[AnalysedFace]]
 
 
 def default_actor() -> str:
@@ -40,7 +38,7 @@ class PrivacyContext:
     model: ModelSpec
     calibration: Callable[[], Calibration]
     audit: AuditLog
-    read_probe: ProbeReader
+    probes: ProbeReader
     state_dir: Path
     actor: str
     #: Called with photo ids whose faces were hidden (opt-out) or removed (erasure), so
@@ -97,29 +95,6 @@ class PrivacyContext:
         if not self.allowed(person, purpose):
             who = person.name or person_label(person.id)
             raise ConsentRequiredError(who, purpose.value, self.policy.value)
-
-    def probe_face(self, photo: Path, face_index: int | None) -> AnalysedFace:
-        from regard.domain.search import ProbeFace
-        from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
-
-        faces = self.read_probe(photo)
-        if not faces:
-            raise NoFaceInProbeError(photo)
-        if face_index is None:
-            if len(faces) > 1:
-                raise AmbiguousProbeError(
-                    photo,
-                    [
-                        ProbeFace(
-                            i, f.detection.box, f.detection.score, f.quality.size_px, f.quality.low
-                        )
-                        for i, f in enumerate(faces)
-                    ],
-                )
-            face_index = 0
-        if not 0 <= face_index < len(faces):
-            raise FaceIndexError(photo, face_index, len(faces))
-        return faces[face_index]
 
     def evidence(
         self, evidence_file: Path | None, evidence_text: str | None

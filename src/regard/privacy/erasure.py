@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.clock import utc_now
-from regard.domain.face import Box
+from regard.domain.face import AnalysedFace, Box
 from regard.domain.people import person_label
 from regard.errors import PrivacyRequestError
 from regard.privacy.context import PrivacyContext
@@ -77,10 +77,8 @@ class Eraser:
         person = self._resolve(ref)
         return [person], self.catalog.privacy.faces_of_person(person.id)
 
-    def targets_for_face(
-        self, photo: Path, face_index: int | None
-    ) -> tuple[list[PersonRow], list[int]]:
-        face = self.ctx.probe_face(photo, face_index)
+    def targets_for_face(self, face: AnalysedFace) -> tuple[list[PersonRow], list[int]]:
+        """The faces matching `face` (a probe's), and the people most of whose faces do."""
         t = self.ctx.calibration().search_threshold(max(1, len(self.ctx.vectors.index)))
         matched = {n.id for n in self.ctx.vectors.index.search(face.embedding, threshold=t)}
         people: list[PersonRow] = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regard.files import file_sha256
 from regard.privacy.context import PrivacyContext
 from regard.privacy.gate import Gate
 
@@ -24,7 +23,8 @@ class OptOutRegistry:
     def add(
         self, selfie: Path, *, face_index: int | None = None, note: str | None = None
     ) -> dict[str, Any]:
-        face = self.ctx.probe_face(selfie, face_index)
+        probe = self.ctx.probes.read(selfie)
+        face = probe.face(face_index)
         threshold = self.gate.optout_threshold()
         index = self.ctx.vectors.index
         matches = [n.id for n in index.search(face.embedding, threshold=threshold)]
@@ -35,7 +35,7 @@ class OptOutRegistry:
             if person:
                 people_touched.add(person)
         with catalog.transaction():
-            optout_id = catalog.privacy.optout_add(self.ctx.actor, note, file_sha256(selfie))
+            optout_id = catalog.privacy.optout_add(self.ctx.actor, note, probe.content_hash)
             catalog.add_template("optout", face.model_id, face.embedding, optout_id=optout_id)
             removed = catalog.privacy.drop_embeddings(matches, "opted_out", optout_id)
             catalog.take_touched()
@@ -44,7 +44,7 @@ class OptOutRegistry:
                 "optout-add",
                 actor=self.ctx.actor,
                 subject=f"optout#{optout_id}",
-                probe_hash=file_sha256(selfie),
+                probe_hash=probe.content_hash,
                 result_count=removed,
                 detail={"faces_excluded": len(matches), "people_affected": len(people_touched)},
             )

@@ -65,7 +65,7 @@ class PrivacyService:
     def erase_face(
         self, photo: Path, *, face_index: int | None = None, with_photos: bool = False
     ) -> dict[str, Any]:
-        people, faces = self.eraser.targets_for_face(photo, face_index)
+        people, faces = self.eraser.targets_for_face(self.ctx.probes.face(photo, face_index))
         try:
             return self.eraser.erase(
                 people, faces, with_photos=with_photos, what=f"the face in {photo.name}"
@@ -85,7 +85,7 @@ class PrivacyService:
             people, faces = self.eraser.targets_for_person(ref)
         else:
             assert photo is not None
-            people, faces = self.eraser.targets_for_face(photo, face_index)
+            people, faces = self.eraser.targets_for_face(self.ctx.probes.face(photo, face_index))
         return {"people": [{"id": p.id, "name": p.name} for p in people], "faces": len(faces)}
 
     # --- audit and records ------------------------------------------------------------------------

@@ -15,22 +15,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from regard.domain.face import AnalysedFace
 from regard.domain.people import person_label
 from regard.domain.photo import shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
-from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
-from regard.files import file_sha256
+from regard.pipeline.probe import Probe
 from regard.privacy.context import PrivacyContext
 from regard.storage.people_catalog import PersonRow
-
-
-def probe_face(index: int, face: AnalysedFace) -> ProbeFace:
-    return ProbeFace(
-        index, face.detection.box, face.detection.score, face.quality.size_px, face.quality.low
-    )
-
 
 Identity = tuple[str | None, str | None]
 
@@ -101,16 +92,9 @@ class SearchService:
         limit: int | None = None,
     ) -> SearchResult:
         ctx = self.ctx
-        faces = ctx.read_probe(photo)
-        if not faces:
-            raise NoFaceInProbeError(photo)
-        if face_index is None:
-            if len(faces) > 1:
-                raise AmbiguousProbeError(photo, [probe_face(i, f) for i, f in enumerate(faces)])
-            face_index = 0
-        if not 0 <= face_index < len(faces):
-            raise FaceIndexError(photo, face_index, len(faces))
-        chosen = faces[face_index]
+        probe = ctx.probes.read(photo)
+        face_index = probe.select(face_index)
+        chosen = probe.faces[face_index]
         index = ctx.vectors.index
         cal = ctx.calibration()
         source = "given" if threshold is not None else "calibrated"
@@ -151,11 +135,11 @@ class SearchService:
         matches.sort(key=lambda m: (-m.score, m.path))
         if limit is not None:
             matches = matches[:limit]
-        self._audit(photo, matches, withheld, t)
+        self._audit(probe, matches, withheld, t)
         return SearchResult(
             probe_path=str(photo),
-            probe_face=probe_face(face_index, chosen),
-            probe_faces=len(faces),
+            probe_face=ProbeFace.of(face_index, chosen),
+            probe_faces=len(probe.faces),
             threshold=t,
             threshold_source=source,
             library_faces=len(index),
@@ -163,7 +147,7 @@ class SearchService:
             matches=tuple(matches),
         )
 
-    def _audit(self, photo: Path, matches: list[PhotoMatch], withheld: int, t: float) -> None:
+    def _audit(self, probe: Probe, matches: list[PhotoMatch], withheld: int, t: float) -> None:
         ctx = self.ctx
         anonymous = ctx.policy is Policy.ORGANISATION and not matches
         subjects = sorted(
@@ -181,7 +165,7 @@ class SearchService:
                 purpose=Purpose.SEARCH.value,
                 subject=",".join(subjects) or None,
                 # A probe that matched no consented person is not kept, not even as a hash.
-                probe_hash=None if anonymous else file_sha256(photo),
+                probe_hash=None if anonymous else probe.content_hash,
                 result_count=len(matches),
                 detail={
                     "threshold": round(t, 4),

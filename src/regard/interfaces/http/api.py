@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from regard.domain.accounts import Permission
 from regard.domain.people import MAX_ID, parse_face_refs
 from regard.domain.photo import display_name
+from regard.domain.search import ProbeFace
 from regard.engine import Engine
 from regard.errors import (
     CrossSiteRequestError,
@@ -40,7 +41,6 @@ from regard.interfaces.http.host import EngineHost
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.services.accounts import Session
 from regard.services.export import ExportOptions, Selection
-from regard.services.search import probe_face
 
 router = APIRouter(prefix="/api")
 
@@ -620,7 +620,7 @@ def probe(
         received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
         host_of(request).probed(path) as faces,
     ):
-        return {"faces": [probe_face(i, f).as_dict() for i, f in enumerate(faces)]}
+        return {"faces": [ProbeFace.of(i, f).as_dict() for i, f in enumerate(faces)]}
 
 
 @router.post("/search/face", tags=["search"])
