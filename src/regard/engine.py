@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from regard.context import LibraryContext
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
@@ -31,8 +34,9 @@ from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
+from regard.privacy.acting import Acting, Actor, default_actor
 from regard.privacy.audit import AuditLog
-from regard.privacy.context import PrivacyContext, default_actor
+from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.export import Exporter
@@ -89,7 +93,6 @@ class Engine:
         self._make_private()
         self._local = InProcessFaces(models, self.config.analysis)
         self.probes = ProbeReader(probe_source or self._local)
-        self._calibration: Calibration | None = None
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
                 self.catalog.set_setting("policy", self.config.policy.value)
@@ -101,33 +104,81 @@ class Engine:
             self.catalog, self.paths.vectors, models.embedder, self.config.ann_threshold
         )
         state = state_dir(self.config.state_dir)
-        self.privacy_context = PrivacyContext(
+        self.context = LibraryContext(
             catalog=self.catalog,
             vectors=self.vectors,
-            model=models.embedder,
-            calibration=lambda: self.calibration,
             audit=AuditLog(self.catalog, state),
+            policy=PolicyGate(self.catalog),
+            acting=Acting(Actor(self.config.actor)),
+            calibration=models.calibration(),
             probes=self.probes,
+            model=models.embedder,
             state_dir=state,
-            actor=self.config.actor,
-            make_still_detector=lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD),
+            still_detector=cache(lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)),
         )
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
-        self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
-        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
-        withheld = self.privacy.gate.withheld
-        self.people = PeopleService(self.privacy_context, self.config.grouping, withheld)
-        self.search = SearchService(self.privacy_context, withheld)
-        self.xmp = XmpService(self.privacy_context, self.people)
-        self.exporter = Exporter(self.privacy_context, self.people, self.config.analysis.limits)
+        self._build_services()
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
-        self.privacy_context.audit.check_continuity()
+        self.context.audit.check_continuity()
         # A restored backup must not bring back what was erased since.
         if self.privacy.eraser.replay():
             self.privacy.gate.refresh()
+
+    def _build_services(self) -> None:
+        """Each service gets the parts of the context it uses, and nothing else."""
+        c = self.context
+        self.privacy = PrivacyService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            probes=c.probes,
+            calibration=c.calibration,
+            model=c.model,
+            state_dir=c.state_dir,
+            library_root=self.paths.root,
+            still_detector=c.still_detector,
+            # Copies made of photos whose faces were hidden or removed are made again.
+            photos_changed=self.thumbnails.forget,
+        )
+        # A withdrawn consent holds for the human: their look-alikes are withheld too.
+        withheld = self.privacy.gate.withheld
+        self.search = SearchService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            probes=c.probes,
+            withheld=withheld,
+        )
+        self.people = PeopleService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            params=self.config.grouping,
+            withheld=withheld,
+        )
+        self.xmp = XmpService(
+            catalog=c.catalog, audit=c.audit, policy=c.policy, acting=c.acting, people=self.people
+        )
+        self.exporter = Exporter(
+            catalog=c.catalog,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            people=self.people,
+            still_detector=c.still_detector,
+            limits=self.config.analysis.limits,
+        )
 
     def _make_private(self) -> None:
         """Folder 0700, files 0600: every file of a library from before, once (recorded), then
@@ -152,7 +203,7 @@ class Engine:
     def _key_audit_log(self) -> None:
         """Sign the audit log with the library's key; a log from before keys is checked and
         keyed once, the first time the library is opened with its key (and that is logged)."""
-        audit = self.privacy_context.audit
+        audit = self.context.audit
         audit.use_key(self.sealer)
         if self.sealer is None or not (self.keys.legacy_wrap or self._new_key):
             return
@@ -188,8 +239,8 @@ class Engine:
                 resealed = reseal_all(self.catalog, old, new_sealer)
                 # The audit key comes from the data key: the log is signed again under the
                 # new one, after a check under the old (what it finds stays in the log).
-                problems = self.privacy_context.audit.rekey_chain(new_sealer)
-                self.privacy_context.audit.record(
+                problems = self.context.audit.rekey_chain(new_sealer)
+                self.context.audit.record(
                     "rekey",
                     actor=self.config.actor,
                     result_count=resealed,
@@ -214,10 +265,25 @@ class Engine:
 
     @property
     def policy(self) -> Policy:
-        return self.privacy_context.policy
+        return self.context.policy.current
 
     def require_key(self) -> Sealer:
         return self.keys.require(self.sealer)
+
+    # --- who is acting ------------------------------------------------------------------------
+
+    @contextmanager
+    def acting_as(self, actor: str, *, full_paths: bool) -> Iterator[Engine]:
+        """What is done in this block is done by `actor`, as the audit log records it, who is
+        shown where photos are on the disk only if `full_paths`. It holds for this thread
+        only (a server's request); the engine's own actor (`EngineConfig.actor`) is back
+        when the block ends."""
+        with self.context.acting.as_(Actor(actor, full_paths)):
+            yield self
+
+    def path_namer(self) -> Callable[[str], str]:
+        """How photos' paths are shown to who is acting (see `acting_as`)."""
+        return self.context.policy.path_namer(self.context.acting.actor)
 
     # --- indexing ---------------------------------------------------------------------------
 
@@ -321,9 +387,7 @@ class Engine:
 
     @property
     def calibration(self) -> Calibration:
-        if self._calibration is None:
-            self._calibration = self.models.calibration()
-        return self._calibration
+        return self.context.calibration
 
     # --- status -------------------------------------------------------------------------------
 
@@ -384,12 +448,12 @@ class Engine:
         folders under it) or no date. With the years and folders there are to filter by."""
         counts = dict(self.catalog.folders())
         names = folder_names(list(counts), str(self.paths.root))
-        full = self.privacy_context.full_paths
+        full = self.context.acting.actor.full_paths
         if folder is not None:
             # A name that is not one of the list's holds no photo.
             folder = self.folder_path(folder) or "\0"
         total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
-        where = self.privacy_context.path_namer()
+        where = self.path_namer()
         for r in rows:
             r["name"] = shown_name(r["path"], r.pop("upload_name"))
             r["path"] = where(r["path"])
@@ -410,7 +474,7 @@ class Engine:
         are given those names, not paths; owners may also give a path as it is)."""
         names = folder_names([f for f, _n in self.catalog.folders()], str(self.paths.root))
         named = next((f for f, n in names.items() if n == folder), None)
-        return named or (folder if self.privacy_context.full_paths else None)
+        return named or (folder if self.context.acting.actor.full_paths else None)
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
         """One photo, its metadata, and its faces with who they are."""
@@ -420,7 +484,7 @@ class Engine:
         faces = []
         for r in self.catalog.face_rows(photo_id):
             person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
-            if person is not None and not self.privacy_context.allowed(person, Purpose.GROUPING):
+            if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
                 person = None  # not to be identified (withdrawn consent, or none required)
             faces.append(
                 {
@@ -437,7 +501,7 @@ class Engine:
         meta = photo.metadata
         return {
             "id": photo.id,
-            "path": self.privacy_context.path_namer()(photo.path),
+            "path": self.path_namer()(photo.path),
             "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,
