@@ -29,13 +29,13 @@ class NoFaces:
 
 def main() -> None:
     from regard.inference.sessions import YuNetDetector
-    from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
+    from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 
     mode = sys.argv[1]
     plain = mode.startswith("plain-")
     detector: Any = NoFaces() if plain else YuNetDetector(score_threshold=ANONYMISE_SCORE_THRESHOLD)
     if mode.endswith("video"):
-        from regard.pipeline.video import anonymise_video
+        from regard.pipeline.anonymise.video import anonymise_video
 
         report = anonymise_video(Path(sys.argv[2]), Path(sys.argv[3]), detector)
         print(
@@ -51,9 +51,9 @@ def main() -> None:
             )
         )
         return
-    from regard.pipeline.clean_encode import encode_clean
+    from regard.pipeline.anonymise.clean_encode import encode_clean
+    from regard.pipeline.anonymise.redact import redact_photo
     from regard.pipeline.decode import DecodeLimits, OpenedImage
-    from regard.pipeline.redact import redact_photo
 
     out_dir = Path(sys.argv[2])
     t0 = time.perf_counter()

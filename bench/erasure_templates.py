@@ -60,9 +60,9 @@ def choices(library: Vectors) -> dict[str, Vectors]:
 
 def edited_vectors(paths: list[str]) -> dict[str, npt.NDArray[np.float32]]:
     """Each image re-saved (quality 85, a comment added) and analysed again."""
-    from regard.jobs.pool import STANDARD_MODELS
     from regard.pipeline.analyse import AnalysisSettings
     from regard.pipeline.decode import DecodeLimits, OpenedImage
+    from regard.pipeline.models import STANDARD_MODELS
 
     analyser = STANDARD_MODELS(AnalysisSettings())
     out = {}

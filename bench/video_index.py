@@ -129,7 +129,7 @@ def baseline(path: Path, detector: Any, embedder: Any, photo_way: bool = False) 
     from regard.domain.appearance import StageTimes
     from regard.pipeline.analyse import AnalysisSettings
     from regard.pipeline.clip import open_clip
-    from regard.pipeline.footage import FootageSettings
+    from regard.pipeline.footage_settings import FootageSettings
     from regard.pipeline.linking import Linker
     from regard.pipeline.looking import Looker
 
@@ -217,9 +217,9 @@ def main() -> None:
     import numpy as np
 
     from regard.inference.sessions import SFaceEmbedder, YuNetDetector
-    from regard.jobs.pool import STANDARD_MODELS
     from regard.pipeline.analyse import AnalysisSettings
     from regard.pipeline.footage import analyse_video
+    from regard.pipeline.models import STANDARD_MODELS
 
     detector, embedder = YuNetDetector(), SFaceEmbedder()
     detector.detect(np.zeros((540, 960, 3), np.uint8))  # first runs allocate; not timed

@@ -11,8 +11,8 @@ from typing import Any
 import typer
 import typer.main
 
-# The CLI's entry module: `main` once the layout gives the CLI one, `app` until then.
-ENTRY_MODULES = ("regard.interfaces.cli.main", "regard.interfaces.cli.app")
+# The CLI's entry module (it puts every command group on the app).
+ENTRY_MODULES = ("regard.interfaces.cli.main",)
 
 
 def cli_app() -> typer.Typer:

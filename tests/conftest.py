@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from regard.engine import Engine, EngineConfig
-from regard.jobs.pool import STANDARD_MODELS
 from regard.pipeline.analyse import Analyser, AnalysisSettings
+from regard.pipeline.models import STANDARD_MODELS
 from regard.testing import FakeModels
 
 REPO = Path(__file__).resolve().parent.parent

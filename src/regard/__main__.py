@@ -1,5 +1,5 @@
 """`python -m regard` is the `regard` command."""
 
-from regard.interfaces.cli.app import main
+from regard.interfaces.cli.main import main
 
 main()

@@ -9,40 +9,43 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from regard.domain.face import AnalysedFace
-from regard.domain.photo import Photo, folder_names, readable_path, shown_name
+from regard.context import LibraryContext
+from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
+from regard.files import readable_path
 from regard.inference.calibration import Calibration
 from regard.jobs.ingest import EventSink, IndexReport, Ingestor
-from regard.jobs.pool import STANDARD_MODELS, AnalysisPool, Result, analyse_in_process
+from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
 from regard.pipeline.analyse import (
     Analyser,
     AnalysisSettings,
-    ModelLoader,
     pipeline_id,
-    read_file,
 )
+from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
-from regard.pipeline.decode import OpenedImage
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
+from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
+from regard.privacy.acting import Acting, Actor, default_actor
 from regard.privacy.audit import AuditLog
-from regard.privacy.context import PrivacyContext, default_actor
-from regard.privacy.keys import KeyConfig, KeyManager, reseal_all
+from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.export import Exporter
 from regard.services.people import GroupingSummary, PeopleService
-from regard.services.search import SearchService, probe_face
+from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
 from regard.services.xmp import XmpService
 from regard.storage.catalog import Catalog
+from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
@@ -73,8 +76,11 @@ class Engine:
         config: EngineConfig | None = None,
         models: ModelLoader = STANDARD_MODELS,
         shared: bool = False,
+        probe_source: FaceSource | None = None,
     ) -> None:
-        """`shared`: the engine is used from several threads, one at a time (a server)."""
+        """`shared`: the engine is used from several threads, one at a time (a server).
+        `probe_source`: where the faces of photos handed in are read (default: in this
+        process, by models loaded when first needed)."""
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
         existed = self.paths.exists()
         if create:
@@ -85,8 +91,8 @@ class Engine:
         self.models = models
         self.catalog = Catalog(self.paths.catalog, shared=shared)
         self._make_private()
-        self._analyser: Analyser | None = None
-        self._calibration: Calibration | None = None
+        self._local = InProcessFaces(models, self.config.analysis)
+        self.probes = ProbeReader(probe_source or self._local)
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
                 self.catalog.set_setting("policy", self.config.policy.value)
@@ -98,33 +104,81 @@ class Engine:
             self.catalog, self.paths.vectors, models.embedder, self.config.ann_threshold
         )
         state = state_dir(self.config.state_dir)
-        self.privacy_context = PrivacyContext(
+        self.context = LibraryContext(
             catalog=self.catalog,
             vectors=self.vectors,
-            model=models.embedder,
-            calibration=lambda: self.calibration,
             audit=AuditLog(self.catalog, state),
-            read_probe=self._analyse_probe,
+            policy=PolicyGate(self.catalog),
+            acting=Acting(Actor(self.config.actor)),
+            calibration=models.calibration(),
+            probes=self.probes,
+            model=models.embedder,
             state_dir=state,
-            actor=self.config.actor,
-            make_still_detector=lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD),
+            still_detector=cache(lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)),
         )
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
-        self.privacy_context.on_photos_changed.append(self.thumbnails.forget)
-        self.privacy = PrivacyService(self.privacy_context, self.paths.root)
-        withheld = self.privacy.gate.withheld
-        self.people = PeopleService(self.privacy_context, self.config.grouping, withheld)
-        self.search = SearchService(self.privacy_context, withheld)
-        self.xmp = XmpService(self.privacy_context, self.people)
-        self.exporter = Exporter(self.privacy_context, self.people, self.config.analysis.limits)
+        self._build_services()
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
-        self.privacy_context.audit.check_continuity()
+        self.context.audit.check_continuity()
         # A restored backup must not bring back what was erased since.
         if self.privacy.eraser.replay():
             self.privacy.gate.refresh()
+
+    def _build_services(self) -> None:
+        """Each service gets the parts of the context it uses, and nothing else."""
+        c = self.context
+        self.privacy = PrivacyService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            probes=c.probes,
+            calibration=c.calibration,
+            model=c.model,
+            state_dir=c.state_dir,
+            library_root=self.paths.root,
+            still_detector=c.still_detector,
+            # Copies made of photos whose faces were hidden or removed are made again.
+            photos_changed=self.thumbnails.forget,
+        )
+        # A withdrawn consent holds for the human: their look-alikes are withheld too.
+        withheld = self.privacy.gate.withheld
+        self.search = SearchService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            probes=c.probes,
+            withheld=withheld,
+        )
+        self.people = PeopleService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            params=self.config.grouping,
+            withheld=withheld,
+        )
+        self.xmp = XmpService(
+            catalog=c.catalog, audit=c.audit, policy=c.policy, acting=c.acting, people=self.people
+        )
+        self.exporter = Exporter(
+            catalog=c.catalog,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            people=self.people,
+            still_detector=c.still_detector,
+            limits=self.config.analysis.limits,
+        )
 
     def _make_private(self) -> None:
         """Folder 0700, files 0600: every file of a library from before, once (recorded), then
@@ -149,7 +203,7 @@ class Engine:
     def _key_audit_log(self) -> None:
         """Sign the audit log with the library's key; a log from before keys is checked and
         keyed once, the first time the library is opened with its key (and that is logged)."""
-        audit = self.privacy_context.audit
+        audit = self.context.audit
         audit.use_key(self.sealer)
         if self.sealer is None or not (self.keys.legacy_wrap or self._new_key):
             return
@@ -185,8 +239,8 @@ class Engine:
                 resealed = reseal_all(self.catalog, old, new_sealer)
                 # The audit key comes from the data key: the log is signed again under the
                 # new one, after a check under the old (what it finds stays in the log).
-                problems = self.privacy_context.audit.rekey_chain(new_sealer)
-                self.privacy_context.audit.record(
+                problems = self.context.audit.rekey_chain(new_sealer)
+                self.context.audit.record(
                     "rekey",
                     actor=self.config.actor,
                     result_count=resealed,
@@ -211,10 +265,25 @@ class Engine:
 
     @property
     def policy(self) -> Policy:
-        return self.privacy_context.policy
+        return self.context.policy.current
 
     def require_key(self) -> Sealer:
         return self.keys.require(self.sealer)
+
+    # --- who is acting ------------------------------------------------------------------------
+
+    @contextmanager
+    def acting_as(self, actor: str, *, full_paths: bool) -> Iterator[Engine]:
+        """What is done in this block is done by `actor`, as the audit log records it, who is
+        shown where photos are on the disk only if `full_paths`. It holds for this thread
+        only (a server's request); the engine's own actor (`EngineConfig.actor`) is back
+        when the block ends."""
+        with self.context.acting.as_(Actor(actor, full_paths)):
+            yield self
+
+    def path_namer(self) -> Callable[[str], str]:
+        """How photos' paths are shown to who is acting (see `acting_as`)."""
+        return self.context.policy.path_namer(self.context.acting.actor)
 
     # --- indexing ---------------------------------------------------------------------------
 
@@ -292,16 +361,14 @@ class Engine:
 
     @property
     def analyser(self) -> Analyser:
-        """Models loaded in this process (for search probes); loaded on first use."""
-        if self._analyser is None:
-            self._analyser = self.models(self.config.analysis)
-        return self._analyser
+        """Models loaded in this process; loaded on first use."""
+        return self._local.analyser
 
     # --- search -------------------------------------------------------------------------------
 
     def probe_faces(self, photo: Path) -> list[ProbeFace]:
         """The faces in a photo, left to right, as `search --face-index` numbers them."""
-        return [probe_face(i, f) for i, f in enumerate(self._analyse_probe(photo))]
+        return self.probes.read(photo).described()
 
     def search_face(
         self,
@@ -318,16 +385,9 @@ class Engine:
             photo, face_index=face_index, threshold=threshold, limit=limit
         )
 
-    def _analyse_probe(self, photo: Path) -> list[AnalysedFace]:
-        fingerprint, data = read_file(Path(photo), self.config.analysis.limits)
-        opened = OpenedImage(fingerprint.path, data, self.config.analysis.limits)
-        return self.analyser.faces_in(opened)
-
     @property
     def calibration(self) -> Calibration:
-        if self._calibration is None:
-            self._calibration = self.models.calibration()
-        return self._calibration
+        return self.context.calibration
 
     # --- status -------------------------------------------------------------------------------
 
@@ -388,12 +448,12 @@ class Engine:
         folders under it) or no date. With the years and folders there are to filter by."""
         counts = dict(self.catalog.folders())
         names = folder_names(list(counts), str(self.paths.root))
-        full = self.privacy_context.full_paths
+        full = self.context.acting.actor.full_paths
         if folder is not None:
             # A name that is not one of the list's holds no photo.
             folder = self.folder_path(folder) or "\0"
         total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
-        where = self.privacy_context.path_namer()
+        where = self.path_namer()
         for r in rows:
             r["name"] = shown_name(r["path"], r.pop("upload_name"))
             r["path"] = where(r["path"])
@@ -414,7 +474,7 @@ class Engine:
         are given those names, not paths; owners may also give a path as it is)."""
         names = folder_names([f for f, _n in self.catalog.folders()], str(self.paths.root))
         named = next((f for f, n in names.items() if n == folder), None)
-        return named or (folder if self.privacy_context.full_paths else None)
+        return named or (folder if self.context.acting.actor.full_paths else None)
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
         """One photo, its metadata, and its faces with who they are."""
@@ -424,7 +484,7 @@ class Engine:
         faces = []
         for r in self.catalog.face_rows(photo_id):
             person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
-            if person is not None and not self.privacy_context.allowed(person, Purpose.GROUPING):
+            if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
                 person = None  # not to be identified (withdrawn consent, or none required)
             faces.append(
                 {
@@ -441,7 +501,7 @@ class Engine:
         meta = photo.metadata
         return {
             "id": photo.id,
-            "path": self.privacy_context.path_namer()(photo.path),
+            "path": self.path_namer()(photo.path),
             "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,

@@ -39,7 +39,10 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── CorruptImageError         truncated or damaged image data
     │   ├── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
     │   ├── DecoderTimeoutError       reading it took longer than the time allowed
-    │   └── DecoderCrashError         the decoder crashed on it (its worker process died)
+    │   ├── DecoderCrashError         the decoder crashed on it (its worker process died)
+    │   └── VideoError                one input video
+    │       ├── UnsupportedVideoError not a video Regard can decode (no video track, unknown codec)
+    │       └── CorruptVideoError     truncated or damaged video data
     ├── PeopleError                   people and the owner's corrections
     │   ├── PersonNotFoundError       no person by that id or name
     │   ├── FaceNotFoundError         no face with that id
@@ -49,19 +52,23 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── NoFaceInProbeError        no face found in it
     │   ├── AmbiguousProbeError       several faces: choose one with --face-index
     │   └── FaceIndexError            --face-index is out of range
+    ├── ShareError                    an anonymised copy cannot be made as asked
+    │   ├── UnsafeMetadataError       a metadata field that would identify someone was asked for
+    │   └── OutputError               the copy cannot be written where asked
     └── SampleError                   the demo sample cannot be built
 
 ImageError and ProbeError name the file by its path; `renamed()` gives the same error about an
-upload (kept under a temporary name) by the name its sender gave it.
+upload (kept under a temporary name) by the name its sender gave it. A missing or unreadable
+video raises `UnreadableFileError`, as a photo does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from regard.domain.photo import readable_path as _shown
+from regard.files import readable_path as _shown
 
 
 class RegardError(Exception):
@@ -304,7 +311,7 @@ class ModelChecksumError(ModelError):
         )
 
 
-# --- one input image -------------------------------------------------------------------------
+# --- one input image or video ----------------------------------------------------------------
 
 
 class ImageError(RegardError):
@@ -365,6 +372,20 @@ class DecoderTimeoutError(ImageError):
 
 class DecoderCrashError(ImageError):
     code = "crashed"
+
+
+class VideoError(ImageError):
+    """One input video could not be used."""
+
+    code = "video-error"
+
+
+class UnsupportedVideoError(VideoError):
+    code = "unsupported"
+
+
+class CorruptVideoError(VideoError):
+    code = "corrupt"
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -470,6 +491,30 @@ class FaceIndexError(ProbeError):
 
     def renamed(self, name: str, option: str) -> ProbeError:
         return FaceIndexError(name, self.index, self.count, option)
+
+
+# --- sharing: anonymised copies -----------------------------------------------------------
+
+
+class ShareError(RegardError):
+    """An anonymised copy cannot be made as asked."""
+
+
+class UnsafeMetadataError(ShareError):
+    def __init__(self, field: str, reason: str, allowed: Iterable[str]) -> None:
+        super().__init__(
+            f"Cannot keep the metadata field {field!r}: {reason}. Fields that can be kept: "
+            f"{', '.join(sorted(allowed))}."
+        )
+        self.field = field
+
+
+class OutputError(ShareError):
+    def __init__(self, path: Path | str, problem: str, advice: str) -> None:
+        super().__init__(f"{path}: {problem}. {advice}")
+        self.path = str(path)
+        self.problem = problem
+        self.advice = advice
 
 
 class SampleError(RegardError):

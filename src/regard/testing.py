@@ -20,9 +20,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from regard.domain.face import AnalysedFace, Box, Detection, Landmarks
+from regard.domain.models import ModelSpec
 from regard.domain.photo import PhotoAnalysis
 from regard.inference.calibration import Calibration
-from regard.inference.registry import ModelSpec
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.decode import OpenedImage
 

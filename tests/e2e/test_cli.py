@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from regard.interfaces.cli.app import app
+from regard.interfaces.cli.main import app
 
 pytestmark = pytest.mark.slow
 

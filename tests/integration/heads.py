@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from regard.domain.face import Box
-from regard.pipeline.anonymise import pixel_rect
+from regard.pipeline.anonymise.blur import pixel_rect
 
 HEAD_BOXES = Path(__file__).resolve().parents[1] / "data" / "head_boxes.csv"
 

@@ -10,7 +10,7 @@ import pytest
 
 from regard.inference.sessions import YuNetDetector
 from regard.pipeline.align import align_face
-from regard.pipeline.anonymise import BLUR_METHODS, blur_faces, cover_box, head_box, pixel_rect
+from regard.pipeline.anonymise.blur import BLUR_METHODS, blur_faces, cover_box, head_box, pixel_rect
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]

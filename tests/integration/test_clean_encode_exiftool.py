@@ -10,8 +10,8 @@ import pytest
 from PIL import ExifTags, Image
 
 from regard.domain.face import Box
-from regard.pipeline.anonymise import blur_faces
-from regard.pipeline.clean_encode import KEEPABLE, encode_clean
+from regard.pipeline.anonymise.blur import blur_faces
+from regard.pipeline.anonymise.clean_encode import KEEPABLE, encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 
 pytestmark = pytest.mark.needs_shared

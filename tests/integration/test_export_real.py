@@ -16,11 +16,11 @@ from PIL import Image
 from regard.domain.face import Box, Landmarks
 from regard.engine import Engine, EngineConfig
 from regard.inference.sessions import SFaceEmbedder
-from regard.jobs.pool import STANDARD_MODELS
 from regard.pipeline.align import align_face
-from regard.pipeline.anonymise import head_box, pixel_rect
+from regard.pipeline.anonymise.blur import head_box, pixel_rect
+from regard.pipeline.anonymise.redact import overlaps
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import overlaps
+from regard.pipeline.models import STANDARD_MODELS
 from regard.services.export import ExportOptions
 
 from .heads import HEADS, head_mask
@@ -217,7 +217,7 @@ def test_copies_carry_no_location_serial_or_thumbnail(exiftool, engine, album, t
 def test_cli_export_and_anonymise(engine, album, tmp_path, detector):
     from typer.testing import CliRunner
 
-    from regard.interfaces.cli.app import app
+    from regard.interfaces.cli.main import app
 
     runner = CliRunner()
     engine.privacy.grant("Obama", "search", evidence_text="on stage")
@@ -247,7 +247,7 @@ def test_cli_export_and_anonymise(engine, album, tmp_path, detector):
 def test_cli_anonymises_a_video_with_a_progress_bar(shared_data, tmp_path):
     from typer.testing import CliRunner
 
-    from regard.interfaces.cli.app import app
+    from regard.interfaces.cli.main import app
 
     clip = shared_data / FR / "video" / "short_hamilton_clip.mp4"
     out = tmp_path / "safe.mp4"
@@ -274,7 +274,7 @@ def test_all_but_obama_keeps_him_whole_and_blurs_only_heads(engine, album, tmp_p
     """The first-use review's export (issue 9): obama_and_biden.jpg, everyone blurred but Barack
     Obama. Two thirds of the copy were smeared, his face included, while report.json said he
     was visible."""
-    from regard.pipeline.clean_encode import encode_clean
+    from regard.pipeline.anonymise.clean_encode import encode_clean
 
     engine.privacy.grant("Obama", "grouping", evidence_text="on stage")
     out = tmp_path / "out"

@@ -5,9 +5,9 @@ known people (exact truth), its rotated and truncated copies, and the two real c
 import numpy as np
 import pytest
 
+from regard.errors import CorruptVideoError
 from regard.inference.sessions import SFaceEmbedder, YuNetDetector
 from regard.pipeline.footage import analyse_video
-from regard.pipeline.share_errors import CorruptVideoError
 from tests.footage_maker import TWO_PEOPLE, photo_faces, truncate, write_video
 from tests.footage_scoring import read_truth, score_made, score_real
 

@@ -25,10 +25,10 @@ import pytest
 
 from regard.domain.face import Box, Detection
 from regard.inference.sessions import YuNetDetector
-from regard.pipeline.anonymise import head_box, pixel_rect
-from regard.pipeline.clean_encode import encode_clean
+from regard.pipeline.anonymise.blur import head_box, pixel_rect
+from regard.pipeline.anonymise.clean_encode import encode_clean
+from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD, redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD, redact_photo
 
 from .heads import HEADS, head_mask, where_there_was_a_face
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import pytest
 
 from regard.engine import Engine, EngineConfig
-from regard.jobs.pool import StandardModels
 from regard.pipeline.analyse import Analyser, AnalysisSettings
+from regard.pipeline.models import StandardModels
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 

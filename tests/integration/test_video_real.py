@@ -11,9 +11,9 @@ import pytest
 
 from regard.domain.face import Box
 from regard.inference.sessions import YuNetDetector
-from regard.pipeline.anonymise import head_box
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
-from regard.pipeline.video import anonymise_video
+from regard.pipeline.anonymise.blur import head_box
+from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
+from regard.pipeline.anonymise.video import anonymise_video
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regard.domain.face import Box, Landmarks
-from regard.pipeline.anonymise import (
+from regard.pipeline.anonymise.blur import (
     BLUR_METHODS,
     BlurSettings,
     blur_faces,

@@ -15,7 +15,7 @@ import pytest
 from regard.engine import Engine, EngineConfig
 from regard.errors import AuditKeyMissingError
 from regard.pipeline.cluster import GroupingParams
-from regard.privacy.keys import KeyConfig
+from regard.storage.keys import KeyConfig
 from regard.storage.sealing import read_key_file, unwrap, wrap
 from regard.testing import FakeModels, draw_faces
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from regard.pipeline.clean_encode import KEEPABLE, check_keep, encode_clean, format_for
-from regard.pipeline.share_errors import OutputError, UnsafeMetadataError
+from regard.errors import OutputError, UnsafeMetadataError
+from regard.pipeline.anonymise.clean_encode import KEEPABLE, check_keep, encode_clean, format_for
 
 FORMATS = ["jpeg", "png", "webp"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from regard.engine import Engine, EngineConfig
 from regard.pipeline.cluster import GroupingParams
-from regard.privacy.keys import KeyConfig
+from regard.storage.keys import KeyConfig
 from regard.testing import FAKE_EMBEDDER, FakeModels, draw_faces
 
 RED, BLUE = (200, 20, 20), (20, 20, 200)

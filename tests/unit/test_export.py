@@ -9,9 +9,8 @@ from PIL import Image
 
 from regard.domain.privacy import Policy
 from regard.engine import Engine, EngineConfig
-from regard.errors import PersonNotFoundError, PrivacyRequestError
+from regard.errors import OutputError, PersonNotFoundError, PrivacyRequestError, UnsafeMetadataError
 from regard.pipeline.cluster import GroupingParams
-from regard.pipeline.share_errors import OutputError, UnsafeMetadataError
 from regard.services.export import ExportOptions
 from regard.testing import FakeModels, draw_faces
 

@@ -10,11 +10,16 @@ import av
 import numpy as np
 import pytest
 
-from regard.errors import ImageTooLargeError, UnreadableFileError
+from regard.errors import (
+    CorruptVideoError,
+    ImageTooLargeError,
+    UnreadableFileError,
+    UnsupportedVideoError,
+)
 from regard.pipeline.clip import VideoLimits
-from regard.pipeline.footage import FootageProgress, FootageSettings, analyse_video
+from regard.pipeline.footage import analyse_video
+from regard.pipeline.footage_settings import FootageProgress, FootageSettings
 from regard.pipeline.linking import LinkSettings
-from regard.pipeline.share_errors import CorruptVideoError, UnsupportedVideoError
 from regard.testing import ColourEmbedder, SquareDetector
 
 W, H, FPS = 320, 240, 25

@@ -8,7 +8,7 @@ from regard.domain.privacy import Policy
 from regard.engine import Engine, EngineConfig
 from regard.errors import KeyMissingError, PrivacyRequestError, RegardError, WrongKeyError
 from regard.pipeline.cluster import GroupingParams
-from regard.privacy.keys import KeyConfig
+from regard.storage.keys import KeyConfig
 from regard.testing import FakeModels, draw_faces
 
 RED, BLUE = (200, 20, 20), (20, 20, 200)

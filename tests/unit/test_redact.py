@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from regard.domain.face import Box, Detection, Landmarks
-from regard.pipeline.anonymise import BlurSettings, CoverRules, head_box, pixel_rect
-from regard.pipeline.redact import (
+from regard.pipeline.anonymise.blur import BlurSettings, CoverRules, head_box, pixel_rect
+from regard.pipeline.anonymise.redact import (
     Cover,
     KeepCanvas,
     RedactSettings,

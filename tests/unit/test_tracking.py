@@ -3,7 +3,7 @@
 import pytest
 
 from regard.domain.face import Box
-from regard.pipeline.tracking import FaceTracker, TrackerSettings
+from regard.pipeline.anonymise.tracking import FaceTracker, TrackerSettings
 
 
 def moving_face(frame, speed=6.0):

@@ -9,10 +9,9 @@ import av
 import numpy as np
 import pytest
 
-from regard.errors import UnreadableFileError
-from regard.pipeline.redact import RedactSettings
-from regard.pipeline.share_errors import CorruptVideoError, OutputError, UnsupportedVideoError
-from regard.pipeline.video import VideoProgress, VideoSettings, anonymise_video
+from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
+from regard.pipeline.anonymise.redact import RedactSettings
+from regard.pipeline.anonymise.video import VideoProgress, VideoSettings, anonymise_video
 from regard.testing import SquareDetector
 
 W, H, FRAMES, FPS = 320, 240, 30, 25

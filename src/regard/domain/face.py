@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 Vector = npt.NDArray[np.float32]
+#: A region in whole pixels: x0, y0, x1, y1, with x1 and y1 exclusive.
+Rect = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,11 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-from regard.domain.face import AnalysedFace, Box
+from regard.domain.face import AnalysedFace
+from regard.files import readable_path
 
 #: The longest file name kept to show for a photo someone sent (its suffix is kept).
 MAX_DISPLAY_NAME = 200
@@ -87,20 +88,6 @@ class Photo:
     pipeline_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredFace:
-    """A face row of the catalog (without its vector)."""
-
-    id: int
-    photo_id: int
-    ordinal: int
-    box: Box
-    det_score: float
-    quality: float
-    low_quality: bool
-    extra: dict[str, float] = field(default_factory=dict)
-
-
 def display_name(sent: str | None) -> str | None:
     """A file name someone sent, safe to keep and to show: the last part of any path it came
     with, without control or invisible characters, its spaces collapsed, at most
@@ -123,20 +110,6 @@ def display_name(sent: str | None) -> str | None:
     while len((stem + tail).encode()) > _MAX_NAME_BYTES:
         stem = stem[:-1]
     return stem + tail
-
-
-def readable_path(path: str | os.PathLike[str]) -> str:
-    """A path as text anyone can read and print. File names are bytes: one that is not valid
-    UTF-8 (a Latin-1 "café" from an old camera or a Windows share) comes to Python with
-    surrogates standing for the bad bytes (PEP 383), which no terminal, JSON encoder or
-    database accepts. Here they are shown as escapes (\\xe9), as `ls -b` does; the path itself
-    is kept losslessly wherever the file must be found again."""
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    return text
 
 
 def shown_name(path: str, sent_as: str | None = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from regard.domain.face import Box
+from regard.domain.face import AnalysedFace, Box
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,12 @@ class ProbeFace:
     det_score: float
     size_px: float
     low_quality: bool
+
+    @classmethod
+    def of(cls, index: int, face: AnalysedFace) -> ProbeFace:
+        return cls(
+            index, face.detection.box, face.detection.score, face.quality.size_px, face.quality.low
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -7,38 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-from dataclasses import dataclass
 from pathlib import Path
 
+from regard.domain.models import ModelSpec
 from regard.errors import ModelChecksumError, ModelNotInstalledError
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    id: str
-    kind: str  # "detector" | "embedder"
-    package: str
-    package_version: str
-    resource: str  # path inside the installed distribution
-    sha256: str
-    licence: str
-    upstream: str
-    input_spec: str
-    dim: int = 0  # embedding size, for embedders
-
-    def as_dict(self) -> dict[str, str | int]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "package": f"{self.package}=={self.package_version}",
-            "file": self.resource,
-            "sha256": self.sha256,
-            "licence": self.licence,
-            "upstream": self.upstream,
-            "input": self.input_spec,
-            **({"dim": self.dim} if self.dim else {}),
-        }
-
 
 YUNET = ModelSpec(
     id="yunet-2023mar-int8bq",
@@ -64,8 +36,6 @@ SFACE = ModelSpec(
     input_spec="RGB float 0..255, 112x112, aligned to the ArcFace 5-point template",
     dim=128,
 )
-
-ALL_MODELS = (YUNET, SFACE)
 
 
 def locate(spec: ModelSpec) -> Path:

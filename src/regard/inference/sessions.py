@@ -1,39 +1,19 @@
 """Model sessions: YuNet for detection, SFace for embeddings, both through OpenCV's dnn engine.
 
-The pipeline talks to these through the `FaceDetector` and `FaceEmbedder` protocols, so tests
-can pass the fakes in `regard.testing` and a different model can replace either one.
+The pipeline talks to these through the `FaceDetector` and `FaceEmbedder` protocols
+(`regard.inference.protocols`), so tests can pass the fakes in `regard.testing` and a
+different model can replace either one.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box, Detection, Landmarks
-from regard.inference.registry import SFACE, YUNET, ModelSpec, load_verified
-
-RGBImage = npt.NDArray[np.uint8]
-
-
-class FaceDetector(Protocol):
-    spec: ModelSpec
-
-    def detect(self, rgb: RGBImage) -> list[Detection]:
-        """Faces in `rgb`, in its own pixel coordinates."""
-        ...
-
-
-class FaceEmbedder(Protocol):
-    spec: ModelSpec
-    input_size: int
-    template: npt.NDArray[np.float32]  # 5 landmark positions in the aligned crop
-
-    def embed(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """One L2-normalised row per aligned RGB crop (N x size x size x 3)."""
-        ...
+from regard.inference.protocols import RGBImage
+from regard.inference.registry import SFACE, YUNET, load_verified
 
 
 def _quiet_opencv() -> None:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoStatus
 from regard.domain.privacy import FaceVerdict
 from regard.errors import UnreadableFileError
+from regard.files import file_sha256
 from regard.jobs.pool import Result
 from regard.jobs.scan import scan
 from regard.storage.catalog import Catalog, KnownFile, RunCounts
@@ -360,11 +360,7 @@ class Ingestor:
 
 
 def _hash_file(path: Path) -> str | None:
-    h = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
+        return file_sha256(path)
     except OSError:
         return None
-    return h.hexdigest()

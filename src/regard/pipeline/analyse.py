@@ -10,16 +10,14 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from regard.domain.face import AnalysedFace, Detection
+from regard.domain.models import ModelSpec
 from regard.domain.photo import FileFingerprint, PhotoAnalysis
 from regard.errors import ImageTooLargeError, UnreadableFileError
-from regard.inference.calibration import Calibration
-from regard.inference.registry import ModelSpec
-from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.align import align_face, similarity_transform
 from regard.pipeline.decode import DecodedImage, DecodeLimits, OpenedImage
 from regard.pipeline.detect import detect_faces
@@ -41,32 +39,6 @@ def pipeline_id(detector: ModelSpec, embedder: ModelSpec) -> str:
     """Names the models (and analysis version) that produced a photo's faces. A photo analysed
     by another pipeline is analysed again: embedding spaces are never mixed."""
     return f"{detector.id}+{embedder.id}+a{ANALYSIS_VERSION}"
-
-
-class ModelLoader(Protocol):
-    """Builds an `Analyser` in whichever process needs one. Must be picklable (workers are
-    spawned) and must say which models it loads without loading them."""
-
-    @property
-    def detector(self) -> ModelSpec: ...
-
-    @property
-    def embedder(self) -> ModelSpec: ...
-
-    def verify(self) -> None:
-        """Raise a `ModelError` if the weights are missing or not the measured ones."""
-        ...
-
-    def calibration(self) -> Calibration:
-        """Score thresholds measured for this embedder."""
-        ...
-
-    def __call__(self, settings: AnalysisSettings) -> Analyser: ...
-
-    def sensitive_detector(self, score_threshold: float) -> FaceDetector:
-        """The detector alone, keeping faces from `score_threshold` up: anonymising wants
-        every face, even at a cost in false ones."""
-        ...
 
 
 def read_file(path: Path, limits: DecodeLimits) -> tuple[FileFingerprint, bytes]:

@@ -34,9 +34,13 @@ import av.video.codeccontext
 import av.video.stream
 import numpy as np
 
-from regard.errors import ImageTooLargeError, UnreadableFileError
+from regard.errors import (
+    CorruptVideoError,
+    ImageTooLargeError,
+    UnreadableFileError,
+    UnsupportedVideoError,
+)
 from regard.pipeline import yuv as yuv420
-from regard.pipeline.share_errors import CorruptVideoError, UnsupportedVideoError
 
 VideoPacket: TypeAlias = "av.Packet[av.video.stream.VideoStream]"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from regard.domain.face import Detection
-from regard.inference.sessions import FaceDetector
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.decode import DecodedImage
 
 

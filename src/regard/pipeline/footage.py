@@ -44,47 +44,20 @@ to where it stops, with a note saying so; one that gives no frame at all is refu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from regard.domain.appearance import StageTimes, VideoAnalysis
-from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.errors import CorruptVideoError
+from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.analyse import pipeline_id
-from regard.pipeline.clip import VideoLimits, open_clip
-from regard.pipeline.linking import Linker, LinkSettings
+from regard.pipeline.clip import open_clip
+from regard.pipeline.footage_settings import FootageSettings, Progress
+from regard.pipeline.linking import Linker
 from regard.pipeline.looking import Looker
-from regard.pipeline.quality import QualityRules
-from regard.pipeline.sampling import FootageProgress, Progress, Sampler
-from regard.pipeline.share_errors import CorruptVideoError
-
-__all__ = ["FootageProgress", "FootageSettings", "analyse_video", "footage_pipeline_id"]
+from regard.pipeline.sampling import Sampler
 
 #: Bump when a change would change the appearances found, so videos are analysed again.
 FOOTAGE_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class FootageSettings:
-    detect_long_side: int = 960  # the detector sees frames this long: a 40 px face at 1080p is
-    # 20 px to it, which YuNet still finds
-    coarse_step: float = 1.0  # at most this many seconds between frames looked at first; a
-    # person in view for a second is seen at least once
-    refine_step: float = 0.2  # where a track starts or ends, a frame every this many seconds
-    min_face_px: float = 24.0  # smaller faces (full-resolution pixels) are not followed
-    event_px: float = 40.0  # faces this wide get their start and end pinned by refinement ...
-    settled: float = 10.0  # ... but an end after this long is not: the end is known to within
-    # half the spacing of the looks, 5 % of 10 s
-    max_faces: int = 3  # frames of each appearance embedded and kept, best first
-    distinct_seconds: float = 1.0  # ... at least this far apart when the appearance allows
-    link: LinkSettings = field(default_factory=LinkSettings)
-    quality: QualityRules = field(default_factory=QualityRules)
-    limits: VideoLimits = field(default_factory=VideoLimits)
-
-    def __post_init__(self) -> None:
-        if not 0 < self.refine_step <= self.coarse_step:
-            raise ValueError("need 0 < refine_step <= coarse_step")
-        if self.max_faces < 1:
-            raise ValueError("max_faces must be at least 1")
 
 
 def footage_pipeline_id(detector: FaceDetector, embedder: FaceEmbedder) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,17 +18,15 @@ import numpy.typing as npt
 
 from regard.domain.appearance import Appearance, FrameFace, PathPoint
 from regard.domain.face import AnalysedFace, Box, Detection, Landmarks, Vector
-from regard.inference.sessions import FaceDetector, FaceEmbedder
+from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.align import align_face
 from regard.pipeline.clip import Frame
 from regard.pipeline.decode import DecodedImage
 from regard.pipeline.detect import detect_faces
+from regard.pipeline.footage_settings import FootageSettings
 from regard.pipeline.linking import Linker, Look, Sighting, Track
 from regard.pipeline.quality import assess_quality
-
-if TYPE_CHECKING:
-    from regard.pipeline.footage import FootageSettings
 
 #: A part of a frame, (x0, y0, x1, y1) in upright full-resolution pixels.
 Region = tuple[float, float, float, float]

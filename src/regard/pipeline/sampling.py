@@ -9,29 +9,14 @@ every `coarse_step`); the last GOP is decoded so the last frame is seen.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Generator, Iterator
 
 from regard.domain.face import Box
+from regard.errors import CorruptVideoError
 from regard.pipeline.clip import Clip, ClipPacket, Frame, KeyFrames
+from regard.pipeline.footage_settings import FootageProgress, FootageSettings, Progress
 from regard.pipeline.linking import Linker, Look
 from regard.pipeline.looking import Looker, Region
-from regard.pipeline.share_errors import CorruptVideoError
-
-if TYPE_CHECKING:
-    from regard.pipeline.footage import FootageSettings
-
-
-@dataclass(frozen=True, slots=True)
-class FootageProgress:
-    position: float  # seconds of the video done
-    duration: float | None  # as the header states it
-    frames_decoded: int
-    frames_looked_at: int
-
-
-Progress = Callable[[FootageProgress], None]
 
 
 class Sampler:

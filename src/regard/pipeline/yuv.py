@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from regard.pipeline.anonymise import Rect
+from regard.domain.face import Rect
 
 I420 = npt.NDArray[np.uint8]
 Plane = npt.NDArray[np.uint8]

@@ -18,25 +18,32 @@ import json
 import os
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from regard.domain.face import Box
+from regard.domain.clock import utc_now
+from regard.domain.face import AnalysedFace, Box
+from regard.domain.models import ModelSpec
 from regard.domain.people import face_label, person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
 from regard.errors import PrivacyRequestError, RegardError
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
-from regard.pipeline.clean_encode import encode_clean
+from regard.pipeline.anonymise.clean_encode import encode_clean
+from regard.pipeline.anonymise.redact import redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import redact_photo
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.pipeline.probe import ProbeReader
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
 from regard.privacy.erasure import Eraser
 from regard.privacy.gate import Gate
-from regard.privacy.retention import Retention
-from regard.storage.clock import utc_now
+from regard.privacy.policy import PolicyGate
+from regard.privacy.retention import retention_schedule
+from regard.storage.catalog import Catalog
 
 RIGHTS = [
     "access: this report (GDPR art. 15)",
@@ -50,8 +57,26 @@ RIGHTS = [
 
 
 class AccessReporter:
-    def __init__(self, ctx: PrivacyContext, eraser: Eraser, gate: Gate) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        probes: ProbeReader,
+        model: ModelSpec,
+        still_detector: Callable[[], FaceDetector],
+        eraser: Eraser,
+        gate: Gate,
+    ) -> None:
+        self.catalog = catalog
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
+        self.probes = probes
+        self.model = model
+        self.still_detector = still_detector
         self.eraser = eraser
         self.gate = gate
 
@@ -67,18 +92,20 @@ class AccessReporter:
             raise PrivacyRequestError(
                 "Report on one person: --person NAME or --face PHOTO.", web="Name one person."
             )
-        catalog = self.ctx.catalog
+        catalog = self.catalog
         if person is not None:
             people, faces = self.eraser.targets_for_person(person)
             request = f"person {person}"
             probe_hash = None
         else:
             assert photo is not None
-            people, faces = self.eraser.targets_for_face(photo, face_index)
-            excluded, kept = self._excluded(photo, face_index)
+            probe = self.probes.read(photo)
+            face = probe.face(face_index)
+            people, faces = self.eraser.targets_for_face(face)
+            excluded, kept = self._excluded(face)
             faces = sorted(set(faces) | set(excluded))
             request = f"the face in {photo.name}"
-            probe_hash = file_sha256(photo)
+            probe_hash = probe.content_hash
         if person is not None:
             kept = self._kept_for(people)
         if not people and not faces and not kept:
@@ -92,7 +119,7 @@ class AccessReporter:
         labels = {person_label(p.id) for p in people} | {face_label(f) for f in mine}
         audit = [
             e
-            for e in self.ctx.audit.entries()
+            for e in self.audit.entries()
             if e["subject"] and labels & set(e["subject"].split(","))
         ]
         consents = [
@@ -131,9 +158,9 @@ class AccessReporter:
             zf.writestr("summary.html", _summary_html(manifest))
         os.replace(tmp, out)
         with catalog.transaction():
-            self.ctx.audit.record(
+            self.audit.record(
                 "access-report",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=",".join(sorted(person_label(p.id) for p in people)) or None,
                 probe_hash=probe_hash,
                 result_count=written,
@@ -147,28 +174,25 @@ class AccessReporter:
             "photos_missing": len(by_photo) - written,
         }
 
-    def _excluded(self, photo: Path, face_index: int | None) -> tuple[list[int], dict[str, int]]:
+    def _excluded(self, face: AnalysedFace) -> tuple[list[int], dict[str, int]]:
         """Faces kept without a vector because they are this person's (an opt-out, an
-        erasure), and how many templates kept only to exclude them match the photo."""
-        catalog = self.ctx.catalog
-        face = self.ctx.probe_face(photo, face_index)
+        erasure), and how many templates kept only to exclude them match `face`."""
+        catalog = self.catalog
         t = self.gate.optout_threshold()
         kept: dict[str, int] = {}
         faces: list[int] = []
-        meta, vecs = catalog.templates("optout", self.ctx.model.id)
+        meta, vecs = catalog.templates("optout", self.model.id)
         if meta:
             hits = {meta[i][2] for i in np.flatnonzero(vecs @ face.embedding >= t)}
             faces += [int(r["id"]) for r in catalog.face_rows() if r["optout_id"] in hits]
             kept["optout"] = sum(1 for m in meta if m[2] in hits)
         erasures = [
-            e
-            for e, vec in catalog.erasure_templates(self.ctx.model.id)
-            if vec @ face.embedding >= t
+            e for e, vec in catalog.erasure_templates(self.model.id) if vec @ face.embedding >= t
         ]
         if erasures:
             faces += self.eraser.faces_of_entries(set(erasures))
             kept["erasure"] = len(erasures)
-        meta, vecs = catalog.templates("withdrawal", self.ctx.model.id)
+        meta, vecs = catalog.templates("withdrawal", self.model.id)
         if meta:
             kept["withdrawal"] = int(np.count_nonzero(vecs @ face.embedding >= t))
         return faces, {k: n for k, n in kept.items() if n}
@@ -176,7 +200,7 @@ class AccessReporter:
     def _kept_for(self, people: list[Any]) -> dict[str, int]:
         counts: dict[str, int] = {}
         for p in people:
-            for kind, n in self.ctx.catalog.template_counts(p.id).items():
+            for kind, n in self.catalog.template_counts(p.id).items():
                 if kind != "enrolment":  # counted as their enrolment, with the consents
                     counts[kind] = counts.get(kind, 0) + n
         return counts
@@ -194,7 +218,7 @@ class AccessReporter:
         theirs = [b for fid, b in boxes.items() if fid in mine]
         others = [b for fid, b in boxes.items() if fid not in mine]
         # Faces the index does not hold (too small, or dropped under the policy) are others too.
-        done = redact_photo(rgb, self.ctx.still_detector(), known=others, keep=theirs)
+        done = redact_photo(rgb, self.still_detector(), known=others, keep=theirs)
         return encode_clean(done.rgb, "jpeg")
 
     def _manifest(
@@ -206,24 +230,23 @@ class AccessReporter:
         audit: list[dict[str, Any]],
         request: str,
     ) -> dict[str, Any]:
-        ctx = self.ctx
-        catalog = ctx.catalog
+        catalog = self.catalog
         # The report goes to the person: where the owner keeps photos on the disk is not theirs.
         roots = catalog.indexed_roots()
         purposes_now = {
-            person_label(p.id): sorted(pur.value for pur in Purpose if ctx.allowed(p, pur))
+            person_label(p.id): sorted(pur.value for pur in Purpose if self.policy.allowed(p, pur))
             for p in people
         }
         vectors = sum(
             1
             for f in mine
-            if catalog.people.face_exists(f) and _has_vector(catalog, f, ctx.model.id)
+            if catalog.people.face_exists(f) and _has_vector(catalog, f, self.model.id)
         )
         return {
             "generated_at": utc_now(),
             "request": request,
             "controller": catalog.setting("controller") or "the owner of this photo library",
-            "policy": ctx.policy.value,
+            "policy": self.policy.current.value,
             "subject": {
                 "people": [{"id": person_label(p.id), "name": p.name} for p in people],
                 "purposes_allowed_now": purposes_now,
@@ -241,7 +264,7 @@ class AccessReporter:
                 "consent_records": len(consents),
             },
             "recipients": "none: the data never leaves the owner's computer",
-            "retention": Retention(ctx).schedule(),
+            "retention": retention_schedule(catalog),
             "source": "photos in the owner's own library, analysed on their computer",
             "automated_decision_making": "none; no age, gender, race or emotion is inferred",
             "rights": RIGHTS,

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regard.domain.clock import utc_now
 from regard.errors import AuditKeyMissingError
 from regard.privacy.state import write_state
 from regard.storage.catalog import Catalog
-from regard.storage.clock import utc_now
 from regard.storage.sealing import Sealer
 
 #: What the audit key is derived for (HKDF info): a key for nothing else.

@@ -16,13 +16,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
 from regard.errors import PrivacyRequestError
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.files import file_sha256
+from regard.pipeline.probe import ProbeReader
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
 from regard.privacy.gate import Gate, exclusion_templates
-from regard.storage.clock import utc_now
+from regard.privacy.policy import PolicyGate
+from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
+from regard.storage.vector_store import VectorStore
 
 #: The wording a subject agrees to when no other text is given; its hash is recorded, so a
 #: later change of wording is visible in the ledger.
@@ -45,10 +51,43 @@ def consent_text_hash(text_file: Path | None) -> str:
     return hashlib.sha256(CONSENT_TEXT.encode("utf-8")).hexdigest()
 
 
+def evidence_of(evidence_file: Path | None, evidence_text: str | None) -> dict[str, str | None]:
+    """What the ledger keeps of the evidence: a file's hash and name, or the text given."""
+    if evidence_file is not None:
+        if not evidence_file.is_file():
+            raise PrivacyRequestError(f"{evidence_file}: no such evidence file.")
+        return {
+            "evidence": file_sha256(evidence_file),
+            "evidence_kind": "file",
+            "evidence_name": evidence_file.name,
+        }
+    if evidence_text:
+        return {
+            "evidence": evidence_text.strip(),
+            "evidence_kind": "text",
+            "evidence_name": None,
+        }
+    return {"evidence": None, "evidence_kind": None, "evidence_name": None}
+
+
 class ConsentLedger:
-    def __init__(self, ctx: PrivacyContext, gate: Gate) -> None:
-        self.ctx = ctx
-        self.catalog = ctx.catalog
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        vectors: VectorStore,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        probes: ProbeReader,
+        gate: Gate,
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
+        self.probes = probes
         self.gate = gate
 
     def _subject(self, subject: str) -> tuple[str, PersonRow | None]:
@@ -83,8 +122,8 @@ class ConsentLedger:
     ) -> dict[str, Any]:
         name, person = self._subject(subject)
         chosen = parse_purposes(purposes)
-        evidence = self.ctx.evidence(evidence_file, evidence_text)
-        if self.ctx.policy is Policy.ORGANISATION and evidence["evidence"] is None:
+        evidence = evidence_of(evidence_file, evidence_text)
+        if self.policy.current is Policy.ORGANISATION and evidence["evidence"] is None:
             raise PrivacyRequestError(
                 "An organisation library records the evidence of consent: attach the signed form "
                 "(--evidence FILE) or say how consent was given and who witnessed it "
@@ -95,13 +134,13 @@ class ConsentLedger:
             )
         if expires is not None:
             try:
-                if date.fromisoformat(expires) < self.ctx.today():
+                if date.fromisoformat(expires) < self.policy.today():
                     raise PrivacyRequestError(f"The expiry date {expires} is in the past.")
             except ValueError:
                 raise PrivacyRequestError(
                     f"The expiry date {expires!r} is not a date like 2027-06-01."
                 ) from None
-        face = self.ctx.probe_face(face_photo, face_index) if face_photo else None
+        face = self.probes.face(face_photo, face_index) if face_photo else None
         recheck = 0
         with self.catalog.transaction():
             record_id = self.catalog.privacy.consent_append(
@@ -112,7 +151,7 @@ class ConsentLedger:
                     "purposes": [p.value for p in chosen],
                     **evidence,
                     "consent_text": consent_text_hash(consent_text_file),
-                    "actor": self.ctx.actor,
+                    "actor": self.acting.name,
                     "at": utc_now(),
                     "expires": expires,
                 }
@@ -129,13 +168,13 @@ class ConsentLedger:
                 self.catalog.add_template(
                     "enrolment", face.model_id, face.embedding, person_id=person.id
                 )
-            if self.ctx.policy is Policy.ORGANISATION:
+            if self.policy.current is Policy.ORGANISATION:
                 # Faces indexed before this consent had their vectors dropped; their photos
                 # are looked at again on the next `regard index`.
                 recheck = self.catalog.privacy.mark_unconsented_for_recheck()
-            self.ctx.audit.record(
+            self.audit.record(
                 "consent-grant",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=person_label(person.id) if person else f"consent#{record_id}",
                 detail={
                     "purposes": sorted(p.value for p in chosen),
@@ -156,8 +195,8 @@ class ConsentLedger:
 
     def withdraw(self, subject: str, purposes: str | None = None) -> dict[str, Any]:
         name, person = self._subject(subject)
-        before = active_purposes(self.ctx.ledger(name), self.ctx.today())
-        if not self.ctx.ledger(name) and self.ctx.policy is Policy.HOUSEHOLD:
+        before = active_purposes(self.policy.ledger(name), self.policy.today())
+        if not self.policy.ledger(name) and self.policy.current is Policy.HOUSEHOLD:
             before = frozenset(Purpose)  # no record yet: everything was allowed
         chosen = parse_purposes(purposes) if purposes else frozenset(Purpose)
         removed = {"embeddings": 0, "templates": 0, "faces_outside_person": 0}
@@ -173,17 +212,17 @@ class ConsentLedger:
                     "evidence_kind": None,
                     "evidence_name": None,
                     "consent_text": consent_text_hash(None),
-                    "actor": self.ctx.actor,
+                    "actor": self.acting.name,
                     "at": utc_now(),
                     "expires": None,
                 }
             )
-            left = active_purposes(self.ctx.ledger(name), self.ctx.today())
+            left = active_purposes(self.policy.ledger(name), self.policy.today())
             if person is not None and not left:
                 theirs = self.catalog.privacy.faces_of_person(person.id)
                 outside = self._look_alike(person.id, set(theirs))
                 faces = sorted(set(theirs) | outside)
-                keep = exclusion_templates(self.ctx, faces, [person.id])
+                keep = exclusion_templates(self.catalog, faces, [person.id])
                 removed["embeddings"] = self.catalog.privacy.drop_embeddings(faces, "withdrawn")
                 removed["templates"] = self.catalog.delete_templates(person_id=person.id)
                 removed["faces_outside_person"] = len(outside)
@@ -195,10 +234,10 @@ class ConsentLedger:
                         kept += 1
                 self.catalog.people.remove_empty()  # their person, now without a face
                 self.catalog.take_touched()
-                self.catalog.after_commit(lambda: self.ctx.vectors.refresh(set(faces)))
-            self.ctx.audit.record(
+                self.catalog.after_commit(lambda: self.vectors.refresh(set(faces)))
+            self.audit.record(
                 "consent-withdraw",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=person_label(person.id) if person else f"consent#{record_id}",
                 result_count=removed["embeddings"],
                 detail={
@@ -234,7 +273,7 @@ class ConsentLedger:
         owners, refs = self.gate.references({person_id})
         if not len(owners):
             return set()
-        index = self.ctx.vectors.index
+        index = self.vectors.index
         t = self.gate.optout_threshold()
         found: set[int] = set()
         for ref in refs:
@@ -257,7 +296,8 @@ class ConsentLedger:
                     "allowed": sorted(
                         p.value
                         for p in active_purposes(
-                            self.ctx.ledger(name) if name != "[erased]" else [], self.ctx.today()
+                            self.policy.ledger(name) if name != "[erased]" else [],
+                            self.policy.today(),
                         )
                     ),
                     "records": [

@@ -27,18 +27,25 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from regard.domain.face import Box
+from regard.domain.clock import utc_now
+from regard.domain.face import AnalysedFace, Box
 from regard.domain.people import person_label
 from regard.errors import PrivacyRequestError
-from regard.privacy.context import PrivacyContext
+from regard.inference.calibration import Calibration
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
 from regard.privacy.gate import exclusion_templates
 from regard.privacy.state import write_state
-from regard.storage.clock import utc_now
+from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
+from regard.storage.vector_store import VectorStore
 
+#: Told the ids of photos whose faces were hidden or removed.
+PhotosChanged = Callable[[list[int]], None]
 #: Faces of a person a selfie must match for `erase --face` to take the whole person.
 PERSON_SHARE = 0.5
 #: What the receipt says of the templates an erasure keeps.
@@ -49,13 +56,29 @@ TEMPLATES_KEPT_WHY = (
 
 
 class Eraser:
-    def __init__(self, ctx: PrivacyContext, library_root: Path) -> None:
-        self.ctx = ctx
-        self.catalog = ctx.catalog
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        vectors: VectorStore,
+        audit: AuditLog,
+        acting: Acting,
+        calibration: Calibration,
+        state_dir: Path,
+        library_root: Path,
+        photos_changed: PhotosChanged,
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.audit = audit
+        self.acting = acting
+        self.calibration = calibration
+        #: Told the photos whose faces were removed, so copies made of them are made again.
+        self.photos_changed = photos_changed
         self.root = library_root
         library_id = self.catalog.setting("library_id") or ""
         self.journals = [
-            ctx.state_dir / f"{library_id}.erasures.jsonl",
+            state_dir / f"{library_id}.erasures.jsonl",
             library_root / "erasures.jsonl",
         ]
         self._erased: dict[str, list[tuple[Box, str]]] | None = None
@@ -77,12 +100,10 @@ class Eraser:
         person = self._resolve(ref)
         return [person], self.catalog.privacy.faces_of_person(person.id)
 
-    def targets_for_face(
-        self, photo: Path, face_index: int | None
-    ) -> tuple[list[PersonRow], list[int]]:
-        face = self.ctx.probe_face(photo, face_index)
-        t = self.ctx.calibration().search_threshold(max(1, len(self.ctx.vectors.index)))
-        matched = {n.id for n in self.ctx.vectors.index.search(face.embedding, threshold=t)}
+    def targets_for_face(self, face: AnalysedFace) -> tuple[list[PersonRow], list[int]]:
+        """The faces matching `face` (a probe's), and the people most of whose faces do."""
+        t = self.calibration.search_threshold(max(1, len(self.vectors.index)))
+        matched = {n.id for n in self.vectors.index.search(face.embedding, threshold=t)}
         people: list[PersonRow] = []
         faces = set(matched)
         by_person: dict[int, int] = {}
@@ -143,16 +164,16 @@ class Eraser:
             receipt["request"] = what
             receipt["journal_entry"] = entry["id"]
             catalog.privacy.erasure_record(entry["id"], receipt)
-            self.ctx.audit.record(
+            self.audit.record(
                 "erasure",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=",".join(person_label(p.id) for p in people) or f"{len(faces)} faces",
                 result_count=receipt["removed"]["vectors"],
                 detail=receipt["removed"],
             )
             catalog.after_commit(lambda: self._journal(entry))
         self._after(set(faces))
-        self.ctx.photos_changed(photos)
+        self.photos_changed(photos)
         receipt["verification"] = self.verify(sealed + plain)
         receipt["photos_involved"] = len(photo_ids)
         return receipt
@@ -167,7 +188,7 @@ class Eraser:
     ) -> dict[str, Any]:
         catalog = self.catalog
         # Taken before their vectors and templates go: what keeps them out from now on.
-        keep = exclusion_templates(self.ctx, faces, [p.id for p in people])
+        keep = exclusion_templates(catalog, faces, [p.id for p in people])
         removed = {
             "vectors": 0,
             "templates": 0,
@@ -213,8 +234,8 @@ class Eraser:
 
     def _after(self, faces: set[int]) -> None:
         """Rebuild what held the vectors, then rewrite the database without free pages."""
-        self.ctx.vectors.refresh(faces)
-        self.ctx.vectors.rebuild_saved()
+        self.vectors.refresh(faces)
+        self.vectors.rebuild_saved()
         self.catalog.compact()
 
     def _journal(self, entry: dict[str, Any]) -> None:
@@ -296,7 +317,7 @@ class Eraser:
                 receipt["replayed_from_journal"] = True
                 self.catalog.privacy.erasure_record(e["id"], receipt)
                 self.catalog.delete_setting(_hidden_key(e["id"]))
-                self.ctx.audit.record(
+                self.audit.record(
                     "erasure-replayed",
                     actor="regard",
                     subject=f"journal:{e['id'][:8]}",

@@ -26,10 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box
+from regard.domain.models import ModelSpec
 from regard.domain.photo import PhotoAnalysis
 from regard.domain.privacy import KEEP, FaceVerdict, Policy, Purpose
+from regard.inference.calibration import Calibration
 from regard.pipeline.cluster import prototypes
-from regard.privacy.context import PrivacyContext
+from regard.privacy.policy import PolicyGate
+from regard.storage.catalog import Catalog
 
 #: Opt-out matching errs on the side of excluding: about 1 stranger in 10,000 comparisons
 #: is wrongly excluded (they lose searchability, nothing else), while the person who opted
@@ -52,17 +55,16 @@ Refs = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
 EXCLUSION_PROTOTYPES = 3
 
 
-def exclusion_threshold(ctx: PrivacyContext) -> float:
-    return ctx.calibration().threshold_for_fmr(OPTOUT_FMR)
+def exclusion_threshold(calibration: Calibration) -> float:
+    return calibration.threshold_for_fmr(OPTOUT_FMR)
 
 
 def exclusion_templates(
-    ctx: PrivacyContext, face_ids: Sequence[int], person_ids: Sequence[int]
+    catalog: Catalog, face_ids: Sequence[int], person_ids: Sequence[int]
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Per model, the vectors to keep as templates before these faces' vectors and these
     people's templates go: their centre and up to EXCLUSION_PROTOTYPES of them that cover how
     they look (farthest-point sampling, as people are grouped)."""
-    catalog = ctx.catalog
     by_model: dict[str, list[npt.NDArray[np.float32]]] = {}
     for face_id, model_id, blob in catalog.face_vectors(face_ids):
         by_model.setdefault(model_id, []).append(catalog.codec.decode(face_id, model_id, blob))
@@ -82,8 +84,18 @@ def exclusion_templates(
 
 
 class Gate:
-    def __init__(self, ctx: PrivacyContext, erased_boxes: ErasedBoxes | None = None) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        catalog: Catalog,
+        model: ModelSpec,
+        policy: PolicyGate,
+        calibration: Calibration,
+        erased_boxes: ErasedBoxes | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.model = model
+        self.policy = policy
+        self.calibration = calibration
         self.erased_boxes: ErasedBoxes = erased_boxes or (lambda _h: [])
         self._excluding: dict[str, Refs] = {}
         self._consented: Refs | None = None
@@ -94,12 +106,12 @@ class Gate:
         self._consented = None
 
     def optout_threshold(self) -> float:
-        return exclusion_threshold(self.ctx)
+        return exclusion_threshold(self.calibration)
 
     def _templates(self, kind: str) -> Refs:
         """Template owners (opt-out id, or person id) and vectors of one kind."""
         if kind not in self._excluding:
-            meta, vecs = self.ctx.catalog.templates(kind, self.ctx.model.id)
+            meta, vecs = self.catalog.templates(kind, self.model.id)
             owners = np.array([(m[2] if kind == "optout" else m[1]) or 0 for m in meta], np.int64)
             self._excluding[kind] = (owners, vecs)
         return self._excluding[kind]
@@ -107,34 +119,37 @@ class Gate:
     def _consented_refs(self) -> Refs:
         """Vectors of people allowed to be identified: enrolment templates and their faces."""
         if self._consented is None:
-            catalog = self.ctx.catalog
+            catalog = self.catalog
             allowed = {
                 p.id
                 for p in catalog.people.live_people()
                 if p.name
-                and (self.ctx.allowed(p, Purpose.GROUPING) or self.ctx.allowed(p, Purpose.SEARCH))
+                and (
+                    self.policy.allowed(p, Purpose.GROUPING)
+                    or self.policy.allowed(p, Purpose.SEARCH)
+                )
             }
             self._consented = self.references(allowed)
         return self._consented
 
     def references(self, people: set[int], kinds: Sequence[str] = ("enrolment",)) -> Refs:
         """Each person's templates of `kinds` and the vectors of their faces."""
-        catalog = self.ctx.catalog
+        catalog = self.catalog
         owners: list[int] = []
         chunks: list[npt.NDArray[np.float32]] = []
         for kind in kinds:
-            meta, vecs = catalog.templates(kind, self.ctx.model.id)
+            meta, vecs = catalog.templates(kind, self.model.id)
             for (_tid, person, _o), vec in zip(meta, vecs, strict=True):
                 if person in people:
                     owners.append(int(person))
                     chunks.append(vec[None, :])
         for person in sorted(people):
             faces = catalog.privacy.faces_of_person(person)
-            ids, fv = catalog.embeddings(self.ctx.model.id, faces)
+            ids, fv = catalog.embeddings(self.model.id, faces)
             if len(ids):
                 owners += [person] * len(ids)
                 chunks.append(fv)
-        matrix = np.vstack(chunks) if chunks else np.zeros((0, self.ctx.model.dim), np.float32)
+        matrix = np.vstack(chunks) if chunks else np.zeros((0, self.model.dim), np.float32)
         return np.array(owners, dtype=np.int64), matrix.astype(np.float32)
 
     # --- new faces ---------------------------------------------------------------------------
@@ -144,7 +159,7 @@ class Gate:
             return []
         excluding = {k: self._templates(k) for k in ("optout", "erasure", "withdrawal")}
         erased_here = self.erased_boxes(analysis.content_hash)
-        organisation = self.ctx.policy is Policy.ORGANISATION
+        organisation = self.policy.current is Policy.ORGANISATION
         if not erased_here and not organisation and not any(len(o) for o, _ in excluding.values()):
             return [KEEP] * len(analysis.faces)
         vectors = np.stack([f.embedding for f in analysis.faces])
@@ -157,7 +172,7 @@ class Gate:
         if organisation:
             consenting, consented = self._consented_refs()
             ref_sims = vectors @ consented.T if len(consenting) else None
-            threshold = self.ctx.calibration().search_threshold(max(1, len(consenting)))
+            threshold = self.calibration.search_threshold(max(1, len(consenting)))
         verdicts = []
         for i, face in enumerate(analysis.faces):
             if "optout" in best and best["optout"][0][i] >= t:
@@ -171,7 +186,7 @@ class Gate:
                 # Found again where an erased face was: the same face, analysed anew (by
                 # another model, say). Its vector becomes that model's template for the
                 # erasure before it is dropped, so their other photos are caught too.
-                self.ctx.catalog.add_template(
+                self.catalog.add_template(
                     "erasure", face.model_id, face.embedding, erasure_id=entry
                 )
                 self._excluding.pop("erasure", None)
@@ -211,12 +226,12 @@ class Gate:
     def not_allowed(self, purpose: Purpose) -> set[int]:
         """People with a consent record that does not allow `purpose` today (withdrawn or
         expired)."""
-        catalog = self.ctx.catalog
+        catalog = self.catalog
         out: set[int] = set()
         subjects = {c["subject_key"]: c["subject"] for c in catalog.privacy.consents()}
         for name in subjects.values():
             person = catalog.people.by_name(name) if name != "[erased]" else None
-            if person is not None and not self.ctx.allowed(person, purpose):
+            if person is not None and not self.policy.allowed(person, purpose):
                 out.add(person.id)
         return out
 
@@ -230,7 +245,7 @@ class Gate:
         owners, refs = self.references(people, ("enrolment", "withdrawal"))
         if not len(owners):
             return set()
-        ids, vecs = self.ctx.catalog.embeddings(self.ctx.model.id, list(face_ids))
+        ids, vecs = self.catalog.embeddings(self.model.id, list(face_ids))
         if not len(ids):
             return set()
         hit = (vecs @ refs.T).max(axis=1) >= self.optout_threshold()

@@ -11,45 +11,66 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.pipeline.probe import ProbeReader
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.privacy.erasure import PhotosChanged
 from regard.privacy.gate import Gate
+from regard.storage.catalog import Catalog
+from regard.storage.vector_store import VectorStore
 
 
 class OptOutRegistry:
-    def __init__(self, ctx: PrivacyContext, gate: Gate) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        vectors: VectorStore,
+        audit: AuditLog,
+        acting: Acting,
+        probes: ProbeReader,
+        gate: Gate,
+        photos_changed: PhotosChanged,
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.audit = audit
+        self.acting = acting
+        self.probes = probes
         self.gate = gate
+        self.photos_changed = photos_changed
 
     def add(
         self, selfie: Path, *, face_index: int | None = None, note: str | None = None
     ) -> dict[str, Any]:
-        face = self.ctx.probe_face(selfie, face_index)
+        probe = self.probes.read(selfie)
+        face = probe.face(face_index)
         threshold = self.gate.optout_threshold()
-        index = self.ctx.vectors.index
+        index = self.vectors.index
         matches = [n.id for n in index.search(face.embedding, threshold=threshold)]
-        catalog = self.ctx.catalog
+        catalog = self.catalog
         people_touched: set[int] = set()
         for fid in matches:
             person = catalog.people.face_person(fid)
             if person:
                 people_touched.add(person)
         with catalog.transaction():
-            optout_id = catalog.privacy.optout_add(self.ctx.actor, note, file_sha256(selfie))
+            optout_id = catalog.privacy.optout_add(self.acting.name, note, probe.content_hash)
             catalog.add_template("optout", face.model_id, face.embedding, optout_id=optout_id)
             removed = catalog.privacy.drop_embeddings(matches, "opted_out", optout_id)
             catalog.take_touched()
             catalog.people.remove_empty()  # nobody left without a face, named or not
-            self.ctx.audit.record(
+            self.audit.record(
                 "optout-add",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=f"optout#{optout_id}",
-                probe_hash=file_sha256(selfie),
+                probe_hash=probe.content_hash,
                 result_count=removed,
                 detail={"faces_excluded": len(matches), "people_affected": len(people_touched)},
             )
-            catalog.after_commit(lambda: self.ctx.vectors.refresh(set(matches)))
+            catalog.after_commit(lambda: self.vectors.refresh(set(matches)))
         self.gate.refresh()
-        self.ctx.photos_changed(catalog.privacy.photos_of_faces(matches))
+        self.photos_changed(catalog.privacy.photos_of_faces(matches))
         return {
             "optout": optout_id,
             "faces_excluded": len(matches),
@@ -67,5 +88,5 @@ class OptOutRegistry:
                 "note": r["note"],
                 "faces_excluded": r["faces"],
             }
-            for r in self.ctx.catalog.privacy.optouts()
+            for r in self.catalog.privacy.optouts()
         ]

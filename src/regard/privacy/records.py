@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from regard.domain.privacy import Policy
-from regard.privacy.context import PrivacyContext
-from regard.privacy.retention import Retention
+from regard.privacy.retention import retention_schedule
+from regard.storage.catalog import Catalog
 
 
 def record_of_processing(
-    ctx: PrivacyContext, models: list[dict[str, Any]], key_kind: str
+    catalog: Catalog, policy: Policy, models: list[dict[str, Any]], key_kind: str
 ) -> dict[str, Any]:
-    catalog = ctx.catalog
-    policy = ctx.policy
     counts = catalog.people.counts()
     consents = catalog.privacy.consents()
     subjects = {c["subject_key"] for c in consents}
@@ -49,7 +47,7 @@ def record_of_processing(
         "recipients": "none: all processing is on this machine; nothing is sent anywhere",
         "transfers_outside_the_eea": "none",
         "retention": {
-            **Retention(ctx).schedule(),
+            **retention_schedule(catalog),
             "erased_people": "deleted at once, including from backups restored later",
             "withdrawn_consent": "face templates deleted at once when no purpose is left",
         },

@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from regard.errors import PrivacyRequestError
-from regard.privacy.context import PrivacyContext
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.storage.catalog import Catalog
+from regard.storage.vector_store import VectorStore
 
 SETTINGS = {
     "unassigned-days": "retention.unassigned_days",
@@ -19,16 +22,26 @@ SETTINGS = {
 }
 
 
+def retention_schedule(catalog: Catalog) -> dict[str, int | None]:
+    """Days each kind of data is kept (None: kept until deleted)."""
+    out: dict[str, int | None] = {}
+    for name, key in SETTINGS.items():
+        value = catalog.setting(key)
+        out[name] = int(value) if value else None
+    return out
+
+
 class Retention:
-    def __init__(self, ctx: PrivacyContext) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, *, catalog: Catalog, vectors: VectorStore, audit: AuditLog, acting: Acting
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.audit = audit
+        self.acting = acting
 
     def schedule(self) -> dict[str, int | None]:
-        out: dict[str, int | None] = {}
-        for name, key in SETTINGS.items():
-            value = self.ctx.catalog.setting(key)
-            out[name] = int(value) if value else None
-        return out
+        return retention_schedule(self.catalog)
 
     def set(self, name: str, days: int | None) -> dict[str, int | None]:
         if name not in SETTINGS:
@@ -37,13 +50,13 @@ class Retention:
             )
         if days is not None and days < 1:
             raise PrivacyRequestError("A retention period is at least 1 day (or 'none').")
-        with self.ctx.catalog.transaction():
+        with self.catalog.transaction():
             if days is None:
-                self.ctx.catalog.delete_setting(SETTINGS[name])
+                self.catalog.delete_setting(SETTINGS[name])
             else:
-                self.ctx.catalog.set_setting(SETTINGS[name], str(days))
-            self.ctx.audit.record(
-                "retention-set", actor=self.ctx.actor, detail={"setting": name, "days": days}
+                self.catalog.set_setting(SETTINGS[name], str(days))
+            self.audit.record(
+                "retention-set", actor=self.acting.name, detail={"setting": name, "days": days}
             )
         return self.schedule()
 
@@ -53,19 +66,19 @@ class Retention:
         removed = 0
         if days is not None:
             cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-            catalog = self.ctx.catalog
+            catalog = self.catalog
             faces = catalog.privacy.faces_kept_unassigned_before(cutoff)
             with catalog.transaction():
                 removed = catalog.privacy.drop_embeddings(faces, "expired")
                 catalog.take_touched()
-                self.ctx.audit.record(
+                self.audit.record(
                     "retention-applied",
-                    actor=self.ctx.actor,
+                    actor=self.acting.name,
                     result_count=removed,
                     detail={"unassigned_days": days, "cutoff": cutoff},
                 )
-                catalog.after_commit(lambda: self.ctx.vectors.refresh(set(faces)))
+                catalog.after_commit(lambda: self.vectors.refresh(set(faces)))
             if removed:
-                self.ctx.vectors.rebuild_saved()
+                self.vectors.rebuild_saved()
                 catalog.compact()
         return {"schedule": self.schedule(), "unassigned_vectors_deleted": removed}

@@ -3,31 +3,93 @@ the audit log and the record of processing. The engine exposes this as `engine.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from regard.domain.models import ModelSpec
 from regard.errors import PrivacyRequestError
+from regard.inference.calibration import Calibration
+from regard.inference.protocols import FaceDetector
+from regard.pipeline.probe import ProbeReader
 from regard.privacy.access import AccessReporter
-from regard.privacy.audit import Verification
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog, Verification
 from regard.privacy.consent import ConsentLedger
-from regard.privacy.context import PrivacyContext
-from regard.privacy.erasure import Eraser
+from regard.privacy.erasure import Eraser, PhotosChanged
 from regard.privacy.gate import Gate
 from regard.privacy.optout import OptOutRegistry
+from regard.privacy.policy import PolicyGate
 from regard.privacy.records import record_of_processing
 from regard.privacy.retention import Retention
+from regard.storage.catalog import Catalog
+from regard.storage.vector_store import VectorStore
 
 
 class PrivacyService:
-    def __init__(self, ctx: PrivacyContext, library_root: Path) -> None:
-        self.ctx = ctx
-        self.eraser = Eraser(ctx, library_root)
-        self.gate = Gate(ctx, self.eraser.erased_boxes)
-        self.consent = ConsentLedger(ctx, self.gate)
-        self.optouts = OptOutRegistry(ctx, self.gate)
-        self.retention = Retention(ctx)
-        self.access = AccessReporter(ctx, self.eraser, self.gate)
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        vectors: VectorStore,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        probes: ProbeReader,
+        calibration: Calibration,
+        model: ModelSpec,
+        state_dir: Path,
+        library_root: Path,
+        still_detector: Callable[[], FaceDetector],
+        photos_changed: PhotosChanged,
+    ) -> None:
+        self.catalog = catalog
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
+        self.probes = probes
+        self.eraser = Eraser(
+            catalog=catalog,
+            vectors=vectors,
+            audit=audit,
+            acting=acting,
+            calibration=calibration,
+            state_dir=state_dir,
+            library_root=library_root,
+            photos_changed=photos_changed,
+        )
+        self.gate = Gate(catalog, model, policy, calibration, self.eraser.erased_boxes)
+        self.consent = ConsentLedger(
+            catalog=catalog,
+            vectors=vectors,
+            audit=audit,
+            policy=policy,
+            acting=acting,
+            probes=probes,
+            gate=self.gate,
+        )
+        self.optouts = OptOutRegistry(
+            catalog=catalog,
+            vectors=vectors,
+            audit=audit,
+            acting=acting,
+            probes=probes,
+            gate=self.gate,
+            photos_changed=photos_changed,
+        )
+        self.retention = Retention(catalog=catalog, vectors=vectors, audit=audit, acting=acting)
+        self.access = AccessReporter(
+            catalog=catalog,
+            audit=audit,
+            policy=policy,
+            acting=acting,
+            probes=probes,
+            model=model,
+            still_detector=still_detector,
+            eraser=self.eraser,
+            gate=self.gate,
+        )
 
     # --- consent ---------------------------------------------------------------------------------
 
@@ -65,7 +127,7 @@ class PrivacyService:
     def erase_face(
         self, photo: Path, *, face_index: int | None = None, with_photos: bool = False
     ) -> dict[str, Any]:
-        people, faces = self.eraser.targets_for_face(photo, face_index)
+        people, faces = self.eraser.targets_for_face(self.probes.face(photo, face_index))
         try:
             return self.eraser.erase(
                 people, faces, with_photos=with_photos, what=f"the face in {photo.name}"
@@ -85,7 +147,7 @@ class PrivacyService:
             people, faces = self.eraser.targets_for_person(ref)
         else:
             assert photo is not None
-            people, faces = self.eraser.targets_for_face(photo, face_index)
+            people, faces = self.eraser.targets_for_face(self.probes.face(photo, face_index))
         return {"people": [{"id": p.id, "name": p.name} for p in people], "faces": len(faces)}
 
     # --- audit and records ------------------------------------------------------------------------
@@ -93,7 +155,7 @@ class PrivacyService:
     def audit_entries(self, since: str | None = None) -> list[dict[str, Any]]:
         """The audit log, from `since` on (a date, or a date and time; UTC if no zone)."""
         if since is None:
-            return self.ctx.audit.entries()
+            return self.audit.entries()
         try:
             start = datetime.fromisoformat(since.strip())
         except ValueError:
@@ -103,15 +165,15 @@ class PrivacyService:
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
         # Entries are stamped in UTC, to the second, so they compare as text.
-        return self.ctx.audit.entries(start.astimezone(UTC).isoformat(timespec="seconds"))
+        return self.audit.entries(start.astimezone(UTC).isoformat(timespec="seconds"))
 
     def verify_audit(self) -> Verification:
-        return self.ctx.audit.verify()
+        return self.audit.verify()
 
     def records(self, models: list[dict[str, Any]], key_kind: str) -> dict[str, Any]:
-        return record_of_processing(self.ctx, models, key_kind)
+        return record_of_processing(self.catalog, self.policy.current, models, key_kind)
 
     def set_controller(self, name: str) -> None:
-        with self.ctx.catalog.transaction():
-            self.ctx.catalog.set_setting("controller", name)
-            self.ctx.audit.record("records-controller", actor=self.ctx.actor, detail={"set": True})
+        with self.catalog.transaction():
+            self.catalog.set_setting("controller", name)
+            self.audit.record("records-controller", actor=self.acting.name, detail={"set": True})

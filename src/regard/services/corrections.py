@@ -16,7 +16,8 @@ from typing import Any
 
 from regard.domain.people import face_label, person_label
 from regard.errors import PeopleActionError
-from regard.privacy.context import PrivacyContext
+from regard.privacy.audit import AuditLog
+from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PeopleCatalog, PeopleState, PersonRow, name_key
 
 #: The corrections that can be undone.
@@ -265,7 +266,9 @@ def history(people: PeopleCatalog, limit: int) -> list[dict[str, Any]]:
 
 
 def undo(
-    ctx: PrivacyContext,
+    catalog: Catalog,
+    audit: AuditLog,
+    actor: str,
     people: PeopleCatalog,
     entry_id: int | None,
     refresh_covers: Callable[[set[int]], None],
@@ -286,7 +289,7 @@ def undo(
     problem = why_not(people, entry, undone)
     if problem:
         raise PeopleActionError(f"Cannot undo #{entry['id']}: {problem}")
-    with ctx.catalog.transaction():
+    with catalog.transaction():
         there = apply_undo(people, entry)
         # Each person's cover as it was, if that face is theirs still; else one of theirs.
         before = Change.of(entry).before.persons
@@ -300,9 +303,9 @@ def undo(
         refresh_covers(stale)
         people.remove_empty()
         people.record("undo", {"undid": entry["id"], "of": entry["action"]})
-        ctx.audit.record(
+        audit.record(
             "undo",
-            actor=ctx.actor,
+            actor=actor,
             subject=",".join(person_label(p) for p in sorted(there)) or None,
             detail={"undid": entry["id"], "of": entry["action"]},
         )
@@ -350,7 +353,9 @@ def remember(
     return people.record(action, {**detail, "before": before.as_json(), "after": after.as_json()})
 
 
-def delete(ctx: PrivacyContext, people: PeopleCatalog, person: PersonRow) -> dict[str, Any]:
+def delete(
+    catalog: Catalog, audit: AuditLog, actor: str, people: PeopleCatalog, person: PersonRow
+) -> dict[str, Any]:
     """A person and their name go, with the corrections that name them (so not undone);
     their faces stay, in no person."""
     if people.enrolled(person.id):
@@ -363,13 +368,13 @@ def delete(ctx: PrivacyContext, people: PeopleCatalog, person: PersonRow) -> dic
             web=f"{enrolled}, on the Consent & rights page instead.",
         )
     faces = people.face_ids_of(person.id)
-    with ctx.catalog.transaction():
+    with catalog.transaction():
         people.forget_history([person.id, *people.redirects_to(person.id)])
         people.delete_person(person.id)
         entry = people.record("delete", {"person": person.id, "faces": len(faces)})
-        ctx.audit.record(
+        audit.record(
             "delete-person",
-            actor=ctx.actor,
+            actor=actor,
             subject=person_label(person.id),
             result_count=len(faces),
         )

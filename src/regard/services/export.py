@@ -9,11 +9,11 @@ Who stays recognisable is the owner's choice, within the library's rules:
 
 Whatever the choice, a face whose owner opted out is always blurred, and so is any face the
 detector finds that the library cannot put a name to. Before export every photo is searched
-again at a higher resolution than indexing uses (`regard.pipeline.redact`), so a small face the
-index missed is not shipped unblurred, and the blurred result is searched once more for
-anything that still looks like a face. The heads of the people who stay recognisable are never
-blurred, not by one pixel. Originals are never modified; each copy is written whole or not at
-all, and a photo that cannot be read is reported and skipped.
+again at a higher resolution than indexing uses (`regard.pipeline.anonymise.redact`), so a
+small face the index missed is not shipped unblurred, and the blurred result is searched once
+more for anything that still looks like a face. The heads of the people who stay recognisable
+are never blurred, not by one pixel. Originals are never modified; each copy is written whole
+or not at all, and a photo that cannot be read is reported and skipped.
 """
 
 from __future__ import annotations
@@ -34,16 +34,18 @@ from regard.domain.face import Box, Detection, Landmarks
 from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus, shown_name
 from regard.domain.privacy import Purpose, active_purposes
-from regard.errors import PrivacyRequestError, RegardError
-from regard.inference.sessions import FaceDetector
+from regard.errors import OutputError, PrivacyRequestError, RegardError
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise import BlurMethod, BlurSettings, RGBImage, head_box
-from regard.pipeline.clean_encode import ImageFormat, check_keep, encode_clean
+from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings, RGBImage, head_box
+from regard.pipeline.anonymise.clean_encode import ImageFormat, check_keep, encode_clean
+from regard.pipeline.anonymise.redact import RedactedPhoto, redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import RedactedPhoto, redact_photo
-from regard.pipeline.share_errors import OutputError
-from regard.privacy.context import PrivacyContext
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.privacy.policy import PolicyGate
 from regard.services.people import PeopleService
+from regard.storage.catalog import Catalog
 
 BlurMode = Literal["all", "unconsented", "all-but", "none"]
 #: Photos a preview runs through the redaction export runs (the rest: the catalog's faces).
@@ -127,13 +129,21 @@ class PhotoPlan:
 class Exporter:
     def __init__(
         self,
-        ctx: PrivacyContext,
+        *,
+        catalog: Catalog,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
         people: PeopleService,
+        still_detector: Callable[[], FaceDetector],
         limits: DecodeLimits,
     ) -> None:
-        self.ctx = ctx
-        self.catalog = ctx.catalog
+        self.catalog = catalog
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
         self.people = people
+        self.still_detector = still_detector
         self.limits = limits
 
     # --- what to export -------------------------------------------------------------------------
@@ -166,7 +176,7 @@ class Exporter:
             chosen.update((p.id, p) for p in inside)
         for ref in people:
             row = self.people.resolve(ref)
-            if not self.ctx.allowed(row, Purpose.SEARCH):
+            if not self.policy.allowed(row, Purpose.SEARCH):
                 raise PrivacyRequestError(
                     f"{ref} may not be searched for under this library's policy or their "
                     "consent, so their photos cannot be chosen by name. Choose them by folder."
@@ -184,24 +194,24 @@ class Exporter:
             return set()
         live = self.catalog.people.live_people()
         if options.blur == "none":
-            return {p.id for p in live if self.ctx.allowed(p, Purpose.GROUPING)}
+            return {p.id for p in live if self.policy.allowed(p, Purpose.GROUPING)}
         if options.blur == "all-but":
             out = set()
             for name in options.visible:
                 row = self.people.resolve(name)
-                if not self.ctx.allowed(row, Purpose.GROUPING):
+                if not self.policy.allowed(row, Purpose.GROUPING):
                     raise PrivacyRequestError(
                         f"{name} may not be identified under this library's policy or their "
                         "consent: they cannot be shown unblurred by name."
                     )
                 out.add(row.id)
             return out
-        today = self.ctx.today()
+        today = self.policy.today()
         wanted = {Purpose.GROUPING, Purpose.SEARCH}
         return {
             p.id
             for p in live
-            if p.name and active_purposes(self.ctx.ledger(p.name), today) & wanted
+            if p.name and active_purposes(self.policy.ledger(p.name), today) & wanted
         }
 
     def plan(self, photo_id: int, visible: set[int]) -> PhotoPlan:
@@ -223,7 +233,7 @@ class Exporter:
 
     @property
     def detector(self) -> FaceDetector:
-        return self.ctx.still_detector()
+        return self.still_detector()
 
     # --- exporting -------------------------------------------------------------------------------
 
@@ -242,7 +252,7 @@ class Exporter:
         report = ExportReport(str(out))
         settings = BlurSettings(method=options.method)
         shown: set[int] = set()
-        where = self.ctx.path_namer()
+        where = self.policy.path_namer(self.acting.actor)
         for n, photo in enumerate(photos, 1):
             try:
                 entry = self._export_one(photo, out, options, visible, settings, n)
@@ -260,9 +270,9 @@ class Exporter:
                 progress(n, len(photos), photo.path)
         searched = selection.by_person
         with self.catalog.transaction():
-            self.ctx.audit.record(
+            self.audit.record(
                 "export",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.SEARCH.value if searched else None,
                 subject=",".join(person_label(p) for p in sorted(shown)) or None,
                 result_count=report.photos,
@@ -382,9 +392,9 @@ class Exporter:
             files.append(entry)
         people = self._fates([p.id for p in photos], visible, options, selection.by_person)
         with self.catalog.transaction():
-            self.ctx.audit.record(
+            self.audit.record(
                 "export-preview",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.SEARCH.value if selection.by_person else None,
                 subject=None,
                 result_count=len(files),
@@ -425,7 +435,7 @@ class Exporter:
             row = self.catalog.people.get(pid)
             if row is None:
                 continue
-            may_name = bool(row.name) and self.ctx.allowed(row, Purpose.GROUPING)
+            may_name = bool(row.name) and self.policy.allowed(row, Purpose.GROUPING)
             who = row.name if may_name and row.name else None
             shown = pid in visible and pid not in opted_out
             fate: dict[str, Any] = {
@@ -437,7 +447,7 @@ class Exporter:
             }
             if not shown:
                 fate["reason"] = self._why_blurred(row.name, pid in opted_out, options)
-                fate["can_stay_visible"] = pid not in opted_out and self.ctx.allowed(
+                fate["can_stay_visible"] = pid not in opted_out and self.policy.allowed(
                     row, Purpose.GROUPING
                 )
                 if pid in chosen and options.blur == "unconsented" and who:
@@ -456,7 +466,7 @@ class Exporter:
             return "is not among the people who stay recognisable"
         if options.blur == "none":
             return "may not be identified under this library's policy"
-        if not self.ctx.ledger(name):
+        if not self.policy.ledger(name):
             return "has no consent record"
         return "has no active consent for grouping or search"
 

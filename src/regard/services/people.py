@@ -26,12 +26,17 @@ from regard.errors import (
     PeopleActionError,
     PersonNotFoundError,
 )
+from regard.inference.calibration import Calibration
 from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
 from regard.pipeline.grouper import IncrementalGrouper
-from regard.privacy.context import PrivacyContext
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.privacy.policy import PolicyGate
 from regard.services import corrections
 from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
+from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
+from regard.storage.vector_store import VectorStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +67,25 @@ class PersonSearch:
 class PeopleService:
     def __init__(
         self,
-        ctx: PrivacyContext,
+        *,
+        catalog: Catalog,
+        vectors: VectorStore,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        calibration: Calibration,
         params: GroupingParams | None = None,
         withheld: Withheld = nothing_withheld,
     ) -> None:
-        self.ctx = ctx
+        self.catalog = catalog
+        self.people = catalog.people
+        self.vectors = vectors
+        self.model = vectors.model
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
+        self.calibration = calibration
         self.withheld = withheld
-        self.catalog = ctx.catalog
-        self.people = ctx.catalog.people
-        self.vectors = ctx.vectors
-        self.model = ctx.model
         self.params = params or GroupingParams()
         self._grouper: IncrementalGrouper | None = None
 
@@ -96,7 +110,7 @@ class PeopleService:
             allocate=self.people.create,
             params=self.params,
             # Only consented people exist in an organisation library.
-            allow_new=self.ctx.policy is Policy.HOUSEHOLD,
+            allow_new=self.policy.current is Policy.HOUSEHOLD,
         )
         done = rows.grouped
         if done.any():
@@ -157,7 +171,7 @@ class PeopleService:
             self._refresh_covers(touched_people)
             identified = len(touched_people & named)
             if identified:
-                self.ctx.audit.record(
+                self.audit.record(
                     "match",
                     actor="regard",
                     purpose=Purpose.GROUPING.value,
@@ -213,7 +227,7 @@ class PeopleService:
         person = self.resolve(ref)
         info = self.describe(person)
         by_photo: dict[int, dict[str, Any]] = {}
-        shown = self.ctx.path_namer()
+        shown = self.policy.path_namer(self.acting.actor)
         for f in self.people.faces_of(person.id):
             entry = by_photo.setdefault(
                 f.photo_id,
@@ -246,24 +260,25 @@ class PeopleService:
         holder = self.people.by_name(clean)
         if holder is not None and holder.id != person.id:
             raise NameTakenError(clean, person_label(holder.id), holder.name)
-        if self.ctx.policy is Policy.ORGANISATION:
+        if self.policy.current is Policy.ORGANISATION:
             named = PersonRow(person.id, clean, True, None, None)
             if not (
-                self.ctx.allowed(named, Purpose.GROUPING) or self.ctx.allowed(named, Purpose.SEARCH)
+                self.policy.allowed(named, Purpose.GROUPING)
+                or self.policy.allowed(named, Purpose.SEARCH)
             ):
                 raise ConsentRequiredError(clean, Purpose.GROUPING.value, Policy.ORGANISATION.value)
         with self.catalog.transaction():
             self.people.set_name(person.id, clean)
             self.people.confirm(person.id)
             self.people.record(
-                "name", {"person": person.id, "name": clean, "attested_by": self.ctx.actor}
+                "name", {"person": person.id, "name": clean, "attested_by": self.acting.name}
             )
-            self.ctx.audit.record(
+            self.audit.record(
                 "name",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.GROUPING.value,
                 subject=person_label(person.id),
-                detail={"attested_by": self.ctx.actor, "policy": self.ctx.policy.value},
+                detail={"attested_by": self.acting.name, "policy": self.policy.current.value},
             )
         self._grouper = None
         return self.describe(self.resolve(person_label(person.id)))
@@ -304,9 +319,9 @@ class PeopleService:
                 {"into": keep.id, "from": other.id, "faces": moved, "dropped": dropped},
                 before,
             )
-            self.ctx.audit.record(
+            self.audit.record(
                 "merge",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=f"{person_label(keep.id)},{person_label(other.id)}",
                 result_count=moved,
             )
@@ -344,9 +359,9 @@ class PeopleService:
                 {"from": person.id, "to": new_id, "faces": list(face_ids), "new": [new_id]},
                 before,
             )
-            self.ctx.audit.record(
+            self.audit.record(
                 "split",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=f"{person_label(person.id)},{person_label(new_id)}",
                 result_count=len(face_ids),
             )
@@ -379,9 +394,9 @@ class PeopleService:
                 {"person": person.id, "face": face_id, "removed": removed},
                 before,
             )
-            self.ctx.audit.record(
+            self.audit.record(
                 "reject",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 subject=f"{person_label(person.id)},{face_label(face_id)}",
             )
         self._grouper = None
@@ -392,7 +407,9 @@ class PeopleService:
     def delete(self, ref: str) -> dict[str, Any]:
         """The person and their name go; their faces stay, in no person. Not an erasure: the
         faces keep their face data (and a regrouping may gather them again, unnamed)."""
-        done = corrections.delete(self.ctx, self.people, self.resolve(ref))
+        done = corrections.delete(
+            self.catalog, self.audit, self.acting.name, self.people, self.resolve(ref)
+        )
         self._grouper = None
         return done
 
@@ -405,7 +422,9 @@ class PeopleService:
     def undo(self, entry_id: int | None = None) -> dict[str, Any]:
         """Undo a merge, a split or a rejection (by default the latest one not undone yet):
         what it changed is put back as it was, or nothing happens and the reason is given."""
-        done = corrections.undo(self.ctx, self.people, entry_id, self._refresh_covers)
+        done = corrections.undo(
+            self.catalog, self.audit, self.acting.name, self.people, entry_id, self._refresh_covers
+        )
         self._grouper = None
         return done
 
@@ -417,7 +436,7 @@ class PeopleService:
         clean = " ".join(name.split())
         person = self.people.by_name(clean)
         candidate = person or PersonRow(0, clean, True, None, None)
-        if not self.ctx.allowed(candidate, Purpose.GROUPING):
+        if not self.policy.allowed(candidate, Purpose.GROUPING):
             return "refused_by_policy", None
         if person is not None:
             if self.people.face_person(face_id) == person.id:
@@ -434,7 +453,12 @@ class PeopleService:
                 self.people.set_name(pid, clean)
                 self.people.record(
                     "name",
-                    {"person": pid, "name": clean, "attested_by": self.ctx.actor, "source": "xmp"},
+                    {
+                        "person": pid,
+                        "name": clean,
+                        "attested_by": self.acting.name,
+                        "source": "xmp",
+                    },
                 )
             else:
                 pid = person.id
@@ -452,7 +476,7 @@ class PeopleService:
 
     def recluster(self) -> dict[str, Any]:
         """Group every face again from scratch; the owner's decisions are kept as they are."""
-        if self.ctx.policy is Policy.ORGANISATION:
+        if self.policy.current is Policy.ORGANISATION:
             raise PeopleActionError(
                 "An organisation library has only consented people, formed from their consent "
                 "enrolment: there is nothing to regroup."
@@ -511,8 +535,8 @@ class PeopleService:
                 "people_removed": removed,
             }
             self.people.record("recluster", summary)
-            self.ctx.audit.record(
-                "recluster", actor=self.ctx.actor, result_count=summary["people"], detail=summary
+            self.audit.record(
+                "recluster", actor=self.acting.name, result_count=summary["people"], detail=summary
             )
         self._grouper = None
         return summary
@@ -566,17 +590,17 @@ class PeopleService:
         """The person's photos, then photos with faces that look like them but are not in
         them yet ("suggested"), best first."""
         person = self.resolve(ref)
-        if not self.ctx.allowed(person, Purpose.SEARCH):
-            if self.ctx.policy is Policy.ORGANISATION and not self.ctx.ledger(person.name):
+        if not self.policy.allowed(person, Purpose.SEARCH):
+            if self.policy.current is Policy.ORGANISATION and not self.policy.ledger(person.name):
                 raise ConsentRequiredError(
                     person.name or person_label(person.id),
                     Purpose.SEARCH.value,
-                    self.ctx.policy.value,
+                    self.policy.current.value,
                 )
             with self.catalog.transaction():
-                self.ctx.audit.record(
+                self.audit.record(
                     "search-person",
-                    actor=self.ctx.actor,
+                    actor=self.acting.name,
                     purpose=Purpose.SEARCH.value,
                     subject=person_label(person.id),
                     result_count=0,
@@ -587,11 +611,11 @@ class PeopleService:
             )
         faces = self.people.faces_of(person.id)
         index = self.vectors.index
-        cal = self.ctx.calibration()
+        cal = self.calibration
         t = threshold if threshold is not None else cal.search_threshold(len(index))
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
         taken: dict[int, str | None] = {}
-        label, name = identities(self.ctx)(person)
+        label, name = identities(self.policy)(person)
         held: set[int] = set()
         if faces:
             ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
@@ -631,13 +655,15 @@ class PeopleService:
         for fms in matches.values():
             fms.sort(key=lambda f: (f.source == "suggested", -f.score))
         out = photo_matches(
-            self.ctx, ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items())
+            self.catalog,
+            self.policy.path_namer(self.acting.actor),
+            ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
         )
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
         with self.catalog.transaction():
-            self.ctx.audit.record(
+            self.audit.record(
                 "search-person",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.SEARCH.value,
                 subject=person_label(person.id),
                 result_count=len(out),

@@ -15,26 +15,23 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from regard.domain.face import AnalysedFace
 from regard.domain.people import person_label
 from regard.domain.photo import shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
-from regard.errors import AmbiguousProbeError, FaceIndexError, NoFaceInProbeError
-from regard.privacy.context import PrivacyContext, file_sha256
+from regard.inference.calibration import Calibration
+from regard.pipeline.probe import Probe, ProbeReader
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.privacy.policy import PolicyGate
+from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
-
-
-def probe_face(index: int, face: AnalysedFace) -> ProbeFace:
-    return ProbeFace(
-        index, face.detection.box, face.detection.score, face.quality.size_px, face.quality.low
-    )
-
+from regard.storage.vector_store import VectorStore
 
 Identity = tuple[str | None, str | None]
 
 
-def identities(ctx: PrivacyContext) -> Callable[[PersonRow | None], Identity]:
+def identities(policy: PolicyGate) -> Callable[[PersonRow | None], Identity]:
     """A face's person ("P12") and their name, for results, where the library's policy allows
     showing who they are (as it allows grouping them into a person); (None, None) otherwise.
     The policy is asked once per person."""
@@ -44,7 +41,7 @@ def identities(ctx: PrivacyContext) -> Callable[[PersonRow | None], Identity]:
         if person is None:
             return None, None
         if person.id not in known:
-            shown = ctx.allowed(person, Purpose.GROUPING)
+            shown = policy.allowed(person, Purpose.GROUPING)
             known[person.id] = (person_label(person.id), person.name) if shown else (None, None)
         return known[person.id]
 
@@ -52,13 +49,14 @@ def identities(ctx: PrivacyContext) -> Callable[[PersonRow | None], Identity]:
 
 
 def photo_matches(
-    ctx: PrivacyContext, found: Iterable[tuple[int, tuple[FaceMatch, ...], str | None]]
+    catalog: Catalog,
+    shown: Callable[[str], str],
+    found: Iterable[tuple[int, tuple[FaceMatch, ...], str | None]],
 ) -> list[PhotoMatch]:
     """(photo id, matched faces best first, taken at) as results: each photo with the name
-    to call it by and its size (the faces' boxes are in its pixels)."""
+    to call it by and its size (the faces' boxes are in its pixels), and its path as `shown`."""
     rows = list(found)
-    facts = ctx.catalog.photo_facts([photo_id for photo_id, _, _ in rows])
-    shown = ctx.path_namer()
+    facts = catalog.photo_facts([photo_id for photo_id, _, _ in rows])
     out = []
     for photo_id, faces, taken_at in rows:
         f = facts[photo_id]
@@ -87,8 +85,25 @@ def nothing_withheld(_faces: Sequence[int], _purpose: Purpose) -> set[int]:
 
 
 class SearchService:
-    def __init__(self, ctx: PrivacyContext, withheld: Withheld = nothing_withheld) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        vectors: VectorStore,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        calibration: Calibration,
+        probes: ProbeReader,
+        withheld: Withheld = nothing_withheld,
+    ) -> None:
+        self.catalog = catalog
+        self.vectors = vectors
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
+        self.calibration = calibration
+        self.probes = probes
         self.withheld = withheld
 
     def search_face(
@@ -99,26 +114,18 @@ class SearchService:
         threshold: float | None = None,
         limit: int | None = None,
     ) -> SearchResult:
-        ctx = self.ctx
-        faces = ctx.read_probe(photo)
-        if not faces:
-            raise NoFaceInProbeError(photo)
-        if face_index is None:
-            if len(faces) > 1:
-                raise AmbiguousProbeError(photo, [probe_face(i, f) for i, f in enumerate(faces)])
-            face_index = 0
-        if not 0 <= face_index < len(faces):
-            raise FaceIndexError(photo, face_index, len(faces))
-        chosen = faces[face_index]
-        index = ctx.vectors.index
-        cal = ctx.calibration()
+        probe = self.probes.read(photo)
+        face_index = probe.select(face_index)
+        chosen = probe.faces[face_index]
+        index = self.vectors.index
+        cal = self.calibration
         source = "given" if threshold is not None else "calibrated"
         t = threshold if threshold is not None else cal.search_threshold(len(index))
         neighbours = index.search(chosen.embedding, threshold=t)
-        hits = ctx.catalog.face_hits([n.id for n in neighbours])
+        hits = self.catalog.face_hits([n.id for n in neighbours])
         persons: dict[int, PersonRow | None] = {}
         allowed: dict[int | None, bool] = {}
-        who = identities(ctx)
+        who = identities(self.policy)
         by_photo: dict[int, list[FaceMatch]] = defaultdict(list)
         look_alike = self.withheld([n.id for n in neighbours], Purpose.SEARCH)
         withheld = 0
@@ -129,10 +136,10 @@ class SearchService:
             if n.id in look_alike:
                 withheld += 1
                 continue
-            pid = ctx.catalog.people.face_person(n.id)
+            pid = self.catalog.people.face_person(n.id)
             if pid not in allowed:
-                persons[pid or 0] = ctx.catalog.people.get(pid) if pid else None
-                allowed[pid] = ctx.allowed(persons[pid or 0], Purpose.SEARCH)
+                persons[pid or 0] = self.catalog.people.get(pid) if pid else None
+                allowed[pid] = self.policy.allowed(persons[pid or 0], Purpose.SEARCH)
             if not allowed[pid]:
                 withheld += 1
                 continue
@@ -141,7 +148,8 @@ class SearchService:
                 FaceMatch(n.id, hit.box, n.score, hit.low_quality, person=label, name=name)
             )
         matches = photo_matches(
-            ctx,
+            self.catalog,
+            self.policy.path_namer(self.acting.actor),
             (
                 (photo_id, tuple(sorted(fm, key=lambda f: -f.score)), hits[fm[0].face_id].taken_at)
                 for photo_id, fm in by_photo.items()
@@ -150,11 +158,11 @@ class SearchService:
         matches.sort(key=lambda m: (-m.score, m.path))
         if limit is not None:
             matches = matches[:limit]
-        self._audit(photo, matches, withheld, t)
+        self._audit(probe, matches, withheld, t)
         return SearchResult(
             probe_path=str(photo),
-            probe_face=probe_face(face_index, chosen),
-            probe_faces=len(faces),
+            probe_face=ProbeFace.of(face_index, chosen),
+            probe_faces=len(probe.faces),
             threshold=t,
             threshold_source=source,
             library_faces=len(index),
@@ -162,25 +170,24 @@ class SearchService:
             matches=tuple(matches),
         )
 
-    def _audit(self, photo: Path, matches: list[PhotoMatch], withheld: int, t: float) -> None:
-        ctx = self.ctx
-        anonymous = ctx.policy is Policy.ORGANISATION and not matches
+    def _audit(self, probe: Probe, matches: list[PhotoMatch], withheld: int, t: float) -> None:
+        anonymous = self.policy.current is Policy.ORGANISATION and not matches
         subjects = sorted(
             {
                 f"P{pid}"
                 for m in matches
                 for f in m.faces
-                if (pid := ctx.catalog.people.face_person(f.face_id))
+                if (pid := self.catalog.people.face_person(f.face_id))
             }
         )
-        with ctx.catalog.transaction():
-            ctx.audit.record(
+        with self.catalog.transaction():
+            self.audit.record(
                 "search-face",
-                actor=ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.SEARCH.value,
                 subject=",".join(subjects) or None,
                 # A probe that matched no consented person is not kept, not even as a hash.
-                probe_hash=None if anonymous else file_sha256(photo),
+                probe_hash=None if anonymous else probe.content_hash,
                 result_count=len(matches),
                 detail={
                     "threshold": round(t, 4),

@@ -23,7 +23,7 @@ from regard.errors import (
     PhotoNotFoundError,
     UnreadableFileError,
 )
-from regard.pipeline.anonymise import blur_faces
+from regard.pipeline.anonymise.blur import blur_faces
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.storage.catalog import Catalog
 

@@ -30,8 +30,11 @@ from regard.pipeline.xmp import (
     to_upright,
     write_regions,
 )
-from regard.privacy.context import PrivacyContext
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.privacy.policy import PolicyGate
 from regard.services.people import PeopleService
+from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
 
 MATCH_IOU = 0.3  # regions drawn by another program's detector are sized differently
@@ -43,10 +46,20 @@ def sidecar_of(path: str) -> Path:
 
 
 class XmpService:
-    def __init__(self, ctx: PrivacyContext, people: PeopleService) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        people: PeopleService,
+    ) -> None:
+        self.catalog = catalog
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
         self.people = people
-        self.catalog = ctx.catalog
 
     def _photos(self, paths: list[Path] | None) -> list[Photo]:
         photos = [p for p in self.catalog.photos() if p.status == PhotoStatus.INDEXED]
@@ -64,7 +77,7 @@ class XmpService:
             return None
         if person_id not in cache:
             row = self.catalog.people.get(person_id)
-            ok = row is not None and row.name and self.ctx.allowed(row, Purpose.GROUPING)
+            ok = row is not None and row.name and self.policy.allowed(row, Purpose.GROUPING)
             cache[person_id] = row if ok else None
         row = cache[person_id]
         return row.name if row else None
@@ -102,9 +115,9 @@ class XmpService:
                 continue
             counts["sidecars"] += 1
         with self.catalog.transaction():
-            self.ctx.audit.record(
+            self.audit.record(
                 "xmp-write",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.GROUPING.value,
                 result_count=counts["named_regions"],
                 detail=dict(counts),
@@ -148,9 +161,9 @@ class XmpService:
                 if person:
                     named.add(person)
         with self.catalog.transaction():
-            self.ctx.audit.record(
+            self.audit.record(
                 "xmp-import",
-                actor=self.ctx.actor,
+                actor=self.acting.name,
                 purpose=Purpose.GROUPING.value,
                 subject=",".join(person_label(p) for p in sorted(named)) or None,
                 result_count=counts["named"],

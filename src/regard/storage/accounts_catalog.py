@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from regard.storage.clock import utc_now
+from regard.domain.clock import utc_now
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from regard.domain.clock import utc_now
 from regard.domain.face import AnalysedFace, Box
+from regard.domain.models import ModelSpec
 from regard.domain.photo import (
     FileFingerprint,
     Photo,
@@ -31,9 +33,7 @@ from regard.domain.photo import (
 )
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.errors import KeyMissingError, LibraryError, LibraryVersionError
-from regard.inference.registry import ModelSpec
 from regard.storage.accounts_catalog import AccountsCatalog
-from regard.storage.clock import utc_now
 from regard.storage.people_catalog import PeopleCatalog
 from regard.storage.privacy_catalog import PrivacyCatalog
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from regard.domain.clock import utc_now
 from regard.domain.face import Box
-from regard.storage.clock import utc_now
 
 
 class VectorCodecLike(Protocol):
@@ -156,15 +156,6 @@ class PeopleCatalog:
         merged = self._db.execute("DELETE FROM people WHERE merged_into = ?", (person_id,)).rowcount
         return int(merged) + int(
             self._db.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount
-        )
-
-    def delete_empty_unconfirmed(self) -> int:
-        """Automatic persons that lost all their faces go (see `remove_empty` for all)."""
-        return int(
-            self._db.execute(
-                "DELETE FROM people WHERE confirmed = 0 AND merged_into IS NULL AND id NOT IN"
-                " (SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL)"
-            ).rowcount
         )
 
     def remove_empty(self) -> list[int]:
@@ -474,13 +465,6 @@ class PeopleCatalog:
             "SELECT id, at, action, detail FROM people_history WHERE id = ?", (entry_id,)
         ).fetchone()
         return {"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} if r else None
-
-    def later_entries(self, entry_id: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT id, at, action, detail FROM people_history WHERE id > ? ORDER BY id",
-            (entry_id,),
-        )
-        return [{"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} for r in rows]
 
     def forget_history(self, person_ids: Iterable[int]) -> int:
         """Remove the corrections that mention these persons (they may hold their names)."""

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from regard.storage.clock import utc_now
+from regard.domain.clock import utc_now
 
 
 class PrivacyCatalog:

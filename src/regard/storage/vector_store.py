@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.atomic import private_dirs, write_atomically
+from regard.domain.models import ModelSpec
 from regard.errors import WrongKeyError
-from regard.inference.registry import ModelSpec
 from regard.storage.catalog import Catalog
 from regard.storage.vectors import ExactIndex, HnswIndex, VectorIndex
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,12 +13,9 @@ from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
     DEFAULT_LIBRARY,
+    Invocation,
     JsonOpt,
-    State,
-    engine_config,
-    open_engine,
     print_json,
-    user_errors,
 )
 from regard.pipeline.analyse import AnalysisSettings
 from regard.pipeline.decode import DecodeLimits
@@ -35,6 +31,7 @@ app = typer.Typer(
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     library: Annotated[
         Path,
         typer.Option(
@@ -67,20 +64,24 @@ def main_options(
         ),
     ] = None,
 ) -> None:
-    State.library = library.expanduser()
+    library = library.expanduser()
     # Image libraries' warnings, and unexpected failures' tracebacks, go to the library's log.
-    logs.log_to(State.library)
-    State.passphrase = typer.prompt("Passphrase", hide_input=True) if passphrase else None
-    State.key_file = key_file
-    State.actor = actor
-    # Made per invocation, not at import, so the terminal width is read when it matters;
-    # long paths are not wrapped in logs and pipes.
-    State.out = render.console(stderr=False)
-    State.err = render.console(stderr=True)
+    logs.log_to(library)
+    ctx.obj = Invocation(
+        library=library,
+        # Made per invocation, so the terminal width is read when it matters; long paths are
+        # not wrapped in logs and pipes.
+        out=render.console(stderr=False),
+        err=render.console(stderr=True),
+        passphrase=typer.prompt("Passphrase", hide_input=True) if passphrase else None,
+        key_file=key_file,
+        actor=actor,
+    )
 
 
 @app.command()
 def index(
+    ctx: typer.Context,
     folders: Annotated[list[Path], typer.Argument(help="Folders (or files) of photos to index.")],
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove photos whose files are gone from these folders.")
@@ -107,7 +108,8 @@ def index(
 ) -> None:
     """Find the photos under FOLDERS and the faces in them. Re-running skips unchanged files
     (and files that failed, unless they changed or --retry-failed is given)."""
-    with user_errors(as_json):
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json):
         positive("--max-megapixels", max_megapixels, "megapixels")
         positive("--max-file-mb", max_file_mb, "MiB")
         positive("--timeout", timeout, "seconds")
@@ -120,16 +122,16 @@ def index(
         }
         if workers is not None:
             config["workers"] = workers
-        with open_engine(create=True, **config) as engine:
+        with run.open_engine(create=True, **config) as engine:
             if as_json:
                 report = engine.index(folders, prune=prune, retry_failed=retry_failed)
                 print_json(report.as_dict())
                 return
-            with render.IndexProgress(State.out) as progress:
+            with render.IndexProgress(run.out) as progress:
                 report = engine.index(
                     folders, prune=prune, on_event=progress.handle, retry_failed=retry_failed
                 )
-            render.index_report(State.out, report)
+            render.index_report(run.out, report)
 
 
 def positive(option: str, value: float, unit: str) -> None:
@@ -143,6 +145,7 @@ def positive(option: str, value: float, unit: str) -> None:
 
 @app.command()
 def search(
+    ctx: typer.Context,
     face: Annotated[
         Path | None, typer.Option("--face", help="A photo of the person to look for.")
     ] = None,
@@ -162,16 +165,17 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Every photo in the library with the face in --face (or of --person), best first."""
-    with user_errors(as_json):
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json):
         if (face is None) == (person is None):
             raise RegardError("Search for one thing: --face PHOTO or --person NAME.")
-        with open_engine() as engine:
+        with run.open_engine() as engine:
             if person is not None:
                 found = engine.people.search(person, threshold=threshold)
                 if as_json:
                     print_json(found.as_dict())
                 else:
-                    render.person_search(State.out, found, limit)
+                    render.person_search(run.out, found, limit)
                 return
             assert face is not None
             result = engine.search_face(
@@ -180,11 +184,12 @@ def search(
             if as_json:
                 print_json(result.as_dict())
             else:
-                render.search_result(State.out, result)
+                render.search_result(run.out, result)
 
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[
         str, typer.Option(help="Address to listen on (loopback only, unless you mean it).")
     ] = "127.0.0.1",
@@ -202,19 +207,20 @@ def serve(
     ] = None,
 ) -> None:
     """Open the local web app: library, people, search by photo, consent and rights."""
+    run: Invocation = ctx.obj
     import asyncio
 
     from regard.interfaces.http.host import EngineHost
     from regard.interfaces.http.server import allowed_hosts, bind, is_loopback, make_server
 
-    with user_errors(False):
+    with run.user_errors(False):
         if not is_loopback(host):
-            State.err.print(
+            run.err.print(
                 f"[bold yellow]warning:[/] listening on {host}: other machines can reach this "
                 "server. Use it only on a network you trust, behind TLS. It answers only to "
                 "the host names it knows: give the one other machines use with --allow-host."
             )
-        engine_host = EngineHost(State.library, engine_config(), create=True)
+        engine_host = EngineHost(run.library, run.engine_config(), create=True)
         try:
             sock = bind(host, port)
             bound = sock.getsockname()[1]
@@ -224,14 +230,14 @@ def serve(
             with engine_host.use():
                 if engine_host.accounts.needs_setup():
                     # One link to open: the page takes the token from it (and hides it again).
-                    State.out.print(
+                    run.out.print(
                         "First run: open this address to create the owner's account (its "
                         "one-time setup token is in it):\n\n"
                         f"    {url}/setup?token={engine_host.accounts.setup_token()}\n",
                         soft_wrap=True,
                     )
-            State.out.print(
-                f"Regard is serving {render.escape(str(State.library))} at {url} (Ctrl-C to stop).",
+            run.out.print(
+                f"Regard is serving {render.escape(str(run.library))} at {url} (Ctrl-C to stop).",
                 soft_wrap=True,
             )
             server = make_server(engine_host, access_log, allowed=hosts)
@@ -242,43 +248,49 @@ def serve(
 
 @app.command()
 def faces(
+    ctx: typer.Context,
     photo: Annotated[Path, typer.Argument(help="A photo to look for faces in.")],
     as_json: JsonOpt = False,
 ) -> None:
     """List the faces in a photo, numbered as `search --face-index` uses them."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         found = engine.probe_faces(photo)
         if as_json:
             print_json({"photo": str(photo), "faces": [f.as_dict() for f in found]})
         else:
-            State.out.print(render.probe_faces_table(found))
+            run.out.print(render.probe_faces_table(found))
 
 
 @app.command()
 def photos(
+    ctx: typer.Context,
     with_faces: Annotated[
         bool, typer.Option("--with-faces", help="Only photos where a face was found.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List the photos in the library with their face counts."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         rows = engine.photos(with_faces=with_faces)
         if as_json:
             print_json(rows)
         else:
-            render.photos(State.out, rows)
+            render.photos(run.out, rows)
 
 
 @app.command()
 def status(
+    ctx: typer.Context,
     errors: Annotated[
         bool, typer.Option("--errors", help="List the files that could not be indexed.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """What the library holds: photos, faces, errors, models, size on disk."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         info = engine.status()
         failed = engine.failures() if errors else []
         if as_json:
@@ -289,23 +301,6 @@ def status(
                 ]
             print_json(info)
             return
-        render.status(State.out, info)
+        render.status(run.out, info)
         if errors:
-            render.failures(State.out, failed)
-
-
-def main() -> None:
-    # What C libraries (libtiff, libjpeg, libheif) print goes to the log, not the terminal.
-    logs.capture_native_stderr()
-    # A path whose bytes are not UTF-8 is printed with escapes, never a UnicodeEncodeError.
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
-    app()
-
-
-# The command groups register themselves on `app`.
-from regard.interfaces.cli import people as _people  # noqa: E402, F401
-from regard.interfaces.cli import privacy as _privacy  # noqa: E402, F401
-from regard.interfaces.cli import share as _share  # noqa: E402, F401
+            render.failures(run.out, failed)

@@ -10,28 +10,27 @@ import typer
 
 from regard.errors import PrivacyRequestError, RegardError
 from regard.interfaces.cli import render
-from regard.interfaces.cli.app import app
-from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
-from regard.privacy.keys import KeyConfig
+from regard.interfaces.cli.common import (
+    Invocation,
+    JsonOpt,
+    print_json,
+)
+from regard.storage.keys import KeyConfig
 
 consent_app = typer.Typer(help="The consent ledger: who agreed to be identified, and for what.")
-app.add_typer(consent_app, name="consent")
 optout_app = typer.Typer(help="The opt-out registry: faces that are never recognised again.")
-app.add_typer(optout_app, name="optout")
 xmp_app = typer.Typer(help="Face regions with names in XMP sidecars (digiKam, Lightroom, Immich).")
-app.add_typer(xmp_app, name="xmp")
 audit_app = typer.Typer(
     help="The audit log of every identification and privacy action.", invoke_without_command=True
 )
-app.add_typer(audit_app, name="audit")
 
 FaceIndexOpt = Annotated[
     int | None, typer.Option("--face-index", help="Which face, if the photo has several.")
 ]
 
 
-@app.command()
 def init(
+    ctx: typer.Context,
     policy: Annotated[
         str, typer.Option(help="household (a private library) or organisation (GDPR art. 9).")
     ] = "household",
@@ -41,16 +40,18 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a library with a policy (give --passphrase before `init` to use one)."""
+    run: Invocation = ctx.obj
     from regard.domain.privacy import Policy
 
-    with user_errors(as_json):
+    with run.user_errors(as_json):
         try:
             chosen = Policy(policy)
         except ValueError:
             raise RegardError(f"{policy!r} is not a policy: household or organisation.") from None
-        if (State.library / "catalog.sqlite").exists():
-            raise RegardError(f"{State.library} is already a library; its policy cannot change.")
-        with open_engine(create=True, policy=chosen) as engine:
+        library = run.library
+        if (library / "catalog.sqlite").exists():
+            raise RegardError(f"{library} is already a library; its policy cannot change.")
+        with run.open_engine(create=True, policy=chosen) as engine:
             if controller:
                 engine.privacy.set_controller(controller)
             info = engine.status()
@@ -64,7 +65,7 @@ def init(
                 if enc["key"] == "keyfile"
                 else "your passphrase"
             )
-            State.out.print(
+            run.out.print(
                 f"Created a {info['policy']} library at {info['library']}. "
                 f"Face data is encrypted with {where}."
             )
@@ -72,6 +73,7 @@ def init(
 
 @consent_app.command("grant")
 def consent_grant(
+    ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="The person, by name as on the evidence.")],
     purpose: Annotated[str, typer.Option(help="grouping, search, camera (comma-separated).")],
     evidence: Annotated[
@@ -91,7 +93,8 @@ def consent_grant(
     as_json: JsonOpt = False,
 ) -> None:
     """Record that someone agreed to be identified for some purposes."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         result = engine.privacy.grant(
             subject,
             purpose,
@@ -105,7 +108,7 @@ def consent_grant(
         if as_json:
             print_json(result)
         else:
-            State.out.print(
+            run.out.print(
                 f"Consent recorded (#{result['record']}): {render.escape(result['subject'])} "
                 f"for {', '.join(result['purposes'])}"
                 + (f" until {result['expires']}" if result["expires"] else "")
@@ -121,6 +124,7 @@ def consent_grant(
 
 @consent_app.command("withdraw")
 def consent_withdraw(
+    ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="The person, by name.")],
     purpose: Annotated[
         str | None, typer.Option(help="Only these purposes (default: all of them).")
@@ -128,13 +132,14 @@ def consent_withdraw(
     as_json: JsonOpt = False,
 ) -> None:
     """Withdraw consent, at once; as easy as giving it (GDPR art. 7(3))."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         result = engine.privacy.withdraw(subject, purpose)
         if as_json:
             print_json(result)
         else:
             left = ", ".join(result["still_allowed"]) or "nothing"
-            State.out.print(
+            run.out.print(
                 f"Withdrawn for {render.escape(result['subject'])}: "
                 f"{', '.join(result['withdrawn']) or 'nothing that was active'}. Still allowed: "
                 f"{left}. Face vectors deleted: {result['removed']['embeddings']}."
@@ -142,18 +147,20 @@ def consent_withdraw(
 
 
 @consent_app.command("list")
-def consent_list(as_json: JsonOpt = False) -> None:
+def consent_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Everyone in the consent ledger, what they allow today, and their records."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         rows = engine.privacy.consent.subjects()
         if as_json:
             print_json(rows)
         else:
-            render.consents(State.out, rows)
+            render.consents(run.out, rows)
 
 
 @optout_app.command("add")
 def optout_add(
+    ctx: typer.Context,
     selfie: Annotated[Path, typer.Argument(help="A photo of the person who opts out.")],
     face_index: FaceIndexOpt = None,
     note: Annotated[str | None, typer.Option(help="A note, e.g. when they asked.")] = None,
@@ -161,13 +168,14 @@ def optout_add(
 ) -> None:
     """Never recognise this face again: existing matches lose their face data, new ones
     never get any."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
         result = engine.privacy.optouts.add(selfie, face_index=face_index, note=note)
         if as_json:
             print_json(result)
         else:
-            State.out.print(
+            run.out.print(
                 f"Opt-out #{result['optout']} recorded. {result['faces_excluded']} faces in the "
                 f"library matched: their face data is deleted and they will be blurred on "
                 "export. Future photos of them are never recognised."
@@ -175,25 +183,26 @@ def optout_add(
 
 
 @optout_app.command("list")
-def optout_list(as_json: JsonOpt = False) -> None:
+def optout_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The opt-outs recorded, with how many faces each excludes."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         rows = engine.privacy.optouts.list()
         if as_json:
             print_json(rows)
         else:
             for r in rows:
-                State.out.print(
+                run.out.print(
                     f"#{r['optout']} {r['created_at']} by {r['actor']}: "
                     f"{r['faces_excluded']} faces excluded"
                     + (f" — {render.escape(r['note'])}" if r["note"] else "")
                 )
             if not rows:
-                State.out.print("No opt-outs.")
+                run.out.print("No opt-outs.")
 
 
-@app.command("access-report")
 def access_report(
+    ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="The zip file to write.")],
     person: Annotated[str | None, typer.Option(help="The person, by name or id.")] = None,
     face: Annotated[
@@ -204,7 +213,8 @@ def access_report(
 ) -> None:
     """Everything held about one person (GDPR art. 15), as a zip they can read: manifest,
     summary and their photos with every other face blurred."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
         result = engine.privacy.access_report(
             output, person=person, photo=face, face_index=face_index
@@ -212,7 +222,7 @@ def access_report(
         if as_json:
             print_json(result)
         else:
-            State.out.print(
+            run.out.print(
                 f"Wrote {result['report']}: {result['faces']} faces in {result['photos']} photos"
                 + (
                     f" ({result['photos_missing']} photo files no longer exist)"
@@ -223,8 +233,8 @@ def access_report(
             )
 
 
-@app.command()
 def erase(
+    ctx: typer.Context,
     person: Annotated[str | None, typer.Option(help="The person to erase, by name or id.")] = None,
     face: Annotated[
         Path | None, typer.Option(help="A photo of the person to erase (e.g. a selfie).")
@@ -237,7 +247,8 @@ def erase(
     as_json: JsonOpt = False,
 ) -> None:
     """Erase a person (GDPR art. 17) and print the receipt. Photos stay unless --with-photos."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
         preview = engine.privacy.erasure_preview(person, face, face_index)
         if not yes:
@@ -264,7 +275,7 @@ def erase(
         if as_json:
             print_json(receipt)
         else:
-            render.erasure_receipt(State.out, receipt)
+            render.erasure_receipt(run.out, receipt)
 
 
 @audit_app.callback(invoke_without_command=True)
@@ -274,45 +285,47 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the audit log (entries never hold names or face data)."""
+    run: Invocation = ctx.obj
     if ctx.invoked_subcommand is not None:
         return
-    with user_errors(as_json), open_engine() as engine:
+    with run.user_errors(as_json), run.open_engine() as engine:
         rows = engine.privacy.audit_entries(since)
         if as_json:
             print_json(rows)
         else:
-            render.audit(State.out, rows)
+            render.audit(run.out, rows)
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
+def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Check the audit log's hash chain: any edited or deleted entry is found and named."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         result = engine.privacy.verify_audit()
         if as_json:
             print_json(result.as_dict())
         elif result.ok:
-            State.out.print(f"The audit log is intact: {result.entries} entries.")
+            run.out.print(f"The audit log is intact: {result.entries} entries.")
         else:
             for problem in result.problems:
-                State.err.print(f"[bold red]audit:[/] {problem}")
+                run.err.print(f"[bold red]audit:[/] {problem}")
         if not result.ok:
             raise typer.Exit(1)
 
 
-@app.command()
-def records(as_json: JsonOpt = False) -> None:
+def records(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The record of processing activities (GDPR art. 30), from the live configuration."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         info = engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
         if as_json:
             print_json(info)
         else:
-            render.records(State.out, info)
+            render.records(run.out, info)
 
 
-@app.command()
 def rekey(
+    ctx: typer.Context,
     new_passphrase: Annotated[
         bool, typer.Option("--new-passphrase", help="Protect the library with a new passphrase.")
     ] = False,
@@ -322,7 +335,8 @@ def rekey(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-encrypt all face data under a new key; the old key opens nothing afterwards."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         passphrase = None
         if new_passphrase:
             passphrase = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
@@ -331,14 +345,14 @@ def rekey(
             print_json(result)
         else:
             where = result["key_file"] if result["key"] == "keyfile" else "the new passphrase"
-            State.out.print(
+            run.out.print(
                 f"Re-encrypted {result['resealed']} face vectors with a new key, "
                 f"protected by {where}."
             )
 
 
-@app.command()
 def retention(
+    ctx: typer.Context,
     unassigned_days: Annotated[
         str | None,
         typer.Option(
@@ -348,7 +362,8 @@ def retention(
     as_json: JsonOpt = False,
 ) -> None:
     """Show or set how long face data is kept (applied by `regard maintain`)."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         if unassigned_days is not None:
             days = None if unassigned_days.lower() == "none" else int(unassigned_days)
             schedule = engine.privacy.retention.set("unassigned-days", days)
@@ -358,19 +373,19 @@ def retention(
             print_json(schedule)
         else:
             for name, days_ in schedule.items():
-                State.out.print(f"{name}: {days_ if days_ is not None else 'kept'}")
+                run.out.print(f"{name}: {days_ if days_ is not None else 'kept'}")
 
 
-@app.command()
-def maintain(as_json: JsonOpt = False) -> None:
+def maintain(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Apply the retention schedule (run it from cron or a timer)."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
         result = engine.privacy.retention.apply()
         if as_json:
             print_json(result)
         else:
-            State.out.print(
+            run.out.print(
                 f"Retention applied: {result['unassigned_vectors_deleted']} face "
                 "vectors past their retention period deleted."
             )
@@ -383,6 +398,7 @@ PathsArg = Annotated[
 
 @xmp_app.command("write")
 def xmp_write(
+    ctx: typer.Context,
     paths: PathsArg = None,
     all_faces: Annotated[
         bool, typer.Option("--all-faces", help="Also write regions of faces with no name.")
@@ -390,12 +406,13 @@ def xmp_write(
     as_json: JsonOpt = False,
 ) -> None:
     """Write face regions with names to `photo.jpg.xmp` sidecars (the photos are untouched)."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         result = engine.xmp.write(paths, all_faces=all_faces)
         if as_json:
             print_json(result)
         else:
-            State.out.print(
+            run.out.print(
                 f"Wrote {result.get('sidecars', 0)} sidecars with "
                 f"{result.get('named_regions', 0)} named face regions"
                 + (
@@ -408,17 +425,33 @@ def xmp_write(
 
 
 @xmp_app.command("import")
-def xmp_import(paths: PathsArg = None, as_json: JsonOpt = False) -> None:
+def xmp_import(ctx: typer.Context, paths: PathsArg = None, as_json: JsonOpt = False) -> None:
     """Name faces from the face regions other programs wrote (sidecars or embedded XMP)."""
-    with user_errors(as_json), open_engine() as engine:
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
         result = engine.xmp.import_names(paths)
         if as_json:
             print_json(result)
         else:
             skipped = {k: v for k, v in result.items() if k not in ("named", "people")}
-            State.out.print(
+            run.out.print(
                 f"Named {result.get('named', 0)} faces ("
                 f"{len(result['people'])} people)"
                 + (f"; not taken: {skipped}" if skipped else "")
                 + "."
             )
+
+
+def register(app: typer.Typer) -> None:
+    """Put the privacy commands on `app`: consent, optout, xmp, audit and the rights and keys."""
+    app.add_typer(consent_app, name="consent")
+    app.add_typer(optout_app, name="optout")
+    app.add_typer(xmp_app, name="xmp")
+    app.add_typer(audit_app, name="audit")
+    app.command()(init)
+    app.command("access-report")(access_report)
+    app.command()(erase)
+    app.command()(records)
+    app.command()(rekey)
+    app.command()(retention)
+    app.command()(maintain)

@@ -23,8 +23,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from regard.domain.photo import Photo, readable_path
+from regard.domain.photo import Photo
 from regard.domain.search import ProbeFace, SearchResult
+from regard.files import readable_path
 from regard.jobs.ingest import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 
 FAILURES_SHOWN = 20

@@ -10,10 +10,13 @@ import typer
 
 from regard.errors import RegardError
 from regard.interfaces.cli import render
-from regard.interfaces.cli.app import app
-from regard.interfaces.cli.common import JsonOpt, State, open_engine, print_json, user_errors
-from regard.pipeline.anonymise import BLUR_METHODS, BlurSettings
-from regard.pipeline.clean_encode import KEEPABLE
+from regard.interfaces.cli.common import (
+    Invocation,
+    JsonOpt,
+    print_json,
+)
+from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
+from regard.pipeline.anonymise.clean_encode import KEEPABLE
 
 MethodOpt = Annotated[
     str,
@@ -51,8 +54,8 @@ def _method(name: str) -> BlurSettings:
     return BlurSettings(method=name)
 
 
-@app.command()
 def export(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Photos or folders of the library to export.")
     ] = None,
@@ -94,9 +97,10 @@ def export(
 
     PATHS are photos or folders of the library, or names of people (like --person). With
     `--blur all-but "Grandma","Me"` the names after all-but say who stays visible."""
+    run: Invocation = ctx.obj
     from regard.services.export import ExportOptions
 
-    with user_errors(as_json):
+    with run.user_errors(as_json):
         folders, people, names = _split_targets(paths or [], blur, visible)
         options = ExportOptions(
             blur=blur,  # type: ignore[arg-type]
@@ -106,17 +110,17 @@ def export(
             quality=quality,
             rename=rename,
         )
-        with open_engine() as engine:
+        with run.open_engine() as engine:
             photos = engine.exporter.select(folders, [*people, *(person or [])])
             if as_json:
                 report = engine.exporter.export(photos, output, options)
                 print_json(report.as_dict())
                 return
-            with render.StepProgress(State.out, "exporting", "photos") as bar:
+            with render.StepProgress(run.out, "exporting", "photos") as bar:
                 report = engine.exporter.export(
                     photos, output, options, progress=lambda n, total, _p: bar.update(n, total)
                 )
-        State.out.print(
+        run.out.print(
             f"Exported {report.photos} photos to {render.escape(report.output)}: "
             f"{report.faces_blurred} faces blurred ({report.faces_found_again} found only now), "
             f"{report.faces_visible} left visible; no GPS, camera or other metadata"
@@ -125,12 +129,12 @@ def export(
         )
         if report.skipped:
             render.failures_table(
-                State.out, [(s["path"], "skipped", s["reason"]) for s in report.skipped]
+                run.out, [(s["path"], "skipped", s["reason"]) for s in report.skipped]
             )
 
 
-@app.command()
 def anonymise(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A photo or a video.")],
     output: Annotated[
         Path,
@@ -145,10 +149,12 @@ def anonymise(
     as_json: JsonOpt = False,
 ) -> None:
     """Blur every face in a photo, or in every frame of a video; no library needed."""
-    from regard.jobs.pool import STANDARD_MODELS
+    from regard.pipeline.models import STANDARD_MODELS
     from regard.pipeline.sniff import sniff
 
-    with user_errors(as_json):
+    run: Invocation = ctx.obj
+
+    with run.user_errors(as_json):
         settings = _method(method)
         try:
             with source.open("rb") as fh:
@@ -158,12 +164,12 @@ def anonymise(
         if keep_audio and kind.startswith("image/"):
             raise RegardError("--keep-audio is for videos; a photo has no sound.")
         STANDARD_MODELS.verify()
-        from regard.pipeline.redact import ANONYMISE_SCORE_THRESHOLD
+        from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 
         detector = STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         result: dict[str, Any]
         if kind.startswith("image/"):
-            from regard.pipeline.still import anonymise_image
+            from regard.pipeline.anonymise.still import anonymise_image
 
             still = anonymise_image(source, output, detector, settings=settings)
             result = {
@@ -174,7 +180,7 @@ def anonymise(
             }
             message = f"Wrote {output}: {still.faces_blurred} faces blurred, no metadata."
         else:
-            from regard.pipeline.video import (
+            from regard.pipeline.anonymise.video import (
                 VideoProgress,
                 VideoReport,
                 VideoSettings,
@@ -183,7 +189,9 @@ def anonymise(
 
             video = VideoSettings(blur=settings)
 
-            def run(progress: Callable[[VideoProgress], None] | None = None) -> VideoReport:
+            def blur_video(
+                progress: Callable[[VideoProgress], None] | None = None,
+            ) -> VideoReport:
                 return anonymise_video(
                     source,
                     output,
@@ -194,10 +202,10 @@ def anonymise(
                 )
 
             if as_json:
-                report = run()
+                report = blur_video()
             else:
-                with render.StepProgress(State.out, "anonymising", "frames") as bar:
-                    report = run(lambda p: bar.update(p.frames_done, p.frames_total))
+                with render.StepProgress(run.out, "anonymising", "frames") as bar:
+                    report = blur_video(lambda p: bar.update(p.frames_done, p.frames_total))
             result = {
                 "source": str(report.source),
                 "output": str(report.output),
@@ -217,4 +225,10 @@ def anonymise(
         if as_json:
             print_json(result)
         else:
-            State.out.print(render.escape(message))
+            run.out.print(render.escape(message))
+
+
+def register(app: typer.Typer) -> None:
+    """Put `regard export` and `regard anonymise` on `app`."""
+    app.command()(export)
+    app.command()(anonymise)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from regard.domain.accounts import Permission
 from regard.domain.people import MAX_ID, parse_face_refs
 from regard.domain.photo import display_name
+from regard.domain.search import ProbeFace
 from regard.engine import Engine
 from regard.errors import (
     CrossSiteRequestError,
@@ -40,7 +41,6 @@ from regard.interfaces.http.host import EngineHost
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.services.accounts import Session
 from regard.services.export import ExportOptions, Selection
-from regard.services.search import probe_face
 
 router = APIRouter(prefix="/api")
 
@@ -113,11 +113,11 @@ def allowed(
     host = host_of(request)
     with host.use() as engine:
         host.accounts.require(session.user, permission, action)
-        # The audit log names the signed-in user as the actor of what this request does.
-        engine.privacy_context.actor = session.user.name
-        # Where photos are on the server's disk is for its owners; others get names.
-        engine.privacy_context.full_paths = host.accounts.can(session.user, Permission.SETTINGS)
-        yield engine
+        # The audit log names the signed-in user as the actor of what this request does, and
+        # where photos are on the server's disk is for its owners; others get names.
+        owner = host.accounts.can(session.user, Permission.SETTINGS)
+        with engine.acting_as(session.user.name, full_paths=owner):
+            yield engine
 
 
 def attachment(name: str) -> str:
@@ -475,7 +475,7 @@ def checked_header(host: EngineHost, data: bytes, suffix: str) -> None:
 def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """Indexing jobs and their progress."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
-        where = engine.privacy_context.path_namer()
+        where = engine.path_namer()
         return [j.as_dict(where) for j in host_of(request).jobs.values()]
 
 
@@ -486,7 +486,7 @@ def job(
     """One job's live progress: files done of total, faces found, errors."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         found = host_of(request).jobs.get(job_id)
-        where = engine.privacy_context.path_namer()
+        where = engine.path_namer()
     if found is None:
         raise JobNotFoundError(job_id)
     return found.as_dict(where)
@@ -620,7 +620,7 @@ def probe(
         received(photo, MAX_PROBE_BYTES, IMAGE_TYPES) as path,
         host_of(request).probed(path) as faces,
     ):
-        return {"faces": [probe_face(i, f).as_dict() for i, f in enumerate(faces)]}
+        return {"faces": [ProbeFace.of(i, f).as_dict() for i, f in enumerate(faces)]}
 
 
 @router.post("/search/face", tags=["search"])

@@ -39,6 +39,7 @@ from regard.errors import (
     PrivacyError,
     ProbeError,
     RegardError,
+    ShareError,
     TooManyAttemptsError,
     UnsupportedUploadError,
     UploadTooLargeError,
@@ -48,7 +49,6 @@ from regard.interfaces.http.api import router
 from regard.interfaces.http.guard import Guard
 from regard.interfaces.http.host import EngineHost
 from regard.interfaces.http.web import mount as mount_web
-from regard.pipeline.share_errors import ShareError
 
 log = logging.getLogger("regard.http")
 

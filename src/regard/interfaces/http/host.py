@@ -10,8 +10,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ from regard.atomic import private_dirs, write_atomically
 from regard.domain.face import AnalysedFace
 from regard.engine import Engine, EngineConfig
 from regard.jobs.ingest import FileDone, IndexEvent, Outcome, ScanDone
-from regard.jobs.pool import STANDARD_MODELS, InProcessPool, ProbePool
+from regard.jobs.pool import InProcessPool, ProbePool
 from regard.jobs.probes import Probes
-from regard.pipeline.analyse import ModelLoader
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.services.accounts import Accounts
 
 #: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
@@ -82,18 +82,8 @@ class EngineHost:
         self.library = library
         self.config = config
         self.models = models
-        # The request engine is shared across the server's threads, one request at a time.
-        self.engine = Engine(library, create=create, config=config, models=models, shared=True)
-        self.accounts = Accounts(self.engine.catalog, guard=self.use)
-        self._lock = threading.RLock()
-        self.jobs: dict[str, Job] = {}
-        self._queue: list[tuple[Job, Callable[[Job], None]]] = []
-        self._wake = threading.Condition()
-        self._runner = threading.Thread(target=self._run_jobs, name="regard-jobs", daemon=True)
-        self._stopping = False
-        self._runner.start()
         # Photos people hand in are read in worker processes, outside the lock, never in the
-        # server's own process (see `probed`).
+        # server's own process (see `probed`); the request engine reads them through these.
         self.probes = Probes(
             ProbePool(
                 PROBE_WORKERS,
@@ -104,30 +94,34 @@ class EngineHost:
             if config.workers > 0
             else InProcessPool(config.analysis, models)
         )
-        self._probed: dict[str, list[AnalysedFace]] = {}
-        self.engine.privacy_context.read_probe = self._read_probe
+        # The request engine is shared across the server's threads, one request at a time.
+        self.engine = Engine(
+            library,
+            create=create,
+            config=config,
+            models=models,
+            shared=True,
+            probe_source=self.probes,
+        )
+        self.accounts = Accounts(self.engine.catalog, guard=self.use)
+        self._lock = threading.RLock()
+        self.jobs: dict[str, Job] = {}
+        self._queue: list[tuple[Job, Callable[[Job], None]]] = []
+        self._wake = threading.Condition()
+        self._runner = threading.Thread(target=self._run_jobs, name="regard-jobs", daemon=True)
+        self._stopping = False
+        self._runner.start()
 
     @contextmanager
     def use(self) -> Iterator[Engine]:
         with self._lock:
             yield self.engine
 
-    @contextmanager
-    def probed(self, photo: Path) -> Iterator[list[AnalysedFace]]:
+    def probed(self, photo: Path) -> AbstractContextManager[list[AnalysedFace]]:
         """Read the faces of a photo someone handed in, in a worker process and without the
         lock (call it before `use`), so that the engine, used inside this block, finds them
         there instead of decoding the photo under the lock where every user would wait."""
-        faces = self.probes.faces(photo)
-        key = str(photo)
-        self._probed[key] = faces
-        try:
-            yield faces
-        finally:
-            self._probed.pop(key, None)
-
-    def _read_probe(self, photo: Path) -> list[AnalysedFace]:
-        found = self._probed.get(str(photo))
-        return found if found is not None else self.probes.faces(photo)
+        return self.probes.held(photo)
 
     def close(self) -> None:
         with self._wake:
@@ -214,7 +208,3 @@ class EngineHost:
                 job.state = "failed"
                 job.message = str(exc)
             job.finished_at = time.time()
-
-
-def engine_config(base: EngineConfig, **changes: Any) -> EngineConfig:
-    return replace(base, **changes)

@@ -19,8 +19,7 @@ from regard.engine import EngineConfig
 from regard.interfaces.http.app import create_app
 from regard.interfaces.http.guard import loopback_hosts
 from regard.interfaces.http.host import EngineHost
-from regard.jobs.pool import STANDARD_MODELS
-from regard.pipeline.analyse import ModelLoader
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 
 
 def is_loopback(host: str) -> bool:

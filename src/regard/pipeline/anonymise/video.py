@@ -3,7 +3,7 @@
 Each frame is decoded (PyAV), its faces detected (a `FaceDetector`, on a copy at most
 `detect_long_side` pixels long: the whole frame up to 1080p, so the smallest faces are found),
 followed by a `FaceTracker` so a face missed for a few frames stays covered, blurred at full
-resolution, searched again around what was blurred (`regard.pipeline.redact`), and encoded
+resolution, searched again around what was blurred (`regard.pipeline.anonymise.redact`), and encoded
 again as H.264 at the source's frame rate, size and timestamps. The output is written to a
 temporary file beside it and renamed into place only when complete; the source is never
 written.
@@ -38,27 +38,25 @@ import av.error
 import av.stream
 import numpy as np
 
-from regard.domain.face import Box, Detection, Landmarks
-from regard.errors import UnreadableFileError
-from regard.inference.sessions import FaceDetector
+from regard.domain.face import Box, Detection, Landmarks, Rect
+from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
+from regard.inference.protocols import FaceDetector
 from regard.pipeline import yuv as yuv420
-from regard.pipeline.anonymise import (
+from regard.pipeline.anonymise.blur import (
     BlurSettings,
     CoverRules,
-    Rect,
     blur_rect_in_place,
     mosaic_cells,
 )
-from regard.pipeline.muxer import BackgroundMuxer
-from regard.pipeline.redact import (
+from regard.pipeline.anonymise.muxer import BackgroundMuxer
+from regard.pipeline.anonymise.redact import (
     Cover,
     RedactSettings,
     Target,
     first_look,
     redact,
 )
-from regard.pipeline.share_errors import CorruptVideoError, OutputError, UnsupportedVideoError
-from regard.pipeline.tracking import FaceTracker, TrackerSettings
+from regard.pipeline.anonymise.tracking import FaceTracker, TrackerSettings
 
 #: Heads in video are grown more than in photos (where the rules were fitted to heads boxed by
 #: hand): a small face looking down, or moving, puts its chin under the detector's box (or the

@@ -24,8 +24,8 @@ from typing import Final, Literal
 
 from PIL import Image, TiffImagePlugin
 
+from regard.errors import OutputError, UnsafeMetadataError
 from regard.pipeline.decode import RGBImage
-from regard.pipeline.share_errors import OutputError, UnsafeMetadataError
 
 ImageFormat = Literal["jpeg", "png", "webp"]
 

@@ -15,7 +15,7 @@ the group photos whose heads were boxed by hand, tests/data/head_boxes.csv).
   a second look agrees: the region again, the candidate `confirm_size` pixels long, must score
   `min_score` (none of the 13 does; in the crowd video a boy looking down, at 0.45, does).
   In video, faint detections also keep a face already tracked covered (`FaceTracker`).
-- Each face is blurred over its head (`regard.pipeline.anonymise.head_box`: an ellipse, and
+- Each face is blurred over its head (`regard.pipeline.anonymise.blur.head_box`: an ellipse, and
   the face box whole).
 - Blurring changes what is around a face, and a blurred head can itself still read as a face
   (an oval under white hair, on shoulders). So the blurred image is searched again, whole (a
@@ -45,13 +45,12 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from regard.domain.face import Box, Detection, Landmarks
-from regard.inference.sessions import FaceDetector, RGBImage
-from regard.pipeline.anonymise import (
+from regard.domain.face import Box, Detection, Landmarks, Rect
+from regard.inference.protocols import FaceDetector, RGBImage
+from regard.pipeline.anonymise.blur import (
     BlurSettings,
     CoverRules,
     Mask,
-    Rect,
     blur_rect_in_place,
     clip_rect,
     head_box,
@@ -347,9 +346,6 @@ def merged(rects: list[Rect]) -> list[Rect]:
             if changed:
                 break
     return out
-
-
-_FLAT = BlurSettings(method="solid")
 
 
 class RGBCanvas:

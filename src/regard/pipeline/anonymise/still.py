@@ -1,5 +1,5 @@
-"""Still images, whole files: read, blur every face (`regard.pipeline.redact`), write a clean
-copy.
+"""Still images, whole files: read, blur every face (`regard.pipeline.anonymise.redact`),
+write a clean copy.
 
 Indexing looks for faces worth recognising (1280 pixels, score from 0.6); anonymising looks
 for every face that could be recognised: the image at up to 2560 pixels, faint detections given
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regard.atomic import write_atomically
-from regard.inference.sessions import FaceDetector
+from regard.errors import OutputError
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise import BlurSettings
-from regard.pipeline.clean_encode import encode_clean, format_for
+from regard.pipeline.anonymise.blur import BlurSettings
+from regard.pipeline.anonymise.clean_encode import encode_clean, format_for
+from regard.pipeline.anonymise.redact import redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.redact import redact_photo
-from regard.pipeline.share_errors import OutputError
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from regard.domain.face import Box, Detection, Landmarks
+from regard.domain.face import Box, Detection, Landmarks, Rect
 
 RGBImage = npt.NDArray[np.uint8]
 BlurMethod = Literal["gaussian", "mosaic", "solid"]
@@ -161,7 +161,6 @@ def blur_faces_in_place(
             blur_rect_in_place(rgb, rect, settings, core=pixel_rect(box))
 
 
-Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in whole pixels; x1 and y1 exclusive
 Pixels = npt.NDArray[np.uint8]  # H x W (one plane) or H x W x C
 Mask = npt.NDArray[np.bool_]
 

@@ -1,0 +1,56 @@
+"""The library's policy, applied: may this person be identified for this purpose today, and
+how is a photo's path shown to who is asking.
+
+In a household library anyone may be identified unless they withdrew their consent for the
+purpose; in an organisation library, only people with an active consent for it
+(`regard.domain.privacy.permitted`). A face in no person may be identified only in a household
+library. The services ask this gate; none of them holds the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from regard.domain.clock import utc_today
+from regard.domain.photo import relative_name
+from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
+from regard.privacy.acting import Actor
+from regard.storage.catalog import Catalog
+from regard.storage.people_catalog import PersonRow, name_key
+
+
+class PolicyGate:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    @property
+    def current(self) -> Policy:
+        """The library's policy (chosen when it was created)."""
+        return Policy(self.catalog.setting("policy") or Policy.HOUSEHOLD.value)
+
+    def today(self) -> date:
+        return utc_today()
+
+    def ledger(self, name: str | None) -> list[ConsentRecord]:
+        """The consent records of the person called `name`, oldest first."""
+        if not name:
+            return []
+        return [
+            ConsentRecord(r["action"], parse_purposes(r["purposes"]), r["at"], r["expires"])
+            for r in self.catalog.privacy.consents(name_key(name))
+        ]
+
+    def allowed(self, person: PersonRow | None, purpose: Purpose) -> bool:
+        """May this person (None: a face in no person) be identified for `purpose`?"""
+        if person is None:
+            return self.current is Policy.HOUSEHOLD
+        return permitted(self.current, self.ledger(person.name), purpose, self.today())
+
+    def path_namer(self, viewer: Actor) -> Callable[[str], str]:
+        """How to show a photo's path to `viewer`: as it is if they may see where photos are
+        on the disk, else from the indexed folder on."""
+        if viewer.full_paths:
+            return lambda path: path
+        roots = self.catalog.indexed_roots()
+        return lambda path: relative_name(path, roots)
