@@ -156,11 +156,6 @@ def test_erasure_requests_are_checked(engine: Engine, tmp_path: Path) -> None:
 # --- known gaps: each fails today; strict, so that the fix makes them fail until unmarked ------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the receipt kept in the catalog's `erasures` table says what was asked: "
-    "'request': 'person <the name>' (erasure.py, Eraser.erase)",
-)
 def test_an_erasure_by_name_keeps_the_name_only_as_a_blanked_consent_key(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -194,11 +189,6 @@ def copied(tmp_path: Path) -> tuple[Path, Path]:
     return folder, draw_faces(tmp_path / "red.png", [(60, 60, 40, RED)], sharp=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a journal entry finds one face per photo content and box "
-    "(PrivacyCatalog.face_by_ref): a copy's face keeps its vector in a restored backup",
-)
 def test_a_restored_backup_erases_the_face_in_every_copy(
     tmp_path: Path, copied: tuple[Path, Path]
 ) -> None:
@@ -217,11 +207,6 @@ def test_a_restored_backup_erases_the_face_in_every_copy(
         assert e.search_face(red).matches == (), "the backup's copy still finds the face"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an access report finds the erased faces by the erasure journal, one face per "
-    "photo content and box (PrivacyCatalog.face_by_ref): the copy is left out",
-)
 def test_an_access_report_after_an_erasure_lists_every_copy(
     tmp_path: Path, copied: tuple[Path, Path]
 ) -> None:

@@ -163,7 +163,10 @@ class Eraser:
             )
             receipt["request"] = what
             receipt["journal_entry"] = entry["id"]
-            catalog.privacy.erasure_record(entry["id"], receipt)
+            # The receipt kept says what was asked without the name or file it was asked by:
+            # it outlives the person (their name goes with them) and the photos.
+            kept = ", ".join(person_label(p.id) for p in people) or f"{len(faces)} face(s)"
+            catalog.privacy.erasure_record(entry["id"], {**receipt, "request": kept})
             self.audit.record(
                 "erasure",
                 actor=self.acting.name,
@@ -251,10 +254,8 @@ class Eraser:
         for entry_id in sorted(entry_ids):
             e = self._entries().get(entry_id)
             for ref in e["faces"] if e else []:
-                face = self.catalog.privacy.face_by_ref(ref["content_hash"], ref["box"])
-                if face is not None:
-                    found.append(face)
-        return found
+                found += self.catalog.privacy.faces_by_ref(ref["content_hash"], ref["box"])
+        return sorted(set(found))
 
     def _entries(self) -> dict[str, dict[str, Any]]:
         entries: dict[str, dict[str, Any]] = {}
@@ -304,10 +305,11 @@ class Eraser:
             return 0
         touched: set[int] = set()
         for e in todo:
+            # Every copy of the photo (the same content) holds the face at the same place.
             faces = [
                 fid
                 for ref in e["faces"]
-                if (fid := self.catalog.privacy.face_by_ref(ref["content_hash"], ref["box"]))
+                for fid in self.catalog.privacy.faces_by_ref(ref["content_hash"], ref["box"])
             ]
             people = self._people_of(e)
             for row in people:

@@ -159,16 +159,19 @@ class PrivacyCatalog:
             ]
         return out
 
-    def face_by_ref(self, content_hash: str, box: Sequence[float]) -> int | None:
+    def faces_by_ref(self, content_hash: str, box: Sequence[float]) -> list[int]:
+        """The faces at `box` in every photo of this content (copies of a photo are separate
+        photos with the same content)."""
         rows = self._db.execute(
             "SELECT f.id, f.x, f.y, f.w, f.h FROM faces f JOIN photos p ON p.id = f.photo_id"
             " WHERE p.content_hash = ?",
             (content_hash,),
         ).fetchall()
-        for r in rows:
-            if all(abs(float(a) - float(b)) < 2.0 for a, b in zip(r[1:], box, strict=True)):
-                return int(r[0])
-        return None
+        return [
+            int(r[0])
+            for r in rows
+            if all(abs(float(a) - float(b)) < 2.0 for a, b in zip(r[1:], box, strict=True))
+        ]
 
     def mark_unconsented_for_recheck(self) -> int:
         """Photos with faces whose vectors were dropped for want of consent are analysed again
