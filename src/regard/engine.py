@@ -95,7 +95,7 @@ class Engine:
         self.probes = ProbeReader(probe_source or self._local)
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
-                self.catalog.set_setting("policy", self.config.policy.value)
+                self.catalog.runs.set_setting("policy", self.config.policy.value)
         self.keys = KeyManager(self.catalog, self.config.keys)
         self._new_key = False
         self.sealer = self._open_keys()
@@ -183,11 +183,11 @@ class Engine:
     def _make_private(self) -> None:
         """Folder 0700, files 0600: every file of a library from before, once (recorded), then
         at each open the catalog's own files."""
-        done = self.catalog.setting("library.private") is not None
+        done = self.catalog.runs.setting("library.private") is not None
         self.paths.make_private(everything=not done)
         if not done:
             with self.catalog.transaction():
-                self.catalog.set_setting("library.private", "folder 0700, files 0600")
+                self.catalog.runs.set_setting("library.private", "folder 0700, files 0600")
 
     def _open_keys(self) -> Sealer | None:
         if not self.keys.initialised:
@@ -245,7 +245,7 @@ class Engine:
                     actor=self.config.actor,
                     result_count=resealed,
                     detail={
-                        "key": self.catalog.setting("crypto.kek"),
+                        "key": self.catalog.runs.setting("crypto.kek"),
                         **({"chain_problems": problems} if problems else {}),
                     },
                 )
@@ -302,7 +302,7 @@ class Engine:
         self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
         with writer_lock(self.paths):
-            self.catalog.register_models((self.models.detector, self.models.embedder))
+            self.catalog.runs.register_models((self.models.detector, self.models.embedder))
             pipeline = pipeline_id(self.models.detector, self.models.embedder)
             grouped: list[GroupingSummary] = []
 
@@ -319,11 +319,11 @@ class Engine:
                 group_new_faces,
                 screen=self.privacy.gate.screen,
                 retry_failed=retry_failed,
-                settings_changed=self.catalog.setting(FAILURE_SETTINGS) != failure_settings,
+                settings_changed=self.catalog.runs.setting(FAILURE_SETTINGS) != failure_settings,
             )
             report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
             with self.catalog.transaction():
-                self.catalog.set_setting(FAILURE_SETTINGS, failure_settings)
+                self.catalog.runs.set_setting(FAILURE_SETTINGS, failure_settings)
             group_new_faces()
             report.grouping = {
                 "faces": sum(g.faces for g in grouped),
@@ -392,13 +392,13 @@ class Engine:
     # --- status -------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        counts = self.catalog.counts()
+        counts = self.catalog.photos.counts()
         faces = counts["embeddings"]
         t = self.calibration.search_threshold(faces)
         key = self.keys.info(self.sealer)
         return {
             "library": str(self.paths.root),
-            "library_id": self.catalog.setting("library_id"),
+            "library_id": self.catalog.runs.setting("library_id"),
             "policy": self.policy.value,
             "encryption": {
                 "scheme": "AES-256-GCM",
@@ -425,14 +425,14 @@ class Engine:
             "expected_false_matches_per_search": round(
                 self.calibration.expected_false_matches(t, faces), 4
             ),
-            "models": self.catalog.models(),
-            "last_run": self.catalog.last_run(),
+            "models": self.catalog.runs.models(),
+            "last_run": self.catalog.runs.last(),
             "size_bytes": self.paths.size_bytes(),
         }
 
     def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
         """The library's photos with how many faces (and good-quality faces) each has."""
-        return self.catalog.photo_summaries(with_faces=with_faces)
+        return self.catalog.photos.summaries(with_faces=with_faces)
 
     def timeline(
         self,
@@ -446,13 +446,13 @@ class Engine:
     ) -> dict[str, Any]:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        counts = dict(self.catalog.folders())
+        counts = dict(self.catalog.photos.folders())
         names = folder_names(list(counts), str(self.paths.root))
         full = self.context.acting.actor.full_paths
         if folder is not None:
             # A name that is not one of the list's holds no photo.
             folder = self.folder_path(folder) or "\0"
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
+        total, rows = self.catalog.photos.timeline(offset, limit, year, folder, with_faces, undated)
         where = self.path_namer()
         for r in rows:
             r["name"] = shown_name(r["path"], r.pop("upload_name"))
@@ -461,8 +461,8 @@ class Engine:
             "total": total,
             "offset": offset,
             "photos": rows,
-            "years": self.catalog.years(),
-            "undated": self.catalog.undated_count(),
+            "years": self.catalog.photos.years(),
+            "undated": self.catalog.photos.undated_count(),
             "folders": [
                 {"folder": f if full else names[f], "name": readable_path(names[f]), "photos": n}
                 for f, n in counts.items()
@@ -472,17 +472,17 @@ class Engine:
     def folder_path(self, folder: str) -> str | None:
         """The folder a name from `timeline()`'s list of folders stands for (all but owners
         are given those names, not paths; owners may also give a path as it is)."""
-        names = folder_names([f for f, _n in self.catalog.folders()], str(self.paths.root))
+        names = folder_names([f for f, _n in self.catalog.photos.folders()], str(self.paths.root))
         named = next((f for f, n in names.items() if n == folder), None)
         return named or (folder if self.context.acting.actor.full_paths else None)
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
         """One photo, its metadata, and its faces with who they are."""
-        photo = self.catalog.photo(photo_id)
+        photo = self.catalog.photos.get(photo_id)
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         faces = []
-        for r in self.catalog.face_rows(photo_id):
+        for r in self.catalog.faces.rows(photo_id):
             person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
             if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
                 person = None  # not to be identified (withdrawn consent, or none required)
@@ -502,7 +502,7 @@ class Engine:
         return {
             "id": photo.id,
             "path": self.path_namer()(photo.path),
-            "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
+            "name": shown_name(photo.path, self.catalog.photos.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,
             "error_web": photo.error_web or photo.error_message,
@@ -521,7 +521,7 @@ class Engine:
         }
 
     def failures(self) -> list[Photo]:
-        return self.catalog.failed_photos()
+        return self.catalog.photos.failed()
 
 
 def _version() -> str:

@@ -24,7 +24,9 @@ from regard.errors import UnreadableFileError
 from regard.files import file_sha256
 from regard.jobs.pool import Result
 from regard.jobs.scan import scan
-from regard.storage.catalog import Catalog, KnownFile, RunCounts
+from regard.storage.photos import KnownFile
+from regard.storage.repositories import Store
+from regard.storage.runs import RunCounts
 
 #: A file that failed is looked at again when it changed (size or modification time), when
 #: asked (`retry_failed`), or when what decided its failure changed (`settings_changed`: the
@@ -131,7 +133,7 @@ class Ingestor:
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         pipeline: str,
         analyse: Analyse,
         on_event: EventSink | None = None,
@@ -158,7 +160,7 @@ class Ingestor:
     ) -> IndexReport:
         started = time.monotonic()
         root_list = [Path(os.path.abspath(r)) for r in roots]
-        run_id = self.catalog.start_run([str(r) for r in root_list], self.pipeline)
+        run_id = self.catalog.runs.start([str(r) for r in root_list], self.pipeline)
         report = IndexReport(run_id, [str(r) for r in root_list], RunCounts())
         tally = _Tally()
         problems: list[tuple[str, str]] = []
@@ -166,7 +168,7 @@ class Ingestor:
         for where, why in problems:
             report.failures.append(FileProblem(where, "unreadable", f"{where}: {why}."))
         tally.seen = len(files)
-        known = self.catalog.known_files()
+        known = self.catalog.photos.known_files()
         try:
             to_analyse = self._settle_quick_cases(files, known, tally, report)
             self._analyse_and_store(to_analyse, known, run_id, tally, report)
@@ -174,11 +176,11 @@ class Ingestor:
         except KeyboardInterrupt:
             report.interrupted = True
             report.counts = tally.counts()
-            self.catalog.finish_run(run_id, report.counts, status="interrupted")
+            self.catalog.runs.finish(run_id, report.counts, status="interrupted")
             raise
         report.counts = tally.counts()
         report.seconds = time.monotonic() - started
-        self.catalog.finish_run(run_id, report.counts)
+        self.catalog.runs.finish(run_id, report.counts)
         return report
 
     # --- step 1: everything that needs no model ----------------------------------------------
@@ -190,7 +192,7 @@ class Ingestor:
         tally: _Tally,
         report: IndexReport,
     ) -> list[tuple[Path, FileFingerprint]]:
-        sizes = self.catalog.indexed_sizes(self.pipeline)
+        sizes = self.catalog.photos.indexed_sizes(self.pipeline)
         to_analyse: list[tuple[Path, FileFingerprint]] = []
         decided: list[tuple[Path, FileFingerprint, str]] = []
         unchanged = 0
@@ -240,7 +242,7 @@ class Ingestor:
     def _retry(self, k: KnownFile) -> bool:
         if self.retry_failed:
             return True
-        photo = self.catalog.photo(k.photo_id)
+        photo = self.catalog.photos.get(k.photo_id)
         return photo is not None and (photo.error_code or "") in _ALWAYS_RETRIED
 
     def _reuse_by_hash(
@@ -252,18 +254,20 @@ class Ingestor:
             and previous.status == PhotoStatus.INDEXED
             and previous.pipeline == self.pipeline
         ):
-            self.catalog.touch_photo(previous.photo_id, fp)
+            self.catalog.photos.touch(previous.photo_id, fp)
             return Outcome.TOUCHED
         same = [
-            k for k in self.catalog.indexed_with_hash(digest, self.pipeline) if k.path != fp.path
+            k
+            for k in self.catalog.photos.indexed_with_hash(digest, self.pipeline)
+            if k.path != fp.path
         ]
         if not same:
             return None
         gone = [k for k in same if not os.path.exists(k.path)]
         if gone:
-            self.catalog.move_photo(gone[0].photo_id, fp)
+            self.catalog.photos.move(gone[0].photo_id, fp)
             return Outcome.MOVED
-        self.catalog.copy_photo(same[0].photo_id, fp, run_id)
+        self.catalog.photos.copy(same[0].photo_id, fp, run_id)
         return Outcome.COPIED
 
     # --- step 2: the models ----------------------------------------------------------------------
@@ -289,9 +293,9 @@ class Ingestor:
                 for _path, result in buffer:
                     if isinstance(result, PhotoAnalysis):
                         verdicts = self.screen(result) if self.screen else None
-                        self.catalog.store_analysis(result, run_id, verdicts)
+                        self.catalog.photos.store_analysis(result, run_id, verdicts)
                     else:
-                        self.catalog.store_failure(result, run_id)
+                        self.catalog.photos.store_failure(result, run_id)
             for path, result in buffer:
                 self._account(path, result, known, tally, report)
             buffer.clear()
@@ -347,14 +351,14 @@ class Ingestor:
 
         gone = [
             k
-            for k in self.catalog.known_files().values()
+            for k in self.catalog.photos.known_files().values()
             if under(k.path) and k.path not in present and not os.path.exists(k.path)
         ]
         tally.missing = len(gone)
         report.missing = sorted(k.path for k in gone)
         if prune and gone:
             with self.catalog.transaction():
-                self.catalog.delete_photos(k.photo_id for k in gone)
+                self.catalog.photos.delete(k.photo_id for k in gone)
             tally.pruned = len(gone)
             report.pruned = report.missing
 

@@ -17,8 +17,8 @@ from typing import Any
 from regard.domain.people import face_label, person_label
 from regard.errors import PeopleActionError
 from regard.privacy.audit import AuditLog
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PeopleCatalog, PeopleState, PersonRow, name_key
+from regard.storage.repositories import Store
 
 #: The corrections that can be undone.
 UNDOABLE = ("merge", "split", "reject")
@@ -266,7 +266,7 @@ def history(people: PeopleCatalog, limit: int) -> list[dict[str, Any]]:
 
 
 def undo(
-    catalog: Catalog,
+    catalog: Store,
     audit: AuditLog,
     actor: str,
     people: PeopleCatalog,
@@ -354,7 +354,7 @@ def remember(
 
 
 def delete(
-    catalog: Catalog, audit: AuditLog, actor: str, people: PeopleCatalog, person: PersonRow
+    catalog: Store, audit: AuditLog, actor: str, people: PeopleCatalog, person: PersonRow
 ) -> dict[str, Any]:
     """A person and their name go, with the corrections that name them (so not undone);
     their faces stay, in no person."""

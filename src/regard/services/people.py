@@ -34,8 +34,8 @@ from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.services import corrections
 from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 
@@ -68,7 +68,7 @@ class PeopleService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         policy: PolicyGate,
@@ -96,7 +96,7 @@ class PeopleService:
 
     def sync(self) -> None:
         """Apply removed or changed vectors to the index; forget stale grouping state."""
-        touched = self.catalog.take_touched()
+        touched = self.catalog.faces.take_touched()
         if touched:
             self.vectors.refresh(touched)
             self._grouper = None
@@ -443,7 +443,7 @@ class PeopleService:
                 return "already", person.id
             if person.id in self.people.rejections().get(face_id, set()):
                 return "rejected_before", None
-            row = self.catalog.face_row(face_id)
+            row = self.catalog.faces.row(face_id)
             assert row is not None
             if any(f.photo_id == row["photo_id"] for f in self.people.faces_of(person.id)):
                 return "person_already_in_photo", None
@@ -574,7 +574,7 @@ class PeopleService:
             if not faces:
                 self.people.set_cover(pid, None)
                 continue
-            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
+            ids, vecs = self.catalog.faces.embeddings(self.model.id, [f.face_id for f in faces])
             if not len(ids):
                 self.people.set_cover(pid, None)
                 continue
@@ -618,7 +618,7 @@ class PeopleService:
         label, name = identities(self.policy)(person)
         held: set[int] = set()
         if faces:
-            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
+            ids, vecs = self.catalog.faces.embeddings(self.model.id, [f.face_id for f in faces])
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
             score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
             for f in faces:
@@ -641,7 +641,7 @@ class PeopleService:
                 for n in index.search(vecs[row], threshold=t):
                     if n.id not in members and n.id not in rejected:
                         best[n.id] = max(best.get(n.id, -1.0), n.score)
-            hits = self.catalog.face_hits(sorted(best))
+            hits = self.catalog.faces.hits(sorted(best))
             free = {fid for fid in hits if self.people.face_person(fid) is None}
             # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
             held = self.withheld(sorted(free), Purpose.SEARCH)

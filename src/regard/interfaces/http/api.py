@@ -408,7 +408,7 @@ def upload(
     duplicates: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     with allowed(request, session, Permission.UPLOAD, "add photos") as engine:
-        known = engine.catalog.content_hashes()
+        known = engine.catalog.photos.content_hashes()
     if len(files) > MAX_FILES:
         raise UploadTooLargeError(f"At most {MAX_FILES} files per upload.")
     for f in files:
@@ -816,7 +816,7 @@ def export_request(engine: Engine, body: ExportIn) -> tuple[Selection, ExportOpt
     # Folders as the Library page names them (or, for owners, their paths).
     paths = [Path(engine.folder_path(f) or f) for f in body.folders]
     for photo_id in body.photos:
-        photo = engine.catalog.photo(photo_id)
+        photo = engine.catalog.photos.get(photo_id)
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         paths.append(Path(photo.path))
@@ -938,7 +938,7 @@ def audit_verify(session: SessionDep, request: Request) -> dict[str, Any]:
 def records(session: SessionDep, request: Request) -> dict[str, Any]:
     """The record of processing activities (GDPR art. 30)."""
     with allowed(request, session, Permission.RECORDS, "read the records") as engine:
-        return engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
+        return engine.privacy.records(engine.catalog.runs.models(), engine.keys.info(None).kind)
 
 
 class RetentionIn(BaseModel):

@@ -154,7 +154,7 @@ class EngineHost:
         if name:
             # The path as indexing will record it (the library's path may be relative).
             with self.use() as engine, engine.catalog.transaction():
-                engine.catalog.add_upload_name(os.path.abspath(target), name)
+                engine.catalog.photos.add_upload_name(os.path.abspath(target), name)
         return digest, target
 
     def start_index(self, folders: list[Path]) -> Job:
@@ -181,7 +181,7 @@ class EngineHost:
                     path = failure["path"]
                     message = failure.pop("web_message") or failure["message"]
                     failure["message"] = message
-                    name = self.engine.catalog.upload_name(path)
+                    name = self.engine.catalog.photos.upload_name(path)
                     failure["name"] = name or os.path.basename(path)
                     if name and message.startswith(path):
                         failure["message"] = name + message[len(path) :]
