@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -17,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from regard.context import LibraryContext
+from regard.domain.jobs import DONE, FAILED, INTERRUPTED, INTERRUPTED_MESSAGE, Job
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
-from regard.errors import PhotoNotFoundError, RegardError
+from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.files import readable_path
 from regard.inference.calibration import Calibration
-from regard.jobs.ingest import EventSink, IndexReport, Ingestor
-from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
+from regard.jobs.ingest import EventSink, IndexEvent, IndexReport, Ingestor
+from regard.jobs.pool import AnalysisPool, InProcessPool, ProbePool, Result, analyse_in_process
+from regard.jobs.probes import Probes
+from regard.jobs.queue import JobQueue, JobRunner
 from regard.pipeline.analyse import (
     Analyser,
     AnalysisSettings,
@@ -32,17 +36,20 @@ from regard.pipeline.analyse import (
 )
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
-from regard.pipeline.models import STANDARD_MODELS, ModelLoader
+from regard.pipeline.models import STANDARD_MODELS as STANDARD_MODELS
+from regard.pipeline.models import ModelLoader as ModelLoader
 from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
 from regard.privacy.acting import Acting, Actor, default_actor
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
+from regard.services.accounts import Accounts
 from regard.services.export import Exporter
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
+from regard.services.uploads import Uploads
 from regard.services.xmp import XmpService
 from regard.storage.catalog import Catalog
 from regard.storage.keys import KeyConfig, KeyManager, reseal_all
@@ -52,6 +59,9 @@ from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
 
 #: The catalog setting that remembers what decided the last run's failures.
 FAILURE_SETTINGS = "index.failure_settings"
+#: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
+#: photo, so this is far below indexing's per-file timeout.
+PROBE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +87,17 @@ class Engine:
         models: ModelLoader = STANDARD_MODELS,
         shared: bool = False,
         probe_source: FaceSource | None = None,
+        probe_workers: int | None = None,
     ) -> None:
-        """`shared`: the engine is used from several threads, one at a time (a server).
-        `probe_source`: where the faces of photos handed in are read (default: in this
-        process, by models loaded when first needed)."""
+        """`shared`: the engine is used from several threads, one at a time (a server): each
+        holds `lock` while it uses the engine, and indexing takes it for each batch's writes
+        only. `probe_source`: where the faces of photos handed in are read (default: in this
+        process, by models loaded when first needed). `probe_workers`: read them (and their
+        headers, and anonymise them) in that many worker processes of their own instead,
+        `probes` (a server does: a photo someone hands in never stops the others)."""
+        #: Held by whoever uses the engine (a server's requests, each batch an index run
+        #: writes): one SQLite connection serves one thread at a time, and one writer is all.
+        self.lock = threading.RLock()
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
         existed = self.paths.exists()
         if create:
@@ -92,7 +109,8 @@ class Engine:
         self.catalog = Catalog(self.paths.catalog, shared=shared)
         self._make_private()
         self._local = InProcessFaces(models, self.config.analysis)
-        self.probes = ProbeReader(probe_source or self._local)
+        self.probe_pool = self._probe_pool(probe_workers)
+        self.probes = ProbeReader(probe_source or self.probe_pool or self._local)
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
                 self.catalog.runs.set_setting("policy", self.config.policy.value)
@@ -119,6 +137,12 @@ class Engine:
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
+        self.jobs = JobQueue(self.catalog, lambda: self.lock)
+        self._runner: JobRunner | None = None
+        self._accounts: Accounts | None = None
+        self.uploads = Uploads(
+            catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
+        )
         self._build_services()
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
@@ -126,6 +150,7 @@ class Engine:
         # A restored backup must not bring back what was erased since.
         if self.privacy.eraser.replay():
             self.privacy.gate.refresh()
+        self._recover_jobs()
 
     def _build_services(self) -> None:
         """Each service gets the parts of the context it uses, and nothing else."""
@@ -180,6 +205,20 @@ class Engine:
             limits=self.config.analysis.limits,
         )
 
+    def _probe_pool(self, workers: int | None) -> Probes | None:
+        if workers is None:
+            return None
+        if self.config.workers <= 0:
+            return Probes(InProcessPool(self.config.analysis, self.models))
+        return Probes(
+            ProbePool(
+                workers,
+                self.config.analysis,
+                self.models,
+                task_timeout=min(self.config.task_timeout, PROBE_TIMEOUT),
+            )
+        )
+
     def _make_private(self) -> None:
         """Folder 0700, files 0600: every file of a library from before, once (recorded), then
         at each open the catalog's own files."""
@@ -212,16 +251,15 @@ class Engine:
                 audit.key_chain()
             self.keys.upgrade_wrap()
 
-    def refresh(self) -> None:
-        """Forget what is cached from the catalog (another engine changed it)."""
-        self.vectors.forget()
-        self.people.forget()
-        self.privacy.gate.refresh()
-
     def close(self) -> None:
-        if self.sealer is not None:
-            self.vectors.save()
-        self.catalog.close()
+        if self._runner is not None:
+            self._runner.stop()
+        if self.probe_pool is not None:
+            self.probe_pool.close()
+        with self.lock:
+            if self.sealer is not None:
+                self.vectors.save()
+            self.catalog.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -270,6 +308,33 @@ class Engine:
     def require_key(self) -> Sealer:
         return self.keys.require(self.sealer)
 
+    # --- the web app's parts -----------------------------------------------------------------
+
+    @property
+    def accounts(self) -> Accounts:
+        """The web app's users and sessions (one set per engine); it takes `lock` around its
+        catalog reads and writes, never while checking a password."""
+        if self._accounts is None:
+            self._accounts = Accounts(self.catalog, guard=lambda: self.lock)
+        return self._accounts
+
+    def store_upload(
+        self, data: bytes, suffix: str, known_hashes: set[str], name: str | None = None
+    ) -> tuple[str, Path | None]:
+        """Keep a photo handed in (see `Uploads.store`); index it with `submit_index`."""
+        return self.uploads.store(data, suffix, known_hashes, name)
+
+    def content_hashes(self) -> set[str]:
+        """The SHA-256 of every file the library holds, to keep each upload once."""
+        return self.uploads.known_hashes()
+
+    def photo(self, photo_id: int) -> Photo | None:
+        return self.catalog.photos.get(photo_id)
+
+    def records(self) -> dict[str, Any]:
+        """The records of processing (what is kept, why, for how long, with which models)."""
+        return self.privacy.records(self.catalog.runs.models(), self.keys.info(None).kind)
+
     # --- who is acting ------------------------------------------------------------------------
 
     @contextmanager
@@ -294,34 +359,77 @@ class Engine:
         prune: bool = False,
         on_event: EventSink | None = None,
         retry_failed: bool = False,
+        job: Job | None = None,
     ) -> IndexReport:
         """Index image files under `roots` (folders or files) into the library. Files that
         failed before are looked at again only if they changed, if the settings their failure
-        depends on changed, or with `retry_failed`."""
+        depends on changed, or with `retry_failed`. The run is a job on the library's list
+        (`job`, if the queue handed it out; a new one otherwise), with its progress.
+
+        Files are analysed without `lock`; each batch's writes, and grouping its faces, hold
+        it, so a server's other requests are answered while it indexes."""
+        roots = list(roots)
         refuse_urls(roots)
         self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
         with writer_lock(self.paths):
+            # Nothing else indexes this library now: a job still marked running is dead.
+            self.jobs.recover()
+            if job is None:
+                folders = [os.path.abspath(r) for r in roots]
+                job = self.jobs.begin("index", {"folders": folders})
+            try:
+                report = self._index(roots, prune, on_event, retry_failed, job)
+            except KeyboardInterrupt:
+                self.jobs.end(job, INTERRUPTED, message=INTERRUPTED_MESSAGE)
+                raise
+            except Exception as exc:
+                self.jobs.end(job, FAILED, message=str(exc))
+                raise
+            with self.lock:
+                self.jobs.end(job, DONE, report=self._job_report(report))
+        return report
+
+    def _index(
+        self,
+        roots: list[Path],
+        prune: bool,
+        on_event: EventSink | None,
+        retry_failed: bool,
+        job: Job,
+    ) -> IndexReport:
+        pipeline = pipeline_id(self.models.detector, self.models.embedder)
+        failure_settings = self._failure_settings(pipeline)
+        with self.lock:
             self.catalog.runs.register_models((self.models.detector, self.models.embedder))
-            pipeline = pipeline_id(self.models.detector, self.models.embedder)
-            grouped: list[GroupingSummary] = []
+            settings_changed = self.catalog.runs.setting(FAILURE_SETTINGS) != failure_settings
+        grouped: list[GroupingSummary] = []
 
-            def group_new_faces() -> None:
-                # New faces join people as each batch of photos is committed.
-                grouped.append(self.people.group_pending())
+        def group_new_faces() -> None:
+            # New faces join people as each batch of photos is committed (holding the lock).
+            grouped.append(self.people.group_pending())
+            self.jobs.save(job)
 
-            failure_settings = self._failure_settings(pipeline)
-            ingest = Ingestor(
-                self.catalog,
-                pipeline,
-                self._analyse,
-                on_event,
-                group_new_faces,
-                screen=self.privacy.gate.screen,
-                retry_failed=retry_failed,
-                settings_changed=self.catalog.runs.setting(FAILURE_SETTINGS) != failure_settings,
-            )
-            report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
+        track = self.jobs.track(job)
+
+        def events(event: IndexEvent) -> None:
+            track(event)
+            if on_event is not None:
+                on_event(event)
+
+        ingest = Ingestor(
+            self.catalog,
+            pipeline,
+            self._analyse,
+            events,
+            group_new_faces,
+            screen=self.privacy.gate.screen,
+            retry_failed=retry_failed,
+            settings_changed=settings_changed,
+            hold=lambda: self.lock,
+        )
+        report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
+        with self.lock:
             with self.catalog.transaction():
                 self.catalog.runs.set_setting(FAILURE_SETTINGS, failure_settings)
             group_new_faces()
@@ -333,6 +441,51 @@ class Engine:
             }
             self.vectors.save()
         return report
+
+    def _job_report(self, report: IndexReport) -> dict[str, Any]:
+        """An index run's report as its job keeps it: each file that could not be used told
+        in a web user's words, by the name it was sent with (if it was uploaded)."""
+        failures = [asdict(f) for f in report.failures]
+        for failure in failures:
+            path = failure["path"]
+            message = failure.pop("web_message") or failure["message"]
+            failure["message"] = message
+            name = self.catalog.photos.upload_name(path)
+            failure["name"] = name or os.path.basename(path)
+            if name and message.startswith(path):
+                failure["message"] = name + message[len(path) :]
+        return {**report.as_dict(), "failures": failures}
+
+    # --- the job queue --------------------------------------------------------------------------
+
+    def submit_index(self, folders: Iterable[Path]) -> Job:
+        """Index `folders` in the background (see `run_jobs`); the job is on the list at once."""
+        return self.jobs.submit("index", {"folders": [os.path.abspath(f) for f in folders]})
+
+    def run_jobs(self) -> None:
+        """Run the library's queued jobs in a thread of this engine's, one after another, until
+        the engine is closed (a server does)."""
+        if self._runner is None:
+            self._runner = JobRunner(self.jobs, self.run_job)
+            self._runner.start()
+
+    def run_job(self, job: Job) -> None:
+        if job.kind == "index":
+            self.index([Path(f) for f in job.args["folders"]], job=job)
+        else:
+            self.jobs.end(job, FAILED, message=f"Regard does not know jobs of kind {job.kind!r}.")
+
+    def _recover_jobs(self) -> None:
+        """A job left marked running by a process that died is marked interrupted, unless
+        another process is indexing the library right now (its job is alive)."""
+        with self.lock:
+            if not self.catalog.jobs.running():
+                return
+        try:
+            with writer_lock(self.paths):
+                self.jobs.recover()
+        except LibraryLockedError:
+            pass
 
     def _failure_settings(self, pipeline: str) -> str:
         """What decides whether a file fails: when it changes, failed files are retried."""

@@ -1,11 +1,12 @@
 """The catalog: one SQLite file per library, the single door to the database.
 
 `Catalog` holds the connection, the schema and the transactions, and composes one repository
-per aggregate (`photos`, `faces`, `templates`, `runs`, `people`, `privacy`, `accounts`); every
-statement Regard runs is in one of them. Writes happen inside `transaction()` (BEGIN
-IMMEDIATE), so a photo, its faces and their embeddings land together or not at all: killing
-Regard at any moment leaves the catalog as it was after the last commit. What the rest of
-Regard may rely on is `repositories.Store`, which a second backend would implement.
+per aggregate (`photos`, `faces`, `templates`, `runs`, `jobs`, `people`, `privacy`,
+`accounts`); every statement Regard runs is in one of them. Writes happen inside
+`transaction()` (BEGIN IMMEDIATE), so a photo, its faces and their embeddings land together or
+not at all: killing Regard at any moment leaves the catalog as it was after the last commit.
+What the rest of Regard may rely on is `repositories.Store`, which a second backend would
+implement.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from regard.errors import LibraryError, LibraryVersionError
 from regard.storage.accounts_catalog import AccountsCatalog
 from regard.storage.codec import VectorCodec
 from regard.storage.faces import SqliteFaces
+from regard.storage.jobs import SqliteJobs
 from regard.storage.people_catalog import PeopleCatalog
 from regard.storage.photos import SqlitePhotos
 from regard.storage.privacy_catalog import PrivacyCatalog
@@ -60,6 +62,7 @@ class Catalog:
         self.photos = SqlitePhotos(self._db, self.faces)
         self.templates = SqliteTemplates(self._db, self.codec)
         self.runs = SqliteRuns(self._db, self.transaction)
+        self.jobs = SqliteJobs(self._db)
         self.people = PeopleCatalog(self._db, self.codec)
         self.privacy = PrivacyCatalog(self._db)
         self.accounts = AccountsCatalog(self._db)
