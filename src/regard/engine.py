@@ -167,8 +167,9 @@ class Engine:
             state_dir=c.state_dir,
             library_root=self.paths.root,
             still_detector=c.still_detector,
-            # Copies made of photos whose faces were hidden or removed are made again.
-            photos_changed=self.thumbnails.forget,
+            # Copies made of photos whose faces were hidden or removed are made again, and
+            # people who lost their cover face get another.
+            photos_changed=self._photos_changed,
         )
         # A withdrawn consent holds for the human: their look-alikes are withheld too.
         withheld = self.privacy.gate.withheld
@@ -218,6 +219,10 @@ class Engine:
                 task_timeout=min(self.config.task_timeout, PROBE_TIMEOUT),
             )
         )
+
+    def _photos_changed(self, photo_ids: list[int]) -> None:
+        self.thumbnails.forget(photo_ids)
+        self.people.fix_covers()
 
     def _make_private(self) -> None:
         """Folder 0700, files 0600: every file of a library from before, once (recorded), then
@@ -433,6 +438,8 @@ class Engine:
             with self.catalog.transaction():
                 self.catalog.runs.set_setting(FAILURE_SETTINGS, failure_settings)
             group_new_faces()
+            # Faces analysed again or pruned may have been people's covers.
+            self.people.fix_covers()
             report.grouping = {
                 "faces": sum(g.faces for g in grouped),
                 "joined_people": sum(g.joined for g in grouped),

@@ -251,6 +251,24 @@ def test_a_stale_cover_is_replaced_by_another_face(engine: Engine) -> None:
     assert row["cover_face_id"] in members(engine, red) and row["cover_face_id"] != first
 
 
+def test_a_stale_cover_is_shown_replaced_by_reads_and_stored_replaced_by_fix_covers(
+    engine: Engine,
+) -> None:
+    red = person_with(engine, 3)
+    pid = int(red[1:])
+    first = members(engine, red)[0]
+    with engine.catalog.transaction():
+        engine.catalog.privacy.drop_embeddings([first], "erased")
+        engine.catalog.people.set_cover(pid, first)
+    engine.people.summaries()
+    row = engine.catalog.people.get(pid)
+    assert row is not None and row.cover_face_id == first  # looking wrote nothing
+    engine.people.fix_covers()
+    row = engine.catalog.people.get(pid)
+    assert row is not None and row.cover_face_id in members(engine, red)
+    assert row.cover_face_id != first
+
+
 def test_undoing_a_merge_into_a_named_person_puts_their_cover_back(engine: Engine) -> None:
     a, b = blue_and_green(engine)
     engine.people.name(a, "Ann")  # confirmed and named: the merge changes nothing of hers

@@ -126,21 +126,23 @@ class PeopleService:
         return grouper
 
     def group_pending(self) -> GroupingSummary:
-        """Decide for every face not yet grouped (new ones, and any a crash left behind)."""
+        """Decide for every face not yet grouped (new ones, and any a crash left behind). The
+        pending faces are read inside the write transaction: no other writer groups or
+        changes them between the read and the decisions written."""
         self.sync()
-        pending = self.people.grouping_rows(self.model.id, pending_only=True)
-        if not len(pending.ids):
-            return GroupingSummary()
-        grouper = self._grouper or self._load_grouper()
-        self._grouper = None  # until the transaction commits, memory may be ahead of the DB
-        index = self.vectors.index
-        missing = [i for i, fid in enumerate(pending.ids.tolist()) if fid not in index]
-        if missing:
-            self.vectors.add(pending.ids[missing].tolist(), pending.vectors[missing])
-        joined = new = alone = 0
-        touched_people: set[int] = set()
-        named = {p.id for p in self.people.live_people() if p.name}
         with self.catalog.transaction():
+            pending = self.people.grouping_rows(self.model.id, pending_only=True)
+            if not len(pending.ids):
+                return GroupingSummary()
+            grouper = self._grouper or self._load_grouper()
+            self._grouper = None  # until the transaction commits, memory may be ahead of the DB
+            index = self.vectors.index
+            missing = [i for i, fid in enumerate(pending.ids.tolist()) if fid not in index]
+            if missing:
+                self.vectors.add(pending.ids[missing].tolist(), pending.vectors[missing])
+            joined = new = alone = 0
+            touched_people: set[int] = set()
+            named = {p.id for p in self.people.live_people() if p.name}
             for i, fid in enumerate(pending.ids.tolist()):
                 if pending.owner[i] and pending.person[i]:
                     # The owner decided for this face before it was re-analysed: keep it.
@@ -185,20 +187,32 @@ class PeopleService:
     # --- looking ---------------------------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
+        """Every person with their counts and cover. Looking writes nothing: covers are put
+        right where faces leave people (`fix_covers`)."""
         rows = self.people.summaries()
-        coverless = {r["id"] for r in rows if r["faces"] and r["cover_face_id"] is None}
-        if coverless and self.catalog.codec.sealer is not None:
-            # A cover that pointed to a face gone from the person (an opt-out, an erasure):
-            # another of their faces takes its place.
-            with self.catalog.transaction():
-                self._refresh_covers(coverless)
-            rows = self.people.summaries()
+        if self.catalog.codec.sealer is not None:
+            for r in rows:
+                if r["faces"] and r["cover_face_id"] is None:
+                    # Not chosen yet (a crash came between): shown, not written.
+                    self._show_cover(r, self._best_cover(r["id"]))
         out = []
         for s in rows:
             s["person"] = person_label(s["id"])
             s["cover_face"] = face_label(s["cover_face_id"]) if s["cover_face_id"] else None
             out.append(s)
         return out
+
+    def fix_covers(self) -> None:
+        """A cover that pointed to a face gone from its person (an opt-out, an erasure, a photo
+        analysed again): another of their faces takes its place. Called where faces leave
+        people, so that looking at people never writes."""
+        if self.catalog.codec.sealer is None:
+            return  # covers are chosen by the faces' vectors
+        rows = self.people.summaries()
+        coverless = {r["id"] for r in rows if r["faces"] and r["cover_face_id"] is None}
+        if coverless:
+            with self.catalog.transaction():
+                self._refresh_covers(coverless)
 
     def resolve(self, ref: str) -> PersonRow:
         key = parse_person_ref(ref)
@@ -426,6 +440,10 @@ class PeopleService:
             self.catalog, self.audit, self.acting.name, self.people, entry_id, self._refresh_covers
         )
         self._grouper = None
+        if self.catalog.codec.sealer is not None:
+            # Faces Regard had grouped into a person the undo takes away are grouped afresh
+            # now, not when someone next looks at the people.
+            self.group_pending()
         return done
 
     def name_face(self, face_id: int, name: str) -> tuple[str, int | None]:
@@ -568,21 +586,31 @@ class PeopleService:
         return out
 
     def _refresh_covers(self, person_ids: set[int]) -> None:
-        """A person's cover: among its good faces, the one most like the person as a whole."""
         for pid in person_ids:
-            faces = self.people.faces_of(pid)
-            if not faces:
-                self.people.set_cover(pid, None)
-                continue
-            ids, vecs = self.catalog.faces.embeddings(self.model.id, [f.face_id for f in faces])
-            if not len(ids):
-                self.people.set_cover(pid, None)
-                continue
-            quality = {f.face_id: f.quality * (0.5 if f.low_quality else 1.0) for f in faces}
-            centre = vecs.sum(axis=0)
-            centre /= max(float(np.linalg.norm(centre)), 1e-9)
-            scores = (vecs @ centre) * np.array([quality[int(i)] for i in ids])
-            self.people.set_cover(pid, int(ids[int(np.argmax(scores))]))
+            self.people.set_cover(pid, self._best_cover(pid))
+
+    def _best_cover(self, person_id: int) -> int | None:
+        """A person's cover: among its good faces, the one most like the person as a whole."""
+        faces = self.people.faces_of(person_id)
+        if not faces:
+            return None
+        ids, vecs = self.catalog.faces.embeddings(self.model.id, [f.face_id for f in faces])
+        if not len(ids):
+            return None
+        quality = {f.face_id: f.quality * (0.5 if f.low_quality else 1.0) for f in faces}
+        centre = vecs.sum(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-9)
+        scores = (vecs @ centre) * np.array([quality[int(i)] for i in ids])
+        return int(ids[int(np.argmax(scores))])
+
+    def _show_cover(self, row: dict[str, Any], face_id: int | None) -> None:
+        """`row` (of `summaries`) with `face_id` as its cover, as the catalog would give it."""
+        face = self.catalog.faces.row(face_id) if face_id is not None else None
+        if face is None:
+            return
+        row["cover_face_id"] = face_id
+        row["cover_path"] = face["path"]
+        row["cover_box"] = [round(face[k], 1) for k in ("x", "y", "w", "h")]
 
     # --- searching for a person ------------------------------------------------------------
 

@@ -527,8 +527,6 @@ class FaceIn(BaseModel):
 def people(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """People with face counts and cover faces (as `regard people`)."""
     with allowed(request, session, Permission.VIEW, "see people") as engine:
-        if engine.sealer is not None:
-            engine.people.group_pending()
         rows: list[dict[str, Any]] = engine.people.summaries()
         for r in rows:
             r.pop("cover_path", None)
