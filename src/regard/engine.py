@@ -6,34 +6,28 @@ them holds logic of its own.
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from regard.context import LibraryContext
-from regard.domain.jobs import DONE, FAILED, INTERRUPTED, INTERRUPTED_MESSAGE, Job
+from regard.domain.jobs import FAILED, Job
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.files import readable_path
 from regard.inference.calibration import Calibration
-from regard.jobs.ingest import EventSink, IndexEvent, IndexReport, Ingestor
-from regard.jobs.pool import AnalysisPool, InProcessPool, ProbePool, Result, analyse_in_process
-from regard.jobs.probes import Probes
+from regard.jobs.indexing import Indexer
+from regard.jobs.ingest import EventSink, IndexReport
+from regard.jobs.probes import worker_probes
 from regard.jobs.queue import JobQueue, JobRunner
-from regard.pipeline.analyse import (
-    Analyser,
-    AnalysisSettings,
-    pipeline_id,
-)
+from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.models import STANDARD_MODELS as STANDARD_MODELS
@@ -46,7 +40,7 @@ from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.accounts import Accounts
 from regard.services.export import Exporter
-from regard.services.people import GroupingSummary, PeopleService
+from regard.services.people import PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
 from regard.services.uploads import Uploads
@@ -56,12 +50,6 @@ from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
-
-#: The catalog setting that remembers what decided the last run's failures.
-FAILURE_SETTINGS = "index.failure_settings"
-#: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
-#: photo, so this is far below indexing's per-file timeout.
-PROBE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +97,16 @@ class Engine:
         self.catalog = Catalog(self.paths.catalog, shared=shared)
         self._make_private()
         self._local = InProcessFaces(models, self.config.analysis)
-        self.probe_pool = self._probe_pool(probe_workers)
+        self.probe_pool = (
+            None
+            if probe_workers is None
+            else worker_probes(
+                probe_workers if self.config.workers > 0 else 0,
+                self.config.analysis,
+                models,
+                self.config.task_timeout,
+            )
+        )
         self.probes = ProbeReader(probe_source or self.probe_pool or self._local)
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
@@ -138,6 +135,21 @@ class Engine:
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
         self.jobs = JobQueue(self.catalog, lambda: self.lock)
+        self.indexer = Indexer(
+            catalog=self.catalog,
+            paths=self.paths,
+            models=models,
+            analysis=self.config.analysis,
+            workers=self.config.workers,
+            task_timeout=self.config.task_timeout,
+            jobs=self.jobs,
+            hold=lambda: self.lock,
+            analyser=lambda: self.analyser,
+            # Late: the services are built below.
+            screen=lambda analysis: self.privacy.gate.screen(analysis),
+            group=lambda: self.people.group_pending(),
+            after=self._after_index,
+        )
         self._runner: JobRunner | None = None
         self._accounts: Accounts | None = None
         self.uploads = Uploads(
@@ -204,20 +216,6 @@ class Engine:
             people=self.people,
             still_detector=c.still_detector,
             limits=self.config.analysis.limits,
-        )
-
-    def _probe_pool(self, workers: int | None) -> Probes | None:
-        if workers is None:
-            return None
-        if self.config.workers <= 0:
-            return Probes(InProcessPool(self.config.analysis, self.models))
-        return Probes(
-            ProbePool(
-                workers,
-                self.config.analysis,
-                self.models,
-                task_timeout=min(self.config.task_timeout, PROBE_TIMEOUT),
-            )
         )
 
     def _photos_changed(self, photo_ids: list[int]) -> None:
@@ -377,91 +375,14 @@ class Engine:
         refuse_urls(roots)
         self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
-        with writer_lock(self.paths):
-            # Nothing else indexes this library now: a job still marked running is dead.
-            self.jobs.recover()
-            if job is None:
-                folders = [os.path.abspath(r) for r in roots]
-                job = self.jobs.begin("index", {"folders": folders})
-            try:
-                report = self._index(roots, prune, on_event, retry_failed, job)
-            except KeyboardInterrupt:
-                self.jobs.end(job, INTERRUPTED, message=INTERRUPTED_MESSAGE)
-                raise
-            except Exception as exc:
-                self.jobs.end(job, FAILED, message=str(exc))
-                raise
-            with self.lock:
-                self.jobs.end(job, DONE, report=self._job_report(report))
-        return report
-
-    def _index(
-        self,
-        roots: list[Path],
-        prune: bool,
-        on_event: EventSink | None,
-        retry_failed: bool,
-        job: Job,
-    ) -> IndexReport:
-        pipeline = pipeline_id(self.models.detector, self.models.embedder)
-        failure_settings = self._failure_settings(pipeline)
-        with self.lock:
-            self.catalog.runs.register_models((self.models.detector, self.models.embedder))
-            settings_changed = self.catalog.runs.setting(FAILURE_SETTINGS) != failure_settings
-        grouped: list[GroupingSummary] = []
-
-        def group_new_faces() -> None:
-            # New faces join people as each batch of photos is committed (holding the lock).
-            grouped.append(self.people.group_pending())
-            self.jobs.save(job)
-
-        track = self.jobs.track(job)
-
-        def events(event: IndexEvent) -> None:
-            track(event)
-            if on_event is not None:
-                on_event(event)
-
-        ingest = Ingestor(
-            self.catalog,
-            pipeline,
-            self._analyse,
-            events,
-            group_new_faces,
-            screen=self.privacy.gate.screen,
-            retry_failed=retry_failed,
-            settings_changed=settings_changed,
-            hold=lambda: self.lock,
+        return self.indexer.run(
+            roots, prune=prune, on_event=on_event, retry_failed=retry_failed, job=job
         )
-        report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
-        with self.lock:
-            with self.catalog.transaction():
-                self.catalog.runs.set_setting(FAILURE_SETTINGS, failure_settings)
-            group_new_faces()
-            # Faces analysed again or pruned may have been people's covers.
-            self.people.fix_covers()
-            report.grouping = {
-                "faces": sum(g.faces for g in grouped),
-                "joined_people": sum(g.joined for g in grouped),
-                "new_people": sum(g.new_people for g in grouped),
-                "unassigned": sum(g.unassigned for g in grouped),
-            }
-            self.vectors.save()
-        return report
 
-    def _job_report(self, report: IndexReport) -> dict[str, Any]:
-        """An index run's report as its job keeps it: each file that could not be used told
-        in a web user's words, by the name it was sent with (if it was uploaded)."""
-        failures = [asdict(f) for f in report.failures]
-        for failure in failures:
-            path = failure["path"]
-            message = failure.pop("web_message") or failure["message"]
-            failure["message"] = message
-            name = self.catalog.photos.upload_name(path)
-            failure["name"] = name or os.path.basename(path)
-            if name and message.startswith(path):
-                failure["message"] = name + message[len(path) :]
-        return {**report.as_dict(), "failures": failures}
+    def _after_index(self) -> None:
+        # Faces analysed again or pruned may have been people's covers.
+        self.people.fix_covers()
+        self.vectors.save()
 
     # --- the job queue --------------------------------------------------------------------------
 
@@ -493,31 +414,6 @@ class Engine:
                 self.jobs.recover()
         except LibraryLockedError:
             pass
-
-    def _failure_settings(self, pipeline: str) -> str:
-        """What decides whether a file fails: when it changes, failed files are retried."""
-        return json.dumps(
-            {
-                "limits": asdict(self.config.analysis.limits),
-                "timeout": self.config.task_timeout,
-                "pipeline": pipeline,
-                "version": _version(),
-            },
-            sort_keys=True,
-        )
-
-    def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
-        """Analysis for the ingestor; workers only start once there is something to analyse."""
-        if self.config.workers <= 0:
-            yield from analyse_in_process(self.analyser, paths)
-            return
-        with AnalysisPool(
-            self.config.workers,
-            self.config.analysis,
-            self.models,
-            task_timeout=self.config.task_timeout,
-        ) as pool:
-            yield from pool.map_unordered(paths)
 
     @property
     def analyser(self) -> Analyser:
@@ -682,13 +578,6 @@ class Engine:
 
     def failures(self) -> list[Photo]:
         return self.catalog.photos.failed()
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("regard")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def refuse_urls(roots: Iterable[Path]) -> None:
