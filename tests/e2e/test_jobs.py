@@ -17,10 +17,12 @@ from regard.interfaces.cli.main import app as cli
 from regard.interfaces.http.app import create_app
 from regard.interfaces.http.host import EngineHost
 from regard.jobs.ingest import FileDone, IndexEvent
+from regard.pipeline.cluster import GroupingParams
 from regard.testing import FakeModels, draw_faces
 
 PASSWORD = "correct horse battery staple"
 RED, BLUE = (200, 20, 20), (20, 20, 200)
+PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
 JOB_KEYS = {
     "id",
     "kind",
@@ -105,3 +107,41 @@ def test_regard_index_from_the_command_line_shows_in_the_web_app(
         assert job["report"]["roots"] == [str(album)]
     finally:
         host.close()
+
+
+def test_people_read_while_a_job_indexes_come_out_as_if_nobody_looked(tmp_path: Path) -> None:
+    album = tmp_path / "album"
+    colours = [RED, BLUE, (20, 200, 20), (220, 220, 20)]
+    for n in range(12):
+        draw_faces(album / f"p{n:02}.png", [(10 + 15 * (n % 5), 10, 40, colours[n % 4])])
+    config = EngineConfig(workers=0, grouping=PARAMS)
+    host = EngineHost(tmp_path / "lib", config, models=FakeModels())
+    try:
+        client = owner_client(host)
+        job = host.start_index([album])
+        answers = []
+        while (state := client.get(f"/api/jobs/{job.id}").json()["state"]) in (
+            "queued",
+            "running",
+        ):
+            answers.append(client.get("/api/people").status_code)
+        assert state == "done" and answers and set(answers) == {200}
+        with host.use() as engine:
+            together = _partition(engine)
+    finally:
+        host.close()
+    with Engine(tmp_path / "alone", create=True, config=config, models=FakeModels()) as alone:
+        alone.index([album])
+        assert _partition(alone) == together and len(together) >= 3
+
+
+def _partition(engine: Engine) -> set[frozenset[tuple[str, int]]]:
+    """Who is with whom: each person as the set of its faces (photo name, place)."""
+    people: dict[int, set[tuple[str, int]]] = {}
+    for face in engine.catalog.faces.rows():
+        assert face["grouped"] == 1
+        if face["person_id"] is not None:
+            people.setdefault(face["person_id"], set()).add(
+                (Path(face["path"]).name, int(face["x"]))
+            )
+    return {frozenset(p) for p in people.values()}
