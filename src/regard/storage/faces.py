@@ -122,7 +122,6 @@ class SqliteFaces:
                 )
 
     def _update(self, face_id: int, ordinal: int, face: AnalysedFace, verdict: FaceVerdict) -> None:
-        d, q = face.detection, face.quality
         if verdict.person_id is not None:
             person_sql = "person_id = ?, assigned_by = 'auto', grouped = 1"
             person_args: tuple[object, ...] = (verdict.person_id,)
@@ -137,27 +136,8 @@ class SqliteFaces:
             person_sql = "person_id = NULL, assigned_by = NULL, grouped = 1"
             person_args = ()
         self._db.execute(
-            "UPDATE faces SET ordinal = ?, x = ?, y = ?, w = ?, h = ?, landmarks = ?,"
-            " det_score = ?, size_px = ?, sharpness = ?, frontalness = ?, quality = ?,"
-            f" low_quality = ?, biometric = ?, optout_id = ?, {person_sql} WHERE id = ?",
-            (
-                ordinal,
-                d.box.x,
-                d.box.y,
-                d.box.w,
-                d.box.h,
-                json.dumps(d.landmarks.flat()),
-                d.score,
-                q.size_px,
-                q.sharpness,
-                q.frontalness,
-                q.score,
-                int(q.low),
-                verdict.reason,
-                verdict.optout_id,
-                *person_args,
-                face_id,
-            ),
+            f"UPDATE faces SET {_SET_FACE}, {person_sql} WHERE id = ?",
+            (*_face_values(ordinal, face, verdict), *person_args, face_id),
         )
         # Vectors of any other model go: spaces are never mixed, and stale biometric data is
         # not kept.
@@ -166,27 +146,12 @@ class SqliteFaces:
             self._store_vector(face_id, face)
 
     def _insert(self, photo_id: int, ordinal: int, face: AnalysedFace, verdict: FaceVerdict) -> int:
-        d, q = face.detection, face.quality
         cur = self._db.execute(
-            "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
-            " sharpness, frontalness, quality, low_quality, biometric, optout_id, person_id,"
-            " assigned_by, grouped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO faces (photo_id, {', '.join(_FACE_COLUMNS)}, person_id, assigned_by,"
+            f" grouped) VALUES (?, {', '.join('?' * len(_FACE_COLUMNS))}, ?, ?, ?)",
             (
                 photo_id,
-                ordinal,
-                d.box.x,
-                d.box.y,
-                d.box.w,
-                d.box.h,
-                json.dumps(d.landmarks.flat()),
-                d.score,
-                q.size_px,
-                q.sharpness,
-                q.frontalness,
-                q.score,
-                int(q.low),
-                verdict.reason,
-                verdict.optout_id,
+                *_face_values(ordinal, face, verdict),
                 verdict.person_id,
                 "auto" if verdict.person_id else None,
                 int(verdict.person_id is not None or not verdict.keep),
@@ -235,12 +200,10 @@ class SqliteFaces:
             rows = []
         else:
             rows = []
-            wanted = list(face_ids)
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
+            for chunk in chunks(face_ids):
                 rows += self._db.execute(
                     "SELECT face_id, vector FROM embeddings WHERE model_id = ? AND face_id IN"
-                    f" ({','.join('?' * len(chunk))}) ORDER BY face_id",
+                    f" ({marks(chunk)}) ORDER BY face_id",
                     (model_id, *chunk),
                 ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -251,12 +214,10 @@ class SqliteFaces:
     def vectors(self, face_ids: Sequence[int]) -> list[tuple[int, str, bytes]]:
         """(face id, model id, sealed vector) of these faces, of every model."""
         out: list[tuple[int, str, bytes]] = []
-        ids = list(face_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
+        for chunk in chunks(face_ids):
             rows = self._db.execute(
                 "SELECT face_id, model_id, vector FROM embeddings"
-                f" WHERE face_id IN ({','.join('?' * len(chunk))}) ORDER BY face_id",
+                f" WHERE face_id IN ({marks(chunk)}) ORDER BY face_id",
                 chunk,
             )
             out += [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
@@ -286,13 +247,11 @@ class SqliteFaces:
 
     def hits(self, face_ids: Sequence[int]) -> dict[int, FaceHit]:
         hits: dict[int, FaceHit] = {}
-        ids = list(face_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
+        for chunk in chunks(face_ids):
             rows = self._db.execute(
                 "SELECT f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.det_score, f.quality,"
                 " f.low_quality, p.taken_at FROM faces f JOIN photos p ON p.id = f.photo_id"
-                f" WHERE f.id IN ({','.join('?' * len(chunk))})",
+                f" WHERE f.id IN ({marks(chunk)})",
                 chunk,
             )
             for r in rows:
@@ -300,6 +259,48 @@ class SqliteFaces:
                     r[0], r[1], r[2], Box(r[3], r[4], r[5], r[6]), r[7], r[8], bool(r[9]), r[10]
                 )
         return hits
+
+
+#: What analysis decides about a face, in the order `_face_values` gives it.
+_FACE_COLUMNS = (
+    "ordinal",
+    "x",
+    "y",
+    "w",
+    "h",
+    "landmarks",
+    "det_score",
+    "size_px",
+    "sharpness",
+    "frontalness",
+    "quality",
+    "low_quality",
+    "biometric",
+    "optout_id",
+)
+_SET_FACE = ", ".join(f"{c} = ?" for c in _FACE_COLUMNS)
+
+
+def _face_values(ordinal: int, face: AnalysedFace, verdict: FaceVerdict) -> tuple[object, ...]:
+    """A face's columns as analysis and the privacy gate decide them (`_FACE_COLUMNS`): written
+    the same whether the face is new or found again."""
+    d, q = face.detection, face.quality
+    return (
+        ordinal,
+        d.box.x,
+        d.box.y,
+        d.box.w,
+        d.box.h,
+        json.dumps(d.landmarks.flat()),
+        d.score,
+        q.size_px,
+        q.sharpness,
+        q.frontalness,
+        q.score,
+        int(q.low),
+        verdict.reason,
+        verdict.optout_id,
+    )
 
 
 def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -> dict[int, int]:

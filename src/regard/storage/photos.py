@@ -21,7 +21,7 @@ from regard.domain.photo import (
 )
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.storage.faces import SqliteFaces
-from regard.storage.sql import PATH_MARK, path_arg
+from regard.storage.sql import PATH_MARK, chunks, marks, path_arg
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +56,7 @@ class SqlitePhotos:
         rows = self._db.execute(
             "SELECT id, path, size_bytes, mtime_ns, status, pipeline, content_hash FROM photos"
         )
-        return {
-            r["path"]: KnownFile(
-                r["id"],
-                r["path"],
-                r["size_bytes"],
-                r["mtime_ns"],
-                PhotoStatus(r["status"]),
-                r["pipeline"],
-                r["content_hash"],
-            )
-            for r in rows
-        }
+        return {r["path"]: _known(r) for r in rows}
 
     def indexed_sizes(self, pipeline: str) -> set[int]:
         rows = self._db.execute(
@@ -82,18 +71,7 @@ class SqlitePhotos:
             " WHERE content_hash = ? AND status = 'indexed' AND pipeline = ? ORDER BY id",
             (content_hash, pipeline),
         )
-        return [
-            KnownFile(
-                r["id"],
-                r["path"],
-                r["size_bytes"],
-                r["mtime_ns"],
-                PhotoStatus(r["status"]),
-                r["pipeline"],
-                r["content_hash"],
-            )
-            for r in rows
-        ]
+        return [_known(r) for r in rows]
 
     # --- writing photos (call inside transaction()) -----------------------------------------
 
@@ -174,11 +152,8 @@ class SqlitePhotos:
     def delete(self, photo_ids: Iterable[int]) -> int:
         ids = list(photo_ids)
         self._faces.touch(self._faces.ids_of_photos(ids))
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            self._db.execute(
-                f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
+        for chunk in chunks(ids):
+            self._db.execute(f"DELETE FROM photos WHERE id IN ({marks(chunk)})", chunk)
         return len(ids)
 
     def _upsert(
@@ -342,13 +317,11 @@ class SqlitePhotos:
     def facts(self, photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Path, upload name, width and height of these photos, for search results."""
         facts: dict[int, dict[str, Any]] = {}
-        ids = list(photo_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
+        for chunk in chunks(photo_ids):
             rows = self._db.execute(
                 "SELECT p.id, p.path, u.name AS upload_name, p.width, p.height FROM photos p"
                 " LEFT JOIN upload_names u ON u.path = p.path"
-                f" WHERE p.id IN ({','.join('?' * len(chunk))})",
+                f" WHERE p.id IN ({marks(chunk)})",
                 chunk,
             )
             facts.update({int(r["id"]): dict(r) for r in rows})
@@ -376,6 +349,18 @@ class SqlitePhotos:
             " (SELECT COUNT(*) FROM embeddings) AS embeddings"
         ).fetchone()
         return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 (sqlite3.Row)
+
+
+def _known(r: sqlite3.Row) -> KnownFile:
+    return KnownFile(
+        r["id"],
+        r["path"],
+        r["size_bytes"],
+        r["mtime_ns"],
+        PhotoStatus(r["status"]),
+        r["pipeline"],
+        r["content_hash"],
+    )
 
 
 def _photo_from_row(r: sqlite3.Row) -> Photo:
