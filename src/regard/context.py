@@ -18,13 +18,13 @@ from regard.pipeline.probe import ProbeReader
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 
 @dataclass(frozen=True, slots=True)
 class LibraryContext:
-    catalog: Catalog
+    catalog: Store
     vectors: VectorStore
     audit: AuditLog
     policy: PolicyGate

@@ -6,52 +6,50 @@ them holds logic of its own.
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from regard.context import LibraryContext
+from regard.domain.jobs import FAILED, Job
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import ProbeFace, SearchResult
-from regard.errors import PhotoNotFoundError, RegardError
+from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.files import readable_path
 from regard.inference.calibration import Calibration
-from regard.jobs.ingest import EventSink, IndexReport, Ingestor
-from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
-from regard.pipeline.analyse import (
-    Analyser,
-    AnalysisSettings,
-    pipeline_id,
-)
+from regard.jobs.indexing import Indexer
+from regard.jobs.ingest import EventSink, IndexReport
+from regard.jobs.probes import worker_probes
+from regard.jobs.queue import JobQueue, JobRunner
+from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
-from regard.pipeline.models import STANDARD_MODELS, ModelLoader
+from regard.pipeline.models import STANDARD_MODELS as STANDARD_MODELS
+from regard.pipeline.models import ModelLoader as ModelLoader
 from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
 from regard.privacy.acting import Acting, Actor, default_actor
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
+from regard.services.accounts import Accounts
 from regard.services.export import Exporter
-from regard.services.people import GroupingSummary, PeopleService
+from regard.services.people import PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
+from regard.services.uploads import Uploads
 from regard.services.xmp import XmpService
 from regard.storage.catalog import Catalog
 from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
-
-#: The catalog setting that remembers what decided the last run's failures.
-FAILURE_SETTINGS = "index.failure_settings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +75,17 @@ class Engine:
         models: ModelLoader = STANDARD_MODELS,
         shared: bool = False,
         probe_source: FaceSource | None = None,
+        probe_workers: int | None = None,
     ) -> None:
-        """`shared`: the engine is used from several threads, one at a time (a server).
-        `probe_source`: where the faces of photos handed in are read (default: in this
-        process, by models loaded when first needed)."""
+        """`shared`: the engine is used from several threads, one at a time (a server): each
+        holds `lock` while it uses the engine, and indexing takes it for each batch's writes
+        only. `probe_source`: where the faces of photos handed in are read (default: in this
+        process, by models loaded when first needed). `probe_workers`: read them (and their
+        headers, and anonymise them) in that many worker processes of their own instead,
+        `probes` (a server does: a photo someone hands in never stops the others)."""
+        #: Held by whoever uses the engine (a server's requests, each batch an index run
+        #: writes): one SQLite connection serves one thread at a time, and one writer is all.
+        self.lock = threading.RLock()
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
         existed = self.paths.exists()
         if create:
@@ -92,10 +97,20 @@ class Engine:
         self.catalog = Catalog(self.paths.catalog, shared=shared)
         self._make_private()
         self._local = InProcessFaces(models, self.config.analysis)
-        self.probes = ProbeReader(probe_source or self._local)
+        self.probe_pool = (
+            None
+            if probe_workers is None
+            else worker_probes(
+                probe_workers if self.config.workers > 0 else 0,
+                self.config.analysis,
+                models,
+                self.config.task_timeout,
+            )
+        )
+        self.probes = ProbeReader(probe_source or self.probe_pool or self._local)
         if not existed and self.config.policy is not None:
             with self.catalog.transaction():
-                self.catalog.set_setting("policy", self.config.policy.value)
+                self.catalog.runs.set_setting("policy", self.config.policy.value)
         self.keys = KeyManager(self.catalog, self.config.keys)
         self._new_key = False
         self.sealer = self._open_keys()
@@ -119,6 +134,27 @@ class Engine:
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
+        self.jobs = JobQueue(self.catalog, lambda: self.lock)
+        self.indexer = Indexer(
+            catalog=self.catalog,
+            paths=self.paths,
+            models=models,
+            analysis=self.config.analysis,
+            workers=self.config.workers,
+            task_timeout=self.config.task_timeout,
+            jobs=self.jobs,
+            hold=lambda: self.lock,
+            analyser=lambda: self.analyser,
+            # Late: the services are built below.
+            screen=lambda analysis: self.privacy.gate.screen(analysis),
+            group=lambda: self.people.group_pending(),
+            after=self._after_index,
+        )
+        self._runner: JobRunner | None = None
+        self._accounts: Accounts | None = None
+        self.uploads = Uploads(
+            catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
+        )
         self._build_services()
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
@@ -126,6 +162,7 @@ class Engine:
         # A restored backup must not bring back what was erased since.
         if self.privacy.eraser.replay():
             self.privacy.gate.refresh()
+        self._recover_jobs()
 
     def _build_services(self) -> None:
         """Each service gets the parts of the context it uses, and nothing else."""
@@ -142,8 +179,9 @@ class Engine:
             state_dir=c.state_dir,
             library_root=self.paths.root,
             still_detector=c.still_detector,
-            # Copies made of photos whose faces were hidden or removed are made again.
-            photos_changed=self.thumbnails.forget,
+            # Copies made of photos whose faces were hidden or removed are made again, and
+            # people who lost their cover face get another.
+            photos_changed=self._photos_changed,
         )
         # A withdrawn consent holds for the human: their look-alikes are withheld too.
         withheld = self.privacy.gate.withheld
@@ -180,14 +218,18 @@ class Engine:
             limits=self.config.analysis.limits,
         )
 
+    def _photos_changed(self, photo_ids: list[int]) -> None:
+        self.thumbnails.forget(photo_ids)
+        self.people.fix_covers()
+
     def _make_private(self) -> None:
         """Folder 0700, files 0600: every file of a library from before, once (recorded), then
         at each open the catalog's own files."""
-        done = self.catalog.setting("library.private") is not None
+        done = self.catalog.runs.setting("library.private") is not None
         self.paths.make_private(everything=not done)
         if not done:
             with self.catalog.transaction():
-                self.catalog.set_setting("library.private", "folder 0700, files 0600")
+                self.catalog.runs.set_setting("library.private", "folder 0700, files 0600")
 
     def _open_keys(self) -> Sealer | None:
         if not self.keys.initialised:
@@ -212,16 +254,15 @@ class Engine:
                 audit.key_chain()
             self.keys.upgrade_wrap()
 
-    def refresh(self) -> None:
-        """Forget what is cached from the catalog (another engine changed it)."""
-        self.vectors.forget()
-        self.people.forget()
-        self.privacy.gate.refresh()
-
     def close(self) -> None:
-        if self.sealer is not None:
-            self.vectors.save()
-        self.catalog.close()
+        if self._runner is not None:
+            self._runner.stop()
+        if self.probe_pool is not None:
+            self.probe_pool.close()
+        with self.lock:
+            if self.sealer is not None:
+                self.vectors.save()
+            self.catalog.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -245,7 +286,7 @@ class Engine:
                     actor=self.config.actor,
                     result_count=resealed,
                     detail={
-                        "key": self.catalog.setting("crypto.kek"),
+                        "key": self.catalog.runs.setting("crypto.kek"),
                         **({"chain_problems": problems} if problems else {}),
                     },
                 )
@@ -269,6 +310,33 @@ class Engine:
 
     def require_key(self) -> Sealer:
         return self.keys.require(self.sealer)
+
+    # --- the web app's parts -----------------------------------------------------------------
+
+    @property
+    def accounts(self) -> Accounts:
+        """The web app's users and sessions (one set per engine); it takes `lock` around its
+        catalog reads and writes, never while checking a password."""
+        if self._accounts is None:
+            self._accounts = Accounts(self.catalog, guard=lambda: self.lock)
+        return self._accounts
+
+    def store_upload(
+        self, data: bytes, suffix: str, known_hashes: set[str], name: str | None = None
+    ) -> tuple[str, Path | None]:
+        """Keep a photo handed in (see `Uploads.store`); index it with `submit_index`."""
+        return self.uploads.store(data, suffix, known_hashes, name)
+
+    def content_hashes(self) -> set[str]:
+        """The SHA-256 of every file the library holds, to keep each upload once."""
+        return self.uploads.known_hashes()
+
+    def photo(self, photo_id: int) -> Photo | None:
+        return self.catalog.photos.get(photo_id)
+
+    def records(self) -> dict[str, Any]:
+        """The records of processing (what is kept, why, for how long, with which models)."""
+        return self.privacy.records(self.catalog.runs.models(), self.keys.info(None).kind)
 
     # --- who is acting ------------------------------------------------------------------------
 
@@ -294,70 +362,58 @@ class Engine:
         prune: bool = False,
         on_event: EventSink | None = None,
         retry_failed: bool = False,
+        job: Job | None = None,
     ) -> IndexReport:
         """Index image files under `roots` (folders or files) into the library. Files that
         failed before are looked at again only if they changed, if the settings their failure
-        depends on changed, or with `retry_failed`."""
+        depends on changed, or with `retry_failed`. The run is a job on the library's list
+        (`job`, if the queue handed it out; a new one otherwise), with its progress.
+
+        Files are analysed without `lock`; each batch's writes, and grouping its faces, hold
+        it, so a server's other requests are answered while it indexes."""
+        roots = list(roots)
         refuse_urls(roots)
         self.require_key()
         self.models.verify()  # a missing or altered model fails here, before any work
-        with writer_lock(self.paths):
-            self.catalog.register_models((self.models.detector, self.models.embedder))
-            pipeline = pipeline_id(self.models.detector, self.models.embedder)
-            grouped: list[GroupingSummary] = []
-
-            def group_new_faces() -> None:
-                # New faces join people as each batch of photos is committed.
-                grouped.append(self.people.group_pending())
-
-            failure_settings = self._failure_settings(pipeline)
-            ingest = Ingestor(
-                self.catalog,
-                pipeline,
-                self._analyse,
-                on_event,
-                group_new_faces,
-                screen=self.privacy.gate.screen,
-                retry_failed=retry_failed,
-                settings_changed=self.catalog.setting(FAILURE_SETTINGS) != failure_settings,
-            )
-            report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
-            with self.catalog.transaction():
-                self.catalog.set_setting(FAILURE_SETTINGS, failure_settings)
-            group_new_faces()
-            report.grouping = {
-                "faces": sum(g.faces for g in grouped),
-                "joined_people": sum(g.joined for g in grouped),
-                "new_people": sum(g.new_people for g in grouped),
-                "unassigned": sum(g.unassigned for g in grouped),
-            }
-            self.vectors.save()
-        return report
-
-    def _failure_settings(self, pipeline: str) -> str:
-        """What decides whether a file fails: when it changes, failed files are retried."""
-        return json.dumps(
-            {
-                "limits": asdict(self.config.analysis.limits),
-                "timeout": self.config.task_timeout,
-                "pipeline": pipeline,
-                "version": _version(),
-            },
-            sort_keys=True,
+        return self.indexer.run(
+            roots, prune=prune, on_event=on_event, retry_failed=retry_failed, job=job
         )
 
-    def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
-        """Analysis for the ingestor; workers only start once there is something to analyse."""
-        if self.config.workers <= 0:
-            yield from analyse_in_process(self.analyser, paths)
-            return
-        with AnalysisPool(
-            self.config.workers,
-            self.config.analysis,
-            self.models,
-            task_timeout=self.config.task_timeout,
-        ) as pool:
-            yield from pool.map_unordered(paths)
+    def _after_index(self) -> None:
+        # Faces analysed again or pruned may have been people's covers.
+        self.people.fix_covers()
+        self.vectors.save()
+
+    # --- the job queue --------------------------------------------------------------------------
+
+    def submit_index(self, folders: Iterable[Path]) -> Job:
+        """Index `folders` in the background (see `run_jobs`); the job is on the list at once."""
+        return self.jobs.submit("index", {"folders": [os.path.abspath(f) for f in folders]})
+
+    def run_jobs(self) -> None:
+        """Run the library's queued jobs in a thread of this engine's, one after another, until
+        the engine is closed (a server does)."""
+        if self._runner is None:
+            self._runner = JobRunner(self.jobs, self.run_job)
+            self._runner.start()
+
+    def run_job(self, job: Job) -> None:
+        if job.kind == "index":
+            self.index([Path(f) for f in job.args["folders"]], job=job)
+        else:
+            self.jobs.end(job, FAILED, message=f"Regard does not know jobs of kind {job.kind!r}.")
+
+    def _recover_jobs(self) -> None:
+        """A job left marked running by a process that died is marked interrupted, unless
+        another process is indexing the library right now (its job is alive)."""
+        with self.lock:
+            if not self.catalog.jobs.running():
+                return
+        try:
+            with writer_lock(self.paths):
+                self.jobs.recover()
+        except LibraryLockedError:
+            pass
 
     @property
     def analyser(self) -> Analyser:
@@ -392,13 +448,13 @@ class Engine:
     # --- status -------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        counts = self.catalog.counts()
+        counts = self.catalog.photos.counts()
         faces = counts["embeddings"]
         t = self.calibration.search_threshold(faces)
         key = self.keys.info(self.sealer)
         return {
             "library": str(self.paths.root),
-            "library_id": self.catalog.setting("library_id"),
+            "library_id": self.catalog.runs.setting("library_id"),
             "policy": self.policy.value,
             "encryption": {
                 "scheme": "AES-256-GCM",
@@ -425,14 +481,14 @@ class Engine:
             "expected_false_matches_per_search": round(
                 self.calibration.expected_false_matches(t, faces), 4
             ),
-            "models": self.catalog.models(),
-            "last_run": self.catalog.last_run(),
+            "models": self.catalog.runs.models(),
+            "last_run": self.catalog.runs.last(),
             "size_bytes": self.paths.size_bytes(),
         }
 
     def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
         """The library's photos with how many faces (and good-quality faces) each has."""
-        return self.catalog.photo_summaries(with_faces=with_faces)
+        return self.catalog.photos.summaries(with_faces=with_faces)
 
     def timeline(
         self,
@@ -446,13 +502,13 @@ class Engine:
     ) -> dict[str, Any]:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        counts = dict(self.catalog.folders())
+        counts = dict(self.catalog.photos.folders())
         names = folder_names(list(counts), str(self.paths.root))
         full = self.context.acting.actor.full_paths
         if folder is not None:
             # A name that is not one of the list's holds no photo.
             folder = self.folder_path(folder) or "\0"
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
+        total, rows = self.catalog.photos.timeline(offset, limit, year, folder, with_faces, undated)
         where = self.path_namer()
         for r in rows:
             r["name"] = shown_name(r["path"], r.pop("upload_name"))
@@ -461,8 +517,8 @@ class Engine:
             "total": total,
             "offset": offset,
             "photos": rows,
-            "years": self.catalog.years(),
-            "undated": self.catalog.undated_count(),
+            "years": self.catalog.photos.years(),
+            "undated": self.catalog.photos.undated_count(),
             "folders": [
                 {"folder": f if full else names[f], "name": readable_path(names[f]), "photos": n}
                 for f, n in counts.items()
@@ -472,17 +528,17 @@ class Engine:
     def folder_path(self, folder: str) -> str | None:
         """The folder a name from `timeline()`'s list of folders stands for (all but owners
         are given those names, not paths; owners may also give a path as it is)."""
-        names = folder_names([f for f, _n in self.catalog.folders()], str(self.paths.root))
+        names = folder_names([f for f, _n in self.catalog.photos.folders()], str(self.paths.root))
         named = next((f for f, n in names.items() if n == folder), None)
         return named or (folder if self.context.acting.actor.full_paths else None)
 
     def photo_detail(self, photo_id: int) -> dict[str, Any]:
         """One photo, its metadata, and its faces with who they are."""
-        photo = self.catalog.photo(photo_id)
+        photo = self.catalog.photos.get(photo_id)
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         faces = []
-        for r in self.catalog.face_rows(photo_id):
+        for r in self.catalog.faces.rows(photo_id):
             person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
             if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
                 person = None  # not to be identified (withdrawn consent, or none required)
@@ -502,7 +558,7 @@ class Engine:
         return {
             "id": photo.id,
             "path": self.path_namer()(photo.path),
-            "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
+            "name": shown_name(photo.path, self.catalog.photos.upload_name(photo.path)),
             "status": photo.status.value,
             "error": photo.error_message,
             "error_web": photo.error_web or photo.error_message,
@@ -521,14 +577,7 @@ class Engine:
         }
 
     def failures(self) -> list[Photo]:
-        return self.catalog.failed_photos()
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("regard")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+        return self.catalog.photos.failed()
 
 
 def refuse_urls(roots: Iterable[Path]) -> None:

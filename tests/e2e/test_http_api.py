@@ -194,7 +194,7 @@ def test_roles_are_enforced_on_every_kind_of_route(host: EngineHost, owner: Api)
         assert r.status_code == 403 and error_of(r)["type"] == "ForbiddenError", (url, r.text)
     # ...until the owner lets members read the audit log.
     with host.use() as engine, engine.catalog.transaction():
-        engine.catalog.set_setting("web.members_read_audit", "1")
+        engine.catalog.runs.set_setting("web.members_read_audit", "1")
     assert member.get("/api/audit").status_code == 200
     # The owner may do everything, and the audit log names who did what.
     entries = owner.get("/api/audit").json()
@@ -574,7 +574,7 @@ def test_uploads_keep_the_names_they_were_sent_with(
 
     # The name goes with its photo: erased with it, it leaves nothing behind.
     with host.use() as engine, engine.catalog.transaction():
-        engine.catalog.delete_photos([upload["id"]])
+        engine.catalog.photos.delete([upload["id"]])
     with sqlite3.connect(host.library / "catalog.sqlite") as db:
         left = [r[0] for r in db.execute("SELECT name FROM upload_names")]
     assert "Grandma at 90.png" not in left and len(left) == 1
@@ -605,7 +605,7 @@ def test_search_results_carry_sizes_and_who_may_be_shown(host: EngineHost, owner
 
     # In an organisation library, consent to be searched for is not consent to be named.
     with host.use() as engine, engine.catalog.transaction():
-        engine.catalog.set_setting("policy", "organisation")
+        engine.catalog.runs.set_setting("policy", "organisation")
     r = owner.post(
         "/api/consents",
         data={"subject": "Grandma", "purposes": "search", "evidence_text": "form 12"},

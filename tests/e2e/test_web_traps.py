@@ -273,13 +273,13 @@ def test_consent_and_opt_out_choose_a_face_by_clicking_it(
     expect(grant.locator(".ok")).to_contain_text("Recorded consent #1 for Rose Leslie")
     # The face clicked is the one enrolled: Rose's, not Kit's beside her.
     with server.host.use() as engine:
-        [(_t, person_id, _o)], [template] = engine.catalog.templates(
+        [(_t, person_id, _o)], [template] = engine.catalog.templates.vectors(
             "enrolment", engine.models.embedder.id
         )
         mine = engine.catalog.people.face_ids_of(person_id)
-        _ids, rose = engine.catalog.embeddings(engine.models.embedder.id, mine)
+        _ids, rose = engine.catalog.faces.embeddings(engine.models.embedder.id, mine)
         kit = people(server)["Kit Harington"]["id"]
-        _ids, other = engine.catalog.embeddings(
+        _ids, other = engine.catalog.faces.embeddings(
             engine.models.embedder.id, engine.catalog.people.face_ids_of(kit)
         )
     assert float((rose @ template).min()) > 0.5 > float((other @ template).max())

@@ -78,7 +78,7 @@ def test_the_exif_samples_and_damaged_copies(real_engine, shared_data, tmp_path)
     readable_locked = 1 if os.geteuid() == 0 else 0
     assert report.counts.files_new == len(exif_paths) + 1 + readable_locked
     assert report.counts.files_failed == 6 + (1 - readable_locked)
-    status = {p.path: p for p in real_engine.catalog.photos()}
+    status = {p.path: p for p in real_engine.catalog.photos.all()}
     assert status[str(good)].status == PhotoStatus.INDEXED
     assert status[str(shared_data / "exif/jpg/invalid/image00971.jpg")].metadata.taken_at is None
     heic_photo = status[str(shared_data / "exif/heic/IMG_5195.HEIC")]

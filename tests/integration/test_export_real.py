@@ -128,8 +128,10 @@ def test_blur_all_leaves_no_face_a_detector_can_find(engine, album, tmp_path, de
     # Where each face was, the copy is nobody to the face model: SFace's embedding of the
     # blurred region is below the most lenient threshold search ever uses.
     embedder = SFaceEmbedder()
-    rows = engine.catalog.face_rows()
-    ids, stored = engine.catalog.embeddings(engine.models.embedder.id, [r["id"] for r in rows])
+    rows = engine.catalog.faces.rows()
+    ids, stored = engine.catalog.faces.embeddings(
+        engine.models.embedder.id, [r["id"] for r in rows]
+    )
     by_id = dict(zip(ids.tolist(), stored, strict=True))
     crops, originals = [], []
     for r in rows:
@@ -308,5 +310,5 @@ def test_all_but_obama_keeps_him_whole_and_blurs_only_heads(engine, album, tmp_p
     assert entry["faces_blurred"] == len(entry["blurred"]) >= 2
     listed = head_mask([Box(*b) for b in entry["blurred"]], w, h)
     assert (changed & ~listed).mean() < 0.002
-    known = len(engine.catalog.face_rows(engine.catalog.photo_by_path(str(source)).id))
+    known = len(engine.catalog.faces.rows(engine.catalog.photos.by_path(str(source)).id))
     assert entry["found_again"] == entry["faces_blurred"] - (known - 1)

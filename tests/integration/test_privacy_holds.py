@@ -20,7 +20,7 @@ KIT = ("john1.jpeg", "john2.jpeg", "johnsnow_test1.jpg")
 
 
 def faces_of_file(engine: Engine, path: Path) -> list[dict[str, object]]:
-    return [r for r in engine.catalog.face_rows() if r["path"] == str(path)]
+    return [r for r in engine.catalog.faces.rows() if r["path"] == str(path)]
 
 
 def main_face(engine: Engine, path: Path) -> dict[str, object]:
@@ -139,7 +139,7 @@ def test_a_withdrawal_holds_for_faces_outside_the_person_and_for_new_photos(
         result = engine.privacy.withdraw("Laura Bush")
         assert result["removed"]["faces_outside_person"] >= 1
         assert result["kept"]["withdrawal_templates"] >= 1
-        ids, _ = engine.catalog.embeddings(engine.models.embedder.id)
+        ids, _ = engine.catalog.faces.embeddings(engine.models.embedder.id)
         hers = [main_face(engine, p) for p in sorted((photos / "laura").iterdir())]
         assert len(hers) == 8 and not {r["id"] for r in hers} & set(ids.tolist())
         shutil.copy(laura / "Laura_Bush_0013.jpg", photos / "laura")

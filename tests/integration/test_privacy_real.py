@@ -41,9 +41,9 @@ def test_organisation_keeps_only_consented_faces(tmp_path, shared_data):
         # Obama with two people who never consented: Biden and a child.
         report = engine.index([shared_data / FR / "group/obama_and_biden.jpg"])
         assert report.counts.faces_found == 3
-        faces = engine.catalog.face_rows()
+        faces = engine.catalog.faces.rows()
         kept = [f for f in faces if f["biometric"] == "kept"]
-        assert len(kept) == 1 and engine.catalog.counts()["embeddings"] == 1
+        assert len(kept) == 1 and engine.catalog.photos.counts()["embeddings"] == 1
         assert sorted(f["biometric"] for f in faces) == ["kept", "unconsented", "unconsented"]
         obama = engine.people.resolve("Barack Obama")
         assert kept[0]["person_id"] == obama.id
@@ -81,13 +81,13 @@ def test_optout_then_reindex_never_stores_the_face(tmp_path, shared_data):
         # New photos of him arrive and everything is indexed again.
         shutil.copy(shared_data / FR / "identities/biden/biden.jpg", folder / "new-biden.jpg")
         engine.index([folder])
-        rows = {r["path"]: r for r in engine.catalog.face_rows()}
+        rows = {r["path"]: r for r in engine.catalog.faces.rows()}
         new = rows[str(folder / "new-biden.jpg")]
         assert new["biometric"] == "opted_out" and new["person_id"] is None
         assert engine.search_face(shared_data / FR / "identities/biden/biden2.jpg").matches == ()
-        opted = {r["id"] for r in engine.catalog.face_rows() if r["biometric"] == "opted_out"}
+        opted = {r["id"] for r in engine.catalog.faces.rows() if r["biometric"] == "opted_out"}
         assert len(opted) == 5
-        ids, _ = engine.catalog.embeddings(engine.models.embedder.id)
+        ids, _ = engine.catalog.faces.embeddings(engine.models.embedder.id)
         assert not opted & set(ids.tolist())
         for person in engine.people.summaries():
             shown = engine.people.show(person["person"])
@@ -112,7 +112,7 @@ def test_withdrawal_empties_search_at_once_and_is_audited(tmp_path, shared_data)
         assert "consent-withdraw" in actions
         # Withdrawing the last purpose deletes his face vectors.
         engine.privacy.withdraw("Barack")
-        ids, _ = engine.catalog.embeddings(engine.models.embedder.id)
+        ids, _ = engine.catalog.faces.embeddings(engine.models.embedder.id)
         faces = engine.catalog.privacy.faces_of_person(person)
         assert not set(faces) & set(ids.tolist())
 
@@ -130,10 +130,10 @@ def test_erasure_leaves_no_bytes_and_survives_a_restored_backup(tmp_path, shared
         engine.people.name(f"P{person}", "Joe")
         faces = set(engine.catalog.privacy.faces_of_person(person))
         codec = engine.catalog.codec
-        sealed = [b for f, _m, b in engine.catalog.raw_embeddings() if f in faces]
+        sealed = [b for f, _m, b in engine.catalog.faces.raw_embeddings() if f in faces]
         clear = [
             codec.open_raw(b, codec.context(f, m))
-            for f, m, b in engine.catalog.raw_embeddings()
+            for f, m, b in engine.catalog.faces.raw_embeddings()
             if f in faces
         ]
         assert len(clear) == len(faces) == 4

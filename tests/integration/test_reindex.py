@@ -26,14 +26,14 @@ def test_unchanged_folder_then_a_rename(tmp_path, shared_data):
     lib = tmp_path / "lib"
     with Engine(lib, create=True, config=EngineConfig(workers=2)) as engine:
         first = engine.index([folder])
-        faces_before = {(r["path"], r["id"]) for r in engine.catalog.face_rows()}
+        faces_before = {(r["path"], r["id"]) for r in engine.catalog.faces.rows()}
     assert first.counts.files_new == 15 and first.counts.faces_found >= 15
 
     (folder / "obama" / "obama.jpg").rename(folder / "renamed-obama.jpg")
     with Engine(lib, config=EngineConfig(workers=2), models=NoModelsAllowed()) as engine:
         again = engine.index([folder])
         assert again.counts.files_unchanged == 14 and again.counts.files_moved == 1
-        faces_after = {(r["path"], r["id"]) for r in engine.catalog.face_rows()}
+        faces_after = {(r["path"], r["id"]) for r in engine.catalog.faces.rows()}
     renamed = str(folder / "renamed-obama.jpg")
     old = str(folder / "obama" / "obama.jpg")
     assert {i for p, i in faces_after if p == renamed} == {i for p, i in faces_before if p == old}

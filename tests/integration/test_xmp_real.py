@@ -43,7 +43,7 @@ def test_regions_round_trip_through_regard_and_exiftool(exiftool, tmp_path, albu
         name_people(engine, shared_data)
         result = engine.xmp.write([album])
         assert result["sidecars"] >= 8 and result["named_regions"] >= 10
-        rows = {r["path"]: r for r in engine.catalog.face_rows()}
+        rows = {r["path"]: r for r in engine.catalog.faces.rows()}
     turned = album / "group/turned.jpg"
     sidecar = Path(str(turned) + ".xmp")
     dims, regions = read_regions(sidecar.read_bytes())
@@ -85,7 +85,7 @@ def test_import_names_faces_in_another_library(tmp_path, album, shared_data):
         turned = str(album / "group/turned.jpg")
         names = {
             engine.catalog.people.get(r["person_id"]).name
-            for r in engine.catalog.face_rows()
+            for r in engine.catalog.faces.rows()
             if r["path"] == turned and r["person_id"]
         }
         assert names == {"Barack Obama", "Joe Biden"}

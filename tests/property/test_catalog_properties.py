@@ -55,17 +55,17 @@ def test_what_is_stored_is_what_is_read(path, meta, found):
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "c.sqlite")
         catalog.codec.sealer = SEALER
-        catalog.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
+        catalog.runs.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
         analysis = PhotoAnalysis(FileFingerprint(path, 1, 2), "hash", meta, tuple(found), "p")
         with catalog.transaction():
-            pid = catalog.store_analysis(analysis, 0)
-        photo = catalog.photo(pid)
+            pid = catalog.photos.store_analysis(analysis, 0)
+        photo = catalog.photos.get(pid)
         assert photo.path == path and photo.metadata == meta
-        ids, matrix = catalog.embeddings(FAKE_EMBEDDER.id)
+        ids, matrix = catalog.faces.embeddings(FAKE_EMBEDDER.id)
         assert len(ids) == len(found)
         if found:
             np.testing.assert_array_equal(matrix, np.stack([f.embedding for f in found]))
-        rows = catalog.face_rows(pid)
+        rows = catalog.faces.rows(pid)
         assert [(r["x"], r["y"], r["w"], r["h"]) for r in rows] == [
             (f.detection.box.x, f.detection.box.y, f.detection.box.w, f.detection.box.h)
             for f in found
@@ -92,35 +92,37 @@ def test_no_orphans_and_counts_agree_after_any_writes(ops):
     with tempfile.TemporaryDirectory() as tmp:
         catalog = Catalog(Path(tmp) / "c.sqlite")
         catalog.codec.sealer = SEALER
-        catalog.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
+        catalog.runs.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
         model: dict[str, int] = {}  # path -> faces we expect
         meta = PhotoMetadata("JPEG", 10, 10)
         for op in ops:
             with catalog.transaction():
-                known = {k.path: k for k in catalog.known_files().values()}
+                known = {k.path: k for k in catalog.photos.known_files().values()}
                 if op[0] == "store":
                     a = PhotoAnalysis(FileFingerprint(op[1], 1, 1), "h", meta, tuple(op[2]), "p")
-                    catalog.store_analysis(a, 0)
+                    catalog.photos.store_analysis(a, 0)
                     model[op[1]] = len(op[2])
                 elif op[0] == "fail":
-                    catalog.store_failure(PhotoFailure(FileFingerprint(op[1], 1, 1), "x", "y"), 0)
+                    catalog.photos.store_failure(
+                        PhotoFailure(FileFingerprint(op[1], 1, 1), "x", "y"), 0
+                    )
                     model[op[1]] = 0
                 elif op[0] in ("move", "copy") and op[1] in known and op[1] != op[2]:
                     if known[op[1]].status.value != "indexed":
                         continue
                     fp = FileFingerprint(op[2], 1, 1)
                     if op[0] == "move":
-                        catalog.move_photo(known[op[1]].photo_id, fp)
+                        catalog.photos.move(known[op[1]].photo_id, fp)
                         model[op[2]] = model.pop(op[1])
                     else:
-                        catalog.copy_photo(known[op[1]].photo_id, fp, 0)
+                        catalog.photos.copy(known[op[1]].photo_id, fp, 0)
                         model[op[2]] = model[op[1]]
                 elif op[0] == "delete" and op[1] in known:
-                    catalog.delete_photos([known[op[1]].photo_id])
+                    catalog.photos.delete([known[op[1]].photo_id])
                     model.pop(op[1])
-        got = {r["path"]: r["faces"] for r in catalog.photo_summaries()}
+        got = {r["path"]: r["faces"] for r in catalog.photos.summaries()}
         assert got == model
-        counts = catalog.counts()
+        counts = catalog.photos.counts()
         assert counts["faces"] == counts["embeddings"] == sum(model.values())
         orphans = catalog._db.execute(
             "SELECT (SELECT COUNT(*) FROM faces WHERE photo_id NOT IN (SELECT id FROM photos))"

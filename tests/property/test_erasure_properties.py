@@ -152,7 +152,7 @@ def check_erasure(world: World, tmp: Path) -> None:
         their_paths = {str(p) for p in theirs[ERASED]}
         faces = {
             int(r["id"])
-            for r in catalog.face_rows()
+            for r in catalog.faces.rows()
             if r["path"] in their_paths and _is(r, ERASED, r["path"])
         }
         assert len(faces) == len(their_paths)
@@ -164,7 +164,7 @@ def check_erasure(world: World, tmp: Path) -> None:
         if world.consent != "none":
             enrol = probes[ERASED] if world.consent == "enrolled" else None
             engine.privacy.grant(NAME, "grouping,search", evidence_text="yes", face_photo=enrol)
-        stored = catalog.face_vectors(sorted(faces))
+        stored = catalog.faces.vectors(sorted(faces))
         vectors = {f: catalog.codec.decode(f, m, b) for f, m, b in stored}
         patterns = [b for _f, _m, b in stored] + [
             catalog.codec.open_raw(b, catalog.codec.context(f, m)) for f, m, b in stored
@@ -192,15 +192,15 @@ def check_erasure(world: World, tmp: Path) -> None:
 
         # --- after: none of it is reachable -----------------------------------------------------
         # Vectors: no row, no index entry, no neighbour, no bytes in any library file.
-        assert not faces & set(catalog.embedding_ids(model).tolist())
-        assert not faces & {f for f, _m, _b in catalog.raw_embeddings()}
+        assert not faces & set(catalog.faces.embedding_ids(model).tolist())
+        assert not faces & {f for f, _m, _b in catalog.faces.raw_embeddings()}
         assert not faces & set(engine.vectors.index.ids().tolist())
         for vector in vectors.values():
             hits = engine.vectors.index.top_k(vector, len(engine.vectors.index) + 1)
             assert not faces & {n.id for n in hits}
         # The faces themselves: gone with their photos, or kept as boxes with no data, in no one.
         for f in faces:
-            row = catalog.face_row(f)
+            row = catalog.faces.row(f)
             if world.with_photos:
                 assert row is None
             else:
@@ -244,7 +244,7 @@ def check_erasure(world: World, tmp: Path) -> None:
                 assert not engine.thumbnails.path(photo, 1024).exists()
                 continue
             again = pixels(engine.thumbnails.get(photo, 1024))
-            for r in catalog.face_rows(photo):
+            for r in catalog.faces.rows(photo):
                 if int(r["id"]) in faces:
                     x, y, w, h = (int(r[k]) for k in ("x", "y", "w", "h"))
                     before = pixels(shown[photo])[y : y + h, x : x + w]

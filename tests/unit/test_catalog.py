@@ -48,7 +48,7 @@ def analysis(path, n_faces=2, seed=0):
 def catalog(tmp_path):
     c = Catalog(tmp_path / "c.sqlite")
     c.codec.sealer = Sealer(new_key())
-    c.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
+    c.runs.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
     yield c
     c.close()
 
@@ -70,32 +70,32 @@ def test_a_newer_library_is_refused_untouched(tmp_path):
 
 
 def test_analysis_round_trip(catalog):
-    run = catalog.start_run(["/x"], "p1")
+    run = catalog.runs.start(["/x"], "p1")
     a = analysis("/x/a.jpg", 3)
     with catalog.transaction():
-        pid = catalog.store_analysis(a, run)
-    photo = catalog.photo(pid)
+        pid = catalog.photos.store_analysis(a, run)
+    photo = catalog.photos.get(pid)
     assert photo.path == "/x/a.jpg" and photo.status == PhotoStatus.INDEXED
     assert photo.metadata.taken_at == "2020-01-02T03:04:05"
-    ids, matrix = catalog.embeddings(FAKE_EMBEDDER.id)
+    ids, matrix = catalog.faces.embeddings(FAKE_EMBEDDER.id)
     np.testing.assert_array_equal(matrix, np.stack([f.embedding for f in a.faces]))
-    hits = catalog.face_hits(ids.tolist())
+    hits = catalog.faces.hits(ids.tolist())
     assert [hits[i].box for i in ids] == [f.detection.box for f in a.faces]
 
 
 def test_replacing_a_photo_replaces_its_faces(catalog):
     with catalog.transaction():
-        pid = catalog.store_analysis(analysis("/x/a.jpg", 3), 0)
-        pid2 = catalog.store_analysis(analysis("/x/a.jpg", 1, seed=1), 0)
+        pid = catalog.photos.store_analysis(analysis("/x/a.jpg", 3), 0)
+        pid2 = catalog.photos.store_analysis(analysis("/x/a.jpg", 1, seed=1), 0)
     assert pid == pid2
-    assert catalog.counts()["faces"] == 1 and catalog.counts()["embeddings"] == 1
+    assert catalog.photos.counts()["faces"] == 1 and catalog.photos.counts()["embeddings"] == 1
 
 
 def test_faces_found_again_in_place_keep_their_ids(catalog):
     first = analysis("/x/a.jpg", 2)
     with catalog.transaction():
-        pid = catalog.store_analysis(first, 0)
-    before = {r["ordinal"]: r["id"] for r in catalog.face_rows(pid)}
+        pid = catalog.photos.store_analysis(first, 0)
+    before = {r["ordinal"]: r["id"] for r in catalog.faces.rows(pid)}
     moved = [
         AnalysedFace(
             Detection(Box(-30, 5, 20, 24), f.detection.landmarks, 0.8),
@@ -118,49 +118,51 @@ def test_faces_found_again_in_place_keep_their_ids(catalog):
         first.fingerprint, first.content_hash, first.metadata, (moved[0], *shifted), "p2"
     )
     with catalog.transaction():
-        catalog.store_analysis(second, 0)
-    after = {r["ordinal"]: r["id"] for r in catalog.face_rows(pid)}
+        catalog.photos.store_analysis(second, 0)
+    after = {r["ordinal"]: r["id"] for r in catalog.faces.rows(pid)}
     assert after[1] == before[0] and after[2] == before[1]
     assert after[0] not in before.values()
-    assert catalog.counts()["embeddings"] == 3
+    assert catalog.photos.counts()["embeddings"] == 3
 
 
 def test_a_failure_clears_old_faces_and_keeps_the_message(catalog):
     with catalog.transaction():
-        pid = catalog.store_analysis(analysis("/x/a.jpg"), 0)
-        catalog.store_failure(PhotoFailure(FileFingerprint("/x/a.jpg", 1, 2), "corrupt", "bad"), 0)
-    photo = catalog.photo(pid)
+        pid = catalog.photos.store_analysis(analysis("/x/a.jpg"), 0)
+        catalog.photos.store_failure(
+            PhotoFailure(FileFingerprint("/x/a.jpg", 1, 2), "corrupt", "bad"), 0
+        )
+    photo = catalog.photos.get(pid)
     assert (photo.status, photo.error_code, photo.error_message) == (
         PhotoStatus.ERROR,
         "corrupt",
         "bad",
     )
-    assert catalog.counts()["faces"] == 0
+    assert catalog.photos.counts()["faces"] == 0
 
 
 def test_move_keeps_ids_and_copy_duplicates_vectors(catalog):
     with catalog.transaction():
-        pid = catalog.store_analysis(analysis("/x/a.jpg"), 0)
-    faces_before = [r["id"] for r in catalog.face_rows(pid)]
+        pid = catalog.photos.store_analysis(analysis("/x/a.jpg"), 0)
+    faces_before = [r["id"] for r in catalog.faces.rows(pid)]
     with catalog.transaction():
-        catalog.move_photo(pid, FileFingerprint("/y/b.jpg", 123, 999))
-        copy = catalog.copy_photo(pid, FileFingerprint("/z/c.jpg", 123, 1), 0)
-    assert catalog.photo(pid).path == "/y/b.jpg"
-    assert [r["id"] for r in catalog.face_rows(pid)] == faces_before
-    ids, _ = catalog.embeddings(FAKE_EMBEDDER.id)
+        catalog.photos.move(pid, FileFingerprint("/y/b.jpg", 123, 999))
+        copy = catalog.photos.copy(pid, FileFingerprint("/z/c.jpg", 123, 1), 0)
+    assert catalog.photos.get(pid).path == "/y/b.jpg"
+    assert [r["id"] for r in catalog.faces.rows(pid)] == faces_before
+    ids, _ = catalog.faces.embeddings(FAKE_EMBEDDER.id)
     assert len(ids) == 4
-    assert catalog.photo(copy).content_hash == catalog.photo(pid).content_hash
+    assert catalog.photos.get(copy).content_hash == catalog.photos.get(pid).content_hash
 
 
 def test_a_failed_transaction_leaves_nothing(catalog):
     def store_then_fail():
         with catalog.transaction():
-            catalog.store_analysis(analysis("/x/a.jpg"), 0)
+            catalog.photos.store_analysis(analysis("/x/a.jpg"), 0)
             raise RuntimeError("killed halfway")
 
     with pytest.raises(RuntimeError):
         store_then_fail()
-    assert catalog.counts() == {
+    assert catalog.photos.counts() == {
         "photos": 0,
         "indexed": 0,
         "errors": 0,
@@ -172,7 +174,7 @@ def test_a_failed_transaction_leaves_nothing(catalog):
 
 
 def test_an_interrupted_run_is_marked_at_the_next_start(catalog):
-    first = catalog.start_run(["/x"], "p1")
-    catalog.start_run(["/x"], "p1")
+    first = catalog.runs.start(["/x"], "p1")
+    catalog.runs.start(["/x"], "p1")
     row = catalog._db.execute("SELECT status FROM runs WHERE id = ?", (first,)).fetchone()
     assert row[0] == "interrupted"

@@ -205,7 +205,7 @@ def test_a_person_can_be_deleted_and_their_name_goes_with_them(engine: Engine) -
         "entry": out["entry"],
     }
     assert all(engine.catalog.people.face_person(f) is None for f in faces)
-    assert all(engine.catalog.face_row(f)["biometric"] == "kept" for f in faces)  # not erased
+    assert all(engine.catalog.faces.row(f)["biometric"] == "kept" for f in faces)  # not erased
     with pytest.raises(PersonNotFoundError):
         engine.people.resolve("Kit")
     texts = " ".join(h["text"] for h in engine.people.history())
@@ -218,7 +218,7 @@ def test_opting_out_leaves_no_empty_person_and_no_forbidden_cover(
     a, _b = blue_and_green(engine)
     engine.people.name(a, "Kit")
     # A selfie: a face of the person's own colour.
-    row = engine.catalog.face_row(members(engine, a)[0])
+    row = engine.catalog.faces.row(members(engine, a)[0])
     assert row is not None
     selfie = tmp_path / "selfie.png"
     with Image.open(row["path"]) as img:
@@ -234,7 +234,7 @@ def test_opting_out_leaves_no_empty_person_and_no_forbidden_cover(
     for p in engine.people.summaries():
         assert p["faces"] > 0
         assert p["cover_face_id"] is not None
-        assert engine.catalog.face_row(p["cover_face_id"])["biometric"] == "kept"
+        assert engine.catalog.faces.row(p["cover_face_id"])["biometric"] == "kept"
         assert engine.catalog.people.face_person(p["cover_face_id"]) == p["id"]
     status = engine.status()
     assert status["people"] == len(engine.people.summaries())
@@ -249,6 +249,24 @@ def test_a_stale_cover_is_replaced_by_another_face(engine: Engine) -> None:
         engine.catalog.people.set_cover(pid, first)
     [row] = [p for p in engine.people.summaries() if p["id"] == pid]
     assert row["cover_face_id"] in members(engine, red) and row["cover_face_id"] != first
+
+
+def test_a_stale_cover_is_shown_replaced_by_reads_and_stored_replaced_by_fix_covers(
+    engine: Engine,
+) -> None:
+    red = person_with(engine, 3)
+    pid = int(red[1:])
+    first = members(engine, red)[0]
+    with engine.catalog.transaction():
+        engine.catalog.privacy.drop_embeddings([first], "erased")
+        engine.catalog.people.set_cover(pid, first)
+    engine.people.summaries()
+    row = engine.catalog.people.get(pid)
+    assert row is not None and row.cover_face_id == first  # looking wrote nothing
+    engine.people.fix_covers()
+    row = engine.catalog.people.get(pid)
+    assert row is not None and row.cover_face_id in members(engine, red)
+    assert row.cover_face_id != first
 
 
 def test_undoing_a_merge_into_a_named_person_puts_their_cover_back(engine: Engine) -> None:

@@ -47,7 +47,7 @@ def engine(tmp_path: Path, album: Path) -> Iterator[Engine]:
 
 def person_of(engine: Engine, photo: str) -> str:
     """The person of the first face in `photo` (a file name in the album)."""
-    face = next(r["id"] for r in engine.catalog.face_rows() if r["path"].endswith(photo))
+    face = next(r["id"] for r in engine.catalog.faces.rows() if r["path"].endswith(photo))
     return f"P{engine.catalog.people.face_person(face)}"
 
 
@@ -58,7 +58,7 @@ def selfie(tmp_path: Path, colour: tuple[int, int, int], name: str = "selfie.png
 def states(engine: Engine) -> dict[str, list[str]]:
     """Each photo's faces' biometric state, by file name."""
     out: dict[str, list[str]] = {}
-    for r in engine.catalog.face_rows():
+    for r in engine.catalog.faces.rows():
         out.setdefault(Path(r["path"]).name, []).append(r["biometric"])
     return out
 
@@ -111,13 +111,13 @@ def test_a_selfie_takes_only_its_faces_from_a_person_they_are_under_half_of(
 def test_the_preview_says_what_would_go_and_changes_nothing(engine: Engine, tmp_path: Path) -> None:
     blue = person_of(engine, "c.png")
     engine.people.name(blue, "Bo")
-    before = engine.catalog.counts()
+    before = engine.catalog.photos.counts()
     assert engine.privacy.erasure_preview("Bo", None) == {
         "people": [{"id": int(blue[1:]), "name": "Bo"}],
         "faces": 3,
     }
     assert engine.privacy.erasure_preview(None, selfie(tmp_path, BLUE))["faces"] == 3
-    assert engine.catalog.counts() == before
+    assert engine.catalog.photos.counts() == before
     assert engine.people.resolve("Bo").name == "Bo"
 
 
@@ -128,7 +128,7 @@ def test_with_photos_the_files_and_everything_in_them_go(
     receipt = engine.privacy.erase_person(red, with_photos=True)
     assert receipt["removed"]["photos"] == receipt["removed"]["photo_files"] == 2
     assert sorted(p.name for p in album.iterdir()) == ["c.png", "d.png"]
-    assert sorted(Path(p.path).name for p in engine.catalog.photos()) == ["c.png", "d.png"]
+    assert sorted(Path(p.path).name for p in engine.catalog.photos.all()) == ["c.png", "d.png"]
     # Blue lost the face that was beside red in a.png, and nothing else.
     found = engine.search_face(selfie(tmp_path, BLUE)).matches
     assert sorted(Path(m.path).name for m in found) == ["c.png", "d.png"]
@@ -150,7 +150,7 @@ def test_erasure_requests_are_checked(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(PrivacyRequestError) as neither:
         engine.privacy.erasure_preview(None, None)
     assert str(neither.value) == "Erase one thing: --person NAME or --face PHOTO."
-    assert engine.catalog.counts()["embeddings"] == 5  # nothing was erased
+    assert engine.catalog.photos.counts()["embeddings"] == 5  # nothing was erased
 
 
 # --- known gaps: each fails today; strict, so that the fix makes them fail until unmarked ------

@@ -44,14 +44,14 @@ def album(tmp_path: Path) -> Path:
 def erase_red(engine: Engine) -> dict[str, object]:
     engine.people.group_pending()
     red = engine.catalog.people.face_person(
-        next(r["id"] for r in engine.catalog.face_rows() if r["path"].endswith("b.png"))
+        next(r["id"] for r in engine.catalog.faces.rows() if r["path"].endswith("b.png"))
     )
     engine.people.name(f"P{red}", "Ann")
     return engine.privacy.erase_person("Ann")
 
 
 def biometric(engine: Engine, name: str) -> list[str]:
-    return [r["biometric"] for r in engine.catalog.face_rows() if r["path"].endswith(name)]
+    return [r["biometric"] for r in engine.catalog.faces.rows() if r["path"].endswith(name)]
 
 
 def templates(lib: Path) -> list[tuple[str, str]]:
@@ -136,7 +136,7 @@ def test_withdrawal_templates_last_until_consent_is_given_again(
         e.index([album])
         e.people.group_pending()
         red = e.catalog.people.face_person(
-            next(r["id"] for r in e.catalog.face_rows() if r["path"].endswith("b.png"))
+            next(r["id"] for r in e.catalog.faces.rows() if r["path"].endswith("b.png"))
         )
         e.people.name(f"P{red}", "Ann")
         e.privacy.grant("Ann", "search", evidence_text="yes")

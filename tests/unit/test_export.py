@@ -49,7 +49,7 @@ def engine(tmp_path, album):
 
 
 def person_of(engine, colour):
-    for f in engine.catalog.face_rows():
+    for f in engine.catalog.faces.rows():
         img = np.asarray(Image.open(f["path"]).convert("RGB"))
         x, y = int(f["x"] + f["w"] / 2), int(f["y"] + f["h"] / 2)
         if np.abs(img[y, x].astype(int) - colour).max() < 20:

@@ -45,14 +45,14 @@ def test_renamed_and_moved_files_keep_their_faces(fake_engine, tmp_path):
     folder = tmp_path / "pics"
     draw_faces(folder / "a.png", [(10, 10, 30, RED), (60, 10, 30, BLUE)])
     fake_engine.index([folder])
-    before = fake_engine.catalog.face_rows()
+    before = fake_engine.catalog.faces.rows()
     os.makedirs(folder / "2024")
     os.rename(folder / "a.png", folder / "2024" / "renamed.png")
     events = []
     report = fake_engine.index([folder], on_event=events.append)
     assert report.counts.files_moved == 1 and report.counts.files_new == 0
     assert FileDone(str(folder / "2024" / "renamed.png"), Outcome.MOVED) in events
-    after = fake_engine.catalog.face_rows()
+    after = fake_engine.catalog.faces.rows()
     assert [r["id"] for r in after] == [r["id"] for r in before]
     assert {r["path"] for r in after} == {str(folder / "2024" / "renamed.png")}
 
@@ -126,14 +126,14 @@ def test_a_model_change_reanalyses(tmp_path):
     lib = tmp_path / "lib"
     with Engine(lib, create=True, config=EngineConfig(workers=0), models=FakeModels()) as e:
         e.index([folder])
-        face_ids = [r["id"] for r in e.catalog.face_rows()]
+        face_ids = [r["id"] for r in e.catalog.faces.rows()]
     import dataclasses
 
     other = FakeModels(embedder=dataclasses.replace(FakeModels().embedder, id="fake-colour-v2"))
     with Engine(lib, config=EngineConfig(workers=0), models=other) as e:
         report = e.index([folder])
         assert report.counts.files_changed == 1
-        ids, _ = e.catalog.embeddings("fake-colour-v2")
+        ids, _ = e.catalog.faces.embeddings("fake-colour-v2")
         assert len(ids) == 1
-        assert len(e.catalog.embeddings("fake-colour")[0]) == 0  # never mixed
-        assert [r["id"] for r in e.catalog.face_rows()] == face_ids  # the faces are the same
+        assert len(e.catalog.faces.embeddings("fake-colour")[0]) == 0  # never mixed
+        assert [r["id"] for r in e.catalog.faces.rows()] == face_ids  # the faces are the same

@@ -42,7 +42,7 @@ def engine(tmp_path: Path, album: Path) -> Iterator[Engine]:
 def states(engine: Engine) -> dict[str, list[tuple[str, int | None]]]:
     """Each photo's faces: (biometric state, person), by file name."""
     out: dict[str, list[tuple[str, int | None]]] = {}
-    for r in engine.catalog.face_rows():
+    for r in engine.catalog.faces.rows():
         out.setdefault(Path(r["path"]).name, []).append((r["biometric"], r["person_id"]))
     return out
 
@@ -63,7 +63,7 @@ def test_an_opt_out_takes_every_matching_face_now_and_later(
     engine: Engine, album: Path, tmp_path: Path
 ) -> None:
     red = engine.catalog.people.face_person(
-        next(r["id"] for r in engine.catalog.face_rows() if r["path"].endswith("b.png"))
+        next(r["id"] for r in engine.catalog.faces.rows() if r["path"].endswith("b.png"))
     )
     engine.people.name(f"P{red}", "Ann")
     selfie = draw_faces(tmp_path / "me.png", [(60, 60, 40, RED)])
@@ -107,7 +107,7 @@ def test_an_opt_out_takes_every_matching_face_now_and_later(
 def test_an_opted_out_face_is_blurred_in_thumbnails_and_its_crop_refused(
     engine: Engine, tmp_path: Path
 ) -> None:
-    photo = next(p for p in engine.catalog.photos() if p.path.endswith("a.png"))
+    photo = next(p for p in engine.catalog.photos.all() if p.path.endswith("a.png"))
     # The display copy: at the photo's own size (320 px), where a face's texture is plain.
     before = engine.thumbnails.get(photo.id, 1024)
     red_box, blue_box = (10, 10, 40, 40), (100, 10, 40, 40)
@@ -117,7 +117,7 @@ def test_an_opted_out_face_is_blurred_in_thumbnails_and_its_crop_refused(
     assert sharp > 4 and texture(after, red_box) < sharp / 2  # the red face lost its detail
     assert changed(before, after, red_box) > 4
     assert changed(before, after, blue_box) < 0.5  # and the blue one is as it was
-    red_face = next(r["id"] for r in engine.catalog.face_rows(photo.id) if r["x"] < 50)
+    red_face = next(r["id"] for r in engine.catalog.faces.rows(photo.id) if r["x"] < 50)
     with pytest.raises(OptedOutError) as info:
         engine.thumbnails.face_crop(red_face)
     assert str(info.value) == "This person opted out: their face is not shown."

@@ -35,7 +35,9 @@ def album(tmp_path):
 
 def raw_vectors(engine):
     codec = engine.catalog.codec
-    return [codec.open_raw(b, codec.context(f, m)) for f, m, b in engine.catalog.raw_embeddings()]
+    return [
+        codec.open_raw(b, codec.context(f, m)) for f, m, b in engine.catalog.faces.raw_embeddings()
+    ]
 
 
 def library_bytes(lib):
@@ -69,7 +71,7 @@ def test_rekey_retires_the_old_key(tmp_path, album):
     secret = KeyConfig(passphrase="first passphrase")
     with engine_at(lib, secret, create=True) as e:
         e.index([album])
-        before = [b for _f, _m, b in e.catalog.raw_embeddings()]
+        before = [b for _f, _m, b in e.catalog.faces.raw_embeddings()]
         result = e.rekey(KeyConfig(passphrase="second passphrase"))
         assert result["resealed"] == 4 and result["key"] == "argon2id"
     with pytest.raises(WrongKeyError):
@@ -87,7 +89,7 @@ def test_key_file_libraries_rekey_to_a_new_file(tmp_path, album):
     keys = KeyConfig(key_dir=tmp_path / "keys")
     with engine_at(lib, keys, create=True) as e:
         e.index([album])
-        old_file = tmp_path / "keys" / f"{e.catalog.setting('library_id')}.key"
+        old_file = tmp_path / "keys" / f"{e.catalog.runs.setting('library_id')}.key"
         old_copy = tmp_path / "old.key"
         old_copy.write_bytes(old_file.read_bytes())
         e.rekey(keys)
@@ -176,9 +178,9 @@ def test_retention_deletes_old_unassigned_vectors(tmp_path, album):
     db.close()
     with engine_at(lib) as e:
         assert e.privacy.retention.apply()["unassigned_vectors_deleted"] == 1
-        rows = [r for r in e.catalog.face_rows() if r["biometric"] == "expired"]
+        rows = [r for r in e.catalog.faces.rows() if r["biometric"] == "expired"]
         assert [r["path"].rsplit("/", 1)[1] for r in rows] == ["alone.png"]
-        record = e.privacy.records(e.catalog.models(), "keyfile")
+        record = e.privacy.records(e.catalog.runs.models(), "keyfile")
         assert record["retention"]["unassigned-days"] == 30
         assert record["counts"]["faces_by_biometric_state"]["expired"] == 1
         assert record["recipients"].startswith("none")
@@ -188,7 +190,7 @@ def test_a_photo_page_does_not_name_who_withdrew(tmp_path, album):
     with engine_at(tmp_path / "lib", create=True) as e:
         e.index([album])
         e.people.group_pending()
-        photo = next(p for p in e.catalog.photos() if p.path.endswith("b.png"))
+        photo = next(p for p in e.catalog.photos.all() if p.path.endswith("b.png"))
         face = e.photo_detail(photo.id)["faces"][0]
         e.people.name(face["person"], "Ann")
         assert e.photo_detail(photo.id)["faces"][0]["name"] == "Ann"

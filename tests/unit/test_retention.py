@@ -44,7 +44,7 @@ def date_back(engine: Engine, name: str, when: str = "2020-01-01T00:00:00+00:00"
 
 def states(engine: Engine) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for r in engine.catalog.face_rows():
+    for r in engine.catalog.faces.rows():
         out.setdefault(Path(r["path"]).name, []).append(r["biometric"])
     return out
 
@@ -83,8 +83,8 @@ def test_only_old_faces_in_no_person_lose_their_vectors(engine: Engine, tmp_path
         "new.png": ["kept"],
     }
     model = engine.models.embedder.id
-    expired = {int(r["id"]) for r in engine.catalog.face_rows() if r["biometric"] == "expired"}
-    assert not expired & set(engine.catalog.embedding_ids(model).tolist())
+    expired = {int(r["id"]) for r in engine.catalog.faces.rows() if r["biometric"] == "expired"}
+    assert not expired & set(engine.catalog.faces.embedding_ids(model).tolist())
     assert not expired & set(engine.vectors.index.ids().tolist())
     green = draw_faces(tmp_path / "green.png", [(60, 60, 40, GREEN)])
     assert engine.search_face(green).matches == ()

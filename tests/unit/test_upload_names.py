@@ -53,18 +53,18 @@ def test_folders_are_named_relative_to_what_holds_them():
 def test_a_name_follows_its_photo_and_goes_with_it(tmp_path):
     catalog = Catalog(tmp_path / "c.sqlite")
     catalog.codec.sealer = Sealer(new_key())
-    catalog.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
+    catalog.runs.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
     with catalog.transaction():
-        photo_id = catalog.store_analysis(analysis("/lib/uploads/a.jpg"), 0)
-        catalog.add_upload_name("/lib/uploads/a.jpg", "Grandma.jpg")
-        catalog.add_upload_name("/lib/uploads/a.jpg", "second sender.jpg")  # the first stays
-    assert catalog.upload_name("/lib/uploads/a.jpg") == "Grandma.jpg"
+        photo_id = catalog.photos.store_analysis(analysis("/lib/uploads/a.jpg"), 0)
+        catalog.photos.add_upload_name("/lib/uploads/a.jpg", "Grandma.jpg")
+        catalog.photos.add_upload_name("/lib/uploads/a.jpg", "second sender.jpg")  # the first stays
+    assert catalog.photos.upload_name("/lib/uploads/a.jpg") == "Grandma.jpg"
     with catalog.transaction():
-        catalog.move_photo(photo_id, FileFingerprint("/lib/uploads/b.jpg", 123, 456))
-    assert catalog.upload_name("/lib/uploads/a.jpg") is None
-    assert catalog.upload_name("/lib/uploads/b.jpg") == "Grandma.jpg"
-    assert catalog.photo_facts([photo_id])[photo_id]["upload_name"] == "Grandma.jpg"
+        catalog.photos.move(photo_id, FileFingerprint("/lib/uploads/b.jpg", 123, 456))
+    assert catalog.photos.upload_name("/lib/uploads/a.jpg") is None
+    assert catalog.photos.upload_name("/lib/uploads/b.jpg") == "Grandma.jpg"
+    assert catalog.photos.facts([photo_id])[photo_id]["upload_name"] == "Grandma.jpg"
     with catalog.transaction():
-        catalog.delete_photos([photo_id])
-    assert catalog.upload_name("/lib/uploads/b.jpg") is None
+        catalog.photos.delete([photo_id])
+    assert catalog.photos.upload_name("/lib/uploads/b.jpg") is None
     catalog.close()

@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoStatus
 from regard.domain.privacy import FaceVerdict
@@ -24,7 +26,9 @@ from regard.errors import UnreadableFileError
 from regard.files import file_sha256
 from regard.jobs.pool import Result
 from regard.jobs.scan import scan
-from regard.storage.catalog import Catalog, KnownFile, RunCounts
+from regard.storage.photos import KnownFile
+from regard.storage.repositories import Store
+from regard.storage.runs import RunCounts
 
 #: A file that failed is looked at again when it changed (size or modification time), when
 #: asked (`retry_failed`), or when what decided its failure changed (`settings_changed`: the
@@ -127,11 +131,15 @@ class _Tally:
 
 
 class Ingestor:
-    """One indexing run over a catalog. The caller holds the library's writer lock."""
+    """One indexing run over a catalog. The caller holds the library's writer lock.
+
+    `hold` is taken around every use of the catalog (each batch's writes, and `on_commit`
+    after them) and let go while files are scanned and analysed, so that in a server the
+    other requests, which take it too, go on while a library is indexed."""
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         pipeline: str,
         analyse: Analyse,
         on_event: EventSink | None = None,
@@ -141,8 +149,10 @@ class Ingestor:
         commit_seconds: float = 2.0,
         retry_failed: bool = False,
         settings_changed: bool = False,
+        hold: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
         self.catalog = catalog
+        self.hold = hold
         self.pipeline = pipeline
         self.analyse = analyse
         self.emit: EventSink = on_event or (lambda _e: None)
@@ -158,7 +168,8 @@ class Ingestor:
     ) -> IndexReport:
         started = time.monotonic()
         root_list = [Path(os.path.abspath(r)) for r in roots]
-        run_id = self.catalog.start_run([str(r) for r in root_list], self.pipeline)
+        with self.hold():
+            run_id = self.catalog.runs.start([str(r) for r in root_list], self.pipeline)
         report = IndexReport(run_id, [str(r) for r in root_list], RunCounts())
         tally = _Tally()
         problems: list[tuple[str, str]] = []
@@ -166,7 +177,8 @@ class Ingestor:
         for where, why in problems:
             report.failures.append(FileProblem(where, "unreadable", f"{where}: {why}."))
         tally.seen = len(files)
-        known = self.catalog.known_files()
+        with self.hold():
+            known = self.catalog.photos.known_files()
         try:
             to_analyse = self._settle_quick_cases(files, known, tally, report)
             self._analyse_and_store(to_analyse, known, run_id, tally, report)
@@ -174,11 +186,13 @@ class Ingestor:
         except KeyboardInterrupt:
             report.interrupted = True
             report.counts = tally.counts()
-            self.catalog.finish_run(run_id, report.counts, status="interrupted")
+            with self.hold():
+                self.catalog.runs.finish(run_id, report.counts, status="interrupted")
             raise
         report.counts = tally.counts()
         report.seconds = time.monotonic() - started
-        self.catalog.finish_run(run_id, report.counts)
+        with self.hold():
+            self.catalog.runs.finish(run_id, report.counts)
         return report
 
     # --- step 1: everything that needs no model ----------------------------------------------
@@ -190,7 +204,8 @@ class Ingestor:
         tally: _Tally,
         report: IndexReport,
     ) -> list[tuple[Path, FileFingerprint]]:
-        sizes = self.catalog.indexed_sizes(self.pipeline)
+        with self.hold():
+            sizes = self.catalog.photos.indexed_sizes(self.pipeline)
         to_analyse: list[tuple[Path, FileFingerprint]] = []
         decided: list[tuple[Path, FileFingerprint, str]] = []
         unchanged = 0
@@ -226,21 +241,23 @@ class Ingestor:
         tally.n[Outcome.UNCHANGED] += unchanged
         self.emit(ScanDone(len(files), unchanged, len(decided) + len(to_analyse)))
 
-        with self.catalog.transaction():
-            for path, fp, digest in decided:
-                outcome = self._reuse_by_hash(fp, digest, known.get(fp.path), report.run_id)
-                if outcome is None:
-                    to_analyse.append((path, fp))
-                    continue
-                tally.n[outcome] += 1
-                self.emit(FileDone(fp.path, outcome))
-        self.on_commit()
+        with self.hold():
+            with self.catalog.transaction():
+                for path, fp, digest in decided:
+                    outcome = self._reuse_by_hash(fp, digest, known.get(fp.path), report.run_id)
+                    if outcome is None:
+                        to_analyse.append((path, fp))
+                        continue
+                    tally.n[outcome] += 1
+                    self.emit(FileDone(fp.path, outcome))
+            self.on_commit()
         return to_analyse
 
     def _retry(self, k: KnownFile) -> bool:
         if self.retry_failed:
             return True
-        photo = self.catalog.photo(k.photo_id)
+        with self.hold():
+            photo = self.catalog.photos.get(k.photo_id)
         return photo is not None and (photo.error_code or "") in _ALWAYS_RETRIED
 
     def _reuse_by_hash(
@@ -252,18 +269,20 @@ class Ingestor:
             and previous.status == PhotoStatus.INDEXED
             and previous.pipeline == self.pipeline
         ):
-            self.catalog.touch_photo(previous.photo_id, fp)
+            self.catalog.photos.touch(previous.photo_id, fp)
             return Outcome.TOUCHED
         same = [
-            k for k in self.catalog.indexed_with_hash(digest, self.pipeline) if k.path != fp.path
+            k
+            for k in self.catalog.photos.indexed_with_hash(digest, self.pipeline)
+            if k.path != fp.path
         ]
         if not same:
             return None
         gone = [k for k in same if not os.path.exists(k.path)]
         if gone:
-            self.catalog.move_photo(gone[0].photo_id, fp)
+            self.catalog.photos.move(gone[0].photo_id, fp)
             return Outcome.MOVED
-        self.catalog.copy_photo(same[0].photo_id, fp, run_id)
+        self.catalog.photos.copy(same[0].photo_id, fp, run_id)
         return Outcome.COPIED
 
     # --- step 2: the models ----------------------------------------------------------------------
@@ -285,17 +304,18 @@ class Ingestor:
             nonlocal last_commit
             if not buffer:
                 return
-            with self.catalog.transaction():
-                for _path, result in buffer:
-                    if isinstance(result, PhotoAnalysis):
-                        verdicts = self.screen(result) if self.screen else None
-                        self.catalog.store_analysis(result, run_id, verdicts)
-                    else:
-                        self.catalog.store_failure(result, run_id)
-            for path, result in buffer:
-                self._account(path, result, known, tally, report)
-            buffer.clear()
-            self.on_commit()
+            with self.hold():
+                with self.catalog.transaction():
+                    for _path, result in buffer:
+                        if isinstance(result, PhotoAnalysis):
+                            verdicts = self.screen(result) if self.screen else None
+                            self.catalog.photos.store_analysis(result, run_id, verdicts)
+                        else:
+                            self.catalog.photos.store_failure(result, run_id)
+                for path, result in buffer:
+                    self._account(path, result, known, tally, report)
+                buffer.clear()
+                self.on_commit()
             last_commit = time.monotonic()
 
         try:
@@ -345,16 +365,18 @@ class Ingestor:
                 path == str(r) or path.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots
             )
 
+        with self.hold():
+            known = self.catalog.photos.known_files()
         gone = [
             k
-            for k in self.catalog.known_files().values()
+            for k in known.values()
             if under(k.path) and k.path not in present and not os.path.exists(k.path)
         ]
         tally.missing = len(gone)
         report.missing = sorted(k.path for k in gone)
         if prune and gone:
-            with self.catalog.transaction():
-                self.catalog.delete_photos(k.photo_id for k in gone)
+            with self.hold(), self.catalog.transaction():
+                self.catalog.photos.delete(k.photo_id for k in gone)
             tally.pruned = len(gone)
             report.pruned = report.missing
 

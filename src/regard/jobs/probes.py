@@ -15,11 +15,12 @@ from typing import cast
 
 from regard.domain.face import AnalysedFace
 from regard.jobs.pool import InProcessPool, ProbePool, WorkerContext
-from regard.pipeline.analyse import read_file
+from regard.pipeline.analyse import AnalysisSettings, read_file
 from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.anonymise.still import StillReport, anonymise_image
 from regard.pipeline.decode import OpenedImage
+from regard.pipeline.models import ModelLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +91,20 @@ class Probes:
 
     def close(self) -> None:
         self.pool.close()
+
+
+#: Seconds a photo handed in (search by photo, anonymise...) may take to read; it is one
+#: photo, so this is far below indexing's per-file timeout.
+PROBE_TIMEOUT = 60.0
+
+
+def worker_probes(
+    workers: int, settings: AnalysisSettings, models: ModelLoader, task_timeout: float
+) -> Probes:
+    """Photos handed in, read by `workers` processes of their own (0: in this process, where
+    indexing analyses too)."""
+    if workers <= 0:
+        return Probes(InProcessPool(settings, models))
+    return Probes(
+        ProbePool(workers, settings, models, task_timeout=min(task_timeout, PROBE_TIMEOUT))
+    )

@@ -43,7 +43,7 @@ from regard.privacy.erasure import Eraser
 from regard.privacy.gate import Gate
 from regard.privacy.policy import PolicyGate
 from regard.privacy.retention import retention_schedule
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 
 RIGHTS = [
     "access: this report (GDPR art. 15)",
@@ -60,7 +60,7 @@ class AccessReporter:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         audit: AuditLog,
         policy: PolicyGate,
         acting: Acting,
@@ -113,7 +113,7 @@ class AccessReporter:
         mine = set(faces)
         by_photo: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for photo_id in catalog.privacy.photos_of_faces(sorted(mine)):
-            for r in catalog.face_rows(photo_id):
+            for r in catalog.faces.rows(photo_id):
                 by_photo[r["path"]].append(r)
         names = [p.name for p in people if p.name]
         labels = {person_label(p.id) for p in people} | {face_label(f) for f in mine}
@@ -181,18 +181,18 @@ class AccessReporter:
         t = self.gate.optout_threshold()
         kept: dict[str, int] = {}
         faces: list[int] = []
-        meta, vecs = catalog.templates("optout", self.model.id)
+        meta, vecs = catalog.templates.vectors("optout", self.model.id)
         if meta:
             hits = {meta[i][2] for i in np.flatnonzero(vecs @ face.embedding >= t)}
-            faces += [int(r["id"]) for r in catalog.face_rows() if r["optout_id"] in hits]
+            faces += [int(r["id"]) for r in catalog.faces.rows() if r["optout_id"] in hits]
             kept["optout"] = sum(1 for m in meta if m[2] in hits)
         erasures = [
-            e for e, vec in catalog.erasure_templates(self.model.id) if vec @ face.embedding >= t
+            e for e, vec in catalog.templates.erasures(self.model.id) if vec @ face.embedding >= t
         ]
         if erasures:
             faces += self.eraser.faces_of_entries(set(erasures))
             kept["erasure"] = len(erasures)
-        meta, vecs = catalog.templates("withdrawal", self.model.id)
+        meta, vecs = catalog.templates.vectors("withdrawal", self.model.id)
         if meta:
             kept["withdrawal"] = int(np.count_nonzero(vecs @ face.embedding >= t))
         return faces, {k: n for k, n in kept.items() if n}
@@ -200,7 +200,7 @@ class AccessReporter:
     def _kept_for(self, people: list[Any]) -> dict[str, int]:
         counts: dict[str, int] = {}
         for p in people:
-            for kind, n in self.catalog.template_counts(p.id).items():
+            for kind, n in self.catalog.templates.counts(p.id).items():
                 if kind != "enrolment":  # counted as their enrolment, with the consents
                     counts[kind] = counts.get(kind, 0) + n
         return counts
@@ -232,7 +232,7 @@ class AccessReporter:
     ) -> dict[str, Any]:
         catalog = self.catalog
         # The report goes to the person: where the owner keeps photos on the disk is not theirs.
-        roots = catalog.indexed_roots()
+        roots = catalog.runs.indexed_roots()
         purposes_now = {
             person_label(p.id): sorted(pur.value for pur in Purpose if self.policy.allowed(p, pur))
             for p in people
@@ -245,7 +245,7 @@ class AccessReporter:
         return {
             "generated_at": utc_now(),
             "request": request,
-            "controller": catalog.setting("controller") or "the owner of this photo library",
+            "controller": catalog.runs.setting("controller") or "the owner of this photo library",
             "policy": self.policy.current.value,
             "subject": {
                 "people": [{"id": person_label(p.id), "name": p.name} for p in people],
@@ -312,7 +312,7 @@ def _kept_html(kept: dict[str, int]) -> str:
 
 
 def _has_vector(catalog: Any, face_id: int, model_id: str) -> bool:
-    ids, _ = catalog.embeddings(model_id, [face_id])
+    ids, _ = catalog.faces.embeddings(model_id, [face_id])
     return bool(len(ids))
 
 

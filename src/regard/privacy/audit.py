@@ -28,7 +28,7 @@ from typing import Any
 from regard.domain.clock import utc_now
 from regard.errors import AuditKeyMissingError
 from regard.privacy.state import write_state
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.sealing import Sealer
 
 #: What the audit key is derived for (HKDF info): a key for nothing else.
@@ -83,9 +83,9 @@ def _legacy_digest(prev_hash: str, entry: dict[str, Any]) -> str:
 
 
 class AuditLog:
-    def __init__(self, catalog: Catalog, anchor_dir: Path) -> None:
+    def __init__(self, catalog: Store, anchor_dir: Path) -> None:
         self.catalog = catalog
-        self.library_id = catalog.setting("library_id") or ""
+        self.library_id = catalog.runs.setting("library_id") or ""
         self.anchor = anchor_dir / f"{self.library_id}.audit-head"
         self._key: bytes | None = None
 
@@ -150,7 +150,7 @@ class AuditLog:
         return int(entry["id"])
 
     def _set_head(self, head: str) -> None:
-        self.catalog.set_setting("audit.head", head)
+        self.catalog.runs.set_setting("audit.head", head)
         self.catalog.after_commit(lambda: write_state(self.anchor, head + "\n"))
 
     def needs_keying(self) -> bool:
@@ -320,7 +320,7 @@ class AuditLog:
 
     def _check_anchors(self, rows: list[dict[str, Any]], result: Verification) -> None:
         head = f"{rows[-1]['id']}:{rows[-1]['hash']}" if rows else None
-        for anchor in (self._anchor_file(), self.catalog.setting("audit.head")):
+        for anchor in (self._anchor_file(), self.catalog.runs.setting("audit.head")):
             if not anchor or anchor == head:
                 continue
             last_id = int(anchor.split(":", 1)[0])

@@ -26,8 +26,8 @@ from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.gate import Gate, exclusion_templates
 from regard.privacy.policy import PolicyGate
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 #: The wording a subject agrees to when no other text is given; its hash is recorded, so a
@@ -74,7 +74,7 @@ class ConsentLedger:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         policy: PolicyGate,
@@ -158,14 +158,14 @@ class ConsentLedger:
             )
             if person is not None:
                 # Agreed again: what kept their new photos out while they had withdrawn goes.
-                self.catalog.delete_templates(person_id=person.id, kind="withdrawal")
+                self.catalog.templates.delete(person_id=person.id, kind="withdrawal")
             if face is not None:
                 if person is None:
                     pid = self.catalog.people.create(confirmed=True)
                     self.catalog.people.set_name(pid, name)
                     person = self.catalog.people.get(pid)
                 assert person is not None
-                self.catalog.add_template(
+                self.catalog.templates.add(
                     "enrolment", face.model_id, face.embedding, person_id=person.id
                 )
             if self.policy.current is Policy.ORGANISATION:
@@ -224,16 +224,16 @@ class ConsentLedger:
                 faces = sorted(set(theirs) | outside)
                 keep = exclusion_templates(self.catalog, faces, [person.id])
                 removed["embeddings"] = self.catalog.privacy.drop_embeddings(faces, "withdrawn")
-                removed["templates"] = self.catalog.delete_templates(person_id=person.id)
+                removed["templates"] = self.catalog.templates.delete(person_id=person.id)
                 removed["faces_outside_person"] = len(outside)
                 for model_id, vectors in keep.items():
                     for vector in vectors:
-                        self.catalog.add_template(
+                        self.catalog.templates.add(
                             "withdrawal", model_id, vector, person_id=person.id
                         )
                         kept += 1
                 self.catalog.people.remove_empty()  # their person, now without a face
-                self.catalog.take_touched()
+                self.catalog.faces.take_touched()
                 self.catalog.after_commit(lambda: self.vectors.refresh(set(faces)))
             self.audit.record(
                 "consent-withdraw",

@@ -40,8 +40,8 @@ from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.gate import exclusion_templates
 from regard.privacy.state import write_state
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 #: Told the ids of photos whose faces were hidden or removed.
@@ -59,7 +59,7 @@ class Eraser:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         acting: Acting,
@@ -76,7 +76,7 @@ class Eraser:
         #: Told the photos whose faces were removed, so copies made of them are made again.
         self.photos_changed = photos_changed
         self.root = library_root
-        library_id = self.catalog.setting("library_id") or ""
+        library_id = self.catalog.runs.setting("library_id") or ""
         self.journals = [
             state_dir / f"{library_id}.erasures.jsonl",
             library_root / "erasures.jsonl",
@@ -144,7 +144,7 @@ class Eraser:
         if not people and not faces:
             raise PrivacyRequestError(f"Nothing in the library matches {what}: nothing to erase.")
         catalog = self.catalog
-        stored = catalog.face_vectors(faces)
+        stored = catalog.faces.vectors(faces)
         sealed = [blob for _f, _m, blob in stored]
         plain = [catalog.codec.open_raw(b, catalog.codec.context(f, m)) for f, m, b in stored]
         refs = catalog.privacy.face_refs(faces)
@@ -205,7 +205,7 @@ class Eraser:
         }
         removed["vectors"] = catalog.privacy.drop_embeddings(faces, "erased")
         for person in people:
-            removed["templates"] += catalog.delete_templates(person_id=person.id)
+            removed["templates"] += catalog.templates.delete(person_id=person.id)
             removed["history_entries"] += catalog.privacy.scrub_history(person.id)
             if person.name:
                 removed["names"] += 1
@@ -221,14 +221,14 @@ class Eraser:
                     removed["photo_files"] += 1
                 except FileNotFoundError:
                     pass
-            removed["photos"] = catalog.delete_photos(photo_ids)
+            removed["photos"] = catalog.photos.delete(photo_ids)
         kept = 0
         for model_id, vectors in keep.items():
             for vector in vectors:
-                catalog.add_template("erasure", model_id, vector, erasure_id=entry_id)
+                catalog.templates.add("erasure", model_id, vector, erasure_id=entry_id)
                 kept += 1
         catalog.people.remove_empty()  # people left without a face by it
-        catalog.take_touched()
+        catalog.faces.take_touched()
         return {
             "removed": removed,
             "kept": {"erasure_templates": kept, "why": TEMPLATES_KEPT_WHY},
@@ -318,7 +318,7 @@ class Eraser:
                 receipt = self._apply(people, sorted(set(faces)), False, set(), e["id"])
                 receipt["replayed_from_journal"] = True
                 self.catalog.privacy.erasure_record(e["id"], receipt)
-                self.catalog.delete_setting(_hidden_key(e["id"]))
+                self.catalog.runs.delete_setting(_hidden_key(e["id"]))
                 self.audit.record(
                     "erasure-replayed",
                     actor="regard",
@@ -333,7 +333,7 @@ class Eraser:
     def _people_of(self, entry: dict[str, Any]) -> list[PersonRow]:
         """The entry's people in this copy: same id and name, or already hidden by a replay
         without the key."""
-        hidden = set(json.loads(self.catalog.setting(_hidden_key(entry["id"])) or "[]"))
+        hidden = set(json.loads(self.catalog.runs.setting(_hidden_key(entry["id"])) or "[]"))
         people = []
         for p in entry["people"]:
             row = self.catalog.people.get(int(p["id"]))
@@ -354,7 +354,7 @@ class Eraser:
                     self.catalog.privacy.scrub_history(row.id)
                     hidden.append(row.id)
                 if hidden:
-                    self.catalog.set_setting(_hidden_key(e["id"]), json.dumps(hidden))
+                    self.catalog.runs.set_setting(_hidden_key(e["id"]), json.dumps(hidden))
 
 
 def _hidden_key(entry_id: str) -> str:

@@ -32,7 +32,7 @@ from regard.domain.privacy import KEEP, FaceVerdict, Policy, Purpose
 from regard.inference.calibration import Calibration
 from regard.pipeline.cluster import prototypes
 from regard.privacy.policy import PolicyGate
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 
 #: Opt-out matching errs on the side of excluding: about 1 stranger in 10,000 comparisons
 #: is wrongly excluded (they lose searchability, nothing else), while the person who opted
@@ -60,16 +60,16 @@ def exclusion_threshold(calibration: Calibration) -> float:
 
 
 def exclusion_templates(
-    catalog: Catalog, face_ids: Sequence[int], person_ids: Sequence[int]
+    catalog: Store, face_ids: Sequence[int], person_ids: Sequence[int]
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Per model, the vectors to keep as templates before these faces' vectors and these
     people's templates go: their centre and up to EXCLUSION_PROTOTYPES of them that cover how
     they look (farthest-point sampling, as people are grouped)."""
     by_model: dict[str, list[npt.NDArray[np.float32]]] = {}
-    for face_id, model_id, blob in catalog.face_vectors(face_ids):
+    for face_id, model_id, blob in catalog.faces.vectors(face_ids):
         by_model.setdefault(model_id, []).append(catalog.codec.decode(face_id, model_id, blob))
     for person in person_ids:
-        for model_id, vector in catalog.person_templates(person):
+        for model_id, vector in catalog.templates.of_person(person):
             by_model.setdefault(model_id, []).append(vector)
     out = {}
     for model_id, vectors in by_model.items():
@@ -86,7 +86,7 @@ def exclusion_templates(
 class Gate:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         model: ModelSpec,
         policy: PolicyGate,
         calibration: Calibration,
@@ -111,7 +111,7 @@ class Gate:
     def _templates(self, kind: str) -> Refs:
         """Template owners (opt-out id, or person id) and vectors of one kind."""
         if kind not in self._excluding:
-            meta, vecs = self.catalog.templates(kind, self.model.id)
+            meta, vecs = self.catalog.templates.vectors(kind, self.model.id)
             owners = np.array([(m[2] if kind == "optout" else m[1]) or 0 for m in meta], np.int64)
             self._excluding[kind] = (owners, vecs)
         return self._excluding[kind]
@@ -138,14 +138,14 @@ class Gate:
         owners: list[int] = []
         chunks: list[npt.NDArray[np.float32]] = []
         for kind in kinds:
-            meta, vecs = catalog.templates(kind, self.model.id)
+            meta, vecs = catalog.templates.vectors(kind, self.model.id)
             for (_tid, person, _o), vec in zip(meta, vecs, strict=True):
                 if person in people:
                     owners.append(int(person))
                     chunks.append(vec[None, :])
         for person in sorted(people):
             faces = catalog.privacy.faces_of_person(person)
-            ids, fv = catalog.embeddings(self.model.id, faces)
+            ids, fv = catalog.faces.embeddings(self.model.id, faces)
             if len(ids):
                 owners += [person] * len(ids)
                 chunks.append(fv)
@@ -186,7 +186,7 @@ class Gate:
                 # Found again where an erased face was: the same face, analysed anew (by
                 # another model, say). Its vector becomes that model's template for the
                 # erasure before it is dropped, so their other photos are caught too.
-                self.catalog.add_template(
+                self.catalog.templates.add(
                     "erasure", face.model_id, face.embedding, erasure_id=entry
                 )
                 self._excluding.pop("erasure", None)
@@ -245,7 +245,7 @@ class Gate:
         owners, refs = self.references(people, ("enrolment", "withdrawal"))
         if not len(owners):
             return set()
-        ids, vecs = self.catalog.embeddings(self.model.id, list(face_ids))
+        ids, vecs = self.catalog.faces.embeddings(self.model.id, list(face_ids))
         if not len(ids):
             return set()
         hit = (vecs @ refs.T).max(axis=1) >= self.optout_threshold()

@@ -16,7 +16,7 @@ from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.erasure import PhotosChanged
 from regard.privacy.gate import Gate
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 
@@ -24,7 +24,7 @@ class OptOutRegistry:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         acting: Acting,
@@ -56,9 +56,9 @@ class OptOutRegistry:
                 people_touched.add(person)
         with catalog.transaction():
             optout_id = catalog.privacy.optout_add(self.acting.name, note, probe.content_hash)
-            catalog.add_template("optout", face.model_id, face.embedding, optout_id=optout_id)
+            catalog.templates.add("optout", face.model_id, face.embedding, optout_id=optout_id)
             removed = catalog.privacy.drop_embeddings(matches, "opted_out", optout_id)
-            catalog.take_touched()
+            catalog.faces.take_touched()
             catalog.people.remove_empty()  # nobody left without a face, named or not
             self.audit.record(
                 "optout-add",

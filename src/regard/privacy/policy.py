@@ -16,18 +16,18 @@ from regard.domain.clock import utc_today
 from regard.domain.photo import relative_name
 from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes, permitted
 from regard.privacy.acting import Actor
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow, name_key
+from regard.storage.repositories import Store
 
 
 class PolicyGate:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Store) -> None:
         self.catalog = catalog
 
     @property
     def current(self) -> Policy:
         """The library's policy (chosen when it was created)."""
-        return Policy(self.catalog.setting("policy") or Policy.HOUSEHOLD.value)
+        return Policy(self.catalog.runs.setting("policy") or Policy.HOUSEHOLD.value)
 
     def today(self) -> date:
         return utc_today()
@@ -52,5 +52,5 @@ class PolicyGate:
         on the disk, else from the indexed folder on."""
         if viewer.full_paths:
             return lambda path: path
-        roots = self.catalog.indexed_roots()
+        roots = self.catalog.runs.indexed_roots()
         return lambda path: relative_name(path, roots)

@@ -6,11 +6,11 @@ from typing import Any
 
 from regard.domain.privacy import Policy
 from regard.privacy.retention import retention_schedule
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 
 
 def record_of_processing(
-    catalog: Catalog, policy: Policy, models: list[dict[str, Any]], key_kind: str
+    catalog: Store, policy: Policy, models: list[dict[str, Any]], key_kind: str
 ) -> dict[str, Any]:
     counts = catalog.people.counts()
     consents = catalog.privacy.consents()
@@ -18,8 +18,8 @@ def record_of_processing(
     biometric = catalog.privacy.biometric_counts()
     organisation = policy is Policy.ORGANISATION
     return {
-        "controller": catalog.setting("controller") or "the owner of this library",
-        "library": catalog.setting("library_id"),
+        "controller": catalog.runs.setting("controller") or "the owner of this library",
+        "library": catalog.runs.setting("library_id"),
         "policy": policy.value,
         "lawful_basis": (
             "explicit consent of each identified person (GDPR art. 6(1)(a) and 9(2)(a)); "

@@ -13,7 +13,7 @@ from typing import Any
 from regard.errors import PrivacyRequestError
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 SETTINGS = {
@@ -22,18 +22,18 @@ SETTINGS = {
 }
 
 
-def retention_schedule(catalog: Catalog) -> dict[str, int | None]:
+def retention_schedule(catalog: Store) -> dict[str, int | None]:
     """Days each kind of data is kept (None: kept until deleted)."""
     out: dict[str, int | None] = {}
     for name, key in SETTINGS.items():
-        value = catalog.setting(key)
+        value = catalog.runs.setting(key)
         out[name] = int(value) if value else None
     return out
 
 
 class Retention:
     def __init__(
-        self, *, catalog: Catalog, vectors: VectorStore, audit: AuditLog, acting: Acting
+        self, *, catalog: Store, vectors: VectorStore, audit: AuditLog, acting: Acting
     ) -> None:
         self.catalog = catalog
         self.vectors = vectors
@@ -52,9 +52,9 @@ class Retention:
             raise PrivacyRequestError("A retention period is at least 1 day (or 'none').")
         with self.catalog.transaction():
             if days is None:
-                self.catalog.delete_setting(SETTINGS[name])
+                self.catalog.runs.delete_setting(SETTINGS[name])
             else:
-                self.catalog.set_setting(SETTINGS[name], str(days))
+                self.catalog.runs.set_setting(SETTINGS[name], str(days))
             self.audit.record(
                 "retention-set", actor=self.acting.name, detail={"setting": name, "days": days}
             )
@@ -70,7 +70,7 @@ class Retention:
             faces = catalog.privacy.faces_kept_unassigned_before(cutoff)
             with catalog.transaction():
                 removed = catalog.privacy.drop_embeddings(faces, "expired")
-                catalog.take_touched()
+                catalog.faces.take_touched()
                 self.audit.record(
                     "retention-applied",
                     actor=self.acting.name,

@@ -23,7 +23,7 @@ from regard.privacy.optout import OptOutRegistry
 from regard.privacy.policy import PolicyGate
 from regard.privacy.records import record_of_processing
 from regard.privacy.retention import Retention
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 
@@ -31,7 +31,7 @@ class PrivacyService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         policy: PolicyGate,
@@ -175,5 +175,5 @@ class PrivacyService:
 
     def set_controller(self, name: str) -> None:
         with self.catalog.transaction():
-            self.catalog.set_setting("controller", name)
+            self.catalog.runs.set_setting("controller", name)
             self.audit.record("records-controller", actor=self.acting.name, detail={"set": True})

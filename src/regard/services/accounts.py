@@ -51,7 +51,7 @@ from regard.errors import (
     WrongPasswordError,
 )
 from regard.storage.accounts_catalog import UserRow
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
@@ -149,7 +149,7 @@ class SignInLimiter:
 class Accounts:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         guard: Callable[[], AbstractContextManager[object]] | None = None,
         limiter: SignInLimiter | None = None,
     ) -> None:
@@ -365,7 +365,7 @@ class Accounts:
     # --- authorisation -------------------------------------------------------------------------
 
     def can(self, user: UserRow, permission: Permission) -> bool:
-        members_audit = self.catalog.setting("web.members_read_audit") == "1"
+        members_audit = self.catalog.runs.setting("web.members_read_audit") == "1"
         return allows(Role(user.role), permission, members_read_audit=members_audit)
 
     def require(self, user: UserRow, permission: Permission, action: str) -> None:

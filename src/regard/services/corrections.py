@@ -17,8 +17,8 @@ from typing import Any
 from regard.domain.people import face_label, person_label
 from regard.errors import PeopleActionError
 from regard.privacy.audit import AuditLog
-from regard.storage.catalog import Catalog
-from regard.storage.people_catalog import PeopleCatalog, PeopleState, PersonRow, name_key
+from regard.storage.people_catalog import PeopleState, PersonRow, name_key
+from regard.storage.repositories import PeopleRepository, Store
 
 #: The corrections that can be undone.
 UNDOABLE = ("merge", "split", "reject")
@@ -130,11 +130,11 @@ def _owners(face: dict[str, Any]) -> bool:
     return face["person_id"] is not None and face["assigned_by"] == "owner"
 
 
-def undone_entries(people: PeopleCatalog) -> set[int]:
+def undone_entries(people: PeopleRepository) -> set[int]:
     return {int(e["detail"]["undid"]) for e in people.history() if e["action"] == "undo"}
 
 
-def why_not(people: PeopleCatalog, entry: dict[str, Any], undone: set[int]) -> str | None:
+def why_not(people: PeopleRepository, entry: dict[str, Any], undone: set[int]) -> str | None:
     """Why this entry cannot be undone now (None: it can)."""
     n = entry["id"]
     if entry["action"] not in UNDOABLE:
@@ -198,7 +198,7 @@ def why_not(people: PeopleCatalog, entry: dict[str, Any], undone: set[int]) -> s
     return None
 
 
-def apply_undo(people: PeopleCatalog, entry: dict[str, Any]) -> set[int]:
+def apply_undo(people: PeopleRepository, entry: dict[str, Any]) -> set[int]:
     """Put back what the correction changed (in the caller's transaction); returns the
     persons there are after it, whose covers may need a look."""
     change = Change.of(entry)
@@ -240,7 +240,7 @@ def apply_undo(people: PeopleCatalog, entry: dict[str, Any]) -> set[int]:
     return there
 
 
-def history(people: PeopleCatalog, limit: int) -> list[dict[str, Any]]:
+def history(people: PeopleRepository, limit: int) -> list[dict[str, Any]]:
     undone = undone_entries(people)
     targets = {
         int(e["detail"]["undid"]): people.history_entry(int(e["detail"]["undid"]))
@@ -266,10 +266,10 @@ def history(people: PeopleCatalog, limit: int) -> list[dict[str, Any]]:
 
 
 def undo(
-    catalog: Catalog,
+    catalog: Store,
     audit: AuditLog,
     actor: str,
-    people: PeopleCatalog,
+    people: PeopleRepository,
     entry_id: int | None,
     refresh_covers: Callable[[set[int]], None],
 ) -> dict[str, Any]:
@@ -344,7 +344,7 @@ def who_is(person: PersonRow) -> str:
 
 
 def remember(
-    people: PeopleCatalog, action: str, detail: dict[str, Any], before: PeopleState
+    people: PeopleRepository, action: str, detail: dict[str, Any], before: PeopleState
 ) -> int:
     """Record a correction with the state it changed, before and after (to undo it)."""
     after = people.state(before.persons.keys() | set(detail.get("new", [])), before.faces.keys())
@@ -354,7 +354,7 @@ def remember(
 
 
 def delete(
-    catalog: Catalog, audit: AuditLog, actor: str, people: PeopleCatalog, person: PersonRow
+    catalog: Store, audit: AuditLog, actor: str, people: PeopleRepository, person: PersonRow
 ) -> dict[str, Any]:
     """A person and their name go, with the corrections that name them (so not undone);
     their faces stay, in no person."""

@@ -45,7 +45,7 @@ from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.services.people import PeopleService
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 
 BlurMode = Literal["all", "unconsented", "all-but", "none"]
 #: Photos a preview runs through the redaction export runs (the rest: the catalog's faces).
@@ -130,7 +130,7 @@ class Exporter:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         audit: AuditLog,
         policy: PolicyGate,
         acting: Acting,
@@ -156,7 +156,7 @@ class Exporter:
             )
             err.web_message = "Say what to export: photos or a folder of the library, or a person."
             raise err
-        photos = [p for p in self.catalog.photos() if p.status == PhotoStatus.INDEXED]
+        photos = [p for p in self.catalog.photos.all() if p.status == PhotoStatus.INDEXED]
         chosen: dict[int, Photo] = {}
         searched: list[int] = []
         for given in paths:
@@ -220,7 +220,7 @@ class Exporter:
         blur: list[Detection] = []
         keep: list[Detection] = []
         shown: list[int] = []
-        known = self.catalog.face_rows(photo_id)
+        known = self.catalog.faces.rows(photo_id)
         for f in known:
             box = Box(f["x"], f["y"], f["w"], f["h"])
             face = Detection(box, Landmarks.from_flat(json.loads(f["landmarks"])), f["det_score"])
@@ -360,7 +360,7 @@ class Exporter:
         skipped: list[dict[str, str]] = []
         for n, photo in enumerate(photos):
             # Named as the library shows it (an upload by the name it was sent with).
-            name = shown_name(photo.path, self.catalog.upload_name(photo.path))
+            name = shown_name(photo.path, self.catalog.photos.upload_name(photo.path))
             entry: dict[str, Any] = {"photo": photo.id, "name": name}
             if n < searched:
                 try:
@@ -425,7 +425,7 @@ class Exporter:
         faces: dict[int, int] = {}
         opted_out: set[int] = set()
         for photo_id in photo_ids:
-            for f in self.catalog.face_rows(photo_id):
+            for f in self.catalog.faces.rows(photo_id):
                 if f["person_id"] is not None:
                     faces[f["person_id"]] = faces.get(f["person_id"], 0) + 1
                     if f["biometric"] == "opted_out":

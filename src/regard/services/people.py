@@ -28,23 +28,15 @@ from regard.errors import (
 )
 from regard.inference.calibration import Calibration
 from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
-from regard.pipeline.grouper import IncrementalGrouper
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.services import corrections
+from regard.services.grouping import Grouping, GroupingSummary
 from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
-
-
-@dataclass(frozen=True, slots=True)
-class GroupingSummary:
-    faces: int = 0
-    joined: int = 0
-    new_people: int = 0
-    unassigned: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +60,7 @@ class PeopleService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         policy: PolicyGate,
@@ -87,112 +79,41 @@ class PeopleService:
         self.calibration = calibration
         self.withheld = withheld
         self.params = params or GroupingParams()
-        self._grouper: IncrementalGrouper | None = None
+        #: New faces into people, and people's covers.
+        self.grouping = Grouping(
+            catalog=catalog, vectors=vectors, audit=audit, policy=policy, params=self.params
+        )
 
     # --- keeping in step with the catalog ---------------------------------------------------
 
     def forget(self) -> None:
-        self._grouper = None
+        self.grouping.forget()
 
     def sync(self) -> None:
-        """Apply removed or changed vectors to the index; forget stale grouping state."""
-        touched = self.catalog.take_touched()
-        if touched:
-            self.vectors.refresh(touched)
-            self._grouper = None
-
-    def _load_grouper(self) -> IncrementalGrouper:
-        rows = self.people.grouping_rows(self.model.id)
-        index = self.vectors.index
-        grouper = IncrementalGrouper(
-            self.model.dim,
-            knn=lambda v, k: [(n.id, n.score) for n in index.top_k(v, k)],
-            allocate=self.people.create,
-            params=self.params,
-            # Only consented people exist in an organisation library.
-            allow_new=self.policy.current is Policy.HOUSEHOLD,
-        )
-        done = rows.grouped
-        if done.any():
-            grouper.load(
-                rows.ids[done].tolist(),
-                rows.vectors[done],
-                rows.photos[done].tolist(),
-                rows.low[done].tolist(),
-                rows.person[done].tolist(),
-                self.people.rejections(),
-                owner=rows.owner[done].tolist(),
-            )
-        return grouper
+        self.grouping.sync()
 
     def group_pending(self) -> GroupingSummary:
-        """Decide for every face not yet grouped (new ones, and any a crash left behind)."""
-        self.sync()
-        pending = self.people.grouping_rows(self.model.id, pending_only=True)
-        if not len(pending.ids):
-            return GroupingSummary()
-        grouper = self._grouper or self._load_grouper()
-        self._grouper = None  # until the transaction commits, memory may be ahead of the DB
-        index = self.vectors.index
-        missing = [i for i, fid in enumerate(pending.ids.tolist()) if fid not in index]
-        if missing:
-            self.vectors.add(pending.ids[missing].tolist(), pending.vectors[missing])
-        joined = new = alone = 0
-        touched_people: set[int] = set()
-        named = {p.id for p in self.people.live_people() if p.name}
-        with self.catalog.transaction():
-            for i, fid in enumerate(pending.ids.tolist()):
-                if pending.owner[i] and pending.person[i]:
-                    # The owner decided for this face before it was re-analysed: keep it.
-                    grouper.load(
-                        [fid],
-                        pending.vectors[i : i + 1],
-                        [int(pending.photos[i])],
-                        [bool(pending.low[i])],
-                        [int(pending.person[i])],
-                        owner=[True],
-                    )
-                    self.people.mark_grouped([fid])
-                    continue
-                decision = grouper.add(
-                    fid, pending.vectors[i], int(pending.photos[i]), bool(pending.low[i])
-                )
-                self.people.assign([fid], decision.person or None, "auto")
-                for other, person in decision.also:
-                    self.people.assign([other], person or None, "auto")
-                    if person:
-                        touched_people.add(person)
-                if decision.person:
-                    touched_people.add(decision.person)
-                    new += decision.new_person
-                    joined += not decision.new_person
-                else:
-                    alone += 1
-            self._refresh_covers(touched_people)
-            identified = len(touched_people & named)
-            if identified:
-                self.audit.record(
-                    "match",
-                    actor="regard",
-                    purpose=Purpose.GROUPING.value,
-                    subject=",".join(person_label(p) for p in sorted(touched_people & named)),
-                    result_count=joined,
-                    detail={"faces": len(pending.ids)},
-                )
-        self._grouper = grouper
-        return GroupingSummary(len(pending.ids), joined, new, alone)
+        """Decide for every face not yet grouped (see `Grouping.group_pending`)."""
+        return self.grouping.group_pending()
+
+    def fix_covers(self) -> None:
+        """Covers chosen again where faces left people (see `Grouping.fix_covers`)."""
+        self.grouping.fix_covers()
+
+    def _refresh_covers(self, person_ids: set[int]) -> None:
+        self.grouping.refresh_covers(person_ids)
 
     # --- looking ---------------------------------------------------------------------------
 
     def summaries(self) -> list[dict[str, Any]]:
+        """Every person with their counts and cover. Looking writes nothing: covers are put
+        right where faces leave people (`fix_covers`)."""
         rows = self.people.summaries()
-        coverless = {r["id"] for r in rows if r["faces"] and r["cover_face_id"] is None}
-        if coverless and self.catalog.codec.sealer is not None:
-            # A cover that pointed to a face gone from the person (an opt-out, an erasure):
-            # another of their faces takes its place.
-            with self.catalog.transaction():
-                self._refresh_covers(coverless)
-            rows = self.people.summaries()
+        if self.catalog.codec.sealer is not None:
+            for r in rows:
+                if r["faces"] and r["cover_face_id"] is None:
+                    # Not chosen yet (a crash came between): shown, not written.
+                    self.grouping.show_cover(r, self.grouping.best_cover(r["id"]))
         out = []
         for s in rows:
             s["person"] = person_label(s["id"])
@@ -280,7 +201,7 @@ class PeopleService:
                 subject=person_label(person.id),
                 detail={"attested_by": self.acting.name, "policy": self.policy.current.value},
             )
-        self._grouper = None
+        self.grouping.forget()
         return self.describe(self.resolve(person_label(person.id)))
 
     def merge(self, keep_ref: str, other_ref: str, keep_name: str | None = None) -> dict[str, Any]:
@@ -325,7 +246,7 @@ class PeopleService:
                 subject=f"{person_label(keep.id)},{person_label(other.id)}",
                 result_count=moved,
             )
-        self._grouper = None
+        self.grouping.forget()
         return {**self.describe(self.resolve(person_label(keep.id))), "undo": entry}
 
     def split(self, ref: str, face_ids: Sequence[int]) -> dict[str, Any]:
@@ -366,7 +287,7 @@ class PeopleService:
                 result_count=len(face_ids),
             )
             self._refresh_covers({person.id, new_id})
-        self._grouper = None
+        self.grouping.forget()
         return {**self.describe(self.resolve(person_label(new_id))), "undo": entry}
 
     def reject(self, ref: str, face_id: int) -> dict[str, Any]:
@@ -399,7 +320,7 @@ class PeopleService:
                 actor=self.acting.name,
                 subject=f"{person_label(person.id)},{face_label(face_id)}",
             )
-        self._grouper = None
+        self.grouping.forget()
         if removed:
             return {**self.describe(person), "cover_face": None, "removed": True, "undo": entry}
         return {**self.describe(self.resolve(person_label(person.id))), "undo": entry}
@@ -410,7 +331,7 @@ class PeopleService:
         done = corrections.delete(
             self.catalog, self.audit, self.acting.name, self.people, self.resolve(ref)
         )
-        self._grouper = None
+        self.grouping.forget()
         return done
 
     # --- the history of corrections, and undoing them -----------------------------------------
@@ -425,7 +346,11 @@ class PeopleService:
         done = corrections.undo(
             self.catalog, self.audit, self.acting.name, self.people, entry_id, self._refresh_covers
         )
-        self._grouper = None
+        self.grouping.forget()
+        if self.catalog.codec.sealer is not None:
+            # Faces Regard had grouped into a person the undo takes away are grouped afresh
+            # now, not when someone next looks at the people.
+            self.group_pending()
         return done
 
     def name_face(self, face_id: int, name: str) -> tuple[str, int | None]:
@@ -443,7 +368,7 @@ class PeopleService:
                 return "already", person.id
             if person.id in self.people.rejections().get(face_id, set()):
                 return "rejected_before", None
-            row = self.catalog.face_row(face_id)
+            row = self.catalog.faces.row(face_id)
             assert row is not None
             if any(f.photo_id == row["photo_id"] for f in self.people.faces_of(person.id)):
                 return "person_already_in_photo", None
@@ -464,7 +389,7 @@ class PeopleService:
                 pid = person.id
             self.people.assign([face_id], pid, "owner")
             self._refresh_covers({pid})
-        self._grouper = None
+        self.grouping.forget()
         return "named", pid
 
     def _check_faces(self, face_ids: Sequence[int]) -> None:
@@ -538,7 +463,7 @@ class PeopleService:
             self.audit.record(
                 "recluster", actor=self.acting.name, result_count=summary["people"], detail=summary
             )
-        self._grouper = None
+        self.grouping.forget()
         return summary
 
     def _persons_for(
@@ -566,23 +491,6 @@ class PeopleService:
             if label not in out:
                 out[label] = self.people.create()
         return out
-
-    def _refresh_covers(self, person_ids: set[int]) -> None:
-        """A person's cover: among its good faces, the one most like the person as a whole."""
-        for pid in person_ids:
-            faces = self.people.faces_of(pid)
-            if not faces:
-                self.people.set_cover(pid, None)
-                continue
-            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
-            if not len(ids):
-                self.people.set_cover(pid, None)
-                continue
-            quality = {f.face_id: f.quality * (0.5 if f.low_quality else 1.0) for f in faces}
-            centre = vecs.sum(axis=0)
-            centre /= max(float(np.linalg.norm(centre)), 1e-9)
-            scores = (vecs @ centre) * np.array([quality[int(i)] for i in ids])
-            self.people.set_cover(pid, int(ids[int(np.argmax(scores))]))
 
     # --- searching for a person ------------------------------------------------------------
 
@@ -618,7 +526,7 @@ class PeopleService:
         label, name = identities(self.policy)(person)
         held: set[int] = set()
         if faces:
-            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
+            ids, vecs = self.catalog.faces.embeddings(self.model.id, [f.face_id for f in faces])
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
             score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
             for f in faces:
@@ -641,7 +549,7 @@ class PeopleService:
                 for n in index.search(vecs[row], threshold=t):
                     if n.id not in members and n.id not in rejected:
                         best[n.id] = max(best.get(n.id, -1.0), n.score)
-            hits = self.catalog.face_hits(sorted(best))
+            hits = self.catalog.faces.hits(sorted(best))
             free = {fid for fid in hits if self.people.face_person(fid) is None}
             # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
             held = self.withheld(sorted(free), Purpose.SEARCH)

@@ -24,8 +24,8 @@ from regard.pipeline.probe import Probe, ProbeReader
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
+from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
 Identity = tuple[str | None, str | None]
@@ -49,14 +49,14 @@ def identities(policy: PolicyGate) -> Callable[[PersonRow | None], Identity]:
 
 
 def photo_matches(
-    catalog: Catalog,
+    catalog: Store,
     shown: Callable[[str], str],
     found: Iterable[tuple[int, tuple[FaceMatch, ...], str | None]],
 ) -> list[PhotoMatch]:
     """(photo id, matched faces best first, taken at) as results: each photo with the name
     to call it by and its size (the faces' boxes are in its pixels), and its path as `shown`."""
     rows = list(found)
-    facts = catalog.photo_facts([photo_id for photo_id, _, _ in rows])
+    facts = catalog.photos.facts([photo_id for photo_id, _, _ in rows])
     out = []
     for photo_id, faces, taken_at in rows:
         f = facts[photo_id]
@@ -88,7 +88,7 @@ class SearchService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         vectors: VectorStore,
         audit: AuditLog,
         policy: PolicyGate,
@@ -122,7 +122,7 @@ class SearchService:
         source = "given" if threshold is not None else "calibrated"
         t = threshold if threshold is not None else cal.search_threshold(len(index))
         neighbours = index.search(chosen.embedding, threshold=t)
-        hits = self.catalog.face_hits([n.id for n in neighbours])
+        hits = self.catalog.faces.hits([n.id for n in neighbours])
         persons: dict[int, PersonRow | None] = {}
         allowed: dict[int | None, bool] = {}
         who = identities(self.policy)

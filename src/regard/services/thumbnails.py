@@ -25,13 +25,13 @@ from regard.errors import (
 )
 from regard.pipeline.anonymise.blur import blur_faces
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 
 SIZES = (256, 1024, 2048)
 
 
 class Thumbnails:
-    def __init__(self, catalog: Catalog, folder: Path, limits: DecodeLimits) -> None:
+    def __init__(self, catalog: Store, folder: Path, limits: DecodeLimits) -> None:
         self.catalog = catalog
         self.folder = folder
         self.limits = limits
@@ -44,7 +44,7 @@ class Thumbnails:
         cached = self.path(photo_id, size)
         if cached.exists():
             return cached.read_bytes()
-        photo = self.catalog.photo(photo_id)
+        photo = self.catalog.photos.get(photo_id)
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         data = self._render(photo.path, photo_id, size)
@@ -57,7 +57,7 @@ class Thumbnails:
         img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
         hidden = [
             Box(r["x"] * img.scale, r["y"] * img.scale, r["w"] * img.scale, r["h"] * img.scale)
-            for r in self.catalog.face_rows(photo_id)
+            for r in self.catalog.faces.rows(photo_id)
             if r["biometric"] == "opted_out"
         ]
         rgb = blur_faces(img.rgb, hidden) if hidden else img.rgb
@@ -66,12 +66,12 @@ class Thumbnails:
         return buf.getvalue()
 
     def face_crop(self, face_id: int, size: int = 160) -> bytes:
-        r = self.catalog.face_row(face_id)
+        r = self.catalog.faces.row(face_id)
         if r is None:
             raise FaceNotFoundError(face_label(face_id))
         if r["biometric"] == "opted_out":
             raise OptedOutError("This person opted out: their face is not shown.")
-        photo = self.catalog.photo(int(r["photo_id"]))
+        photo = self.catalog.photos.get(int(r["photo_id"]))
         if photo is None:
             raise PhotoNotFoundError(int(r["photo_id"]))
         raw = _read(photo.path)
@@ -86,7 +86,7 @@ class Thumbnails:
         region = img.rgb[y0:y1, x0:x1]
         hidden = [
             Box(o["x"] * s - x0, o["y"] * s - y0, o["w"] * s, o["h"] * s)
-            for o in self.catalog.face_rows(int(r["photo_id"]))
+            for o in self.catalog.faces.rows(int(r["photo_id"]))
             if o["biometric"] == "opted_out"
         ]
         if hidden:

@@ -34,8 +34,8 @@ from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.services.people import PeopleService
-from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
+from regard.storage.repositories import Store
 
 MATCH_IOU = 0.3  # regions drawn by another program's detector are sized differently
 
@@ -49,7 +49,7 @@ class XmpService:
     def __init__(
         self,
         *,
-        catalog: Catalog,
+        catalog: Store,
         audit: AuditLog,
         policy: PolicyGate,
         acting: Acting,
@@ -62,7 +62,7 @@ class XmpService:
         self.people = people
 
     def _photos(self, paths: list[Path] | None) -> list[Photo]:
-        photos = [p for p in self.catalog.photos() if p.status == PhotoStatus.INDEXED]
+        photos = [p for p in self.catalog.photos.all() if p.status == PhotoStatus.INDEXED]
         if not paths:
             return photos
         roots = [str(Path(os.path.abspath(p))) for p in paths]
@@ -91,7 +91,7 @@ class XmpService:
             if meta is None:
                 continue
             regions = []
-            for f in self.catalog.face_rows(photo.id):
+            for f in self.catalog.faces.rows(photo.id):
                 if f["biometric"] == "opted_out":
                     continue
                 name = self._nameable(f["person_id"], cache)
@@ -135,7 +135,7 @@ class XmpService:
             regions = self._regions_of(photo)
             if not regions:
                 continue
-            faces = [f for f in self.catalog.face_rows(photo.id) if f["biometric"] == "kept"]
+            faces = [f for f in self.catalog.faces.rows(photo.id) if f["biometric"] == "kept"]
             upright = (meta.width, meta.height)
             stored = stored_size(upright, meta.orientation)
             for dims, region in regions:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from regard.errors import KeyMissingError, WrongKeyError
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.sealing import (
     WRAP_VERSION,
     Argon2Params,
@@ -58,10 +58,10 @@ class KeyInfo:
 
 
 class KeyManager:
-    def __init__(self, catalog: Catalog, config: KeyConfig) -> None:
+    def __init__(self, catalog: Store, config: KeyConfig) -> None:
         self.catalog = catalog
         self.config = config
-        self.library_id = catalog.setting("library_id") or ""
+        self.library_id = catalog.runs.setting("library_id") or ""
         #: Unlocked from a wrap made before the audit chain was keyed: the caller keys the
         #: chain, then `upgrade_wrap()` records that it did (see sealing.WRAP_VERSION).
         self.legacy_wrap = False
@@ -69,12 +69,12 @@ class KeyManager:
 
     @property
     def initialised(self) -> bool:
-        return self.catalog.setting("crypto.wrapped_key") is not None
+        return self.catalog.runs.setting("crypto.wrapped_key") is not None
 
     def info(self, sealer: Sealer | None) -> KeyInfo:
         return KeyInfo(
-            kind=self.catalog.setting("crypto.kek") or "none",
-            key_file=self.catalog.setting("crypto.key_file"),
+            kind=self.catalog.runs.setting("crypto.kek") or "none",
+            key_file=self.catalog.runs.setting("crypto.key_file"),
             key_id=sealer.key_id if sealer else None,
         )
 
@@ -90,7 +90,7 @@ class KeyManager:
 
     def unlock(self) -> Sealer | None:
         """The library's sealer, or None when no key source is available (locked)."""
-        wrapped_b64 = self.catalog.setting("crypto.wrapped_key")
+        wrapped_b64 = self.catalog.runs.setting("crypto.wrapped_key")
         if wrapped_b64 is None:
             return None
         kek = self._kek()
@@ -108,21 +108,21 @@ class KeyManager:
             return
         kek, data_key = self._upgrade
         wrapped = wrap(kek, data_key, self.library_id)
-        self.catalog.set_setting("crypto.wrapped_key", base64.b64encode(wrapped).decode())
+        self.catalog.runs.set_setting("crypto.wrapped_key", base64.b64encode(wrapped).decode())
         self.legacy_wrap = False
         self._upgrade = None
 
     def _kek(self) -> bytes | None:
-        kind = self.catalog.setting("crypto.kek")
+        kind = self.catalog.runs.setting("crypto.kek")
         if kind == "argon2id":
             if self.config.passphrase is None:
                 return None
-            salt = base64.b64decode(self.catalog.setting("crypto.salt") or "")
-            params = Argon2Params(**json.loads(self.catalog.setting("crypto.argon2") or "{}"))
+            salt = base64.b64decode(self.catalog.runs.setting("crypto.salt") or "")
+            params = Argon2Params(**json.loads(self.catalog.runs.setting("crypto.argon2") or "{}"))
             return kek_from_passphrase(self.config.passphrase, salt, params)
         if self.config.key_file is not None:
             return read_key_file(self.config.key_file)
-        recorded = self.catalog.setting("crypto.key_file")
+        recorded = self.catalog.runs.setting("crypto.key_file")
         for candidate in (self.default_key_file(), Path(recorded) if recorded else None):
             if candidate is not None and candidate.is_file():
                 return read_key_file(candidate)
@@ -135,10 +135,10 @@ class KeyManager:
             salt = secrets.token_bytes(16)
             params = Argon2Params()
             kek = kek_from_passphrase(config.passphrase, salt, params)
-            self.catalog.set_setting("crypto.kek", "argon2id")
-            self.catalog.set_setting("crypto.salt", base64.b64encode(salt).decode())
-            self.catalog.set_setting("crypto.argon2", json.dumps(asdict(params)))
-            self.catalog.delete_setting("crypto.key_file")
+            self.catalog.runs.set_setting("crypto.kek", "argon2id")
+            self.catalog.runs.set_setting("crypto.salt", base64.b64encode(salt).decode())
+            self.catalog.runs.set_setting("crypto.argon2", json.dumps(asdict(params)))
+            self.catalog.runs.delete_setting("crypto.key_file")
         else:
             path = config.key_file or self.default_key_file()
             if path.exists():
@@ -146,19 +146,19 @@ class KeyManager:
             else:
                 kek = new_key()
                 write_key_file(path, kek)
-            self.catalog.set_setting("crypto.kek", "keyfile")
-            self.catalog.set_setting("crypto.key_file", str(path))
-            self.catalog.delete_setting("crypto.salt")
-            self.catalog.delete_setting("crypto.argon2")
+            self.catalog.runs.set_setting("crypto.kek", "keyfile")
+            self.catalog.runs.set_setting("crypto.key_file", str(path))
+            self.catalog.runs.delete_setting("crypto.salt")
+            self.catalog.runs.delete_setting("crypto.argon2")
         wrapped = wrap(kek, data_key, self.library_id)
-        self.catalog.set_setting("crypto.wrapped_key", base64.b64encode(wrapped).decode())
-        self.catalog.set_setting("crypto.scheme", "aes-256-gcm/1")
+        self.catalog.runs.set_setting("crypto.wrapped_key", base64.b64encode(wrapped).decode())
+        self.catalog.runs.set_setting("crypto.scheme", "aes-256-gcm/1")
 
     def replace_key(self, new_config: KeyConfig) -> Sealer:
         """A new data key wrapped under the new passphrase or key file (a fresh key file when
         none is named: the old one is removed). The caller re-seals everything with it in the
         same transaction."""
-        old_file = self.catalog.setting("crypto.key_file")
+        old_file = self.catalog.runs.setting("crypto.key_file")
         if new_config.passphrase is None and new_config.key_file is None:
             target = self.default_key_file()
             if old_file and Path(old_file) == target and target.exists():
@@ -180,22 +180,22 @@ class KeyManager:
         return sealer
 
 
-def reseal_all(catalog: Catalog, old: Sealer | None, new: Sealer) -> int:
+def reseal_all(catalog: Store, old: Sealer | None, new: Sealer) -> int:
     """Re-seal every stored vector (embeddings and templates) under `new`. With `old` None,
     the stored vectors are plaintext from before encryption existed. Call in a transaction."""
     codec = catalog.codec
     count = 0
-    for face_id, model_id, blob in catalog.raw_embeddings():
+    for face_id, model_id, blob in catalog.faces.raw_embeddings():
         if old is None:
             raw = bytes(blob)
         else:
             raw = old.open(bytes(blob), codec.context(face_id, model_id))
-        catalog.replace_embedding_blob(
+        catalog.faces.replace_embedding_blob(
             face_id, model_id, new.seal(raw, codec.context(face_id, model_id))
         )
         count += 1
-    for template_id, context, blob in catalog.raw_templates():
+    for template_id, context, blob in catalog.templates.raw():
         raw = bytes(blob) if old is None else old.open(bytes(blob), context)
-        catalog.replace_template_blob(template_id, new.seal(raw, context))
+        catalog.templates.replace_blob(template_id, new.seal(raw, context))
         count += 1
     return count

@@ -279,6 +279,27 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE photos ADD COLUMN error_web TEXT;
     """,
+    # 8: the job queue, shared by every process that opens the library (the CLI's runs show in
+    #    the web app); a job's report is kept once it finishes
+    """
+    CREATE TABLE jobs (
+        seq             INTEGER PRIMARY KEY,       -- queue order
+        id              TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        state           TEXT NOT NULL
+                        CHECK (state IN ('queued', 'running', 'done', 'failed', 'interrupted')),
+        args            TEXT NOT NULL,             -- JSON: what to do (the folders to index)
+        total           INTEGER NOT NULL DEFAULT 0,
+        done            INTEGER NOT NULL DEFAULT 0,
+        faces           INTEGER NOT NULL DEFAULT 0,
+        errors          INTEGER NOT NULL DEFAULT 0,
+        message         TEXT NOT NULL DEFAULT '',
+        started_at      REAL NOT NULL,             -- seconds since the epoch, when submitted
+        finished_at     REAL,
+        report          TEXT                       -- JSON, once finished
+    );
+    CREATE INDEX jobs_by_state ON jobs(state, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from regard.atomic import private_dirs, write_atomically
 from regard.domain.models import ModelSpec
 from regard.errors import WrongKeyError
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.vectors import ExactIndex, HnswIndex, VectorIndex
 
 ANN_THRESHOLD = 50_000
@@ -28,7 +28,7 @@ _BATCH = 20_000
 
 class VectorStore:
     def __init__(
-        self, catalog: Catalog, folder: Path, model: ModelSpec, ann_threshold: int = ANN_THRESHOLD
+        self, catalog: Store, folder: Path, model: ModelSpec, ann_threshold: int = ANN_THRESHOLD
     ) -> None:
         self.catalog = catalog
         self.model = model
@@ -43,7 +43,7 @@ class VectorStore:
         """ "exact" or "hnsw": the kind in use, or the kind that would be opened now."""
         if self._index is not None:
             return "hnsw" if isinstance(self._index, HnswIndex) else "exact"
-        big = self.catalog.embedding_count(self.model.id) > self.ann_threshold
+        big = self.catalog.faces.embedding_count(self.model.id) > self.ann_threshold
         return "hnsw" if big else "exact"
 
     @property
@@ -56,10 +56,10 @@ class VectorStore:
         return self._index is not None
 
     def _open(self) -> VectorIndex:
-        count = self.catalog.embedding_count(self.model.id)
+        count = self.catalog.faces.embedding_count(self.model.id)
         if count <= self.ann_threshold:
             exact = ExactIndex(self.model.dim)
-            ids, matrix = self.catalog.embeddings(self.model.id)
+            ids, matrix = self.catalog.faces.embeddings(self.model.id)
             if len(ids):
                 exact.add(ids.tolist(), matrix)
             return exact
@@ -69,14 +69,14 @@ class VectorStore:
         return self._build_hnsw()
 
     def _context(self) -> str:
-        return f"hnsw:{self.catalog.setting('library_id')}:{self.model.id}"
+        return f"hnsw:{self.catalog.runs.setting('library_id')}:{self.model.id}"
 
     def _load_saved(self) -> HnswIndex | None:
         try:
             meta = json.loads(self.manifest.read_text(encoding="utf-8"))
             if meta.get("model") != self.model.id:
                 return None
-            if meta.get("vectors_changed") != self.catalog.counter("vectors_changed"):
+            if meta.get("vectors_changed") != self.catalog.runs.counter("vectors_changed"):
                 return None
             # The saved graph holds every vector: it is sealed like the catalog's vectors.
             data = self.catalog.codec.open_raw(self.file.read_bytes(), self._context())
@@ -84,18 +84,24 @@ class VectorStore:
         except (OSError, ValueError, RuntimeError, WrongKeyError):
             return None
         have = set(index.ids().tolist())
-        missing = [int(i) for i in self.catalog.embedding_ids(self.model.id) if int(i) not in have]
+        missing = [
+            int(i) for i in self.catalog.faces.embedding_ids(self.model.id) if int(i) not in have
+        ]
         for start in range(0, len(missing), _BATCH):
-            ids, matrix = self.catalog.embeddings(self.model.id, missing[start : start + _BATCH])
+            ids, matrix = self.catalog.faces.embeddings(
+                self.model.id, missing[start : start + _BATCH]
+            )
             index.add(ids.tolist(), matrix)
         self._dirty = bool(missing)
         return index
 
     def _build_hnsw(self) -> HnswIndex:
         index = HnswIndex(self.model.dim)
-        all_ids = self.catalog.embedding_ids(self.model.id).tolist()
+        all_ids = self.catalog.faces.embedding_ids(self.model.id).tolist()
         for start in range(0, len(all_ids), _BATCH):
-            ids, matrix = self.catalog.embeddings(self.model.id, all_ids[start : start + _BATCH])
+            ids, matrix = self.catalog.faces.embeddings(
+                self.model.id, all_ids[start : start + _BATCH]
+            )
             index.add(ids.tolist(), matrix)
         self._dirty = True
         return index
@@ -111,7 +117,7 @@ class VectorStore:
         if self._index is None or not face_ids:
             return
         self._index.remove(face_ids)
-        ids, matrix = self.catalog.embeddings(self.model.id, sorted(face_ids))
+        ids, matrix = self.catalog.faces.embeddings(self.model.id, sorted(face_ids))
         if len(ids):
             self._index.add(ids.tolist(), matrix)
         self._dirty = True
@@ -125,7 +131,7 @@ class VectorStore:
         write_atomically(self.file, sealed, private=True)
         meta = {
             "model": self.model.id,
-            "vectors_changed": self.catalog.counter("vectors_changed"),
+            "vectors_changed": self.catalog.runs.counter("vectors_changed"),
             "count": len(self._index),
         }
         write_atomically(self.manifest, json.dumps(meta).encode("utf-8"), private=True)
@@ -141,7 +147,7 @@ class VectorStore:
             self._index = self._build_hnsw()
             self.save()
         elif self.file.exists():
-            if self.catalog.embedding_count(self.model.id) > self.ann_threshold:
+            if self.catalog.faces.embedding_count(self.model.id) > self.ann_threshold:
                 self._index = self._build_hnsw()
                 self.save()
             else:

@@ -317,7 +317,7 @@ def records(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The record of processing activities (GDPR art. 30), from the live configuration."""
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
-        info = engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
+        info = engine.records()
         if as_json:
             print_json(info)
         else:

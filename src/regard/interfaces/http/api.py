@@ -408,7 +408,7 @@ def upload(
     duplicates: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     with allowed(request, session, Permission.UPLOAD, "add photos") as engine:
-        known = engine.catalog.content_hashes()
+        known = engine.content_hashes()
     if len(files) > MAX_FILES:
         raise UploadTooLargeError(f"At most {MAX_FILES} files per upload.")
     for f in files:
@@ -476,7 +476,7 @@ def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """Indexing jobs and their progress."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         where = engine.path_namer()
-        return [j.as_dict(where) for j in host_of(request).jobs.values()]
+        return [j.as_dict(where) for j in engine.jobs.all()]
 
 
 @router.get("/jobs/{job_id}", tags=["library"])
@@ -485,7 +485,7 @@ def job(
 ) -> dict[str, Any]:
     """One job's live progress: files done of total, faces found, errors."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
-        found = host_of(request).jobs.get(job_id)
+        found = engine.jobs.get(job_id)
         where = engine.path_namer()
     if found is None:
         raise JobNotFoundError(job_id)
@@ -527,8 +527,6 @@ class FaceIn(BaseModel):
 def people(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """People with face counts and cover faces (as `regard people`)."""
     with allowed(request, session, Permission.VIEW, "see people") as engine:
-        if engine.sealer is not None:
-            engine.people.group_pending()
         rows: list[dict[str, Any]] = engine.people.summaries()
         for r in rows:
             r.pop("cover_path", None)
@@ -816,7 +814,7 @@ def export_request(engine: Engine, body: ExportIn) -> tuple[Selection, ExportOpt
     # Folders as the Library page names them (or, for owners, their paths).
     paths = [Path(engine.folder_path(f) or f) for f in body.folders]
     for photo_id in body.photos:
-        photo = engine.catalog.photo(photo_id)
+        photo = engine.photo(photo_id)
         if photo is None:
             raise PhotoNotFoundError(photo_id)
         paths.append(Path(photo.path))
@@ -938,7 +936,7 @@ def audit_verify(session: SessionDep, request: Request) -> dict[str, Any]:
 def records(session: SessionDep, request: Request) -> dict[str, Any]:
     """The record of processing activities (GDPR art. 30)."""
     with allowed(request, session, Permission.RECORDS, "read the records") as engine:
-        return engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
+        return engine.records()
 
 
 class RetentionIn(BaseModel):
