@@ -9,6 +9,7 @@ in time in one video are never one person, as two faces of one photo are not.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -102,6 +103,21 @@ class Appearance:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """A stored appearance, as search and people show it: which video (`photo_id`, the row
+    the video has among the library's files), when, and where the face is at its best moment.
+    `face_id` is the face that stands for the appearance (its vector, its person)."""
+
+    face_id: int
+    photo_id: int
+    start: float
+    end: float
+    best_time: float
+    box: Box
+    path: tuple[PathPoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class StageTimes:
     """Where an analysis spent its time, in seconds (for benchmarks; not part of the result's
     identity)."""
@@ -137,3 +153,19 @@ class VideoAnalysis:
     #: 41.2 s of the 60.0 s its header announces"); empty when all went well.
     notes: tuple[str, ...] = ()
     times: StageTimes = field(default_factory=StageTimes, compare=False)
+
+
+#: A video's timeline is cut into slots this long; two appearances in a common slot count as
+#: on screen together. A little stricter than exact overlap (one leaving and another coming
+#: within the same second are kept apart), and a plain set intersection, as for photos.
+SCENE_SLOT = 1.0
+_SLOTS_PER_VIDEO = 1 << 22  # slots of a 6 h video fit, at SCENE_SLOT 1 s
+
+
+def scene_keys(video: int, start: float, end: float) -> frozenset[int]:
+    """What an appearance of `video` from `start` to `end` (seconds) must not share with
+    another face of its person: negative numbers, so never a photo's id."""
+    first = math.floor(start / SCENE_SLOT)
+    last = max(first, math.ceil(end / SCENE_SLOT) - 1)
+    base = -(video * _SLOTS_PER_VIDEO) - 1
+    return frozenset(base - min(s, _SLOTS_PER_VIDEO - 1) for s in range(first, last + 1))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from regard.domain.appearance import Appearance
 from regard.domain.face import AnalysedFace
 from regard.files import readable_path
 
@@ -48,17 +49,31 @@ class PhotoMetadata:
     gps_alt: float | None = None
     camera_make: str | None = None
     camera_model: str | None = None
+    media: str = "photo"  # or "video"
+    duration: float | None = None  # seconds, videos only
 
 
 @dataclass(frozen=True, slots=True)
 class PhotoAnalysis:
-    """Everything the pipeline learned from one file: the unit written to the catalog at once."""
+    """Everything the pipeline learned from one file: the unit written to the catalog at once.
+
+    A video's analysis is one too: each of its `appearances` is the face of the same ordinal
+    in `faces` (the best frame's box, the mean of its embedded frames as the vector)."""
 
     fingerprint: FileFingerprint
     content_hash: str
     metadata: PhotoMetadata
     faces: tuple[AnalysedFace, ...]
     pipeline_id: str
+    appearances: tuple[Appearance, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.appearances and len(self.appearances) != len(self.faces):
+            raise ValueError("a video's analysis needs one face per appearance")
+
+    @property
+    def is_video(self) -> bool:
+        return self.metadata.media == "video"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,11 @@ Two entry points share one set of rules:
 * `regard.pipeline.grouper.IncrementalGrouper` — one new face at a time, in milliseconds,
   under the same rules.
 
-Constraints are hard: two faces of one photo are never one person; the owner's faces of a
-person always stay together, and never with another person's; a face the owner rejected
-from a person never goes back. Low-quality faces never seed a person and join one only with
-a margin.
+Constraints are hard: two faces of one photo are never one person, nor two appearances on
+screen at the same moment of one video (`regard.domain.appearance.scene_keys`); the
+owner's faces of a person always stay together, and never with another person's; a face the
+owner rejected from a person never goes back. Low-quality faces never seed a person and join
+one only with a margin.
 """
 
 from __future__ import annotations
@@ -56,9 +57,15 @@ class FaceSet:
     low: npt.NDArray[np.bool_]
     owner: npt.NDArray[np.int64]
     rejected: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    #: Rows that are faces of videos: their scene keys (`domain.appearance.scene_keys`)
+    #: stand for their photo.
+    scenes: Mapping[int, frozenset[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def keys(self, row: int) -> frozenset[int]:
+        return self.scenes.get(row) or frozenset((int(self.photos[row]),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +115,7 @@ class _Groups:
         self.parent = np.arange(n)
         self.size = np.ones(n, dtype=np.int64)
         self.sums = faces.vectors.astype(np.float64).copy()
-        self.photos: list[set[int]] = [{int(ph)} for ph in faces.photos]
+        self.photos: list[set[int]] = [set(faces.keys(i)) for i in range(n)]
         self.person: list[int] = [int(o) for o in faces.owner]
         self.rejected: list[set[int]] = [set(faces.rejected.get(i, ())) for i in range(n)]
         self.protos: list[list[int]] = [[i] for i in range(n)]

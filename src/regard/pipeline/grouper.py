@@ -7,7 +7,9 @@ close unassigned faces agree to form a new person. Low-quality faces never start
 
 Faces arrive one by one, so a person can grow from two look-alikes (siblings) before any photo
 shows them together. When a new face fits a person in every way but one — the person already
-has a face in this photo — that photo is evidence the person is two people: the person's
+has a face in this photo (or on screen at the same moment of a video: a face's *scene keys*,
+`domain.appearance.scene_keys`, stand for its photo) — that photo is evidence the person is two
+people: the person's
 automatic faces are regrouped on the spot with the new face and the photo constraint, and split
 if they should be. The owner's faces never move.
 """
@@ -29,6 +31,13 @@ from regard.pipeline.cluster import (
     regroup,
     top3_mean,
 )
+
+Keys = frozenset[int]
+
+
+def _keys(photo: int, scene: Keys | None) -> Keys:
+    return scene or frozenset((photo,))
+
 
 #: (vector, k) -> [(face id, similarity)], best first, over the faces added so far.
 NeighbourFn = Callable[[Vectors, int], list[tuple[int, float]]]
@@ -91,7 +100,7 @@ class IncrementalGrouper:
         self.row: dict[int, int] = {}
         self.ids: list[int] = []
         self._vectors = np.zeros((0, dim), dtype=np.float32)
-        self.photo: list[int] = []
+        self.photo: list[Keys] = []  # each face's scene keys: its photo, or its video moments
         self.low: list[bool] = []
         self.owner: list[bool] = []  # the owner put this face in its person
         self.person: list[int] = []
@@ -109,13 +118,17 @@ class IncrementalGrouper:
         persons: Sequence[int],
         rejected: Mapping[int, Iterable[int]] | None = None,
         owner: Sequence[bool] | None = None,
+        scenes: Mapping[int, Keys] | None = None,
     ) -> None:
-        """Take in faces that are already grouped (from the catalog), without deciding."""
+        """Take in faces that are already grouped (from the catalog), without deciding.
+        `scenes`: {face id: scene keys} of faces of videos."""
         owners = owner if owner is not None else [False] * len(ids)
+        scenes = scenes or {}
         for fid, vec, ph, lo, per, own in zip(
             ids, vectors, photos, low, persons, owners, strict=True
         ):
-            row = self._remember(int(fid), vec, int(ph), bool(lo))
+            keys = _keys(int(ph), scenes.get(int(fid)))
+            row = self._remember(int(fid), vec, keys, bool(lo))
             self.owner[row] = bool(own)
             if per:
                 self._assign(row, int(per), refresh=False)
@@ -125,7 +138,9 @@ class IncrementalGrouper:
             if int(fid) in self.row:
                 self.rejected[self.row[int(fid)]].update(persons_)
 
-    def _remember(self, face_id: int, vector: Vectors, photo: int, low: bool) -> int:
+    def _remember(self, face_id: int, vector: Vectors, photo: Keys | int, low: bool) -> int:
+        if isinstance(photo, int):
+            photo = frozenset((photo,))
         row = len(self.ids)
         if row >= len(self._vectors):
             grown = np.zeros((max(64, 2 * len(self._vectors)), self.dim), dtype=np.float32)
@@ -151,7 +166,7 @@ class IncrementalGrouper:
             st = self.people[person] = _Person(person, self.dim)
         st.members.add(row)
         st.sum += self._vectors[row]
-        st.photos[self.photo[row]] += 1
+        st.photos.update(self.photo[row])
         if refresh:
             self._joined(st, row)
 
@@ -175,9 +190,10 @@ class IncrementalGrouper:
         st = self.people[self.person[row]]
         st.members.discard(row)
         st.sum -= self._vectors[row]
-        st.photos[self.photo[row]] -= 1
-        if st.photos[self.photo[row]] <= 0:
-            del st.photos[self.photo[row]]
+        for key in self.photo[row]:
+            st.photos[key] -= 1
+            if st.photos[key] <= 0:
+                del st.photos[key]
         self.person[row] = 0
         if not st.members:
             del self.people[st.id]
@@ -214,16 +230,20 @@ class IncrementalGrouper:
 
     # --- deciding ----------------------------------------------------------------------------
 
-    def add(self, face_id: int, vector: Vectors, photo: int, low: bool) -> Decision:
-        """Decide for one new face: join a person, form a new one, or wait."""
-        row = self._remember(face_id, vector, photo, low)
+    def add(
+        self, face_id: int, vector: Vectors, photo: int, low: bool, scene: Keys | None = None
+    ) -> Decision:
+        """Decide for one new face: join a person, form a new one, or wait. `scene`: a face
+        of a video's scene keys (`domain.appearance.scene_keys`)."""
+        keys = _keys(photo, scene)
+        row = self._remember(face_id, vector, keys, low)
         neighbours = [
             self.row[fid]
             for fid, sim in self._knn(vector, self.p.neighbours + 1)
             if fid != face_id
             and fid in self.row
             and sim >= self.p.link
-            and self.photo[self.row[fid]] != photo
+            and not (self.photo[self.row[fid]] & keys)
         ]
         candidates = {self.person[r] for r in neighbours} - {0}
         person = self._best_person(row, candidates)
@@ -264,7 +284,7 @@ class IncrementalGrouper:
         st = self.people.get(person)
         if st is None or person in self.rejected.get(row, ()):
             return False
-        if not ignore_photo and st.photos.get(self.photo[row], 0) > 0:
+        if not ignore_photo and any(st.photos.get(k, 0) > 0 for k in self.photo[row]):
             return False
         m = self.p.low_quality_margin if self.low[row] else 0.0
         v = self._vectors[row]
@@ -298,7 +318,8 @@ class IncrementalGrouper:
         local = FaceSet(
             ids=np.arange(len(rows), dtype=np.int64),
             vectors=self._vectors[rows],
-            photos=np.array([self.photo[r] for r in rows], dtype=np.int64),
+            photos=np.zeros(len(rows), dtype=np.int64),
+            scenes={i: self.photo[r] for i, r in enumerate(rows)},
             low=np.array([self.low[r] for r in rows], dtype=bool),
             owner=np.array([person if self.owner[r] else 0 for r in rows], dtype=np.int64),
             rejected={
@@ -357,7 +378,7 @@ class IncrementalGrouper:
         """Fewer than `REPAIR_LIMIT` of a big person's faces: those in the new face's photo,
         then equal shares of those nearest the new face and nearest them."""
         members = np.fromiter(sorted(st.members), dtype=np.int64, count=len(st.members))
-        clash = [int(r) for r in members if self.photo[r] == self.photo[row]]
+        clash = [int(r) for r in members if self.photo[r] & self.photo[row]]
         probes = [self._vectors[row]] + ([self._vectors[clash].sum(axis=0)] if clash else [])
         share = (self.repair_limit - 1 - len(clash)) // len(probes)
         vectors = self._vectors[members]

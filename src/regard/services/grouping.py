@@ -81,6 +81,7 @@ class Grouping:
                 rows.person[done].tolist(),
                 self.people.rejections(),
                 owner=rows.owner[done].tolist(),
+                scenes=rows.scenes,
             )
         return grouper
 
@@ -112,11 +113,16 @@ class Grouping:
                         [bool(pending.low[i])],
                         [int(pending.person[i])],
                         owner=[True],
+                        scenes=pending.scenes,
                     )
                     self.people.mark_grouped([fid])
                     continue
                 decision = grouper.add(
-                    fid, pending.vectors[i], int(pending.photos[i]), bool(pending.low[i])
+                    fid,
+                    pending.vectors[i],
+                    int(pending.photos[i]),
+                    bool(pending.low[i]),
+                    pending.scenes.get(fid),
                 )
                 self.people.assign([fid], decision.person or None, "auto")
                 for other, person in decision.also:

@@ -422,6 +422,7 @@ class PeopleService:
             rows.low,
             np.where(rows.owner, rows.person, 0).astype(np.int64),
             rejected,
+            rows.scenes_by_row(),
         )
         index = self.vectors.index
         if n:

@@ -1,7 +1,7 @@
 """The catalog: one SQLite file per library, the single door to the database.
 
 `Catalog` holds the connection, the schema and the transactions, and composes one repository
-per aggregate (`photos`, `faces`, `templates`, `runs`, `jobs`, `people`, `privacy`,
+per aggregate (`photos`, `faces`, `appearances`, `templates`, `runs`, `jobs`, `people`, `privacy`,
 `accounts`); every statement Regard runs is in one of them. Writes happen inside
 `transaction()` (BEGIN IMMEDIATE), so a photo, its faces and their embeddings land together or
 not at all: killing Regard at any moment leaves the catalog as it was after the last commit.
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from regard.errors import LibraryError, LibraryVersionError
 from regard.storage.accounts_catalog import AccountsCatalog
+from regard.storage.appearances import SqliteAppearances
 from regard.storage.codec import VectorCodec
 from regard.storage.faces import SqliteFaces
 from regard.storage.jobs import SqliteJobs
@@ -59,7 +60,8 @@ class Catalog:
         self._migrate()
         self.codec = VectorCodec()
         self.faces = SqliteFaces(self._db, self.codec)
-        self.photos = SqlitePhotos(self._db, self.faces)
+        self.appearances = SqliteAppearances(self._db)
+        self.photos = SqlitePhotos(self._db, self.faces, self.appearances)
         self.templates = SqliteTemplates(self._db, self.codec)
         self.runs = SqliteRuns(self._db, self.transaction)
         self.jobs = SqliteJobs(self._db)

@@ -66,29 +66,42 @@ class SqliteFaces:
     # --- writing (call inside transaction()) ---------------------------------------------------
 
     def replace(
-        self, photo_id: int, faces: Sequence[AnalysedFace], verdicts: Sequence[FaceVerdict]
-    ) -> None:
+        self,
+        photo_id: int,
+        faces: Sequence[AnalysedFace],
+        verdicts: Sequence[FaceVerdict],
+        matched: dict[int, int] | None = None,
+    ) -> list[int]:
         """A photo's faces, as analysed again: a face found where it was before (same place in
         the photo) keeps its row and id, so what the owner decided about it survives
-        re-analysis, even by a new model."""
+        re-analysis, even by a new model. `matched` ({new ordinal: old face id}) says which
+        are the same instead (a video's appearances are matched by when they are). The
+        faces' ids, in order."""
         old = {
             int(r[0]): Box(r[1], r[2], r[3], r[4])
             for r in self._db.execute(
                 "SELECT id, x, y, w, h FROM faces WHERE photo_id = ?", (photo_id,)
             )
         }
-        kept = match_faces(old, [f.detection.box for f in faces])
+        kept = (
+            match_faces(old, [f.detection.box for f in faces])
+            if matched is None
+            else {n: i for n, i in matched.items() if i in old}
+        )
         gone = set(old) - set(kept.values())
         self._touched.update(old)
         for face_id in gone:
             self._db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
         # Park kept rows' ordinals out of the way so renumbering never collides.
         self._db.execute("UPDATE faces SET ordinal = -id WHERE photo_id = ?", (photo_id,))
+        ids: list[int] = []
         for ordinal, (face, verdict) in enumerate(zip(faces, verdicts, strict=True)):
             if ordinal in kept:
                 self._update(kept[ordinal], ordinal, face, verdict)
+                ids.append(kept[ordinal])
             else:
-                self._insert(photo_id, ordinal, face, verdict)
+                ids.append(self._insert(photo_id, ordinal, face, verdict))
+        return ids
 
     def delete_of_photo(self, photo_id: int) -> None:
         self._touched.update(self.ids_of_photos([photo_id]))
@@ -318,6 +331,36 @@ def match_faces(old: dict[int, Box], new: Sequence[Box], min_iou: float = 0.5) -
     used: set[int] = set()
     for iou, ordinal, face_id in pairs:
         if iou < min_iou:
+            break
+        if ordinal not in kept and face_id not in used:
+            kept[ordinal] = face_id
+            used.add(face_id)
+    return kept
+
+
+def match_spans(
+    old: dict[int, tuple[float, float]], new: Sequence[tuple[float, float]], min_iou: float = 0.5
+) -> dict[int, int]:
+    """Pair a video's new appearances with stored ones on screen at the same time: {new
+    ordinal: old face id}, greedy by the overlap of their time spans, best pairs first."""
+
+    def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+        inter = min(a[1], b[1]) - max(a[0], b[0])
+        union = max(a[1], b[1]) - min(a[0], b[0])
+        return inter / union if inter > 0 and union > 0 else 0.0
+
+    pairs = sorted(
+        (
+            (iou(span, prev), ordinal, face_id)
+            for ordinal, span in enumerate(new)
+            for face_id, prev in old.items()
+        ),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )
+    kept: dict[int, int] = {}
+    used: set[int] = set()
+    for score, ordinal, face_id in pairs:
+        if score < min_iou:
             break
         if ordinal not in kept and face_id not in used:
             kept[ordinal] = face_id

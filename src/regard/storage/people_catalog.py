@@ -10,12 +10,13 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from regard.domain.appearance import scene_keys
 from regard.domain.clock import utc_now
 from regard.domain.face import Box
 
@@ -44,6 +45,13 @@ class GroupingRows:
     person: npt.NDArray[np.int64]
     owner: npt.NDArray[np.bool_]
     grouped: npt.NDArray[np.bool_]
+    #: {face id: scene keys} of the faces of videos (`domain.appearance.scene_keys`): what
+    #: a face of a photo's photo id is to the rule "never twice in one photo".
+    scenes: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def scenes_by_row(self) -> dict[int, frozenset[int]]:
+        row_of = {int(fid): i for i, fid in enumerate(self.ids.tolist())}
+        return {row_of[f]: keys for f, keys in self.scenes.items() if f in row_of}
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,12 +306,20 @@ class PeopleCatalog:
         return [int(r[0]) for r in rows]
 
     def twice_in_a_photo(self, person_ids: Iterable[int]) -> tuple[int, int] | None:
-        """A (person, photo) where the person has two faces, if any: that must never be."""
+        """A (person, photo) where the person has two faces, if any — or a video where two
+        appearances of theirs are on screen together: that must never be."""
         for pid in person_ids:
             row = self._db.execute(
-                "SELECT photo_id FROM faces WHERE person_id = ? GROUP BY photo_id"
-                " HAVING COUNT(*) > 1 LIMIT 1",
-                (pid,),
+                "SELECT photo_id FROM faces f WHERE person_id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM appearances a WHERE a.face_id = f.id)"
+                " GROUP BY photo_id HAVING COUNT(*) > 1"
+                " UNION ALL SELECT a1.photo_id FROM faces f1"
+                " JOIN appearances a1 ON a1.face_id = f1.id"
+                " JOIN appearances a2 ON a2.photo_id = a1.photo_id AND a2.face_id > a1.face_id"
+                " JOIN faces f2 ON f2.id = a2.face_id AND f2.person_id = f1.person_id"
+                " WHERE f1.person_id = ? AND a1.start_time < a2.end_time"
+                " AND a2.start_time < a1.end_time LIMIT 1",
+                (pid, pid),
             ).fetchone()
             if row:
                 return pid, int(row[0])
@@ -353,8 +369,9 @@ class PeopleCatalog:
         """Faces with a vector of `model_id` (only those not grouped yet, if asked)."""
         rows = self._db.execute(
             "SELECT f.id, e.vector, f.photo_id, f.low_quality, COALESCE(f.person_id, 0),"
-            " f.assigned_by = 'owner', f.grouped FROM faces f"
+            " f.assigned_by = 'owner', f.grouped, a.start_time, a.end_time FROM faces f"
             " JOIN embeddings e ON e.face_id = f.id AND e.model_id = ?"
+            " LEFT JOIN appearances a ON a.face_id = f.id"
             + (" WHERE f.grouped = 0" if pending_only else "")
             + " ORDER BY f.id",
             (model_id,),
@@ -373,6 +390,11 @@ class PeopleCatalog:
             person=np.array([r[4] for r in rows], dtype=np.int64),
             owner=np.array([bool(r[5]) for r in rows], dtype=bool),
             grouped=np.array([bool(r[6]) for r in rows], dtype=bool),
+            scenes={
+                int(r[0]): scene_keys(int(r[2]), float(r[7]), float(r[8]))
+                for r in rows
+                if r[7] is not None
+            },
         )
 
     def faces_of(self, person_id: int) -> list[PersonFace]:

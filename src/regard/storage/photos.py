@@ -20,7 +20,8 @@ from regard.domain.photo import (
     PhotoStatus,
 )
 from regard.domain.privacy import KEEP, FaceVerdict
-from regard.storage.faces import SqliteFaces
+from regard.storage.appearances import SqliteAppearances
+from regard.storage.faces import SqliteFaces, match_spans
 from regard.storage.sql import PATH_MARK, chunks, marks, path_arg
 
 
@@ -41,16 +42,19 @@ _PHOTO_COLUMNS = (
     "id, path, content_hash, size_bytes, mtime_ns, status, error_code, error_message, error_web, "
     "format, "
     "width, height, orientation, taken_at, gps_lat, gps_lon, gps_alt, camera_make, "
-    "camera_model, pipeline"
+    "camera_model, pipeline, media, duration"
 )
 
 
 class SqlitePhotos:
     """`PhotoRepository` over the catalog's connection. Writes go inside `Catalog.transaction()`."""
 
-    def __init__(self, db: sqlite3.Connection, faces: SqliteFaces) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, faces: SqliteFaces, appearances: SqliteAppearances
+    ) -> None:
         self._db = db
         self._faces = faces
+        self._appearances = appearances
 
     def known_files(self) -> dict[str, KnownFile]:
         rows = self._db.execute(
@@ -98,7 +102,15 @@ class SqlitePhotos:
             metadata=m,
             pipeline=analysis.pipeline_id,
         )
-        self._faces.replace(photo_id, analysis.faces, verdicts)
+        if not analysis.is_video:
+            self._faces.replace(photo_id, analysis.faces, verdicts)
+            return photo_id
+        # A video analysed again: an appearance on screen when a stored one was is that face
+        # (what the owner decided about it stays); the others are new.
+        spans = [(a.start, a.end) for a in analysis.appearances]
+        matched = match_spans(self._appearances.spans(photo_id), spans)
+        ids = self._faces.replace(photo_id, analysis.faces, verdicts, matched)
+        self._appearances.replace(photo_id, list(zip(ids, analysis.appearances, strict=True)))
         return photo_id
 
     def store_failure(self, failure: PhotoFailure, run_id: int) -> int:
@@ -147,6 +159,7 @@ class SqlitePhotos:
             pipeline=photo.pipeline_id,
         )
         self._faces.copy(source_id, photo_id)
+        self._appearances.copy(source_id, photo_id)
         return photo_id
 
     def delete(self, photo_ids: Iterable[int]) -> int:
@@ -188,6 +201,8 @@ class SqlitePhotos:
             "camera_make": m.camera_make if m else None,
             "camera_model": m.camera_model if m else None,
             "pipeline": pipeline,
+            "media": m.media if m else "photo",
+            "duration": m.duration if m else None,
             "run_id": run_id or None,
             "indexed_at": utc_now(),
         }
@@ -223,7 +238,7 @@ class SqlitePhotos:
     def summaries(self, with_faces: bool = False) -> list[dict[str, Any]]:
         """Every photo with its face counts, in path order."""
         rows = self._db.execute(
-            "SELECT p.id, p.path, p.status, p.taken_at, p.width, p.height,"
+            "SELECT p.id, p.path, p.status, p.taken_at, p.width, p.height, p.media, p.duration,"
             " COUNT(f.id) AS faces, COALESCE(SUM(f.low_quality = 0), 0) AS good_faces"
             " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id"
             " GROUP BY p.id"
@@ -262,6 +277,7 @@ class SqlitePhotos:
         having = " HAVING COUNT(f.id) > 0" if with_faces else ""
         base = (
             "SELECT p.id, p.path, u.name AS upload_name, p.taken_at, p.width, p.height,"
+            " p.media, p.duration,"
             " COUNT(f.id) AS faces, COUNT(f.person_id) AS faces_in_people FROM photos p"
             " LEFT JOIN faces f ON f.photo_id = p.id"
             " LEFT JOIN upload_names u ON u.path = p.path"
@@ -319,7 +335,8 @@ class SqlitePhotos:
         facts: dict[int, dict[str, Any]] = {}
         for chunk in chunks(photo_ids):
             rows = self._db.execute(
-                "SELECT p.id, p.path, u.name AS upload_name, p.width, p.height FROM photos p"
+                "SELECT p.id, p.path, u.name AS upload_name, p.width, p.height, p.media,"
+                " p.duration FROM photos p"
                 " LEFT JOIN upload_names u ON u.path = p.path"
                 f" WHERE p.id IN ({marks(chunk)})",
                 chunk,
@@ -377,6 +394,8 @@ def _photo_from_row(r: sqlite3.Row) -> Photo:
             gps_alt=r["gps_alt"],
             camera_make=r["camera_make"],
             camera_model=r["camera_model"],
+            media=r["media"],
+            duration=r["duration"],
         )
     return Photo(
         id=r["id"],

@@ -300,6 +300,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX jobs_by_state ON jobs(state, seq);
     """,
+    # 9: videos. A video is a row of `photos` with media 'video' (so everything that follows a
+    #    file — moves, copies, pruning, erasure with the files — holds for it unchanged), and
+    #    each appearance of a person in it is one face of it (its best frame's box, the mean
+    #    of its embedded frames as its vector), so the vector index, grouping, opt-out,
+    #    withdrawal, erasure and retention treat it as they treat a face of a photo. What only
+    #    an appearance has — when it starts and ends, its best moment, the path of its box —
+    #    is in `appearances`, which goes with its face.
+    """
+    ALTER TABLE photos ADD COLUMN media TEXT NOT NULL DEFAULT 'photo'
+        CHECK (media IN ('photo', 'video'));
+    ALTER TABLE photos ADD COLUMN duration REAL;    -- seconds, videos only
+    CREATE TABLE appearances (
+        face_id         INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+        photo_id        INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        start_time      REAL NOT NULL,             -- seconds on the video's timeline
+        end_time        REAL NOT NULL,
+        best_time       REAL NOT NULL,             -- the face's box (in faces) is there
+        path            TEXT NOT NULL,             -- JSON: [[t, x, y, w, h], ...] upright px
+        frames          TEXT NOT NULL              -- JSON: [[t, x, y, w, h], ...] embedded
+    );
+    CREATE INDEX appearances_by_photo ON appearances(photo_id, start_time);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
