@@ -364,7 +364,7 @@ class Engine:
         retry_failed: bool = False,
         job: Job | None = None,
     ) -> IndexReport:
-        """Index image files under `roots` (folders or files) into the library. Files that
+        """Index photos and videos under `roots` (folders or files) into the library. Files that
         failed before are looked at again only if they changed, if the settings their failure
         depends on changed, or with `retry_failed`. The run is a job on the library's list
         (`job`, if the queue handed it out; a new one otherwise), with its progress.

@@ -24,6 +24,24 @@ class PathPoint:
     box: Box
 
 
+def box_on_path(points: tuple[PathPoint, ...], time: float) -> Box:
+    """The box at `time` along a path (in time order, not empty), interpolated between its
+    points; before the first or after the last, that point's box."""
+    if time <= points[0].time:
+        return points[0].box
+    for a, b in itertools.pairwise(points):
+        if a.time <= time <= b.time:
+            span = b.time - a.time
+            f = (time - a.time) / span if span > 0 else 0.0
+            return Box(
+                a.box.x + (b.box.x - a.box.x) * f,
+                a.box.y + (b.box.y - a.box.y) * f,
+                a.box.w + (b.box.w - a.box.w) * f,
+                a.box.h + (b.box.h - a.box.h) * f,
+            )
+    return points[-1].box
+
+
 @dataclass(frozen=True, slots=True)
 class FrameFace:
     """A face embedded from one frame, as the photo pipeline records a face of a photo."""
@@ -82,20 +100,7 @@ class Appearance:
         box is given."""
         if time < self.start or time > self.end or not self.path:
             return None
-        points = self.path
-        if time <= points[0].time:
-            return points[0].box
-        for a, b in itertools.pairwise(points):
-            if a.time <= time <= b.time:
-                span = b.time - a.time
-                f = (time - a.time) / span if span > 0 else 0.0
-                return Box(
-                    a.box.x + (b.box.x - a.box.x) * f,
-                    a.box.y + (b.box.y - a.box.y) * f,
-                    a.box.w + (b.box.w - a.box.w) * f,
-                    a.box.h + (b.box.h - a.box.h) * f,
-                )
-        return points[-1].box
+        return box_on_path(self.path, time)
 
     def overlaps(self, other: Appearance) -> bool:
         """Both on screen at some moment: then they are two people."""
@@ -115,6 +120,13 @@ class Moment:
     best_time: float
     box: Box
     path: tuple[PathPoint, ...] = ()
+
+    def box_at(self, time: float) -> Box | None:
+        """The face's box at `time`, along the path (the best box if it has none); None
+        outside the appearance."""
+        if time < self.start or time > self.end:
+            return None
+        return box_on_path(self.path, time) if self.path else self.box
 
 
 @dataclass(frozen=True, slots=True)

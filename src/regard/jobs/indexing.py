@@ -19,6 +19,7 @@ from regard.jobs.ingest import EventSink, IndexEvent, IndexReport, Ingestor
 from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
 from regard.jobs.queue import Hold, JobQueue
 from regard.pipeline.analyse import Analyser, AnalysisSettings, pipeline_id
+from regard.pipeline.footage_record import video_pipeline_id
 from regard.pipeline.models import ModelLoader
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.repositories import Store
@@ -139,6 +140,7 @@ class Indexer:
             retry_failed=retry_failed,
             settings_changed=settings_changed,
             hold=self.hold,
+            video_pipeline=video_pipeline_id(self.models.detector, self.models.embedder),
         )
         report = ingest.run(roots, prune=prune, exclude=[self.paths.root])
         with self.hold():

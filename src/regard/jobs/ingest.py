@@ -26,6 +26,7 @@ from regard.errors import UnreadableFileError
 from regard.files import file_sha256
 from regard.jobs.pool import Result
 from regard.jobs.scan import scan
+from regard.pipeline.footage_record import is_video
 from regard.storage.photos import KnownFile
 from regard.storage.repositories import Store
 from regard.storage.runs import RunCounts
@@ -150,10 +151,14 @@ class Ingestor:
         retry_failed: bool = False,
         settings_changed: bool = False,
         hold: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        video_pipeline: str | None = None,
     ) -> None:
         self.catalog = catalog
         self.hold = hold
         self.pipeline = pipeline
+        # Videos are analysed by their own pipeline (same models, the footage stages): a new
+        # version of those analyses videos again, not photos.
+        self.video_pipeline = video_pipeline or pipeline
         self.analyse = analyse
         self.emit: EventSink = on_event or (lambda _e: None)
         self.on_commit = on_commit or (lambda: None)
@@ -162,6 +167,9 @@ class Ingestor:
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
         self.retry_failed = retry_failed or settings_changed
+
+    def _pipeline(self, path: str) -> str:
+        return self.video_pipeline if is_video(path) else self.pipeline
 
     def run(
         self, roots: Iterable[Path], *, prune: bool = False, exclude: Iterable[Path] = ()
@@ -206,6 +214,8 @@ class Ingestor:
     ) -> list[tuple[Path, FileFingerprint]]:
         with self.hold():
             sizes = self.catalog.photos.indexed_sizes(self.pipeline)
+            if self.video_pipeline != self.pipeline:
+                sizes |= self.catalog.photos.indexed_sizes(self.video_pipeline)
         to_analyse: list[tuple[Path, FileFingerprint]] = []
         decided: list[tuple[Path, FileFingerprint, str]] = []
         unchanged = 0
@@ -226,7 +236,7 @@ class Ingestor:
                 and k.size_bytes == fp.size_bytes
                 and k.mtime_ns == fp.mtime_ns
                 and (
-                    (k.status == PhotoStatus.INDEXED and k.pipeline == self.pipeline)
+                    (k.status == PhotoStatus.INDEXED and k.pipeline == self._pipeline(fp.path))
                     or (k.status == PhotoStatus.ERROR and not self._retry(k))
                 )
             ):
@@ -263,18 +273,17 @@ class Ingestor:
     def _reuse_by_hash(
         self, fp: FileFingerprint, digest: str, previous: KnownFile | None, run_id: int
     ) -> Outcome | None:
+        pipeline = self._pipeline(fp.path)
         if (
             previous is not None
             and previous.content_hash == digest
             and previous.status == PhotoStatus.INDEXED
-            and previous.pipeline == self.pipeline
+            and previous.pipeline == pipeline
         ):
             self.catalog.photos.touch(previous.photo_id, fp)
             return Outcome.TOUCHED
         same = [
-            k
-            for k in self.catalog.photos.indexed_with_hash(digest, self.pipeline)
-            if k.path != fp.path
+            k for k in self.catalog.photos.indexed_with_hash(digest, pipeline) if k.path != fp.path
         ]
         if not same:
             return None

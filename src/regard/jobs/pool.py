@@ -43,9 +43,13 @@ from regard.inference.protocols import FaceDetector
 from regard.logs import NativeStderr
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.decode import decoder_failure
+from regard.pipeline.footage_record import analyse_video_file, is_video
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 
 Result = PhotoAnalysis | PhotoFailure
+#: A video may take this many times the time a photo may (`task_timeout`): sampling analyses
+#: a video at several times real time, so the default 300 s lets an hour of video through.
+VIDEO_TIMEOUT_FACTOR = 12
 T = TypeVar("T")
 log = logging.getLogger("regard.decode")
 
@@ -53,6 +57,8 @@ log = logging.getLogger("regard.decode")
 def analyse_one(analyser: Analyser, path: Path) -> Result:
     """Analyse a file, turning every way it can fail into a `PhotoFailure` for the user."""
     try:
+        if is_video(path):
+            return analyse_video_file(path, analyser.detector, analyser.embedder)
         return analyser.analyse_path(path)
     except ImageError as exc:
         return failed(path, exc)
@@ -337,8 +343,8 @@ class AnalysisPool:
             busy = [w for w in self._workers if w.task is not None]
             if not busy:
                 return
-            oldest = min(w.started for w in busy)
-            timeout = max(0.05, oldest + self.task_timeout - time.monotonic())
+            deadline = min(w.started + self._allowed(w.task) for w in busy)
+            timeout = max(0.05, deadline - time.monotonic())
             ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
             for w in busy:
                 task = w.task
@@ -356,14 +362,17 @@ class AnalysisPool:
                         continue
                 if w.process.sentinel in ready and not w.conn.poll():
                     yield task, self._lost(w, task, "crashed")
-                elif time.monotonic() - w.started > self.task_timeout:
+                elif time.monotonic() - w.started > self._allowed(task):
                     yield task, self._lost(w, task, "timeout")
+
+    def _allowed(self, task: Path | None) -> float:
+        return self.task_timeout * (VIDEO_TIMEOUT_FACTOR if task and is_video(task) else 1)
 
     def _lost(self, w: _Worker, task: Path, how: str) -> PhotoFailure:
         ended = _ended(w) if how == "crashed" else ""
         self._replace(w)
         error = (
-            _timed_out(task, self.task_timeout, "analysing it")
+            _timed_out(task, self._allowed(task), "analysing it")
             if how == "timeout"
             else _crashed(task, ended)
         )

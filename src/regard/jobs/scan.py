@@ -1,4 +1,4 @@
-"""Scan: list the image files under the folders a user asked to index."""
+"""Scan: list the photos and videos under the folders a user asked to index."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from regard.pipeline.clip import VIDEO_INDEX_SUFFIXES
 from regard.pipeline.decode import IMAGE_SUFFIXES
+
+#: What is indexed: photos and videos, by their names' endings.
+INDEXED_SUFFIXES = IMAGE_SUFFIXES | VIDEO_INDEX_SUFFIXES
 
 
 def scan(
@@ -14,7 +18,7 @@ def scan(
     exclude: Iterable[Path] = (),
     problems: list[tuple[str, str]] | None = None,
 ) -> Iterator[Path]:
-    """Image files under `roots` (a root may itself be a file), sorted, each once.
+    """Photo and video files under `roots` (a root may itself be a file), sorted, each once.
 
     Symlinked folders are followed, but a folder is never entered twice, so link loops end.
     Hidden files and folders (".thumbnails", ".git") and the `exclude` folders (the library
@@ -73,4 +77,4 @@ def _walk(
 
 
 def _is_image(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
+    return os.path.splitext(name)[1].lower() in INDEXED_SUFFIXES

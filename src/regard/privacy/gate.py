@@ -163,12 +163,12 @@ class Gate:
         if not erased_here and not organisation and not any(len(o) for o, _ in excluding.values()):
             return [KEEP] * len(analysis.faces)
         vectors = np.stack([f.embedding for f in analysis.faces])
+        looks, whose = _looks(analysis)
         t = self.optout_threshold()
         best: dict[str, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
         for kind, (owners, refs) in excluding.items():
             if len(owners):
-                sims = vectors @ refs.T
-                best[kind] = (sims.max(axis=1), owners[np.argmax(sims, axis=1)])
+                best[kind] = _closest(looks @ refs.T, whose, owners, len(vectors))
         if organisation:
             consenting, consented = self._consented_refs()
             ref_sims = vectors @ consented.T if len(consenting) else None
@@ -204,21 +204,24 @@ class Gate:
                     verdicts.append(FaceVerdict(False, "unconsented"))
                 continue
             verdicts.append(KEEP)
-        # Two faces of one photo are never one person: keep the better match only.
-        taken: dict[int, int] = {}
+        # Two faces of one photo (two appearances on screen together) are never one person:
+        # keep the better match only.
+        taken: dict[int, list[int]] = {}
         for i, v in enumerate(verdicts):
             if v.person_id is None:
                 continue
-            j = taken.get(v.person_id)
+            mates = taken.setdefault(v.person_id, [])
+            j = next((j for j in mates if _together(analysis, i, j)), None)
             if j is None:
-                taken[v.person_id] = i
+                mates.append(i)
                 continue
             owners, refs = self._consented_refs()
             mine = float((vectors[i] @ refs[owners == v.person_id].T).max())
             theirs = float((vectors[j] @ refs[owners == v.person_id].T).max())
             loser = i if mine < theirs else j
             verdicts[loser] = FaceVerdict(False, "unconsented")
-            taken[v.person_id] = j if loser == i else i
+            if loser == j:
+                mates[mates.index(j)] = i
         return verdicts
 
     # --- results -----------------------------------------------------------------------------
@@ -250,6 +253,48 @@ class Gate:
             return set()
         hit = (vecs @ refs.T).max(axis=1) >= self.optout_threshold()
         return {int(i) for i in ids[hit]}
+
+
+def _looks(analysis: PhotoAnalysis) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Every vector that shows a face, and which face each is: a photo's faces' own; for a
+    video, each appearance's vector and the vector of every frame of it that was embedded,
+    so an opted-out or erased person seen in any of them is dropped whole."""
+    rows: list[npt.NDArray[np.float32]] = []
+    whose: list[int] = []
+    for i, face in enumerate(analysis.faces):
+        rows.append(face.embedding)
+        whose.append(i)
+        if analysis.appearances:
+            for frame in analysis.appearances[i].faces:
+                rows.append(frame.face.embedding)
+                whose.append(i)
+    return np.stack(rows).astype(np.float32), np.array(whose, dtype=np.int64)
+
+
+def _together(analysis: PhotoAnalysis, i: int, j: int) -> bool:
+    """Faces i and j are seen at once: two faces of a photo, or two appearances of a video
+    that overlap in time."""
+    if not analysis.appearances:
+        return True
+    return analysis.appearances[i].overlaps(analysis.appearances[j])
+
+
+def _closest(
+    sims: npt.NDArray[np.float32],
+    whose: npt.NDArray[np.int64],
+    owners: npt.NDArray[np.int64],
+    faces: int,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Per face, the best similarity of any of its looks to a template, and that template's
+    owner."""
+    row_best = sims.max(axis=1)
+    row_owner = owners[np.argmax(sims, axis=1)]
+    best = np.full(faces, -np.inf, dtype=np.float32)
+    owner = np.zeros(faces, dtype=np.int64)
+    for r, i in enumerate(whose.tolist()):
+        if row_best[r] > best[i]:
+            best[i], owner[i] = row_best[r], row_owner[r]
+    return best, owner
 
 
 def _erased_at(box: Box, erased: list[tuple[Box, str]]) -> str | None:

@@ -255,6 +255,7 @@ class Exporter:
         where = self.policy.path_namer(self.acting.actor)
         for n, photo in enumerate(photos, 1):
             try:
+                _not_a_video(photo)
                 entry = self._export_one(photo, out, options, visible, settings, n)
                 entry["source"] = where(entry["source"])
             except (OSError, RegardError) as exc:
@@ -364,6 +365,7 @@ class Exporter:
             entry: dict[str, Any] = {"photo": photo.id, "name": name}
             if n < searched:
                 try:
+                    _not_a_video(photo)
                     _, _, done = self._redacted(photo, visible, settings)
                 except (OSError, RegardError) as exc:
                     skipped.append({"path": photo.path, "reason": str(exc)})
@@ -512,3 +514,15 @@ def _free_name(folder: Path, stem: str, suffix: str) -> Path:
         target = folder / f"{stem}-{n}{suffix}"
         n += 1
     return target
+
+
+def _not_a_video(photo: Photo) -> None:
+    """Export writes photos; a video in the selection is named and skipped."""
+    if photo.metadata is not None and photo.metadata.media == "video":
+        # No path in the words: a web member sees the file by its name only (the entry's).
+        raise RegardError(
+            "a video: export copies photos (`regard anonymise` writes a copy of a video with "
+            "every face blurred).",
+            web="a video: export copies photos (an anonymised copy of a video is made on the "
+            "server's command line).",
+        )

@@ -4,6 +4,10 @@ Faces whose owners opted out are blurred in every thumbnail, display copy and fa
 neighbour's crop can hold them in its margin), and no copy carries metadata. Face crops
 (covers) are cut on demand and never stored: they are biometric. Erased faces are shown like
 any face in no person: the photos are the owner's, only what identified them is gone.
+
+A video's thumbnail is its poster: the picture at the best moment of its largest appearance
+(at 1 s if nobody is in it); the crop of one of its faces is cut from the picture at that
+appearance's best moment. Opted-out faces on screen at that moment are blurred there.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import numpy as np
 from PIL import Image
 
 from regard.atomic import private_dirs, write_atomically
+from regard.domain.appearance import Moment
 from regard.domain.face import Box
 from regard.domain.people import face_label
+from regard.domain.photo import Photo
 from regard.errors import (
     FaceNotFoundError,
     OptedOutError,
@@ -25,6 +31,7 @@ from regard.errors import (
 )
 from regard.pipeline.anonymise.blur import blur_faces
 from regard.pipeline.decode import DecodeLimits, OpenedImage
+from regard.pipeline.video_still import still_at
 from regard.storage.repositories import Store
 
 SIZES = (256, 1024, 2048)
@@ -47,7 +54,10 @@ class Thumbnails:
         photo = self.catalog.photos.get(photo_id)
         if photo is None:
             raise PhotoNotFoundError(photo_id)
-        data = self._render(photo.path, photo_id, size)
+        if _is_video(photo):
+            data = self._render_video(photo, size)
+        else:
+            data = self._render(photo.path, photo_id, size)
         private_dirs(cached.parent)
         write_atomically(cached, data, private=True)
         return data
@@ -65,6 +75,42 @@ class Thumbnails:
         Image.fromarray(rgb).save(buf, "JPEG", quality=85)
         return buf.getvalue()
 
+    def _render_video(self, photo: Photo, size: int) -> bytes:
+        moments = self.catalog.appearances.of_video(photo.id)
+        biggest = max(moments, key=lambda m: m.box.w * m.box.h, default=None)
+        duration = photo.metadata.duration if photo.metadata else None
+        t = biggest.best_time if biggest else min(1.0, (duration or 0.0) / 2)
+        rgb = still_at(Path(photo.path), t)
+        scale = min(1.0, size / max(rgb.shape[:2]))
+        if scale < 1.0:
+            small = Image.fromarray(rgb)
+            small.thumbnail((size, size))
+            rgb = np.asarray(small)
+        rgb = self._hide_opted_out(rgb, photo.id, moments, t, scale, 0, 0)
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+        return buf.getvalue()
+
+    def _hide_opted_out(
+        self,
+        rgb: np.ndarray,
+        photo_id: int,
+        moments: list[Moment],
+        t: float,
+        scale: float,
+        x0: int,
+        y0: int,
+    ) -> np.ndarray:
+        opted = {
+            int(r["id"]) for r in self.catalog.faces.rows(photo_id) if r["biometric"] == "opted_out"
+        }
+        hidden = [
+            Box(b.x * scale - x0, b.y * scale - y0, b.w * scale, b.h * scale)
+            for m in moments
+            if m.face_id in opted and (b := m.box_at(t)) is not None
+        ]
+        return blur_faces(np.ascontiguousarray(rgb), hidden) if hidden else rgb
+
     def face_crop(self, face_id: int, size: int = 160) -> bytes:
         r = self.catalog.faces.row(face_id)
         if r is None:
@@ -74,23 +120,33 @@ class Thumbnails:
         photo = self.catalog.photos.get(int(r["photo_id"]))
         if photo is None:
             raise PhotoNotFoundError(int(r["photo_id"]))
-        raw = _read(photo.path)
-        opened = OpenedImage(photo.path, raw, self.limits)
-        img = opened.decode_at_least(min(1.0, size * 2 / max(r["w"], r["h"], 1.0)))
-        s = img.scale
+        moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
+        if moment is not None:
+            rgb, s = still_at(Path(photo.path), moment.best_time), 1.0
+        else:
+            raw = _read(photo.path)
+            opened = OpenedImage(photo.path, raw, self.limits)
+            img = opened.decode_at_least(min(1.0, size * 2 / max(r["w"], r["h"], 1.0)))
+            rgb, s = img.rgb, img.scale
         m = 0.35
         x0 = max(0, int((r["x"] - m * r["w"]) * s))
         y0 = max(0, int((r["y"] - m * r["h"]) * s))
-        x1 = min(img.rgb.shape[1], int((r["x"] + (1 + m) * r["w"]) * s))
-        y1 = min(img.rgb.shape[0], int((r["y"] + (1 + m) * r["h"]) * s))
-        region = img.rgb[y0:y1, x0:x1]
-        hidden = [
-            Box(o["x"] * s - x0, o["y"] * s - y0, o["w"] * s, o["h"] * s)
-            for o in self.catalog.faces.rows(int(r["photo_id"]))
-            if o["biometric"] == "opted_out"
-        ]
-        if hidden:
-            region = blur_faces(np.ascontiguousarray(region), hidden)
+        x1 = min(rgb.shape[1], int((r["x"] + (1 + m) * r["w"]) * s))
+        y1 = min(rgb.shape[0], int((r["y"] + (1 + m) * r["h"]) * s))
+        region = rgb[y0:y1, x0:x1]
+        if moment is not None:
+            moments = self.catalog.appearances.of_video(int(r["photo_id"]))
+            region = self._hide_opted_out(
+                region, int(r["photo_id"]), moments, moment.best_time, s, x0, y0
+            )
+        else:
+            hidden = [
+                Box(o["x"] * s - x0, o["y"] * s - y0, o["w"] * s, o["h"] * s)
+                for o in self.catalog.faces.rows(int(r["photo_id"]))
+                if o["biometric"] == "opted_out"
+            ]
+            if hidden:
+                region = blur_faces(np.ascontiguousarray(region), hidden)
         crop = Image.fromarray(region)
         crop.thumbnail((size, size))
         buf = io.BytesIO()
@@ -114,3 +170,7 @@ def _read(path: str) -> bytes:
             web_advice="It was moved or deleted since it was indexed: put it back, or add it "
             "again on the Library page.",
         ) from exc
+
+
+def _is_video(photo: Photo) -> bool:
+    return photo.metadata is not None and photo.metadata.media == "video"

@@ -82,7 +82,9 @@ def main_options(
 @app.command()
 def index(
     ctx: typer.Context,
-    folders: Annotated[list[Path], typer.Argument(help="Folders (or files) of photos to index.")],
+    folders: Annotated[
+        list[Path], typer.Argument(help="Folders (or files) of photos and videos to index.")
+    ],
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove photos whose files are gone from these folders.")
     ] = False,
