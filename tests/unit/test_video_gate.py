@@ -103,3 +103,49 @@ def test_the_gate_drops_an_appearance_an_opted_out_person_is_seen_in_one_frame_o
     verdicts = gate.screen(record)
     assert [v.reason for v in verdicts] == ["opted_out", "kept"]
     assert verdicts[0].optout_id == optout and not verdicts[0].keep
+
+
+def _video(appearances: tuple[Appearance, ...], path: str = "/v.mp4") -> VideoAnalysis:
+    return VideoAnalysis(
+        duration=20.0,
+        width=640,
+        height=360,
+        frame_rate=Fraction(30),
+        codec="h264",
+        container="mov",
+        rotation=0,
+        frames_decoded=10,
+        frames_looked_at=5,
+        appearances=appearances,
+        pipeline_id="p+v1",
+    )
+
+
+def test_a_person_may_be_in_a_video_twice_but_never_twice_at_once(fake_engine):
+    """Stored, a video's appearances are faces of it; the owner's corrections refuse a person
+    on screen twice at once, as twice in one photo, and allow them one after the other."""
+    catalog = fake_engine.catalog
+    model = fake_engine.privacy.gate.model.id
+    rng = np.random.default_rng(9)
+    spans = [(0.0, 4.0), (2.0, 6.0), (10.0, 12.0)]
+    apps = tuple(_appearance([unit(rng.standard_normal(DIM))], start, end) for start, end in spans)
+    record = video_record(FileFingerprint("/v.mp4", 1, 1), "hash", _video(apps))
+    record = type(record)(
+        record.fingerprint,
+        record.content_hash,
+        record.metadata,
+        tuple(AnalysedFace(f.detection, f.quality, f.embedding, model) for f in record.faces),
+        record.pipeline_id,
+        record.appearances,
+    )
+    catalog.runs.register_models((fake_engine.models.detector, fake_engine.models.embedder))
+    with catalog.transaction():
+        video_id = catalog.photos.store_analysis(record, 0)
+        a, b, c = (m.face_id for m in catalog.appearances.of_video(video_id))
+        person = catalog.people.create()
+        catalog.people.assign([a, c], person, "owner")
+    assert [(m.start, m.end) for m in catalog.appearances.of_video(video_id)] == spans
+    assert catalog.people.twice_in_a_photo([person]) is None
+    with catalog.transaction():
+        catalog.people.assign([b], person, "owner")
+    assert catalog.people.twice_in_a_photo([person]) == (person, video_id)
