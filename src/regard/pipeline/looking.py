@@ -53,7 +53,10 @@ class Looker:
             x1, y1 = min(w, (int(region[2]) + 1) & ~1), min(h, (int(region[3]) + 1) & ~1)
         found: list[Detection] = []
         if x1 - x0 >= 16 and y1 - y0 >= 16:
-            small = yuv420.region_rgb(frame.yuv, w, h, (x0, y0, x1, y1), scale)
+            # Converted to BGR and handed over as an RGB view of it: OpenCV's detector wants
+            # BGR, and turning the view back is then free, where turning RGB round copies.
+            bgr = yuv420.region_rgb(frame.yuv, w, h, (x0, y0, x1, y1), scale, bgr=True)
+            small = bgr[:, :, ::-1]
             found = [
                 _shifted(d, x0, y0)
                 for d in detect_faces(
