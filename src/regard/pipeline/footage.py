@@ -7,8 +7,10 @@ decoded only where they tell something, and looked at (detected in) more sparing
    picture's decoding (phones write one a second, so a person in view for a second is seen).
    They are decoded ahead on a thread of their own while the last one is looked at. The
    detector sees a frame at most `detect_long_side` pixels long (960: a 40 px face of a
-   1080p frame is 20 px to YuNet, which it still finds); each face's aligned crop is kept,
-   not yet embedded.
+   1080p frame is 20 px to YuNet, which it still finds), and only where the picture changed
+   since the look before and where the faces followed are (`regard.pipeline.gating`): in a
+   steady shot that is a fraction of the frame. Each face's aligned crop is kept, not yet
+   embedded.
 2. **Between key frames only where someone comes or goes.** If the people of a key frame are
    the people of the one before (`Linker.changes`), the frames between are not decoded and
    the boxes between are interpolated. If someone came or went, that group of pictures (GOP)
@@ -125,6 +127,7 @@ def analyse_video(
             pipeline_id=footage_pipeline_id(detector, embedder),
             notes=tuple(notes),
             times=times,
+            frames_searched=round(looker.searched, 2),
         )
 
 
