@@ -2,19 +2,24 @@
 on the same detector and embedder: speed as a multiple of real time, and recall and purity
 against the truth.
 
-    .venv/bin/python bench/video_index.py               # 3-minute made videos + the real clips
-    .venv/bin/python bench/video_index.py --minutes 10  # longer made videos (built once, cached)
+    .venv/bin/python bench/video_index.py                     # family + montage + real clips
+    .venv/bin/python bench/video_index.py --family-minutes 10 # the 10-minute case (cached)
+    .venv/bin/python bench/video_index.py --only editor       # long GOPs and B-frames
 
-The videos:
+The videos (made ones are built once and cached in .cache/bench/video):
 
-* **phone**: a 1080p30 H.264 video made from the photos of known people in ../shared/data
-  (tests/footage_maker.py: pans, zooms, people coming into and out of view, two people side by
-  side, group photos, cuts to someone else in the same place, stretches with nobody), encoded
-  the way phone cameras write video: High profile, a key frame every second, no B-frames, 16
-  Mbit/s (with a little sensor-like grain, so the bits are spent as a camera spends them). Its
-  truth is exact: where every face is in every frame.
-* **editor**: the same pictures encoded with x264's defaults as editors and converters write
-  them: a key frame at most every 250 frames (and at cuts), B-frames.
+* **family**: a 1080p30 H.264 video made from the photos of known people in ../shared/data
+  (tests/footage_maker.family_script: long shots of one to three people, a slowly drifting
+  camera, someone arriving or leaving part-way, a few seconds of scenery between some shots),
+  encoded the way phone cameras write video: High profile, a key frame every second, no
+  B-frames, 16 Mbit/s (with a little sensor-like grain, so the bits are spent as a camera
+  spends them). The case the speed target names. Its truth is exact: where every face is in
+  every frame.
+* **montage**: the same encoding of tests/footage_maker.long_script (a cut every 3-12 s, pans,
+  zooms, people coming into and out of view, two side by side, group photos, cuts to someone
+  else in the same place, stretches with nobody): the worst case.
+* **editor** (with --only): the montage encoded with x264's defaults as editors and converters
+  write it: a key frame at most every 250 frames (and at cuts), B-frames.
 * the two real clips of ../shared/data (a 640x360 stage clip and a 1080p crowd), scored against
   the by-eye truth in tests/data/video_truth.csv.
 
@@ -24,9 +29,9 @@ The contenders, one after the other in one process, with the models loaded once:
 * **baseline**: decode every frame (FFmpeg's threads), look at one frame a second (the same
   detector at the same size, the same crops and quality), link the looks into appearances with
   the same linker. Everything equal but what is decoded and looked at.
-* **photo-way**: the same, but each frame looked at is analysed the way Regard analyses a
-  photo (detection at the photo pipeline's 1280 px, every face embedded): what indexing a
-  frame a second with the existing photo pipeline would cost.
+* **photo-way** (with --photo-way): the same, but each frame looked at is analysed the way
+  Regard analyses a photo (detection at the photo pipeline's 1280 px, every face embedded):
+  what indexing a frame a second with the existing photo pipeline would cost.
 
 Recall: every person visible for at least 1 s with a face of at least 40 px must have one
 appearance covering at least 90 % of that time. Purity: no appearance may hold two people.
@@ -242,7 +247,7 @@ def main() -> None:
     def minutes_of(name: str) -> float:
         return args.family_minutes if MADE[name][2] == "family" else args.minutes
 
-    wanted = args.only or ["family", "montage", "stage", "crowd"]
+    wanted = args.only or ["family", "montage", "stage", "crowd"]  # editor: with --only
     if args.make_only:
         for name in wanted:
             if name in MADE:
