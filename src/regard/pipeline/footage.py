@@ -59,7 +59,7 @@ from regard.pipeline.looking import Looker
 from regard.pipeline.sampling import Sampler
 
 #: Bump when a change would change the appearances found, so videos are analysed again.
-FOOTAGE_VERSION = 1
+FOOTAGE_VERSION = 2
 
 
 def footage_pipeline_id(detector: FaceDetector, embedder: FaceEmbedder) -> str:

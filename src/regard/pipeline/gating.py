@@ -142,9 +142,6 @@ class ChangeGate:
         self.block = self.s.block_px(width, height)
         self._last: Thumbnail | None = None
         self._full_at = float("-inf")  # when the whole frame was last searched
-        self.full_looks = 0
-        self.part_looks = 0
-        self.share = 0.0  # sum of the shares of the frame searched, for the benchmark
 
     def plan(self, thumb: Thumbnail, t: float, followed: Sequence[Box]) -> Plan | None:
         """What to search in the frame at `t` (None: all of it), given its thumbnail and
@@ -194,10 +191,3 @@ class ChangeGate:
         self._last = thumb
         if regions is None:
             self._full_at = t
-            self.full_looks += 1
-            self.share += 1.0
-        else:
-            self.part_looks += 1
-            self.share += sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) / (
-                self.width * self.height
-            )
