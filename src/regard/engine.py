@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -23,23 +23,44 @@ from regard.domain.search import ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
 from regard.files import readable_path
 from regard.inference.calibration import Calibration
-from regard.jobs.ingest import EventSink, IndexReport, Ingestor
-from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
-from regard.pipeline.analyse import (
-    Analyser,
-    AnalysisSettings,
-    pipeline_id,
+
+# The option and result types the skins and library users hand in and get back, from the
+# layers below: they take them from here (or from `regard`), never from those layers.
+from regard.jobs.ingest import (
+    EventSink,
+    FileDone,
+    IndexEvent,
+    IndexReport,
+    Ingestor,
+    Outcome,
+    ScanDone,
 )
+from regard.jobs.pool import AnalysisPool, Result, analyse_in_process
+from regard.pipeline.analyse import Analyser, AnalysisSettings, pipeline_id
+from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
+from regard.pipeline.anonymise.clean_encode import KEEPABLE
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
+from regard.pipeline.decode import DecodeLimits
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
+from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.privacy.acting import Acting, Actor, default_actor
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
-from regard.services.export import Exporter
+from regard.services.accounts import Session
+from regard.services.anonymise import (
+    AnonymisedCopy,
+    AnonymisedPhoto,
+    AnonymisedVideo,
+    Anonymiser,
+    FrameProgress,
+    blur_settings,
+    export_zip,
+)
+from regard.services.export import Exporter, ExportOptions, ExportReport, Selection
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
@@ -49,6 +70,38 @@ from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
+
+__all__ = [
+    "BLUR_METHODS",
+    "IMAGE_TYPES",
+    "KEEPABLE",
+    "STANDARD_MODELS",
+    "VIDEO_TYPES",
+    "AnalysisSettings",
+    "AnonymisedCopy",
+    "AnonymisedPhoto",
+    "AnonymisedVideo",
+    "BlurSettings",
+    "DecodeLimits",
+    "Engine",
+    "EngineConfig",
+    "ExportOptions",
+    "ExportReport",
+    "FileDone",
+    "FrameProgress",
+    "IndexEvent",
+    "IndexReport",
+    "KeyConfig",
+    "ModelLoader",
+    "Outcome",
+    "ScanDone",
+    "Selection",
+    "Session",
+    "anonymise",
+    "blur_settings",
+    "refuse_urls",
+    "sniff",
+]
 
 #: The catalog setting that remembers what decided the last run's failures.
 FAILURE_SETTINGS = "index.failure_settings"
@@ -266,6 +319,11 @@ class Engine:
     @property
     def policy(self) -> Policy:
         return self.context.policy.current
+
+    @property
+    def unlocked(self) -> bool:
+        """Whether the library's biometric data is open (its key or passphrase was given)."""
+        return self.sealer is not None
 
     def require_key(self) -> Sealer:
         return self.keys.require(self.sealer)
@@ -522,6 +580,93 @@ class Engine:
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()
+
+    # --- sharing safely ---------------------------------------------------------------------------
+
+    def anonymise(
+        self,
+        source: Path,
+        output: Path,
+        *,
+        method: str = "gaussian",
+        keep_audio: bool = False,
+        progress: FrameProgress | None = None,
+    ) -> AnonymisedCopy:
+        """A copy of a photo or video handed in, every face blurred (see `anonymise`)."""
+        return anonymise(
+            source,
+            output,
+            method=method,
+            keep_audio=keep_audio,
+            progress=progress,
+            models=self.models,
+        )
+
+    def select_for_export(
+        self,
+        *,
+        paths: Iterable[Path] = (),
+        folders: Iterable[str] = (),
+        photo_ids: Iterable[int] = (),
+        people: Sequence[str] = (),
+    ) -> Selection:
+        """The library photos to export: under `paths` (files or folders), in `folders` (as
+        `timeline()` names them; owners may give paths), by id, and the photos of `people`."""
+        chosen = [*paths, *(Path(self.folder_path(f) or f) for f in folders)]
+        for photo_id in photo_ids:
+            photo = self.catalog.photo(photo_id)
+            if photo is None:
+                raise PhotoNotFoundError(photo_id)
+            chosen.append(Path(photo.path))
+        return self.exporter.select(chosen, people)
+
+    def export(
+        self,
+        selection: Selection,
+        output: Path,
+        options: ExportOptions,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> ExportReport:
+        """Copies of the selected photos in `output`, faces blurred as `options` say, no
+        metadata (see `regard.services.export`)."""
+        return self.exporter.export(selection, output, options, progress=progress)
+
+    def export_preview(
+        self, selection: Selection, options: ExportOptions, *, images: int = 3
+    ) -> dict[str, Any]:
+        """What `export` would blur, before anything is written."""
+        return self.exporter.preview(selection, options, images=images)
+
+    def export_zip(self, selection: Selection, options: ExportOptions, folder: Path) -> Path:
+        """`export` into `folder`, packed as one zip with its report; the zip's path."""
+        return export_zip(self.exporter, selection, options, folder)
+
+    def content_hashes(self) -> set[str]:
+        """The SHA-256 of every photo the library holds, to keep each content once."""
+        return self.catalog.content_hashes()
+
+    # --- privacy --------------------------------------------------------------------------------
+
+    def records(self) -> dict[str, Any]:
+        """The record of processing activities (GDPR art. 30), from the live configuration."""
+        return self.privacy.records(self.catalog.models(), self.keys.info(None).kind)
+
+
+def anonymise(
+    source: Path,
+    output: Path,
+    *,
+    method: str = "gaussian",
+    keep_audio: bool = False,
+    progress: FrameProgress | None = None,
+    models: ModelLoader = STANDARD_MODELS,
+) -> AnonymisedCopy:
+    """Write `output`, a copy of the photo or video `source` with every face blurred and no
+    metadata (a video's sound only with `keep_audio`). No library is needed: nothing is kept
+    or indexed."""
+    return Anonymiser(models).anonymise(
+        source, output, method=method, keep_audio=keep_audio, progress=progress
+    )
 
 
 def _version() -> str:

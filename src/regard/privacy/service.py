@@ -103,6 +103,22 @@ class PrivacyService:
         self.gate.refresh()
         return result
 
+    def consents(self) -> list[dict[str, Any]]:
+        """Everyone in the consent ledger, what they allow today, and their records."""
+        return self.consent.subjects()
+
+    # --- opt-out ---------------------------------------------------------------------------------
+
+    def optout(
+        self, selfie: Path, *, face_index: int | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """Never recognise the face in `selfie` again (see `OptOutRegistry.add`)."""
+        return self.optouts.add(selfie, face_index=face_index, note=note)
+
+    def optout_list(self) -> list[dict[str, Any]]:
+        """The opt-outs recorded, with how many faces each excludes."""
+        return self.optouts.list()
+
     # --- access ----------------------------------------------------------------------------
 
     def access_report(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from regard import logs
+from regard.engine import AnalysisSettings, DecodeLimits
 from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
@@ -17,8 +18,6 @@ from regard.interfaces.cli.common import (
     JsonOpt,
     print_json,
 )
-from regard.pipeline.analyse import AnalysisSettings
-from regard.pipeline.decode import DecodeLimits
 
 app = typer.Typer(
     name="regard",

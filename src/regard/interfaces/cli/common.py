@@ -17,10 +17,9 @@ import typer
 from rich.console import Console
 
 from regard import logs
-from regard.engine import Engine, EngineConfig
+from regard.engine import Engine, EngineConfig, KeyConfig
 from regard.errors import AmbiguousProbeError, RegardError
 from regard.interfaces.cli import render
-from regard.storage.keys import KeyConfig
 
 #: Expanded when a command runs (`main_options`), not at import.
 DEFAULT_LIBRARY = Path("~/regard-lib")

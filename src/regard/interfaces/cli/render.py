@@ -25,8 +25,8 @@ from rich.text import Text
 
 from regard.domain.photo import Photo
 from regard.domain.search import ProbeFace, SearchResult
+from regard.engine import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 from regard.files import readable_path
-from regard.jobs.ingest import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 
 FAILURES_SHOWN = 20
 

@@ -8,10 +8,8 @@ someone sends is read first, in a worker process and outside the lock (`EngineHo
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -26,21 +24,25 @@ from regard.domain.accounts import Permission
 from regard.domain.people import MAX_ID, parse_face_refs
 from regard.domain.photo import display_name
 from regard.domain.search import ProbeFace
-from regard.engine import Engine
+from regard.engine import (
+    IMAGE_TYPES,
+    VIDEO_TYPES,
+    Engine,
+    ExportOptions,
+    Selection,
+    Session,
+    sniff,
+)
 from regard.errors import (
     CrossSiteRequestError,
     ImageError,
     JobNotFoundError,
-    PhotoNotFoundError,
     PrivacyRequestError,
     ProbeError,
     UnsupportedUploadError,
     UploadTooLargeError,
 )
 from regard.interfaces.http.host import EngineHost
-from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
-from regard.services.accounts import Session
-from regard.services.export import ExportOptions, Selection
 
 router = APIRouter(prefix="/api")
 
@@ -408,7 +410,7 @@ def upload(
     duplicates: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     with allowed(request, session, Permission.UPLOAD, "add photos") as engine:
-        known = engine.catalog.content_hashes()
+        known = engine.content_hashes()
     if len(files) > MAX_FILES:
         raise UploadTooLargeError(f"At most {MAX_FILES} files per upload.")
     for f in files:
@@ -527,7 +529,7 @@ class FaceIn(BaseModel):
 def people(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """People with face counts and cover faces (as `regard people`)."""
     with allowed(request, session, Permission.VIEW, "see people") as engine:
-        if engine.sealer is not None:
+        if engine.unlocked:
             engine.people.group_pending()
         rows: list[dict[str, Any]] = engine.people.summaries()
         for r in rows:
@@ -665,7 +667,7 @@ def search_person(
 def consents(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """The consent ledger (as `regard consent list`)."""
     with allowed(request, session, Permission.CONSENT, "see consents") as engine:
-        return engine.privacy.consent.subjects()
+        return engine.privacy.consents()
 
 
 @router.post("/consents", tags=["privacy"], status_code=201)
@@ -727,7 +729,7 @@ def withdraw(body: WithdrawIn, session: SessionDep, request: Request) -> dict[st
 def optouts(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """The opt-out registry (as `regard optout list`)."""
     with allowed(request, session, Permission.CONSENT, "see opt-outs") as engine:
-        return engine.privacy.optouts.list()
+        return engine.privacy.optout_list()
 
 
 @router.post("/optouts", tags=["privacy"], status_code=201)
@@ -745,7 +747,7 @@ def optout(
         host_of(request).probed(path),
         allowed(request, session, Permission.CONSENT, "record opt-outs") as engine,
     ):
-        return engine.privacy.optouts.add(path, face_index=face_index, note=note)
+        return engine.privacy.optout(path, face_index=face_index, note=note)
 
 
 class PersonRef(BaseModel):
@@ -814,13 +816,10 @@ def export_request(engine: Engine, body: ExportIn) -> tuple[Selection, ExportOpt
         rename=body.rename,
     )
     # Folders as the Library page names them (or, for owners, their paths).
-    paths = [Path(engine.folder_path(f) or f) for f in body.folders]
-    for photo_id in body.photos:
-        photo = engine.catalog.photo(photo_id)
-        if photo is None:
-            raise PhotoNotFoundError(photo_id)
-        paths.append(Path(photo.path))
-    return engine.exporter.select(paths, body.people), options
+    selection = engine.select_for_export(
+        folders=body.folders, photo_ids=body.photos, people=body.people
+    )
+    return selection, options
 
 
 class ExportPreviewIn(ExportIn):
@@ -835,7 +834,7 @@ def export_preview(body: ExportPreviewIn, session: SessionDep, request: Request)
     permission = Permission.SEARCH if body.people else Permission.VIEW
     with allowed(request, session, permission, "export photos") as engine:
         selection, options = export_request(engine, body)
-        return engine.exporter.preview(selection, options, images=body.images)
+        return engine.export_preview(selection, options, images=body.images)
 
 
 @router.post("/export", tags=["sharing"], responses={200: {"content": {"application/zip": {}}}})
@@ -848,17 +847,7 @@ def export(body: ExportIn, session: SessionDep, request: Request) -> Response:
         tempfile.TemporaryDirectory(prefix="regard-export-") as tmp,
     ):
         selection, options = export_request(engine, body)
-        out = Path(tmp) / "copies"
-        report = engine.exporter.export(selection, out, options).as_dict()
-        report["output"] = "the zip"
-        zipped = Path(tmp) / "export.zip"
-        with zipfile.ZipFile(zipped, "w") as z:
-            for entry in report["files"]:
-                copy = Path(entry["output"])
-                z.write(copy, copy.name)
-                entry["output"] = copy.name
-            z.writestr("report.json", json.dumps(report, indent=1))
-        data = zipped.read_bytes()
+        data = engine.export_zip(selection, options, Path(tmp)).read_bytes()
     return Response(
         data,
         media_type="application/zip",
@@ -938,7 +927,7 @@ def audit_verify(session: SessionDep, request: Request) -> dict[str, Any]:
 def records(session: SessionDep, request: Request) -> dict[str, Any]:
     """The record of processing activities (GDPR art. 30)."""
     with allowed(request, session, Permission.RECORDS, "read the records") as engine:
-        return engine.privacy.records(engine.catalog.models(), engine.keys.info(None).kind)
+        return engine.records()
 
 
 class RetentionIn(BaseModel):
