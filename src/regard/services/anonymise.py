@@ -107,7 +107,10 @@ class Anonymiser:
         except OSError as exc:
             raise RegardError(f"{source}: cannot be read ({exc.strerror}).") from None
         if keep_audio and kind.startswith("image/"):
-            raise RegardError("--keep-audio is for videos; a photo has no sound.")
+            raise RegardError(
+                "--keep-audio is for videos; a photo has no sound.",
+                web="Keeping the sound is for videos; a photo has no sound.",
+            )
         self.models.verify()  # a missing or altered model fails here, before any work
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         if kind.startswith("image/"):

@@ -45,9 +45,9 @@ from regard.errors import (
     UploadTooLargeError,
     WrongPasswordError,
 )
-from regard.interfaces.http.api import router
 from regard.interfaces.http.guard import Guard
 from regard.interfaces.http.host import EngineHost
+from regard.interfaces.http.routes import router
 from regard.interfaces.http.web import mount as mount_web
 
 log = logging.getLogger("regard.http")
