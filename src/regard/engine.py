@@ -19,7 +19,7 @@ from typing import Any
 from regard.context import LibraryContext
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
-from regard.domain.search import ProbeFace, SearchResult
+from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
 from regard.files import readable_path
 from regard.inference.calibration import Calibration
@@ -200,16 +200,6 @@ class Engine:
         )
         # A withdrawn consent holds for the human: their look-alikes are withheld too.
         withheld = self.privacy.gate.withheld
-        self.search = SearchService(
-            catalog=c.catalog,
-            vectors=c.vectors,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            calibration=c.calibration,
-            probes=c.probes,
-            withheld=withheld,
-        )
         self.people = PeopleService(
             catalog=c.catalog,
             vectors=c.vectors,
@@ -218,6 +208,17 @@ class Engine:
             acting=c.acting,
             calibration=c.calibration,
             params=self.config.grouping,
+            withheld=withheld,
+        )
+        self.search = SearchService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            probes=c.probes,
+            people=self.people,
             withheld=withheld,
         )
         self.xmp = XmpService(
@@ -442,6 +443,11 @@ class Engine:
         return self.search.search_face(
             photo, face_index=face_index, threshold=threshold, limit=limit
         )
+
+    def search_person(self, ref: str, *, threshold: float | None = None) -> PersonSearch:
+        """A person's photos, then photos with faces that look like them but are not in them
+        yet ("suggested"), best first, within what the library's policy and consents allow."""
+        return self.search.search_person(ref, threshold=threshold)
 
     @property
     def calibration(self) -> Calibration:

@@ -1,4 +1,5 @@
-"""What a search by face returns: photos, best first, with the faces that matched."""
+"""What a search returns (by face, or by person): photos, best first, with the faces that
+matched."""
 
 from __future__ import annotations
 
@@ -110,4 +111,21 @@ class SearchResult:
             "expected_false_matches": round(self.expected_false_matches, 4),
             "photos": len(self.matches),
             "matches": [m.as_dict() for m in self.matches],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSearch:
+    person: dict[str, Any]
+    threshold: float
+    matches: tuple[PhotoMatch, ...]
+    refused: str | None = None  # why nothing may be shown
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.person,
+            "threshold": round(self.threshold, 4),
+            "photos": len(self.matches),
+            "matches": [m.as_dict() for m in self.matches],
+            **({"refused": self.refused} if self.refused else {}),
         }

@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from regard.domain.people import face_label, parse_person_ref, person_label
 from regard.domain.privacy import Policy, Purpose
-from regard.domain.search import FaceMatch, PhotoMatch
 from regard.errors import (
     ConsentRequiredError,
     FaceNotFoundError,
@@ -27,13 +26,12 @@ from regard.errors import (
     PersonNotFoundError,
 )
 from regard.inference.calibration import Calibration
-from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
+from regard.pipeline.cluster import FaceSet, GroupingParams, regroup
 from regard.pipeline.grouper import IncrementalGrouper
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
-from regard.privacy.policy import PolicyGate
+from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
 from regard.services import corrections
-from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
 from regard.storage.catalog import Catalog
 from regard.storage.people_catalog import PersonRow
 from regard.storage.vector_store import VectorStore
@@ -45,23 +43,6 @@ class GroupingSummary:
     joined: int = 0
     new_people: int = 0
     unassigned: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PersonSearch:
-    person: dict[str, Any]
-    threshold: float
-    matches: tuple[PhotoMatch, ...]
-    refused: str | None = None  # why nothing may be shown
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "person": self.person,
-            "threshold": round(self.threshold, 4),
-            "photos": len(self.matches),
-            "matches": [m.as_dict() for m in self.matches],
-            **({"refused": self.refused} if self.refused else {}),
-        }
 
 
 class PeopleService:
@@ -583,90 +564,3 @@ class PeopleService:
             centre /= max(float(np.linalg.norm(centre)), 1e-9)
             scores = (vecs @ centre) * np.array([quality[int(i)] for i in ids])
             self.people.set_cover(pid, int(ids[int(np.argmax(scores))]))
-
-    # --- searching for a person ------------------------------------------------------------
-
-    def search(self, ref: str, threshold: float | None = None) -> PersonSearch:
-        """The person's photos, then photos with faces that look like them but are not in
-        them yet ("suggested"), best first."""
-        person = self.resolve(ref)
-        if not self.policy.allowed(person, Purpose.SEARCH):
-            if self.policy.current is Policy.ORGANISATION and not self.policy.ledger(person.name):
-                raise ConsentRequiredError(
-                    person.name or person_label(person.id),
-                    Purpose.SEARCH.value,
-                    self.policy.current.value,
-                )
-            with self.catalog.transaction():
-                self.audit.record(
-                    "search-person",
-                    actor=self.acting.name,
-                    purpose=Purpose.SEARCH.value,
-                    subject=person_label(person.id),
-                    result_count=0,
-                    detail={"refused": "consent for search withdrawn"},
-                )
-            return PersonSearch(
-                self.describe(person), 0.0, (), refused="they have withdrawn consent for search"
-            )
-        faces = self.people.faces_of(person.id)
-        index = self.vectors.index
-        cal = self.calibration
-        t = threshold if threshold is not None else cal.search_threshold(len(index))
-        matches: dict[int, list[FaceMatch]] = defaultdict(list)
-        taken: dict[int, str | None] = {}
-        label, name = identities(self.policy)(person)
-        held: set[int] = set()
-        if faces:
-            ids, vecs = self.catalog.embeddings(self.model.id, [f.face_id for f in faces])
-            centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
-            score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
-            for f in faces:
-                matches[f.photo_id].append(
-                    FaceMatch(
-                        f.face_id,
-                        f.box,
-                        score.get(f.face_id, 0.0),
-                        f.low_quality,
-                        f.assigned_by,
-                        person=label,
-                        name=name,
-                    )
-                )
-                taken[f.photo_id] = f.taken_at
-            rejected = {fid for fid, ps in self.people.rejections().items() if person.id in ps}
-            members = {f.face_id for f in faces}
-            best: dict[int, float] = {}
-            for row in prototypes(vecs, list(range(len(ids))), self.params.prototypes):
-                for n in index.search(vecs[row], threshold=t):
-                    if n.id not in members and n.id not in rejected:
-                        best[n.id] = max(best.get(n.id, -1.0), n.score)
-            hits = self.catalog.face_hits(sorted(best))
-            free = {fid for fid in hits if self.people.face_person(fid) is None}
-            # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
-            held = self.withheld(sorted(free), Purpose.SEARCH)
-            free -= held
-            for fid in sorted(free):
-                h = hits[fid]
-                matches[h.photo_id].append(
-                    FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
-                )
-                taken[h.photo_id] = h.taken_at
-        for fms in matches.values():
-            fms.sort(key=lambda f: (f.source == "suggested", -f.score))
-        out = photo_matches(
-            self.catalog,
-            self.policy.path_namer(self.acting.actor),
-            ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
-        )
-        out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
-        with self.catalog.transaction():
-            self.audit.record(
-                "search-person",
-                actor=self.acting.name,
-                purpose=Purpose.SEARCH.value,
-                subject=person_label(person.id),
-                result_count=len(out),
-                detail={"withheld_by_policy": len(held)} if held else None,
-            )
-        return PersonSearch(self.describe(person), t, tuple(out))

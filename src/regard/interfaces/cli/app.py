@@ -170,7 +170,7 @@ def search(
             raise RegardError("Search for one thing: --face PHOTO or --person NAME.")
         with run.open_engine() as engine:
             if person is not None:
-                found = engine.people.search(person, threshold=threshold)
+                found = engine.search_person(person, threshold=threshold)
                 if as_json:
                     print_json(found.as_dict())
                 else:

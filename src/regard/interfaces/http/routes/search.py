@@ -67,4 +67,4 @@ def search_person(
 ) -> dict[str, Any]:
     """A person's photos, then look-alikes not in them yet (as `regard search --person`)."""
     with allowed(request, session, Permission.SEARCH, "search") as engine:
-        return engine.people.search(ref, threshold=threshold).as_dict()
+        return engine.search_person(ref, threshold=threshold).as_dict()
