@@ -17,8 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from regard.context import LibraryContext
+from regard.domain.library import (
+    Encryption,
+    FolderCount,
+    KeyChange,
+    LibraryStatus,
+    PhotoDetail,
+    PhotoFaceInfo,
+    PhotoMetadataInfo,
+    Timeline,
+    YearCount,
+)
 from regard.domain.photo import Photo, folder_names, shown_name
 from regard.domain.privacy import Policy, Purpose
+from regard.domain.rights import RecordOfProcessing
 from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
 from regard.files import readable_path
@@ -46,7 +58,7 @@ from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
 from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.privacy.acting import Acting, Actor, default_actor
-from regard.privacy.audit import AuditLog
+from regard.privacy.audit import AuditLog, Verification
 from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
@@ -60,7 +72,13 @@ from regard.services.anonymise import (
     blur_settings,
     export_zip,
 )
-from regard.services.export import Exporter, ExportOptions, ExportReport, Selection
+from regard.services.export import (
+    Exporter,
+    ExportOptions,
+    ExportPreview,
+    ExportReport,
+    Selection,
+)
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
@@ -86,6 +104,7 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "ExportOptions",
+    "ExportPreview",
     "ExportReport",
     "FileDone",
     "FrameProgress",
@@ -97,6 +116,7 @@ __all__ = [
     "ScanDone",
     "Selection",
     "Session",
+    "Verification",
     "anonymise",
     "blur_settings",
     "refuse_urls",
@@ -283,7 +303,7 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def rekey(self, new: KeyConfig) -> dict[str, Any]:
+    def rekey(self, new: KeyConfig) -> KeyChange:
         """A new data key for everything biometric, under a new passphrase or key file; the
         old key opens nothing afterwards."""
         old = self.require_key()
@@ -310,12 +330,7 @@ class Engine:
             self.catalog.compact()
             self.keys.forget_old_key_file()
         info = self.keys.info(new_sealer)
-        return {
-            "resealed": resealed,
-            "key": info.kind,
-            "key_file": info.key_file,
-            "key_id": info.key_id,
-        }
+        return KeyChange(resealed, info.kind, info.key_file, info.key_id)
 
     @property
     def policy(self) -> Policy:
@@ -455,44 +470,44 @@ class Engine:
 
     # --- status -------------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> LibraryStatus:
         counts = self.catalog.counts()
         faces = counts["embeddings"]
         t = self.calibration.search_threshold(faces)
         key = self.keys.info(self.sealer)
-        return {
-            "library": str(self.paths.root),
-            "library_id": self.catalog.setting("library_id"),
-            "policy": self.policy.value,
-            "encryption": {
-                "scheme": "AES-256-GCM",
-                "key": key.kind,
-                "key_file": key.key_file,
-                "unlocked": self.sealer is not None,
-                "key_id": key.key_id,
-            },
-            "biometric": self.catalog.privacy.biometric_counts(),
-            "consent_subjects": len({c["subject_key"] for c in self.catalog.privacy.consents()}),
-            "opt_outs": len(self.catalog.privacy.optouts()),
-            "audit_entries": len(self.catalog.privacy.audit_entries()),
-            "schema_version": self.catalog.schema_version,
-            "photos": counts["photos"],
-            "indexed": counts["indexed"],
-            "errors": counts["errors"],
-            "photos_with_faces": counts["photos_with_faces"],
-            "faces": counts["faces"],
-            "low_quality_faces": counts["low_quality_faces"],
-            "embeddings": counts["embeddings"],
-            "vector_index": self.vectors.kind,
+        return LibraryStatus(
+            library=str(self.paths.root),
+            library_id=self.catalog.setting("library_id"),
+            policy=self.policy.value,
+            encryption=Encryption(
+                scheme="AES-256-GCM",
+                key=key.kind,
+                key_file=key.key_file,
+                unlocked=self.sealer is not None,
+                key_id=key.key_id,
+            ),
+            biometric=self.catalog.privacy.biometric_counts(),
+            consent_subjects=len({c["subject_key"] for c in self.catalog.privacy.consents()}),
+            opt_outs=len(self.catalog.privacy.optouts()),
+            audit_entries=len(self.catalog.privacy.audit_entries()),
+            schema_version=self.catalog.schema_version,
+            photos=counts["photos"],
+            indexed=counts["indexed"],
+            errors=counts["errors"],
+            photos_with_faces=counts["photos_with_faces"],
+            faces=counts["faces"],
+            low_quality_faces=counts["low_quality_faces"],
+            embeddings=counts["embeddings"],
+            vector_index=self.vectors.kind,
             **self.catalog.people.counts(),
-            "search_threshold": t,
-            "expected_false_matches_per_search": round(
+            search_threshold=t,
+            expected_false_matches_per_search=round(
                 self.calibration.expected_false_matches(t, faces), 4
             ),
-            "models": self.catalog.models(),
-            "last_run": self.catalog.last_run(),
-            "size_bytes": self.paths.size_bytes(),
-        }
+            models=self.catalog.models(),
+            last_run=self.catalog.last_run(),
+            size_bytes=self.paths.size_bytes(),
+        )
 
     def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
         """The library's photos with how many faces (and good-quality faces) each has."""
@@ -507,7 +522,7 @@ class Engine:
         folder: str | None = None,
         with_faces: bool = False,
         undated: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Timeline:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
         counts = dict(self.catalog.folders())
@@ -521,17 +536,17 @@ class Engine:
         for r in rows:
             r["name"] = shown_name(r["path"], r.pop("upload_name"))
             r["path"] = where(r["path"])
-        return {
-            "total": total,
-            "offset": offset,
-            "photos": rows,
-            "years": self.catalog.years(),
-            "undated": self.catalog.undated_count(),
-            "folders": [
-                {"folder": f if full else names[f], "name": readable_path(names[f]), "photos": n}
+        return Timeline(
+            total=total,
+            offset=offset,
+            photos=rows,
+            years=[YearCount(**y) for y in self.catalog.years()],
+            undated=self.catalog.undated_count(),
+            folders=[
+                FolderCount(f if full else names[f], readable_path(names[f]), n)
                 for f, n in counts.items()
             ],
-        }
+        )
 
     def folder_path(self, folder: str) -> str | None:
         """The folder a name from `timeline()`'s list of folders stands for (all but owners
@@ -540,7 +555,7 @@ class Engine:
         named = next((f for f, n in names.items() if n == folder), None)
         return named or (folder if self.context.acting.actor.full_paths else None)
 
-    def photo_detail(self, photo_id: int) -> dict[str, Any]:
+    def photo_detail(self, photo_id: int) -> PhotoDetail:
         """One photo, its metadata, and its faces with who they are."""
         photo = self.catalog.photo(photo_id)
         if photo is None:
@@ -551,38 +566,38 @@ class Engine:
             if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
                 person = None  # not to be identified (withdrawn consent, or none required)
             faces.append(
-                {
-                    "face": f"F{r['id']}",
-                    "face_id": r["id"],
-                    "box": [round(r[k], 1) for k in ("x", "y", "w", "h")],
-                    "person": f"P{person.id}" if person else None,
-                    "name": person.name if person else None,
-                    "assigned_by": r["assigned_by"],
-                    "face_data": r["biometric"],
-                    "low_quality": bool(r["low_quality"]),
-                }
+                PhotoFaceInfo(
+                    face=f"F{r['id']}",
+                    face_id=r["id"],
+                    box=[round(r[k], 1) for k in ("x", "y", "w", "h")],
+                    person=f"P{person.id}" if person else None,
+                    name=person.name if person else None,
+                    assigned_by=r["assigned_by"],
+                    face_data=r["biometric"],
+                    low_quality=bool(r["low_quality"]),
+                )
             )
         meta = photo.metadata
-        return {
-            "id": photo.id,
-            "path": self.path_namer()(photo.path),
-            "name": shown_name(photo.path, self.catalog.upload_name(photo.path)),
-            "status": photo.status.value,
-            "error": photo.error_message,
-            "error_web": photo.error_web or photo.error_message,
-            "metadata": None
+        return PhotoDetail(
+            id=photo.id,
+            path=self.path_namer()(photo.path),
+            name=shown_name(photo.path, self.catalog.upload_name(photo.path)),
+            status=photo.status.value,
+            error=photo.error_message,
+            error_web=photo.error_web or photo.error_message,
+            metadata=None
             if meta is None
-            else {
-                "format": meta.format,
-                "width": meta.width,
-                "height": meta.height,
-                "taken_at": meta.taken_at,
-                "camera": " ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
-                "has_location": meta.gps_lat is not None,
-            },
-            "faces": faces,
-            "unassigned": sum(1 for f in faces if f["person"] is None),
-        }
+            else PhotoMetadataInfo(
+                format=meta.format,
+                width=meta.width,
+                height=meta.height,
+                taken_at=meta.taken_at,
+                camera=" ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
+                has_location=meta.gps_lat is not None,
+            ),
+            faces=faces,
+            unassigned=sum(1 for f in faces if f.person is None),
+        )
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()
@@ -639,7 +654,7 @@ class Engine:
 
     def export_preview(
         self, selection: Selection, options: ExportOptions, *, images: int = 3
-    ) -> dict[str, Any]:
+    ) -> ExportPreview:
         """What `export` would blur, before anything is written."""
         return self.exporter.preview(selection, options, images=images)
 
@@ -653,7 +668,7 @@ class Engine:
 
     # --- privacy --------------------------------------------------------------------------------
 
-    def records(self) -> dict[str, Any]:
+    def records(self) -> RecordOfProcessing:
         """The record of processing activities (GDPR art. 30), from the live configuration."""
         return self.privacy.records(self.catalog.models(), self.keys.info(None).kind)
 

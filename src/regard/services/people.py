@@ -11,13 +11,27 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from regard.domain.people import face_label, parse_person_ref, person_label
+from regard.domain.people import (
+    HistoryEntry,
+    PersonCorrected,
+    PersonDeleted,
+    PersonFace,
+    PersonInfo,
+    PersonPage,
+    PersonPhoto,
+    PersonSummary,
+    Regrouped,
+    Undone,
+    face_label,
+    parse_person_ref,
+    person_label,
+)
 from regard.domain.privacy import Policy, Purpose
+from regard.domain.result import vars_of
 from regard.errors import (
     ConsentRequiredError,
     FaceNotFoundError,
@@ -165,7 +179,7 @@ class PeopleService:
 
     # --- looking ---------------------------------------------------------------------------
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[PersonSummary]:
         rows = self.people.summaries()
         coverless = {r["id"] for r in rows if r["faces"] and r["cover_face_id"] is None}
         if coverless and self.catalog.codec.sealer is not None:
@@ -174,12 +188,14 @@ class PeopleService:
             with self.catalog.transaction():
                 self._refresh_covers(coverless)
             rows = self.people.summaries()
-        out = []
-        for s in rows:
-            s["person"] = person_label(s["id"])
-            s["cover_face"] = face_label(s["cover_face_id"]) if s["cover_face_id"] else None
-            out.append(s)
-        return out
+        return [
+            PersonSummary(
+                **s,
+                person=person_label(s["id"]),
+                cover_face=face_label(s["cover_face_id"]) if s["cover_face_id"] else None,
+            )
+            for s in rows
+        ]
 
     def resolve(self, ref: str) -> PersonRow:
         key = parse_person_ref(ref)
@@ -192,48 +208,46 @@ class PeopleService:
             raise PersonNotFoundError(ref)
         return row
 
-    def describe(self, person: PersonRow) -> dict[str, Any]:
+    def describe(self, person: PersonRow) -> PersonInfo:
         faces = self.people.faces_of(person.id)
-        return {
-            "person": person_label(person.id),
-            "id": person.id,
-            "name": person.name,
-            "confirmed": person.confirmed,
-            "faces": len(faces),
-            "photos": len({f.photo_id for f in faces}),
-            "cover_face": face_label(person.cover_face_id) if person.cover_face_id else None,
-        }
+        return PersonInfo(
+            person=person_label(person.id),
+            id=person.id,
+            name=person.name,
+            confirmed=person.confirmed,
+            faces=len(faces),
+            photos=len({f.photo_id for f in faces}),
+            cover_face=face_label(person.cover_face_id) if person.cover_face_id else None,
+        )
 
-    def show(self, ref: str) -> dict[str, Any]:
+    def _corrected(self, person: PersonRow, undo: int) -> PersonCorrected:
+        """`person` as they are after a correction (recorded as history entry `undo`)."""
+        info = self.describe(self.resolve(person_label(person.id)))
+        return PersonCorrected(**vars_of(info), undo=undo)
+
+    def show(self, ref: str) -> PersonPage:
         person = self.resolve(ref)
         info = self.describe(person)
-        by_photo: dict[int, dict[str, Any]] = {}
+        by_photo: dict[int, PersonPhoto] = {}
         shown = self.policy.path_namer(self.acting.actor)
         for f in self.people.faces_of(person.id):
             entry = by_photo.setdefault(
-                f.photo_id,
-                {
-                    "photo_id": f.photo_id,
-                    "path": shown(f.path),
-                    "taken_at": f.taken_at,
-                    "faces": [],
-                },
+                f.photo_id, PersonPhoto(f.photo_id, shown(f.path), f.taken_at, [])
             )
-            entry["faces"].append(
-                {
-                    "face": face_label(f.face_id),
-                    "face_id": f.face_id,
-                    "box": f.box.as_list(),
-                    "assigned_by": f.assigned_by,
-                    "low_quality": f.low_quality,
-                }
+            entry.faces.append(
+                PersonFace(
+                    face=face_label(f.face_id),
+                    face_id=f.face_id,
+                    box=f.box.as_list(),
+                    assigned_by=f.assigned_by,
+                    low_quality=f.low_quality,
+                )
             )
-        info["photo_list"] = list(by_photo.values())
-        return info
+        return PersonPage(**vars_of(info), photo_list=list(by_photo.values()))
 
     # --- the owner's corrections -------------------------------------------------------------
 
-    def name(self, ref: str, name: str) -> dict[str, Any]:
+    def name(self, ref: str, name: str) -> PersonInfo:
         person = self.resolve(ref)
         clean = " ".join(name.split())
         if not clean:
@@ -264,7 +278,7 @@ class PeopleService:
         self._grouper = None
         return self.describe(self.resolve(person_label(person.id)))
 
-    def merge(self, keep_ref: str, other_ref: str, keep_name: str | None = None) -> dict[str, Any]:
+    def merge(self, keep_ref: str, other_ref: str, keep_name: str | None = None) -> PersonCorrected:
         """`other`'s faces join `keep`. When both are named, `keep_name` says which name stays
         (the other is dropped, and said so); it is never chosen silently."""
         keep, other = self.resolve(keep_ref), self.resolve(other_ref)
@@ -307,9 +321,9 @@ class PeopleService:
                 result_count=moved,
             )
         self._grouper = None
-        return {**self.describe(self.resolve(person_label(keep.id))), "undo": entry}
+        return self._corrected(keep, entry)
 
-    def split(self, ref: str, face_ids: Sequence[int]) -> dict[str, Any]:
+    def split(self, ref: str, face_ids: Sequence[int]) -> PersonCorrected:
         person = self.resolve(ref)
         members = {f.face_id for f in self.people.faces_of(person.id)}
         self._check_faces(face_ids)
@@ -348,9 +362,9 @@ class PeopleService:
             )
             self._refresh_covers({person.id, new_id})
         self._grouper = None
-        return {**self.describe(self.resolve(person_label(new_id))), "undo": entry}
+        return self._corrected(self.resolve(person_label(new_id)), entry)
 
-    def reject(self, ref: str, face_id: int) -> dict[str, Any]:
+    def reject(self, ref: str, face_id: int) -> PersonCorrected:
         """This face is not this person: it leaves them and never joins them again. A person
         left with no face (and not enrolled by consent) goes; undoing brings them back."""
         person = self.resolve(ref)
@@ -382,10 +396,11 @@ class PeopleService:
             )
         self._grouper = None
         if removed:
-            return {**self.describe(person), "cover_face": None, "removed": True, "undo": entry}
-        return {**self.describe(self.resolve(person_label(person.id))), "undo": entry}
+            gone = {**vars_of(self.describe(person)), "cover_face": None}
+            return PersonCorrected(**gone, removed=True, undo=entry)
+        return self._corrected(person, entry)
 
-    def delete(self, ref: str) -> dict[str, Any]:
+    def delete(self, ref: str) -> PersonDeleted:
         """The person and their name go; their faces stay, in no person. Not an erasure: the
         faces keep their face data (and a regrouping may gather them again, unnamed)."""
         done = corrections.delete(
@@ -396,11 +411,11 @@ class PeopleService:
 
     # --- the history of corrections, and undoing them -----------------------------------------
 
-    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+    def history(self, limit: int = 50) -> list[HistoryEntry]:
         """The latest corrections, newest first, each with whether it can be undone now."""
         return corrections.history(self.people, limit)
 
-    def undo(self, entry_id: int | None = None) -> dict[str, Any]:
+    def undo(self, entry_id: int | None = None) -> Undone:
         """Undo a merge, a split or a rejection (by default the latest one not undone yet):
         what it changed is put back as it was, or nothing happens and the reason is given."""
         done = corrections.undo(
@@ -455,7 +470,7 @@ class PeopleService:
 
     # --- full regrouping -----------------------------------------------------------------------
 
-    def recluster(self) -> dict[str, Any]:
+    def recluster(self) -> Regrouped:
         """Group every face again from scratch; the owner's decisions are kept as they are."""
         if self.policy.current is Policy.ORGANISATION:
             raise PeopleActionError(
@@ -520,7 +535,7 @@ class PeopleService:
                 "recluster", actor=self.acting.name, result_count=summary["people"], detail=summary
             )
         self._grouper = None
-        return summary
+        return Regrouped(**summary)
 
     def _persons_for(
         self, groups: dict[int, list[int]], previous: dict[int, int]

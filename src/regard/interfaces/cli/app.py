@@ -293,12 +293,13 @@ def status(
         info = engine.status()
         failed = engine.failures() if errors else []
         if as_json:
+            out = info.as_dict()
             if errors:
-                info["failures"] = [
+                out["failures"] = [
                     {"path": p.path, "code": p.error_code, "message": p.error_message}
                     for p in failed
                 ]
-            print_json(info)
+            print_json(out)
             return
         render.status(run.out, info)
         if errors:

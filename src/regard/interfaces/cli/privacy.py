@@ -366,9 +366,9 @@ def retention(
     with run.user_errors(as_json), run.open_engine() as engine:
         if unassigned_days is not None:
             days = None if unassigned_days.lower() == "none" else int(unassigned_days)
-            schedule = engine.privacy.retention.set("unassigned-days", days)
+            schedule = engine.privacy.set_retention("unassigned-days", days)
         else:
-            schedule = engine.privacy.retention.schedule()
+            schedule = engine.privacy.retention_schedule()
         if as_json:
             print_json(schedule)
         else:
@@ -381,7 +381,7 @@ def maintain(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
-        result = engine.privacy.retention.apply()
+        result = engine.privacy.apply_retention()
         if as_json:
             print_json(result)
         else:

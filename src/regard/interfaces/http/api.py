@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request, UploadFile
 from fastapi import Path as FastPath
+from fastapi.responses import JSONResponse
 
 from regard.domain.accounts import Permission
 from regard.domain.people import MAX_ID
@@ -156,6 +157,12 @@ def received(upload: UploadFile, limit: int, kinds: dict[str, str]) -> Iterator[
         raise exc.renamed(name, "face_index") from None
     finally:
         os.unlink(temporary)
+
+
+def reshaped(content: Any) -> JSONResponse:
+    """An answer the route reshaped for the web (a field left out, or in other words), sent
+    as it is: the route's `response_model` documents the answer it was made from."""
+    return JSONResponse(content)
 
 
 def received_photo(upload: UploadFile) -> AbstractContextManager[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -50,7 +51,51 @@ class UserChange(BaseModel):
     disabled: bool | None = None
 
 
-def _signed_in(response: Response, request: Request, session: Session) -> dict[str, Any]:
+# --- what the account routes answer ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    name: str
+    role: str  # owner, member or viewer
+    disabled: bool
+    created_at: str
+
+    @classmethod
+    def of(cls, u: Any) -> UserInfo:
+        return cls(u.id, u.name, u.role, u.disabled, u.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: UserInfo
+    csrf: str  # to send as X-CSRF-Token with every change
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    user: UserInfo
+    csrf: str
+    permissions: list[str]  # what the user's role allows
+
+
+@dataclass(frozen=True, slots=True)
+class SetupNeeded:
+    needed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOut:
+    signed_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserDeleted:
+    deleted: bool
+
+
+def _signed_in(response: Response, request: Request, session: Session) -> SignedIn:
     response.set_cookie(
         COOKIE,
         session.token,
@@ -60,29 +105,19 @@ def _signed_in(response: Response, request: Request, session: Session) -> dict[s
         secure=request.url.scheme == "https",
         max_age=12 * 3600,
     )
-    return {"user": _user(session.user), "csrf": session.csrf}
-
-
-def _user(u: Any) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "name": u.name,
-        "role": u.role,
-        "disabled": u.disabled,
-        "created_at": u.created_at,
-    }
+    return SignedIn(UserInfo.of(session.user), session.csrf)
 
 
 @router.get("/setup", tags=["accounts"])
-def setup_needed(request: Request) -> dict[str, bool]:
+def setup_needed(request: Request) -> SetupNeeded:
     """Whether the library still needs its first owner."""
     host = host_of(request)
     with host.use():
-        return {"needed": host.accounts.needs_setup()}
+        return SetupNeeded(host.accounts.needs_setup())
 
 
 @router.post("/setup", tags=["accounts"])
-def setup(body: SetupIn, request: Request, response: Response) -> dict[str, Any]:
+def setup(body: SetupIn, request: Request, response: Response) -> SignedIn:
     """Create the first owner with the token `regard serve` printed; signs them in."""
     host = host_of(request)
     same_origin(request)
@@ -92,7 +127,7 @@ def setup(body: SetupIn, request: Request, response: Response) -> dict[str, Any]
 
 
 @router.post("/login", tags=["accounts"])
-def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+def login(body: LoginIn, request: Request, response: Response) -> SignedIn:
     """Sign in; sets the session cookie and returns the CSRF token for changes."""
     host = host_of(request)
     same_origin(request)
@@ -103,49 +138,51 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]
 
 
 @router.post("/logout", tags=["accounts"])
-def logout(session: SessionDep, request: Request, response: Response) -> dict[str, bool]:
+def logout(session: SessionDep, request: Request, response: Response) -> SignedOut:
     """Sign out: the session ends on the server, not only in the browser."""
     host = host_of(request)
     with host.use():
         host.accounts.logout(session.token)
     response.delete_cookie(COOKIE, path="/")
-    return {"signed_out": True}
+    return SignedOut(True)
 
 
 @router.get("/session", tags=["accounts"])
-def current_session(session: SessionDep, request: Request) -> dict[str, Any]:
+def current_session(session: SessionDep, request: Request) -> SessionInfo:
     """Who is signed in, what they may do, and the CSRF token for changes."""
     host = host_of(request)
     with host.use():
         may = [p.value for p in Permission if host.accounts.can(session.user, p)]
-    return {"user": _user(session.user), "csrf": session.csrf, "permissions": may}
+    return SessionInfo(UserInfo.of(session.user), session.csrf, may)
 
 
 @router.get("/users", tags=["accounts"])
-def users(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+def users(session: SessionDep, request: Request) -> list[UserInfo]:
     """All accounts (owners only)."""
     host = host_of(request)
     with host.use():
-        return [_user(u) for u in host.accounts.users(session.user)]
+        return [UserInfo.of(u) for u in host.accounts.users(session.user)]
 
 
 @router.post("/users", tags=["accounts"], status_code=201)
-def add_user(body: UserIn, session: SessionDep, request: Request) -> dict[str, Any]:
+def add_user(body: UserIn, session: SessionDep, request: Request) -> UserInfo:
     """Create an account (owners only); there are no default accounts."""
     host = host_of(request)
     with host.use():
-        return _user(host.accounts.add_user(session.user, body.name, body.password, body.role))
+        return UserInfo.of(
+            host.accounts.add_user(session.user, body.name, body.password, body.role)
+        )
 
 
 @router.patch("/users/{user_id}", tags=["accounts"])
 def change_user(
     user_id: UserId, body: UserChange, session: SessionDep, request: Request
-) -> dict[str, Any]:
+) -> UserInfo:
     """Change a password (one's own, with the current one; anyone's as an owner), a role or
     disable (owners)."""
     host = host_of(request)
     with host.use():
-        return _user(
+        return UserInfo.of(
             host.accounts.change_user(
                 session.user,
                 user_id,
@@ -158,9 +195,9 @@ def change_user(
 
 
 @router.delete("/users/{user_id}", tags=["accounts"])
-def delete_user(user_id: UserId, session: SessionDep, request: Request) -> dict[str, bool]:
+def delete_user(user_id: UserId, session: SessionDep, request: Request) -> UserDeleted:
     """Delete an account (owners only; not one's own)."""
     host = host_of(request)
     with host.use():
         host.accounts.delete_user(session.user, user_id)
-    return {"deleted": True}
+    return UserDeleted(True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi import Path as FastPath
 
 from regard.domain.accounts import Permission
+from regard.domain.library import LibraryStatus, PhotoDetail, Timeline
 from regard.domain.people import MAX_ID
 from regard.domain.photo import display_name
 from regard.engine import (
@@ -31,6 +33,7 @@ from regard.interfaces.http.api import (
     SessionDep,
     allowed,
     host_of,
+    reshaped,
     sent_name,
 )
 from regard.interfaces.http.host import EngineHost
@@ -38,11 +41,52 @@ from regard.interfaces.http.host import EngineHost
 router = APIRouter(prefix="/api")
 
 
-@router.get("/status", tags=["library"])
-def status(session: SessionDep, request: Request) -> dict[str, Any]:
-    """What the library holds (as `regard status`)."""
+# --- what the upload and job routes answer (the server's own, beside the engine's) -----------
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """An indexing job and its progress."""
+
+    id: str
+    kind: str
+    state: str  # queued, running, done or failed
+    total: int
+    done: int
+    faces: int
+    errors: int
+    message: str
+    started_at: float  # seconds since the epoch
+    finished_at: float | None
+    report: dict[str, Any] | None  # the run's report, once it is done
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedFile:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Uploaded:
+    stored: list[UploadedFile]
+    duplicates: list[UploadedFile]  # the library holds their content already
+    refused: list[RefusedFile]
+    job: JobInfo | None  # the job indexing what was stored
+
+
+@router.get("/status", tags=["library"], response_model=LibraryStatus)
+def status(session: SessionDep, request: Request) -> Response:
+    """What the library holds (as `regard status`), but where it is on the disk; where the key
+    file is and which folders were indexed only for owners."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        info: dict[str, Any] = engine.status()
+        info = engine.status().as_dict()
         owner = host_of(request).accounts.can(session.user, Permission.SETTINGS)
     info.pop("library", None)  # where it lives on disk is not the browser's business
     if not owner:
@@ -50,7 +94,7 @@ def status(session: SessionDep, request: Request) -> dict[str, Any]:
         info["encryption"].pop("key_file", None)
         if info.get("last_run"):
             info["last_run"].pop("roots", None)
-    return info
+    return reshaped(info)
 
 
 @router.get("/photos", tags=["library"])
@@ -66,7 +110,7 @@ def photos(
     ] = None,
     undated: Annotated[bool, Query(description="Only photos without a date.")] = False,
     with_faces: bool = False,
-) -> dict[str, Any]:
+) -> Timeline:
     """The timeline: photos newest first, filtered by year, folder or no date; with the years
     and folders (and how many photos have no date) to filter by."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
@@ -80,13 +124,14 @@ def photos(
         )
 
 
-@router.get("/photos/{photo_id}", tags=["library"])
-def photo(photo_id: PhotoId, session: SessionDep, request: Request) -> dict[str, Any]:
-    """One photo with its faces, who they are, and who is unassigned."""
+@router.get("/photos/{photo_id}", tags=["library"], response_model=PhotoDetail)
+def photo(photo_id: PhotoId, session: SessionDep, request: Request) -> Response:
+    """One photo with its faces, who they are, and who is unassigned; `error` in the words of
+    a web user (there is no `error_web`)."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        detail = engine.photo_detail(photo_id)
+        detail = engine.photo_detail(photo_id).as_dict()
     detail["error"] = detail.pop("error_web")  # in the words of a web user
-    return detail
+    return reshaped(detail)
 
 
 @router.get(
@@ -115,7 +160,7 @@ def face_crop(face_id: FaceId, session: SessionDep, request: Request) -> Respons
     return Response(data, media_type="image/jpeg")
 
 
-@router.post("/uploads", tags=["library"])
+@router.post("/uploads", tags=["library"], response_model=Uploaded)
 def upload(
     session: SessionDep,
     request: Request,
@@ -195,7 +240,7 @@ def checked_header(host: EngineHost, data: bytes, suffix: str) -> None:
         os.unlink(temporary)
 
 
-@router.get("/jobs", tags=["library"])
+@router.get("/jobs", tags=["library"], response_model=list[JobInfo])
 def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
     """Indexing jobs and their progress."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
@@ -203,7 +248,7 @@ def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
         return [j.as_dict(where) for j in host_of(request).jobs.values()]
 
 
-@router.get("/jobs/{job_id}", tags=["library"])
+@router.get("/jobs/{job_id}", tags=["library"], response_model=JobInfo)
 def job(
     job_id: Annotated[str, FastPath(max_length=64)], session: SessionDep, request: Request
 ) -> dict[str, Any]:

@@ -7,12 +7,26 @@ import os
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from regard.domain.accounts import Permission
+from regard.domain.rights import (
+    AuditEntry,
+    ConsentGranted,
+    ConsentSubject,
+    ConsentWithdrawn,
+    ErasurePreview,
+    ErasureReceipt,
+    OptOutAdded,
+    OptOutInfo,
+    RecordOfProcessing,
+    RetentionApplied,
+    RetentionSchedule,
+)
+from regard.engine import Verification
 from regard.errors import (
     PrivacyRequestError,
 )
@@ -31,7 +45,7 @@ router = APIRouter(prefix="/api")
 
 
 @router.get("/consents", tags=["privacy"])
-def consents(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+def consents(session: SessionDep, request: Request) -> list[ConsentSubject]:
     """The consent ledger (as `regard consent list`)."""
     with allowed(request, session, Permission.CONSENT, "see consents") as engine:
         return engine.privacy.consents()
@@ -48,7 +62,7 @@ def grant(
     evidence: Annotated[UploadFile | None, File()] = None,
     face: Annotated[UploadFile | None, File()] = None,
     face_index: Annotated[int | None, Form(ge=0, le=1000)] = None,
-) -> dict[str, Any]:
+) -> ConsentGranted:
     """Record a consent (as `regard consent grant`); the evidence file is hashed, not kept
     (the ledger notes its name as it was sent)."""
     require(request, session, Permission.CONSENT, "record consents")
@@ -86,14 +100,14 @@ class WithdrawIn(BaseModel):
 
 
 @router.post("/consents/withdraw", tags=["privacy"])
-def withdraw(body: WithdrawIn, session: SessionDep, request: Request) -> dict[str, Any]:
+def withdraw(body: WithdrawIn, session: SessionDep, request: Request) -> ConsentWithdrawn:
     """Withdraw consent, at once (as `regard consent withdraw`)."""
     with allowed(request, session, Permission.CONSENT, "withdraw consents") as engine:
         return engine.privacy.withdraw(body.subject, body.purposes)
 
 
 @router.get("/optouts", tags=["privacy"])
-def optouts(session: SessionDep, request: Request) -> list[dict[str, Any]]:
+def optouts(session: SessionDep, request: Request) -> list[OptOutInfo]:
     """The opt-out registry (as `regard optout list`)."""
     with allowed(request, session, Permission.CONSENT, "see opt-outs") as engine:
         return engine.privacy.optout_list()
@@ -106,7 +120,7 @@ def optout(
     selfie: Annotated[UploadFile, File(description="A photo of the person who opts out.")],
     face_index: Annotated[int | None, Form(ge=0, le=1000)] = None,
     note: Annotated[str | None, Form(max_length=500)] = None,
-) -> dict[str, Any]:
+) -> OptOutAdded:
     """Never recognise this face again (as `regard optout add`); the selfie is not kept."""
     require(request, session, Permission.CONSENT, "record opt-outs")
     with (
@@ -143,7 +157,7 @@ def access_report(body: PersonRef, session: SessionDep, request: Request) -> Res
 
 
 @router.post("/erase/preview", tags=["privacy"])
-def erase_preview(body: PersonRef, session: SessionDep, request: Request) -> dict[str, Any]:
+def erase_preview(body: PersonRef, session: SessionDep, request: Request) -> ErasurePreview:
     """What erasing this person would remove (the confirmation step)."""
     with allowed(request, session, Permission.ERASE, "erase people") as engine:
         return engine.privacy.erasure_preview(body.person, None)
@@ -154,7 +168,7 @@ class EraseIn(PersonRef):
 
 
 @router.post("/erase", tags=["privacy"])
-def erase(body: EraseIn, session: SessionDep, request: Request) -> dict[str, Any]:
+def erase(body: EraseIn, session: SessionDep, request: Request) -> ErasureReceipt:
     """Erase a person and return the receipt (as `regard erase --person`)."""
     with allowed(request, session, Permission.ERASE, "erase people") as engine:
         target = engine.people.resolve(body.person)
@@ -168,21 +182,21 @@ def erase(body: EraseIn, session: SessionDep, request: Request) -> dict[str, Any
 @router.get("/audit", tags=["privacy"])
 def audit(
     session: SessionDep, request: Request, since: Annotated[str | None, Query(max_length=40)] = None
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     """The audit log (owners; members if the owner allows)."""
     with allowed(request, session, Permission.AUDIT, "read the audit log") as engine:
         return engine.privacy.audit_entries(since)
 
 
 @router.get("/audit/verify", tags=["privacy"])
-def audit_verify(session: SessionDep, request: Request) -> dict[str, Any]:
+def audit_verify(session: SessionDep, request: Request) -> Verification:
     """Check the audit log's hash chain."""
     with allowed(request, session, Permission.AUDIT, "read the audit log") as engine:
-        return engine.privacy.verify_audit().as_dict()
+        return engine.privacy.verify_audit()
 
 
 @router.get("/records", tags=["privacy"])
-def records(session: SessionDep, request: Request) -> dict[str, Any]:
+def records(session: SessionDep, request: Request) -> RecordOfProcessing:
     """The record of processing activities (GDPR art. 30)."""
     with allowed(request, session, Permission.RECORDS, "read the records") as engine:
         return engine.records()
@@ -193,21 +207,21 @@ class RetentionIn(BaseModel):
 
 
 @router.get("/retention", tags=["privacy"])
-def retention(session: SessionDep, request: Request) -> dict[str, Any]:
+def retention(session: SessionDep, request: Request) -> RetentionSchedule:
     """The retention schedule."""
     with allowed(request, session, Permission.RECORDS, "read the records") as engine:
-        return engine.privacy.retention.schedule()
+        return engine.privacy.retention_schedule()
 
 
 @router.post("/retention", tags=["privacy"])
-def set_retention(body: RetentionIn, session: SessionDep, request: Request) -> dict[str, Any]:
+def set_retention(body: RetentionIn, session: SessionDep, request: Request) -> RetentionSchedule:
     """Set how long face data of faces in no person is kept (owners)."""
     with allowed(request, session, Permission.SETTINGS, "change settings") as engine:
-        return engine.privacy.retention.set("unassigned-days", body.unassigned_days)
+        return engine.privacy.set_retention("unassigned-days", body.unassigned_days)
 
 
 @router.post("/maintain", tags=["privacy"])
-def maintain(session: SessionDep, request: Request) -> dict[str, Any]:
+def maintain(session: SessionDep, request: Request) -> RetentionApplied:
     """Apply the retention schedule now."""
     with allowed(request, session, Permission.SETTINGS, "change settings") as engine:
-        return engine.privacy.retention.apply()
+        return engine.privacy.apply_retention()

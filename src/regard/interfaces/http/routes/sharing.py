@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from regard.domain.people import MAX_ID
 from regard.engine import (
     Engine,
     ExportOptions,
+    ExportPreview,
     Selection,
 )
 from regard.interfaces.http.api import (
@@ -79,7 +80,7 @@ class ExportPreviewIn(ExportIn):
 
 
 @router.post("/export/preview", tags=["sharing"])
-def export_preview(body: ExportPreviewIn, session: SessionDep, request: Request) -> dict[str, Any]:
+def export_preview(body: ExportPreviewIn, session: SessionDep, request: Request) -> ExportPreview:
     """What an export would blur, before it is made: per photo the heads blurred and those
     left visible, small preview images of the first copies (not kept), and who comes out
     blurred, with a warning for each person chosen by name who has not agreed."""
