@@ -53,6 +53,7 @@ _HOME = {
     "PersonSummary": "regard.domain.people",
     "PhotoDetail": "regard.domain.library",
     "PhotoMatch": "regard.domain.search",
+    "PhotoSummary": "regard.domain.library",
     "Policy": "regard.domain.privacy",
     "ProbeFace": "regard.domain.search",
     "RecordOfProcessing": "regard.domain.rights",
@@ -96,6 +97,7 @@ __all__ = [
     "PersonSummary",
     "PhotoDetail",
     "PhotoMatch",
+    "PhotoSummary",
     "Policy",
     "ProbeFace",
     "RecordOfProcessing",
@@ -121,7 +123,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from regard.domain.library import LibraryStatus, PhotoDetail, Timeline
+    from regard.domain.library import LibraryStatus, PhotoDetail, PhotoSummary, Timeline
     from regard.domain.people import (
         HistoryEntry,
         PersonCorrected,

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from regard.context import LibraryContext
 from regard.domain.library import (
@@ -25,6 +24,7 @@ from regard.domain.library import (
     PhotoDetail,
     PhotoFaceInfo,
     PhotoMetadataInfo,
+    PhotoSummary,
     Timeline,
     YearCount,
 )
@@ -509,9 +509,9 @@ class Engine:
             size_bytes=self.paths.size_bytes(),
         )
 
-    def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
+    def photos(self, *, with_faces: bool = False) -> list[PhotoSummary]:
         """The library's photos with how many faces (and good-quality faces) each has."""
-        return self.catalog.photo_summaries(with_faces=with_faces)
+        return [PhotoSummary(**r) for r in self.catalog.photo_summaries(with_faces=with_faces)]
 
     def timeline(
         self,

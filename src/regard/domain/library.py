@@ -49,6 +49,20 @@ class LibraryStatus(Result):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class PhotoSummary(Result):
+    """A photo in the list of the library's photos, with how many faces it has."""
+
+    id: int
+    path: str
+    status: str
+    taken_at: str | None
+    width: int | None
+    height: int | None
+    faces: int
+    good_faces: int  # faces not of low quality
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class FolderCount(Result):
     folder: str  # what to filter the timeline by (for owners: the path)
     name: str  # what to call it

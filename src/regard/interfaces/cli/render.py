@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from regard.domain.library import LibraryStatus
+from regard.domain.library import LibraryStatus, PhotoSummary
 from regard.domain.people import HistoryEntry, PersonPage, PersonSummary
 from regard.domain.photo import Photo
 from regard.domain.rights import AuditEntry, ConsentSubject, ErasureReceipt, RecordOfProcessing
@@ -240,7 +240,7 @@ def search_result(console: Console, result: SearchResult) -> None:
     console.print(table)
 
 
-def photos(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def photos(console: Console, rows: Sequence[PhotoSummary]) -> None:
     table = Table(title=f"{len(rows)} photos", title_justify="left")
     table.add_column("photo", overflow="fold")
     table.add_column("faces", justify="right")
