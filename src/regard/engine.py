@@ -17,23 +17,17 @@ from pathlib import Path
 
 from regard.context import LibraryContext
 from regard.domain.library import (
-    Encryption,
-    FolderCount,
     KeyChange,
     LibraryStatus,
     PhotoDetail,
-    PhotoFaceInfo,
-    PhotoMetadataInfo,
     PhotoSummary,
     Timeline,
-    YearCount,
 )
-from regard.domain.photo import Photo, folder_names, shown_name
-from regard.domain.privacy import Policy, Purpose
+from regard.domain.photo import Photo
+from regard.domain.privacy import Policy
 from regard.domain.rights import RecordOfProcessing
 from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
-from regard.files import readable_path
 from regard.inference.calibration import Calibration
 
 # The option and result types the skins and library users hand in and get back, from the
@@ -69,6 +63,7 @@ from regard.services.anonymise import (
     AnonymisedVideo,
     Anonymiser,
     FrameProgress,
+    anonymise,
     blur_settings,
     export_zip,
 )
@@ -79,6 +74,7 @@ from regard.services.export import (
     ExportReport,
     Selection,
 )
+from regard.services.library import LibraryView
 from regard.services.people import GroupingSummary, PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
@@ -240,6 +236,14 @@ class Engine:
             probes=c.probes,
             people=self.people,
             withheld=withheld,
+        )
+        self.view = LibraryView(
+            catalog=c.catalog,
+            paths=self.paths,
+            vectors=c.vectors,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
         )
         self.xmp = XmpService(
             catalog=c.catalog, audit=c.audit, policy=c.policy, acting=c.acting, people=self.people
@@ -471,47 +475,12 @@ class Engine:
     # --- status -------------------------------------------------------------------------------
 
     def status(self) -> LibraryStatus:
-        counts = self.catalog.counts()
-        faces = counts["embeddings"]
-        t = self.calibration.search_threshold(faces)
-        key = self.keys.info(self.sealer)
-        return LibraryStatus(
-            library=str(self.paths.root),
-            library_id=self.catalog.setting("library_id"),
-            policy=self.policy.value,
-            encryption=Encryption(
-                scheme="AES-256-GCM",
-                key=key.kind,
-                key_file=key.key_file,
-                unlocked=self.sealer is not None,
-                key_id=key.key_id,
-            ),
-            biometric=self.catalog.privacy.biometric_counts(),
-            consent_subjects=len({c["subject_key"] for c in self.catalog.privacy.consents()}),
-            opt_outs=len(self.catalog.privacy.optouts()),
-            audit_entries=len(self.catalog.privacy.audit_entries()),
-            schema_version=self.catalog.schema_version,
-            photos=counts["photos"],
-            indexed=counts["indexed"],
-            errors=counts["errors"],
-            photos_with_faces=counts["photos_with_faces"],
-            faces=counts["faces"],
-            low_quality_faces=counts["low_quality_faces"],
-            embeddings=counts["embeddings"],
-            vector_index=self.vectors.kind,
-            **self.catalog.people.counts(),
-            search_threshold=t,
-            expected_false_matches_per_search=round(
-                self.calibration.expected_false_matches(t, faces), 4
-            ),
-            models=self.catalog.models(),
-            last_run=self.catalog.last_run(),
-            size_bytes=self.paths.size_bytes(),
-        )
+        """What the library holds: photos, faces, people, errors, models, its key, its size."""
+        return self.view.status(self.keys.info(self.sealer), unlocked=self.unlocked)
 
     def photos(self, *, with_faces: bool = False) -> list[PhotoSummary]:
         """The library's photos with how many faces (and good-quality faces) each has."""
-        return [PhotoSummary(**r) for r in self.catalog.photo_summaries(with_faces=with_faces)]
+        return self.view.photos(with_faces=with_faces)
 
     def timeline(
         self,
@@ -525,79 +494,22 @@ class Engine:
     ) -> Timeline:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        counts = dict(self.catalog.folders())
-        names = folder_names(list(counts), str(self.paths.root))
-        full = self.context.acting.actor.full_paths
-        if folder is not None:
-            # A name that is not one of the list's holds no photo.
-            folder = self.folder_path(folder) or "\0"
-        total, rows = self.catalog.timeline(offset, limit, year, folder, with_faces, undated)
-        where = self.path_namer()
-        for r in rows:
-            r["name"] = shown_name(r["path"], r.pop("upload_name"))
-            r["path"] = where(r["path"])
-        return Timeline(
-            total=total,
+        return self.view.timeline(
             offset=offset,
-            photos=rows,
-            years=[YearCount(**y) for y in self.catalog.years()],
-            undated=self.catalog.undated_count(),
-            folders=[
-                FolderCount(f if full else names[f], readable_path(names[f]), n)
-                for f, n in counts.items()
-            ],
+            limit=limit,
+            year=year,
+            folder=folder,
+            with_faces=with_faces,
+            undated=undated,
         )
 
     def folder_path(self, folder: str) -> str | None:
-        """The folder a name from `timeline()`'s list of folders stands for (all but owners
-        are given those names, not paths; owners may also give a path as it is)."""
-        names = folder_names([f for f, _n in self.catalog.folders()], str(self.paths.root))
-        named = next((f for f, n in names.items() if n == folder), None)
-        return named or (folder if self.context.acting.actor.full_paths else None)
+        """The folder a name from `timeline()`'s list of folders stands for."""
+        return self.view.folder_path(folder)
 
     def photo_detail(self, photo_id: int) -> PhotoDetail:
         """One photo, its metadata, and its faces with who they are."""
-        photo = self.catalog.photo(photo_id)
-        if photo is None:
-            raise PhotoNotFoundError(photo_id)
-        faces = []
-        for r in self.catalog.face_rows(photo_id):
-            person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
-            if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
-                person = None  # not to be identified (withdrawn consent, or none required)
-            faces.append(
-                PhotoFaceInfo(
-                    face=f"F{r['id']}",
-                    face_id=r["id"],
-                    box=[round(r[k], 1) for k in ("x", "y", "w", "h")],
-                    person=f"P{person.id}" if person else None,
-                    name=person.name if person else None,
-                    assigned_by=r["assigned_by"],
-                    face_data=r["biometric"],
-                    low_quality=bool(r["low_quality"]),
-                )
-            )
-        meta = photo.metadata
-        return PhotoDetail(
-            id=photo.id,
-            path=self.path_namer()(photo.path),
-            name=shown_name(photo.path, self.catalog.upload_name(photo.path)),
-            status=photo.status.value,
-            error=photo.error_message,
-            error_web=photo.error_web or photo.error_message,
-            metadata=None
-            if meta is None
-            else PhotoMetadataInfo(
-                format=meta.format,
-                width=meta.width,
-                height=meta.height,
-                taken_at=meta.taken_at,
-                camera=" ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
-                has_location=meta.gps_lat is not None,
-            ),
-            faces=faces,
-            unassigned=sum(1 for f in faces if f.person is None),
-        )
+        return self.view.photo_detail(photo_id)
 
     def failures(self) -> list[Photo]:
         return self.catalog.failed_photos()
@@ -614,13 +526,8 @@ class Engine:
         progress: FrameProgress | None = None,
     ) -> AnonymisedCopy:
         """A copy of a photo or video handed in, every face blurred (see `anonymise`)."""
-        return anonymise(
-            source,
-            output,
-            method=method,
-            keep_audio=keep_audio,
-            progress=progress,
-            models=self.models,
+        return Anonymiser(self.models).anonymise(
+            source, output, method=method, keep_audio=keep_audio, progress=progress
         )
 
     def select_for_export(
@@ -671,23 +578,6 @@ class Engine:
     def records(self) -> RecordOfProcessing:
         """The record of processing activities (GDPR art. 30), from the live configuration."""
         return self.privacy.records(self.catalog.models(), self.keys.info(None).kind)
-
-
-def anonymise(
-    source: Path,
-    output: Path,
-    *,
-    method: str = "gaussian",
-    keep_audio: bool = False,
-    progress: FrameProgress | None = None,
-    models: ModelLoader = STANDARD_MODELS,
-) -> AnonymisedCopy:
-    """Write `output`, a copy of the photo or video `source` with every face blurred and no
-    metadata (a video's sound only with `keep_audio`). No library is needed: nothing is kept
-    or indexed."""
-    return Anonymiser(models).anonymise(
-        source, output, method=method, keep_audio=keep_audio, progress=progress
-    )
 
 
 def _version() -> str:

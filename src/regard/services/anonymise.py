@@ -17,7 +17,7 @@ from typing import Any, Literal
 from regard.errors import RegardError
 from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
-from regard.pipeline.models import ModelLoader
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.sniff import sniff
 from regard.services.export import Exporter, ExportOptions, Selection
 
@@ -140,6 +140,23 @@ class Anonymiser:
             audio_kept=report.audio_kept,
             seconds=report.seconds,
         )
+
+
+def anonymise(
+    source: Path,
+    output: Path,
+    *,
+    method: str = "gaussian",
+    keep_audio: bool = False,
+    progress: FrameProgress | None = None,
+    models: ModelLoader = STANDARD_MODELS,
+) -> AnonymisedCopy:
+    """Write `output`, a copy of the photo or video `source` with every face blurred and no
+    metadata (a video's sound only with `keep_audio`). No library is needed: nothing is kept
+    or indexed."""
+    return Anonymiser(models).anonymise(
+        source, output, method=method, keep_audio=keep_audio, progress=progress
+    )
 
 
 def export_zip(
