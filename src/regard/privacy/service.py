@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.models import ModelSpec
+from regard.domain.people import person_label
 from regard.domain.rights import (
     AccessReportMade,
     AuditEntry,
@@ -148,8 +149,20 @@ class PrivacyService:
 
     # --- erasure -----------------------------------------------------------------------------
 
-    def erase_person(self, ref: str, *, with_photos: bool = False) -> ErasureReceipt:
+    def erase_person(
+        self, ref: str, *, with_photos: bool = False, confirmed_as: str | None = None
+    ) -> ErasureReceipt:
+        """Erase the person `ref` names. `confirmed_as`: their name or id, typed again to
+        confirm (the web app's step); anything else erases nothing."""
         people, faces = self.eraser.targets_for_person(ref)
+        target = people[0]
+        if confirmed_as is not None and confirmed_as.strip() not in {
+            target.name,
+            person_label(target.id),
+        }:
+            raise PrivacyRequestError(
+                "To confirm, type the person's name (or id) exactly as shown."
+            )
         try:
             return self.eraser.erase(people, faces, with_photos=with_photos, what=f"person {ref}")
         finally:

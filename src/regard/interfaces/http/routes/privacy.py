@@ -27,9 +27,6 @@ from regard.domain.rights import (
     RetentionSchedule,
 )
 from regard.engine import Verification
-from regard.errors import (
-    PrivacyRequestError,
-)
 from regard.interfaces.http.api import (
     MAX_EVIDENCE_BYTES,
     SessionDep,
@@ -171,12 +168,9 @@ class EraseIn(PersonRef):
 def erase(body: EraseIn, session: SessionDep, request: Request) -> ErasureReceipt:
     """Erase a person and return the receipt (as `regard erase --person`)."""
     with allowed(request, session, Permission.ERASE, "erase people") as engine:
-        target = engine.people.resolve(body.person)
-        if body.confirm.strip() not in {target.name, f"P{target.id}"}:
-            raise PrivacyRequestError(
-                "To confirm, type the person's name (or id) exactly as shown."
-            )
-        return engine.privacy.erase_person(body.person, with_photos=body.with_photos)
+        return engine.privacy.erase_person(
+            body.person, with_photos=body.with_photos, confirmed_as=body.confirm
+        )
 
 
 @router.get("/audit", tags=["privacy"])
