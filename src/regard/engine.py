@@ -29,9 +29,6 @@ from regard.domain.rights import RecordOfProcessing
 from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
-
-# The option and result types the skins and library users hand in and get back, from the
-# layers below: they take them from here (or from `regard`), never from those layers.
 from regard.jobs.ingest import (
     EventSink,
     FileDone,
@@ -85,6 +82,8 @@ from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
 
+#: What the skins (and programs) take from here: the engine, and the option and result types
+#: of the layers below, which the skins never import themselves.
 __all__ = [
     "BLUR_METHODS",
     "IMAGE_TYPES",
