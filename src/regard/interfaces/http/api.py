@@ -9,6 +9,7 @@ someone sends is read first, in a worker process and outside the lock (`EngineHo
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -159,10 +160,20 @@ def received(upload: UploadFile, limit: int, kinds: dict[str, str]) -> Iterator[
         os.unlink(temporary)
 
 
-def reshaped(content: Any) -> JSONResponse:
+class Json(JSONResponse):
+    """JSON that is valid UTF-8 whatever it holds: a path whose bytes are not UTF-8 (Python's
+    surrogate escapes, see `readable_path`) is written with JSON's \\udcXX escapes, as
+    `regard --json` does, instead of failing the response."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
+def reshaped(content: Any) -> Json:
     """An answer the route reshaped for the web (a field left out, or in other words), sent
     as it is: the route's `response_model` documents the answer it was made from."""
-    return JSONResponse(content)
+    return Json(content)
 
 
 def received_photo(upload: UploadFile) -> AbstractContextManager[Path]:
