@@ -559,6 +559,72 @@ def long_script(minutes: float, seed: int = 7) -> Script:
     return Script(seconds=total, layers=tuple(layers))
 
 
+def family_script(minutes: float, seed: int = 11) -> Script:
+    """What a family video is like: long shots (15-50 s) of one to three people held by a
+    slowly drifting camera (a few per cent of the frame over the shot, a slow zoom), someone
+    coming into view beside the first or leaving part-way through, a few seconds of scenery
+    between some shots; cuts only between shots. The case the speed target names; the
+    montage of `long_script` (a cut every few seconds) is the worst case."""
+    rng = np.random.default_rng(seed)
+    singles = list(IDENTITY_PHOTOS)
+    groups = list(GROUP_PHOTOS)
+    layers: list[Layer] = []
+    t = 0.0
+    total = minutes * 60.0
+
+    def pick(other: str | None = None) -> str:
+        while True:
+            p = singles[int(rng.integers(len(singles)))]
+            if other is None or IDENTITY_PHOTOS[p] != IDENTITY_PHOTOS[other]:
+                return p
+
+    def w() -> float:
+        return float(rng.uniform(0.06, 0.16))  # face width as a share of 1920: 115-310 px
+
+    def drift(start: float, end: float, cx: float, cy: float, size: float) -> tuple[Place, ...]:
+        dx, dy = float(rng.uniform(-0.05, 0.05)), float(rng.uniform(-0.03, 0.03))
+        zoom = float(rng.uniform(0.85, 1.2))
+        return (Place(start, cx, cy, size), Place(end, cx + dx, cy + dy, size * zoom))
+
+    kinds = ["solo", "duo", "arrive", "group", "scenery"]
+    weights = np.array([3, 3, 3, 2, 1], dtype=np.float64)
+    while t < total - 5.0:
+        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+        length = float(rng.uniform(3.0, 6.0) if kind == "scenery" else rng.uniform(15.0, 50.0))
+        length = min(total - t, length)
+        end = t + length
+        cy = float(rng.uniform(0.38, 0.5))
+        if kind == "solo":
+            cx = float(rng.uniform(0.35, 0.65))
+            layers.append(Layer(pick(), drift(t, end, cx, cy, w()), end))
+        elif kind == "duo":
+            a = pick()
+            b = pick(a)
+            layers.append(Layer(a, drift(t, end, 0.25, cy, w()), end, LEFT))
+            layers.append(Layer(b, drift(t, end, 0.75, cy, w()), end, RIGHT))
+        elif kind == "arrive":
+            # The first person all through; the second walks in from the right edge part-way
+            # (over about a second and a half) and sometimes walks out again before the cut.
+            a = pick()
+            b = pick(a)
+            size = w()
+            layers.append(Layer(a, drift(t, end, 0.25, cy, w()), end, LEFT))
+            come = t + float(rng.uniform(3.0, length / 2))
+            places = [Place(come, 1.05, cy, size), Place(come + 1.5, 0.74, cy, size)]
+            until = end
+            if rng.random() < 0.5 and end - come > 12.0:
+                go = come + float(rng.uniform(6.0, end - come - 3.0))
+                places += [Place(go, 0.76, cy, size), Place(go + 1.5, 1.08, cy, size)]
+                until = go + 1.5
+            layers.append(Layer(b, tuple(places), until, RIGHT))
+        elif kind == "group":
+            photo = groups[int(rng.integers(len(groups)))]
+            size = float(rng.uniform(0.05, 0.09))
+            layers.append(Layer(photo, drift(t, end, 0.5, 0.45, size), end))
+        t = end
+    return Script(seconds=total, layers=tuple(layers))
+
+
 def describe(truth: Truth, min_px: float = 40.0) -> list[str]:
     """Who is visible when, a line each: for looking at a made video's truth."""
     return [f"{p:>20} {a:7.2f}-{b:7.2f}  ({tid})" for tid, p, a, b in truth.visible(min_px)]

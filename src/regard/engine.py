@@ -8,38 +8,71 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from regard.context import LibraryContext
 from regard.domain.jobs import FAILED, Job
-from regard.domain.photo import Photo, folder_names, shown_name
-from regard.domain.privacy import Policy, Purpose
-from regard.domain.search import ProbeFace, SearchResult
+from regard.domain.library import (
+    KeyChange,
+    LibraryStatus,
+    PhotoDetail,
+    PhotoSummary,
+    Timeline,
+)
+from regard.domain.photo import Photo
+from regard.domain.privacy import Policy
+from regard.domain.rights import RecordOfProcessing
+from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
-from regard.files import readable_path
 from regard.inference.calibration import Calibration
 from regard.jobs.indexing import Indexer
-from regard.jobs.ingest import EventSink, IndexReport
+from regard.jobs.ingest import (
+    EventSink,
+    FileDone,
+    IndexEvent,
+    IndexReport,
+    Outcome,
+    ScanDone,
+)
 from regard.jobs.probes import worker_probes
 from regard.jobs.queue import JobQueue, JobRunner
 from regard.pipeline.analyse import Analyser, AnalysisSettings
+from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
+from regard.pipeline.anonymise.clean_encode import KEEPABLE
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
-from regard.pipeline.models import STANDARD_MODELS as STANDARD_MODELS
-from regard.pipeline.models import ModelLoader as ModelLoader
+from regard.pipeline.decode import DecodeLimits
+from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.probe import FaceSource, InProcessFaces, ProbeReader
+from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.privacy.acting import Acting, Actor, default_actor
-from regard.privacy.audit import AuditLog
+from regard.privacy.audit import AuditLog, Verification
 from regard.privacy.policy import PolicyGate
 from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
-from regard.services.accounts import Accounts
-from regard.services.export import Exporter
+from regard.services.accounts import Accounts, Session
+from regard.services.anonymise import (
+    AnonymisedCopy,
+    AnonymisedPhoto,
+    AnonymisedVideo,
+    Anonymiser,
+    FrameProgress,
+    anonymise,
+    blur_settings,
+    export_zip,
+)
+from regard.services.export import (
+    Exporter,
+    ExportOptions,
+    ExportPreview,
+    ExportReport,
+    Selection,
+)
+from regard.services.library import LibraryView
 from regard.services.people import PeopleService
 from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
@@ -50,6 +83,42 @@ from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
 from regard.storage.vector_store import ANN_THRESHOLD, VectorStore
+
+#: What the skins (and programs) take from here: the engine, and the option and result types
+#: of the layers below, which the skins never import themselves.
+__all__ = [
+    "BLUR_METHODS",
+    "IMAGE_TYPES",
+    "KEEPABLE",
+    "STANDARD_MODELS",
+    "VIDEO_TYPES",
+    "AnalysisSettings",
+    "AnonymisedCopy",
+    "AnonymisedPhoto",
+    "AnonymisedVideo",
+    "BlurSettings",
+    "DecodeLimits",
+    "Engine",
+    "EngineConfig",
+    "ExportOptions",
+    "ExportPreview",
+    "ExportReport",
+    "FileDone",
+    "FrameProgress",
+    "IndexEvent",
+    "IndexReport",
+    "KeyConfig",
+    "ModelLoader",
+    "Outcome",
+    "ScanDone",
+    "Selection",
+    "Session",
+    "Verification",
+    "anonymise",
+    "blur_settings",
+    "refuse_urls",
+    "sniff",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +254,6 @@ class Engine:
         )
         # A withdrawn consent holds for the human: their look-alikes are withheld too.
         withheld = self.privacy.gate.withheld
-        self.search = SearchService(
-            catalog=c.catalog,
-            vectors=c.vectors,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            calibration=c.calibration,
-            probes=c.probes,
-            withheld=withheld,
-        )
         self.people = PeopleService(
             catalog=c.catalog,
             vectors=c.vectors,
@@ -204,6 +263,25 @@ class Engine:
             calibration=c.calibration,
             params=self.config.grouping,
             withheld=withheld,
+        )
+        self.search = SearchService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            probes=c.probes,
+            people=self.people,
+            withheld=withheld,
+        )
+        self.view = LibraryView(
+            catalog=c.catalog,
+            paths=self.paths,
+            vectors=c.vectors,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
         )
         self.xmp = XmpService(
             catalog=c.catalog, audit=c.audit, policy=c.policy, acting=c.acting, people=self.people
@@ -270,7 +348,7 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def rekey(self, new: KeyConfig) -> dict[str, Any]:
+    def rekey(self, new: KeyConfig) -> KeyChange:
         """A new data key for everything biometric, under a new passphrase or key file; the
         old key opens nothing afterwards."""
         old = self.require_key()
@@ -297,16 +375,16 @@ class Engine:
             self.catalog.compact()
             self.keys.forget_old_key_file()
         info = self.keys.info(new_sealer)
-        return {
-            "resealed": resealed,
-            "key": info.kind,
-            "key_file": info.key_file,
-            "key_id": info.key_id,
-        }
+        return KeyChange(resealed, info.kind, info.key_file, info.key_id)
 
     @property
     def policy(self) -> Policy:
         return self.context.policy.current
+
+    @property
+    def unlocked(self) -> bool:
+        """Whether the library's biometric data is open (its key or passphrase was given)."""
+        return self.sealer is not None
 
     def require_key(self) -> Sealer:
         return self.keys.require(self.sealer)
@@ -327,16 +405,8 @@ class Engine:
         """Keep a photo handed in (see `Uploads.store`); index it with `submit_index`."""
         return self.uploads.store(data, suffix, known_hashes, name)
 
-    def content_hashes(self) -> set[str]:
-        """The SHA-256 of every file the library holds, to keep each upload once."""
-        return self.uploads.known_hashes()
-
     def photo(self, photo_id: int) -> Photo | None:
         return self.catalog.photos.get(photo_id)
-
-    def records(self) -> dict[str, Any]:
-        """The records of processing (what is kept, why, for how long, with which models)."""
-        return self.privacy.records(self.catalog.runs.models(), self.keys.info(None).kind)
 
     # --- who is acting ------------------------------------------------------------------------
 
@@ -441,54 +511,24 @@ class Engine:
             photo, face_index=face_index, threshold=threshold, limit=limit
         )
 
+    def search_person(self, ref: str, *, threshold: float | None = None) -> PersonSearch:
+        """A person's photos, then photos with faces that look like them but are not in them
+        yet ("suggested"), best first, within what the library's policy and consents allow."""
+        return self.search.search_person(ref, threshold=threshold)
+
     @property
     def calibration(self) -> Calibration:
         return self.context.calibration
 
     # --- status -------------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        counts = self.catalog.photos.counts()
-        faces = counts["embeddings"]
-        t = self.calibration.search_threshold(faces)
-        key = self.keys.info(self.sealer)
-        return {
-            "library": str(self.paths.root),
-            "library_id": self.catalog.runs.setting("library_id"),
-            "policy": self.policy.value,
-            "encryption": {
-                "scheme": "AES-256-GCM",
-                "key": key.kind,
-                "key_file": key.key_file,
-                "unlocked": self.sealer is not None,
-                "key_id": key.key_id,
-            },
-            "biometric": self.catalog.privacy.biometric_counts(),
-            "consent_subjects": len({c["subject_key"] for c in self.catalog.privacy.consents()}),
-            "opt_outs": len(self.catalog.privacy.optouts()),
-            "audit_entries": len(self.catalog.privacy.audit_entries()),
-            "schema_version": self.catalog.schema_version,
-            "photos": counts["photos"],
-            "indexed": counts["indexed"],
-            "errors": counts["errors"],
-            "photos_with_faces": counts["photos_with_faces"],
-            "faces": counts["faces"],
-            "low_quality_faces": counts["low_quality_faces"],
-            "embeddings": counts["embeddings"],
-            "vector_index": self.vectors.kind,
-            **self.catalog.people.counts(),
-            "search_threshold": t,
-            "expected_false_matches_per_search": round(
-                self.calibration.expected_false_matches(t, faces), 4
-            ),
-            "models": self.catalog.runs.models(),
-            "last_run": self.catalog.runs.last(),
-            "size_bytes": self.paths.size_bytes(),
-        }
+    def status(self) -> LibraryStatus:
+        """What the library holds: photos, faces, people, errors, models, its key, its size."""
+        return self.view.status(self.keys.info(self.sealer), unlocked=self.unlocked)
 
-    def photos(self, *, with_faces: bool = False) -> list[dict[str, Any]]:
+    def photos(self, *, with_faces: bool = False) -> list[PhotoSummary]:
         """The library's photos with how many faces (and good-quality faces) each has."""
-        return self.catalog.photos.summaries(with_faces=with_faces)
+        return self.view.photos(with_faces=with_faces)
 
     def timeline(
         self,
@@ -499,85 +539,93 @@ class Engine:
         folder: str | None = None,
         with_faces: bool = False,
         undated: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Timeline:
         """Photos newest first (undated last), for browsing; filter by year, folder (and the
         folders under it) or no date. With the years and folders there are to filter by."""
-        counts = dict(self.catalog.photos.folders())
-        names = folder_names(list(counts), str(self.paths.root))
-        full = self.context.acting.actor.full_paths
-        if folder is not None:
-            # A name that is not one of the list's holds no photo.
-            folder = self.folder_path(folder) or "\0"
-        total, rows = self.catalog.photos.timeline(offset, limit, year, folder, with_faces, undated)
-        where = self.path_namer()
-        for r in rows:
-            r["name"] = shown_name(r["path"], r.pop("upload_name"))
-            r["path"] = where(r["path"])
-        return {
-            "total": total,
-            "offset": offset,
-            "photos": rows,
-            "years": self.catalog.photos.years(),
-            "undated": self.catalog.photos.undated_count(),
-            "folders": [
-                {"folder": f if full else names[f], "name": readable_path(names[f]), "photos": n}
-                for f, n in counts.items()
-            ],
-        }
+        return self.view.timeline(
+            offset=offset,
+            limit=limit,
+            year=year,
+            folder=folder,
+            with_faces=with_faces,
+            undated=undated,
+        )
 
     def folder_path(self, folder: str) -> str | None:
-        """The folder a name from `timeline()`'s list of folders stands for (all but owners
-        are given those names, not paths; owners may also give a path as it is)."""
-        names = folder_names([f for f, _n in self.catalog.photos.folders()], str(self.paths.root))
-        named = next((f for f, n in names.items() if n == folder), None)
-        return named or (folder if self.context.acting.actor.full_paths else None)
+        """The folder a name from `timeline()`'s list of folders stands for."""
+        return self.view.folder_path(folder)
 
-    def photo_detail(self, photo_id: int) -> dict[str, Any]:
+    def photo_detail(self, photo_id: int) -> PhotoDetail:
         """One photo, its metadata, and its faces with who they are."""
-        photo = self.catalog.photos.get(photo_id)
-        if photo is None:
-            raise PhotoNotFoundError(photo_id)
-        faces = []
-        for r in self.catalog.faces.rows(photo_id):
-            person = self.catalog.people.get(r["person_id"]) if r["person_id"] else None
-            if person is not None and not self.context.policy.allowed(person, Purpose.GROUPING):
-                person = None  # not to be identified (withdrawn consent, or none required)
-            faces.append(
-                {
-                    "face": f"F{r['id']}",
-                    "face_id": r["id"],
-                    "box": [round(r[k], 1) for k in ("x", "y", "w", "h")],
-                    "person": f"P{person.id}" if person else None,
-                    "name": person.name if person else None,
-                    "assigned_by": r["assigned_by"],
-                    "face_data": r["biometric"],
-                    "low_quality": bool(r["low_quality"]),
-                }
-            )
-        meta = photo.metadata
-        return {
-            "id": photo.id,
-            "path": self.path_namer()(photo.path),
-            "name": shown_name(photo.path, self.catalog.photos.upload_name(photo.path)),
-            "status": photo.status.value,
-            "error": photo.error_message,
-            "error_web": photo.error_web or photo.error_message,
-            "metadata": None
-            if meta is None
-            else {
-                "format": meta.format,
-                "width": meta.width,
-                "height": meta.height,
-                "taken_at": meta.taken_at,
-                "camera": " ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
-                "has_location": meta.gps_lat is not None,
-            },
-            "faces": faces,
-            "unassigned": sum(1 for f in faces if f["person"] is None),
-        }
+        return self.view.photo_detail(photo_id)
 
     def failures(self) -> list[Photo]:
         return self.catalog.photos.failed()
+
+    # --- sharing safely ---------------------------------------------------------------------------
+
+    def anonymise(
+        self,
+        source: Path,
+        output: Path,
+        *,
+        method: str = "gaussian",
+        keep_audio: bool = False,
+        progress: FrameProgress | None = None,
+    ) -> AnonymisedCopy:
+        """A copy of a photo or video handed in, every face blurred (see `anonymise`)."""
+        return Anonymiser(self.models).anonymise(
+            source, output, method=method, keep_audio=keep_audio, progress=progress
+        )
+
+    def select_for_export(
+        self,
+        *,
+        paths: Iterable[Path] = (),
+        folders: Iterable[str] = (),
+        photo_ids: Iterable[int] = (),
+        people: Sequence[str] = (),
+    ) -> Selection:
+        """The library photos to export: under `paths` (files or folders), in `folders` (as
+        `timeline()` names them; owners may give paths), by id, and the photos of `people`."""
+        chosen = [*paths, *(Path(self.folder_path(f) or f) for f in folders)]
+        for photo_id in photo_ids:
+            photo = self.catalog.photos.get(photo_id)
+            if photo is None:
+                raise PhotoNotFoundError(photo_id)
+            chosen.append(Path(photo.path))
+        return self.exporter.select(chosen, people)
+
+    def export(
+        self,
+        selection: Selection,
+        output: Path,
+        options: ExportOptions,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> ExportReport:
+        """Copies of the selected photos in `output`, faces blurred as `options` say, no
+        metadata (see `regard.services.export`)."""
+        return self.exporter.export(selection, output, options, progress=progress)
+
+    def export_preview(
+        self, selection: Selection, options: ExportOptions, *, images: int = 3
+    ) -> ExportPreview:
+        """What `export` would blur, before anything is written."""
+        return self.exporter.preview(selection, options, images=images)
+
+    def export_zip(self, selection: Selection, options: ExportOptions, folder: Path) -> Path:
+        """`export` into `folder`, packed as one zip with its report; the zip's path."""
+        return export_zip(self.exporter, selection, options, folder)
+
+    def content_hashes(self) -> set[str]:
+        """The SHA-256 of every photo the library holds, to keep each content once."""
+        return self.uploads.known_hashes()
+
+    # --- privacy --------------------------------------------------------------------------------
+
+    def records(self) -> RecordOfProcessing:
+        """The record of processing activities (GDPR art. 30), from the live configuration."""
+        return self.privacy.records(self.catalog.runs.models(), self.keys.info(None).kind)
 
 
 def refuse_urls(roots: Iterable[Path]) -> None:

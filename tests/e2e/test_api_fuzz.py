@@ -28,9 +28,10 @@ from pydantic import BaseModel
 
 from regard.engine import EngineConfig
 from regard.errors import LoginError, NotSignedInError
-from regard.interfaces.http.api import COOKIE, router
+from regard.interfaces.http.api import COOKIE
 from regard.interfaces.http.app import create_app
 from regard.interfaces.http.host import EngineHost
+from regard.interfaces.http.routes import router
 from regard.services.accounts import Session
 
 pytestmark = pytest.mark.slow

@@ -41,6 +41,6 @@ def test_search_by_person_lists_their_photos(photo_library, shared_data):
         for p in photo_library.people.summaries()
         if any(ph["path"] == probe for ph in photo_library.people.show(p["person"])["photo_list"])
     )
-    found = photo_library.people.search(person)
+    found = photo_library.search_person(person)
     assert {m.path for m in found.matches} >= biden_photos
     assert {m.path for m in found.matches if m.faces[0].source != "suggested"} == biden_photos

@@ -123,7 +123,7 @@ def test_a_withdrawal_holds_for_faces_outside_the_person_and_for_new_photos(
         assert engine.search_face(new_photo).matches == ()
         entry = engine.privacy.audit_entries()[-1]
         assert entry["action"] == "search-face" and entry["detail"]["withheld_by_policy"] == 7
-        assert engine.people.search("Laura Bush").refused
+        assert engine.search_person("Laura Bush").refused
 
         # A new photo of her arrives: it is not found either, however it is grouped.
         shutil.copy(laura / "Laura_Bush_0009.jpg", photos / "laura")

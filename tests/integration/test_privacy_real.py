@@ -103,9 +103,9 @@ def test_withdrawal_empties_search_at_once_and_is_audited(tmp_path, shared_data)
         )
         engine.people.name(f"P{person}", "Barack")
         engine.privacy.grant("Barack", "grouping,search", evidence_text="verbal, 2026-11-01")
-        assert engine.people.search("Barack").matches
+        assert engine.search_person("Barack").matches
         engine.privacy.withdraw("Barack", "search")
-        found = engine.people.search("Barack")
+        found = engine.search_person("Barack")
         assert found.matches == () and found.refused
         assert engine.search_face(probe).matches == ()  # his faces are withheld from face search
         actions = [e["action"] for e in engine.privacy.audit_entries()]

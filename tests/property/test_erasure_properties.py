@@ -264,8 +264,7 @@ def check_erasure(world: World, tmp: Path) -> None:
         }
         listed_faces = [f["face_data"] for p in manifest["photos"] for f in p["your_faces"]]
         assert set(listed_faces) <= {"erased"}
-        if not world.copied:  # a copy's face is left out: tests/unit/test_erasure.py, xfail
-            assert len(listed_faces) == (0 if world.with_photos else len(faces))
+        assert len(listed_faces) == (0 if world.with_photos else len(faces))
         with pytest.raises(PersonNotFoundError):
             engine.privacy.access_report(tmp / "again.zip", person=f"P{person}")
         assert engine.privacy.verify_audit().ok

@@ -165,6 +165,9 @@ class VideoAnalysis:
     #: 41.2 s of the 60.0 s its header announces"); empty when all went well.
     notes: tuple[str, ...] = ()
     times: StageTimes = field(default_factory=StageTimes, compare=False)
+    #: Frames' worth of pixels the detector searched (a look at part of a frame counts its
+    #: share): at most `frames_looked_at`.
+    frames_searched: float = field(default=0.0, compare=False)
 
 
 #: A video's timeline is cut into slots this long; two appearances in a common slot count as

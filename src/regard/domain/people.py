@@ -1,9 +1,13 @@
-"""People: how the owner refers to persons (P12 or a name) and faces (F7)."""
+"""People: how the owner refers to persons (P12 or a name) and faces (F7), and what the people
+service answers."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, fields
+from typing import Any
 
+from regard.domain.result import Result
 from regard.errors import FaceNotFoundError, PersonNotFoundError
 
 _PERSON_ID = re.compile(r"^[Pp](\d+)$")
@@ -42,3 +46,109 @@ def parse_face_refs(text: str) -> list[int]:
             raise FaceNotFoundError(part)
         out.append(int(m.group(1)))
     return out
+
+
+# --- what the people service answers (see `regard.domain.result`) ---------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonSummary(Result):
+    """A person in the list of people, with their cover face."""
+
+    id: int
+    name: str | None
+    confirmed: bool
+    cover_face_id: int | None
+    faces: int
+    photos: int
+    confirmed_faces: int
+    cover_path: str | None  # the cover's photo on the disk (for the command line)
+    cover_box: list[float] | None
+    person: str  # "P12"
+    cover_face: str | None  # "F7"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonInfo(Result):
+    person: str  # "P12"
+    id: int
+    name: str | None
+    confirmed: bool
+    faces: int
+    photos: int
+    cover_face: str | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonFace(Result):
+    face: str  # "F7"
+    face_id: int
+    box: list[float]
+    assigned_by: str | None
+    low_quality: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonPhoto(Result):
+    photo_id: int
+    path: str
+    taken_at: str | None
+    faces: list[PersonFace]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonPage(PersonInfo):
+    """A person with their photos and faces."""
+
+    photo_list: list[PersonPhoto]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonCorrected(PersonInfo):
+    """A person after a merge, a split or a rejection, and the history entry that undoes it."""
+
+    undo: int
+    removed: bool = False  # a rejection took their last face: they are gone
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(PersonInfo)}
+        if self.removed:
+            out["removed"] = True
+        out["undo"] = self.undo
+        return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HistoryEntry(Result):
+    entry: int
+    at: str
+    action: str
+    text: str
+    undone: bool
+    can_undo: bool
+    why_not: str | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Undone(Result):
+    undone: int  # the history entry undone
+    action: str
+    text: str
+    person: str | None  # the person to show afterwards, if there is one
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PersonDeleted(Result):
+    deleted: str  # "P12"
+    name: str | None
+    faces_unassigned: int
+    entry: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Regrouped(Result):
+    faces: int
+    people: int
+    faces_in_people: int
+    unassigned: int
+    people_removed: int

@@ -1,4 +1,6 @@
-"""What a search by face returns: photos, best first, with the faces that matched."""
+"""What a search returns (by face, or by person): photos, best first, with the faces that
+matched. Each answer's JSON form (`as_dict()`) is shaped otherwise than its fields: the
+`...Json` dataclasses document it (see `regard.domain.result`)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,79 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regard.domain.face import AnalysedFace, Box
+from regard.domain.people import PersonInfo
+from regard.domain.result import Result
+
+# --- the JSON forms, as the HTTP API documents them ------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeFace:
+class ProbeFaceJson:
+    index: int
+    box: list[float]  # x, y, width, height in the photo's upright pixels
+    detector_score: float
+    size_px: float
+    low_quality: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMatchJson:
+    face_id: int
+    box: list[float]
+    score: float
+    low_quality: bool
+    person: str | None
+    name: str | None
+    source: str | None = None  # person searches only: "owner", "auto" or "suggested"
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoMatchJson:
+    photo_id: int
+    path: str
+    name: str
+    width: int | None
+    height: int | None
+    score: float
+    taken_at: str | None
+    faces: list[FaceMatchJson]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeJson:
+    path: str
+    face: ProbeFaceJson
+    faces_in_photo: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResultJson:
+    probe: ProbeJson
+    threshold: float
+    threshold_source: str
+    library_faces: int
+    expected_false_matches: float
+    photos: int
+    matches: list[PhotoMatchJson]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSearchJson:
+    person: PersonInfo
+    threshold: float
+    photos: int
+    matches: list[PhotoMatchJson]
+    refused: str | None = None  # why nothing may be shown (then there are no matches)
+
+
+# --- the answers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFace(Result):
     """A face found in the photo given to search, listed so the user can pick one."""
+
+    json_form = ProbeFaceJson
 
     index: int
     box: Box
@@ -34,8 +104,17 @@ class ProbeFace:
         }
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ProbeFaces(Result):
+    """The faces in a photo handed in, left to right, numbered as `face_index` takes them."""
+
+    faces: list[ProbeFace]
+
+
 @dataclass(frozen=True, slots=True)
-class FaceMatch:
+class FaceMatch(Result):
+    json_form = FaceMatchJson
+
     face_id: int
     box: Box
     score: float
@@ -63,7 +142,9 @@ class FaceMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class PhotoMatch:
+class PhotoMatch(Result):
+    json_form = PhotoMatchJson
+
     photo_id: int
     path: str
     score: float  # the best of its faces
@@ -87,7 +168,9 @@ class PhotoMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResult:
+class SearchResult(Result):
+    json_form = SearchResultJson
+
     probe_path: str
     probe_face: ProbeFace
     probe_faces: int
@@ -110,4 +193,23 @@ class SearchResult:
             "expected_false_matches": round(self.expected_false_matches, 4),
             "photos": len(self.matches),
             "matches": [m.as_dict() for m in self.matches],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSearch(Result):
+    json_form = PersonSearchJson
+
+    person: PersonInfo
+    threshold: float
+    matches: tuple[PhotoMatch, ...]
+    refused: str | None = None  # why nothing may be shown
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.person.as_dict(),
+            "threshold": round(self.threshold, 4),
+            "photos": len(self.matches),
+            "matches": [m.as_dict() for m in self.matches],
+            **({"refused": self.refused} if self.refused else {}),
         }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from regard.pipeline.clip import VideoLimits
+from regard.pipeline.gating import GateSettings
 from regard.pipeline.linking import LinkSettings
 from regard.pipeline.quality import QualityRules
 
@@ -24,6 +25,9 @@ class FootageSettings:
     event_px: float = 40.0  # faces this wide get their start and end pinned by refinement ...
     settled: float = 10.0  # ... but an end after this long is not: the end is known to within
     # half the spacing of the looks, 5 % of 10 s
+    gate: GateSettings | None = field(default_factory=GateSettings)  # search only what
+    # changed since the last look, and where the faces followed are; None: every look
+    # searches the whole frame
     max_faces: int = 3  # frames of each appearance embedded and kept, best first
     distinct_seconds: float = 1.0  # ... at least this far apart when the appearance allows
     link: LinkSettings = field(default_factory=LinkSettings)

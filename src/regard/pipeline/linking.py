@@ -239,6 +239,19 @@ class Linker:
         ]
         return out
 
+    def expected(self, t: float) -> list[Box]:
+        """Where the faces of the tracks a look at `t` could continue may be: where each was
+        last seen and where it should be by now (a face that was moving may have stopped).
+        A look that searches only part of its frame must search these to follow them."""
+        out = []
+        for tr in self.tracks:
+            if t - tr.last.time <= self.s.max_gap and tr.last.time < t:
+                out.append(tr.last.box)
+                predicted = tr.predict(t)
+                if predicted != tr.last.box:
+                    out.append(predicted)
+        return out
+
     # --- changes ---------------------------------------------------------------------------------
 
     def add(self, look: Look) -> None:

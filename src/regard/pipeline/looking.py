@@ -38,32 +38,35 @@ class Looker:
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder, s: FootageSettings):
         self.detector, self.embedder, self.s = detector, embedder, s
         self.looks = 0
+        self.searched = 0.0  # frames' worth of pixels searched, for the benchmark
         self.detect_seconds = 0.0
         self.embed_seconds = 0.0
 
-    def look(self, frame: Frame, region: Region | None = None) -> Look:
+    def look(
+        self, frame: Frame, region: Region | None = None, *, parts: Sequence[Region] | None = None
+    ) -> Look:
         """Detect the faces in `frame`, or only in its `region` (x0, y0, x1, y1), at the same
-        scale either way; align and assess each; keep the frame's colours."""
+        scale either way; align and assess each; keep the frame's colours.
+
+        `parts`: search only these parts of the frame (perhaps none), yet count the look as
+        a look at all of it, because what is outside them is known not to have changed
+        since the last look (`regard.pipeline.gating`)."""
         started = time.perf_counter()
         w, h = frame.width, frame.height
         scale = min(1.0, self.s.detect_long_side / max(w, h))
-        x0, y0, x1, y1 = 0, 0, w, h
-        if region is not None:
-            x0, y0 = max(0, int(region[0]) & ~1), max(0, int(region[1]) & ~1)
-            x1, y1 = min(w, (int(region[2]) + 1) & ~1), min(h, (int(region[3]) + 1) & ~1)
         found: list[Detection] = []
-        if x1 - x0 >= 16 and y1 - y0 >= 16:
-            small = yuv420.region_rgb(frame.yuv, w, h, (x0, y0, x1, y1), scale)
-            found = [
-                _shifted(d, x0, y0)
-                for d in detect_faces(
-                    self.detector, DecodedImage(small, small.shape[1] / (x1 - x0))
-                )
-            ]
-            if region is not None:
-                # A face the region's edge cuts through is half a face: a box and landmarks
-                # that belong to no track. Only edges inside the frame cut.
-                found = [d for d in found if _clear_of_cuts(d.box, (x0, y0, x1, y1), w, h)]
+        seen: Region | None = None
+        if parts is not None:
+            for part in parts:
+                # Parts are cut around what changed and the faces followed, with room to
+                # spare: a find hard by a part's edge is the detector misled by the cut.
+                found += self._detect(frame, _even(part, w, h), scale, edge=0.25)
+        elif region is not None:
+            rect = _even(region, w, h)
+            found = self._detect(frame, rect, scale)
+            seen = (float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3]))
+        else:
+            found = self._detect(frame, (0, 0, w, h), scale)
         sightings = []
         for d in found:
             if min(d.box.w, d.box.h) < self.s.min_face_px:
@@ -72,9 +75,32 @@ class Looker:
             quality = assess_quality(d, crop, self.s.quality)
             sightings.append(Sighting(frame.time, d, crop, quality, self._around(frame, d.box)))
         self.looks += 1
+        self.searched += _share(parts if parts is not None else [seen or (0, 0, w, h)], w, h)
         self.detect_seconds += time.perf_counter() - started
-        seen = None if region is None else (float(x0), float(y0), float(x1), float(y1))
         return Look(frame.time, sightings, self.colours(frame), seen)
+
+    def _detect(
+        self, frame: Frame, rect: tuple[int, int, int, int], scale: float, edge: float = 0.0
+    ) -> list[Detection]:
+        """The faces YuNet finds in `rect` of `frame` seen at `scale`, in frame pixels. A
+        face the edge of a rectangle smaller than the frame cuts through is half a face (a
+        box and landmarks that belong to no track): left out."""
+        w, h = frame.width, frame.height
+        x0, y0, x1, y1 = rect
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return []
+        # Converted to BGR, handed over as an RGB view of it: OpenCV's detector wants BGR and
+        # turning the view back is then free, where turning RGB round copies the picture.
+        small = yuv420.region_rgb(frame.yuv, w, h, rect, scale, bgr=True)[:, :, ::-1]
+        found = [
+            _shifted(d, x0, y0)
+            for d in detect_faces(self.detector, DecodedImage(small, small.shape[1] / (x1 - x0)))
+        ]
+        if rect != (0, 0, w, h):
+            found = [
+                d for d in found if _clear_of_cuts(d.box, rect, w, h, max(2.0, edge * d.box.w))
+            ]
+        return found
 
     def colours(self, frame: Frame) -> npt.NDArray[np.float32]:
         """The colour histogram of the whole frame, from a copy 160 px long."""
@@ -166,6 +192,17 @@ class Looker:
                 if all(abs(s.time - c.time) >= gap for c in chosen):
                     chosen.append(s)
         return chosen
+
+
+def _share(regions: Sequence[Region], w: int, h: int) -> float:
+    return sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) / (w * h)
+
+
+def _even(region: Region, w: int, h: int) -> tuple[int, int, int, int]:
+    """`region` grown to even corners (the chroma planes are half size), inside the frame."""
+    x0, y0 = max(0, int(region[0]) & ~1), max(0, int(region[1]) & ~1)
+    x1, y1 = min(w, (int(region[2]) + 1) & ~1), min(h, (int(region[3]) + 1) & ~1)
+    return x0, y0, x1, y1
 
 
 def _clear_of_cuts(b: Box, rect: tuple[int, int, int, int], w: int, h: int, gap: float = 2) -> bool:

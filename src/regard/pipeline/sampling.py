@@ -15,6 +15,7 @@ from regard.domain.face import Box
 from regard.errors import CorruptVideoError
 from regard.pipeline.clip import Clip, ClipPacket, Frame, KeyFrames
 from regard.pipeline.footage_settings import FootageProgress, FootageSettings, Progress
+from regard.pipeline.gating import ChangeGate, thumbnail
 from regard.pipeline.linking import Linker, Look
 from regard.pipeline.looking import Looker, Region
 
@@ -40,6 +41,8 @@ class Sampler:
         self.sequential = False  # the current GOP is being decoded through
         self.kept: list[Frame] = []  # frames decoded through since the last look, for refining
         self.want: float | None = None  # sequential: decode until a frame this late is out
+        self.gate: ChangeGate | None = None  # what the looks at key frames (and every
+        # `coarse_step`) search, from what changed since the look before
 
     def run(self) -> None:
         try:
@@ -74,9 +77,31 @@ class Sampler:
         self.gop, self.fed, self.sequential, self.kept, self.want = [packet], 0, False, [], None
 
     def _look(self, frame: Frame) -> Look:
+        """A look at a key frame (or one every `coarse_step`): only where the picture changed
+        since the last such look and where the faces followed are, when that is less than
+        most of it."""
         if self.first_frame is None:
             self.first_frame = frame
-        return self.looker.look(frame)
+        if self.s.gate is None:
+            return self.looker.look(frame)
+        if self.gate is None or (self.gate.width, self.gate.height) != (frame.width, frame.height):
+            self.gate = ChangeGate(frame.width, frame.height, self.s.gate)
+        thumb = thumbnail(frame.yuv[: frame.height])
+        expected = self.linker.expected(frame.time)
+        plan = self.gate.plan(thumb, frame.time, expected)
+        self.gate.searched(thumb, frame.time, None if plan is None else plan.parts)
+        if plan is None:
+            return self.looker.look(frame)
+        look = self.looker.look(frame, parts=plan.parts)
+        # Where the picture is as it was, the last look's verdict stands: a face found there
+        # now (a part's edge, its context, can sway the detector) that follows no track is
+        # left out.
+        look.sightings = [
+            sg
+            for sg in look.sightings
+            if plan.new_face_possible(sg.box) or any(sg.box.iou(b) >= 0.2 for b in expected)
+        ]
+        return look
 
     def _commit(self, look: Look) -> None:
         self.last = look

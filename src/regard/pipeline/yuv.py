@@ -34,9 +34,12 @@ def half(rect: Rect) -> Rect:
     return x0 // 2, y0 // 2, (x1 + 1) // 2, (y1 + 1) // 2
 
 
-def region_rgb(yuv: I420, w: int, h: int, rect: Rect, scale: float = 1.0) -> RGB:
+def region_rgb(
+    yuv: I420, w: int, h: int, rect: Rect, scale: float = 1.0, *, bgr: bool = False
+) -> RGB:
     """The RGB pixels of `rect` (even corners, inside the frame), scaled by `scale`. The
-    planes are scaled before the colour conversion, which then costs a fraction."""
+    planes are scaled before the colour conversion, which then costs a fraction. `bgr`:
+    in OpenCV's channel order instead."""
     x0, y0, x1, y1 = rect
     y, u, v = planes(yuv, w, h)
     rw, rh = x1 - x0, y1 - y0
@@ -55,7 +58,8 @@ def region_rgb(yuv: I420, w: int, h: int, rect: Rect, scale: float = 1.0) -> RGB
             dst[...] = src
         else:
             dst[...] = cv2.resize(src, (dw, dh), interpolation=how)
-    return np.asarray(cv2.cvtColor(out, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
+    code = cv2.COLOR_YUV2BGR_I420 if bgr else cv2.COLOR_YUV2RGB_I420
+    return np.asarray(cv2.cvtColor(out, code), dtype=np.uint8)
 
 
 def turned(yuv: I420, w: int, h: int, quarter_turns: int) -> tuple[I420, int, int]:

@@ -30,6 +30,7 @@ from regard.domain.models import ModelSpec
 from regard.domain.people import face_label, person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
+from regard.domain.rights import AccessReportMade, AuditEntry
 from regard.errors import PrivacyRequestError, RegardError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
@@ -87,7 +88,7 @@ class AccessReporter:
         person: str | None = None,
         photo: Path | None = None,
         face_index: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AccessReportMade:
         if (person is None) == (photo is None):
             raise PrivacyRequestError(
                 "Report on one person: --person NAME or --face PHOTO.", web="Name one person."
@@ -166,13 +167,13 @@ class AccessReporter:
                 result_count=written,
                 detail={"faces": len(mine), "photos": written},
             )
-        return {
-            "report": str(out),
-            "people": [person_label(p.id) for p in people],
-            "faces": len(mine),
-            "photos": written,
-            "photos_missing": len(by_photo) - written,
-        }
+        return AccessReportMade(
+            report=str(out),
+            people=[person_label(p.id) for p in people],
+            faces=len(mine),
+            photos=written,
+            photos_missing=len(by_photo) - written,
+        )
 
     def _excluded(self, face: AnalysedFace) -> tuple[list[int], dict[str, int]]:
         """Faces kept without a vector because they are this person's (an opt-out, an
@@ -227,7 +228,7 @@ class AccessReporter:
         mine: set[int],
         by_photo: dict[str, list[dict[str, Any]]],
         consents: list[dict[str, Any]],
-        audit: list[dict[str, Any]],
+        audit: list[AuditEntry],
         request: str,
     ) -> dict[str, Any]:
         catalog = self.catalog

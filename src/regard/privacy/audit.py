@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.clock import utc_now
+from regard.domain.result import Result
+from regard.domain.rights import AuditEntry
 from regard.errors import AuditKeyMissingError
 from regard.privacy.state import write_state
 from regard.storage.repositories import Store
@@ -50,7 +52,9 @@ _FIELDS = (
 
 
 @dataclass
-class Verification:
+class Verification(Result):
+    """The audit log's check; changed while it is made (see `bad`)."""
+
     ok: bool
     entries: int
     problems: list[str] = field(default_factory=list)
@@ -219,12 +223,11 @@ class AuditLog:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def entries(self, since: str | None = None) -> list[dict[str, Any]]:
-        out = []
-        for e in self.catalog.privacy.audit_entries(since):
-            e["detail"] = json.loads(e["detail"])
-            out.append(e)
-        return out
+    def entries(self, since: str | None = None) -> list[AuditEntry]:
+        return [
+            AuditEntry.of({**e, "detail": json.loads(e["detail"])})
+            for e in self.catalog.privacy.audit_entries(since)
+        ]
 
     def verify(self, notes: bool = True) -> Verification:
         """Check every entry's MAC and link, the numbering and the anchors; with `notes`, also

@@ -19,6 +19,7 @@ from typing import Any
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
+from regard.domain.rights import ConsentGranted, ConsentRecordInfo, ConsentSubject, ConsentWithdrawn
 from regard.errors import PrivacyRequestError
 from regard.files import file_sha256
 from regard.pipeline.probe import ProbeReader
@@ -119,7 +120,7 @@ class ConsentLedger:
         consent_text_file: Path | None = None,
         face_photo: Path | None = None,
         face_index: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ConsentGranted:
         name, person = self._subject(subject)
         chosen = parse_purposes(purposes)
         evidence = evidence_of(evidence_file, evidence_text)
@@ -184,16 +185,16 @@ class ConsentLedger:
                     "enrolment_photo": face is not None,
                 },
             )
-        return {
-            "record": record_id,
-            "subject": name,
-            "purposes": sorted(p.value for p in chosen),
-            "expires": expires,
-            "person": person_label(person.id) if person else None,
-            "photos_to_recheck": recheck,
-        }
+        return ConsentGranted(
+            record=record_id,
+            subject=name,
+            purposes=sorted(p.value for p in chosen),
+            expires=expires,
+            person=person_label(person.id) if person else None,
+            photos_to_recheck=recheck,
+        )
 
-    def withdraw(self, subject: str, purposes: str | None = None) -> dict[str, Any]:
+    def withdraw(self, subject: str, purposes: str | None = None) -> ConsentWithdrawn:
         name, person = self._subject(subject)
         before = active_purposes(self.policy.ledger(name), self.policy.today())
         if not self.policy.ledger(name) and self.policy.current is Policy.HOUSEHOLD:
@@ -248,24 +249,20 @@ class ConsentLedger:
                     "withdrawal_templates": kept,
                 },
             )
-        return {
-            "record": record_id,
-            "subject": name,
-            "withdrawn": sorted(p.value for p in chosen & before),
-            "still_allowed": sorted(p.value for p in left),
-            "removed": removed,
-            **(
-                {
-                    "kept": {
-                        "withdrawal_templates": kept,
-                        "why": "sealed, only to keep their face out of photos indexed later, "
-                        "until they agree again; never searchable, never shown",
-                    }
-                }
-                if kept
-                else {}
-            ),
-        }
+        return ConsentWithdrawn(
+            record=record_id,
+            subject=name,
+            withdrawn=sorted(p.value for p in chosen & before),
+            still_allowed=sorted(p.value for p in left),
+            removed=removed,
+            kept={
+                "withdrawal_templates": kept,
+                "why": "sealed, only to keep their face out of photos indexed later, "
+                "until they agree again; never searchable, never shown",
+            }
+            if kept
+            else None,
+        )
 
     def _look_alike(self, person_id: int, theirs: set[int]) -> set[int]:
         """Faces outside the person that match their enrolment photo or one of their faces
@@ -280,7 +277,7 @@ class ConsentLedger:
             found |= {n.id for n in index.search(ref, threshold=t)}
         return found - theirs
 
-    def subjects(self) -> list[dict[str, Any]]:
+    def subjects(self) -> list[ConsentSubject]:
         """Everyone in the ledger, with what they allow today and their records."""
         by_key: dict[str, list[dict[str, Any]]] = {}
         for rec in self.catalog.privacy.consents():
@@ -290,34 +287,23 @@ class ConsentLedger:
             name = records[-1]["subject"]
             person = self.catalog.people.by_name(name) if name != "[erased]" else None
             out.append(
-                {
-                    "subject": name,
-                    "person": person_label(person.id) if person else None,
-                    "allowed": sorted(
+                ConsentSubject(
+                    subject=name,
+                    person=person_label(person.id) if person else None,
+                    allowed=sorted(
                         p.value
                         for p in active_purposes(
                             self.policy.ledger(name) if name != "[erased]" else [],
                             self.policy.today(),
                         )
                     ),
-                    "records": [
-                        {
-                            k: r[k]
-                            for k in (
-                                "id",
-                                "action",
-                                "purposes",
-                                "at",
-                                "expires",
-                                "actor",
-                                "evidence_kind",
-                                "evidence_name",
-                                "consent_text",
-                            )
-                        }
+                    records=[
+                        ConsentRecordInfo(
+                            **{k: r[k] for k in ConsentRecordInfo.__dataclass_fields__}
+                        )
                         for r in records
                     ],
-                    "key": key,
-                }
+                    key=key,
+                )
             )
         return out

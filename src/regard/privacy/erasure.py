@@ -34,6 +34,7 @@ from typing import Any
 from regard.domain.clock import utc_now
 from regard.domain.face import AnalysedFace, Box
 from regard.domain.people import person_label
+from regard.domain.rights import ErasureReceipt
 from regard.errors import PrivacyRequestError
 from regard.inference.calibration import Calibration
 from regard.privacy.acting import Acting
@@ -140,7 +141,7 @@ class Eraser:
 
     def erase(
         self, people: list[PersonRow], faces: list[int], *, with_photos: bool, what: str
-    ) -> dict[str, Any]:
+    ) -> ErasureReceipt:
         if not people and not faces:
             raise PrivacyRequestError(f"Nothing in the library matches {what}: nothing to erase.")
         catalog = self.catalog
@@ -179,7 +180,7 @@ class Eraser:
         self.photos_changed(photos)
         receipt["verification"] = self.verify(sealed + plain)
         receipt["photos_involved"] = len(photo_ids)
-        return receipt
+        return ErasureReceipt.of(receipt)
 
     def _apply(
         self,

@@ -9,8 +9,8 @@ vector (see `gate.py`). The selfie itself is not kept, only its hash.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from regard.domain.rights import OptOutAdded, OptOutInfo
 from regard.pipeline.probe import ProbeReader
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
@@ -42,7 +42,7 @@ class OptOutRegistry:
 
     def add(
         self, selfie: Path, *, face_index: int | None = None, note: str | None = None
-    ) -> dict[str, Any]:
+    ) -> OptOutAdded:
         probe = self.probes.read(selfie)
         face = probe.face(face_index)
         threshold = self.gate.optout_threshold()
@@ -71,22 +71,22 @@ class OptOutRegistry:
             catalog.after_commit(lambda: self.vectors.refresh(set(matches)))
         self.gate.refresh()
         self.photos_changed(catalog.privacy.photos_of_faces(matches))
-        return {
-            "optout": optout_id,
-            "faces_excluded": len(matches),
-            "vectors_deleted": removed,
-            "people_affected": len(people_touched),
-            "threshold": round(threshold, 4),
-        }
+        return OptOutAdded(
+            optout=optout_id,
+            faces_excluded=len(matches),
+            vectors_deleted=removed,
+            people_affected=len(people_touched),
+            threshold=round(threshold, 4),
+        )
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[OptOutInfo]:
         return [
-            {
-                "optout": r["id"],
-                "created_at": r["created_at"],
-                "actor": r["actor"],
-                "note": r["note"],
-                "faces_excluded": r["faces"],
-            }
+            OptOutInfo(
+                optout=r["id"],
+                created_at=r["created_at"],
+                actor=r["actor"],
+                note=r["note"],
+                faces_excluded=r["faces"],
+            )
             for r in self.catalog.privacy.optouts()
         ]

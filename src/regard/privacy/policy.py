@@ -9,7 +9,7 @@ library. The services ask this gate; none of them holds the rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from regard.domain.clock import utc_today
@@ -18,6 +18,14 @@ from regard.domain.privacy import ConsentRecord, Policy, Purpose, parse_purposes
 from regard.privacy.acting import Actor
 from regard.storage.people_catalog import PersonRow, name_key
 from regard.storage.repositories import Store
+
+#: Which of these faces look like someone who may not be identified for this purpose (a
+#: withdrawn consent holds for the human, not only for the faces in their person).
+Withheld = Callable[[Sequence[int], Purpose], set[int]]
+
+
+def nothing_withheld(_faces: Sequence[int], _purpose: Purpose) -> set[int]:
+    return set()
 
 
 class PolicyGate:

@@ -5,38 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 from regard.domain.privacy import Policy
+from regard.domain.rights import ModelInfo, PurposeInfo, RecordOfProcessing
 from regard.privacy.retention import retention_schedule
 from regard.storage.repositories import Store
 
 
 def record_of_processing(
     catalog: Store, policy: Policy, models: list[dict[str, Any]], key_kind: str
-) -> dict[str, Any]:
+) -> RecordOfProcessing:
     counts = catalog.people.counts()
     consents = catalog.privacy.consents()
     subjects = {c["subject_key"] for c in consents}
     biometric = catalog.privacy.biometric_counts()
     organisation = policy is Policy.ORGANISATION
-    return {
-        "controller": catalog.runs.setting("controller") or "the owner of this library",
-        "library": catalog.runs.setting("library_id"),
-        "policy": policy.value,
-        "lawful_basis": (
+    return RecordOfProcessing(
+        controller=catalog.runs.setting("controller") or "the owner of this library",
+        library=catalog.runs.setting("library_id"),
+        policy=policy.value,
+        lawful_basis=(
             "explicit consent of each identified person (GDPR art. 6(1)(a) and 9(2)(a)); "
             "people without consent are not identified"
             if organisation
             else "purely personal or household activity (GDPR art. 2(2)(c)); kept voluntarily"
         ),
-        "purposes": [
-            {"purpose": "grouping", "what": "showing a person's photos together under a name"},
-            {"purpose": "search", "what": "finding the photos of a person, by name or by photo"},
-            {"purpose": "camera", "what": "recognising a person on the owner's cameras"},
+        purposes=[
+            PurposeInfo("grouping", "showing a person's photos together under a name"),
+            PurposeInfo("search", "finding the photos of a person, by name or by photo"),
+            PurposeInfo("camera", "recognising a person on the owner's cameras"),
         ],
-        "categories_of_data_subjects": [
+        categories_of_data_subjects=[
             "people who appear in the owner's photos"
             + (" and have consented" if organisation else ""),
         ],
-        "categories_of_personal_data": [
+        categories_of_personal_data=[
             "references to photos (paths, content hashes, capture time and place, camera)",
             "face positions in photos",
             "face templates (biometric data, special category, GDPR art. 9), sealed",
@@ -44,29 +45,27 @@ def record_of_processing(
             "consent records and their evidence hashes",
             "the audit log of identifications",
         ],
-        "recipients": "none: all processing is on this machine; nothing is sent anywhere",
-        "transfers_outside_the_eea": "none",
-        "retention": {
+        recipients="none: all processing is on this machine; nothing is sent anywhere",
+        transfers_outside_the_eea="none",
+        retention={
             **retention_schedule(catalog),
             "erased_people": "deleted at once, including from backups restored later",
             "withdrawn_consent": "face templates deleted at once when no purpose is left",
         },
-        "security_measures": [
+        security_measures=[
             f"biometric data sealed with AES-256-GCM, key from {key_kind}",
             "hash-chained audit log, verified by `regard audit verify`",
             "no network access; the web server listens on the loopback interface",
             "SQLite secure_delete, VACUUM and index rebuild on erasure",
         ],
-        "counts": {
+        counts={
             "people": counts["people"],
             "named_people": counts["named_people"],
             "consent_subjects": len(subjects),
             "opt_outs": len(catalog.privacy.optouts()),
             "faces_by_biometric_state": biometric,
         },
-        "models": [
-            {"id": m["id"], "package": m["package"], "licence": m["licence"]} for m in models
-        ],
-        "automated_decisions": "none with legal or similar effect; no age, gender, race or "
+        models=[ModelInfo(m["id"], m["package"], m["licence"]) for m in models],
+        automated_decisions="none with legal or similar effect; no age, gender, race or "
         "emotion is inferred",
-    }
+    )

@@ -8,8 +8,8 @@ Camera data will get its own lifetime when cameras arrive.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from regard.domain.rights import RetentionApplied
 from regard.errors import PrivacyRequestError
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
@@ -60,7 +60,7 @@ class Retention:
             )
         return self.schedule()
 
-    def apply(self) -> dict[str, Any]:
+    def apply(self) -> RetentionApplied:
         """Delete what has outlived its retention period."""
         days = self.schedule()["unassigned-days"]
         removed = 0
@@ -81,4 +81,4 @@ class Retention:
             if removed:
                 self.vectors.rebuild_saved()
                 catalog.compact()
-        return {"schedule": self.schedule(), "unassigned_vectors_deleted": removed}
+        return RetentionApplied(schedule=self.schedule(), unassigned_vectors_deleted=removed)

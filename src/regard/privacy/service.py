@@ -9,6 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from regard.domain.models import ModelSpec
+from regard.domain.people import person_label
+from regard.domain.rights import (
+    AccessReportMade,
+    AuditEntry,
+    ConsentGranted,
+    ConsentSubject,
+    ConsentWithdrawn,
+    ErasurePreview,
+    ErasureReceipt,
+    OptOutAdded,
+    OptOutInfo,
+    PersonName,
+    RecordOfProcessing,
+    RetentionApplied,
+    RetentionSchedule,
+)
 from regard.errors import PrivacyRequestError
 from regard.inference.calibration import Calibration
 from regard.inference.protocols import FaceDetector
@@ -93,15 +109,31 @@ class PrivacyService:
 
     # --- consent ---------------------------------------------------------------------------------
 
-    def grant(self, subject: str, purposes: str, **kwargs: Any) -> dict[str, Any]:
+    def grant(self, subject: str, purposes: str, **kwargs: Any) -> ConsentGranted:
         result = self.consent.grant(subject, purposes, **kwargs)
         self.gate.refresh()
         return result
 
-    def withdraw(self, subject: str, purposes: str | None = None) -> dict[str, Any]:
+    def withdraw(self, subject: str, purposes: str | None = None) -> ConsentWithdrawn:
         result = self.consent.withdraw(subject, purposes)
         self.gate.refresh()
         return result
+
+    def consents(self) -> list[ConsentSubject]:
+        """Everyone in the consent ledger, what they allow today, and their records."""
+        return self.consent.subjects()
+
+    # --- opt-out ---------------------------------------------------------------------------------
+
+    def optout(
+        self, selfie: Path, *, face_index: int | None = None, note: str | None = None
+    ) -> OptOutAdded:
+        """Never recognise the face in `selfie` again (see `OptOutRegistry.add`)."""
+        return self.optouts.add(selfie, face_index=face_index, note=note)
+
+    def optout_list(self) -> list[OptOutInfo]:
+        """The opt-outs recorded, with how many faces each excludes."""
+        return self.optouts.list()
 
     # --- access ----------------------------------------------------------------------------
 
@@ -112,13 +144,25 @@ class PrivacyService:
         person: str | None = None,
         photo: Path | None = None,
         face_index: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> AccessReportMade:
         return self.access.report(out, person=person, photo=photo, face_index=face_index)
 
     # --- erasure -----------------------------------------------------------------------------
 
-    def erase_person(self, ref: str, *, with_photos: bool = False) -> dict[str, Any]:
+    def erase_person(
+        self, ref: str, *, with_photos: bool = False, confirmed_as: str | None = None
+    ) -> ErasureReceipt:
+        """Erase the person `ref` names. `confirmed_as`: their name or id, typed again to
+        confirm (the web app's step); anything else erases nothing."""
         people, faces = self.eraser.targets_for_person(ref)
+        target = people[0]
+        if confirmed_as is not None and confirmed_as.strip() not in {
+            target.name,
+            person_label(target.id),
+        }:
+            raise PrivacyRequestError(
+                "To confirm, type the person's name (or id) exactly as shown."
+            )
         try:
             return self.eraser.erase(people, faces, with_photos=with_photos, what=f"person {ref}")
         finally:
@@ -126,7 +170,7 @@ class PrivacyService:
 
     def erase_face(
         self, photo: Path, *, face_index: int | None = None, with_photos: bool = False
-    ) -> dict[str, Any]:
+    ) -> ErasureReceipt:
         people, faces = self.eraser.targets_for_face(self.probes.face(photo, face_index))
         try:
             return self.eraser.erase(
@@ -137,7 +181,7 @@ class PrivacyService:
 
     def erasure_preview(
         self, ref: str | None, photo: Path | None, face_index: int | None = None
-    ) -> dict[str, Any]:
+    ) -> ErasurePreview:
         """What an erasure would remove, for the confirmation step."""
         if (ref is None) == (photo is None):
             raise PrivacyRequestError(
@@ -148,11 +192,26 @@ class PrivacyService:
         else:
             assert photo is not None
             people, faces = self.eraser.targets_for_face(self.probes.face(photo, face_index))
-        return {"people": [{"id": p.id, "name": p.name} for p in people], "faces": len(faces)}
+        return ErasurePreview([PersonName(p.id, p.name) for p in people], len(faces))
+
+    # --- retention -------------------------------------------------------------------------------
+
+    def retention_schedule(self) -> RetentionSchedule:
+        """How long each kind of data is kept, in days (None: as long as the library holds it)."""
+        return self.retention.schedule()
+
+    def set_retention(self, name: str, days: int | None) -> RetentionSchedule:
+        """Keep `name` ("unassigned-days"...) for `days` (None: as long as the library holds
+        it); the schedule as it is now."""
+        return self.retention.set(name, days)
+
+    def apply_retention(self) -> RetentionApplied:
+        """Delete what has outlived its retention period."""
+        return self.retention.apply()
 
     # --- audit and records ------------------------------------------------------------------------
 
-    def audit_entries(self, since: str | None = None) -> list[dict[str, Any]]:
+    def audit_entries(self, since: str | None = None) -> list[AuditEntry]:
         """The audit log, from `since` on (a date, or a date and time; UTC if no zone)."""
         if since is None:
             return self.audit.entries()
@@ -170,7 +229,7 @@ class PrivacyService:
     def verify_audit(self) -> Verification:
         return self.audit.verify()
 
-    def records(self, models: list[dict[str, Any]], key_kind: str) -> dict[str, Any]:
+    def records(self, models: list[dict[str, Any]], key_kind: str) -> RecordOfProcessing:
         return record_of_processing(self.catalog, self.policy.current, models, key_kind)
 
     def set_controller(self, name: str) -> None:

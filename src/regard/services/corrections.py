@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from regard.domain.people import face_label, person_label
+from regard.domain.people import HistoryEntry, PersonDeleted, Undone, face_label, person_label
 from regard.errors import PeopleActionError
 from regard.privacy.audit import AuditLog
 from regard.storage.people_catalog import PeopleState, PersonRow, name_key
@@ -240,7 +240,7 @@ def apply_undo(people: PeopleRepository, entry: dict[str, Any]) -> set[int]:
     return there
 
 
-def history(people: PeopleRepository, limit: int) -> list[dict[str, Any]]:
+def history(people: PeopleRepository, limit: int) -> list[HistoryEntry]:
     undone = undone_entries(people)
     targets = {
         int(e["detail"]["undid"]): people.history_entry(int(e["detail"]["undid"]))
@@ -252,15 +252,15 @@ def history(people: PeopleRepository, limit: int) -> list[dict[str, Any]]:
     for e in reversed(people.history(limit)):
         problem = why_not(people, e, undone) if e["action"] in UNDOABLE else None
         out.append(
-            {
-                "entry": e["id"],
-                "at": e["at"],
-                "action": e["action"],
-                "text": describe(e, found),
-                "undone": e["id"] in undone,
-                "can_undo": e["action"] in UNDOABLE and problem is None,
-                "why_not": problem,
-            }
+            HistoryEntry(
+                entry=e["id"],
+                at=e["at"],
+                action=e["action"],
+                text=describe(e, found),
+                undone=e["id"] in undone,
+                can_undo=e["action"] in UNDOABLE and problem is None,
+                why_not=problem,
+            )
         )
     return out
 
@@ -272,7 +272,7 @@ def undo(
     people: PeopleRepository,
     entry_id: int | None,
     refresh_covers: Callable[[set[int]], None],
-) -> dict[str, Any]:
+) -> Undone:
     undone = undone_entries(people)
     if entry_id is None:
         candidates = [
@@ -311,12 +311,12 @@ def undo(
         )
     d = entry["detail"]
     show = d.get("into") or d.get("from") or d.get("person")
-    return {
-        "undone": entry["id"],
-        "action": entry["action"],
-        "text": describe(entry),
-        "person": person_label(show) if show and people.get(show) else None,
-    }
+    return Undone(
+        undone=entry["id"],
+        action=entry["action"],
+        text=describe(entry),
+        person=person_label(show) if show and people.get(show) else None,
+    )
 
 
 def kept_name(keep: PersonRow, other: PersonRow, wanted: str | None) -> str | None:
@@ -355,7 +355,7 @@ def remember(
 
 def delete(
     catalog: Store, audit: AuditLog, actor: str, people: PeopleRepository, person: PersonRow
-) -> dict[str, Any]:
+) -> PersonDeleted:
     """A person and their name go, with the corrections that name them (so not undone);
     their faces stay, in no person."""
     if people.enrolled(person.id):
@@ -378,9 +378,9 @@ def delete(
             subject=person_label(person.id),
             result_count=len(faces),
         )
-    return {
-        "deleted": person_label(person.id),
-        "name": person.name,
-        "faces_unassigned": len(faces),
-        "entry": entry,
-    }
+    return PersonDeleted(
+        deleted=person_label(person.id),
+        name=person.name,
+        faces_unassigned=len(faces),
+        entry=entry,
+    )

@@ -34,6 +34,7 @@ from regard.domain.face import Box, Detection, Landmarks
 from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus, shown_name
 from regard.domain.privacy import Purpose, active_purposes
+from regard.domain.result import Result
 from regard.errors import OutputError, PrivacyRequestError, RegardError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
@@ -107,6 +108,21 @@ class ExportReport:
             "files": self.files,
             "skipped": self.skipped,
         }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExportPreview(Result):
+    """What an export would do, before anything is written."""
+
+    photos: int
+    searched: int  # of them, run through the redaction export runs (the rest: catalog faces)
+    #: Per photo: its id and name, size, the heads blurred and left visible (x, y, w, h), and
+    #: for the first ones a small JPEG of the copy as a data URL ("image").
+    files: list[dict[str, Any]]
+    skipped: list[dict[str, str]]  # photos that could not be read: path and reason
+    #: Who is in the photos: person, name, faces, chosen (by name), visible, and a warning.
+    people: list[dict[str, Any]]
+    warnings: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +363,7 @@ class Exporter:
         options: ExportOptions,
         images: int = 3,
         searched: int = PREVIEW_PHOTOS,
-    ) -> dict[str, Any]:
+    ) -> ExportPreview:
         """What `export` would do, without writing anything: for each photo the heads it would
         blur and those it would leave (the first `searched` photos through the very redaction
         export runs, the others from the catalog's faces only), a small JPEG of the first
@@ -406,14 +422,14 @@ class Exporter:
                     "selected_by_person": [person_label(p) for p in selection.by_person],
                 },
             )
-        return {
-            "photos": len(photos),
-            "searched": min(searched, len(photos)),
-            "files": files,
-            "skipped": skipped,
-            "people": people,
-            "warnings": [p["warning"] for p in people if p.get("warning")],
-        }
+        return ExportPreview(
+            photos=len(photos),
+            searched=min(searched, len(photos)),
+            files=files,
+            skipped=skipped,
+            people=people,
+            warnings=[p["warning"] for p in people if p.get("warning")],
+        )
 
     def _fates(
         self,

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from regard.domain.people import face_label, parse_person_ref, person_label
+from regard.domain.people import (
+    HistoryEntry,
+    PersonCorrected,
+    PersonDeleted,
+    PersonFace,
+    PersonInfo,
+    PersonPage,
+    PersonPhoto,
+    PersonSummary,
+    Regrouped,
+    Undone,
+    face_label,
+    parse_person_ref,
+    person_label,
+)
 from regard.domain.privacy import Policy, Purpose
-from regard.domain.search import FaceMatch, PhotoMatch
+from regard.domain.result import vars_of
 from regard.errors import (
     ConsentRequiredError,
     FaceNotFoundError,
@@ -27,33 +39,15 @@ from regard.errors import (
     PersonNotFoundError,
 )
 from regard.inference.calibration import Calibration
-from regard.pipeline.cluster import FaceSet, GroupingParams, prototypes, regroup
+from regard.pipeline.cluster import FaceSet, GroupingParams, regroup
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
-from regard.privacy.policy import PolicyGate
+from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
 from regard.services import corrections
 from regard.services.grouping import Grouping, GroupingSummary
-from regard.services.search import Withheld, identities, nothing_withheld, photo_matches
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
-
-
-@dataclass(frozen=True, slots=True)
-class PersonSearch:
-    person: dict[str, Any]
-    threshold: float
-    matches: tuple[PhotoMatch, ...]
-    refused: str | None = None  # why nothing may be shown
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "person": self.person,
-            "threshold": round(self.threshold, 4),
-            "photos": len(self.matches),
-            "matches": [m.as_dict() for m in self.matches],
-            **({"refused": self.refused} if self.refused else {}),
-        }
 
 
 class PeopleService:
@@ -105,7 +99,7 @@ class PeopleService:
 
     # --- looking ---------------------------------------------------------------------------
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[PersonSummary]:
         """Every person with their counts and cover. Looking writes nothing: covers are put
         right where faces leave people (`fix_covers`)."""
         rows = self.people.summaries()
@@ -114,12 +108,14 @@ class PeopleService:
                 if r["faces"] and r["cover_face_id"] is None:
                     # Not chosen yet (a crash came between): shown, not written.
                     self.grouping.show_cover(r, self.grouping.best_cover(r["id"]))
-        out = []
-        for s in rows:
-            s["person"] = person_label(s["id"])
-            s["cover_face"] = face_label(s["cover_face_id"]) if s["cover_face_id"] else None
-            out.append(s)
-        return out
+        return [
+            PersonSummary(
+                **s,
+                person=person_label(s["id"]),
+                cover_face=face_label(s["cover_face_id"]) if s["cover_face_id"] else None,
+            )
+            for s in rows
+        ]
 
     def resolve(self, ref: str) -> PersonRow:
         key = parse_person_ref(ref)
@@ -132,48 +128,46 @@ class PeopleService:
             raise PersonNotFoundError(ref)
         return row
 
-    def describe(self, person: PersonRow) -> dict[str, Any]:
+    def describe(self, person: PersonRow) -> PersonInfo:
         faces = self.people.faces_of(person.id)
-        return {
-            "person": person_label(person.id),
-            "id": person.id,
-            "name": person.name,
-            "confirmed": person.confirmed,
-            "faces": len(faces),
-            "photos": len({f.photo_id for f in faces}),
-            "cover_face": face_label(person.cover_face_id) if person.cover_face_id else None,
-        }
+        return PersonInfo(
+            person=person_label(person.id),
+            id=person.id,
+            name=person.name,
+            confirmed=person.confirmed,
+            faces=len(faces),
+            photos=len({f.photo_id for f in faces}),
+            cover_face=face_label(person.cover_face_id) if person.cover_face_id else None,
+        )
 
-    def show(self, ref: str) -> dict[str, Any]:
+    def _corrected(self, person: PersonRow, undo: int) -> PersonCorrected:
+        """`person` as they are after a correction (recorded as history entry `undo`)."""
+        info = self.describe(self.resolve(person_label(person.id)))
+        return PersonCorrected(**vars_of(info), undo=undo)
+
+    def show(self, ref: str) -> PersonPage:
         person = self.resolve(ref)
         info = self.describe(person)
-        by_photo: dict[int, dict[str, Any]] = {}
+        by_photo: dict[int, PersonPhoto] = {}
         shown = self.policy.path_namer(self.acting.actor)
         for f in self.people.faces_of(person.id):
             entry = by_photo.setdefault(
-                f.photo_id,
-                {
-                    "photo_id": f.photo_id,
-                    "path": shown(f.path),
-                    "taken_at": f.taken_at,
-                    "faces": [],
-                },
+                f.photo_id, PersonPhoto(f.photo_id, shown(f.path), f.taken_at, [])
             )
-            entry["faces"].append(
-                {
-                    "face": face_label(f.face_id),
-                    "face_id": f.face_id,
-                    "box": f.box.as_list(),
-                    "assigned_by": f.assigned_by,
-                    "low_quality": f.low_quality,
-                }
+            entry.faces.append(
+                PersonFace(
+                    face=face_label(f.face_id),
+                    face_id=f.face_id,
+                    box=f.box.as_list(),
+                    assigned_by=f.assigned_by,
+                    low_quality=f.low_quality,
+                )
             )
-        info["photo_list"] = list(by_photo.values())
-        return info
+        return PersonPage(**vars_of(info), photo_list=list(by_photo.values()))
 
     # --- the owner's corrections -------------------------------------------------------------
 
-    def name(self, ref: str, name: str) -> dict[str, Any]:
+    def name(self, ref: str, name: str) -> PersonInfo:
         person = self.resolve(ref)
         clean = " ".join(name.split())
         if not clean:
@@ -204,7 +198,7 @@ class PeopleService:
         self.grouping.forget()
         return self.describe(self.resolve(person_label(person.id)))
 
-    def merge(self, keep_ref: str, other_ref: str, keep_name: str | None = None) -> dict[str, Any]:
+    def merge(self, keep_ref: str, other_ref: str, keep_name: str | None = None) -> PersonCorrected:
         """`other`'s faces join `keep`. When both are named, `keep_name` says which name stays
         (the other is dropped, and said so); it is never chosen silently."""
         keep, other = self.resolve(keep_ref), self.resolve(other_ref)
@@ -247,9 +241,9 @@ class PeopleService:
                 result_count=moved,
             )
         self.grouping.forget()
-        return {**self.describe(self.resolve(person_label(keep.id))), "undo": entry}
+        return self._corrected(keep, entry)
 
-    def split(self, ref: str, face_ids: Sequence[int]) -> dict[str, Any]:
+    def split(self, ref: str, face_ids: Sequence[int]) -> PersonCorrected:
         person = self.resolve(ref)
         members = {f.face_id for f in self.people.faces_of(person.id)}
         self._check_faces(face_ids)
@@ -288,9 +282,9 @@ class PeopleService:
             )
             self._refresh_covers({person.id, new_id})
         self.grouping.forget()
-        return {**self.describe(self.resolve(person_label(new_id))), "undo": entry}
+        return self._corrected(self.resolve(person_label(new_id)), entry)
 
-    def reject(self, ref: str, face_id: int) -> dict[str, Any]:
+    def reject(self, ref: str, face_id: int) -> PersonCorrected:
         """This face is not this person: it leaves them and never joins them again. A person
         left with no face (and not enrolled by consent) goes; undoing brings them back."""
         person = self.resolve(ref)
@@ -322,10 +316,11 @@ class PeopleService:
             )
         self.grouping.forget()
         if removed:
-            return {**self.describe(person), "cover_face": None, "removed": True, "undo": entry}
-        return {**self.describe(self.resolve(person_label(person.id))), "undo": entry}
+            gone = {**vars_of(self.describe(person)), "cover_face": None}
+            return PersonCorrected(**gone, removed=True, undo=entry)
+        return self._corrected(person, entry)
 
-    def delete(self, ref: str) -> dict[str, Any]:
+    def delete(self, ref: str) -> PersonDeleted:
         """The person and their name go; their faces stay, in no person. Not an erasure: the
         faces keep their face data (and a regrouping may gather them again, unnamed)."""
         done = corrections.delete(
@@ -336,11 +331,11 @@ class PeopleService:
 
     # --- the history of corrections, and undoing them -----------------------------------------
 
-    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+    def history(self, limit: int = 50) -> list[HistoryEntry]:
         """The latest corrections, newest first, each with whether it can be undone now."""
         return corrections.history(self.people, limit)
 
-    def undo(self, entry_id: int | None = None) -> dict[str, Any]:
+    def undo(self, entry_id: int | None = None) -> Undone:
         """Undo a merge, a split or a rejection (by default the latest one not undone yet):
         what it changed is put back as it was, or nothing happens and the reason is given."""
         done = corrections.undo(
@@ -399,7 +394,7 @@ class PeopleService:
 
     # --- full regrouping -----------------------------------------------------------------------
 
-    def recluster(self) -> dict[str, Any]:
+    def recluster(self) -> Regrouped:
         """Group every face again from scratch; the owner's decisions are kept as they are."""
         if self.policy.current is Policy.ORGANISATION:
             raise PeopleActionError(
@@ -465,7 +460,7 @@ class PeopleService:
                 "recluster", actor=self.acting.name, result_count=summary["people"], detail=summary
             )
         self.grouping.forget()
-        return summary
+        return Regrouped(**summary)
 
     def _persons_for(
         self, groups: dict[int, list[int]], previous: dict[int, int]
@@ -492,90 +487,3 @@ class PeopleService:
             if label not in out:
                 out[label] = self.people.create()
         return out
-
-    # --- searching for a person ------------------------------------------------------------
-
-    def search(self, ref: str, threshold: float | None = None) -> PersonSearch:
-        """The person's photos, then photos with faces that look like them but are not in
-        them yet ("suggested"), best first."""
-        person = self.resolve(ref)
-        if not self.policy.allowed(person, Purpose.SEARCH):
-            if self.policy.current is Policy.ORGANISATION and not self.policy.ledger(person.name):
-                raise ConsentRequiredError(
-                    person.name or person_label(person.id),
-                    Purpose.SEARCH.value,
-                    self.policy.current.value,
-                )
-            with self.catalog.transaction():
-                self.audit.record(
-                    "search-person",
-                    actor=self.acting.name,
-                    purpose=Purpose.SEARCH.value,
-                    subject=person_label(person.id),
-                    result_count=0,
-                    detail={"refused": "consent for search withdrawn"},
-                )
-            return PersonSearch(
-                self.describe(person), 0.0, (), refused="they have withdrawn consent for search"
-            )
-        faces = self.people.faces_of(person.id)
-        index = self.vectors.index
-        cal = self.calibration
-        t = threshold if threshold is not None else cal.search_threshold(len(index))
-        matches: dict[int, list[FaceMatch]] = defaultdict(list)
-        taken: dict[int, str | None] = {}
-        label, name = identities(self.policy)(person)
-        held: set[int] = set()
-        if faces:
-            ids, vecs = self.catalog.faces.embeddings(self.model.id, [f.face_id for f in faces])
-            centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
-            score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
-            for f in faces:
-                matches[f.photo_id].append(
-                    FaceMatch(
-                        f.face_id,
-                        f.box,
-                        score.get(f.face_id, 0.0),
-                        f.low_quality,
-                        f.assigned_by,
-                        person=label,
-                        name=name,
-                    )
-                )
-                taken[f.photo_id] = f.taken_at
-            rejected = {fid for fid, ps in self.people.rejections().items() if person.id in ps}
-            members = {f.face_id for f in faces}
-            best: dict[int, float] = {}
-            for row in prototypes(vecs, list(range(len(ids))), self.params.prototypes):
-                for n in index.search(vecs[row], threshold=t):
-                    if n.id not in members and n.id not in rejected:
-                        best[n.id] = max(best.get(n.id, -1.0), n.score)
-            hits = self.catalog.faces.hits(sorted(best))
-            free = {fid for fid in hits if self.people.face_person(fid) is None}
-            # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
-            held = self.withheld(sorted(free), Purpose.SEARCH)
-            free -= held
-            for fid in sorted(free):
-                h = hits[fid]
-                matches[h.photo_id].append(
-                    FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
-                )
-                taken[h.photo_id] = h.taken_at
-        for fms in matches.values():
-            fms.sort(key=lambda f: (f.source == "suggested", -f.score))
-        out = photo_matches(
-            self.catalog,
-            self.policy.path_namer(self.acting.actor),
-            ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
-        )
-        out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
-        with self.catalog.transaction():
-            self.audit.record(
-                "search-person",
-                actor=self.acting.name,
-                purpose=Purpose.SEARCH.value,
-                subject=person_label(person.id),
-                result_count=len(out),
-                detail={"withheld_by_policy": len(held)} if held else None,
-            )
-        return PersonSearch(self.describe(person), t, tuple(out))

@@ -1,4 +1,6 @@
-"""Search by face: every photo with a face like the one in a given photo, best first.
+"""Search, by face and by person: every photo with a face like the one in a given photo, or a
+person's photos and then their look-alikes not in them yet; best first, under one threshold
+rule (given, or calibrated for the library's size).
 
 The library's policy applies to every result: a face is returned only if its person may be
 searched for (in an organisation library: has an active consent for "search"; in a household
@@ -12,18 +14,23 @@ person leaves no trace but the fact that a search happened.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import numpy as np
 
 from regard.domain.people import person_label
 from regard.domain.photo import shown_name
 from regard.domain.privacy import Policy, Purpose
-from regard.domain.search import FaceMatch, PhotoMatch, ProbeFace, SearchResult
+from regard.domain.search import FaceMatch, PersonSearch, PhotoMatch, ProbeFace, SearchResult
+from regard.errors import ConsentRequiredError
 from regard.inference.calibration import Calibration
+from regard.pipeline.cluster import prototypes
 from regard.pipeline.probe import Probe, ProbeReader
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
-from regard.privacy.policy import PolicyGate
+from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
+from regard.services.people import PeopleService
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
@@ -75,15 +82,6 @@ def photo_matches(
     return out
 
 
-#: Which of these faces look like someone who may not be identified for this purpose (a
-#: withdrawn consent holds for the human, not only for the faces in their person).
-Withheld = Callable[[Sequence[int], Purpose], set[int]]
-
-
-def nothing_withheld(_faces: Sequence[int], _purpose: Purpose) -> set[int]:
-    return set()
-
-
 class SearchService:
     def __init__(
         self,
@@ -95,6 +93,7 @@ class SearchService:
         acting: Acting,
         calibration: Calibration,
         probes: ProbeReader,
+        people: PeopleService,
         withheld: Withheld = nothing_withheld,
     ) -> None:
         self.catalog = catalog
@@ -104,7 +103,15 @@ class SearchService:
         self.acting = acting
         self.calibration = calibration
         self.probes = probes
+        self.people = people
         self.withheld = withheld
+
+    def threshold(self, given: float | None) -> tuple[float, str]:
+        """The similarity a match needs, and where it came from: `given`, or calibrated for
+        the library's size ("calibrated")."""
+        if given is not None:
+            return given, "given"
+        return self.calibration.search_threshold(len(self.vectors.index)), "calibrated"
 
     def search_face(
         self,
@@ -119,8 +126,7 @@ class SearchService:
         chosen = probe.faces[face_index]
         index = self.vectors.index
         cal = self.calibration
-        source = "given" if threshold is not None else "calibrated"
-        t = threshold if threshold is not None else cal.search_threshold(len(index))
+        t, source = self.threshold(threshold)
         neighbours = index.search(chosen.embedding, threshold=t)
         hits = self.catalog.faces.hits([n.id for n in neighbours])
         persons: dict[int, PersonRow | None] = {}
@@ -169,6 +175,97 @@ class SearchService:
             expected_false_matches=cal.expected_false_matches(t, len(index)),
             matches=tuple(matches),
         )
+
+    def search_person(self, ref: str, threshold: float | None = None) -> PersonSearch:
+        """The person's photos, then photos with faces that look like them but are not in
+        them yet ("suggested"), best first."""
+        person = self.people.resolve(ref)
+        if not self.policy.allowed(person, Purpose.SEARCH):
+            if self.policy.current is Policy.ORGANISATION and not self.policy.ledger(person.name):
+                raise ConsentRequiredError(
+                    person.name or person_label(person.id),
+                    Purpose.SEARCH.value,
+                    self.policy.current.value,
+                )
+            with self.catalog.transaction():
+                self.audit.record(
+                    "search-person",
+                    actor=self.acting.name,
+                    purpose=Purpose.SEARCH.value,
+                    subject=person_label(person.id),
+                    result_count=0,
+                    detail={"refused": "consent for search withdrawn"},
+                )
+            return PersonSearch(
+                self.people.describe(person),
+                0.0,
+                (),
+                refused="they have withdrawn consent for search",
+            )
+        faces = self.catalog.people.faces_of(person.id)
+        index = self.vectors.index
+        t, _source = self.threshold(threshold)
+        matches: dict[int, list[FaceMatch]] = defaultdict(list)
+        taken: dict[int, str | None] = {}
+        label, name = identities(self.policy)(person)
+        held: set[int] = set()
+        if faces:
+            ids, vecs = self.catalog.faces.embeddings(
+                self.vectors.model.id, [f.face_id for f in faces]
+            )
+            centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
+            score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
+            for f in faces:
+                matches[f.photo_id].append(
+                    FaceMatch(
+                        f.face_id,
+                        f.box,
+                        score.get(f.face_id, 0.0),
+                        f.low_quality,
+                        f.assigned_by,
+                        person=label,
+                        name=name,
+                    )
+                )
+                taken[f.photo_id] = f.taken_at
+            rejected = {
+                fid for fid, ps in self.catalog.people.rejections().items() if person.id in ps
+            }
+            members = {f.face_id for f in faces}
+            best: dict[int, float] = {}
+            for row in prototypes(vecs, list(range(len(ids))), self.people.params.prototypes):
+                for n in index.search(vecs[row], threshold=t):
+                    if n.id not in members and n.id not in rejected:
+                        best[n.id] = max(best.get(n.id, -1.0), n.score)
+            hits = self.catalog.faces.hits(sorted(best))
+            free = {fid for fid in hits if self.catalog.people.face_person(fid) is None}
+            # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
+            held = self.withheld(sorted(free), Purpose.SEARCH)
+            free -= held
+            for fid in sorted(free):
+                h = hits[fid]
+                matches[h.photo_id].append(
+                    FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
+                )
+                taken[h.photo_id] = h.taken_at
+        for fms in matches.values():
+            fms.sort(key=lambda f: (f.source == "suggested", -f.score))
+        out = photo_matches(
+            self.catalog,
+            self.policy.path_namer(self.acting.actor),
+            ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
+        )
+        out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
+        with self.catalog.transaction():
+            self.audit.record(
+                "search-person",
+                actor=self.acting.name,
+                purpose=Purpose.SEARCH.value,
+                subject=person_label(person.id),
+                result_count=len(out),
+                detail={"withheld_by_policy": len(held)} if held else None,
+            )
+        return PersonSearch(self.people.describe(person), t, tuple(out))
 
     def _audit(self, probe: Probe, matches: list[PhotoMatch], withheld: int, t: float) -> None:
         anonymous = self.policy.current is Policy.ORGANISATION and not matches

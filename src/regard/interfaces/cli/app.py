@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from regard import logs
+from regard.engine import AnalysisSettings, DecodeLimits
 from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
@@ -17,8 +18,6 @@ from regard.interfaces.cli.common import (
     JsonOpt,
     print_json,
 )
-from regard.pipeline.analyse import AnalysisSettings
-from regard.pipeline.decode import DecodeLimits
 
 app = typer.Typer(
     name="regard",
@@ -173,7 +172,7 @@ def search(
             raise RegardError("Search for one thing: --face PHOTO or --person NAME.")
         with run.open_engine() as engine:
             if person is not None:
-                found = engine.people.search(person, threshold=threshold)
+                found = engine.search_person(person, threshold=threshold)
                 if as_json:
                     print_json(found.as_dict())
                 else:
@@ -296,12 +295,13 @@ def status(
         info = engine.status()
         failed = engine.failures() if errors else []
         if as_json:
+            out = info.as_dict()
             if errors:
-                info["failures"] = [
+                out["failures"] = [
                     {"path": p.path, "code": p.error_code, "message": p.error_message}
                     for p in failed
                 ]
-            print_json(info)
+            print_json(out)
             return
         render.status(run.out, info)
         if errors:

@@ -17,10 +17,10 @@ import typer
 from rich.console import Console
 
 from regard import logs
-from regard.engine import Engine, EngineConfig
+from regard.domain.result import Result
+from regard.engine import Engine, EngineConfig, KeyConfig
 from regard.errors import AmbiguousProbeError, RegardError
 from regard.interfaces.cli import render
-from regard.storage.keys import KeyConfig
 
 #: Expanded when a command runs (`main_options`), not at import.
 DEFAULT_LIBRARY = Path("~/regard-lib")
@@ -86,8 +86,13 @@ class Invocation:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def _json_form(value: Any) -> Any:
+    """The library's answers as their JSON form; anything else (a path...) as text."""
+    return value.as_dict() if isinstance(value, Result) else str(value)
+
+
 def print_json(data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_form)
     # A path that is not valid UTF-8 holds surrogates (PEP 383): written as JSON's \\udcXX
     # escapes, the output stays valid UTF-8 and `json.loads` gives back the very path.
     sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from regard.domain.people import parse_face_refs
+from regard.domain.people import PersonInfo, parse_face_refs
 from regard.errors import PeopleActionError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
@@ -198,7 +198,7 @@ def people_recluster(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             )
 
 
-def _show_person(out: Console, info: dict[str, Any], as_json: bool, verb: str) -> None:
+def _show_person(out: Console, info: PersonInfo, as_json: bool, verb: str) -> None:
     if as_json:
         print_json(info)
     else:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from regard.engine import KeyConfig
 from regard.errors import PrivacyRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
@@ -15,7 +16,6 @@ from regard.interfaces.cli.common import (
     JsonOpt,
     print_json,
 )
-from regard.storage.keys import KeyConfig
 
 consent_app = typer.Typer(help="The consent ledger: who agreed to be identified, and for what.")
 optout_app = typer.Typer(help="The opt-out registry: faces that are never recognised again.")
@@ -151,7 +151,7 @@ def consent_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Everyone in the consent ledger, what they allow today, and their records."""
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
-        rows = engine.privacy.consent.subjects()
+        rows = engine.privacy.consents()
         if as_json:
             print_json(rows)
         else:
@@ -171,7 +171,7 @@ def optout_add(
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
-        result = engine.privacy.optouts.add(selfie, face_index=face_index, note=note)
+        result = engine.privacy.optout(selfie, face_index=face_index, note=note)
         if as_json:
             print_json(result)
         else:
@@ -187,7 +187,7 @@ def optout_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The opt-outs recorded, with how many faces each excludes."""
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
-        rows = engine.privacy.optouts.list()
+        rows = engine.privacy.optout_list()
         if as_json:
             print_json(rows)
         else:
@@ -366,9 +366,9 @@ def retention(
     with run.user_errors(as_json), run.open_engine() as engine:
         if unassigned_days is not None:
             days = None if unassigned_days.lower() == "none" else int(unassigned_days)
-            schedule = engine.privacy.retention.set("unassigned-days", days)
+            schedule = engine.privacy.set_retention("unassigned-days", days)
         else:
-            schedule = engine.privacy.retention.schedule()
+            schedule = engine.privacy.retention_schedule()
         if as_json:
             print_json(schedule)
         else:
@@ -381,7 +381,7 @@ def maintain(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
-        result = engine.privacy.retention.apply()
+        result = engine.privacy.apply_retention()
         if as_json:
             print_json(result)
         else:

@@ -23,10 +23,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from regard.domain.library import LibraryStatus, PhotoSummary
+from regard.domain.people import HistoryEntry, PersonPage, PersonSummary
 from regard.domain.photo import Photo
+from regard.domain.rights import AuditEntry, ConsentSubject, ErasureReceipt, RecordOfProcessing
 from regard.domain.search import ProbeFace, SearchResult
+from regard.engine import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 from regard.files import readable_path
-from regard.jobs.ingest import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 
 FAILURES_SHOWN = 20
 
@@ -237,7 +240,7 @@ def search_result(console: Console, result: SearchResult) -> None:
     console.print(table)
 
 
-def photos(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def photos(console: Console, rows: Sequence[PhotoSummary]) -> None:
     table = Table(title=f"{len(rows)} photos", title_justify="left")
     table.add_column("photo", overflow="fold")
     table.add_column("faces", justify="right")
@@ -255,7 +258,7 @@ def photos(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def people(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def people(console: Console, rows: Sequence[PersonSummary]) -> None:
     if not rows:
         console.print("No people yet: they form as photos with the same face are indexed.")
         return
@@ -272,7 +275,7 @@ def people(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def people_history(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def people_history(console: Console, rows: Sequence[HistoryEntry]) -> None:
     if not rows:
         console.print("No corrections yet.")
         return
@@ -292,7 +295,7 @@ def people_history(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def person_detail(console: Console, info: dict[str, Any]) -> None:
+def person_detail(console: Console, info: PersonPage) -> None:
     name = f" — {escape(info['name'])}" if info["name"] else " (unnamed)"
     console.print(
         f"[bold]{info['person']}{name}[/]: {info['faces']} faces in "
@@ -346,7 +349,7 @@ def person_search(console: Console, found: Any, limit: int | None) -> None:
     console.print(table)
 
 
-def status(console: Console, info: dict[str, Any]) -> None:
+def status(console: Console, info: LibraryStatus) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -389,7 +392,7 @@ def status(console: Console, info: dict[str, Any]) -> None:
     console.print(table)
 
 
-def consents(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def consents(console: Console, rows: Sequence[ConsentSubject]) -> None:
     if not rows:
         console.print("The consent ledger is empty.")
         return
@@ -410,7 +413,7 @@ def consents(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def erasure_receipt(console: Console, receipt: dict[str, Any]) -> None:
+def erasure_receipt(console: Console, receipt: ErasureReceipt) -> None:
     removed = receipt["removed"]
     console.print(f"[bold]Erasure receipt[/] (journal entry {receipt['journal_entry']})")
     console.print(f"  request: {escape(receipt['request'])}")
@@ -433,7 +436,7 @@ def erasure_receipt(console: Console, receipt: dict[str, Any]) -> None:
     )
 
 
-def audit(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def audit(console: Console, rows: Sequence[AuditEntry]) -> None:
     if not rows:
         console.print("The audit log is empty.")
         return
@@ -453,7 +456,7 @@ def audit(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def records(console: Console, info: dict[str, Any]) -> None:
+def records(console: Console, info: RecordOfProcessing) -> None:
     console.print("[bold]Record of processing activities (GDPR art. 30)[/]")
     for key, value in info.items():
         title = key.replace("_", " ")

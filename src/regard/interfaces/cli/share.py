@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from regard.errors import RegardError
+import regard.engine
+from regard.engine import (
+    BLUR_METHODS,
+    KEEPABLE,
+    AnonymisedVideo,
+    ExportOptions,
+    blur_settings,
+)
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
     Invocation,
     JsonOpt,
     print_json,
 )
-from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
-from regard.pipeline.anonymise.clean_encode import KEEPABLE
 
 MethodOpt = Annotated[
     str,
@@ -46,12 +51,6 @@ def _split_targets(
     if blur == "all-but" and not names and words:
         names = _names([words.pop()])
     return folders, words, names
-
-
-def _method(name: str) -> BlurSettings:
-    if name not in BLUR_METHODS:
-        raise RegardError(f"{name!r} is not a blur method: use one of {', '.join(BLUR_METHODS)}.")
-    return BlurSettings(method=name)
 
 
 def export(
@@ -98,26 +97,24 @@ def export(
     PATHS are photos or folders of the library, or names of people (like --person). With
     `--blur all-but "Grandma","Me"` the names after all-but say who stays visible."""
     run: Invocation = ctx.obj
-    from regard.services.export import ExportOptions
-
     with run.user_errors(as_json):
         folders, people, names = _split_targets(paths or [], blur, visible)
         options = ExportOptions(
             blur=blur,  # type: ignore[arg-type]
             visible=names,
-            method=_method(method).method,
+            method=blur_settings(method).method,
             keep=_names(keep),
             quality=quality,
             rename=rename,
         )
         with run.open_engine() as engine:
-            photos = engine.exporter.select(folders, [*people, *(person or [])])
+            photos = engine.select_for_export(paths=folders, people=[*people, *(person or [])])
             if as_json:
-                report = engine.exporter.export(photos, output, options)
+                report = engine.export(photos, output, options)
                 print_json(report.as_dict())
                 return
             with render.StepProgress(run.out, "exporting", "photos") as bar:
-                report = engine.exporter.export(
+                report = engine.export(
                     photos, output, options, progress=lambda n, total, _p: bar.update(n, total)
                 )
         run.out.print(
@@ -149,83 +146,42 @@ def anonymise(
     as_json: JsonOpt = False,
 ) -> None:
     """Blur every face in a photo, or in every frame of a video; no library needed."""
-    from regard.pipeline.models import STANDARD_MODELS
-    from regard.pipeline.sniff import sniff
-
     run: Invocation = ctx.obj
 
-    with run.user_errors(as_json):
-        settings = _method(method)
-        try:
-            with source.open("rb") as fh:
-                kind = sniff(fh.read(32)) or ""
-        except OSError as exc:
-            raise RegardError(f"{source}: cannot be read ({exc.strerror}).") from None
-        if keep_audio and kind.startswith("image/"):
-            raise RegardError("--keep-audio is for videos; a photo has no sound.")
-        STANDARD_MODELS.verify()
-        from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
+    with run.user_errors(as_json), ExitStack() as stack:
+        bars: list[render.StepProgress] = []
 
-        detector = STANDARD_MODELS.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
-        result: dict[str, Any]
-        if kind.startswith("image/"):
-            from regard.pipeline.anonymise.still import anonymise_image
-
-            still = anonymise_image(source, output, detector, settings=settings)
-            result = {
-                "source": str(still.source),
-                "output": str(still.output),
-                "kind": "photo",
-                "faces_blurred": still.faces_blurred,
-            }
-            message = f"Wrote {output}: {still.faces_blurred} faces blurred, no metadata."
-        else:
-            from regard.pipeline.anonymise.video import (
-                VideoProgress,
-                VideoReport,
-                VideoSettings,
-                anonymise_video,
-            )
-
-            video = VideoSettings(blur=settings)
-
-            def blur_video(
-                progress: Callable[[VideoProgress], None] | None = None,
-            ) -> VideoReport:
-                return anonymise_video(
-                    source,
-                    output,
-                    detector,
-                    settings=video,
-                    keep_audio=keep_audio,
-                    progress=progress,
+        def progress(done: int, total: int | None) -> None:
+            # The bar appears with a video's first frame: a photo has none.
+            if not bars:
+                bars.append(
+                    stack.enter_context(render.StepProgress(run.out, "anonymising", "frames"))
                 )
+            bars[0].update(done, total)
 
-            if as_json:
-                report = blur_video()
-            else:
-                with render.StepProgress(run.out, "anonymising", "frames") as bar:
-                    report = blur_video(lambda p: bar.update(p.frames_done, p.frames_total))
-            result = {
-                "source": str(report.source),
-                "output": str(report.output),
-                "kind": "video",
-                "frames": report.frames,
-                "faces_blurred": report.boxes_blurred,
-                "tracks": report.tracks,
-                "audio_kept": report.audio_kept,
-                "seconds": round(report.seconds, 2),
-            }
-            message = (
-                f"Wrote {output}: {report.frames} frames, {report.boxes_blurred} face boxes "
-                f"blurred ({report.tracks} faces followed), "
-                + ("sound kept" if report.audio_kept else "no sound")
-                + f", no metadata; {report.frames / max(report.seconds, 1e-9):.1f} frames/s."
-            )
+        copy = regard.engine.anonymise(
+            source,
+            output,
+            method=method,
+            keep_audio=keep_audio,
+            progress=None if as_json else progress,
+        )
+        stack.close()
         if as_json:
-            print_json(result)
+            print_json(copy.as_dict())
+        elif isinstance(copy, AnonymisedVideo):
+            run.out.print(
+                render.escape(
+                    f"Wrote {output}: {copy.frames} frames, {copy.faces_blurred} face boxes "
+                    f"blurred ({copy.tracks} faces followed), "
+                    + ("sound kept" if copy.audio_kept else "no sound")
+                    + f", no metadata; {copy.frames_per_second:.1f} frames/s."
+                )
+            )
         else:
-            run.out.print(render.escape(message))
+            run.out.print(
+                render.escape(f"Wrote {output}: {copy.faces_blurred} faces blurred, no metadata.")
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,6 @@ and errors as JSON with one stable shape: `{"error": {"type": ..., "message": ..
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -45,9 +44,10 @@ from regard.errors import (
     UploadTooLargeError,
     WrongPasswordError,
 )
-from regard.interfaces.http.api import router
+from regard.interfaces.http.api import Json
 from regard.interfaces.http.guard import Guard
 from regard.interfaces.http.host import EngineHost
+from regard.interfaces.http.routes import router
 from regard.interfaces.http.web import mount as mount_web
 
 log = logging.getLogger("regard.http")
@@ -92,16 +92,6 @@ def status_for(exc: RegardError) -> int:
         if isinstance(exc, kind):
             return status
     return 400
-
-
-class Json(JSONResponse):
-    """JSON that is valid UTF-8 whatever it holds: a path whose bytes are not UTF-8 (Python's
-    surrogate escapes, see `readable_path`) is written with JSON's \\udcXX escapes, as
-    `regard --json` does, instead of failing the response."""
-
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return text.encode("utf-8", "backslashreplace")
 
 
 def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import uvicorn
 
-from regard.engine import EngineConfig
+from regard.engine import STANDARD_MODELS, EngineConfig, ModelLoader
 from regard.interfaces.http.app import create_app
 from regard.interfaces.http.guard import loopback_hosts
 from regard.interfaces.http.host import EngineHost
-from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 
 
 def is_loopback(host: str) -> bool:

@@ -107,7 +107,7 @@ def test_audit_chain_names_the_edited_or_deleted_entry(tmp_path, album):
         red = max(e.people.summaries(), key=lambda p: p["faces"])["person"]
         e.people.name(red, "Grandma")
         for _ in range(3):
-            e.people.search("Grandma")
+            e.search_person("Grandma")
         assert e.privacy.verify_audit().ok
         n = len(e.privacy.audit_entries())
     db = sqlite3.connect(lib / "catalog.sqlite")

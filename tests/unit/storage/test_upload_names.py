@@ -6,7 +6,7 @@ from regard.domain.photo import FileFingerprint, display_name, folder_names, sho
 from regard.storage.catalog import Catalog
 from regard.storage.sealing import Sealer, new_key
 from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
-from tests.unit.test_catalog import analysis
+from tests.unit.storage.test_catalog import analysis
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ small synthetic videos: a square is a face, its colour is who it is. Time ranges
 overlap in time, cuts, gaps, sampling, rotation, formats, limits and the errors a user sees.
 (The real models on real videos: tests/integration/test_footage_real.py.)"""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import av
@@ -199,6 +199,20 @@ def test_only_key_frames_and_the_stretches_where_someone_comes_or_goes_are_decod
     assert result.frames_decoded < total / 10
     ((a, start, end),) = summary(result)
     assert (a, start, end) == ("red", 0.0, 30.0)
+
+
+def test_a_still_scene_is_searched_only_where_it_changed_and_the_faces_are(tmp_path):
+    """The same appearances as searching every frame looked at whole, for a fraction of the
+    pixels: after the first look, a steady face is searched around it, a face coming where
+    the picture changed, and the whole frame again every `full_every` seconds."""
+    scene = [Square(RED, 0.0, 20.0, 40, 60), Square(BLUE, 6.3, 20.0, 220, 100, 200, 110)]
+    path = make_video(tmp_path / "still.mp4", scene, seconds=20.0)
+    gated = analyse(path)
+    whole = analyse(path, replace(SETTINGS, gate=None))
+    assert flat(gated) == flat(whole)
+    assert [c for c, *_ in summary(gated)] == ["red", "blue"]
+    assert whole.frames_searched == whole.frames_looked_at
+    assert gated.frames_searched < 0.5 * whole.frames_searched
 
 
 def test_two_faces_seen_at_the_same_moment_are_never_one_appearance(tmp_path):

@@ -144,3 +144,18 @@ def test_a_swap_followed_by_position_is_split_where_it_happened(verify_every):
         assert [s.time for s in lk.tracks[1].sightings] == [3.0, 4.0, 5.0]
     else:
         assert people == [{1, 2}]  # never checked: the test has teeth
+
+
+def test_expected_names_where_followed_faces_were_and_should_be_by_now():
+    """What a look searching part of its frame must search: a moving face may have stopped,
+    so both its last place and the one it was heading for; a track lost for longer than
+    `max_gap` is not followed any more."""
+    lk, _ = linker(max_gap=2.0)
+    lk.add(look(0.0, face(0.0, 100, 100, who=1), face(0.0, 400, 100, who=2)))
+    lk.add(look(1.0, face(1.0, 140, 100, who=1)))
+    boxes = lk.expected(2.0)
+    assert Box(140, 100, 80, 80) in boxes  # where it was last seen
+    assert Box(172, 100, 80, 80) in boxes  # moving on, a little slower
+    assert Box(400, 100, 80, 80) in boxes  # not seen at 1.0, still within reach
+    later = lk.expected(2.5)  # the second face was last seen 2.5 s before: no longer
+    assert later == [Box(140, 100, 80, 80), Box(188, 100, 80, 80)]

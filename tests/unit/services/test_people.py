@@ -161,7 +161,7 @@ def test_search_by_person_suggests_look_alikes_not_yet_in_them(engine, album, tm
     engine.people.reject("Grandma", rejected)
     draw_faces(album / "look-alike.png", [(10, 10, 40, RED2)], sharp=False)  # low quality
     engine.index([album])
-    found = engine.people.search("Grandma")
+    found = engine.search_person("Grandma")
     sources = {f.face_id: f.source for m in found.matches for f in m.faces}
     assert {s for s in sources.values()} <= {"owner", "auto", "suggested"}
     assert rejected not in sources  # never suggested back

@@ -44,7 +44,7 @@ def lib(tmp_path: Path) -> Path:
         e.people.name(blue["person"], "Uncle")
         e.privacy.erase_person("Uncle")
         for _ in range(7):
-            e.people.search("Grandma")
+            e.search_person("Grandma")
         e.privacy.grant("Grandma", "search", evidence_text="asked her")
         e.privacy.withdraw("Grandma", "search")
         assert e.privacy.verify_audit().ok

@@ -1,0 +1,130 @@
+"""What the engine answers about a library: its status, the timeline, one photo's detail, a
+change of key. Frozen dataclasses (see `regard.domain.result`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from regard.domain.result import Result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Encryption(Result):
+    scheme: str
+    key: str  # "passphrase", "key file"...
+    key_file: str | None
+    unlocked: bool
+    key_id: str | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LibraryStatus(Result):
+    library: str
+    library_id: str | None
+    policy: str
+    encryption: Encryption
+    biometric: dict[str, int]  # faces by the state of their face data
+    consent_subjects: int
+    opt_outs: int
+    audit_entries: int
+    schema_version: int
+    photos: int
+    indexed: int
+    errors: int
+    photos_with_faces: int
+    faces: int
+    low_quality_faces: int
+    embeddings: int
+    vector_index: str
+    people: int
+    named_people: int
+    faces_in_people: int
+    faces_waiting_to_be_grouped: int
+    search_threshold: float
+    expected_false_matches_per_search: float
+    models: list[dict[str, Any]]  # the catalog's model rows
+    last_run: dict[str, Any] | None  # the catalog's row of the last indexing run
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PhotoSummary(Result):
+    """A photo in the list of the library's photos, with how many faces it has."""
+
+    id: int
+    path: str
+    status: str
+    taken_at: str | None
+    width: int | None
+    height: int | None
+    faces: int
+    good_faces: int  # faces not of low quality
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FolderCount(Result):
+    folder: str  # what to filter the timeline by (for owners: the path)
+    name: str  # what to call it
+    photos: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class YearCount(Result):
+    year: str
+    photos: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Timeline(Result):
+    total: int
+    offset: int
+    photos: list[dict[str, Any]]  # the catalog's photo rows, named as the user is shown them
+    years: list[YearCount]
+    undated: int
+    folders: list[FolderCount]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PhotoFaceInfo(Result):
+    face: str  # "F7"
+    face_id: int
+    box: list[float]  # x, y, width, height in upright pixels
+    person: str | None  # "P12", where the policy allows showing who they are
+    name: str | None
+    assigned_by: str | None
+    face_data: str  # the state of its face data (kept, opted out, erased...)
+    low_quality: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PhotoMetadataInfo(Result):
+    format: str
+    width: int
+    height: int
+    taken_at: str | None
+    camera: str | None
+    has_location: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PhotoDetail(Result):
+    id: int
+    path: str
+    name: str
+    status: str
+    error: str | None  # why it could not be indexed, in the command line's words
+    error_web: str | None  # ... and in the web app's
+    metadata: PhotoMetadataInfo | None
+    faces: list[PhotoFaceInfo]
+    unassigned: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class KeyChange(Result):
+    """What `rekey` did."""
+
+    resealed: int
+    key: str
+    key_file: str | None
+    key_id: str | None
