@@ -78,6 +78,8 @@ def test_fastapi_sends_the_json_form_and_documents_the_fields() -> None:
         "threshold": 0.8123,
         "photos": 0,
         "matches": [],
+        "videos": 0,
+        "moments": [],
         "refused": "withdrawn",
     }
     models = client.get("/openapi.json").json()["components"]["schemas"]

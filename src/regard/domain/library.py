@@ -46,6 +46,8 @@ class LibraryStatus(Result):
     models: list[dict[str, Any]]  # the catalog's model rows
     last_run: dict[str, Any] | None  # the catalog's row of the last indexing run
     size_bytes: int
+    videos: int = 0  # indexed videos (counted among `photos` too: files of the library)
+    appearances: int = 0  # people's appearances in them (each one face)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -60,6 +62,8 @@ class PhotoSummary(Result):
     height: int | None
     faces: int
     good_faces: int  # faces not of low quality
+    media: str = "photo"  # or "video" (its faces are its appearances)
+    duration: float | None = None  # seconds, videos only
 
 
 @dataclass(frozen=True, slots=True, eq=False)

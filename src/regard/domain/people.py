@@ -4,9 +4,10 @@ service answers."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
+from regard.domain.moments import PersonMoment
 from regard.domain.result import Result
 from regard.errors import FaceNotFoundError, PersonNotFoundError
 
@@ -98,9 +99,10 @@ class PersonPhoto(Result):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PersonPage(PersonInfo):
-    """A person with their photos and faces."""
+    """A person with their photos and faces, and their moments in videos."""
 
     photo_list: list[PersonPhoto]
+    moment_list: list[PersonMoment] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

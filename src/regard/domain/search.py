@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regard.domain.face import AnalysedFace, Box
+from regard.domain.moments import MomentMatch
 from regard.domain.people import PersonInfo
 from regard.domain.result import Result
 
@@ -62,6 +63,8 @@ class SearchResultJson:
     expected_false_matches: float
     photos: int
     matches: list[PhotoMatchJson]
+    videos: int  # how many videos the moments are in
+    moments: list[MomentMatch]  # video moments whose face matched, best first
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class PersonSearchJson:
     threshold: float
     photos: int
     matches: list[PhotoMatchJson]
+    videos: int
+    moments: list[MomentMatch]  # the person's moments in videos, then suggested ones
     refused: str | None = None  # why nothing may be shown (then there are no matches)
 
 
@@ -179,6 +184,9 @@ class SearchResult(Result):
     library_faces: int
     expected_false_matches: float
     matches: tuple[PhotoMatch, ...] = field(default_factory=tuple)
+    #: Moments of videos whose face matched, best first: ranked with the photos by score
+    #: (the same vectors, the same threshold), listed beside them.
+    moments: tuple[MomentMatch, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -193,6 +201,8 @@ class SearchResult(Result):
             "expected_false_matches": round(self.expected_false_matches, 4),
             "photos": len(self.matches),
             "matches": [m.as_dict() for m in self.matches],
+            "videos": len({m.video_id for m in self.moments}),
+            "moments": [m.as_dict() for m in self.moments],
         }
 
 
@@ -204,6 +214,7 @@ class PersonSearch(Result):
     threshold: float
     matches: tuple[PhotoMatch, ...]
     refused: str | None = None  # why nothing may be shown
+    moments: tuple[MomentMatch, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -211,5 +222,7 @@ class PersonSearch(Result):
             "threshold": round(self.threshold, 4),
             "photos": len(self.matches),
             "matches": [m.as_dict() for m in self.matches],
+            "videos": len({m.video_id for m in self.moments}),
+            "moments": [m.as_dict() for m in self.moments],
             **({"refused": self.refused} if self.refused else {}),
         }

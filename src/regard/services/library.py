@@ -83,6 +83,7 @@ class LibraryView:
             models=self.catalog.runs.models(),
             last_run=self.catalog.runs.last(),
             size_bytes=self.paths.size_bytes(),
+            **self.catalog.appearances.counts(),
         )
 
     def photos(self, *, with_faces: bool = False) -> list[PhotoSummary]:

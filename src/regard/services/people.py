@@ -45,6 +45,7 @@ from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
 from regard.services import corrections
 from regard.services.grouping import Grouping, GroupingSummary
+from regard.services.moments import person_moments
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
@@ -150,7 +151,12 @@ class PeopleService:
         info = self.describe(person)
         by_photo: dict[int, PersonPhoto] = {}
         shown = self.policy.path_namer(self.acting.actor)
-        for f in self.people.faces_of(person.id):
+        faces = self.people.faces_of(person.id)
+        # Faces of videos are their moments, listed apart from the photos.
+        moments = person_moments(self.catalog, shown, faces)
+        for f in faces:
+            if f.face_id in moments:
+                continue
             entry = by_photo.setdefault(
                 f.photo_id, PersonPhoto(f.photo_id, shown(f.path), f.taken_at, [])
             )
@@ -163,7 +169,11 @@ class PeopleService:
                     low_quality=f.low_quality,
                 )
             )
-        return PersonPage(**vars_of(info), photo_list=list(by_photo.values()))
+        return PersonPage(
+            **vars_of(info),
+            photo_list=list(by_photo.values()),
+            moment_list=sorted(moments.values(), key=lambda m: (m.path, m.start)),
+        )
 
     # --- the owner's corrections -------------------------------------------------------------
 

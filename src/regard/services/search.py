@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from regard.domain.moments import MomentMatch
 from regard.domain.people import person_label
 from regard.domain.photo import shown_name
 from regard.domain.privacy import Policy, Purpose
@@ -30,6 +31,7 @@ from regard.pipeline.probe import Probe, ProbeReader
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
+from regard.services.moments import moment_match, moments_of
 from regard.services.people import PeopleService
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
@@ -135,6 +137,10 @@ class SearchService:
         by_photo: dict[int, list[FaceMatch]] = defaultdict(list)
         look_alike = self.withheld([n.id for n in neighbours], Purpose.SEARCH)
         withheld = 0
+        shown = self.policy.path_namer(self.acting.actor)
+        # Faces of videos are moments: listed beside the photos, by the same rules.
+        in_videos, videos = moments_of(self.catalog, [n.id for n in neighbours])
+        moments: list[MomentMatch] = []
         for n in neighbours:
             hit = hits.get(n.id)
             if hit is None:
@@ -150,21 +156,37 @@ class SearchService:
                 withheld += 1
                 continue
             label, name = who(persons[pid or 0])
+            moment = in_videos.get(n.id)
+            if moment is not None:
+                moments.append(
+                    moment_match(
+                        moment,
+                        videos[moment.photo_id],
+                        shown,
+                        score=n.score,
+                        low_quality=hit.low_quality,
+                        person=label,
+                        person_name=name,
+                    )
+                )
+                continue
             by_photo[hit.photo_id].append(
                 FaceMatch(n.id, hit.box, n.score, hit.low_quality, person=label, name=name)
             )
         matches = photo_matches(
             self.catalog,
-            self.policy.path_namer(self.acting.actor),
+            shown,
             (
                 (photo_id, tuple(sorted(fm, key=lambda f: -f.score)), hits[fm[0].face_id].taken_at)
                 for photo_id, fm in by_photo.items()
             ),
         )
         matches.sort(key=lambda m: (-m.score, m.path))
+        moments.sort(key=lambda m: (-m.score, m.path, m.start))
         if limit is not None:
             matches = matches[:limit]
-        self._audit(probe, matches, withheld, t)
+            moments = moments[:limit]
+        self._audit(probe, matches, moments, withheld, t)
         return SearchResult(
             probe_path=str(photo),
             probe_face=ProbeFace.of(face_index, chosen),
@@ -174,6 +196,7 @@ class SearchService:
             library_faces=len(index),
             expected_false_matches=cal.expected_false_matches(t, len(index)),
             matches=tuple(matches),
+            moments=tuple(moments),
         )
 
     def search_person(self, ref: str, threshold: float | None = None) -> PersonSearch:
@@ -248,11 +271,13 @@ class SearchService:
                     FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
                 )
                 taken[h.photo_id] = h.taken_at
+        shown = self.policy.path_namer(self.acting.actor)
+        moments = self._moments_apart(matches, shown)
         for fms in matches.values():
             fms.sort(key=lambda f: (f.source == "suggested", -f.score))
         out = photo_matches(
             self.catalog,
-            self.policy.path_namer(self.acting.actor),
+            shown,
             ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
         )
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
@@ -262,20 +287,51 @@ class SearchService:
                 actor=self.acting.name,
                 purpose=Purpose.SEARCH.value,
                 subject=person_label(person.id),
-                result_count=len(out),
+                result_count=len(out) + len(moments),
                 detail={"withheld_by_policy": len(held)} if held else None,
             )
-        return PersonSearch(self.people.describe(person), t, tuple(out))
+        return PersonSearch(self.people.describe(person), t, tuple(out), moments=moments)
 
-    def _audit(self, probe: Probe, matches: list[PhotoMatch], withheld: int, t: float) -> None:
-        anonymous = self.policy.current is Policy.ORGANISATION and not matches
+    def _moments_apart(
+        self, matches: dict[int, list[FaceMatch]], shown: Callable[[str], str]
+    ) -> tuple[MomentMatch, ...]:
+        """Take the faces of videos out of `matches` (by photo) and give them as moments: the
+        person's first, then suggestions, best first."""
+        face_ids = [f.face_id for fms in matches.values() for f in fms]
+        in_videos, videos = moments_of(self.catalog, face_ids)
+        if not in_videos:
+            return ()
+        out = []
+        for photo_id in [p for p, fms in matches.items() if fms[0].face_id in in_videos]:
+            for f in matches.pop(photo_id):
+                m = in_videos[f.face_id]
+                out.append(
+                    moment_match(
+                        m,
+                        videos[m.photo_id],
+                        shown,
+                        score=f.score,
+                        low_quality=f.low_quality,
+                        person=f.person,
+                        person_name=f.name,
+                        source=f.source or None,
+                    )
+                )
+        out.sort(key=lambda m: (m.source == "suggested", -m.score, m.path, m.start))
+        return tuple(out)
+
+    def _audit(
+        self,
+        probe: Probe,
+        matches: list[PhotoMatch],
+        moments: list[MomentMatch],
+        withheld: int,
+        t: float,
+    ) -> None:
+        anonymous = self.policy.current is Policy.ORGANISATION and not matches and not moments
+        face_ids = [f.face_id for m in matches for f in m.faces] + [m.face_id for m in moments]
         subjects = sorted(
-            {
-                f"P{pid}"
-                for m in matches
-                for f in m.faces
-                if (pid := self.catalog.people.face_person(f.face_id))
-            }
+            {f"P{pid}" for fid in face_ids if (pid := self.catalog.people.face_person(fid))}
         )
         with self.catalog.transaction():
             self.audit.record(
@@ -285,9 +341,10 @@ class SearchService:
                 subject=",".join(subjects) or None,
                 # A probe that matched no consented person is not kept, not even as a hash.
                 probe_hash=None if anonymous else probe.content_hash,
-                result_count=len(matches),
+                result_count=len(matches) + len(moments),
                 detail={
                     "threshold": round(t, 4),
+                    **({"moments": len(moments)} if moments else {}),
                     "withheld_by_policy": withheld,
                     **({"probe": "not kept: matched no consented person"} if anonymous else {}),
                 },

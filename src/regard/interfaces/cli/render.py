@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from regard.domain.library import LibraryStatus, PhotoSummary
+from regard.domain.moments import MomentMatch, clock, span
 from regard.domain.people import HistoryEntry, PersonPage, PersonSummary
 from regard.domain.photo import Photo
 from regard.domain.rights import AuditEntry, ConsentSubject, ErasureReceipt, RecordOfProcessing
@@ -216,26 +217,63 @@ def search_result(console: Console, result: SearchResult) -> None:
         f"{result.threshold_source}; expected strangers per search "
         f"≈ {result.expected_false_matches:.2g})."
     )
-    if not result.matches:
+    if not result.matches and not result.moments:
         console.print("[yellow]No photo in the library matches this face.[/]")
         return
-    table = Table(
-        title=f"{len(result.matches)} photos with this face, best first", title_justify="left"
-    )
+    found = f"{len(result.matches)} photos"
+    if result.moments:
+        found += f" and {_count(len(result.moments), 'moment')} in videos"
+    table = Table(title=f"{found} with this face, best first", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
     table.add_column("photo", overflow="fold")
+    if result.moments:
+        table.add_column("moment (best)")
     table.add_column("face box x, y, w, h")
     table.add_column("taken")
-    for rank, m in enumerate(result.matches, 1):
+    # Photos and video moments ranked together: the same vectors, the same threshold.
+    rows: list[tuple[float, list[str]]] = []
+    for m in result.matches:
         face = m.faces[0]
         flag = " [dim](low quality)[/]" if face.low_quality else ""
+        cells = [escape(m.path)] + ([""] if result.moments else [])
+        cells += [", ".join(f"{v:.0f}" for v in face.box.as_list()) + flag, (m.taken_at or "")[:10]]
+        rows.append((m.score, cells))
+    for v in result.moments:
+        flag = " [dim](low quality)[/]" if v.low_quality else ""
+        moment = f"{span(v.start, v.end)} ({clock(v.best_time)})"
+        rows.append(
+            (v.score, [escape(v.path), moment, ", ".join(f"{x:.0f}" for x in v.box) + flag, ""])
+        )
+    rows.sort(key=lambda r: -r[0])
+    for rank, (score, cells) in enumerate(rows, 1):
+        table.add_row(str(rank), f"{score:.3f}", *cells)
+    console.print(table)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def moments(console: Console, found: Sequence[MomentMatch], title: str) -> None:
+    """Video moments a search found: the video, when, the best moment and the box there."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("video", overflow="fold")
+    table.add_column("moment")
+    table.add_column("best")
+    table.add_column("face box x, y, w, h")
+    for rank, m in enumerate(found, 1):
+        flag = " [dim](low quality)[/]" if m.low_quality else ""
+        how = f" [dim]({m.source})[/]" if m.source else ""
         table.add_row(
             str(rank),
             f"{m.score:.3f}",
             escape(m.path),
-            ", ".join(f"{v:.0f}" for v in face.box.as_list()) + flag,
-            (m.taken_at or "")[:10],
+            span(m.start, m.end) + how,
+            clock(m.best_time),
+            ", ".join(f"{v:.0f}" for v in m.box) + flag,
         )
     console.print(table)
 
@@ -316,7 +354,26 @@ def person_detail(console: Console, info: PersonPage) -> None:
                 ", ".join(f"{v:.0f}" for v in f["box"]),
                 f["assigned_by"],
             )
-    console.print(table)
+    if info.photo_list or not info.moment_list:
+        console.print(table)
+    if info.moment_list:
+        shown = Table(title="Moments in videos", title_justify="left")
+        shown.add_column("video", overflow="fold")
+        shown.add_column("moment")
+        shown.add_column("best")
+        shown.add_column("face")
+        shown.add_column("box x, y, w, h")
+        shown.add_column("by")
+        for m in info.moment_list:
+            shown.add_row(
+                escape(m.path),
+                span(m.start, m.end),
+                clock(m.best_time),
+                m.face,
+                ", ".join(f"{v:.0f}" for v in m.box),
+                m.assigned_by,
+            )
+        console.print(shown)
 
 
 def person_search(console: Console, found: Any, limit: int | None) -> None:
@@ -326,8 +383,12 @@ def person_search(console: Console, found: Any, limit: int | None) -> None:
         f"Photos of {p['person']} ({name}); suggestions need similarity {found.threshold:.3f}."
     )
     matches = list(found.matches)[:limit] if limit else list(found.matches)
+    found_moments = list(found.moments)[:limit] if limit else list(found.moments)
+    if found_moments:
+        moments(console, found_moments, f"{_count(len(found_moments), 'moment')} in videos")
     if not matches:
-        console.print("[yellow]No photos.[/]")
+        if not found_moments:
+            console.print("[yellow]No photos.[/]")
         return
     table = Table()
     table.add_column("#", justify="right")
@@ -358,6 +419,12 @@ def status(console: Console, info: LibraryStatus) -> None:
         "photos",
         f"{info['photos']} ({info['indexed']} indexed, {info['photos_with_faces']} with faces)",
     )
+    if info.videos:
+        table.add_row(
+            "videos",
+            f"{info.videos} ({info.appearances} appearances of people; among the photos and "
+            "faces above)",
+        )
     table.add_row("faces", f"{info['faces']} ({info['low_quality_faces']} low quality)")
     table.add_row(
         "people",
