@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from regard.context import LibraryContext
-from regard.domain.jobs import FAILED, Job
+from regard.domain.jobs import FAILED, INTERRUPTED, Job
 from regard.domain.library import (
     KeyChange,
     LibraryStatus,
@@ -411,8 +411,19 @@ class Engine:
         """Run the library's queued jobs in a thread of this engine's, one after another, until
         the engine is closed (a server does)."""
         if self._runner is None:
+            self._resume_uploads()
             self._runner = JobRunner(self.jobs, self.run_job)
             self._runner.start()
+
+    def _resume_uploads(self) -> None:
+        """Photos uploaded through the web app whose indexing was cut short (the server was
+        stopped or died) are indexed now: a web user has no command to run it again."""
+        folder = os.path.abspath(self.uploads.folder)
+        of_uploads = [
+            j for j in self.jobs.all() if j.kind == "index" and folder in j.args.get("folders", [])
+        ]
+        if of_uploads and of_uploads[-1].state == INTERRUPTED:
+            self.submit_index([self.uploads.folder])
 
     def run_job(self, job: Job) -> None:
         if job.kind == "index":
