@@ -63,6 +63,10 @@ _HOME = {
     "Selection": "regard.engine",
     "Timeline": "regard.domain.library",
     "anonymise": "regard.engine",
+    "capture_native_stderr": "regard.logs",
+    "log_file": "regard.logs",
+    "log_to": "regard.logs",
+    "readable_path": "regard.files",
 }
 
 __all__ = [
@@ -107,6 +111,10 @@ __all__ = [
     "Selection",
     "Timeline",
     "anonymise",
+    "capture_native_stderr",
+    "log_file",
+    "log_to",
+    "readable_path",
 ]
 
 
@@ -169,3 +177,5 @@ if TYPE_CHECKING:
         anonymise,
     )
     from regard.errors import RegardError
+    from regard.files import readable_path
+    from regard.logs import capture_native_stderr, log_file, log_to

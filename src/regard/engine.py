@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from regard.context import LibraryContext
-from regard.domain.jobs import FAILED, Job
+from regard.domain.jobs import FAILED, INTERRUPTED, Job
 from regard.domain.library import (
     KeyChange,
     LibraryStatus,
@@ -52,7 +52,6 @@ from regard.pipeline.sniff import IMAGE_TYPES, VIDEO_TYPES, sniff
 from regard.privacy.acting import Acting, Actor, default_actor
 from regard.privacy.audit import AuditLog, Verification
 from regard.privacy.policy import PolicyGate
-from regard.privacy.service import PrivacyService
 from regard.privacy.state import state_dir
 from regard.services.accounts import Accounts, Session
 from regard.services.anonymise import (
@@ -66,18 +65,14 @@ from regard.services.anonymise import (
     export_zip,
 )
 from regard.services.export import (
-    Exporter,
     ExportOptions,
     ExportPreview,
     ExportReport,
     Selection,
 )
-from regard.services.library import LibraryView
-from regard.services.people import PeopleService
-from regard.services.search import SearchService
 from regard.services.thumbnails import Thumbnails
 from regard.services.uploads import Uploads
-from regard.services.xmp import XmpService
+from regard.services.wiring import build_services
 from regard.storage.catalog import Catalog
 from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
@@ -234,67 +229,19 @@ class Engine:
         self._recover_jobs()
 
     def _build_services(self) -> None:
-        """Each service gets the parts of the context it uses, and nothing else."""
-        c = self.context
-        self.privacy = PrivacyService(
-            catalog=c.catalog,
-            vectors=c.vectors,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            probes=c.probes,
-            calibration=c.calibration,
-            model=c.model,
-            state_dir=c.state_dir,
-            library_root=self.paths.root,
-            still_detector=c.still_detector,
-            # Copies made of photos whose faces were hidden or removed are made again, and
-            # people who lost their cover face get another.
+        services = build_services(
+            self.context,
+            paths=self.paths,
+            grouping=self.config.grouping,
+            limits=self.config.analysis.limits,
             photos_changed=self._photos_changed,
         )
-        # A withdrawn consent holds for the human: their look-alikes are withheld too.
-        withheld = self.privacy.gate.withheld
-        self.people = PeopleService(
-            catalog=c.catalog,
-            vectors=c.vectors,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            calibration=c.calibration,
-            params=self.config.grouping,
-            withheld=withheld,
-        )
-        self.search = SearchService(
-            catalog=c.catalog,
-            vectors=c.vectors,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            calibration=c.calibration,
-            probes=c.probes,
-            people=self.people,
-            withheld=withheld,
-        )
-        self.view = LibraryView(
-            catalog=c.catalog,
-            paths=self.paths,
-            vectors=c.vectors,
-            policy=c.policy,
-            acting=c.acting,
-            calibration=c.calibration,
-        )
-        self.xmp = XmpService(
-            catalog=c.catalog, audit=c.audit, policy=c.policy, acting=c.acting, people=self.people
-        )
-        self.exporter = Exporter(
-            catalog=c.catalog,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            people=self.people,
-            still_detector=c.still_detector,
-            limits=self.config.analysis.limits,
-        )
+        self.privacy = services.privacy
+        self.people = services.people
+        self.search = services.search
+        self.view = services.view
+        self.xmp = services.xmp
+        self.exporter = services.exporter
 
     def _photos_changed(self, photo_ids: list[int]) -> None:
         self.thumbnails.forget(photo_ids)
@@ -464,8 +411,19 @@ class Engine:
         """Run the library's queued jobs in a thread of this engine's, one after another, until
         the engine is closed (a server does)."""
         if self._runner is None:
+            self._resume_uploads()
             self._runner = JobRunner(self.jobs, self.run_job)
             self._runner.start()
+
+    def _resume_uploads(self) -> None:
+        """Photos uploaded through the web app whose indexing was cut short (the server was
+        stopped or died) are indexed now: a web user has no command to run it again."""
+        folder = os.path.abspath(self.uploads.folder)
+        of_uploads = [
+            j for j in self.jobs.all() if j.kind == "index" and folder in j.args.get("folders", [])
+        ]
+        if of_uploads and of_uploads[-1].state == INTERRUPTED:
+            self.submit_index([self.uploads.folder])
 
     def run_job(self, job: Job) -> None:
         if job.kind == "index":

@@ -145,3 +145,17 @@ def _partition(engine: Engine) -> set[frozenset[tuple[str, int]]]:
                 (Path(face["path"]).name, int(face["x"]))
             )
     return {frozenset(p) for p in people.values()}
+
+
+def test_the_job_list_gives_the_latest_jobs_not_every_job_ever(
+    host: EngineHost, tmp_path: Path
+) -> None:
+    album = tmp_path / "album"
+    draw_faces(album / "a.png", [(10, 10, 40, RED)])
+    ran = [host.engine.index([album]).run_id for _ in range(25)]
+    client = owner_client(host)
+    listed = client.get("/api/jobs").json()
+    assert len(listed) == 20
+    assert [j["report"]["run_id"] for j in listed] == ran[-20:]  # oldest first
+    assert len(client.get("/api/jobs", params={"limit": 500}).json()) == 25
+    assert client.get("/api/jobs", params={"limit": 0}).status_code == 422

@@ -16,7 +16,10 @@ FAILED = "failed"
 INTERRUPTED = "interrupted"
 
 #: What an interrupted job says, in the web app and the CLI.
-INTERRUPTED_MESSAGE = "Regard stopped before this job finished; index the folder again."
+INTERRUPTED_MESSAGE = (
+    "Regard stopped before this job finished. What it had done is kept; indexing the same "
+    "photos again does the rest (the web app does so for uploads when it starts)."
+)
 
 
 @dataclass

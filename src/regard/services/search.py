@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -210,15 +211,7 @@ class SearchService:
                     Purpose.SEARCH.value,
                     self.policy.current.value,
                 )
-            with self.catalog.transaction():
-                self.audit.record(
-                    "search-person",
-                    actor=self.acting.name,
-                    purpose=Purpose.SEARCH.value,
-                    subject=person_label(person.id),
-                    result_count=0,
-                    detail={"refused": "consent for search withdrawn"},
-                )
+            self._audit_person(person, 0, {"refused": "consent for search withdrawn"})
             return PersonSearch(
                 self.people.describe(person),
                 0.0,
@@ -281,16 +274,22 @@ class SearchService:
             ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
         )
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
+        self._audit_person(
+            person, len(out) + len(moments), {"withheld_by_policy": len(held)} if held else None
+        )
+        return PersonSearch(self.people.describe(person), t, tuple(out), moments=moments)
+
+    def _audit_person(self, person: PersonRow, found: int, detail: dict[str, Any] | None) -> None:
+        """Every search for a person is in the audit log, a refused one too."""
         with self.catalog.transaction():
             self.audit.record(
                 "search-person",
                 actor=self.acting.name,
                 purpose=Purpose.SEARCH.value,
                 subject=person_label(person.id),
-                result_count=len(out) + len(moments),
-                detail={"withheld_by_policy": len(held)} if held else None,
+                result_count=found,
+                detail=detail,
             )
-        return PersonSearch(self.people.describe(person), t, tuple(out), moments=moments)
 
     def _moments_apart(
         self, matches: dict[int, list[FaceMatch]], shown: Callable[[str], str]

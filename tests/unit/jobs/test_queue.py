@@ -99,6 +99,49 @@ def test_a_job_whose_process_was_killed_shows_as_interrupted_after_a_restart(
     assert job.finished_at is not None
 
 
+def test_uploads_whose_indexing_was_cut_short_are_indexed_when_the_server_starts(
+    tmp_path: Path,
+) -> None:
+    lib = tmp_path / "lib"
+    with engine(lib) as e:
+        uploads = e.uploads.folder
+        draw_faces(uploads / "2026" / "a.png", [(10, 10, 40, RED)])
+        cut_short = e.jobs.begin("index", {"folders": [str(uploads)]})  # never ended: a crash
+    # Shared across threads, as the web server's engine is (its jobs run in a thread).
+    config = EngineConfig(workers=0)
+    with Engine(lib, config=config, models=FakeModels(), shared=True) as e:
+        assert e.jobs.get(cut_short.id).state == "interrupted"  # type: ignore[union-attr]
+        e.run_jobs()  # as the web server does when it starts
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            jobs = e.jobs.all()
+            if len(jobs) == 2 and jobs[1].state == "done":
+                break
+            time.sleep(0.1)
+        assert [(j.state, j.args["folders"]) for j in jobs] == [
+            ("interrupted", [str(uploads)]),
+            ("done", [str(uploads)]),
+        ]
+        assert e.status().photos == 1
+    # Once done, a restart starts nothing more.
+    with Engine(lib, config=config, models=FakeModels(), shared=True) as e:
+        e.run_jobs()
+        assert len(e.jobs.all()) == 2
+
+
+def test_an_index_run_interrupted_from_the_command_line_is_not_run_again_by_itself(
+    tmp_path: Path,
+) -> None:
+    album = tmp_path / "album"
+    draw_faces(album / "a.png", [(10, 10, 40, RED)])
+    lib = tmp_path / "lib"
+    with engine(lib) as e:
+        e.jobs.begin("index", {"folders": [str(album)]})
+    with Engine(lib, config=EngineConfig(workers=0), models=FakeModels(), shared=True) as e:
+        e.run_jobs()
+        assert [j.state for j in e.jobs.all()] == ["interrupted"]
+
+
 def _wait_for_running(lib: Path) -> Job:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

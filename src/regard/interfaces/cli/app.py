@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from regard import logs
+from regard import log_to
 from regard.engine import AnalysisSettings, DecodeLimits
 from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
@@ -65,7 +65,7 @@ def main_options(
 ) -> None:
     library = library.expanduser()
     # Image libraries' warnings, and unexpected failures' tracebacks, go to the library's log.
-    logs.log_to(library)
+    log_to(library)
     ctx.obj = Invocation(
         library=library,
         # Made per invocation, so the terminal width is read when it matters; long paths are

@@ -16,7 +16,7 @@ import click
 import typer
 from rich.console import Console
 
-from regard import logs
+from regard import log_file
 from regard.domain.result import Result
 from regard.engine import Engine, EngineConfig, KeyConfig
 from regard.errors import AmbiguousProbeError, RegardError
@@ -72,7 +72,7 @@ class Invocation:
             raise
         except Exception as exc:
             log.error("unexpected failure", exc_info=exc)
-            where = logs.log_file()
+            where = log_file()
             message = (
                 f"Regard failed unexpectedly: {type(exc).__name__}: {exc}. What was already "
                 "stored is intact (every photo is written whole or not at all). "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from regard import logs
+from regard import capture_native_stderr
 from regard.interfaces.cli import people, privacy, share
 from regard.interfaces.cli.app import app
 
@@ -18,7 +18,7 @@ for group in (people, privacy, share):
 
 def main() -> None:
     # What C libraries (libtiff, libjpeg, libheif) print goes to the log, not the terminal.
-    logs.capture_native_stderr()
+    capture_native_stderr()
     # A path whose bytes are not UTF-8 is printed with escapes, never a UnicodeEncodeError.
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)

@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from regard import readable_path
 from regard.domain.library import LibraryStatus, PhotoSummary
 from regard.domain.moments import MomentMatch, clock, span
 from regard.domain.people import HistoryEntry, PersonPage, PersonSummary
@@ -30,7 +31,6 @@ from regard.domain.photo import Photo
 from regard.domain.rights import AuditEntry, ConsentSubject, ErasureReceipt, RecordOfProcessing
 from regard.domain.search import ProbeFace, SearchResult
 from regard.engine import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
-from regard.files import readable_path
 
 FAILURES_SHOWN = 20
 

@@ -241,11 +241,16 @@ def checked_header(host: EngineHost, data: bytes, suffix: str) -> None:
 
 
 @router.get("/jobs", tags=["library"], response_model=list[JobInfo])
-def jobs(session: SessionDep, request: Request) -> list[dict[str, Any]]:
-    """Indexing jobs and their progress, those run from the command line too."""
+def jobs(
+    session: SessionDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500, description="the latest this many")] = 20,
+) -> list[dict[str, Any]]:
+    """Indexing jobs and their progress, those run from the command line too: the latest
+    `limit`, oldest first."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         where = engine.path_namer()
-        return [j.as_dict(where) for j in engine.jobs.all()]
+        return [j.as_dict(where) for j in engine.jobs.all()[-limit:]]
 
 
 @router.get("/jobs/{job_id}", tags=["library"], response_model=JobInfo)

@@ -1,0 +1,101 @@
+"""The services of one open library, built from its context: each is handed the parts it
+uses and nothing else, and the ones that work together are handed each other here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from regard.context import LibraryContext
+from regard.pipeline.cluster import GroupingParams
+from regard.pipeline.decode import DecodeLimits
+from regard.privacy.erasure import PhotosChanged
+from regard.privacy.service import PrivacyService
+from regard.services.export import Exporter
+from regard.services.library import LibraryView
+from regard.services.people import PeopleService
+from regard.services.search import SearchService
+from regard.services.xmp import XmpService
+from regard.storage.library import LibraryPaths
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    privacy: PrivacyService
+    people: PeopleService
+    search: SearchService
+    view: LibraryView
+    xmp: XmpService
+    exporter: Exporter
+
+
+def build_services(
+    c: LibraryContext,
+    *,
+    paths: LibraryPaths,
+    grouping: GroupingParams,
+    limits: DecodeLimits,
+    photos_changed: PhotosChanged,
+) -> Services:
+    """`photos_changed` is told the photos whose faces were hidden or removed (copies made of
+    them are made again; people who lost their cover face get another)."""
+    privacy = PrivacyService(
+        catalog=c.catalog,
+        vectors=c.vectors,
+        audit=c.audit,
+        policy=c.policy,
+        acting=c.acting,
+        probes=c.probes,
+        calibration=c.calibration,
+        model=c.model,
+        state_dir=c.state_dir,
+        library_root=paths.root,
+        still_detector=c.still_detector,
+        photos_changed=photos_changed,
+    )
+    # A withdrawn consent holds for the human: their look-alikes are withheld too.
+    withheld = privacy.gate.withheld
+    people = PeopleService(
+        catalog=c.catalog,
+        vectors=c.vectors,
+        audit=c.audit,
+        policy=c.policy,
+        acting=c.acting,
+        calibration=c.calibration,
+        params=grouping,
+        withheld=withheld,
+    )
+    return Services(
+        privacy=privacy,
+        people=people,
+        search=SearchService(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+            probes=c.probes,
+            people=people,
+            withheld=withheld,
+        ),
+        view=LibraryView(
+            catalog=c.catalog,
+            paths=paths,
+            vectors=c.vectors,
+            policy=c.policy,
+            acting=c.acting,
+            calibration=c.calibration,
+        ),
+        xmp=XmpService(
+            catalog=c.catalog, audit=c.audit, policy=c.policy, acting=c.acting, people=people
+        ),
+        exporter=Exporter(
+            catalog=c.catalog,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            people=people,
+            still_detector=c.still_detector,
+            limits=limits,
+        ),
+    )
