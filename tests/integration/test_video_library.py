@@ -110,6 +110,11 @@ def test_videos_are_indexed_beside_photos_with_their_appearances(made, shared_da
         crop = Image.open(io.BytesIO(engine.thumbnails.face_crop(kit.face_id)))
         assert 40 <= max(crop.size) <= 160
 
+        # XMP face regions are a photo's: no sidecar is written for a video.
+        engine.xmp.write([folder], all_faces=True)
+        assert (folder / "obama.jpg.xmp").exists()
+        assert not list(folder.glob("*.mp4.xmp")) and not list(folder.glob("*.mov.xmp"))
+
         # Run again: nothing is analysed again.
         again = engine.index([folder])
         assert again.counts.files_unchanged == 5

@@ -62,7 +62,13 @@ class XmpService:
         self.people = people
 
     def _photos(self, paths: list[Path] | None) -> list[Photo]:
-        photos = [p for p in self.catalog.photos.all() if p.status == PhotoStatus.INDEXED]
+        # XMP face regions are a photo's (MWG regions have no time): videos are left alone.
+        photos = [
+            p
+            for p in self.catalog.photos.all()
+            if p.status == PhotoStatus.INDEXED
+            and not (p.metadata is not None and p.metadata.media == "video")
+        ]
         if not paths:
             return photos
         roots = [str(Path(os.path.abspath(p))) for p in paths]
