@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -10,6 +12,31 @@ import numpy.typing as npt
 Vector = npt.NDArray[np.float32]
 #: A region in whole pixels: x0, y0, x1, y1, with x1 and y1 exclusive.
 Rect = tuple[int, int, int, int]
+_Corners = TypeVar("_Corners", bound=tuple[float, float, float, float])
+
+
+def merge_rects(
+    rects: Iterable[_Corners], together: Callable[[_Corners, _Corners], bool]
+) -> list[_Corners]:
+    """`rects` (x0, y0, x1, y1) with every pair that belongs `together` replaced by the
+    rectangle around both, until no pair does; in the order they came, merged ones in place
+    of the first."""
+    out = list(rects)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if together(a, b):
+                    around = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    out[i] = cast(_Corners, around)
+                    del out[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from regard.domain.face import Box
+from regard.domain.face import Box, merge_rects
 
 #: A part of a frame, (x0, y0, x1, y1) in upright full-resolution pixels.
 Region = tuple[float, float, float, float]
@@ -93,26 +93,13 @@ def changed_blocks(
 def merged(rects: Sequence[Region], gap: float = 2.0) -> list[Region]:
     """`rects` with those that overlap or come within `gap` of each other replaced by the
     rectangle around them, until none do."""
-    out = list(rects)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
-                if (
-                    a[0] <= b[2] + gap
-                    and b[0] <= a[2] + gap
-                    and a[1] <= b[3] + gap
-                    and b[1] <= a[3] + gap
-                ):
-                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-                    del out[j]
-                    changed = True
-                    break
-            if changed:
-                break
-    return sorted(out)
+
+    def near(a: Region, b: Region) -> bool:
+        return (
+            a[0] <= b[2] + gap and b[0] <= a[2] + gap and a[1] <= b[3] + gap and b[1] <= a[3] + gap
+        )
+
+    return sorted(merge_rects(rects, near))
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from regard.domain.face import Box, Detection, Landmarks, Rect
+from regard.domain.face import Box, Detection, Landmarks, Rect, merge_rects
 from regard.inference.protocols import FaceDetector, RGBImage
 from regard.pipeline.anonymise.blur import (
     BlurSettings,
@@ -331,21 +331,9 @@ def _even(rect: Rect, canvas: Canvas) -> Rect:
 def merged(rects: list[Rect]) -> list[Rect]:
     """`rects` with every overlapping pair replaced by its bounding rectangle, until none
     overlap."""
-    out = list(rects)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i], out[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-                    del out[j]
-                    changed = True
-                    break
-            if changed:
-                break
-    return out
+    return merge_rects(
+        rects, lambda a, b: a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    )
 
 
 class RGBCanvas:
