@@ -73,6 +73,9 @@ def test_videos_are_indexed_beside_photos_with_their_appearances(made, shared_da
             "notes.webm": problems["notes.webm"],
         }
         assert problems["notes.webm"][0] in {"corrupt", "unsupported"}
+        # A video that could not be read is listed as a video, not a photo.
+        failed = {Path(p.path).name: p.media for p in engine.photos() if p.status == "error"}
+        assert failed == {"cut.mp4": "video", "notes.webm": "video"}
         assert report.counts.files_new == 3
         assert engine.catalog.appearances.counts() == {"videos": 2, "appearances": 4}
 

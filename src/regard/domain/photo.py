@@ -14,6 +14,15 @@ from regard.domain.face import AnalysedFace
 from regard.files import readable_path
 
 #: The longest file name kept to show for a photo someone sent (its suffix is kept).
+#: File name endings of the videos Regard indexes (what FFmpeg inside PyAV reads).
+VIDEO_INDEX_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp"})
+
+
+def is_video(path: os.PathLike[str] | str) -> bool:
+    """Indexed as a video (by its name's ending, as photos are)."""
+    return os.path.splitext(os.fspath(path))[1].lower() in VIDEO_INDEX_SUFFIXES
+
+
 MAX_DISPLAY_NAME = 200
 _MAX_NAME_BYTES = 255  # what most file systems allow in one name
 # Control characters, and invisible formatting ones (right-to-left overrides can make

@@ -20,13 +20,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoStatus
+from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, PhotoStatus, is_video
 from regard.domain.privacy import FaceVerdict
 from regard.errors import UnreadableFileError
 from regard.files import file_sha256
 from regard.jobs.pool import Result
 from regard.jobs.scan import scan
-from regard.pipeline.footage_record import is_video
 from regard.storage.photos import KnownFile
 from regard.storage.repositories import Store
 from regard.storage.runs import RunCounts

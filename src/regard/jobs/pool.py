@@ -31,7 +31,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
-from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure
+from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoFailure, is_video
 from regard.errors import (
     DecoderCrashError,
     DecoderTimeoutError,
@@ -43,7 +43,7 @@ from regard.inference.protocols import FaceDetector
 from regard.logs import NativeStderr
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.decode import decoder_failure
-from regard.pipeline.footage_record import analyse_video_file, is_video
+from regard.pipeline.footage_record import analyse_video_file
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 
 Result = PhotoAnalysis | PhotoFailure

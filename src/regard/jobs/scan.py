@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from regard.pipeline.clip import VIDEO_INDEX_SUFFIXES
+from regard.domain.photo import VIDEO_INDEX_SUFFIXES
 from regard.pipeline.decode import IMAGE_SUFFIXES
 
 #: What is indexed: photos and videos, by their names' endings.

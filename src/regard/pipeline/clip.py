@@ -44,9 +44,6 @@ from regard.pipeline import yuv as yuv420
 
 VideoPacket: TypeAlias = "av.Packet[av.video.stream.VideoStream]"
 
-#: File name endings of the videos Regard indexes (what FFmpeg inside PyAV reads).
-VIDEO_INDEX_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp"})
-
 
 @dataclass(frozen=True, slots=True)
 class VideoLimits:

@@ -11,7 +11,6 @@ erasures, and no further.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +23,8 @@ from regard.errors import UnreadableFileError
 from regard.files import file_sha256
 from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.analyse import pipeline_id
-from regard.pipeline.clip import VIDEO_INDEX_SUFFIXES
 from regard.pipeline.footage import FOOTAGE_VERSION, analyse_video
 from regard.pipeline.footage_settings import FootageSettings
-
-
-def is_video(path: Path | str) -> bool:
-    """Indexed as a video (by its name's ending, as photos are)."""
-    return os.path.splitext(os.fspath(path))[1].lower() in VIDEO_INDEX_SUFFIXES
 
 
 def video_pipeline_id(detector: ModelSpec, embedder: ModelSpec) -> str:

@@ -18,6 +18,7 @@ from regard.domain.photo import (
     PhotoFailure,
     PhotoMetadata,
     PhotoStatus,
+    is_video,
 )
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.storage.appearances import SqliteAppearances
@@ -201,7 +202,8 @@ class SqlitePhotos:
             "camera_make": m.camera_make if m else None,
             "camera_model": m.camera_model if m else None,
             "pipeline": pipeline,
-            "media": m.media if m else "photo",
+            # A file that could not be read is a video or a photo by its name's ending.
+            "media": m.media if m else ("video" if is_video(fp.path) else "photo"),
             "duration": m.duration if m else None,
             "run_id": run_id or None,
             "indexed_at": utc_now(),
