@@ -21,13 +21,15 @@ def regard(library: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def committed_photos(library: Path) -> int:
+def committed_photos(library: Path, media: str | None = None) -> int:
+    """Photos (or, with `media`, only photos or only videos) another process has committed."""
     db = library / "catalog.sqlite"
     if not db.exists():
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0])
+            where, args = ("WHERE media = ?", (media,)) if media else ("", ())
+            return int(conn.execute(f"SELECT COUNT(*) FROM photos {where}", args).fetchone()[0])
     except sqlite3.OperationalError:
         return 0
 

@@ -6,37 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.footage_maker import long_script, photo_faces, write_video
+from tests.integration.test_resume import committed_photos, regard
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
-
-
-def regard(library: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "regard", "--library", str(library), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-def committed_videos(library: Path) -> int:
-    db = library / "catalog.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(
-                conn.execute("SELECT COUNT(*) FROM photos WHERE media = 'video'").fetchone()[0]
-            )
-    except sqlite3.OperationalError:
-        return 0
 
 
 def snapshot(library: Path) -> tuple[set, list, int]:
@@ -79,7 +57,7 @@ def test_sigkill_mid_video_then_rerun_equals_an_uninterrupted_run(tmp_path, shar
     # Most of a run is the video's analysis: past half of it, the video is being analysed.
     time.sleep(0.6 * took)
     assert proc.poll() is None, "the run finished before it could be killed"
-    assert committed_videos(interrupted) == 0, "the video was stored before the kill"
+    assert committed_photos(interrupted, "video") == 0, "the video was stored before the kill"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 

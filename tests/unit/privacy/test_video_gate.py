@@ -40,10 +40,9 @@ def _appearance(vectors: list[np.ndarray], start: float, end: float) -> Appearan
     return Appearance(start, end, faces, path)
 
 
-def test_a_video_record_has_one_face_per_appearance_its_frames_mean_as_vector():
-    a, b = unit(np.eye(DIM)[0] + np.eye(DIM)[1]), unit(np.eye(DIM)[0] - np.eye(DIM)[1])
-    appearance = _appearance([a, b], 1.0, 3.0)
-    analysis = VideoAnalysis(
+def _analysis(*appearances: Appearance) -> VideoAnalysis:
+    """A 5-second video in which these appearances were found."""
+    return VideoAnalysis(
         duration=5.0,
         width=640,
         height=360,
@@ -53,9 +52,15 @@ def test_a_video_record_has_one_face_per_appearance_its_frames_mean_as_vector():
         rotation=0,
         frames_decoded=10,
         frames_looked_at=5,
-        appearances=(appearance,),
+        appearances=appearances,
         pipeline_id="p+v1",
     )
+
+
+def test_a_video_record_has_one_face_per_appearance_its_frames_mean_as_vector():
+    a, b = unit(np.eye(DIM)[0] + np.eye(DIM)[1]), unit(np.eye(DIM)[0] - np.eye(DIM)[1])
+    appearance = _appearance([a, b], 1.0, 3.0)
+    analysis = _analysis(appearance)
     record = video_record(FileFingerprint("/v.mp4", 1, 1), "hash", analysis)
     assert record.is_video and record.metadata.duration == 5.0
     (face,) = record.faces
@@ -77,19 +82,7 @@ def test_the_gate_drops_an_appearance_an_opted_out_person_is_seen_in_one_frame_o
     gate.refresh()
     seen_once = _appearance([others[0], others[1], them], 0.0, 4.0)
     never = _appearance([others[2], others[3]], 0.0, 4.0)
-    analysis = VideoAnalysis(
-        duration=5.0,
-        width=640,
-        height=360,
-        frame_rate=Fraction(30),
-        codec="h264",
-        container="mov",
-        rotation=0,
-        frames_decoded=10,
-        frames_looked_at=5,
-        appearances=(seen_once, never),
-        pipeline_id="p+v1",
-    )
+    analysis = _analysis(seen_once, never)
     record = video_record(FileFingerprint("/v.mp4", 1, 1), "hash", analysis)
     record = type(record)(
         record.fingerprint,
