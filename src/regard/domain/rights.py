@@ -139,6 +139,8 @@ class AccessReportMade(Result):
     faces: int
     photos: int
     photos_missing: int
+    videos: int = 0  # videos they appear in
+    stills: int = 0  # stills of their moments in them, written
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -3,9 +3,11 @@
 A zip with `manifest.json` (the purposes, the categories of data, recipients, retention,
 their rights, where the data came from, their consent records and the audit entries about
 them; photos named from the indexed folder on, not by where the owner keeps them),
-`summary.html` (the same, for a person to read), and `photos/`: a copy of every photo they
+`summary.html` (the same, for a person to read), `photos/`: a copy of every photo they
 appear in, with every other face blurred (art. 15(4): the rights of others), written without
-any metadata.
+any metadata, and `videos/`: a still of each of their moments in a video (its best frame:
+their face as it is, every other face in that frame blurred), named with the video and the
+moment's start and end.
 
 Face vectors are counted, not exported: a portable copy of someone's biometric template is a
 risk to them, and the numbers mean nothing to a reader.
@@ -24,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from regard.domain.appearance import Moment
 from regard.domain.clock import utc_now
 from regard.domain.face import AnalysedFace, Box
 from regard.domain.models import ModelSpec
+from regard.domain.moments import span
 from regard.domain.people import face_label, person_label
 from regard.domain.photo import relative_name
 from regard.domain.privacy import Purpose
@@ -38,6 +42,7 @@ from regard.pipeline.anonymise.clean_encode import encode_clean
 from regard.pipeline.anonymise.redact import redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 from regard.pipeline.probe import ProbeReader
+from regard.pipeline.video_still import still_at
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.erasure import Eraser
@@ -112,10 +117,17 @@ class AccessReporter:
         if not people and not faces and not kept:
             raise PrivacyRequestError(f"Nothing in the library matches {request}.")
         mine = set(faces)
+        # A face of a video stands for one of its moments: those are shown as stills.
+        moments = catalog.appearances.of_faces(sorted(mine))
         by_photo: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_video: dict[str, list[Moment]] = defaultdict(list)
+        videos = {m.photo_id for m in moments.values()}
         for photo_id in catalog.privacy.photos_of_faces(sorted(mine)):
             for r in catalog.faces.rows(photo_id):
-                by_photo[r["path"]].append(r)
+                if photo_id not in videos:
+                    by_photo[r["path"]].append(r)
+                elif r["id"] in moments:
+                    by_video[r["path"]].append(moments[r["id"]])
         names = [p.name for p in people if p.name]
         labels = {person_label(p.id) for p in people} | {face_label(f) for f in mine}
         audit = [
@@ -141,6 +153,16 @@ class AccessReporter:
         ]
         manifest = self._manifest(people, mine, by_photo, consents, audit, request)
         manifest["categories_of_data"]["templates_kept_only_to_exclude_you"] = kept
+        roots = catalog.runs.indexed_roots()
+        manifest["videos"] = [
+            {
+                "path": relative_name(path, roots),
+                "moments": [_moment_entry(m) for m in sorted(ms, key=lambda m: m.start)],
+            }
+            for path, ms in sorted(by_video.items())
+        ]
+        manifest["categories_of_data"]["videos_you_appear_in"] = len(by_video)
+        manifest["categories_of_data"]["moments_in_videos"] = sum(map(len, by_video.values()))
         tmp = out.with_suffix(out.suffix + ".tmp")
         out.parent.mkdir(parents=True, exist_ok=True)
         written = 0
@@ -155,6 +177,7 @@ class AccessReporter:
                 entry["copy"] = name
                 zf.writestr(name, data)
                 written += 1
+            stills = self._write_stills(zf, by_video, manifest["videos"], mine)
             zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
             zf.writestr("summary.html", _summary_html(manifest))
         os.replace(tmp, out)
@@ -165,7 +188,7 @@ class AccessReporter:
                 subject=",".join(sorted(person_label(p.id) for p in people)) or None,
                 probe_hash=probe_hash,
                 result_count=written,
-                detail={"faces": len(mine), "photos": written},
+                detail={"faces": len(mine), "photos": written, "stills": stills},
             )
         return AccessReportMade(
             report=str(out),
@@ -173,7 +196,53 @@ class AccessReporter:
             faces=len(mine),
             photos=written,
             photos_missing=len(by_photo) - written,
+            videos=len(by_video),
+            stills=stills,
         )
+
+    def _write_stills(
+        self,
+        zf: zipfile.ZipFile,
+        by_video: dict[str, list[Moment]],
+        entries: list[dict[str, Any]],
+        mine: set[int],
+    ) -> int:
+        """A still of each moment, at its best frame, in `videos/`; each entry says its name
+        (None: the video cannot be read now)."""
+        written = 0
+        for n, (path, entry) in enumerate(zip(sorted(by_video), entries, strict=True), 1):
+            for m, moment in enumerate(entry["moments"], 1):
+                data = self._still(path, moment["best_time"], mine)
+                if data is None:
+                    moment["still"] = None
+                    continue
+                times = moment["time"].replace(":", "").replace("-", "_")
+                name = f"videos/{n:04d}-{Path(path).stem}-{m:02d}-{times}.jpg"
+                moment["still"] = name
+                zf.writestr(name, data)
+                written += 1
+        return written
+
+    def _still(self, path: str, time: float, mine: set[int]) -> bytes | None:
+        """The video's frame at `time`: the faces of `mine` on screen then as they are, every
+        other face blurred (the video's other moments then, and any face found in it)."""
+        catalog = self.catalog
+        video = catalog.photos.by_path(path)
+        if video is None:
+            return None
+        try:
+            rgb = still_at(Path(path), time)
+        except (OSError, RegardError):
+            return None  # moved or damaged since it was indexed: listed without a still
+        on_screen = [
+            (m.face_id, b)
+            for m in catalog.appearances.of_video(video.id)
+            if (b := m.box_at(time)) is not None
+        ]
+        theirs = [b for fid, b in on_screen if fid in mine]
+        others = [b for fid, b in on_screen if fid not in mine]
+        done = redact_photo(rgb, self.still_detector(), known=others, keep=theirs)
+        return encode_clean(done.rgb, "jpeg")
 
     def _excluded(self, face: AnalysedFace) -> tuple[list[int], dict[str, int]]:
         """Faces kept without a vector because they are this person's (an opt-out, an
@@ -312,6 +381,17 @@ def _kept_html(kept: dict[str, int]) -> str:
     )
 
 
+def _moment_entry(m: Moment) -> dict[str, Any]:
+    return {
+        "face": face_label(m.face_id),
+        "start": round(m.start, 2),
+        "end": round(m.end, 2),
+        "time": span(m.start, m.end),
+        "best_time": round(m.best_time, 2),
+        "box": [round(v, 1) for v in m.box.as_list()],
+    }
+
+
 def _has_vector(catalog: Any, face_id: int, model_id: str) -> bool:
     ids, _ = catalog.faces.embeddings(model_id, [face_id])
     return bool(len(ids))
@@ -321,6 +401,24 @@ def _key(name: str) -> str:
     from regard.storage.people_catalog import name_key
 
     return name_key(name)
+
+
+def _videos_html(videos: list[dict[str, Any]]) -> str:
+    if not videos:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(Path(v['path']).name)}</td><td>{e(m['time'])}</td>"
+        f"<td>{e(m.get('still') or 'file not found')}</td></tr>"
+        for v in videos
+        for m in v["moments"]
+    )
+    return f"""<h2>The videos</h2>
+<p>A still of each moment you appear in (its best frame) is in the <code>videos</code> folder
+of this archive, with every other person's face in it blurred and no metadata.</p>
+<table><tr><th>video</th><th>from-to (h:m:s)</th><th>still</th></tr>
+{rows}</table>
+"""
 
 
 def _summary_html(m: dict[str, Any]) -> str:
@@ -350,7 +448,9 @@ color:#111}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;paddin
 <h1>What this photo library holds about {people}</h1>
 <p>Report made on {e(m["generated_at"])} for {e(m["request"])}, by {e(m["controller"])}.</p>
 <h2>In short</h2>
-<ul><li>You appear in {cats["photos_you_appear_in"]} photos ({cats["face_positions"]} faces).</li>
+<ul><li>You appear in {cats["photos_you_appear_in"]} photos and in
+{cats.get("moments_in_videos", 0)} moments of {cats.get("videos_you_appear_in", 0)} videos
+({cats["face_positions"]} faces).</li>
 <li>{cats["face_vectors_stored_encrypted"]} face vectors (numbers describing your face) are
 stored, encrypted, on the owner's computer only.</li>
 <li>Names: {e(", ".join(cats["names"]) or "none")}.</li>
@@ -365,6 +465,7 @@ stored, encrypted, on the owner's computer only.</li>
 face blurred and no metadata.</p>
 <table><tr><th>photo</th><th>your faces</th><th>others, blurred</th><th>copy</th></tr>
 {rows}</table>
+{_videos_html(m.get("videos") or [])}
 <h2>Record of use</h2>
 <p>{len(m["audit_entries"])} entries of the library's audit log concern you; they are listed in
 <code>manifest.json</code>.</p>

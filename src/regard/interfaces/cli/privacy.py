@@ -212,7 +212,8 @@ def access_report(
     as_json: JsonOpt = False,
 ) -> None:
     """Everything held about one person (GDPR art. 15), as a zip they can read: manifest,
-    summary and their photos with every other face blurred."""
+    summary, their photos and a still of each of their moments in videos, every other face
+    blurred."""
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
@@ -227,6 +228,11 @@ def access_report(
                 + (
                     f" ({result['photos_missing']} photo files no longer exist)"
                     if result["photos_missing"]
+                    else ""
+                )
+                + (
+                    f", {result['stills']} stills of their moments in {result['videos']} videos"
+                    if result["videos"]
                     else ""
                 )
                 + "."

@@ -490,7 +490,8 @@ function reportSection(ctx, person) {
       class: "hint",
       text:
         "Everything held about a person (GDPR art. 15), as a zip: what is processed and why, " +
-        "their consents, the audit entries about them, and their photos with every other " +
+        "their consents, the audit entries about them, their photos, and a still of each " +
+        "of their moments in videos (with the video's name and the times), every other " +
         "face blurred.",
     }),
     form(
