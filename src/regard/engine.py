@@ -16,13 +16,7 @@ from pathlib import Path
 
 from regard.context import LibraryContext
 from regard.domain.jobs import FAILED, INTERRUPTED, Job
-from regard.domain.library import (
-    KeyChange,
-    LibraryStatus,
-    PhotoDetail,
-    PhotoSummary,
-    Timeline,
-)
+from regard.domain.library import KeyChange, LibraryStatus, PhotoDetail, PhotoSummary, Timeline
 from regard.domain.photo import Photo
 from regard.domain.privacy import Policy
 from regard.domain.rights import RecordOfProcessing
@@ -70,6 +64,7 @@ from regard.services.export import (
     ExportReport,
     Selection,
 )
+from regard.services.share_jobs import ShareJobs, share_jobs
 from regard.services.thumbnails import Thumbnails
 from regard.services.uploads import Uploads
 from regard.services.wiring import build_services
@@ -220,6 +215,8 @@ class Engine:
             catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
         )
         self._build_services()
+        #: Anonymising videos and exports with videos, as jobs (see `regard.services.share_jobs`).
+        self.shares = share_jobs(self.context, models, self.jobs, self.exporter, self.paths.root)
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()
@@ -428,6 +425,8 @@ class Engine:
     def run_job(self, job: Job) -> None:
         if job.kind == "index":
             self.index([Path(f) for f in job.args["folders"]], job=job)
+        elif job.kind in ShareJobs.KINDS:
+            self.shares.run(job)
         else:
             self.jobs.end(job, FAILED, message=f"Regard does not know jobs of kind {job.kind!r}.")
 

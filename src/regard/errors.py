@@ -8,6 +8,8 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── LibraryLockedError        another Regard process is writing to it
     │   ├── PhotoNotFoundError        no photo with that id
     │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
+    │   ├── JobStateError             the job is not in a state for that (not done, ended)
+    │   ├── JobCancelledError         raised inside a job a user cancelled, to stop it
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
@@ -125,6 +127,16 @@ class PhotoNotFoundError(LibraryError):
 class JobNotFoundError(LibraryError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"No indexing job {job_id!r}. Jobs are kept until the server stops.")
+
+
+class JobStateError(LibraryError):
+    """The job is not in a state for what was asked: its result before it is done, or
+    cancelling it once it ended."""
+
+
+class JobCancelledError(LibraryError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"Job {job_id} was cancelled.")
 
 
 class LibraryVersionError(LibraryError):

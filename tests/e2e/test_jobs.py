@@ -26,6 +26,7 @@ PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
 JOB_KEYS = {
     "id",
     "kind",
+    "unit",  # files (indexing) or frames (anonymising a video)
     "state",
     "total",
     "done",

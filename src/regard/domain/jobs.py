@@ -1,5 +1,5 @@
-"""A job: work the library does in the background (indexing), with its progress and, once it
-ends, its report."""
+"""A job: work the library does in the background (indexing; anonymising a video; an export
+with videos), with its progress and, once it ends, its report."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ DONE = "done"
 FAILED = "failed"
 #: The process running it stopped (a crash, a kill) before it finished.
 INTERRUPTED = "interrupted"
+#: Stopped at a user's request; nothing of it is kept.
+CANCELLED = "cancelled"
+#: What a job counts in `done` and `total`, by its kind.
+UNITS = {"index": "files", "anonymise": "frames", "export": "files"}
 
 #: What an interrupted job says, in the web app and the CLI.
 INTERRUPTED_MESSAGE = (
@@ -26,7 +30,7 @@ INTERRUPTED_MESSAGE = (
 class Job:
     id: str
     kind: str
-    state: str = QUEUED  # queued | running | done | failed | interrupted
+    state: str = QUEUED  # queued | running | done | failed | interrupted | cancelled
     total: int = 0
     done: int = 0
     faces: int = 0
@@ -44,7 +48,7 @@ class Job:
     def as_dict(self, where: Callable[[str], str] | None = None) -> dict[str, Any]:
         """The job; with `where`, the paths in its report as that shows them."""
         report = self.report
-        if report is not None and where is not None:
+        if report is not None and where is not None and self.kind == "index":
             report = {
                 **report,
                 "roots": [where(r) for r in report["roots"]],
@@ -55,6 +59,7 @@ class Job:
         return {
             "id": self.id,
             "kind": self.kind,
+            "unit": UNITS.get(self.kind, "steps"),
             "state": self.state,
             "total": self.total,
             "done": self.done,

@@ -4,6 +4,8 @@ progress, and a job whose process died shows as interrupted, not as running fore
 
 Jobs run one at a time per library (the writer lock). The server's `JobRunner` takes queued
 jobs in the order they were submitted; the command line runs its own at once (`begin`).
+A queued job is cancelled at once; a running one stops at its next step (`check`), which
+raises `JobCancelledError` in it, and is marked cancelled.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from regard.domain.jobs import DONE, FAILED, INTERRUPTED_MESSAGE, QUEUED, RUNNING, Job
+from regard.domain.jobs import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    INTERRUPTED_MESSAGE,
+    QUEUED,
+    RUNNING,
+    Job,
+)
+from regard.errors import JobCancelledError, JobNotFoundError, JobStateError
 from regard.jobs.ingest import EventSink, FileDone, IndexEvent, Outcome, ScanDone
 from regard.storage.repositories import Store
 
@@ -35,7 +46,13 @@ class JobQueue:
         self._hold = hold
         #: Jobs this process runs: their counters move on every file, their rows at each commit.
         self._live: dict[str, Job] = {}
+        #: Jobs of this process a user asked to stop.
+        self._stopping: set[str] = set()
         self._submitted = threading.Condition()
+
+    def hold(self) -> AbstractContextManager[Any]:
+        """The library's lock, as every user of the catalog takes it."""
+        return self._hold()
 
     # --- submitting and running --------------------------------------------------------------
 
@@ -105,6 +122,36 @@ class JobQueue:
             self.save(job)
         finally:
             self._live.pop(job.id, None)
+            self._stopping.discard(job.id)
+
+    def cancel(self, job_id: str, by: str) -> Job:
+        """Stop a job: a queued one now; a running one (of this process) at its next step.
+        Raises `JobStateError` for a job that has ended."""
+        with self._hold():
+            live = self._live.get(job_id)
+            if live is not None:
+                if live.kind == "index":
+                    raise JobStateError(
+                        "Indexing cannot be cancelled: what it does is kept file by file, so "
+                        "let it finish (stopping the server stops it too)."
+                    )
+                self._stopping.add(job_id)
+                live.message = f"Cancelling, as {by} asked…"
+                return live
+            job = self._store.jobs.get(job_id)
+            if job is None:
+                raise JobNotFoundError(job_id)
+            if job.state != QUEUED:
+                raise JobStateError(f"Job {job_id} has ended ({job.state}): nothing to cancel.")
+            job.state, job.message, job.finished_at = CANCELLED, f"Cancelled by {by}.", time.time()
+            with self._store.transaction():
+                self._store.jobs.save(job)
+            return job
+
+    def check(self, job: Job) -> None:
+        """Raise `JobCancelledError` in a job a user asked to stop (call it between steps)."""
+        if job.id in self._stopping:
+            raise JobCancelledError(job.id)
 
     def recover(self) -> int:
         """Mark as interrupted every job marked running that this process does not run. Call

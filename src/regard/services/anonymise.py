@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from regard.domain.face import Box
 from regard.errors import RegardError
 from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
@@ -23,6 +24,8 @@ from regard.services.export import Exporter, ExportOptions, Selection
 
 #: Called with frames done and frames in all (None when the video does not say).
 FrameProgress = Callable[[int, int | None], None]
+#: The faces of a video to leave as they are at a moment (seconds): their boxes.
+KeepAt = Callable[[float], Sequence[Box]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +100,11 @@ class Anonymiser:
         method: str = "gaussian",
         keep_audio: bool = False,
         progress: FrameProgress | None = None,
+        keep_at: KeepAt | None = None,
     ) -> AnonymisedCopy:
         """Write `output`, a copy of `source` (a photo, or a video: told by its bytes) with
-        every face blurred and no metadata; a video's sound only with `keep_audio`."""
+        every face blurred and no metadata; a video's sound only with `keep_audio`; in a
+        video, the faces `keep_at` gives at each moment left as they are."""
         settings = blur_settings(method)
         try:
             with source.open("rb") as fh:
@@ -130,6 +135,7 @@ class Anonymiser:
             progress=None
             if progress is None
             else (lambda p: progress(p.frames_done, p.frames_total)),
+            keep_at=keep_at,
         )
         return AnonymisedVideo(
             source=str(report.source),

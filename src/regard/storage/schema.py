@@ -322,6 +322,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX appearances_by_photo ON appearances(photo_id, start_time);
     """,
+    # 10 (i11-rest): jobs can be cancelled (anonymising a video, an export with videos: minutes
+    #    of work a user may stop); SQLite changes a CHECK only by building the table again
+    """
+    CREATE TABLE jobs_new (
+        seq             INTEGER PRIMARY KEY,
+        id              TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed',
+                                                       'interrupted', 'cancelled')),
+        args            TEXT NOT NULL,
+        total           INTEGER NOT NULL DEFAULT 0,
+        done            INTEGER NOT NULL DEFAULT 0,
+        faces           INTEGER NOT NULL DEFAULT 0,
+        errors          INTEGER NOT NULL DEFAULT 0,
+        message         TEXT NOT NULL DEFAULT '',
+        started_at      REAL NOT NULL,
+        finished_at     REAL,
+        report          TEXT
+    );
+    INSERT INTO jobs_new SELECT seq, id, kind, state, args, total, done, faces, errors, message,
+        started_at, finished_at, report FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_new RENAME TO jobs;
+    CREATE INDEX jobs_by_state ON jobs(state, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -57,6 +57,8 @@ UPLOAD_LIMITS = {
 #: One upload request (the web app sends files in batches that fit).
 MAX_UPLOAD_BYTES = 1 * 2**30
 MAX_PROBE_BYTES = 50 * 2**20
+#: A video (or photo) handed in to be anonymised in the background.
+MAX_SHARE_BYTES = 1 * 2**30
 MAX_EVIDENCE_BYTES = 20 * 2**20
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -35,6 +35,7 @@ from regard.interfaces.http.api import (
     COOKIE,
     MAX_EVIDENCE_BYTES,
     MAX_PROBE_BYTES,
+    MAX_SHARE_BYTES,
     MAX_UPLOAD_BYTES,
 )
 from regard.interfaces.http.host import EngineHost
@@ -57,11 +58,12 @@ FILE_ROUTES: dict[str, int] = {
     "/api/search/face": MAX_PROBE_BYTES + _FORM,
     "/api/optouts": MAX_PROBE_BYTES + _FORM,
     "/api/anonymise": MAX_PROBE_BYTES + _FORM,
+    "/api/anonymise/jobs": MAX_SHARE_BYTES + _FORM,
     "/api/consents": MAX_PROBE_BYTES + MAX_EVIDENCE_BYTES + _FORM,
 }
 #: JSON routes that may be larger than SMALL_BODY (an export lists up to 2,000 photos and
 #: 100 folders).
-LARGER_JSON: dict[str, int] = {"/api/export": 1 * 2**20}
+LARGER_JSON: dict[str, int] = {"/api/export": 1 * 2**20, "/api/export/jobs": 1 * 2**20}
 
 
 SIGN_IN = "/api/login"

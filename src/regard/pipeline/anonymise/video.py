@@ -27,7 +27,7 @@ import os
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -50,7 +50,9 @@ from regard.pipeline.anonymise.blur import (
 )
 from regard.pipeline.anonymise.muxer import BackgroundMuxer
 from regard.pipeline.anonymise.redact import (
+    Canvas,
     Cover,
+    KeepCanvas,
     RedactSettings,
     Target,
     first_look,
@@ -106,6 +108,9 @@ class VideoReport:
 
 
 Progress = Callable[[VideoProgress], None]
+#: The faces to leave as they are at a moment (seconds on the player's timeline): their boxes,
+#: upright pixels. A detection that is one of them is neither blurred nor searched around.
+KeepAt = Callable[[float], Sequence[Box]]
 
 
 def anonymise_video(
@@ -116,12 +121,14 @@ def anonymise_video(
     settings: VideoSettings | None = None,
     keep_audio: bool = False,
     progress: Progress | None = None,
+    keep_at: KeepAt | None = None,
 ) -> VideoReport:
-    """Write `output`, a copy of the video `source` with every face blurred.
+    """Write `output`, a copy of the video `source` with every face blurred (but those
+    `keep_at` names at each moment: a library export keeps people who agreed).
 
     Build `detector` with a low score threshold (`ANONYMISE_SCORE_THRESHOLD`). The audio track
     is dropped unless `keep_audio` (a voice identifies a person too). `progress` is called
-    after each frame written."""
+    after each frame written (and may raise to stop the run: nothing is written then)."""
     s = settings or VideoSettings()
     source, output = Path(source), Path(output)
     _check_paths(source, output)
@@ -141,6 +148,8 @@ def anonymise_video(
         tmp = Path(tmp_name)
         try:
             job = _Job(source, vin, ain, detector, s, progress, started)
+            job.keep_at = keep_at
+            job.start = inp.start_time / av.time_base if inp.start_time is not None else 0.0
             with av.open(tmp_name, "w") as out:
                 job.run(inp, out)
             os.replace(tmp, output)
@@ -244,7 +253,7 @@ class _Pending:
     index: int
     pts: int
     time_base: Fraction
-    canvas: FrameCanvas
+    canvas: Canvas
     cover: Cover
 
 
@@ -274,6 +283,8 @@ class _Job:
         self.vout: av.video.stream.VideoStream | None = None
         self.aout: av.audio.stream.AudioStream | None = None
         self.audio_waiting: list[av.Packet[av.stream.Stream]] = []
+        self.keep_at: KeepAt | None = None
+        self.start = 0.0  # the container's start, seconds: the player's timeline starts there
 
     def run(self, inp: av.container.InputContainer, out: av.container.OutputContainer) -> None:
         self.out = out
@@ -368,11 +379,14 @@ class _Job:
         if self.vout is None:
             self._start(width, height)
         assert self.tracker is not None
-        canvas = FrameCanvas(yuv, width, height, self.detector, self.s.blur, self.scale)
-        look = first_look(canvas, self.s.redact)
-        step = self.tracker.update([f.box for f in look.faces], [d.box for d in look.faint])
         pts = frame.pts if frame.pts is not None else self._pts_for(self.frames_read)
         tb = frame.time_base or self.vin.time_base or Fraction(1, 90000)
+        canvas: Canvas = FrameCanvas(yuv, width, height, self.detector, self.s.blur, self.scale)
+        keep = self.keep_at(float(pts * tb) - self.start) if self.keep_at else ()
+        if keep:
+            canvas = KeepCanvas(canvas, keep)
+        look = first_look(canvas, self.s.redact)
+        step = self.tracker.update([f.box for f in look.faces], [d.box for d in look.faint])
         # A face detected in this frame keeps its landmarks (they say how the head is turned);
         # a coasting track's box has none.
         seen = {f.box: f.landmarks for f in look.faces} | {d.box: d.landmarks for d in look.faint}
@@ -410,7 +424,9 @@ class _Job:
         self.rechecked += done.new
         self.flattened += done.flattened
         self.boxes_blurred += len(done.heads)
-        frame = av.VideoFrame.from_ndarray(p.canvas.yuv, format="yuv420p")
+        pixels = p.canvas.inner if isinstance(p.canvas, KeepCanvas) else p.canvas
+        assert isinstance(pixels, FrameCanvas)
+        frame = av.VideoFrame.from_ndarray(pixels.yuv, format="yuv420p")
         frame.pts, frame.time_base = p.pts, p.time_base
         self.muxer.frame(self.vout, frame)
         self.frames_written += 1

@@ -46,11 +46,12 @@ router = APIRouter(prefix="/api")
 
 @dataclass(frozen=True, slots=True)
 class JobInfo:
-    """An indexing job and its progress."""
+    """A job (indexing, anonymising, an export) and its progress."""
 
     id: str
-    kind: str
-    state: str  # queued, running, done, failed or interrupted
+    kind: str  # index, anonymise or export
+    unit: str  # what done and total count: files or frames
+    state: str  # queued, running, done, failed, interrupted or cancelled
     total: int
     done: int
     faces: int

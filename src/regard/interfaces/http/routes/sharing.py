@@ -1,12 +1,16 @@
-"""Sharing safely: exports with faces blurred (and their preview), and anonymised copies."""
+"""Sharing safely: exports with faces blurred (and their preview), and anonymised copies; a
+video anonymised, and an export with videos, as background jobs (their progress on the job
+list, their result downloaded when done, cancellable)."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import Path as FastPath
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from regard.domain.accounts import Permission
@@ -18,6 +22,7 @@ from regard.engine import (
     Selection,
 )
 from regard.interfaces.http.api import (
+    MAX_SHARE_BYTES,
     SessionDep,
     allowed,
     attachment,
@@ -26,6 +31,7 @@ from regard.interfaces.http.api import (
     require,
     sent_name,
 )
+from regard.interfaces.http.routes.library import JobInfo
 
 router = APIRouter(prefix="/api")
 
@@ -135,3 +141,67 @@ def anonymise(
         media_type=media,
         headers={"Content-Disposition": attachment(f"{stem}-anonymised{suffix}")},
     )
+
+
+# --- as jobs: a video anonymised, an export with videos ------------------------------------------
+
+JobId = Annotated[str, FastPath(max_length=64)]
+
+
+@router.post("/anonymise/jobs", tags=["sharing"], response_model=JobInfo, status_code=202)
+def anonymise_job(
+    session: SessionDep,
+    request: Request,
+    file: Annotated[UploadFile, File(description="A video (or a photo) to blur every face of.")],
+    method: Annotated[BlurMethodIn, Form()] = "gaussian",
+    keep_audio: Annotated[bool, Form(description="Keep a video's sound (a voice identifies).")] = (
+        False
+    ),
+) -> dict[str, Any]:
+    """Anonymise an uploaded video (or photo) in the background, as `regard anonymise` does:
+    every face blurred in every frame, no metadata, the sound dropped unless `keep_audio`.
+    The job is on the job list at once with its progress (frames); its result is at
+    `GET /api/jobs/{id}/result` once it is done. The file is not kept or indexed."""
+    name = sent_name(file, "the uploaded video")
+    require(request, session, Permission.VIEW, "anonymise photos and videos")
+    host = host_of(request)
+    # Written without the lock: a large video takes a while to copy.
+    source = host.engine.shares.receive(file.file, name, MAX_SHARE_BYTES)
+    with allowed(request, session, Permission.VIEW, "anonymise photos and videos") as engine:
+        job = engine.shares.submit_anonymise(
+            source, name=name, method=method, keep_audio=keep_audio
+        )
+        return job.as_dict()
+
+
+@router.post("/export/jobs", tags=["sharing"], response_model=JobInfo, status_code=202)
+def export_job(body: ExportIn, session: SessionDep, request: Request) -> dict[str, Any]:
+    """An export (as `POST /api/export`) made in the background, videos included: each video
+    of the selection copied with the people the blur mode keeps as they are and everyone else
+    blurred in every frame (no sound, no metadata). Its zip is at `GET /api/jobs/{id}/result`
+    once done."""
+    permission = Permission.SEARCH if body.people else Permission.VIEW
+    with allowed(request, session, permission, "export photos") as engine:
+        selection, options = export_request(engine, body)
+        return engine.shares.submit_export(selection, options).as_dict()
+
+
+@router.get(
+    "/jobs/{job_id}/result",
+    tags=["sharing"],
+    responses={200: {"content": {"video/mp4": {}, "application/zip": {}, "image/*": {}}}},
+)
+def job_result(job_id: JobId, session: SessionDep, request: Request) -> FileResponse:
+    """The result of an anonymise or export job that is done: the anonymised copy, or the
+    export's zip (409 while it runs, or once it was cancelled or failed)."""
+    with allowed(request, session, Permission.VIEW, "download anonymised copies") as engine:
+        path, name, media = engine.shares.result(job_id)
+    return FileResponse(path, media_type=media, headers={"Content-Disposition": attachment(name)})
+
+
+@router.post("/jobs/{job_id}/cancel", tags=["sharing"], response_model=JobInfo)
+def cancel_job(job_id: JobId, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Stop an anonymise or export job: a queued one at once, a running one at its next
+    frame or file; nothing of it is kept. Indexing is not cancelled this way (409)."""
+    with allowed(request, session, Permission.VIEW, "cancel jobs") as engine:
+        return engine.shares.cancel(job_id).as_dict(engine.path_namer())

@@ -1,0 +1,430 @@
+"""Sharing as background jobs: a video (or photo) anonymised, and an export whose selection
+holds videos. Both are minutes of work for a video, so they run as jobs of the library's queue
+(`regard.jobs.queue`), like indexing: on the job list with their progress (frames, or files),
+cancellable, and their result kept in the library folder (`shares/<folder>/`, private) until
+it is downloaded and the job is a day old.
+
+A video handed in is anonymised as `regard anonymise` does it: every face blurred in every
+frame, the sound dropped unless asked for, no metadata. A video of the library exported keeps
+recognisable the people the export's blur mode keeps (their appearances' boxes, moment by
+moment), and blurs everyone else, in every frame; its sound is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from regard.atomic import private_dirs
+from regard.context import LibraryContext
+from regard.domain.face import Box
+from regard.domain.jobs import CANCELLED, DONE, FAILED, Job
+from regard.domain.people import person_label
+from regard.domain.photo import Photo, shown_name
+from regard.domain.privacy import Purpose
+from regard.errors import (
+    ForbiddenError,
+    JobCancelledError,
+    JobNotFoundError,
+    JobStateError,
+    RegardError,
+    UploadTooLargeError,
+)
+from regard.jobs.queue import JobQueue
+from regard.pipeline.models import ModelLoader
+from regard.pipeline.sniff import sniff
+from regard.privacy.acting import Acting, Actor
+from regard.privacy.audit import AuditLog
+from regard.services.anonymise import AnonymisedVideo, Anonymiser
+from regard.services.export import Exporter, ExportOptions, Selection
+from regard.storage.repositories import Store
+
+#: A finished job's result is kept this long (seconds), then removed when the next job starts.
+KEEP_RESULTS = 24 * 3600
+#: How often a running job's progress is written for other processes (seconds).
+SAVE_EVERY = 0.5
+VIDEO_COPY_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
+MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".zip": "application/zip",
+}
+
+
+class ShareJobs:
+    """Submit, run and hand over the results of anonymise and export jobs."""
+
+    KINDS = ("anonymise", "export")
+
+    def __init__(
+        self,
+        *,
+        folder: Path,
+        queue: JobQueue,
+        models: ModelLoader,
+        exporter: Exporter,
+        catalog: Store,
+        audit: AuditLog,
+        acting: Acting,
+        hold: Callable[[], AbstractContextManager[Any]],
+    ) -> None:
+        self.folder = folder
+        self.queue = queue
+        self.models = models
+        self.exporter = exporter
+        self.catalog = catalog
+        self.audit = audit
+        self.acting = acting
+        self._hold = hold
+
+    # --- submitting ------------------------------------------------------------------------------
+
+    def receive(self, data: BinaryIO, name: str, limit: int) -> Path:
+        """Keep a file handed in (`data`, at most `limit` bytes) in a new private folder of
+        its own, for `submit_anonymise`; named `source` with its sent name's suffix."""
+        place = self._new_folder()
+        target = place / ("source" + (Path(name).suffix.lower()[:8] or ".bin"))
+        copied = 0
+        with target.open("wb") as out:
+            while chunk := data.read(1 << 20):
+                copied += len(chunk)
+                if copied > limit:
+                    out.close()
+                    shutil.rmtree(place, ignore_errors=True)
+                    raise UploadTooLargeError(f"{name}: larger than {limit // 2**20} MiB.")
+                out.write(chunk)
+        target.chmod(0o600)
+        return target
+
+    def submit_anonymise(
+        self,
+        source: Path,
+        *,
+        name: str | None = None,
+        method: str = "gaussian",
+        keep_audio: bool = False,
+    ) -> Job:
+        """Anonymise `source` (a video or a photo) in the background: every face blurred, no
+        metadata, sound only with `keep_audio`. A file `receive` kept is removed when the job
+        ends; any other is only read."""
+        owned = source.parent.parent == self.folder
+        return self.queue.submit(
+            "anonymise",
+            {
+                "source": str(source),
+                "name": name or source.name,
+                "method": method,
+                "keep_audio": keep_audio,
+                "owned": owned,
+                **self._who(),
+            },
+        )
+
+    def submit_export(self, selection: Selection, options: ExportOptions) -> Job:
+        """Export `selection` in the background as one zip (photos and videos, anonymised as
+        `options` say), with `report.json`."""
+        self.exporter.visible_people(options)  # who may stay visible is checked now
+        return self.queue.submit(
+            "export",
+            {
+                "photos": [p.id for p in selection.photos],
+                "by_person": list(selection.by_person),
+                "options": {
+                    **asdict(options),
+                    "visible": list(options.visible),
+                    "keep": list(options.keep),
+                },
+                **self._who(),
+            },
+        )
+
+    def _who(self) -> dict[str, Any]:
+        actor = self.acting.actor
+        return {"actor": actor.name, "full_paths": actor.full_paths}
+
+    # --- running ---------------------------------------------------------------------------------
+
+    def run(self, job: Job) -> None:
+        """Run an anonymise or export job to its end (done, failed or cancelled)."""
+        self._forget_old()
+        args = job.args
+        place = Path(args["source"]).parent if args.get("owned") else self._new_folder()
+        try:
+            with self.acting.as_(Actor(args["actor"], args["full_paths"])):
+                if job.kind == "anonymise":
+                    report = self._anonymise(job, place)
+                else:
+                    report = self._export(job, place)
+        except JobCancelledError:
+            shutil.rmtree(place, ignore_errors=True)
+            self.queue.end(job, CANCELLED, message="Cancelled: nothing was kept.")
+            return
+        except RegardError as exc:
+            shutil.rmtree(place, ignore_errors=True)
+            self.queue.end(job, FAILED, message=exc.web_text)
+            return
+        except BaseException:
+            shutil.rmtree(place, ignore_errors=True)
+            raise
+        report["folder"] = place.name
+        self.queue.end(job, DONE, report=report)
+
+    def _tracker(self, job: Job) -> Callable[[int, int | None], None]:
+        last = [0.0]
+
+        def progress(done: int, total: int | None) -> None:
+            self.queue.check(job)
+            job.done, job.total = done, total or max(job.total, done)
+            if time.monotonic() - last[0] >= SAVE_EVERY:
+                last[0] = time.monotonic()
+                self.queue.save(job)
+
+        return progress
+
+    def _anonymise(self, job: Job, place: Path) -> dict[str, Any]:
+        args = job.args
+        source = Path(args["source"])
+        name = str(args["name"])
+        out = place / f"{_stem(name)}-anonymised{_copy_suffix(source, name)}"
+        copy = Anonymiser(self.models).anonymise(
+            source,
+            out,
+            method=args["method"],
+            keep_audio=args["keep_audio"],
+            progress=self._tracker(job),
+        )
+        if args.get("owned"):
+            source.unlink(missing_ok=True)  # the copy is all that is kept
+        # Faces: those followed through a video (its boxes blurred are per frame), a photo's.
+        job.faces = copy.tracks if isinstance(copy, AnonymisedVideo) else copy.faces_blurred
+        job.done = job.total = job.total or 1
+        report = copy.as_dict()
+        report.update(source=name, output=out.name, download=out.name)
+        return report
+
+    def _export(self, job: Job, place: Path) -> dict[str, Any]:
+        args = job.args
+        given = args["options"]
+        options = ExportOptions(
+            **{**given, "visible": tuple(given["visible"]), "keep": tuple(given["keep"])}
+        )
+        chosen = [p for i in args["photos"] if (p := self._photo(i)) is not None]
+        videos = [p for p in chosen if _is_video(p)]
+        photos = [p for p in chosen if not _is_video(p)]
+        job.total = len(chosen)
+        copies = place / "copies"
+        step = self._tracker(job)
+        report: dict[str, Any] = {"photos": 0, "faces_blurred": 0, "faces_visible": 0}
+        report.update(files=[], skipped=[], faces_found_again=0)
+        if photos:
+
+            def photo_done(n: int, _total: int, _path: str) -> None:
+                step(n, len(chosen))
+
+            selection = Selection(photos, tuple(args["by_person"]))
+            report = self.exporter.export(selection, copies, options, progress=photo_done).as_dict()
+        copies.mkdir(parents=True, exist_ok=True)
+        report["videos"] = []
+        for n, video in enumerate(videos, len(photos) + 1):
+            try:
+                entry = self._export_video(job, video, copies, options, n)
+            except RegardError as exc:
+                report["skipped"].append({"path": _name(video), "reason": exc.web_text})
+            else:
+                report["videos"].append(entry)
+            step(n, len(chosen))
+        zipped = place / "regard-export.zip"
+        with zipfile.ZipFile(zipped, "w") as z:
+            for entry in [*report["files"], *report["videos"]]:
+                copy = Path(entry["output"])
+                z.write(copy, copy.name)
+                entry["output"] = copy.name
+                entry["source"] = Path(entry["source"]).name
+            report["output"] = "the zip"
+            z.writestr("report.json", json.dumps(report, indent=1))
+        shutil.rmtree(copies, ignore_errors=True)
+        job.faces = report["faces_blurred"] + sum(v["faces_blurred"] for v in report["videos"])
+        return {
+            "photos": report["photos"],
+            "videos": len(report["videos"]),
+            "faces_blurred": job.faces,
+            "skipped": report["skipped"],
+            "download": zipped.name,
+        }
+
+    def _export_video(
+        self, job: Job, video: Photo, copies: Path, options: ExportOptions, n: int
+    ) -> dict[str, Any]:
+        """One video of an export: the people `options` keep visible as they are (their
+        appearances' boxes at each moment), everyone else blurred in every frame."""
+        visible = self.exporter.visible_people(options)
+        with self._hold():
+            plan = self.exporter.plan(video.id, visible)
+            kept_ids = [
+                int(r["id"])
+                for r in self.catalog.faces.rows(video.id)
+                if r["biometric"] != "opted_out" and r["person_id"] in visible
+            ]
+            kept = list(self.catalog.appearances.of_faces(kept_ids).values())
+
+        def keep_at(t: float) -> list[Box]:
+            return [b for m in kept if (b := m.box_at(t)) is not None]
+
+        stem = f"video-{n:04d}" if options.rename else Path(video.path).stem
+        out = copies / f"{stem}{_copy_suffix(Path(video.path), video.path)}"
+        job.message = f"Blurring the faces of {_name(video)}…"
+        frames = self._tracker(job)
+
+        def on_frame(done: int, total: int | None) -> None:
+            self.queue.check(job)
+            if total:
+                job.message = f"Blurring the faces of {_name(video)}: frame {done} of {total}"
+            frames(job.done, job.total)
+
+        copy = Anonymiser(self.models).anonymise(
+            Path(video.path),
+            out,
+            method=options.method,
+            progress=on_frame,
+            keep_at=keep_at if kept else None,
+        )
+        job.message = ""
+        assert isinstance(copy, AnonymisedVideo)
+        shown = sorted(set(plan.visible_people))
+        with self._hold(), self.catalog.transaction():
+            self.audit.record(
+                "export",
+                actor=self.acting.name,
+                purpose=Purpose.SEARCH.value if job.args["by_person"] else None,
+                subject=",".join(person_label(p) for p in shown) or None,
+                result_count=1,
+                detail={
+                    "blur": options.blur,
+                    "video": True,
+                    "visible": [person_label(p) for p in sorted(visible)],
+                    "appearances_visible": len(kept),
+                    "faces_blurred": copy.faces_blurred,
+                },
+            )
+        return {
+            "source": video.path,
+            "output": str(out),
+            "kind": "video",
+            "frames": copy.frames,
+            "faces_blurred": copy.faces_blurred,
+            "appearances_visible": len(kept),
+            "audio_kept": False,
+        }
+
+    def _photo(self, photo_id: int) -> Photo | None:
+        with self._hold():
+            return self.catalog.photos.get(photo_id)
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def result(self, job_id: str) -> tuple[Path, str, str]:
+        """A finished job's result: where it is, the name to download it as, its media type.
+        Only for who submitted the job, or someone who may see where photos are (an owner)."""
+        job = self._own(job_id)
+        if job.state != DONE or job.report is None:
+            raise JobStateError(f"Job {job_id} has no result: it is {job.state}.")
+        path = self.folder / job.report["folder"] / job.report["download"]
+        if not path.is_file():
+            raise JobStateError(
+                f"The result of job {job_id} is no longer kept (results are kept for a day)."
+            )
+        return path, str(job.report["download"]), MEDIA_TYPES.get(path.suffix, "application/zip")
+
+    def cancel(self, job_id: str) -> Job:
+        """Stop an anonymise or export job (see `JobQueue.cancel`); as `result`, only for who
+        submitted it, or an owner."""
+        self._own(job_id)
+        job = self.queue.cancel(job_id, self.acting.name)
+        if job.state == CANCELLED and job.args.get("owned"):  # it never ran: its file goes now
+            shutil.rmtree(Path(job.args["source"]).parent, ignore_errors=True)
+        return job
+
+    def _own(self, job_id: str) -> Job:
+        job = self.queue.get(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        if job.kind not in self.KINDS:
+            raise JobStateError(
+                "Only anonymising and exports are cancelled or downloaded this way; indexing "
+                "keeps what it did file by file."
+            )
+        actor = self.acting.actor
+        if not actor.full_paths and job.args.get("actor") != actor.name:
+            raise ForbiddenError(
+                "member or viewer", f"download or cancel another user's job ({job_id})"
+            )
+        return job
+
+    def _new_folder(self) -> Path:
+        place = self.folder / uuid.uuid4().hex[:16]
+        private_dirs(place)
+        return place
+
+    def _forget_old(self) -> None:
+        """Results older than `KEEP_RESULTS` (and what a job cut short left) are removed."""
+        if not self.folder.is_dir():
+            return
+        cutoff = time.time() - KEEP_RESULTS
+        for place in self.folder.iterdir():
+            if place.is_dir() and place.stat().st_mtime < cutoff:
+                shutil.rmtree(place, ignore_errors=True)
+
+
+def share_jobs(
+    context: LibraryContext, models: ModelLoader, queue: JobQueue, exporter: Exporter, root: Path
+) -> ShareJobs:
+    """The library's share jobs, results under `root/shares`."""
+    return ShareJobs(
+        folder=root / "shares",
+        queue=queue,
+        models=models,
+        exporter=exporter,
+        catalog=context.catalog,
+        audit=context.audit,
+        acting=context.acting,
+        hold=queue.hold,
+    )
+
+
+def _is_video(photo: Photo) -> bool:
+    return photo.metadata is not None and photo.metadata.media == "video"
+
+
+def _name(photo: Photo) -> str:
+    return shown_name(photo.path, None)
+
+
+def _stem(name: str) -> str:
+    return Path(name).stem or "copy"
+
+
+def _copy_suffix(source: Path, name: str) -> str:
+    """What a copy is written as: a video in its container if Regard writes it (else MP4), a
+    PNG or WebP photo as such, any other photo as JPEG."""
+    suffix = Path(name).suffix.lower()
+    try:
+        with source.open("rb") as fh:
+            kind = sniff(fh.read(32)) or ""
+    except OSError:
+        kind = ""
+    if kind.startswith("image/"):
+        return {"image/png": ".png", "image/webp": ".webp"}.get(kind, ".jpg")
+    return suffix if suffix in VIDEO_COPY_SUFFIXES else ".mp4"
