@@ -453,7 +453,7 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     assert shared["faces_blurred"] >= 6
     expect(export.get_by_role("status")).to_contain_text("The copies are ready")
     one = page.locator("#anonymise")
-    one.get_by_label("Photo", exact=True).set_input_files(str(sample_dir / "probe.jpg"))
+    one.get_by_label("Photo or video", exact=True).set_input_files(str(sample_dir / "probe.jpg"))
     with page.expect_download() as download:
         one.get_by_role("button", name="Anonymise").click()
     assert download.value.suggested_filename == "probe-anonymised.jpg"

@@ -1,5 +1,8 @@
-// Share safely: anonymised copies of library photos (a zip) and of any one photo.
-// The same library calls as `regard export` and `regard anonymise`; nothing is kept.
+// Share safely: anonymised copies of library photos and videos (a zip) and of any one photo or
+// video. The same library calls as `regard export` and `regard anonymise`; nothing is kept.
+// An export and a video handed in are background jobs (POST /api/export/jobs,
+// /api/anonymise/jobs): the page follows the job's progress, offers to cancel it, and
+// downloads the result (GET /api/jobs/{id}/result) when it is done.
 // Before a zip is made the page shows what will be blurred (POST /api/export/preview: the
 // export's own redaction, run on the first photos) and warns when a person chosen by name
 // would come out blurred, with the choice to keep them recognisable.
@@ -16,6 +19,7 @@ import {
   offerDownload,
   plural,
   select,
+  sleep,
 } from "./dom.js";
 
 const BLUR_MODES = [
@@ -30,6 +34,67 @@ const METHODS = [
   ["solid", "Solid fill"],
 ];
 const PREVIEW_IMAGES = 3;
+const VIDEO_NAME = /\.(mp4|m4v|mov|mkv|webm|avi|3gp)$/i;
+
+function isVideo(file) {
+  return file.type.startsWith("video/") || VIDEO_NAME.test(file.name);
+}
+
+/**
+ * Follow a background job in `area` until it ends: a progress bar, what it is doing, and a
+ * button to cancel it. Resolves with the job as it ended.
+ */
+async function followJob(ctx, area, job, describe) {
+  const bar = h("progress", { max: 1, value: 0, "aria-label": "Progress" });
+  const detail = h("p", { class: "job-detail", "aria-live": "polite" });
+  const cancel = h("button", {
+    type: "button",
+    text: "Cancel",
+    onclick: async () => {
+      cancel.disabled = true;
+      try {
+        await post(`/jobs/${job.id}/cancel`);
+        detail.textContent = "Cancelling…";
+      } catch (err) {
+        detail.textContent = err.message;
+      }
+    },
+  });
+  clear(area).append(h("div", { class: "share-job" }, bar, detail, cancel));
+  while (job.state === "queued" || job.state === "running") {
+    bar.max = Math.max(job.total, 1);
+    bar.value = job.done;
+    detail.textContent =
+      job.state === "queued" ? "Waiting for the jobs before it…" : describe(job);
+    await sleep(500, ctx.signal);
+    job = await get(`/jobs/${job.id}`, { signal: ctx.signal });
+  }
+  bar.max = Math.max(job.total, 1);
+  bar.value = job.state === "done" ? bar.max : job.done;
+  cancel.remove();
+  detail.textContent = "";
+  return job;
+}
+
+/** The result of a job that is done, as a link that downloads it (clicked at once). */
+function offerResult(area, job, name) {
+  const link = h("a", {
+    href: `/api/jobs/${job.id}/result`,
+    download: name,
+    class: "button-link",
+    text: `Download ${name}`,
+  });
+  area.append(link);
+  link.click();
+  return link;
+}
+
+function jobFailed(job) {
+  const err = new Error(
+    job.state === "cancelled" ? "Cancelled: nothing was kept." : job.message || `The job ${job.state}.`,
+  );
+  return err;
+}
 
 function names(text) {
   return text
@@ -330,9 +395,26 @@ function exportSection(ctx, params) {
       }
       accepted = null;
       msg.ok("Blurring and writing the copies…");
-      const blob = await post("/export", { json: body, blob: true });
-      offerDownload(ctx, area, blob, "regard-export.zip");
-      msg.ok("The copies are ready: the zip holds them and report.json.");
+      let job = await post("/export/jobs", { json: body });
+      job = await followJob(
+        ctx,
+        area,
+        job,
+        (j) => j.message || `${j.done} of ${plural(j.total, "file")} copied`,
+      );
+      if (job.state !== "done") {
+        clear(area);
+        throw jobFailed(job);
+      }
+      clear(area);
+      offerResult(area, job, "regard-export.zip");
+      const r = job.report;
+      msg.ok(
+        `The copies are ready: ${plural(r.photos, "photo")}` +
+          (r.videos ? ` and ${plural(r.videos, "video")}` : "") +
+          " in the zip, with report.json." +
+          (r.skipped.length ? ` ${plural(r.skipped.length, "file")} could not be copied (see report.json).` : ""),
+      );
     },
     msg,
   );
@@ -343,9 +425,10 @@ function exportSection(ctx, params) {
     h("p", {
       class: "hint",
       text:
-        "Copies of library photos with faces blurred (the whole head, at full size) and no " +
-        "metadata: no location, camera serial number or thumbnail. A face whose owner opted " +
-        "out, or that the library cannot name, is always blurred. Originals are not touched.",
+        "Copies of library photos and videos with faces blurred (the whole head, at full " +
+        "size; in a video, in every frame) and no metadata: no location, camera serial number " +
+        "or thumbnail, no sound. A face whose owner opted out, or that the library cannot " +
+        "name, is always blurred. Originals are not touched.",
     }),
     el,
     previewArea,
@@ -355,37 +438,94 @@ function exportSection(ctx, params) {
 
 function anonymiseSection(ctx) {
   const msg = messageArea();
-  const photo = h("input", { type: "file", name: "photo", accept: "image/*" });
+  const file = h("input", {
+    type: "file",
+    name: "file",
+    accept: "image/*,video/*,.mp4,.m4v,.mov,.mkv,.webm,.avi,.3gp",
+  });
   const method = select({ name: "method" }, METHODS, "gaussian");
+  const audio = h("input", { type: "checkbox", name: "keep-audio", id: "anonymise-audio" });
+  const audioField = h(
+    "div",
+    { class: "check", hidden: true },
+    audio,
+    h("label", { for: audio.id, text: "Keep the sound (a voice can identify someone too)" }),
+  );
+  file.addEventListener("change", () => {
+    const chosen = file.files[0];
+    audioField.hidden = !(chosen && isVideo(chosen));
+  });
   const area = h("div", { class: "download" });
+
+  const photo = async (chosen) => {
+    const data = new FormData();
+    data.append("photo", chosen);
+    data.append("method", method.value);
+    msg.ok("Blurring every face…");
+    const blob = await post("/anonymise", { form: data, blob: true });
+    const ext = blob.type === "image/png" ? "png" : blob.type === "image/webp" ? "webp" : "jpg";
+    const stem = chosen.name.replace(/\.[^.]*$/, "") || "photo";
+    offerDownload(ctx, area, blob, `${stem}-anonymised.${ext}`);
+    msg.ok(`${chosen.name}: every face blurred.`);
+  };
+  const video = async (chosen) => {
+    const data = new FormData();
+    data.append("file", chosen);
+    data.append("method", method.value);
+    data.append("keep_audio", audio.checked ? "true" : "false");
+    msg.ok(`Sending ${chosen.name}…`);
+    let job = await post("/anonymise/jobs", { form: data });
+    msg.ok(`Blurring every face of ${chosen.name}, frame by frame…`);
+    job = await followJob(ctx, area, job, (j) =>
+      j.total ? `Frame ${j.done} of ${j.total}` : `${plural(j.done, "frame")} done`,
+    );
+    if (job.state !== "done") {
+      clear(area);
+      throw jobFailed(job);
+    }
+    const r = job.report;
+    const src = `/api/jobs/${job.id}/result`;
+    clear(area).append(
+      h("video", {
+        src,
+        controls: true,
+        preload: "auto",
+        class: "share-video",
+        "aria-label": `The anonymised copy of ${chosen.name}`,
+      }),
+    );
+    offerResult(area, job, r.download);
+    msg.ok(
+      `${chosen.name}: every face blurred in ${plural(r.frames, "frame")}, ` +
+        `${r.audio_kept ? "sound kept" : "no sound"}, no metadata.`,
+    );
+  };
+
   return h(
     "section",
     { class: "panel", id: "anonymise", "aria-labelledby": "anonymise-h" },
-    h("h2", { id: "anonymise-h", text: "Anonymise one photo" }),
+    h("h2", { id: "anonymise-h", text: "Anonymise a photo or a video" }),
     h("p", {
       class: "hint",
-      text: "Every face in the photo blurred, no metadata. The photo is not kept or indexed.",
+      text:
+        "Every face blurred (in a video, in every frame), no metadata. A video's sound is " +
+        "dropped unless you keep it. Nothing is kept or indexed; a video's copy is kept for " +
+        "a day for you to download.",
     }),
     form(
       {},
       [
-        field("Photo", photo),
+        field("Photo or video", file),
         field("Method", method),
+        audioField,
         h("button", { type: "submit", class: "primary", text: "Anonymise" }),
         msg.el,
       ],
       async () => {
-        const file = photo.files[0];
-        if (!file) throw new Error("Choose a photo first.");
-        const data = new FormData();
-        data.append("photo", file);
-        data.append("method", method.value);
-        msg.ok("Blurring every face…");
-        const blob = await post("/anonymise", { form: data, blob: true });
-        const ext = blob.type === "image/png" ? "png" : blob.type === "image/webp" ? "webp" : "jpg";
-        const stem = file.name.replace(/\.[^.]*$/, "") || "photo";
-        offerDownload(ctx, area, blob, `${stem}-anonymised.${ext}`);
-        msg.ok(`${file.name}: every face blurred.`);
+        const chosen = file.files[0];
+        if (!chosen) throw new Error("Choose a photo or a video first.");
+        clear(area);
+        await (isVideo(chosen) ? video(chosen) : photo(chosen));
       },
       msg,
     ),
