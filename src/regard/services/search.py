@@ -274,9 +274,11 @@ class SearchService:
             ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
         )
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
-        self._audit_person(
-            person, len(out) + len(moments), {"withheld_by_policy": len(held)} if held else None
-        )
+        detail = {
+            **({"moments": len(moments)} if moments else {}),
+            **({"withheld_by_policy": len(held)} if held else {}),
+        }
+        self._audit_person(person, len(out) + len(moments), detail or None)
         return PersonSearch(self.people.describe(person), t, tuple(out), moments=moments)
 
     def _audit_person(self, person: PersonRow, found: int, detail: dict[str, Any] | None) -> None:

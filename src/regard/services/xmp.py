@@ -60,23 +60,23 @@ class XmpService:
         self.policy = policy
         self.acting = acting
         self.people = people
+        self.skipped_videos: list[str] = []
 
     def _photos(self, paths: list[Path] | None) -> list[Photo]:
-        # XMP face regions are a photo's (MWG regions have no time): videos are left alone.
-        photos = [
-            p
-            for p in self.catalog.photos.all()
-            if p.status == PhotoStatus.INDEXED
-            and not (p.metadata is not None and p.metadata.media == "video")
-        ]
-        if not paths:
-            return photos
-        roots = [str(Path(os.path.abspath(p))) for p in paths]
-        return [
-            p
-            for p in photos
-            if any(p.path == r or p.path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-        ]
+        """The indexed photos under `paths`; the videos there are in `self.skipped_videos`."""
+        chosen = [p for p in self.catalog.photos.all() if p.status == PhotoStatus.INDEXED]
+        if paths:
+            roots = [str(Path(os.path.abspath(p))) for p in paths]
+            chosen = [
+                p
+                for p in chosen
+                if any(p.path == r or p.path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+            ]
+        # XMP face regions are a photo's (MWG regions have no time): videos are left alone,
+        # each named in the answer.
+        where = self.policy.path_namer(self.acting.actor)
+        self.skipped_videos = [where(p.path) for p in chosen if _is_video(p)]
+        return [p for p in chosen if not _is_video(p)]
 
     def _nameable(self, person_id: int | None, cache: dict[int, PersonRow | None]) -> str | None:
         if not person_id:
@@ -128,7 +128,7 @@ class XmpService:
                 result_count=counts["named_regions"],
                 detail=dict(counts),
             )
-        return dict(counts)
+        return {**dict(counts), "skipped_videos": self.skipped_videos}
 
     def import_names(self, paths: list[Path] | None = None) -> dict[str, Any]:
         """Name faces from the regions in sidecars and embedded XMP."""
@@ -175,7 +175,11 @@ class XmpService:
                 result_count=counts["named"],
                 detail=dict(counts),
             )
-        return {**dict(counts), "people": sorted(person_label(p) for p in named)}
+        return {
+            **dict(counts),
+            "people": sorted(person_label(p) for p in named),
+            "skipped_videos": self.skipped_videos,
+        }
 
     def _regions_of(self, photo: Photo) -> list[tuple[tuple[int, int] | None, Region]]:
         found: list[tuple[tuple[int, int] | None, Region]] = []
@@ -194,3 +198,7 @@ class XmpService:
                 dims, regions = read_regions(embedded)
                 found += [(dims, r) for r in regions]
         return found
+
+
+def _is_video(photo: Photo) -> bool:
+    return photo.metadata is not None and photo.metadata.media == "video"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -418,6 +418,7 @@ def xmp_write(
         if as_json:
             print_json(result)
         else:
+            _skipped_videos(run, result)
             run.out.print(
                 f"Wrote {result.get('sidecars', 0)} sidecars with "
                 f"{result.get('named_regions', 0)} named face regions"
@@ -430,6 +431,14 @@ def xmp_write(
             )
 
 
+def _skipped_videos(run: Invocation, result: dict[str, Any]) -> None:
+    for path in result["skipped_videos"]:
+        run.out.print(
+            f"{path}: skipped, a video (XMP face regions are for photos: a region has no time).",
+            markup=False,
+        )
+
+
 @xmp_app.command("import")
 def xmp_import(ctx: typer.Context, paths: PathsArg = None, as_json: JsonOpt = False) -> None:
     """Name faces from the face regions other programs wrote (sidecars or embedded XMP)."""
@@ -439,7 +448,10 @@ def xmp_import(ctx: typer.Context, paths: PathsArg = None, as_json: JsonOpt = Fa
         if as_json:
             print_json(result)
         else:
-            skipped = {k: v for k, v in result.items() if k not in ("named", "people")}
+            _skipped_videos(run, result)
+            skipped = {
+                k: v for k, v in result.items() if k not in ("named", "people", "skipped_videos")
+            }
             run.out.print(
                 f"Named {result.get('named', 0)} faces ("
                 f"{len(result['people'])} people)"
