@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from regard.domain.face import Box
 from regard.engine import Engine, EngineConfig
 from regard.interfaces.cli.main import app
 from tests.footage_maker import TWO_PEOPLE, photo_faces, write_video
@@ -25,10 +26,15 @@ OBAMA_AGAIN = "photos/face_recognition/identities/obama/obama2.jpg"
 
 
 @pytest.fixture(scope="module")
-def party(shared_data, analyser, tmp_path_factory) -> Path:
+def made(shared_data, analyser, tmp_path_factory):
     out = tmp_path_factory.mktemp("party")
-    write_video(out / "party.mp4", TWO_PEOPLE, photo_faces(shared_data, analyser), shared_data)
-    return out / "party.mp4"
+    faces = photo_faces(shared_data, analyser)
+    return out / "party.mp4", write_video(out / "party.mp4", TWO_PEOPLE, faces, shared_data)
+
+
+@pytest.fixture(scope="module")
+def party(made) -> Path:
+    return made[0]
 
 
 def library(tmp_path: Path, party: Path, shared_data: Path, photo: bool = True) -> Engine:
@@ -182,3 +188,42 @@ def test_xmp_skips_each_video_by_name_and_goes_on(party, shared_data, tmp_path):
     )
     assert run.exit_code == 0, run.output
     assert '"skipped_videos"' in run.output and "party.mp4" in run.output
+
+
+def test_regard_export_copies_videos_too(made, shared_data, tmp_path):
+    import av
+
+    party, truth = made
+    engine = library(tmp_path, party, shared_data)
+    engine.close()
+    folder, out = tmp_path / "pictures", tmp_path / "out"
+    run = CliRunner().invoke(
+        app,
+        [
+            "--library",
+            str(tmp_path / "lib"),
+            "export",
+            str(folder),
+            "-o",
+            str(out),
+            "--blur",
+            "all",
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    assert f"Exported 1 photos and 1 videos to {out}" in " ".join(run.output.split())
+    assert sorted(p.name for p in out.iterdir()) == ["obama.jpg", "party.mp4"]
+    with av.open(str(out / "party.mp4")) as c:
+        assert not c.streams.audio
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+    assert len(frames) == 240
+    # Where the video shows a face, the copy shows none (YuNet at 0.5).
+    detector = engine.models.sensitive_detector(0.5)
+    faces = 0
+    for i in range(0, 240, 10):
+        found = [d.box for d in detector.detect(frames[i])]
+        for t in truth.tracks:
+            if i in t.boxes and t.boxes[i][2] >= 40:
+                faces += 1
+                assert not any(Box(*t.boxes[i]).iou(f) > 0.2 for f in found), (i, t.person)
+    assert faces >= 20

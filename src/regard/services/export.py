@@ -379,9 +379,10 @@ class Exporter:
             # Named as the library shows it (an upload by the name it was sent with).
             name = shown_name(photo.path, self.catalog.photos.upload_name(photo.path))
             entry: dict[str, Any] = {"photo": photo.id, "name": name}
-            if n < searched:
+            # A video's preview is its people as the catalog holds them (the copy is made by
+            # a job: `regard.services.share_jobs`).
+            if n < searched and not (photo.metadata and photo.metadata.media == "video"):
                 try:
-                    _not_a_video(photo)
                     _, _, done = self._redacted(photo, visible, settings)
                 except (OSError, RegardError) as exc:
                     skipped.append({"path": photo.path, "reason": str(exc)})
@@ -533,12 +534,11 @@ def _free_name(folder: Path, stem: str, suffix: str) -> Path:
 
 
 def _not_a_video(photo: Photo) -> None:
-    """Export writes photos; a video in the selection is named and skipped."""
+    """`Exporter.export` writes photos; a video in the selection is named and skipped (the
+    export job, `ShareJobs.export_all`, copies it)."""
     if photo.metadata is not None and photo.metadata.media == "video":
         # No path in the words: a web member sees the file by its name only (the entry's).
         raise RegardError(
-            "a video: export copies photos (`regard anonymise` writes a copy of a video with "
-            "every face blurred).",
-            web="a video: export copies photos (an anonymised copy of a video is made on the "
-            "server's command line).",
+            "a video: this export copies photos; `regard export` copies videos too.",
+            web="a video: this export copies photos; the Share page's Export copies videos too.",
         )

@@ -222,30 +222,23 @@ class ShareJobs:
             **{**given, "visible": tuple(given["visible"]), "keep": tuple(given["keep"])}
         )
         chosen = [p for i in args["photos"] if (p := self._photo(i)) is not None]
-        videos = [p for p in chosen if _is_video(p)]
-        photos = [p for p in chosen if not _is_video(p)]
         job.total = len(chosen)
         copies = place / "copies"
         step = self._tracker(job)
-        report: dict[str, Any] = {"photos": 0, "faces_blurred": 0, "faces_visible": 0}
-        report.update(files=[], skipped=[], faces_found_again=0)
-        if photos:
 
-            def photo_done(n: int, _total: int, _path: str) -> None:
-                step(n, len(chosen))
+        def on_frame(video: str, done: int, total: int | None) -> None:
+            self.queue.check(job)
+            job.message = f"Blurring the faces of {video}: frame {done} of {total or '?'}"
+            step(job.done, job.total)
 
-            selection = Selection(photos, tuple(args["by_person"]))
-            report = self.exporter.export(selection, copies, options, progress=photo_done).as_dict()
-        copies.mkdir(parents=True, exist_ok=True)
-        report["videos"] = []
-        for n, video in enumerate(videos, len(photos) + 1):
-            try:
-                entry = self._export_video(job, video, copies, options, n)
-            except RegardError as exc:
-                report["skipped"].append({"path": _name(video), "reason": exc.web_text})
-            else:
-                report["videos"].append(entry)
-            step(n, len(chosen))
+        report = self.export_all(
+            Selection(chosen, tuple(args["by_person"])),
+            copies,
+            options,
+            progress=lambda n, total: step(n, total),
+            on_frame=on_frame,
+        )
+        job.message = ""
         zipped = place / "regard-export.zip"
         with zipfile.ZipFile(zipped, "w") as z:
             for entry in [*report["files"], *report["videos"]]:
@@ -265,11 +258,65 @@ class ShareJobs:
             "download": zipped.name,
         }
 
-    def _export_video(
-        self, job: Job, video: Photo, copies: Path, options: ExportOptions, n: int
+    def export_all(
+        self,
+        selection: Selection,
+        out: Path,
+        options: ExportOptions,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        on_frame: Callable[[str, int, int | None], None] | None = None,
     ) -> dict[str, Any]:
-        """One video of an export: the people `options` keep visible as they are (their
-        appearances' boxes at each moment), everyone else blurred in every frame."""
+        """Export `selection` into the folder `out`, photos and videos: the export's report
+        (`ExportReport.as_dict()`) with `videos`, an entry for each video copied.
+        `progress(files done, files)`; `on_frame(video, frames done, frames)`."""
+        videos = [p for p in selection.photos if _is_video(p)]
+        photos = [p for p in selection.photos if not _is_video(p)]
+        total = len(selection.photos)
+        report: dict[str, Any] = {"output": str(out), "photos": 0, "faces_blurred": 0}
+        report.update(faces_visible=0, faces_found_again=0, files=[], skipped=[])
+        if photos or not videos:
+            report = self.exporter.export(
+                Selection(photos, selection.by_person),
+                out,
+                options,
+                progress=None if progress is None else (lambda n, _t, _p: progress(n, total)),
+            ).as_dict()
+        out.mkdir(parents=True, exist_ok=True)
+        report["videos"] = []
+        for n, video in enumerate(videos, len(photos) + 1):
+            name = _name(video)
+            try:
+                entry = self.export_video(
+                    video,
+                    out,
+                    options,
+                    n,
+                    _frames_of(name, on_frame),
+                    by_person=bool(selection.by_person),
+                )
+            except (OSError, RegardError) as exc:
+                reason = exc.web_text if isinstance(exc, RegardError) else str(exc)
+                report["skipped"].append({"path": name, "reason": reason})
+            else:
+                report["videos"].append(entry)
+            if progress is not None:
+                progress(n, total)
+        return report
+
+    def export_video(
+        self,
+        video: Photo,
+        out: Path,
+        options: ExportOptions,
+        n: int,
+        on_frame: Callable[[int, int | None], None] | None = None,
+        *,
+        by_person: bool = False,
+    ) -> dict[str, Any]:
+        """One video of an export, into the folder `out`: the people `options` keep visible
+        as they are (their appearances' boxes at each moment), everyone else blurred in every
+        frame; no sound, no metadata. Audited as an export."""
         visible = self.exporter.visible_people(options)
         with self._hold():
             plan = self.exporter.plan(video.id, visible)
@@ -284,31 +331,25 @@ class ShareJobs:
             return [b for m in kept if (b := m.box_at(t)) is not None]
 
         stem = f"video-{n:04d}" if options.rename else Path(video.path).stem
-        out = copies / f"{stem}{_copy_suffix(Path(video.path), video.path)}"
-        job.message = f"Blurring the faces of {_name(video)}…"
-        frames = self._tracker(job)
-
-        def on_frame(done: int, total: int | None) -> None:
-            self.queue.check(job)
-            if total:
-                job.message = f"Blurring the faces of {_name(video)}: frame {done} of {total}"
-            frames(job.done, job.total)
-
+        target = out / f"{stem}{_copy_suffix(Path(video.path), video.path)}"
+        k = 2
+        while target.exists():
+            target = target.with_name(f"{stem}-{k}{target.suffix}")
+            k += 1
         copy = Anonymiser(self.models).anonymise(
             Path(video.path),
-            out,
+            target,
             method=options.method,
             progress=on_frame,
             keep_at=keep_at if kept else None,
         )
-        job.message = ""
         assert isinstance(copy, AnonymisedVideo)
         shown = sorted(set(plan.visible_people))
         with self._hold(), self.catalog.transaction():
             self.audit.record(
                 "export",
                 actor=self.acting.name,
-                purpose=Purpose.SEARCH.value if job.args["by_person"] else None,
+                purpose=Purpose.SEARCH.value if by_person else None,
                 subject=",".join(person_label(p) for p in shown) or None,
                 result_count=1,
                 detail={
@@ -319,15 +360,19 @@ class ShareJobs:
                     "faces_blurred": copy.faces_blurred,
                 },
             )
+        where = self.policy_namer()
         return {
-            "source": video.path,
-            "output": str(out),
+            "source": where(video.path),
+            "output": str(target),
             "kind": "video",
             "frames": copy.frames,
             "faces_blurred": copy.faces_blurred,
             "appearances_visible": len(kept),
             "audio_kept": False,
         }
+
+    def policy_namer(self) -> Callable[[str], str]:
+        return self.exporter.policy.path_namer(self.acting.actor)
 
     def _photo(self, photo_id: int) -> Photo | None:
         with self._hold():
@@ -402,6 +447,18 @@ def share_jobs(
         acting=context.acting,
         hold=queue.hold,
     )
+
+
+def _frames_of(
+    name: str, on_frame: Callable[[str, int, int | None], None] | None
+) -> Callable[[int, int | None], None] | None:
+    if on_frame is None:
+        return None
+
+    def frames(done: int, total: int | None) -> None:
+        on_frame(name, done, total)
+
+    return frames
 
 
 def _is_video(photo: Photo) -> bool:

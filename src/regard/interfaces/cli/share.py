@@ -56,7 +56,8 @@ def _split_targets(
 def export(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Photos or folders of the library to export.")
+        list[Path] | None,
+        typer.Argument(help="Photos, videos or folders of the library to export."),
     ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The folder the copies are written to.")
@@ -92,7 +93,8 @@ def export(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Copies of library photos with faces blurred and metadata removed (originals untouched).
+    """Copies of library photos and videos with faces blurred (in every frame of a video) and
+    metadata removed (originals untouched).
 
     PATHS are photos or folders of the library, or names of people (like --person). With
     `--blur all-but "Grandma","Me"` the names after all-but say who stays visible."""
@@ -110,23 +112,37 @@ def export(
         with run.open_engine() as engine:
             photos = engine.select_for_export(paths=folders, people=[*people, *(person or [])])
             if as_json:
-                report = engine.export(photos, output, options)
-                print_json(report.as_dict())
+                print_json(engine.shares.export_all(photos, output, options))
                 return
-            with render.StepProgress(run.out, "exporting", "photos") as bar:
-                report = engine.export(
-                    photos, output, options, progress=lambda n, total, _p: bar.update(n, total)
+            with render.StepProgress(run.out, "exporting", "photos and videos") as bar:
+                report = engine.shares.export_all(
+                    photos,
+                    output,
+                    options,
+                    progress=lambda n, total: bar.update(n, total),
                 )
+        videos = report["videos"]
         run.out.print(
-            f"Exported {report.photos} photos to {render.escape(report.output)}: "
-            f"{report.faces_blurred} faces blurred ({report.faces_found_again} found only now), "
-            f"{report.faces_visible} left visible; no GPS, camera or other metadata"
+            f"Exported {report['photos']} photos"
+            + (f" and {len(videos)} videos" if videos else "")
+            + f" to {render.escape(report['output'])}: "
+            f"{report['faces_blurred']} faces blurred ({report['faces_found_again']} found only "
+            f"now), {report['faces_visible']} left visible"
+            + (
+                f"; in the videos {sum(v['faces_blurred'] for v in videos)} face boxes blurred "
+                f"over {sum(v['frames'] for v in videos)} frames, "
+                f"{sum(v['appearances_visible'] for v in videos)} appearances left visible, "
+                "no sound"
+                if videos
+                else ""
+            )
+            + "; no GPS, camera or other metadata"
             + (f" except {', '.join(options.keep)}" if options.keep else "")
             + "."
         )
-        if report.skipped:
+        if report["skipped"]:
             render.failures_table(
-                run.out, [(s["path"], "skipped", s["reason"]) for s in report.skipped]
+                run.out, [(s["path"], "skipped", s["reason"]) for s in report["skipped"]]
             )
 
 
