@@ -56,7 +56,7 @@ def test_a_file_that_is_no_photo_or_video_fails_with_the_reason(tmp_path: Path) 
 
 def test_too_large_a_file_is_refused_and_nothing_kept(tmp_path: Path) -> None:
     with engine(tmp_path / "lib") as e:
-        with pytest.raises(UploadTooLargeError, match="big.mp4: larger than 1 MiB"):
+        with pytest.raises(UploadTooLargeError, match=r"big\.mp4: larger than 1 MiB"):
             e.shares.receive(io.BytesIO(b"x" * (2**20 + 10)), "big.mp4", 2**20)
         assert not [p for p in (e.paths.root / "shares").rglob("*") if p.is_file()]
 
