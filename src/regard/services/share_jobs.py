@@ -32,6 +32,7 @@ from regard.domain.photo import Photo, shown_name
 from regard.domain.privacy import Purpose
 from regard.errors import (
     ForbiddenError,
+    ImageError,
     JobCancelledError,
     JobNotFoundError,
     JobStateError,
@@ -174,6 +175,8 @@ class ShareJobs:
             return
         except RegardError as exc:
             shutil.rmtree(place, ignore_errors=True)
+            if isinstance(exc, ImageError) and args.get("owned"):
+                exc = exc.renamed(args["name"])  # by the name it was sent as, not where it was
             self.queue.end(job, FAILED, message=exc.web_text)
             return
         except BaseException:
