@@ -247,8 +247,8 @@ def jobs(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500, description="the latest this many")] = 20,
 ) -> list[dict[str, Any]]:
-    """Indexing jobs and their progress, those run from the command line too: the latest
-    `limit`, oldest first."""
+    """Jobs and their progress (indexing, those run from the command line too; anonymising
+    and exports, see the sharing routes): the latest `limit`, oldest first."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         where = engine.path_namer()
         return [j.as_dict(where) for j in engine.jobs.all()[-limit:]]
@@ -258,7 +258,8 @@ def jobs(
 def job(
     job_id: Annotated[str, FastPath(max_length=64)], session: SessionDep, request: Request
 ) -> dict[str, Any]:
-    """One job's live progress: files done of total, faces found, errors."""
+    """One job's live progress: files (or a video's frames: `unit`) done of total, faces
+    found, errors; its report once done."""
     with allowed(request, session, Permission.VIEW, "see jobs") as engine:
         found = engine.jobs.get(job_id)
         where = engine.path_namer()
