@@ -14,6 +14,10 @@ DONE = "done"
 FAILED = "failed"
 #: The process running it stopped (a crash, a kill) before it finished.
 INTERRUPTED = "interrupted"
+#: What an interrupted anonymise or export job says: nothing of it was kept.
+INTERRUPTED_SHARE_MESSAGE = (
+    "Regard stopped before this job finished, and nothing of it was kept: start it again."
+)
 #: Stopped at a user's request; nothing of it is kept.
 CANCELLED = "cancelled"
 #: What a job counts in `done` and `total`, by its kind.

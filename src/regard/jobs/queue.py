@@ -23,6 +23,7 @@ from regard.domain.jobs import (
     DONE,
     FAILED,
     INTERRUPTED_MESSAGE,
+    INTERRUPTED_SHARE_MESSAGE,
     QUEUED,
     RUNNING,
     Job,
@@ -160,8 +161,12 @@ class JobQueue:
         with self._hold():
             dead = [i for i in self._store.jobs.running() if i not in self._live]
             if dead:
+                kinds = {i: job.kind for i in dead if (job := self._store.jobs.get(i))}
+                index = [i for i in dead if kinds.get(i, "index") == "index"]
+                shares = [i for i in dead if i not in index]
                 with self._store.transaction():
-                    self._store.jobs.interrupt(dead, INTERRUPTED_MESSAGE, time.time())
+                    self._store.jobs.interrupt(index, INTERRUPTED_MESSAGE, time.time())
+                    self._store.jobs.interrupt(shares, INTERRUPTED_SHARE_MESSAGE, time.time())
         return len(dead)
 
     # --- looking ---------------------------------------------------------------------------

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from regard.domain.jobs import CANCELLED, RUNNING
+from regard.domain.jobs import (
+    CANCELLED,
+    INTERRUPTED_MESSAGE,
+    INTERRUPTED_SHARE_MESSAGE,
+    RUNNING,
+)
 from regard.engine import Engine, EngineConfig
 from regard.errors import JobCancelledError, JobNotFoundError, JobStateError
 from regard.testing import FakeModels, draw_faces
@@ -60,3 +65,16 @@ def test_indexing_is_not_cancelled(tmp_path: Path) -> None:
         assert running is not None
         with pytest.raises(JobStateError, match="Indexing cannot be cancelled"):
             e.jobs.cancel(running.id, "me")
+
+
+def test_a_share_job_left_running_by_a_dead_process_says_nothing_was_kept(tmp_path: Path) -> None:
+    with engine(tmp_path / "lib") as e:
+        e.jobs.submit("anonymise", {"source": "x", "actor": "me", "full_paths": True})
+        e.submit_index([tmp_path])
+        with e.lock, e.catalog.transaction():  # as a process killed mid-job leaves them
+            e.catalog._db.execute("UPDATE jobs SET state = 'running'")
+    with engine(tmp_path / "lib") as e:
+        share, index = e.jobs.all()
+    assert (share.state, index.state) == ("interrupted", "interrupted")
+    assert share.message == INTERRUPTED_SHARE_MESSAGE
+    assert index.message == INTERRUPTED_MESSAGE
