@@ -142,6 +142,10 @@ class JobQueue:
             job = self._store.jobs.get(job_id)
             if job is None:
                 raise JobNotFoundError(job_id)
+            if job.state == RUNNING:
+                raise JobStateError(
+                    f"Job {job_id} is run by another Regard process: stop it there."
+                )
             if job.state != QUEUED:
                 raise JobStateError(f"Job {job_id} has ended ({job.state}): nothing to cancel.")
             job.state, job.message, job.finished_at = CANCELLED, f"Cancelled by {by}.", time.time()
