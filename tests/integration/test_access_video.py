@@ -127,3 +127,22 @@ def _clip(indexed):
 def _drift(t: float) -> float:
     """The audience shot pans slowly right (about 4.5 px a second from 8.06 s)."""
     return (t - 8.06) * 4.5
+
+
+def test_a_report_by_person_has_their_stills_too(indexed, tmp_path):
+    """As the Rights page asks for it: by the person, not by a photo of them."""
+    engine, folder = indexed
+    photo = engine.catalog.photos.by_path(str(folder / "lin.png"))
+    face = engine.catalog.faces.rows(photo.id)[0]["id"]
+    person = engine.catalog.people.face_person(face)
+    assert person is not None  # his photo and his moment are one person
+    result = engine.privacy.access_report(tmp_path / "p.zip", person=f"P{person}")
+    assert result["videos"] == 1 and result["photos"] == 1
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        stills = sorted(n for n in zf.namelist() if n.startswith("videos/"))
+    (video,) = manifest["videos"]
+    # Each of his moments (the wide shot at the start may be one) has its still.
+    assert stills == sorted(m["still"] for m in video["moments"])
+    assert result["stills"] == len(stills) == manifest["categories_of_data"]["moments_in_videos"]
+    assert any(m["start"] < 5.0 < m["end"] for m in video["moments"])
