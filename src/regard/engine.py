@@ -70,6 +70,7 @@ from regard.services.export import (
     ExportReport,
     Selection,
 )
+from regard.services.media import Originals
 from regard.services.thumbnails import Thumbnails
 from regard.services.uploads import Uploads
 from regard.services.wiring import build_services
@@ -198,6 +199,7 @@ class Engine:
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
+        self.originals = Originals(self.catalog, self.context.acting)
         self.jobs = JobQueue(self.catalog, lambda: self.lock)
         self.indexer = Indexer(
             catalog=self.catalog,

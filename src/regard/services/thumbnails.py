@@ -35,6 +35,8 @@ from regard.pipeline.video_still import still_at
 from regard.storage.repositories import Store
 
 SIZES = (256, 1024, 2048)
+#: The long side of a full-resolution display copy at most (a 64-megapixel photo's).
+FULL_SIDE = 9248
 
 
 class Thumbnails:
@@ -62,7 +64,18 @@ class Thumbnails:
         write_atomically(cached, data, private=True)
         return data
 
-    def _render(self, path: str, photo_id: int, size: int) -> bytes:
+    def full(self, photo_id: int) -> bytes:
+        """A display copy at full resolution (up to `FULL_SIDE` pixels on the long side), to
+        zoom into: upright, opted-out faces blurred, no metadata. Not cached: it is as large
+        as the photo, and looked at closely only now and then."""
+        photo = self.catalog.photos.get(photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(photo_id)
+        if _is_video(photo):
+            return self.get(photo_id, max(SIZES))
+        return self._render(photo.path, photo_id, FULL_SIDE, quality=90)
+
+    def _render(self, path: str, photo_id: int, size: int, quality: int = 85) -> bytes:
         raw = _read(path)
         img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
         hidden = [
@@ -72,7 +85,7 @@ class Thumbnails:
         ]
         rgb = blur_faces(img.rgb, hidden) if hidden else img.rgb
         buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+        Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
         return buf.getvalue()
 
     def _render_video(self, photo: Photo, size: int) -> bytes:

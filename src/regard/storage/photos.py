@@ -346,6 +346,30 @@ class SqlitePhotos:
             facts.update({int(r["id"]): dict(r) for r in rows})
         return facts
 
+    def neighbours(self, photo_id: int) -> tuple[int | None, int | None]:
+        """The indexed photos just before and just after this one in the timeline's order
+        (newest first, undated last, then by path), for a viewer's previous and next."""
+        # Compared with the photo's own row, in SQL: a path is never bound as a parameter.
+        after = self._db.execute(
+            "SELECT p.id FROM photos p, photos c WHERE c.id = ? AND p.status = 'indexed'"
+            " AND p.id != c.id AND CASE WHEN c.taken_at IS NULL"
+            " THEN p.taken_at IS NULL AND p.path > c.path"
+            " ELSE p.taken_at IS NULL OR p.taken_at < c.taken_at"
+            " OR (p.taken_at = c.taken_at AND p.path > c.path) END"
+            " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path LIMIT 1",
+            (photo_id,),
+        ).fetchone()
+        before = self._db.execute(
+            "SELECT p.id FROM photos p, photos c WHERE c.id = ? AND p.status = 'indexed'"
+            " AND p.id != c.id AND CASE WHEN c.taken_at IS NULL"
+            " THEN p.taken_at IS NOT NULL OR p.path < c.path"
+            " ELSE p.taken_at IS NOT NULL AND (p.taken_at > c.taken_at"
+            " OR (p.taken_at = c.taken_at AND p.path < c.path)) END"
+            " ORDER BY p.taken_at IS NULL DESC, p.taken_at, p.path DESC LIMIT 1",
+            (photo_id,),
+        ).fetchone()
+        return (int(before[0]) if before else None, int(after[0]) if after else None)
+
     def content_hashes(self) -> set[str]:
         rows = self._db.execute("SELECT content_hash FROM photos WHERE content_hash IS NOT NULL")
         return {str(r[0]) for r in rows}
