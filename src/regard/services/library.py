@@ -172,7 +172,7 @@ class LibraryView:
                 width=meta.width,
                 height=meta.height,
                 taken_at=meta.taken_at,
-                camera=" ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
+                camera=camera_name(meta.camera_make, meta.camera_model),
                 has_location=meta.gps_lat is not None,
                 latitude=meta.gps_lat,
                 longitude=meta.gps_lon,
@@ -216,3 +216,11 @@ class LibraryView:
                 )
             )
         return out
+
+
+def camera_name(make: str | None, model: str | None) -> str | None:
+    """ "Canon EOS 5D Mark III", not "Canon Canon EOS 5D Mark III": most cameras repeat
+    their make in their model."""
+    if make and model and model.lower().startswith(make.split()[0].lower()):
+        return model
+    return " ".join(x for x in (make, model) if x) or None

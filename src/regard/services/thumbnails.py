@@ -124,6 +124,35 @@ class Thumbnails:
         ]
         return blur_faces(np.ascontiguousarray(rgb), hidden) if hidden else rgb
 
+    def moment_still(self, face_id: int, size: int) -> bytes:
+        """The whole picture of a video at the best moment of this face's appearance (a
+        search result's poster for the moment), opted-out faces there blurred; cached."""
+        size = min(SIZES, key=lambda s: abs(s - size))
+        moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
+        if moment is None:
+            raise FaceNotFoundError(face_label(face_id))
+        cached = self.path(moment.photo_id, size).with_name(
+            f"{moment.photo_id}-f{face_id}-{size}.jpg"
+        )
+        if cached.exists():
+            return cached.read_bytes()
+        photo = self.catalog.photos.get(moment.photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(moment.photo_id)
+        rgb = still_at(Path(photo.path), moment.best_time)
+        scale = min(1.0, size / max(rgb.shape[:2]))
+        if scale < 1.0:
+            small = Image.fromarray(rgb)
+            small.thumbnail((size, size))
+            rgb = np.asarray(small)
+        moments = self.catalog.appearances.of_video(photo.id)
+        rgb = self._hide_opted_out(rgb, photo.id, moments, moment.best_time, scale, 0, 0)
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+        private_dirs(cached.parent)
+        write_atomically(cached, buf.getvalue(), private=True)
+        return buf.getvalue()
+
     def face_crop(self, face_id: int, size: int = 160) -> bytes:
         r = self.catalog.faces.row(face_id)
         if r is None:
@@ -170,6 +199,10 @@ class Thumbnails:
         for pid in photo_ids:
             for size in SIZES:
                 self.path(pid, size).unlink(missing_ok=True)
+            folder = self.path(pid, SIZES[0]).parent
+            if folder.is_dir():
+                for still in folder.glob(f"{pid}-f*.jpg"):  # a video's moment stills
+                    still.unlink(missing_ok=True)
 
 
 def _read(path: str) -> bytes:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from regard.domain.accounts import Permission
 from regard.domain.library import OriginalFile
 from regard.errors import InvalidRequestError
-from regard.interfaces.http.api import PhotoId, SessionDep, allowed, attachment
+from regard.interfaces.http.api import FaceId, PhotoId, SessionDep, allowed, attachment
 
 router = APIRouter(prefix="/api")
 
@@ -41,6 +41,22 @@ def photo_full(photo_id: PhotoId, session: SessionDep, request: Request) -> Resp
     opted-out faces blurred (a video: its poster)."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         data = engine.thumbnails.full(photo_id)
+    return Response(data, media_type="image/jpeg")
+
+
+@router.get(
+    "/faces/{face_id}/still", tags=["library"], responses={200: {"content": {"image/jpeg": {}}}}
+)
+def moment_still(
+    face_id: FaceId,
+    session: SessionDep,
+    request: Request,
+    size: Annotated[int, Query(ge=64, le=4096)] = 256,
+) -> Response:
+    """A face of a video: the whole picture at its appearance's best moment (opted-out faces
+    blurred), to show a moment among search results."""
+    with allowed(request, session, Permission.VIEW, "see the library") as engine:
+        data = engine.thumbnails.moment_still(face_id, size)
     return Response(data, media_type="image/jpeg")
 
 

@@ -6,7 +6,7 @@
 // other pages link to moments that way.
 
 import { get, post } from "./api.js";
-import { button, clear, dl, errorText, h, plural, s, when } from "./dom.js";
+import { append, button, clear, dl, errorText, h, plural, s, when } from "./dom.js";
 import { clock, faceBox, faceLabel, span, videoPlayer } from "./player.js";
 import { zoomable } from "./zoom.js";
 
@@ -202,7 +202,7 @@ export async function viewerPage(ctx) {
       if (f.person && !people.has(f.person)) people.set(f.person, f.name);
     }
     const unnamed = photo.faces.filter((f) => !f.person && f.face_data !== "opted_out").length;
-    clear(info).append(
+    append(clear(info), [
       h("h2", { id: "viewer-info-h", text: "Details" }),
       dl([
         ["Taken", meta?.taken_at ? when(meta.taken_at) : "no date in the file"],
@@ -228,7 +228,7 @@ export async function viewerPage(ctx) {
         : h("p", { text: photo.faces.length ? "Nobody named yet." : "No faces found." }),
       unnamed ? h("p", { class: "muted", text: `${plural(unnamed, "face")} in no person yet.` }) : null,
       photo.media === "video" ? momentList(photo) : null,
-    );
+    ]);
   }
 
   function momentList(photo) {
