@@ -288,10 +288,11 @@ function matchFacts(m) {
   ];
 }
 
-/** "3 photos", or "3 photos and 2 moments in videos". */
+/** "3 photos", "3 photos and 2 moments in videos" or "2 moments in videos". */
 function found(photos, moments) {
-  const text = plural(photos, "photo");
-  return moments ? `${text} and ${plural(moments, "moment")} in videos` : text;
+  if (!moments) return plural(photos, "photo");
+  const inVideos = `${plural(moments, "moment")} in videos`;
+  return photos ? `${plural(photos, "photo")} and ${inVideos}` : inVideos;
 }
 
 /**
