@@ -256,6 +256,9 @@ def test_the_viewer_on_a_phone(browser: Browser, server: Running) -> None:
     expect(page).to_have_url(re.compile(rf"/photos/{ids[1]}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(names[ids[1]])
     viewer_photo_loaded(page)
+    # A finger takes a moment to reach the toolbar: a tap right after the swipe's end would be
+    # a double tap to the phone's browser, not a click.
+    page.wait_for_timeout(400)
     page.get_by_role("button", name="Show details").tap()
     expect(page.get_by_role("complementary")).to_be_visible()
     assert page.evaluate(SIDEWAYS) <= 0
@@ -372,3 +375,56 @@ def screen(box: list[float], left: float, top: float, scale: float) -> list[Any]
 
 def centre_and_width(got: Any) -> list[float]:
     return [got["x"] + got["width"] / 2, got["y"] + got["height"] / 2, got["width"]]
+
+
+def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
+    page: Page, server: Running
+) -> None:
+    """The contract with the naming popover: a click on a face box dispatches
+    `regard:name-face` (cancelable, with the face, the photo, the box and `onDone`); if nobody
+    takes it, a face in a person leads to that person."""
+    video = next(p["id"] for p in timeline(server) if p["name"] == "stage.mp4")
+    moments = detail(server, video)["moments"]
+    known = max((m for m in moments if m["person"]), key=lambda m: m["end"] - m["start"])
+    middle = (known["start"] + known["end"]) / 2
+    page.goto(f"{server.url}/photos/{video}?t={middle}&face={known['face_id']}")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0")
+    page.evaluate("() => document.querySelector('video').pause()")
+    box = page.locator(f'.viewer-overlay .viewer-face[data-face="{known["face_id"]}"]')
+    expect(box).to_be_visible()
+    # A listener takes it: the viewer does nothing else, and onDone reloads the faces.
+    page.evaluate(
+        """() => { window.asked = [];
+          document.addEventListener('regard:name-face', (e) => {
+            e.preventDefault();
+            window.asked.push({faceId: e.detail.faceId, photoId: e.detail.photoId,
+              anchor: e.detail.anchor.dataset.face, done: typeof e.detail.onDone});
+          }, { once: true }); }"""
+    )
+    box.click()
+    asked = page.evaluate("() => window.asked")
+    assert asked == [
+        {
+            "faceId": known["face_id"],
+            "photoId": video,
+            "anchor": str(known["face_id"]),
+            "done": "function",
+        }
+    ]
+    assert page.url.startswith(f"{server.url}/photos/{video}")
+    # Nobody takes it: the face's person.
+    box.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/people/{known['person']}")
+
+    # A search by that person lists the moment too, and plays it.
+    page.goto(f"{server.url}/search?person={known['person']}")
+    moment = page.locator(f'.result.moment[data-face-id="{known["face_id"]}"]')
+    expect(moment).to_contain_text("stage.mp4")
+    expect(page.get_by_role("heading", level=3)).to_contain_text("moment")
+    accessible(page)
+    moment.get_by_role("link", name=re.compile("^Play from")).click()
+    page.wait_for_url(re.compile(rf"/photos/{video}\?t=[\d.]+&face={known['face_id']}$"))
+    page.wait_for_function(
+        "(a) => document.querySelector('video').currentTime >= a", arg=known["start"] - 0.05
+    )

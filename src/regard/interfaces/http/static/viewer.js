@@ -303,16 +303,21 @@ export async function viewerPage(ctx) {
     if (state.faces) toggleFaces(true);
   }
 
+  // Steps wait for the photo before them to load: its neighbours are known only then, and
+  // three quick presses go three photos on.
+  let steps = Promise.resolve();
   function step(direction) {
-    const to = direction < 0 ? state.photo?.prev : state.photo?.next;
-    if (to === null || to === undefined) {
-      status.textContent = direction < 0 ? "This is the first photo." : "This is the last photo.";
-      return;
-    }
-    // Previous and next replace this page in the history: Escape still goes back to where
-    // the viewer was opened from.
-    window.history.replaceState(window.history.state, "", `/photos/${to}`);
-    show(to).catch((err) => showProblem(errorText(err)));
+    steps = steps.then(async () => {
+      const to = direction < 0 ? state.photo?.prev : state.photo?.next;
+      if (to === null || to === undefined) {
+        status.textContent = direction < 0 ? "This is the first photo." : "This is the last photo.";
+        return;
+      }
+      // Previous and next replace this page in the history: Escape still goes back to where
+      // the viewer was opened from.
+      window.history.replaceState(window.history.state, "", `/photos/${to}`);
+      await show(to).catch((err) => showProblem(errorText(err)));
+    });
   }
 
   function close() {
@@ -327,7 +332,7 @@ export async function viewerPage(ctx) {
     try {
       await post("/trash", { json: body });
     } catch (err) {
-      ctx.announce(errorText(err));
+      ctx.announce(`${photo.name} was not moved to the trash: ${errorText(err)}`);
       return;
     }
     const then = photo.next ?? photo.prev;
