@@ -77,7 +77,7 @@ def test_a_video_is_played_in_ranges(clients, pictures: Path) -> None:
     video = by_name(owner)["stage.mp4"]["id"]
     data = (pictures / "stage.mp4").read_bytes()
     size = len(data)
-    url = f"/api/photos/{video}/video"
+    url = f"/api/photos/{video}/media"
 
     r = owner.get(url)
     assert r.status_code == 200 and r.content == data
@@ -112,11 +112,11 @@ def test_a_video_is_played_in_ranges(clients, pictures: Path) -> None:
     r = owner.get(url, headers={"Range": "bytes=0-9", "If-Range": '"old"'})
     assert r.status_code == 200 and len(r.content) == size
 
-    # A photo is not played; the original of a video is a download.
+    # A photo's media is its file, inline too; the original of a video is a download.
     photo = by_name(owner)["obama.jpg"]["id"]
-    r = owner.get(f"/api/photos/{photo}/video")
-    assert r.status_code == 422
-    assert r.json()["error"]["message"] == f"Photo {photo} is a photo, not a video."
+    r = owner.get(f"/api/photos/{photo}/media", headers={"Range": "bytes=0-2"})
+    assert r.status_code == 206 and r.content == b"\xff\xd8\xff"
+    assert r.headers["content-type"] == "image/jpeg"
     r = owner.get(f"/api/photos/{video}/original", headers={"Range": "bytes=10-19"})
     assert r.status_code == 206 and r.content == data[10:20]
     assert r.headers["content-disposition"].startswith('attachment; filename="stage.mp4"')
@@ -149,7 +149,7 @@ def test_nobody_signed_out_gets_media(clients, host: EngineHost) -> None:
     face = owner.get(f"/api/photos/{video}").json()["moments"][0]["face_id"]
     stranger = TestClient(create_app(host), base_url="http://localhost")
     for url in (
-        f"/api/photos/{video}/video",
+        f"/api/photos/{video}/media",
         f"/api/photos/{video}/original",
         f"/api/photos/{photos['obama.jpg']['id']}/full",
         f"/api/faces/{face}/still",
@@ -163,7 +163,7 @@ def test_nobody_signed_out_gets_media(clients, host: EngineHost) -> None:
     gone = TestClient(create_app(host), base_url="http://localhost")
     assert gone.post("/api/login", json={"name": "Gone", "password": PASSWORD}).status_code == 200
     assert owner.delete(f"/api/users/{gone_id}").status_code in (200, 204)
-    r = gone.get(f"/api/photos/{video}/video", headers={"Range": "bytes=0-99"})
+    r = gone.get(f"/api/photos/{video}/media", headers={"Range": "bytes=0-99"})
     assert r.status_code == 401
 
 
@@ -212,7 +212,7 @@ def test_only_owners_get_a_file_someone_in_it_opted_out_of(
     assert r.status_code == 201 and r.json()["faces_excluded"] >= 1, r.text
     moments = owner.get(f"/api/photos/{video}").json()["moments"]
     assert any(m["face_data"] == "opted_out" for m in moments)
-    r = viewer.get(f"/api/photos/{video}/video", headers={"Range": "bytes=0-99"})
+    r = viewer.get(f"/api/photos/{video}/media", headers={"Range": "bytes=0-99"})
     assert r.status_code == 403
     assert r.json()["error"]["message"] == (
         "Someone in this file opted out, and only the library's owners may have it as it "
@@ -220,7 +220,7 @@ def test_only_owners_get_a_file_someone_in_it_opted_out_of(
     )
     assert viewer.get(f"/api/photos/{video}/original").status_code == 403
     assert (
-        owner.get(f"/api/photos/{video}/video", headers={"Range": "bytes=0-99"}).status_code == 206
+        owner.get(f"/api/photos/{video}/media", headers={"Range": "bytes=0-99"}).status_code == 206
     )
     # The poster and the moment stills still show the video, that face blurred.
     assert viewer.get(f"/api/photos/{video}/image?size=256").status_code == 200

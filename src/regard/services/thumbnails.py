@@ -126,11 +126,15 @@ class Thumbnails:
 
     def moment_still(self, face_id: int, size: int) -> bytes:
         """The whole picture of a video at the best moment of this face's appearance (a
-        search result's poster for the moment), opted-out faces there blurred; cached."""
+        search result's poster for the moment), opted-out faces there blurred; cached. For a
+        face of a photo, the photo."""
         size = min(SIZES, key=lambda s: abs(s - size))
         moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
-        if moment is None:
-            raise FaceNotFoundError(face_label(face_id))
+        if moment is None:  # a face of a photo: the photo
+            row = self.catalog.faces.row(face_id)
+            if row is None:
+                raise FaceNotFoundError(face_label(face_id))
+            return self.get(int(row["photo_id"]), size)
         cached = self.path(moment.photo_id, size).with_name(
             f"{moment.photo_id}-f{face_id}-{size}.jpg"
         )

@@ -1,5 +1,6 @@
 """Media for the viewer: a photo at full resolution to zoom into, the original file to
-download, and a video to play, with HTTP Range requests so that a player can seek.
+download, and the file to play in the browser (a video), with HTTP Range requests so that a
+player can seek.
 
 Files are sent in pieces after the engine's lock is let go: a long video being watched does
 not hold up the library. Which file is sent, and to whom, is the engine's answer
@@ -18,7 +19,6 @@ from fastapi.responses import StreamingResponse
 
 from regard.domain.accounts import Permission
 from regard.domain.library import OriginalFile
-from regard.errors import InvalidRequestError
 from regard.interfaces.http.api import FaceId, PhotoId, SessionDep, allowed, attachment
 
 router = APIRouter(prefix="/api")
@@ -53,8 +53,8 @@ def moment_still(
     request: Request,
     size: Annotated[int, Query(ge=64, le=4096)] = 256,
 ) -> Response:
-    """A face of a video: the whole picture at its appearance's best moment (opted-out faces
-    blurred), to show a moment among search results."""
+    """The whole picture a face is in: a video's at its appearance's best moment, a photo's
+    display copy (opted-out faces blurred), to show a moment among search results."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         data = engine.thumbnails.moment_still(face_id, size)
     return Response(data, media_type="image/jpeg")
@@ -74,16 +74,15 @@ def photo_original(photo_id: PhotoId, session: SessionDep, request: Request) -> 
 
 
 @router.get(
-    "/photos/{photo_id}/video",
+    "/photos/{photo_id}/media",
     tags=["library"],
-    responses={200: {"content": {"video/mp4": {}}}, **_RANGE_DOC},
+    responses={200: {"content": {"video/mp4": {}, "image/jpeg": {}}}, **_RANGE_DOC},
 )
-def photo_video(photo_id: PhotoId, session: SessionDep, request: Request) -> Response:
-    """A video to play in the browser, any part of it (HTTP Range), so that it can seek."""
+def photo_media(photo_id: PhotoId, session: SessionDep, request: Request) -> Response:
+    """The file itself to show in the browser (inline), any part of it (HTTP Range): what the
+    viewer's player plays, and seeks in. Only owners get a file someone in it opted out of."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         found = engine.originals.original(photo_id)
-    if not found.video:
-        raise InvalidRequestError(f"Photo {photo_id} is a photo, not a video.")
     return ranged(request, found, "inline")
 
 

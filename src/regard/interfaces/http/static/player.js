@@ -10,7 +10,8 @@ import { h, s } from "./dom.js";
 export function clock(seconds) {
   const whole = Math.max(0, Math.floor(seconds || 0));
   const two = (n) => String(n).padStart(2, "0");
-  return `${two(Math.floor(whole / 3600))}:${two(Math.floor((whole % 3600) / 60))}:${two(whole % 60)}`;
+  const [hours, minutes] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60)];
+  return `${two(hours)}:${two(minutes)}:${two(whole % 60)}`;
 }
 
 /** `00:01:23–00:01:31`: the stretch of a moment. */
@@ -34,7 +35,11 @@ export function faceBox(face, box, onPick) {
   const [x, y, w, hgt] = box;
   const opted = face.face_data === "opted_out";
   const g = s("g", {
-    class: ["viewer-face", face.person ? "viewer-face-known" : "", opted ? "viewer-face-hidden" : ""],
+    class: [
+      "viewer-face",
+      face.person ? "viewer-face-known" : "",
+      opted ? "viewer-face-hidden" : "",
+    ],
     dataset: { face: face.face_id },
   });
   const shapes = [
@@ -111,7 +116,7 @@ export function videoPlayer(photo, { start, faceId, facesShown, onPick, onProble
     poster: `/api/photos/${photo.id}/image?size=1024`,
     "aria-label": `Video ${photo.name}`,
   });
-  video.src = `/api/photos/${photo.id}/video`;
+  video.src = `/api/photos/${photo.id}/media`;
   const layer = s("svg", {
     class: "viewer-overlay",
     viewBox: `0 0 ${width} ${height}`,

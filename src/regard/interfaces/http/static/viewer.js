@@ -49,7 +49,9 @@ export async function viewerPage(ctx) {
     text: "Download",
     "aria-label": "Download the original",
   });
-  const remove = ctx.can("upload") ? tool("Delete", "Move to the trash", "Delete", () => trash()) : null;
+  const remove = ctx.can("upload")
+    ? tool("Delete", "Move to the trash", "Delete", () => trash())
+    : null;
   const prevButton = tool("‹", "Previous photo", "ArrowLeft", () => step(-1));
   const nextButton = tool("›", "Next photo", "ArrowRight", () => step(1));
   prevButton.classList.add("viewer-step", "viewer-prev");
@@ -170,7 +172,8 @@ export async function viewerPage(ctx) {
   }
 
   function displaySrc(id) {
-    const side = Math.max(window.screen.width, window.screen.height) * (window.devicePixelRatio || 1);
+    const dpr = window.devicePixelRatio || 1;
+    const side = Math.max(window.screen.width, window.screen.height) * dpr;
     return `/api/photos/${id}/image?size=${side > 1100 ? 2048 : 1024}`;
   }
 
@@ -214,7 +217,10 @@ export async function viewerPage(ctx) {
         ],
         ["Length", photo.media === "video" ? clock(photo.duration) : undefined],
         ["File", h("span", { class: "path", text: photo.file || photo.name })],
-        ["On disk", photo.path !== photo.file ? h("span", { class: "path", text: photo.path }) : undefined],
+        [
+          "On disk",
+          photo.path !== photo.file ? h("span", { class: "path", text: photo.path }) : undefined,
+        ],
       ]),
       h("h3", { text: "People" }),
       people.size
@@ -222,11 +228,17 @@ export async function viewerPage(ctx) {
             "ul",
             { class: "viewer-people" },
             [...people].map(([ref, name]) =>
-              h("li", {}, h("a", { href: `/people/${ref}`, text: name || `Unnamed person ${ref}` })),
+              h(
+                "li",
+                {},
+                h("a", { href: `/people/${ref}`, text: name || `Unnamed person ${ref}` }),
+              ),
             ),
           )
         : h("p", { text: photo.faces.length ? "Nobody named yet." : "No faces found." }),
-      unnamed ? h("p", { class: "muted", text: `${plural(unnamed, "face")} in no person yet.` }) : null,
+      unnamed
+        ? h("p", { class: "muted", text: `${plural(unnamed, "face")} in no person yet.` })
+        : null,
       photo.media === "video" ? momentList(photo) : null,
     ]);
   }
@@ -242,19 +254,29 @@ export async function viewerPage(ctx) {
           h(
             "li",
             {},
-            button(`${span(m.start, m.end)} ${m.face_data === "opted_out" ? "someone who opted out" : m.name || (m.person ? `Unnamed person ${m.person}` : "unnamed face")}`, {
-              class: "link-button",
-              "aria-label": `Play from ${clock(m.start)}: ${faceLabel(m)}`,
-              onclick: () => {
-                state.player?.seek(m.start, m.face_id);
-                const url = `/photos/${photo.id}?t=${m.start}&face=${m.face_id}`;
-                window.history.replaceState(window.history.state, "", url);
+            h(
+              "button",
+              {
+                type: "button",
+                class: "link-button",
+                onclick: () => {
+                  state.player?.seek(m.start, m.face_id);
+                  const url = `/photos/${photo.id}?t=${m.start}&face=${m.face_id}`;
+                  window.history.replaceState(window.history.state, "", url);
+                },
               },
-            }),
+              h("span", { class: "visually-hidden", text: "Play from " }),
+              `${span(m.start, m.end)} · ${who(m)}`,
+            ),
           ),
         ),
       ),
     ];
+  }
+
+  function who(m) {
+    if (m.face_data === "opted_out") return "someone who opted out";
+    return m.name || (m.person ? `Unnamed person ${m.person}` : "unnamed face");
   }
 
   function place(meta) {
