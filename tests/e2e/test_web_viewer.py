@@ -160,7 +160,7 @@ def test_the_viewer_by_keyboard(page: Page, server: Running) -> None:
     boxes = page.locator(".viewer-faces .viewer-face")
     expect(boxes.first).to_be_hidden()
     page.keyboard.press("f")
-    expect(page.get_by_role("button", name="Hide face boxes")).to_have_attribute(
+    expect(page.get_by_role("button", name="Show face boxes")).to_have_attribute(
         "aria-pressed", "true"
     )
     expect(page.get_by_role("button", name="Unnamed face")).to_have_count(len(faces))
@@ -428,3 +428,39 @@ def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
     page.wait_for_function(
         "(a) => document.querySelector('video').currentTime >= a", arg=known["start"] - 0.05
     )
+
+
+def test_a_viewer_is_told_why_a_video_with_an_opted_out_face_does_not_play(
+    browser: Browser, server: Running, shared_data: Path
+) -> None:
+    """Last in this module: it records an opt-out. The file as it is would show that face
+    unblurred, so only owners get it; a viewer sees the poster (blurred) and the reason, and
+    no Download."""
+    with server.host.use() as engine:
+        engine.privacy.optout(shared_data / LIN, note="asked after the show")
+        owner = server.host.accounts.login(OWNER, PASSWORD).user
+        server.host.accounts.add_user(owner, "Vic Viewer", PASSWORD, "viewer")
+    video = next(p["id"] for p in timeline(server) if p["name"] == "stage.mp4")
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    watch = Watch()
+    page.on("console", watch.console)
+    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Name").fill("Vic Viewer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/library")
+    page.goto(f"{server.url}/photos/{video}")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Someone in this video opted out, so only the library's owners can play it. Its "
+        "poster, with their face blurred, is shown."
+    )
+    expect(page.locator("video")).not_to_have_attribute("src", re.compile("."))
+    expect(page.get_by_role("link", name="Download the original")).to_be_hidden()
+    expect(page.get_by_role("button", name="Move to the trash")).to_have_count(0)
+    accessible(page)
+    shot(page, "viewer-video-opted-out")
+    context.close()
+    assert watch.problems == []

@@ -99,12 +99,13 @@ export function boxAt(moment, t) {
 }
 
 /**
- * A player for `photo` (a video's detail). `start`: seconds to start at (null: the start,
+ * A player for `photo` (a video's detail), if `playable` (else its poster, and why, through
+ * `onProblem`). `start`: seconds to start at (null: the start,
  * paused); `faceId`: the face to box while its moment lasts; `facesShown()`: whether every
  * face is boxed (the viewer's Faces button); `onPick(face, el)`: a face box was chosen;
  * `onProblem(text)`: the browser cannot play it.
  */
-export function videoPlayer(photo, { start, faceId, facesShown, onPick, onProblem }) {
+export function videoPlayer(photo, { playable, start, faceId, facesShown, onPick, onProblem }) {
   const meta = photo.metadata || {};
   const width = meta.width || 16;
   const height = meta.height || 9;
@@ -116,7 +117,13 @@ export function videoPlayer(photo, { start, faceId, facesShown, onPick, onProble
     poster: `/api/photos/${photo.id}/image?size=1024`,
     "aria-label": `Video ${photo.name}`,
   });
-  video.src = `/api/photos/${photo.id}/media`;
+  if (playable) video.src = `/api/photos/${photo.id}/media`;
+  else {
+    onProblem(
+      "Someone in this video opted out, so only the library's owners can play it. Its " +
+        "poster, with their face blurred, is shown.",
+    );
+  }
   const layer = s("svg", {
     class: "viewer-overlay",
     viewBox: `0 0 ${width} ${height}`,

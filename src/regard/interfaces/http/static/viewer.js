@@ -107,6 +107,10 @@ export async function viewerPage(ctx) {
       .filter(Boolean)
       .join(" · ");
     download.href = `/api/photos/${photo.id}/original`;
+    // The file as it is shows an opted-out face unblurred: the server gives it to owners only.
+    state.restricted =
+      !ctx.can("settings") && photo.faces.some((f) => f.face_data === "opted_out");
+    download.hidden = state.restricted;
     prevButton.hidden = photo.prev === null || photo.prev === undefined;
     nextButton.hidden = photo.next === null || photo.next === undefined;
     zoomIn.hidden = video;
@@ -117,6 +121,7 @@ export async function viewerPage(ctx) {
       showProblem(photo.error || `This file could not be used (${photo.status}).`);
     } else if (video) {
       state.player = videoPlayer(photo, {
+        playable: !state.restricted,
         start: t,
         faceId: face,
         facesShown: () => state.faces,
@@ -218,6 +223,12 @@ export async function viewerPage(ctx) {
         ["Length", photo.media === "video" ? clock(photo.duration) : undefined],
         ["File", h("span", { class: "path", text: photo.file || photo.name })],
         [
+          "Original",
+          state.restricted
+            ? "only the library's owners may have it: someone in it opted out"
+            : undefined,
+        ],
+        [
           "On disk",
           photo.path !== photo.file ? h("span", { class: "path", text: photo.path }) : undefined,
         ],
@@ -288,11 +299,11 @@ export async function viewerPage(ctx) {
   }
 
   // --- actions ------------------------------------------------------------------------------
+  // Toggle buttons keep their name; aria-pressed says whether they are on.
   function toggleFaces(on = !state.faces) {
     state.faces = on;
     root.classList.toggle("faces-on", on);
     facesButton.setAttribute("aria-pressed", String(on));
-    facesButton.setAttribute("aria-label", on ? "Hide face boxes" : "Show face boxes");
     state.player?.redraw();
     status.textContent = on ? "Face boxes shown." : "Face boxes hidden.";
   }
@@ -302,7 +313,6 @@ export async function viewerPage(ctx) {
     info.hidden = !on;
     root.classList.toggle("info-on", on);
     infoButton.setAttribute("aria-pressed", String(on));
-    infoButton.setAttribute("aria-label", on ? "Hide details" : "Show details");
     requestAnimationFrame(() => state.zoom?.refresh());
   }
 
