@@ -248,13 +248,16 @@ def test_the_viewer_on_a_phone(browser: Browser, server: Running) -> None:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
+    title = page.get_by_role("heading", level=1)
     swipe(-200)  # to the left: the next photo
     expect(page).to_have_url(re.compile(rf"/photos/{ids[1]}$"))
+    expect(title).to_have_text(names[ids[1]])
     swipe(-200)
     expect(page).to_have_url(re.compile(rf"/photos/{ids[2]}$"))
+    expect(title).to_have_text(names[ids[2]])
     swipe(200)  # to the right: back
     expect(page).to_have_url(re.compile(rf"/photos/{ids[1]}$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(names[ids[1]])
+    expect(title).to_have_text(names[ids[1]])
     viewer_photo_loaded(page)
     # A finger takes a moment to reach the toolbar: a tap right after the swipe's end would be
     # a double tap to the phone's browser, not a click.

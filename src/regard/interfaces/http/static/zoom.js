@@ -84,7 +84,7 @@ export function zoomable(svg, { width, height, onChange, onSwipe }) {
       pinch = { distance: Math.hypot(a.x - b.x, a.y - b.y), zoom };
       swipe = null;
     } else {
-      swipe = { x: e.clientX, y: e.clientY, t: performance.now() };
+      swipe = { x: e.clientX, y: e.clientY };
     }
   });
   svg.addEventListener("pointermove", (e) => {
@@ -106,8 +106,8 @@ export function zoomable(svg, { width, height, onChange, onSwipe }) {
     if (swipe && e.type === "pointerup") {
       const dx = e.clientX - swipe.x;
       const dy = e.clientY - swipe.y;
-      const quick = performance.now() - swipe.t < 800;
-      if (zoom <= 1.001 && quick && Math.abs(dx) > 50 && Math.abs(dx) > 2 * Math.abs(dy)) {
+      // At fit a drag moves nothing: however slow, a mostly sideways one is a swipe.
+      if (zoom <= 1.001 && Math.abs(dx) > 50 && Math.abs(dx) > 2 * Math.abs(dy)) {
         if (onSwipe) onSwipe(dx < 0 ? 1 : -1);
       } else if (Math.hypot(dx, dy) < 10 && e.pointerType !== "touch") {
         toggle(e.clientX, e.clientY); // a click, not a drag
