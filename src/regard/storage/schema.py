@@ -322,6 +322,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX appearances_by_photo ON appearances(photo_id, start_time);
     """,
+    # 10 (viewer): the timeline's order (newest first, undated last, then by path) as an
+    #    index, so that a photo's previous and next are found without reading every row.
+    """
+    CREATE INDEX IF NOT EXISTS photos_in_time_order ON photos(taken_at, path)
+        WHERE status = 'indexed';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
