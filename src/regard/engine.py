@@ -24,14 +24,7 @@ from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.indexing import Indexer
-from regard.jobs.ingest import (
-    EventSink,
-    FileDone,
-    IndexEvent,
-    IndexReport,
-    Outcome,
-    ScanDone,
-)
+from regard.jobs.ingest import EventSink, FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 from regard.jobs.probes import worker_probes
 from regard.jobs.queue import JobQueue, JobRunner
 from regard.pipeline.analyse import Analyser, AnalysisSettings
@@ -58,12 +51,8 @@ from regard.services.anonymise import (
     blur_settings,
     export_zip,
 )
-from regard.services.export import (
-    ExportOptions,
-    ExportPreview,
-    ExportReport,
-    Selection,
-)
+from regard.services.export import ExportOptions, ExportPreview, ExportReport, Selection
+from regard.services.media import Originals
 from regard.services.share_jobs import ShareJobs, share_jobs
 from regard.services.thumbnails import Thumbnails
 from regard.services.uploads import Uploads
@@ -193,6 +182,7 @@ class Engine:
         self.thumbnails = Thumbnails(
             self.catalog, self.paths.root / "thumbs", self.config.analysis.limits
         )
+        self.originals = Originals(self.catalog, self.context.acting)
         self.jobs = JobQueue(self.catalog, lambda: self.lock)
         self.indexer = Indexer(
             catalog=self.catalog,

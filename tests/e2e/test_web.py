@@ -242,17 +242,26 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     page.get_by_role("link", name="Clear filters").click()
     expect(page.locator(".photo-grid .thumb")).to_have_count(9)
 
-    # --- a photo with its face boxes ---------------------------------------------------------
+    # --- a photo in the viewer, with its face boxes ------------------------------------------
+    # (The photo page became a full-screen viewer: its own tests are in test_web_viewer.py.)
     page.locator('.thumb-link[data-faces="6"]').first.click()
     page.wait_for_url(re.compile(r".*/photos/\d+$"))
-    expect(page.locator(".subtitle")).to_have_text(re.compile(r"^group-poker.*\.(jpg|webp)$"))
-    expect(page.locator(".face-layer .face-box")).to_have_count(6)
-    expect(page.locator(".face-item")).to_have_count(6)
-    page.wait_for_function(IMAGES_LOADED, arg=".photo-frame img")
-    view_box = page.locator(".face-layer").get_attribute("viewBox")
-    assert view_box in {"0 0 1280 886", "0 0 640 443"}, view_box  # full-resolution pixels
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^group-poker.*\.(jpg|webp)$")
+    )
+    page.keyboard.press("f")
+    expect(page.locator(".viewer-faces .viewer-face")).to_have_count(6)
+    faces = page.get_by_role(
+        "button", name=re.compile(r"^(Face of unnamed person P\d+|Unnamed face)$")
+    )
+    expect(faces).to_have_count(6)
+    image = page.locator(".viewer-photo image")
+    size = (image.get_attribute("width"), image.get_attribute("height"))
+    assert size in {("1280", "886"), ("640", "443")}, size  # boxes in full-resolution pixels
     accessible(page)
     shot(page, "photo")
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r".*/library$"))
 
     # --- search by photo: one face, then a group photo where a face is picked ----------------
     group = sample_dir / "photos/people"

@@ -3,7 +3,8 @@ change of key. Frozen dataclasses (see `regard.domain.result`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from regard.domain.result import Result
@@ -109,6 +110,25 @@ class PhotoMetadataInfo(Result):
     taken_at: str | None
     camera: str | None
     has_location: bool
+    latitude: float | None = None  # where it was taken, as the file records it (GPS)
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class VideoMomentInfo(Result):
+    """A face's appearance in a video, for a player: when, where at its best moment, and
+    its path (each point `[time, x, y, width, height]`, upright pixels) to follow it."""
+
+    face: str  # "F7"
+    face_id: int
+    start: float  # seconds on the player's timeline
+    end: float
+    best_time: float
+    box: list[float]  # at best_time
+    path: list[list[float]]
+    person: str | None  # where the policy allows showing who they are
+    name: str | None
+    face_data: str  # the state of its face data (kept, opted out, erased...)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -122,6 +142,14 @@ class PhotoDetail(Result):
     metadata: PhotoMetadataInfo | None
     faces: list[PhotoFaceInfo]
     unassigned: int
+    #: Where it is from the folder it was indexed as (Pictures/2019/a.jpg), for everyone.
+    file: str = ""
+    media: str = "photo"  # or "video"
+    duration: float | None = None  # seconds, videos only
+    #: The photos before and after it in the timeline (newest first), for previous/next.
+    prev: int | None = None
+    next: int | None = None
+    moments: list[VideoMomentInfo] = field(default_factory=list)  # a video's appearances
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -132,3 +160,15 @@ class KeyChange(Result):
     key: str
     key_file: str | None
     key_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OriginalFile:
+    """A file to send: where it is, what it is, its size, and the name to download it as."""
+
+    path: Path
+    media_type: str
+    size: int
+    mtime_ns: int
+    name: str
+    video: bool

@@ -13,9 +13,10 @@ from regard.domain.library import (
     PhotoMetadataInfo,
     PhotoSummary,
     Timeline,
+    VideoMomentInfo,
     YearCount,
 )
-from regard.domain.photo import folder_names, shown_name
+from regard.domain.photo import folder_names, relative_name, shown_name
 from regard.domain.privacy import Purpose
 from regard.errors import PhotoNotFoundError
 from regard.files import readable_path
@@ -155,6 +156,8 @@ class LibraryView:
                 )
             )
         meta = photo.metadata
+        video = meta is not None and meta.media == "video"
+        previous, following = self.catalog.photos.neighbours(photo_id)
         return PhotoDetail(
             id=photo.id,
             path=self.policy.path_namer(self.acting.actor)(photo.path),
@@ -169,9 +172,55 @@ class LibraryView:
                 width=meta.width,
                 height=meta.height,
                 taken_at=meta.taken_at,
-                camera=" ".join(x for x in (meta.camera_make, meta.camera_model) if x) or None,
+                camera=camera_name(meta.camera_make, meta.camera_model),
                 has_location=meta.gps_lat is not None,
+                latitude=meta.gps_lat,
+                longitude=meta.gps_lon,
             ),
             faces=faces,
             unassigned=sum(1 for f in faces if f.person is None),
+            file=relative_name(photo.path, self.catalog.runs.indexed_roots()),
+            media="video" if video else "photo",
+            duration=meta.duration if meta is not None and video else None,
+            prev=previous,
+            next=following,
+            moments=self._moments(photo_id, faces) if video else [],
         )
+
+    def _moments(self, video_id: int, faces: list[PhotoFaceInfo]) -> list[VideoMomentInfo]:
+        """A video's appearances with who they are (as its faces say) and their paths."""
+        by_id = {f.face_id: f for f in faces}
+        out = []
+        for m in self.catalog.appearances.of_video(video_id):
+            f = by_id.get(m.face_id)
+            if f is None:
+                continue
+            out.append(
+                VideoMomentInfo(
+                    face=f.face,
+                    face_id=m.face_id,
+                    start=round(m.start, 3),
+                    end=round(m.end, 3),
+                    best_time=round(m.best_time, 3),
+                    box=[round(v, 1) for v in (m.box.x, m.box.y, m.box.w, m.box.h)],
+                    path=[
+                        [
+                            round(p.time, 3),
+                            *(round(v, 1) for v in (p.box.x, p.box.y, p.box.w, p.box.h)),
+                        ]
+                        for p in m.path
+                    ],
+                    person=f.person,
+                    name=f.name,
+                    face_data=f.face_data,
+                )
+            )
+        return out
+
+
+def camera_name(make: str | None, model: str | None) -> str | None:
+    """ "Canon EOS 5D Mark III", not "Canon Canon EOS 5D Mark III": most cameras repeat
+    their make in their model."""
+    if make and model and model.lower().startswith(make.split()[0].lower()):
+        return model
+    return " ".join(x for x in (make, model) if x) or None

@@ -35,6 +35,8 @@ from regard.pipeline.video_still import still_at
 from regard.storage.repositories import Store
 
 SIZES = (256, 1024, 2048)
+#: The long side of a full-resolution display copy at most (a 64-megapixel photo's).
+FULL_SIDE = 9248
 
 
 class Thumbnails:
@@ -62,7 +64,18 @@ class Thumbnails:
         write_atomically(cached, data, private=True)
         return data
 
-    def _render(self, path: str, photo_id: int, size: int) -> bytes:
+    def full(self, photo_id: int) -> bytes:
+        """A display copy at full resolution (up to `FULL_SIDE` pixels on the long side), to
+        zoom into: upright, opted-out faces blurred, no metadata. Not cached: it is as large
+        as the photo, and looked at closely only now and then."""
+        photo = self.catalog.photos.get(photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(photo_id)
+        if _is_video(photo):
+            return self.get(photo_id, max(SIZES))
+        return self._render(photo.path, photo_id, FULL_SIDE, quality=90)
+
+    def _render(self, path: str, photo_id: int, size: int, quality: int = 85) -> bytes:
         raw = _read(path)
         img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
         hidden = [
@@ -72,7 +85,7 @@ class Thumbnails:
         ]
         rgb = blur_faces(img.rgb, hidden) if hidden else img.rgb
         buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+        Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
         return buf.getvalue()
 
     def _render_video(self, photo: Photo, size: int) -> bytes:
@@ -110,6 +123,39 @@ class Thumbnails:
             if m.face_id in opted and (b := m.box_at(t)) is not None
         ]
         return blur_faces(np.ascontiguousarray(rgb), hidden) if hidden else rgb
+
+    def moment_still(self, face_id: int, size: int) -> bytes:
+        """The whole picture of a video at the best moment of this face's appearance (a
+        search result's poster for the moment), opted-out faces there blurred; cached. For a
+        face of a photo, the photo."""
+        size = min(SIZES, key=lambda s: abs(s - size))
+        moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
+        if moment is None:  # a face of a photo: the photo
+            row = self.catalog.faces.row(face_id)
+            if row is None:
+                raise FaceNotFoundError(face_label(face_id))
+            return self.get(int(row["photo_id"]), size)
+        cached = self.path(moment.photo_id, size).with_name(
+            f"{moment.photo_id}-f{face_id}-{size}.jpg"
+        )
+        if cached.exists():
+            return cached.read_bytes()
+        photo = self.catalog.photos.get(moment.photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(moment.photo_id)
+        rgb = still_at(Path(photo.path), moment.best_time)
+        scale = min(1.0, size / max(rgb.shape[:2]))
+        if scale < 1.0:
+            small = Image.fromarray(rgb)
+            small.thumbnail((size, size))
+            rgb = np.asarray(small)
+        moments = self.catalog.appearances.of_video(photo.id)
+        rgb = self._hide_opted_out(rgb, photo.id, moments, moment.best_time, scale, 0, 0)
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+        private_dirs(cached.parent)
+        write_atomically(cached, buf.getvalue(), private=True)
+        return buf.getvalue()
 
     def face_crop(self, face_id: int, size: int = 160) -> bytes:
         r = self.catalog.faces.row(face_id)
@@ -157,6 +203,10 @@ class Thumbnails:
         for pid in photo_ids:
             for size in SIZES:
                 self.path(pid, size).unlink(missing_ok=True)
+            folder = self.path(pid, SIZES[0]).parent
+            if folder.is_dir():
+                for still in folder.glob(f"{pid}-f*.jpg"):  # a video's moment stills
+                    still.unlink(missing_ok=True)
 
 
 def _read(path: str) -> bytes:

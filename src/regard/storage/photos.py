@@ -346,6 +346,49 @@ class SqlitePhotos:
             facts.update({int(r["id"]): dict(r) for r in rows})
         return facts
 
+    def neighbours(self, photo_id: int) -> tuple[int | None, int | None]:
+        """The indexed photos just before and just after this one in the timeline's order
+        (newest first, undated last, then by path), for a viewer's previous and next."""
+        row = self._db.execute(
+            "SELECT taken_at IS NULL FROM photos WHERE id = ?", (photo_id,)
+        ).fetchone()
+        if row is None:
+            return None, None
+        # Each step is a range of the (taken_at, path) index, compared with the photo's own
+        # row in SQL (a path is never bound as a parameter); the first that finds one wins.
+        me = "(SELECT {} FROM photos WHERE id = :id)"
+        t, p = me.format("taken_at"), me.format("path")
+        # The nearest date before or after (an index's end, not a sort of every row).
+        at = "taken_at = (SELECT {}(taken_at) FROM photos WHERE status = 'indexed' AND {})"
+        undated = "taken_at IS NULL"
+        if row[0]:  # undated: among the undated by path, then the oldest dated
+            after = [f"{undated} AND path > {p} ORDER BY path"]
+            before = [
+                f"{undated} AND path < {p} ORDER BY path DESC",
+                at.format("MIN", "taken_at IS NOT NULL") + " ORDER BY path DESC",
+            ]
+        else:
+            after = [
+                f"taken_at = {t} AND path > {p} ORDER BY path",
+                at.format("MAX", f"taken_at < {t}") + " ORDER BY path",
+                f"{undated} ORDER BY path",
+            ]
+            before = [
+                f"taken_at = {t} AND path < {p} ORDER BY path DESC",
+                at.format("MIN", f"taken_at > {t}") + " ORDER BY path DESC",
+            ]
+        return self._first(before, photo_id), self._first(after, photo_id)
+
+    def _first(self, steps: list[str], photo_id: int) -> int | None:
+        for step in steps:
+            found = self._db.execute(
+                f"SELECT id FROM photos WHERE status = 'indexed' AND {step} LIMIT 1",
+                {"id": photo_id},
+            ).fetchone()
+            if found is not None:
+                return int(found[0])
+        return None
+
     def content_hashes(self) -> set[str]:
         rows = self._db.execute("SELECT content_hash FROM photos WHERE content_hash IS NOT NULL")
         return {str(r[0]) for r in rows}

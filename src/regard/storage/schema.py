@@ -347,6 +347,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs_new RENAME TO jobs;
     CREATE INDEX jobs_by_state ON jobs(state, seq);
     """,
+    # 11 (viewer): the timeline's order (newest first, undated last, then by path) as an
+    #    index, so that a photo's previous and next are found without reading every row.
+    """
+    CREATE INDEX IF NOT EXISTS photos_in_time_order ON photos(taken_at, path)
+        WHERE status = 'indexed';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,15 +5,16 @@ import { accountPage, loginPage, setupPage } from "./account.js";
 import { ApiError, get, post, setCsrf } from "./api.js";
 import { auditPage, rightsPage } from "./rights.js";
 import { button, clear, errorText, h } from "./dom.js";
-import { libraryPage, photoPage, statusPage } from "./library.js";
+import { libraryPage, statusPage } from "./library.js";
 import { peoplePage, personPage } from "./people.js";
 import { searchPage } from "./search.js";
 import { sharePage } from "./share.js";
+import { viewerPage } from "./viewer.js";
 
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
   { path: "/library", page: libraryPage, title: "Library", nav: "/library" },
-  { path: "/photos/:id", page: photoPage, title: "Photo", nav: "/library" },
+  { path: "/photos/:id", page: viewerPage, title: "Photo", nav: "/library" },
   { path: "/people", page: peoplePage, title: "People", nav: "/people" },
   { path: "/people/:ref", page: personPage, title: "Person", nav: "/people" },
   { path: "/search", page: searchPage, title: "Search", nav: "/search" },
@@ -79,7 +80,8 @@ function announce(text, action) {
 export function navigate(to, { replace = false } = {}) {
   const url = new URL(to, window.location.origin);
   if (replace) window.history.replaceState(null, "", url);
-  else window.history.pushState(null, "", url);
+  // Where each page was opened from, so that the viewer's Escape can go back there.
+  else window.history.pushState({ from: window.location.pathname + window.location.search }, "", url);
   return render();
 }
 

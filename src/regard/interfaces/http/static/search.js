@@ -17,6 +17,7 @@ import {
 } from "./dom.js";
 import { facePicker, facesIn } from "./faces.js";
 import { personLabel } from "./people.js";
+import { clock, span } from "./player.js";
 
 const SOURCES = {
   owner: "confirmed by you",
@@ -110,9 +111,11 @@ function photoSearch(ctx, section) {
       const result = await post("/search/face", { form: body });
       clear(results);
       const count = result.matches.length;
-      live.textContent = count
-        ? `${plural(count, "photo")} with this face, best first.`
-        : "No photo in the library has this face.";
+      const moments = result.moments || [];
+      live.textContent =
+        count || moments.length
+          ? `${found(count, moments.length)} with this face, best first.`
+          : "No photo in the library has this face.";
       if (result.refused) results.append(refusal(result.refused));
       results.append(
         h("h3", { text: live.textContent }),
@@ -124,7 +127,8 @@ function photoSearch(ctx, section) {
             `about ${result.expected_false_matches} strangers expected per search.`,
         }),
       );
-      results.append(matchList(result.matches));
+      if (count || !moments.length) results.append(matchList(result.matches));
+      if (moments.length) results.append(momentList(moments));
     } catch (err) {
       fail(err);
     }
@@ -152,7 +156,8 @@ async function personSearch(ctx, section, initial) {
       results.append(refusal(`Nothing is shown: ${result.refused}.`));
       return;
     }
-    live.textContent = `${plural(result.matches.length, "photo")} of ${label}, best first.`;
+    const moments = result.moments || [];
+    live.textContent = `${found(result.matches.length, moments.length)} of ${label}, best first.`;
     results.append(
       h(
         "h3",
@@ -161,6 +166,7 @@ async function personSearch(ctx, section, initial) {
         ` — ${live.textContent}`,
       ),
       matchList(result.matches),
+      ...(moments.length ? [momentList(moments)] : []),
     );
   };
   const fail = (err) => {
@@ -280,4 +286,79 @@ function matchFacts(m) {
       }),
     ),
   ];
+}
+
+/** "3 photos", "3 photos and 2 moments in videos" or "2 moments in videos". */
+function found(photos, moments) {
+  if (!moments) return plural(photos, "photo");
+  const inVideos = `${plural(moments, "moment")} in videos`;
+  return photos ? `${plural(photos, "photo")} and ${inVideos}` : inVideos;
+}
+
+/**
+ * Video moments whose face matched, best first: the picture at the face's best moment with
+ * the face outlined, the video's name, when the moment starts and ends, and its score. Each
+ * opens the viewer playing from the moment, with the face boxed.
+ */
+function momentList(moments) {
+  if (!moments.length) return null;
+  return h(
+    "section",
+    { class: "moment-results", "aria-label": "Moments in videos" },
+    h("h4", { text: `Moments in videos (${moments.length})` }),
+    h(
+      "ol",
+      { class: "results" },
+      moments.map((m, i) => {
+        const href = `/photos/${m.video_id}?t=${m.start}&face=${m.face_id}`;
+        const still = framedPhoto({
+          src: `/api/faces/${m.face_id}/still?size=256`,
+          alt: `${m.name} at ${clock(m.best_time)}, the matching face outlined`,
+          width: m.width,
+          height: m.height,
+          imgClass: "result-img",
+          boxes:
+            m.width && m.height
+              ? [{ key: m.face_id, box: m.box, kind: "match", label: m.score.toFixed(2) }]
+              : [],
+        });
+        return h(
+          "li",
+          { class: "result moment", dataset: { videoId: m.video_id, faceId: m.face_id } },
+          h("div", { class: "result-photo" }, h("a", { href, class: "frame-link" }, still.el)),
+          h(
+            "div",
+            {},
+            h(
+              "p",
+              {},
+              h("strong", { text: `${i + 1}. Score ${m.score.toFixed(3)}` }),
+              " · ",
+              h("a", { href, text: `Play from ${clock(m.start)}` }),
+            ),
+            h("p", { class: "path small", text: m.name }),
+            h("p", { class: "small moment-times", text: span(m.start, m.end) }),
+            h(
+              "p",
+              { class: "small" },
+              `F${m.face_id}`,
+              m.source ? ` · ${SOURCES[m.source] || m.source}` : "",
+              m.low_quality ? " · low quality" : "",
+              m.person
+                ? h(
+                    "span",
+                    {},
+                    " · ",
+                    h("a", {
+                      href: `/people/${m.person}`,
+                      text: m.person_name || `Unnamed person ${m.person}`,
+                    }),
+                  )
+                : "",
+            ),
+          ),
+        );
+      }),
+    ),
+  );
 }
