@@ -322,6 +322,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX appearances_by_photo ON appearances(photo_id, start_time);
     """,
+    # people (issue 12): a detection the owner says is no face at all (kept out of grouping,
+    #    counts and suggestions, undoable); a person kept but out of the way; the cover face the
+    #    owner chose (kept while it is theirs)
+    """
+    ALTER TABLE faces ADD COLUMN not_a_person INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN chosen_cover_face_id INTEGER
+        REFERENCES faces(id) ON DELETE SET NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
