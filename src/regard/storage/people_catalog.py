@@ -488,7 +488,7 @@ class PeopleCatalog:
             # A cover is one of the person's own faces, never one whose data has gone.
             " (SELECT cf.id FROM faces cf WHERE cf.id = pe.cover_face_id AND cf.person_id = pe.id"
             "  AND cf.biometric = 'kept') AS cover_face_id, COUNT(f.id) AS faces,"
-            " COUNT(DISTINCT CASE WHEN ph.media = 'photo' THEN f.photo_id END) AS photos,"
+            " COUNT(DISTINCT f.photo_id) AS photos,"
             " COUNT(DISTINCT CASE WHEN ph.media = 'video' THEN f.photo_id END) AS videos,"
             " COALESCE(SUM(f.assigned_by = 'owner'), 0) AS confirmed_faces,"
             " (SELECT p.path FROM faces cf JOIN photos p ON p.id = cf.photo_id"
