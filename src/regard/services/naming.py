@@ -178,12 +178,13 @@ class FaceNaming:
             )
         self.people.grouping.forget()
         who = target.name if target and target.name else clean or person_label(pid)
+        now = self.repo.get(pid)
         return FacesNamed(
             action=ASSIGN,
             faces=[face_label(f) for f in ids],
             face_ids=ids,
             person=person_label(pid),
-            name=self.repo.get(pid).name if self.repo.get(pid) else None,  # type: ignore[union-attr]
+            name=now.name if now else None,
             text=f"{_faces(ids)} {'is' if len(ids) == 1 else 'are'} {who} now.",
             undo=entry,
             people_removed=[person_label(p) for p in removed],
@@ -232,7 +233,7 @@ class FaceNaming:
         person = self.repo.get(int(row["person_id"]))
         assert person is not None
         done: PersonCorrected = self.people.reject(person_label(person.id), face_id)
-        who = corrections.who_is(person)
+        who = person.name or person_label(person.id)
         return FacesNamed(
             action=SOMEONE_ELSE,
             faces=[face_label(face_id)],

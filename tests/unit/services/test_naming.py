@@ -302,3 +302,15 @@ def test_history_from_before_these_fields_still_undoes(engine: Engine) -> None:
         db.close()
     engine.people.undo(done["undo"])
     assert len(members(engine, red)) == 3
+
+
+def test_a_name_whose_consent_was_withdrawn_is_refused(engine: Engine) -> None:
+    engine.privacy.grant("Zoe", "grouping,search", evidence_text="said yes")
+    engine.privacy.withdraw("Zoe")
+    face = loose(engine)
+    with pytest.raises(PeopleActionError) as info:
+        engine.faces.assign([face], name="zoe")
+    assert str(info.value) == (
+        "zoe has withdrawn consent to be recognised: no face can be given to them."
+    )
+    assert engine.catalog.people.face_person(face) is None
