@@ -261,6 +261,7 @@ def test_who_is_this_accepts_a_suggestion_and_names_someone_new(
         expect(card.locator(".who-left")).not_to_have_text(left)
     suggestion = card.locator(".who-suggestion")
     expect(suggestion).to_contain_text(re.compile(r"looks like (Barack Obama|Kit Harington) in"))
+    page.wait_for_function(IMAGES_LOADED, arg=".who-card img")
     shot(page, "who-suggestion")
     who = "Barack Obama" if "Obama" in suggestion.inner_text() else "Kit Harington"
     left = card.locator(".who-left").inner_text()
