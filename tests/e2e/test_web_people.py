@@ -322,6 +322,24 @@ def test_choose_a_cover_and_the_timeline(page: Page, server: Running) -> None:
     assert people(server)["Barack Obama"]["cover_face"] == face
 
 
+def test_move_a_chosen_face_to_someone_and_undo(page: Page, server: Running) -> None:
+    before = people(server)["Barack Obama"]["faces"]
+    page.goto(f"{server.url}/people/{people(server)['Barack Obama']['person']}")
+    page.get_by_label(re.compile(r"^Select this face")).first.check()
+    page.get_by_role("button", name="Move the selected faces to…").click()
+    dialog = page.get_by_role("dialog", name="Move 1 face to…")
+    box = dialog.get_by_role("combobox")
+    expect(box).to_be_focused()
+    box.press_sequentially("Joe")
+    box.press("Enter")
+    expect(page.locator("#toast")).to_contain_text("is Joe now.")
+    assert people(server)["Barack Obama"]["faces"] == before - 1
+    page.locator("#toast").get_by_role("button", name="Undo").click()
+    expect(page.locator("#toast")).to_contain_text("Undone:")
+    assert people(server)["Barack Obama"]["faces"] == before
+    assert "Joe" not in people(server)
+
+
 def test_a_video_moment_links_to_the_viewer_at_the_moment(page: Page, server: Running) -> None:
     with server.host.use() as engine:
         moments = [

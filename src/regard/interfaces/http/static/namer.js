@@ -24,8 +24,9 @@ function undoAction(entry, after) {
     label: "Undo",
     run: async () => {
       const out = await post("/people/undo", { json: { entry } });
+      // The page shows the change first (a navigation clears the message line), then says it.
+      if (after) await after(out);
       announce(`Undone: ${out.text}`);
-      if (after) after(out);
     },
   };
 }
@@ -192,8 +193,8 @@ async function settle(shell, request, onDone) {
   try {
     const out = await request();
     shell.dialog.close();
+    if (onDone) await onDone(out);
     announce(out.text, undoAction(out.undo, onDone));
-    if (onDone) onDone(out);
     return out;
   } catch (err) {
     for (const b of shell.dialog.querySelectorAll("button")) b.disabled = false;
@@ -257,6 +258,19 @@ async function nameOneFace({ faceId, photoId, anchor, onDone }) {
     return;
   }
   shell.say("");
+  if (info && info.face_data !== "kept") {
+    // Opted out, withdrawn, erased, expired: never named (the server would refuse it too).
+    shell.body.append(
+      h("p", {
+        class: "error",
+        role: "alert",
+        text:
+          "This face cannot be named: the person it belongs to is not to be recognised " +
+          `(face data: ${info.face_data.replace(/_/g, " ")}).`,
+      }),
+    );
+    return;
+  }
   const now = info?.person
     ? `Now in ${info.name || `Unnamed person ${info.person}`}.`
     : info
