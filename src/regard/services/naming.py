@@ -124,6 +124,11 @@ class FaceNaming:
                 raise NameTakenError(clean, person_label(holder.id), holder.name)
             target = None
         self._may_group(target or PersonRow(0, clean, True, None, None))
+        if target is not None and all(r["person_id"] == target.id for r in rows):
+            raise PeopleActionError(
+                f"{_faces(ids)} {'is' if len(ids) == 1 else 'are'} "
+                f"{target.name or person_label(target.id)} already."
+            )
         photos = [r["photo_id"] for r in rows if not self._in_video(r["id"])]
         if len(photos) != len(set(photos)):
             raise PeopleActionError(
