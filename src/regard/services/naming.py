@@ -34,6 +34,7 @@ from regard.domain.naming import (
 )
 from regard.domain.people import PersonCorrected, face_label, person_label
 from regard.domain.privacy import Policy, Purpose
+from regard.domain.result import vars_of
 from regard.errors import (
     ConsentRequiredError,
     FaceNotFoundError,
@@ -160,7 +161,7 @@ class FaceNaming:
                     "photo. Take the other face out of them first."
                 )
             removed = self._leave(old - {pid})
-            self.people._refresh_covers({pid})
+            self.people.grouping.refresh_covers({pid})
             entry = corrections.remember(
                 self.repo,
                 "assign",
@@ -259,8 +260,12 @@ class FaceNaming:
                 self.repo.delete_person(pid)
                 removed.append(pid)
             else:
-                self.people._refresh_covers({pid})
+                self.people.grouping.refresh_covers({pid})
         return removed
+
+    def _corrected(self, person: PersonRow, entry: int) -> PersonCorrected:
+        info = self.people.describe(self.people.resolve(person_label(person.id)))
+        return PersonCorrected(**vars_of(info), undo=entry)
 
     def _in_video(self, face_id: int) -> bool:
         return bool(self.catalog.appearances.of_faces([face_id]))
@@ -276,7 +281,7 @@ class FaceNaming:
             self.repo.set_hidden(person.id, hidden)
             entry = corrections.remember(self.repo, action, {"person": person.id}, before)
             self.audit.record(action, actor=self.acting.name, subject=person_label(person.id))
-        return self.people._corrected(person, entry)
+        return self._corrected(person, entry)
 
     def choose_cover(self, ref: str, face_id: int) -> PersonCorrected:
         """The face shown for a person: one of theirs, kept while it is."""
@@ -298,7 +303,7 @@ class FaceNaming:
                 actor=self.acting.name,
                 subject=f"{person_label(person.id)},{face_label(face_id)}",
             )
-        return self.people._corrected(person, entry)
+        return self._corrected(person, entry)
 
     # --- who is this? ---------------------------------------------------------------------------
 
