@@ -324,12 +324,11 @@ export async function confirmMergeMany(ctx, chosen) {
         )
       : null;
   const total = chosen.reduce((n, p) => n + p.faces, 0);
+  const labels = chosen.map(personLabel);
+  const listed = `${labels.slice(0, -1).join(", ")} and ${labels[labels.length - 1]}`;
   const body = () => [
-    h("p", {
-      text:
-        `${chosen.map(personLabel).join(", ")} become one person with ` +
-        `${plural(total, "face")}.`,
-    }),
+    h("div", { class: "merge-covers" }, chosen.map((p) => cover(p, 64))),
+    h("p", { text: `${listed} become one person with ${plural(total, "face")}.` }),
     h("p", {
       class: "ask-naming",
       text:
