@@ -156,9 +156,15 @@ class FaceNaming:
             clash = self.repo.twice_in_a_photo([pid])
             if clash:
                 who = corrections.who_is(target) if target else repr(clean)
+                video = bool(self.catalog.appearances.of_video(clash[1]))
+                where = (
+                    f"on screen at that moment of video {clash[1]}"
+                    if video
+                    else f"in photo {clash[1]}"
+                )
                 raise PeopleActionError(
-                    f"{who} is already in photo {clash[1]}: one person is never twice in one "
-                    "photo. Take the other face out of them first."
+                    f"{who} is already {where}: one person is never twice in one "
+                    f"{'moment' if video else 'photo'}. Take the other face out of them first."
                 )
             removed = self._leave(old - {pid})
             self.people.grouping.refresh_covers({pid})

@@ -311,7 +311,10 @@ def people(console: Console, rows: Sequence[PersonSummary]) -> None:
         name = escape(r["name"]) if r["name"] else "[dim]unnamed[/]"
         if r.get("hidden"):
             name += " [dim](hidden)[/]"
-        photos = str(r["photos"]) + (f" ({r['videos']} videos)" if r.get("videos") else "")
+        videos = r.get("videos") or 0
+        photos = str(r["photos"]) + (
+            f" ({videos} video{'' if videos == 1 else 's'})" if videos else ""
+        )
         table.add_row(r["person"], name, str(r["faces"]), photos, cover)
     console.print(table)
 
