@@ -412,8 +412,13 @@ def test_naming_faces_across_photos(page: Page, server: Running, album: Path) ->
 
 
 def test_on_a_phone(phone: Page, server: Running, album: Path) -> None:
-    for path, name in (("/people", "phone-people"), ("/who", "phone-who")):
+    for path, name, ready in (
+        ("/people", "phone-people", ".people-grid"),
+        ("/who", "phone-who", ".who-card"),
+    ):
         phone.goto(f"{server.url}{path}")
+        # The page has drawn (before the app starts, main is not busy yet either).
+        expect(phone.locator(ready)).to_be_visible()
         expect(phone.locator("main")).not_to_have_attribute("aria-busy", "true")
         assert phone.evaluate(SIDEWAYS) <= 0, f"{path} scrolls sideways on a phone"
         shot(phone, name)
