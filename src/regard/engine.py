@@ -225,6 +225,7 @@ class Engine:
         )
         self.privacy = services.privacy
         self.people = services.people
+        self.faces = services.faces  # naming any face where it is seen; who is this?
         self.search = services.search
         self.view = services.view
         self.xmp = services.xmp

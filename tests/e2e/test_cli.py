@@ -185,3 +185,34 @@ def test_people_history_undo_and_delete(library):
     assert out["deleted"] == other and out["name"] == "Ray" and out["faces_unassigned"] >= 2
     names = {p["name"] for p in json.loads(regard("--library", library, "people", "--json").output)}
     assert "Ray" not in names
+
+
+def test_naming_any_face_from_the_command_line(library):
+    def run(*args: str) -> str:
+        result = regard("--library", library, "people", *args)
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    queue = json.loads(run("who", "--json"))
+    assert queue["total"] >= 1
+    human = run("who")
+    assert f"{queue['total']} groups of unnamed faces" in human
+    # Faces of two different photos, each given a name: a new person, then the same one.
+    seen: dict[int, int] = {}
+    for g in queue["groups"]:
+        for s in g["seen_in"]:
+            seen.setdefault(s["photo_id"], s["face_id"])
+    first, second = list(seen.values())[:2]
+    named = json.loads(run("name-face", f"F{first}", "Cli Person", "--json"))
+    assert named["name"] == "Cli Person" and named["faces"] == [f"F{first}"]
+    assert f"F{second} is Cli Person now." in run("name-face", f"F{second}", "cli person")
+    assert "is not Cli Person, and is never grouped with them again" in run(
+        "someone-else", f"F{second}"
+    )
+    assert "Undone" in run("undo")
+    assert "Cover of" in run("cover", "Cli Person", f"F{second}")
+    assert "Hidden:" in run("hide", "Cli Person")
+    assert "Shown again:" in run("hide", "Cli Person", "--show")
+    assert f"F{first} is not a person" in run("not-a-person", f"F{first}")
+    refused = regard("--library", library, "people", "someone-else", "F999999")
+    assert refused.exit_code == 1 and "No face 'F999999'" in refused.output

@@ -365,7 +365,7 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     other_ref = other.locator(".person-name").inner_text().rsplit(" ", 1)[1]
     other.click()
     expect(page.locator(".face-chip")).to_have_count(3)
-    page.get_by_label(re.compile(r"^Select F\d+$")).first.check()
+    page.get_by_label(re.compile(r"^Select this face \(F\d+\)$")).first.check()
     page.get_by_role("button", name="Split the selected faces into a new person").click()
     expect(page.locator("#toast")).to_contain_text("Split off: the 1 face you chose now form P")
     expect(page.locator(".face-chip")).to_have_count(1)

@@ -193,9 +193,9 @@ def test_merge_asks_first_chooses_nothing_and_is_undone(page: Page, server: Runn
     expect(history.nth(1)).to_contain_text("joined Kit Harington (P")
     expect(history.nth(1)).to_contain_text("the name 'Barack Obama' was dropped.")
     expect(history.nth(1).locator(".tag")).to_have_text("undone")
-    # The People page's own merge: two people chosen by the owner, none beforehand.
-    page.locator("details.merge-panel summary").click()
-    expect(page.locator('input[name="merge-pair"]:checked')).to_have_count(0)
+    # The People page's own merge: people ticked by the owner, none beforehand.
+    expect(page.locator(".person-select:checked")).to_have_count(0)
+    expect(page.get_by_role("button", name="Merge selected…")).to_be_disabled()
     accessible(page)
     shot(page, "people-with-history")
 

@@ -51,6 +51,7 @@ class PersonMoment(Result):
     box: list[float]
     assigned_by: str | None
     low_quality: bool
+    taken_at: str | None = None  # when the video was taken, if it says (for a timeline)
 
 
 def clock(seconds: float) -> str:

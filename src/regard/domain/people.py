@@ -67,6 +67,8 @@ class PersonSummary(Result):
     cover_box: list[float] | None
     person: str  # "P12"
     cover_face: str | None  # "F7"
+    hidden: bool = False  # kept, but out of the way on the People page
+    videos: int = 0  # of `photos` (photos and videos they are in), how many are videos
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -21,8 +21,10 @@ from regard.storage.people_catalog import PeopleState, PersonRow, name_key
 from regard.storage.repositories import PeopleRepository, Store
 
 #: The corrections that can be undone.
-UNDOABLE = ("merge", "split", "reject")
-_PERSON_FIELDS = ("name", "confirmed", "merged_into")
+UNDOABLE = ("merge", "split", "reject", "assign", "not_a_person", "hide", "unhide", "cover")
+_PERSON_FIELDS = ("name", "confirmed", "merged_into", "hidden", "chosen_cover_face_id")
+#: What a field is when an entry from before it was kept does not say.
+_DEFAULTS: dict[str, Any] = {"hidden": False, "chosen_cover_face_id": None, "not_a_person": False}
 
 
 def who(person_id: int, row: dict[str, Any] | None) -> str:
@@ -61,6 +63,18 @@ def describe(entry: dict[str, Any], undone: dict[int, dict[str, Any]] | None = N
         return text + "."
     if action == "name":
         return f"P{d['person']} named {d.get('name')!r}."
+    if action == "assign":
+        faces = ", ".join(face_label(f) for f in d.get("faces", []))
+        text = f"{faces} {'is' if len(d.get('faces', [])) == 1 else 'are'} {label(d['person'])}"
+        if d.get("new_name"):
+            text = f"{faces}: a new person, {d['new_name']!r} (P{d['person']})"
+        return text + "."
+    if action == "not_a_person":
+        return f"{face_label(d['face'])} is not a face of anyone (a false detection)."
+    if action in ("hide", "unhide"):
+        return f"{label(d['person'])} {'hidden' if action == 'hide' else 'shown again'}."
+    if action == "cover":
+        return f"{face_label(d['face'])} chosen as the cover of {label(d['person'])}."
     if action == "recluster":
         n = d.get("people", 0)
         return f"Every face regrouped: {n} {'person' if n == 1 else 'people'}."
@@ -114,11 +128,11 @@ class Change:
 
 
 def _fields(row: dict[str, Any] | None) -> tuple[Any, ...] | None:
-    return None if row is None else tuple(row[k] for k in _PERSON_FIELDS)
+    return None if row is None else tuple(row.get(k, _DEFAULTS.get(k)) for k in _PERSON_FIELDS)
 
 
-def _place(face: dict[str, Any]) -> tuple[Any, Any]:
-    return face["person_id"], face["assigned_by"]
+def _place(face: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return face["person_id"], face["assigned_by"], face.get("not_a_person", False)
 
 
 def _merged(row: dict[str, Any] | None) -> bool:
@@ -138,7 +152,7 @@ def why_not(people: PeopleRepository, entry: dict[str, Any], undone: set[int]) -
     """Why this entry cannot be undone now (None: it can)."""
     n = entry["id"]
     if entry["action"] not in UNDOABLE:
-        return f"#{n} is not a merge, a split or a rejection: only those can be undone."
+        return f"#{n} is a {entry['action']}, which cannot be undone."
     if n in undone:
         return f"#{n} was undone already."
     if "before" not in entry["detail"]:
@@ -162,7 +176,9 @@ def why_not(people: PeopleRepository, entry: dict[str, Any], undone: set[int]) -
         assert current is not None
         if current["merged_into"] != a["merged_into"]:
             return f"{who(pid, a)} was merged with someone since. {later}"
-        return f"{who(pid, a)} was renamed since. {later}"
+        if current["name"] != a["name"]:
+            return f"{who(pid, a)} was renamed since. {later}"
+        return f"{who(pid, a)} was hidden, shown or given another cover since. {later}"
     for fid, (b, a) in sorted(faces.items()):
         current = now.faces.get(fid)
         if current is None:
@@ -172,9 +188,13 @@ def why_not(people: PeopleRepository, entry: dict[str, Any], undone: set[int]) -
                 f"The face data of {face_label(fid)} was removed since (an opt-out, a "
                 "withdrawal or an erasure): it cannot join a person again."
             )
-        if _place(current) != _place(a) and (_owners(current) or _owners(a)):
+        if _place(current) != _place(a) and (
+            _owners(current) or _owners(a) or current.get("not_a_person") or a.get("not_a_person")
+        ):
             where = current["person_id"]
             moved = f"moved to {person_label(where)}" if where else "taken out of its person"
+            if current.get("not_a_person"):
+                moved = "marked as not a person"
             return f"{face_label(fid)} was {moved} since. {later}"
     for face, person in sorted(added):
         if (face, person) not in now.rejections:
@@ -215,7 +235,7 @@ def apply_undo(people: PeopleRepository, entry: dict[str, Any]) -> set[int]:
         if b is not None:
             people.put_person(pid, b)
     for fid, (b, _a) in faces.items():
-        people.put_face(fid, b["person_id"], b["assigned_by"])
+        people.put_face(fid, b["person_id"], b["assigned_by"], b.get("not_a_person", False))
     for face, person in added:
         people.put_rejection(face, person, None)
     for (face, person), at in removed.items():
@@ -279,7 +299,7 @@ def undo(
             e for e in people.history() if e["action"] in UNDOABLE and e["id"] not in undone
         ]
         if not candidates:
-            raise PeopleActionError("There is no merge, split or rejection left to undo.")
+            raise PeopleActionError("There is no correction left to undo.")
         entry = candidates[-1]
     else:
         found = people.history_entry(entry_id)

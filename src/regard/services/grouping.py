@@ -166,7 +166,11 @@ class Grouping:
             self.people.set_cover(pid, self.best_cover(pid))
 
     def best_cover(self, person_id: int) -> int | None:
-        """A person's cover: among its good faces, the one most like the person as a whole."""
+        """A person's cover: the one the owner chose while it is theirs; else among their good
+        faces, the one most like the person as a whole."""
+        chosen = self.people.chosen_cover(person_id)
+        if chosen is not None:
+            return chosen
         faces = self.people.faces_of(person_id)
         if not faces:
             return None

@@ -81,6 +81,7 @@ def person_moments(
             box=_box(m.box),
             assigned_by=f.assigned_by,
             low_quality=f.low_quality,
+            taken_at=f.taken_at,
         )
     return out
 

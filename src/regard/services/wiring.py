@@ -12,6 +12,7 @@ from regard.privacy.erasure import PhotosChanged
 from regard.privacy.service import PrivacyService
 from regard.services.export import Exporter
 from regard.services.library import LibraryView
+from regard.services.naming import FaceNaming
 from regard.services.people import PeopleService
 from regard.services.search import SearchService
 from regard.services.xmp import XmpService
@@ -26,6 +27,7 @@ class Services:
     view: LibraryView
     xmp: XmpService
     exporter: Exporter
+    faces: FaceNaming  # naming any face, the "Who is this?" queue, hiding, covers
 
 
 def build_services(
@@ -64,20 +66,22 @@ def build_services(
         params=grouping,
         withheld=withheld,
     )
+    search = SearchService(
+        catalog=c.catalog,
+        vectors=c.vectors,
+        audit=c.audit,
+        policy=c.policy,
+        acting=c.acting,
+        calibration=c.calibration,
+        probes=c.probes,
+        people=people,
+        withheld=withheld,
+    )
     return Services(
         privacy=privacy,
         people=people,
-        search=SearchService(
-            catalog=c.catalog,
-            vectors=c.vectors,
-            audit=c.audit,
-            policy=c.policy,
-            acting=c.acting,
-            calibration=c.calibration,
-            probes=c.probes,
-            people=people,
-            withheld=withheld,
-        ),
+        search=search,
+        faces=FaceNaming(people=people, search=search),
         view=LibraryView(
             catalog=c.catalog,
             paths=paths,

@@ -264,7 +264,8 @@ class SqliteFaces:
             rows = self._db.execute(
                 "SELECT f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.det_score, f.quality,"
                 " f.low_quality, p.taken_at FROM faces f JOIN photos p ON p.id = f.photo_id"
-                f" WHERE f.id IN ({marks(chunk)})",
+                # A detection the owner said is no face is never a match.
+                f" WHERE f.id IN ({marks(chunk)}) AND f.not_a_person = 0",
                 chunk,
             )
             for r in rows:

@@ -214,8 +214,8 @@ class PeopleCatalog:
         persons: dict[int, dict[str, Any] | None] = {}
         for pid in sorted(set(person_ids)):
             row = self._db.execute(
-                "SELECT name, confirmed, merged_into, cover_face_id, created_at FROM people"
-                " WHERE id = ?",
+                "SELECT name, confirmed, merged_into, cover_face_id, created_at, hidden,"
+                " chosen_cover_face_id FROM people WHERE id = ?",
                 (pid,),
             ).fetchone()
             persons[pid] = (
@@ -225,6 +225,8 @@ class PeopleCatalog:
                     "merged_into": row[2],
                     "cover_face_id": row[3],
                     "created_at": row[4],
+                    "hidden": bool(row[5]),
+                    "chosen_cover_face_id": row[6],
                 }
                 if row
                 else None
@@ -232,10 +234,16 @@ class PeopleCatalog:
         faces: dict[int, dict[str, Any]] = {}
         for fid in sorted(set(face_ids)):
             row = self._db.execute(
-                "SELECT person_id, assigned_by, biometric FROM faces WHERE id = ?", (fid,)
+                "SELECT person_id, assigned_by, biometric, not_a_person FROM faces WHERE id = ?",
+                (fid,),
             ).fetchone()
             if row:
-                faces[fid] = {"person_id": row[0], "assigned_by": row[1], "biometric": row[2]}
+                faces[fid] = {
+                    "person_id": row[0],
+                    "assigned_by": row[1],
+                    "biometric": row[2],
+                    "not_a_person": bool(row[3]),
+                }
         rejections: dict[tuple[int, int], str] = {}
         rows = self._db.execute("SELECT face_id, person_id, created_at FROM rejections")
         for fid, pid, at in rows:
@@ -249,35 +257,90 @@ class PeopleCatalog:
             self._db.execute("DELETE FROM people WHERE id = ?", (person_id,))
             return
         name = row["name"]
-        cover = row["cover_face_id"]
+        cover, chosen = row["cover_face_id"], row.get("chosen_cover_face_id")
         if cover is not None and not self.face_exists(cover):
             cover = None
+        if chosen is not None and not self.face_exists(chosen):
+            chosen = None
         values = (
             name,
             name_key(name) if name else None,
             int(row["confirmed"]),
             row["merged_into"],
             cover,
+            int(row.get("hidden", False)),
+            chosen,
             utc_now(),
         )
         if self.get(person_id) is None:
             self._db.execute(
                 "INSERT INTO people (name, name_key, confirmed, merged_into, cover_face_id,"
-                " updated_at, created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " hidden, chosen_cover_face_id, updated_at, created_at, id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, row["created_at"], person_id),
             )
         else:
             self._db.execute(
                 "UPDATE people SET name = ?, name_key = ?, confirmed = ?, merged_into = ?,"
-                " cover_face_id = ?, updated_at = ? WHERE id = ?",
+                " cover_face_id = ?, hidden = ?, chosen_cover_face_id = ?, updated_at = ?"
+                " WHERE id = ?",
                 (*values, person_id),
             )
 
-    def put_face(self, face_id: int, person_id: int | None, assigned_by: str | None) -> None:
+    def put_face(
+        self,
+        face_id: int,
+        person_id: int | None,
+        assigned_by: str | None,
+        not_a_person: bool = False,
+    ) -> None:
         self._db.execute(
-            "UPDATE faces SET person_id = ?, assigned_by = ?, grouped = 1 WHERE id = ?",
-            (person_id, assigned_by if person_id else None, face_id),
+            "UPDATE faces SET person_id = ?, assigned_by = ?, grouped = 1, not_a_person = ?"
+            " WHERE id = ?",
+            (person_id, assigned_by if person_id else None, int(not_a_person), face_id),
         )
+
+    def set_not_a_person(self, face_id: int) -> None:
+        """The owner says this detection is no face: out of its person, of grouping and of
+        every count (the row stays, so it can be undone and is never detected as new)."""
+        self.put_face(face_id, None, None, not_a_person=True)
+
+    def set_hidden(self, person_id: int, hidden: bool) -> None:
+        self._db.execute(
+            "UPDATE people SET hidden = ?, updated_at = ? WHERE id = ?",
+            (int(hidden), utc_now(), person_id),
+        )
+
+    def choose_cover(self, person_id: int, face_id: int) -> None:
+        """The owner's cover: kept as long as the face is theirs (see `chosen_cover`)."""
+        self._db.execute(
+            "UPDATE people SET chosen_cover_face_id = ?, cover_face_id = ? WHERE id = ?",
+            (face_id, face_id, person_id),
+        )
+
+    def chosen_cover(self, person_id: int) -> int | None:
+        """The cover the owner chose, if it is still one of their faces with its data."""
+        row = self._db.execute(
+            "SELECT f.id FROM people pe JOIN faces f ON f.id = pe.chosen_cover_face_id"
+            " AND f.person_id = pe.id AND f.biometric = 'kept' WHERE pe.id = ?",
+            (person_id,),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def unnamed_faces(self) -> list[dict[str, Any]]:
+        """Faces that may be named and are not: in no person, or in a person with no name who
+        is not hidden; with their face data, and not said to be no face."""
+        rows = self._db.execute(
+            "SELECT f.id AS face_id, f.photo_id, f.person_id, f.quality, f.low_quality,"
+            " p.media, p.taken_at, a.start_time, a.best_time FROM faces f"
+            " JOIN photos p ON p.id = f.photo_id"
+            " LEFT JOIN people pe ON pe.id = f.person_id"
+            " LEFT JOIN appearances a ON a.face_id = f.id"
+            " WHERE f.biometric = 'kept' AND f.not_a_person = 0"
+            " AND (f.person_id IS NULL OR (pe.name IS NULL AND pe.hidden = 0))"
+            " ORDER BY f.id"
+        )
+        return [dict(r) for r in rows]
 
     def put_rejection(self, face_id: int, person_id: int, at: str | None) -> None:
         """Add the rejection made `at`, or (None) take it away."""
@@ -371,8 +434,8 @@ class PeopleCatalog:
             "SELECT f.id, e.vector, f.photo_id, f.low_quality, COALESCE(f.person_id, 0),"
             " f.assigned_by = 'owner', f.grouped, a.start_time, a.end_time FROM faces f"
             " JOIN embeddings e ON e.face_id = f.id AND e.model_id = ?"
-            " LEFT JOIN appearances a ON a.face_id = f.id"
-            + (" WHERE f.grouped = 0" if pending_only else "")
+            " LEFT JOIN appearances a ON a.face_id = f.id WHERE f.not_a_person = 0"
+            + (" AND f.grouped = 0" if pending_only else "")
             + " ORDER BY f.id",
             (model_id,),
         ).fetchall()
@@ -421,29 +484,33 @@ class PeopleCatalog:
     def summaries(self) -> list[dict[str, Any]]:
         """Every live person with face and photo counts and the cover face's photo."""
         rows = self._db.execute(
-            "SELECT pe.id, pe.name, pe.confirmed,"
+            "SELECT pe.id, pe.name, pe.confirmed, pe.hidden,"
             # A cover is one of the person's own faces, never one whose data has gone.
             " (SELECT cf.id FROM faces cf WHERE cf.id = pe.cover_face_id AND cf.person_id = pe.id"
             "  AND cf.biometric = 'kept') AS cover_face_id, COUNT(f.id) AS faces,"
             " COUNT(DISTINCT f.photo_id) AS photos,"
+            " COUNT(DISTINCT CASE WHEN ph.media = 'video' THEN f.photo_id END) AS videos,"
             " COALESCE(SUM(f.assigned_by = 'owner'), 0) AS confirmed_faces,"
             " (SELECT p.path FROM faces cf JOIN photos p ON p.id = cf.photo_id"
             "  WHERE cf.id = pe.cover_face_id) AS cover_path,"
             " (SELECT json_array(cf.x, cf.y, cf.w, cf.h) FROM faces cf"
             "  WHERE cf.id = pe.cover_face_id) AS cover_box"
             " FROM people pe LEFT JOIN faces f ON f.person_id = pe.id"
+            " LEFT JOIN photos ph ON ph.id = f.photo_id"
             " WHERE pe.merged_into IS NULL GROUP BY pe.id"
             # Nobody without a face is listed, but someone enrolled by consent, waiting for
             # their photos.
             " HAVING COUNT(f.id) > 0"
             " OR EXISTS (SELECT 1 FROM templates t WHERE t.person_id = pe.id"
             "  AND t.kind = 'enrolment')"
-            " ORDER BY faces DESC, pe.id"
+            # Named people first, then by how many photos and videos they are in.
+            " ORDER BY pe.name IS NULL, COUNT(DISTINCT f.photo_id) DESC, pe.name_key, pe.id"
         )
         out = []
         for r in rows:
             d = dict(r)
             d["confirmed"] = bool(d["confirmed"])
+            d["hidden"] = bool(d["hidden"])
             d["cover_box"] = (
                 [round(v, 1) for v in json.loads(d["cover_box"])] if d["cover_box"] else None
             )
@@ -457,7 +524,7 @@ class PeopleCatalog:
             " OR id IN (SELECT person_id FROM templates WHERE person_id IS NOT NULL))),"
             " (SELECT COUNT(*) FROM people WHERE name IS NOT NULL AND merged_into IS NULL),"
             " (SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL),"
-            " (SELECT COUNT(*) FROM faces WHERE grouped = 0)"
+            " (SELECT COUNT(*) FROM faces WHERE grouped = 0 AND not_a_person = 0)"
         ).fetchone()
         return {
             "people": row[0],

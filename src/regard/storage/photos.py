@@ -242,7 +242,7 @@ class SqlitePhotos:
         rows = self._db.execute(
             "SELECT p.id, p.path, p.status, p.taken_at, p.width, p.height, p.media, p.duration,"
             " COUNT(f.id) AS faces, COALESCE(SUM(f.low_quality = 0), 0) AS good_faces"
-            " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id"
+            " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id AND f.not_a_person = 0"
             " GROUP BY p.id"
             + (" HAVING COUNT(f.id) > 0" if with_faces else "")
             + " ORDER BY p.path"
@@ -281,7 +281,7 @@ class SqlitePhotos:
             "SELECT p.id, p.path, u.name AS upload_name, p.taken_at, p.width, p.height,"
             " p.media, p.duration,"
             " COUNT(f.id) AS faces, COUNT(f.person_id) AS faces_in_people FROM photos p"
-            " LEFT JOIN faces f ON f.photo_id = p.id"
+            " LEFT JOIN faces f ON f.photo_id = p.id AND f.not_a_person = 0"
             " LEFT JOIN upload_names u ON u.path = p.path"
             f" WHERE {' AND '.join(where)} GROUP BY p.id{having}"
         )

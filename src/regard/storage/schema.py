@@ -353,6 +353,28 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS photos_in_time_order ON photos(taken_at, path)
         WHERE status = 'indexed';
     """,
+    # 12 (people, issue 12): a detection the owner says is no face at all (kept out of grouping,
+    #    counts and suggestions, undoable); a person kept but out of the way; the cover face the
+    #    owner chose (kept while it is theirs)
+    """
+    ALTER TABLE faces ADD COLUMN not_a_person INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN chosen_cover_face_id INTEGER
+        REFERENCES faces(id) ON DELETE SET NULL;
+
+    -- A correction's number is never given to another: an Undo button shown before the
+    -- history forgot a removed person's corrections must not undo a later one.
+    CREATE TABLE people_history_v10 (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        at              TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        detail          TEXT NOT NULL              -- JSON
+    );
+    INSERT INTO people_history_v10 (id, at, action, detail)
+        SELECT id, at, action, detail FROM people_history;
+    DROP TABLE people_history;
+    ALTER TABLE people_history_v10 RENAME TO people_history;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

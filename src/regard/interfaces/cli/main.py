@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 
 from regard import capture_native_stderr
-from regard.interfaces.cli import people, privacy, share
+from regard.interfaces.cli import naming, people, privacy, share
 from regard.interfaces.cli.app import app
 
 for group in (people, privacy, share):
     group.register(app)
+naming.register(people.people_app)
 
 
 def main() -> None:

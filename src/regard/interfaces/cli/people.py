@@ -134,6 +134,34 @@ def people_delete(
             )
 
 
+@people_app.command("hide")
+def people_hide(
+    ctx: typer.Context,
+    person: PersonArg,
+    show: Annotated[bool, typer.Option("--show", help="Show them again instead.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Keep a person but out of the way (the web app lists them under Hidden)."""
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
+        out = engine.faces.hide(person, not show)
+        _show_person(run.out, out, as_json, "Shown again:" if show else "Hidden:")
+
+
+@people_app.command("cover")
+def people_cover(
+    ctx: typer.Context,
+    person: PersonArg,
+    face: Annotated[str, typer.Argument(help="One of their faces: F9.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Choose the face shown for a person (kept while it is theirs)."""
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
+        [face_id] = parse_face_refs(face)[:1] or [0]
+        _show_person(run.out, engine.faces.choose_cover(person, face_id), as_json, "Cover of")
+
+
 @people_app.command("history")
 def people_history(
     ctx: typer.Context,

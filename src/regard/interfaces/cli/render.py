@@ -309,7 +309,13 @@ def people(console: Console, rows: Sequence[PersonSummary]) -> None:
     for r in rows:
         cover = f"{r['cover_face']} in {escape(r['cover_path'])}" if r.get("cover_path") else ""
         name = escape(r["name"]) if r["name"] else "[dim]unnamed[/]"
-        table.add_row(r["person"], name, str(r["faces"]), str(r["photos"]), cover)
+        if r.get("hidden"):
+            name += " [dim](hidden)[/]"
+        videos = r.get("videos") or 0
+        photos = str(r["photos"]) + (
+            f" ({videos} video{'' if videos == 1 else 's'})" if videos else ""
+        )
+        table.add_row(r["person"], name, str(r["faces"]), photos, cover)
     console.print(table)
 
 

@@ -16,6 +16,7 @@ PAGES = (
     "/photos/{photo_id}",
     "/people",
     "/people/{ref}",
+    "/who",
     "/search",
     "/share",
     "/rights",

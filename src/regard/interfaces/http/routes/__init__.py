@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from regard.interfaces.http.routes import (
     accounts,
+    faces,
     library,
     media,
     people,
@@ -22,5 +23,5 @@ from regard.interfaces.http.routes import (
 #: Every route of the API. It holds the areas' routes themselves, each with its full path,
 #: not the areas' routers (which FastAPI would keep whole, behind a wrapper).
 router = APIRouter()
-for area in (accounts, library, media, people, search, privacy, sharing):
+for area in (accounts, library, media, people, faces, search, privacy, sharing):
     router.routes.extend(area.router.routes)

@@ -10,6 +10,8 @@ import { peoplePage, personPage } from "./people.js";
 import { searchPage } from "./search.js";
 import { sharePage } from "./share.js";
 import { viewerPage } from "./viewer.js";
+import { setAnnouncer } from "./namer.js";
+import { whoIsThisPage } from "./whois.js";
 
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
@@ -17,6 +19,7 @@ const ROUTES = [
   { path: "/photos/:id", page: viewerPage, title: "Photo", nav: "/library" },
   { path: "/people", page: peoplePage, title: "People", nav: "/people" },
   { path: "/people/:ref", page: personPage, title: "Person", nav: "/people" },
+  { path: "/who", page: whoIsThisPage, title: "Who is this?", nav: "/people" },
   { path: "/search", page: searchPage, title: "Search", nav: "/search" },
   { path: "/share", page: sharePage, title: "Share safely", nav: "/share" },
   { path: "/rights", page: rightsPage, title: "Consent & rights", nav: "/rights" },
@@ -272,6 +275,10 @@ window.addEventListener("popstate", () => render());
 for (const type of ["dragover", "drop"]) {
   window.addEventListener(type, (event) => event.preventDefault());
 }
+
+// Any page may ask for a face to be named (regard:name-face…); namer.js answers, and says what
+// it did here.
+setAnnouncer(announce);
 
 async function start() {
   try {
