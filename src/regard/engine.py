@@ -13,16 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from regard.context import LibraryContext
 from regard.domain.jobs import FAILED, INTERRUPTED, Job
-from regard.domain.library import (
-    KeyChange,
-    LibraryStatus,
-    PhotoDetail,
-    PhotoSummary,
-    Timeline,
-)
+from regard.domain.library import KeyChange, LibraryStatus, PhotoDetail, PhotoSummary, Timeline
 from regard.domain.photo import Photo
 from regard.domain.privacy import Policy
 from regard.domain.rights import RecordOfProcessing
@@ -30,14 +25,7 @@ from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.indexing import Indexer
-from regard.jobs.ingest import (
-    EventSink,
-    FileDone,
-    IndexEvent,
-    IndexReport,
-    Outcome,
-    ScanDone,
-)
+from regard.jobs.ingest import EventSink, FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 from regard.jobs.probes import worker_probes
 from regard.jobs.queue import JobQueue, JobRunner
 from regard.pipeline.analyse import Analyser, AnalysisSettings
@@ -64,13 +52,10 @@ from regard.services.anonymise import (
     blur_settings,
     export_zip,
 )
-from regard.services.export import (
-    ExportOptions,
-    ExportPreview,
-    ExportReport,
-    Selection,
-)
+from regard.services.export import ExportOptions, ExportPreview, ExportReport, Selection
 from regard.services.thumbnails import Thumbnails
+from regard.services.timeline import TimelinePages
+from regard.services.trash import Trash
 from regard.services.uploads import Uploads
 from regard.services.wiring import build_services
 from regard.storage.catalog import Catalog
@@ -220,6 +205,13 @@ class Engine:
             catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
         )
         self._build_services()
+        #: The timeline in pages (`page`, `months`), and the trash (`put`, `restore`, `empty`).
+        self.pages = TimelinePages(self.catalog)
+        c = self.context
+        self.trash = Trash(
+            catalog=c.catalog, vectors=c.vectors, audit=c.audit, acting=c.acting,
+            uploads=self.uploads, photos_gone=self._photos_changed,
+        )  # fmt: skip
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()
@@ -347,10 +339,11 @@ class Engine:
         return self._accounts
 
     def store_upload(
-        self, data: bytes, suffix: str, known_hashes: set[str], name: str | None = None
+        self, data: bytes, suffix: str, known: set[str], name: str | None = None, **where: Any
     ) -> tuple[str, Path | None]:
-        """Keep a photo handed in (see `Uploads.store`); index it with `submit_index`."""
-        return self.uploads.store(data, suffix, known_hashes, name)
+        """Keep a photo or video handed in (see `Uploads.store`: `folder`, `modified`); index
+        it with `submit_index`."""
+        return self.uploads.store(data, suffix, known, name, **where)
 
     def photo(self, photo_id: int) -> Photo | None:
         return self.catalog.photos.get(photo_id)

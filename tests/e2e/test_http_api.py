@@ -309,7 +309,8 @@ def test_uploads_are_checked_by_their_bytes_and_deduplicated(
     assert r["refused"] == [
         {
             "name": "evil.jpg",
-            "reason": "not a photo Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF).",
+            "reason": "not a photo or video Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP, "
+            "GIF; MP4, MOV, WebM).",
         }
     ]
     job_id = r["job"]["id"]

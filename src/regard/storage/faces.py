@@ -15,7 +15,7 @@ import numpy.typing as npt
 from regard.domain.face import AnalysedFace, Box
 from regard.domain.privacy import FaceVerdict
 from regard.storage.codec import VectorCodec
-from regard.storage.sql import chunks, marks
+from regard.storage.sql import chunks, marks, not_trashed
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +264,8 @@ class SqliteFaces:
             rows = self._db.execute(
                 "SELECT f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.det_score, f.quality,"
                 " f.low_quality, p.taken_at FROM faces f JOIN photos p ON p.id = f.photo_id"
-                f" WHERE f.id IN ({marks(chunk)})",
+                # A photo in the trash is found by no search, suggested to nobody.
+                f" WHERE f.id IN ({marks(chunk)}) AND {not_trashed('p.id')}",
                 chunk,
             )
             for r in rows:

@@ -322,6 +322,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX appearances_by_photo ON appearances(photo_id, start_time);
     """,
+    # 10: the timeline and the trash. The timeline pages by (date, id), newest first, undated
+    #     last (their key is ''). A photo in the trash keeps every row it had (restoring it
+    #     gives it back as it was) but is out of the timeline, search, people, counts and
+    #     exports; emptying deletes those rows, and a file of the owner's folders (left on
+    #     disk) is remembered by its content so indexing does not bring it back. A web upload
+    #     keeps the date its file had on the sender's machine, for photos without a date.
+    """
+    CREATE INDEX photos_by_date ON photos(COALESCE(taken_at, ''), id);
+    CREATE TABLE trash (
+        photo_id        INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        trashed_at      TEXT NOT NULL,
+        trashed_by      TEXT NOT NULL
+    );
+    CREATE INDEX trash_by_time ON trash(trashed_at);
+    CREATE TABLE forgotten_files (
+        content_hash    TEXT PRIMARY KEY,
+        size_bytes      INTEGER NOT NULL,
+        forgotten_at    TEXT NOT NULL
+    );
+    ALTER TABLE upload_names ADD COLUMN sent_modified TEXT;   -- ISO 8601, as the browser said
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

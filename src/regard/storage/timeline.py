@@ -1,0 +1,53 @@
+"""The timeline as it is paged: indexed photos and videos not in the trash, newest first by
+the date they were taken (undated last), then by id, so a page starts exactly where the last
+one ended however many photos arrive meanwhile (keyset pagination, over `photos_by_date`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from regard.storage.sql import not_trashed
+
+#: The sort key: the date taken, '' for none (which sorts after every date, newest first).
+_KEY = "COALESCE(p.taken_at, '')"
+UNDATED = "undated"
+
+
+class SqliteTimeline:
+    """`TimelineRepository` over the catalog's connection (reads only)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def page(
+        self, after: tuple[str, int] | None, limit: int, month: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` items after the key `after` (the date key and id of the last item
+        shown), newest first; `month` ("2019-05", or "undated"): only its items."""
+        where = ["p.status = 'indexed'", not_trashed("p.id")]
+        args: list[Any] = []
+        if after is not None:
+            where.append(f"({_KEY}, p.id) < (?, ?)")
+            args += [after[0], after[1]]
+        if month == UNDATED:
+            where.append(f"{_KEY} = ''")
+        elif month is not None:
+            where.append(f"{_KEY} >= ? AND {_KEY} < ?")
+            args += [month, month + "~"]  # "~" sorts after every character of a date
+        rows = self._db.execute(
+            f"SELECT p.id, p.taken_at, {_KEY} AS sort_key, p.width, p.height, p.media,"
+            " p.duration FROM photos p INDEXED BY photos_by_date"
+            f" WHERE {' AND '.join(where)} ORDER BY {_KEY} DESC, p.id DESC LIMIT ?",
+            (*args, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def months(self) -> list[tuple[str, int]]:
+        """How many items each month holds ("2019-05"; "undated" last), newest first."""
+        rows = self._db.execute(
+            "SELECT substr(p.taken_at, 1, 7) AS month, COUNT(*) FROM photos p"
+            f" WHERE p.status = 'indexed' AND {not_trashed('p.id')}"
+            " GROUP BY month ORDER BY month IS NULL, month DESC"
+        )
+        return [(str(r[0]) if r[0] is not None else UNDATED, int(r[1])) for r in rows]
