@@ -106,6 +106,7 @@ def test_the_timeline_pages_newest_first_and_stays_exact_while_photos_arrive(
     assert first == {
         "id": first["id"],
         "kind": "photo",
+        "name": "p2.jpg",
         "width": 320,
         "height": 240,
         "date": "2019-05-20T09:00:00",

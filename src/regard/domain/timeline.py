@@ -15,6 +15,7 @@ TRASH_DAYS = 30
 class TimelineItem(Result):
     id: int
     kind: str  # "photo" or "video"
+    name: str  # its file's name (as it was sent, if uploaded): never where it is
     width: int  # as shown: upright, after the photo's EXIF orientation (or a video's rotation)
     height: int
     date: str | None  # when it was taken (ISO 8601); None: no date known

@@ -28,6 +28,7 @@ def item(row: dict[str, Any]) -> TimelineItem:
     return TimelineItem(
         id=int(row["id"]),
         kind=str(row["media"]),
+        name=shown_name(row["path"], row["upload_name"]),
         width=int(row["width"] or 0),
         height=int(row["height"] or 0),
         date=row["taken_at"],

@@ -36,8 +36,9 @@ class SqliteTimeline:
             where.append(f"{_KEY} >= ? AND {_KEY} < ?")
             args += [month, month + "~"]  # "~" sorts after every character of a date
         rows = self._db.execute(
-            f"SELECT p.id, p.taken_at, {_KEY} AS sort_key, p.width, p.height, p.media,"
-            " p.duration FROM photos p INDEXED BY photos_by_date"
+            f"SELECT p.id, p.path, u.name AS upload_name, p.taken_at, {_KEY} AS sort_key,"
+            " p.width, p.height, p.media, p.duration FROM photos p INDEXED BY photos_by_date"
+            " LEFT JOIN upload_names u ON u.path = p.path"
             f" WHERE {' AND '.join(where)} ORDER BY {_KEY} DESC, p.id DESC LIMIT ?",
             (*args, limit),
         )

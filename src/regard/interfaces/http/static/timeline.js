@@ -3,9 +3,13 @@
 // near the screen and dropped again when far from it (their height is kept), so 100,000
 // photos never make 100,000 elements. A scrubber jumps to a year or month; photos indexed
 // meanwhile appear without a reload.
+//
+// Nothing is sized with an inline style (the pages have none): a tile is as large as its
+// image's width and height attributes, and a month not shown keeps its height with an empty
+// SVG of that height.
 
 import { get } from "./api.js";
-import { clear, h, plural, sleep } from "./dom.js";
+import { clear, h, plural, s, sleep } from "./dom.js";
 import { selection } from "./selection.js";
 
 const PAGE = 500; // items per request when a month is fetched
@@ -75,17 +79,35 @@ function rowHeight() {
 
 function tileLabel(item) {
   const what = item.kind === "video" ? `Video, ${duration(item.duration)}` : "Photo";
-  if (!item.date) return `${what}, no date`;
+  if (!item.date) return `${what}, no date: ${item.name}`;
   const d = new Date(item.date);
   const shown = Number.isNaN(d.getTime())
     ? item.date
     : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  return `${what}, ${shown}`;
+  return `${what}, ${shown}: ${item.name}`;
+}
+
+/** Empty space of a given height (where a month's photos are not shown). */
+function spacer(height) {
+  return s("svg", {
+    class: "tl-spacer",
+    width: 1,
+    height: Math.max(0, Math.round(height)),
+    "aria-hidden": "true",
+    focusable: "false",
+  });
 }
 
 function tile(item, width, height, sel) {
   const label = tileLabel(item);
-  const img = h("img", { src: item.thumbnail, alt: "", loading: "lazy", decoding: "async" });
+  const img = h("img", {
+    src: item.thumbnail,
+    alt: "",
+    loading: "lazy",
+    decoding: "async",
+    width,
+    height,
+  });
   const link = h(
     "a",
     { href: `/photos/${item.id}`, class: "tl-link", "aria-label": label, dataset: { id: item.id } },
@@ -106,8 +128,6 @@ function tile(item, width, height, sel) {
   });
   const cell = h("div", { class: "tl-cell", dataset: { id: item.id } }, link, check);
   if (sel.has(item.id)) cell.classList.add("selected");
-  cell.style.width = `${width}px`;
-  cell.style.height = `${height}px`;
   return cell;
 }
 
@@ -138,7 +158,7 @@ class Month {
     const perRow = Math.max(1, Math.floor(width / (rowHeight() * 1.3)));
     const rows = Math.ceil(this.info.count / perRow);
     const days = Math.min(this.info.count, 8);
-    this.body.style.height = `${rows * (rowHeight() + GAP) + days * 36}px`;
+    clear(this.body).append(spacer(rows * (rowHeight() + GAP) + days * 36));
   }
 
   update(info) {
@@ -151,7 +171,11 @@ class Month {
   }
 
   async load(again = false) {
-    if (this.loading || (this.items && !again)) return this.loading;
+    if (this.loading) {
+      if (again) this.stale = true; // fetched again once this fetch is in
+      return this.loading;
+    }
+    if (this.items && !again) return null;
     const { signal } = this.timeline.ctx;
     this.loading = (async () => {
       const items = [];
@@ -161,11 +185,11 @@ class Month {
           params: { month: this.info.month, limit: PAGE, cursor },
           signal,
         });
+        this.timeline.requests += 1;
         items.push(...page.photos);
         cursor = page.next_cursor;
       } while (cursor);
       this.items = items;
-      this.timeline.requests += 1;
       this.render();
     })();
     try {
@@ -174,6 +198,10 @@ class Month {
       if (err.name !== "AbortError") this.timeline.problem(err);
     } finally {
       this.loading = null;
+    }
+    if (this.stale) {
+      this.stale = false;
+      await this.load(true);
     }
     return null;
   }
@@ -211,15 +239,14 @@ class Month {
         ),
       );
     }
-    this.body.style.height = "";
     clear(this.body).append(...parts);
   }
 
   unload() {
     if (!this.items || this.loading) return;
     // Keep the space it takes, so nothing on the screen moves.
-    this.body.style.height = `${this.body.offsetHeight}px`;
-    clear(this.body);
+    const height = this.body.offsetHeight;
+    clear(this.body).append(spacer(height));
     this.items = null;
   }
 }
@@ -232,26 +259,31 @@ function scrubber(timeline) {
   const track = h("div", { class: "tl-track" }, label, years);
   const nav = h("nav", { class: "tl-scrubber", "aria-label": "Jump to a year or month" }, track);
 
+  /** Each year where its photos start along the track (a spacer before it fills the rest),
+   * and never closer than a button's height to the one before. */
   function render() {
     clear(years);
-    const seen = new Map();
+    const seen = new Set();
     const total = timeline.months.reduce((n, m) => n + m.info.count, 0) || 1;
+    const height = track.clientHeight || 600;
+    const step = window.matchMedia("(max-width: 40rem)").matches ? 44 : 28;
     let before = 0;
+    let y = 0;
     for (const m of timeline.months) {
       const key = m.info.year ?? "No date";
-      if (!seen.has(key)) {
-        const b = h("button", {
-          type: "button",
-          class: "tl-year",
-          text: String(key),
-          "aria-label": `Jump to ${key}`,
-          dataset: { month: m.info.month },
-        });
-        b.style.top = `${(100 * before) / total}%`;
-        seen.set(key, b);
-        years.append(h("li", {}, b));
-      }
+      const at = (height * before) / total;
       before += m.info.count;
+      if (seen.has(key) || at < y - 0.5 || at > height - step) continue;
+      seen.add(key);
+      const b = h("button", {
+        type: "button",
+        class: "tl-year",
+        text: String(key),
+        "aria-label": `Jump to ${key}`,
+        dataset: { month: m.info.month },
+      });
+      years.append(h("li", {}, spacer(at - y), b));
+      y = at + step;
     }
   }
 
@@ -267,26 +299,37 @@ function scrubber(timeline) {
     return timeline.months[timeline.months.length - 1];
   }
 
+  // A press that moves more than a few pixels drags (even one that started on a year).
   let dragging = false;
+  let pressed = null;
   track.addEventListener("pointerdown", (event) => {
-    if (event.target.closest(".tl-year")) return;
+    pressed = { y: event.clientY, id: event.pointerId };
+    if (!event.target.closest(".tl-year")) start(event);
+  });
+  function start(event) {
     dragging = true;
     track.setPointerCapture(event.pointerId);
     move(event);
-  });
+  }
   function move(event) {
-    if (!dragging) return;
+    if (!dragging) {
+      if (pressed && Math.abs(event.clientY - pressed.y) > 6) start(event);
+      return;
+    }
     const m = monthAt(event.clientY);
     if (!m) return;
     label.hidden = false;
     label.textContent = monthTitle(m.info.month);
-    label.style.top = `${event.clientY - track.getBoundingClientRect().top}px`;
     timeline.jump(m.info.month, false);
   }
   track.addEventListener("pointermove", move);
   const stop = () => {
+    pressed = null;
+    if (!dragging) return;
     dragging = false;
-    label.hidden = true;
+    setTimeout(() => {
+      label.hidden = true;
+    }, 600);
   };
   track.addEventListener("pointerup", stop);
   track.addEventListener("pointercancel", stop);
@@ -415,6 +458,7 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
       if (m.items) m.render();
       else m.estimate();
     }
+    scrub.render();
   };
   let resizeTimer = null;
   const onResize = () => {
@@ -428,17 +472,22 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
   // The first months are fetched at once (the observers would, a frame later).
   await Promise.all(state.months.slice(0, 2).map((m) => m.load()));
 
-  /** While indexing runs (an upload, or a folder indexed elsewhere), new photos appear. */
+  /** While indexing runs (an upload, or a folder indexed elsewhere), new photos appear: the
+   * months are checked again whenever the jobs' progress changes. */
   async function follow() {
+    const progress = async () => {
+      const jobs = await get("/jobs", { params: { limit: 5 }, signal: ctx.signal });
+      return JSON.stringify(jobs.map((j) => [j.id, j.state, j.done]));
+    };
+    let seen = await progress();
     for (;;) {
       await sleep(POLL_MS, ctx.signal);
-      const jobs = await get("/jobs", { params: { limit: 5 }, signal: ctx.signal });
-      const running = jobs.some((j) => j.state === "queued" || j.state === "running");
-      if (running || state.wasRunning) await refresh();
-      state.wasRunning = running;
+      const now = await progress();
+      if (now !== seen) await refresh();
+      seen = now;
     }
   }
   follow().catch(() => null);
 
-  return { refresh, state, watch: () => (state.wasRunning = true) };
+  return { refresh, state };
 }
