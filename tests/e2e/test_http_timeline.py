@@ -302,3 +302,37 @@ def test_originals_come_as_a_streamed_zip(owner: Api, album: Path) -> None:
         assert zf.read("p2.jpg") == (album / "p2.jpg").read_bytes()
     r = owner.get("/api/originals.zip", params={"ids": "1,x"})
     assert r.status_code == 422
+
+
+def test_emptying_the_trash_never_brings_an_erased_person_back(tmp_path: Path) -> None:
+    from regard.engine import Engine
+
+    folder = tmp_path / "album"
+    a = draw_faces(folder / "a.png", [(10, 10, 40, RED)])
+    draw_faces(folder / "b.png", [(30, 30, 40, RED)])
+    draw_faces(folder / "c.png", [(50, 50, 40, BLUE)])
+    config = EngineConfig(workers=0, grouping=PARAMS)
+    lib = tmp_path / "lib"
+    with Engine(lib, create=True, config=config, models=FakeModels()) as engine:
+        engine.index([folder])
+        red = next(p for p in engine.people.summaries() if p["faces"] == 2)
+        engine.privacy.erase_person(red["person"])
+        kept = engine.catalog.templates.counts()
+        assert kept.get("erasure", 0) >= 1, kept
+        photo = engine.catalog.photos.by_path(str(a))
+        assert photo is not None
+        engine.trash.put([photo.id])
+        assert engine.trash.empty().photos == 1
+        assert engine.catalog.templates.counts() == kept  # the tombstones stay
+    # Opened again (the erasure journal is replayed), and the folder indexed again, with a
+    # copy of the emptied photo and a new photo of the erased person: nobody comes back.
+    (folder / "a-copy.png").write_bytes(a.read_bytes())
+    draw_faces(folder / "d.png", [(60, 20, 40, RED)])
+    with Engine(lib, config=config, models=FakeModels()) as engine:
+        report = engine.index([folder])
+        assert report.counts.files_new == 1  # d.png; a.png and its copy stay out
+        assert engine.catalog.photos.by_path(str(folder / "a-copy.png")) is None
+        assert engine.catalog.templates.counts() == kept
+        people = engine.people.summaries()
+        assert all(p["faces"] == 1 for p in people)  # only the blue face is someone
+        assert engine.status()["biometric"].get("erased", 0) >= 2  # b.png's and d.png's

@@ -86,9 +86,11 @@ class Uploads:
         private_dirs(target.parent)
         write_atomically(target, data, private=True)
         date = sent_date(modified)
-        if name or date:
-            # The path as indexing will record it (the library's path may be relative).
-            with self._hold(), self.catalog.transaction():
+        with self._hold(), self.catalog.transaction():
+            # Deleted for good once, and sent again: it is wanted back.
+            self.catalog.trash.unforget(digest)
+            if name or date:
+                # The path as indexing will record it (the library's path may be relative).
                 self.catalog.photos.add_upload_name(
                     os.path.abspath(target), name or target.name, date
                 )

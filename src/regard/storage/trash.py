@@ -84,6 +84,12 @@ class SqliteTrash:
             [(h, size, at) for h, size in files],
         )
 
+    def unforget(self, content_hash: str) -> int:
+        """Someone added this content again (an upload): indexing may take it again."""
+        return self._db.execute(
+            "DELETE FROM forgotten_files WHERE content_hash = ?", (content_hash,)
+        ).rowcount
+
     def forgotten(self) -> dict[int, set[str]]:
         """The contents emptied from the trash, by their size (so only files of such a size
         need their content hashed)."""

@@ -12,7 +12,8 @@ import { get } from "./api.js";
 import { clear, h, plural, s, sleep } from "./dom.js";
 import { selection } from "./selection.js";
 
-const PAGE = 500; // items per request when a month is fetched
+const PAGE = 500; // items per request when a month is fetched...
+const FIRST_PAGE = 60; // ...but its first request, which fills the screen
 const GAP = 4; // px between tiles, as in app.css
 const NEAR = "1200px 0px"; // a month this close to the screen is fetched...
 const FAR = "6000px 0px"; // ...and one further than this is dropped
@@ -173,21 +174,28 @@ class Month {
   async load(again = false) {
     if (this.loading) {
       if (again) this.stale = true; // fetched again once this fetch is in
-      return this.loading;
+      return this.loading.catch(() => null); // its first caller reports what went wrong
     }
     if (this.items && !again) return null;
     const { signal } = this.timeline.ctx;
     this.loading = (async () => {
+      // A first small page shows the screen sooner; the rest follows in large ones.
       const items = [];
       let cursor = null;
+      let limit = FIRST_PAGE;
       do {
         const page = await get("/timeline", {
-          params: { month: this.info.month, limit: PAGE, cursor },
+          params: { month: this.info.month, limit, cursor },
           signal,
         });
         this.timeline.requests += 1;
         items.push(...page.photos);
         cursor = page.next_cursor;
+        limit = PAGE;
+        if (cursor && items.length === page.photos.length) {
+          this.items = items.slice();
+          this.render();
+        }
       } while (cursor);
       this.items = items;
       this.render();
@@ -383,7 +391,7 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
   state.sel = selection(ctx, {
     container: list,
     order: () => state.months.flatMap((m) => m.items || []).map((i) => i.id),
-    removed: () => refresh(),
+    removed: () => refresh().catch(() => null),
   });
   const scrub = scrubber(state);
   host.append(h("div", { class: "tl" }, list, scrub.el), problemArea);
