@@ -336,3 +336,42 @@ def test_emptying_the_trash_never_brings_an_erased_person_back(tmp_path: Path) -
         people = engine.people.summaries()
         assert all(p["faces"] == 1 for p in people)  # only the blue face is someone
         assert engine.status()["biometric"].get("erased", 0) >= 2  # b.png's and d.png's
+
+
+def test_regard_trash_lists_restores_and_empties(tmp_path: Path, album: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from regard.engine import Engine
+    from regard.interfaces.cli.main import app
+
+    lib = tmp_path / "lib"
+    with Engine(lib, create=True, config=EngineConfig(workers=0), models=FakeModels()) as engine:
+        engine.index([album])
+        ids = [i["id"] for i in engine.pages.page(limit=3).photos]
+        engine.trash.put(ids)
+    runner = CliRunner()
+
+    def regard(*args: str) -> tuple[int, str]:
+        r = runner.invoke(app, ["--library", str(lib), *args], catch_exceptions=False)
+        return r.exit_code, r.stdout
+
+    code, out = regard("trash", "list")
+    assert code == 0, out
+    assert out.startswith("3 in the trash; each is deleted for good 30 days on.")
+    assert "p2.jpg" in out and "file left on disk, not indexed again" in out
+    assert str(album) not in out
+    code, out = regard("trash", "restore", str(ids[0]), "999999")
+    assert (code, out.strip()) == (0, "Restored 1; not in the trash: 1.")
+    code, out = regard("trash", "empty", "--json")
+    assert code == 1 and "Add --yes" in out
+    code, out = regard("trash", "empty", str(ids[1]), "--yes", "--json")
+    assert code == 0 and json.loads(out) == {
+        "photos": 1,
+        "files_deleted": 0,
+        "files_left": 1,
+        "faces": 1,
+    }
+    code, out = regard("trash", "list", "--json")
+    assert [p["id"] for p in json.loads(out)["photos"]] == [ids[2]]

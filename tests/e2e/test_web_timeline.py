@@ -269,6 +269,17 @@ def test_select_download_delete_undo_and_the_trash(
     expect(page.get_by_text("The trash is empty.")).to_be_visible()
     page.get_by_role("link", name="Library").first.click()
     expect(page.locator(".tl-cell")).to_have_count(len(ALBUM) - 1)
+
+    # Share anonymised: the Share page, with the chosen photos.
+    cells.nth(0).locator(".tl-check").click()
+    cells.nth(1).locator(".tl-link").click()
+    ids = [cells.nth(i).get_attribute("data-id") for i in (0, 1)]
+    bar.get_by_role("button", name="Share anonymised").click()
+    page.wait_for_url(re.compile(r".*/share\?photos=\d+,\d+$"))
+    assert sorted(page.url.split("=")[1].split(",")) == sorted(ids)
+    expect(page.locator(".chosen-photos")).to_have_text(
+        "2 photos chosen in the library; a folder or a person adds more."
+    )
     assert watch.problems == []
 
 

@@ -58,6 +58,7 @@ const STATES = {
   duplicate: "already in the library",
   refused: "not added",
   indexed: "added",
+  failed: "kept, but could not be used",
 };
 
 /** One file's line: its name, a progress bar, and what became of it. */
@@ -186,8 +187,15 @@ export function uploadPanel(ctx, onChange, dropTarget) {
         onChange();
       }
       live.textContent = summary();
-      for (const job of jobs) await follow(job);
-      for (const row of rows) if (row.li.dataset.state === "stored") row.done("indexed");
+      const failed = [];
+      for (const job of jobs) failed.push(...(await follow(job)));
+      for (const row of rows) {
+        if (row.li.dataset.state !== "stored") continue;
+        // The job's failures name each file as it was sent.
+        const why = failed.find((f) => f.message.startsWith(`${row.file.name}: `));
+        if (why) row.done("failed", why.message.slice(row.file.name.length + 2));
+        else row.done("indexed");
+      }
       if (!jobs.length) indexing.textContent = "Nothing new to index.";
     } catch (err) {
       if (err.name !== "AbortError") {
@@ -235,6 +243,7 @@ export function uploadPanel(ctx, onChange, dropTarget) {
       indexing.textContent = `Indexing failed: ${job.message}`;
     }
     onChange();
+    return job.report?.failures || [];
   }
 
   // Indexing already under way (started before this page was opened) is followed too.
