@@ -54,7 +54,7 @@ def restore(ctx: typer.Context, photo_ids: IdsArg, as_json: JsonOpt = False) -> 
         if as_json:
             print_json(result)
         else:
-            run.out.print(f"Restored {result.changed}; {result.unchanged} were not in the trash.")
+            run.out.print(f"Restored {result.changed}; not in the trash: {result.unchanged}.")
 
 
 @trash_app.command()

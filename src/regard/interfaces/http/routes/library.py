@@ -156,7 +156,10 @@ def photo_image(
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
         if engine.photo(photo_id) is None:
             raise PhotoNotFoundError(photo_id)
-        data = engine.thumbnails.get(photo_id, size)
+        thumbnails, lock = engine.thumbnails, engine.lock
+    # Made (once) without the lock, which it takes only to read the catalog: several at a
+    # time, while the server answers everything else.
+    data = thumbnails.get_held(photo_id, size, lambda: lock)
     tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     sent = request.headers.get("if-none-match", "")
