@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -143,17 +144,25 @@ def build(library: Path, files: Path, n: int) -> None:
         catalog.compact()
     finally:
         engine.close()
-    print(f"built {n:,} photos in {time.perf_counter() - t0:.1f} s (rows written, no decoding)")
+    print(
+        f"built {n:,} photos in {time.perf_counter() - t0:.1f} s (rows written, no decoding)",
+        flush=True,
+    )
 
 
 def sign_up(page: Page, srv: Running) -> None:
     page.goto(srv.url + "/")
     page.wait_for_url(re.compile(r".*/(setup|login)"))
-    page.get_by_label("Setup token").fill(srv.host.accounts.setup_token())
-    page.get_by_label("Your name").fill("Ada")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
-    page.get_by_role("button", name="Create owner and sign in").click()
+    if "/login" in page.url:  # a library kept from a run before
+        page.get_by_label("Name").fill("Ada")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+    else:
+        page.get_by_label("Setup token").fill(srv.host.accounts.setup_token())
+        page.get_by_label("Your name").fill("Ada")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Password again").fill(PASSWORD)
+        page.get_by_role("button", name="Create owner and sign in").click()
     page.wait_for_url(re.compile(r".*/(library)?$"))
 
 
@@ -177,7 +186,7 @@ def scroll_until(page: Page, done: str, limit_s: float) -> tuple[float, bool]:
     return time.perf_counter() - t0, False
 
 
-def latency(client: httpx.Client, url: str, params: dict[str, Any], n: int = 15) -> float:
+def latency(client: httpx.Client, url: str, params: dict[str, Any], n: int = 9) -> float:
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
@@ -191,21 +200,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=5, help="how far to scroll back")
+    parser.add_argument(
+        "--keep", type=Path, help="build the library here, or use the one built there before"
+    )
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="regard-timeline-"))
-    build(work / "lib", work, args.photos)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="regard-timeline-"))
+    if not (work / "lib").exists():
+        work.mkdir(parents=True, exist_ok=True)
+        build(work / "lib", work, args.photos)
+    # Thumbnails cold, as on a first visit (a kept library's were made by the run before).
+    shutil.rmtree(work / "lib" / "thumbs", ignore_errors=True)
     cutoff = f"{2026 - args.years}-11"
     results: dict[str, dict[str, Any]] = {"timeline": {}, "before": {}}
     with running(work / "lib", EngineConfig(workers=0), models=FakeModels()) as srv:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport=VIEWPORT)
-            page = context.new_page()
-            sign_up(page, srv)
             for name, url, images in (
                 ("timeline", srv.url + "/library", ".tl-cell img"),
                 ("before", srv.url + "/library?folder=", ".photo-grid img"),
             ):
+                # Each page as on a first visit: a browser with nothing cached, and no
+                # thumbnail made yet on the server.
+                context = browser.new_context(viewport=VIEWPORT)
+                page = context.new_page()
+                sign_up(page, srv)
+                shutil.rmtree(work / "lib" / "thumbs", ignore_errors=True)
                 requests: list[str] = []
                 page.goto("about:blank")
 
@@ -239,13 +258,15 @@ def main() -> None:
                 r["heap_mb"] = page.evaluate(
                     "performance.memory ? performance.memory.usedJSHeapSize / 2**20 : null"
                 )
+                print(f"{name}: {r}", flush=True)
                 page.remove_listener("request", seen)
+                context.close()
             browser.close()
         cookies = {}
         with httpx.Client(base_url=srv.url) as c:
             r = c.post("/api/login", json={"name": "Ada", "password": PASSWORD})
             cookies = dict(r.cookies)
-        with httpx.Client(base_url=srv.url, cookies=cookies) as client:
+        with httpx.Client(base_url=srv.url, cookies=cookies, timeout=300) as client:
             with srv.host.use() as engine:
                 rows = engine.catalog.timeline.page(None, args.photos - 200 + 1)
             from regard.services.timeline import encode_cursor
@@ -257,9 +278,10 @@ def main() -> None:
                 client, "/api/timeline", {"limit": 200, "cursor": cursor}
             )
             results["timeline"]["api_months_ms"] = latency(client, "/api/timeline/months", {})
-            results["before"]["api_first_ms"] = latency(client, "/api/photos", {"limit": 200})
+            print(f"timeline: {results['timeline']}", flush=True)
+            results["before"]["api_first_ms"] = latency(client, "/api/photos", {"limit": 200}, 3)
             results["before"]["api_deep_ms"] = latency(
-                client, "/api/photos", {"limit": 200, "offset": args.photos - 200}
+                client, "/api/photos", {"limit": 200, "offset": args.photos - 200}, 3
             )
     report(results, args)
 
