@@ -18,6 +18,7 @@ const GAP = 4; // px between tiles, as in app.css
 const NEAR = "1200px 0px"; // a month this close to the screen is fetched...
 const FAR = "6000px 0px"; // ...and one further than this is dropped
 const POLL_MS = 3000; // how often the months are checked again while indexing runs
+const SETTLE_MS = 120; // how long a month stays near the screen before it is fetched
 
 const MONTHS = [
   "January", "February", "March", "April", "May", "June",
@@ -138,7 +139,9 @@ class Month {
     this.info = info;
     this.timeline = timeline;
     this.items = null; // fetched items, or null
+    this.cells = new Map(); // their tiles, by id
     this.loading = null;
+    this.inFar = true; // within reach of the screen (else its tiles are dropped)
     const id = `m-${info.month}`;
     this.heading = h("h2", { class: "tl-month-h", id: `${id}-h`, text: monthTitle(info.month) });
     this.count = h("span", { class: "tl-count", text: plural(info.count, "item") });
@@ -211,6 +214,8 @@ class Month {
       this.stale = false;
       await this.load(true);
     }
+    // Scrolled far past while it was fetched: dropped at once.
+    if (!this.inFar) this.unload();
     return null;
   }
 
@@ -232,9 +237,15 @@ class Month {
         let left = width - GAP * (row.items.length - 1);
         const cells = row.items.map((item, i) => {
           const last = i === row.items.length - 1;
-          const w = last && row.full ? left : Math.floor(aspect(item) * row.height);
+          const w = Math.max(last && row.full ? left : Math.floor(aspect(item) * row.height), 1);
           left -= w;
-          return tile(item, Math.max(w, 1), height, sel);
+          // A tile shown already is moved and resized, not made again: its image stays.
+          const cell = this.cells.get(item.id);
+          if (!cell) return tile(item, w, height, sel);
+          const img = cell.querySelector("img");
+          img.width = w;
+          img.height = height;
+          return cell;
         });
         return h("div", { class: "tl-row" }, cells);
       });
@@ -248,6 +259,9 @@ class Month {
       );
     }
     clear(this.body).append(...parts);
+    this.cells = new Map(
+      [...this.body.querySelectorAll(".tl-cell")].map((c) => [Number(c.dataset.id), c]),
+    );
   }
 
   unload() {
@@ -256,6 +270,7 @@ class Month {
     const height = this.body.offsetHeight;
     clear(this.body).append(spacer(height));
     this.items = null;
+    this.cells = new Map();
   }
 }
 
@@ -396,15 +411,29 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
   const scrub = scrubber(state);
   host.append(h("div", { class: "tl" }, list, scrub.el), problemArea);
 
+  // A month is fetched once it has stayed near the screen a moment: flying past it with the
+  // scrubber or a fling fetches nothing.
   const near = new IntersectionObserver(
     (entries) => {
-      for (const e of entries) if (e.isIntersecting) e.target.month.load();
+      for (const e of entries) {
+        const m = e.target.month;
+        clearTimeout(m.soon);
+        m.isNear = e.isIntersecting;
+        if (e.isIntersecting) {
+          m.soon = setTimeout(() => {
+            if (m.isNear) m.load();
+          }, SETTLE_MS);
+        }
+      }
     },
     { rootMargin: NEAR },
   );
   const far = new IntersectionObserver(
     (entries) => {
-      for (const e of entries) if (!e.isIntersecting) e.target.month.unload();
+      for (const e of entries) {
+        e.target.month.inFar = e.isIntersecting;
+        if (!e.isIntersecting) e.target.month.unload();
+      }
     },
     { rootMargin: FAR },
   );
