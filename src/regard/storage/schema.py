@@ -330,6 +330,7 @@ MIGRATIONS: tuple[str, ...] = (
     #     keeps the date its file had on the sender's machine, for photos without a date.
     """
     CREATE INDEX photos_by_date ON photos(COALESCE(taken_at, ''), id);
+    CREATE INDEX photos_by_month ON photos(status, substr(taken_at, 1, 7));
     CREATE TABLE trash (
         photo_id        INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
         trashed_at      TEXT NOT NULL,
