@@ -415,6 +415,9 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
     "records": {("GET", "/api/records")},
     "retention": {("GET", "/api/retention"), ("POST", "/api/retention")},
     "maintain": {("POST", "/api/maintain")},
+    "trash list": {("GET", "/api/trash")},
+    "trash restore": {("POST", "/api/trash/restore")},
+    "trash empty": {("POST", "/api/trash/empty")},
 }
 # Commands with no route, each named where the README says what the API does not cover.
 CLI_ONLY = {"init", "rekey", "serve", "xmp write", "xmp import"}
