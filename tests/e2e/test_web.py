@@ -217,8 +217,13 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
         ),
         timeout=90_000,
     )
-    expect(page.get_by_text("could not be used:")).to_be_visible()
+    expect(page.get_by_text("Files that could not be used:")).to_be_visible()
     expect(page.locator(".failures li")).to_have_text(re.compile(r"^truncated\.jpg: .*damaged"))
+    # Each file's line says what became of it.
+    expect(page.locator(".upload-file").filter(has_text="truncated.jpg")).to_contain_text(
+        "kept, but could not be used: the image data is truncated or damaged"
+    )
+    expect(page.locator(".upload-file").filter(has_text="cat.png")).to_contain_text("added")
     # The timeline (issue 12) shows them as they are indexed, each in its own shape.
     expect(page.locator(".tl-cell")).to_have_count(9)
     expect(page.locator(".tl-summary")).to_have_text("9 photos and videos")
