@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from regard.context import LibraryContext
 from regard.domain.jobs import FAILED, INTERRUPTED, Job
@@ -55,6 +56,8 @@ from regard.services.export import ExportOptions, ExportPreview, ExportReport, S
 from regard.services.media import Originals
 from regard.services.share_jobs import ShareJobs, share_jobs
 from regard.services.thumbnails import Thumbnails
+from regard.services.timeline import TimelinePages
+from regard.services.trash import Trash
 from regard.services.uploads import Uploads
 from regard.services.wiring import build_services
 from regard.storage.catalog import Catalog
@@ -207,6 +210,13 @@ class Engine:
         self._build_services()
         #: Anonymising videos and exports with videos, as jobs (see `regard.services.share_jobs`).
         self.shares = share_jobs(self.context, models, self.jobs, self.exporter, self.paths.root)
+        #: The timeline in pages (`page`, `months`), and the trash (`put`, `restore`, `empty`).
+        self.pages = TimelinePages(self.catalog)
+        c = self.context
+        self.trash = Trash(
+            catalog=c.catalog, vectors=c.vectors, audit=c.audit, acting=c.acting,
+            uploads=self.uploads, photos_gone=self._photos_changed,
+        )  # fmt: skip
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()
@@ -335,10 +345,11 @@ class Engine:
         return self._accounts
 
     def store_upload(
-        self, data: bytes, suffix: str, known_hashes: set[str], name: str | None = None
+        self, data: bytes, suffix: str, known: set[str], name: str | None = None, **where: Any
     ) -> tuple[str, Path | None]:
-        """Keep a photo handed in (see `Uploads.store`); index it with `submit_index`."""
-        return self.uploads.store(data, suffix, known_hashes, name)
+        """Keep a photo or video handed in (see `Uploads.store`: `folder`, `modified`); index
+        it with `submit_index`."""
+        return self.uploads.store(data, suffix, known, name, **where)
 
     def photo(self, photo_id: int) -> Photo | None:
         return self.catalog.photos.get(photo_id)

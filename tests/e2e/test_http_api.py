@@ -309,7 +309,8 @@ def test_uploads_are_checked_by_their_bytes_and_deduplicated(
     assert r["refused"] == [
         {
             "name": "evil.jpg",
-            "reason": "not a photo Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF).",
+            "reason": "not a photo or video Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP, "
+            "GIF; MP4, MOV, WebM).",
         }
     ]
     job_id = r["job"]["id"]
@@ -420,6 +421,9 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
     "records": {("GET", "/api/records")},
     "retention": {("GET", "/api/retention"), ("POST", "/api/retention")},
     "maintain": {("POST", "/api/maintain")},
+    "trash list": {("GET", "/api/trash")},
+    "trash restore": {("POST", "/api/trash/restore")},
+    "trash empty": {("POST", "/api/trash/empty")},
 }
 # Commands with no route, each named where the README says what the API does not cover.
 CLI_ONLY = {"init", "rekey", "serve", "xmp write", "xmp import"}

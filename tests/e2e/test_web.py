@@ -209,41 +209,52 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
 
     # --- upload the sample and watch it being indexed -----------------------------------------
     photos = sorted(p for p in (sample_dir / "photos").rglob("*") if p.is_file())
-    page.get_by_label("Photos to add").set_input_files([str(p) for p in photos])
+    page.get_by_text("Add photos and videos", exact=True).click()
+    page.get_by_label("Photos and videos to add").set_input_files([str(p) for p in photos])
     expect(page.get_by_text("Indexing finished")).to_have_text(
         re.compile(
             r"^Indexing finished: 10 files looked at, 2\d faces found, 1 could not be used\.$"
         ),
         timeout=90_000,
     )
-    expect(page.get_by_text("could not be used:")).to_be_visible()
+    expect(page.get_by_text("Files that could not be used:")).to_be_visible()
     expect(page.locator(".failures li")).to_have_text(re.compile(r"^truncated\.jpg: .*damaged"))
-    expect(page.locator(".photo-grid .thumb")).to_have_count(9)
-    expect(page.get_by_text("9 photos, newest first; showing 9.")).to_be_visible()
-    page.wait_for_function(IMAGES_LOADED, arg=".photo-grid img")
+    # Each file's line says what became of it.
+    expect(page.locator(".upload-file").filter(has_text="truncated.jpg")).to_contain_text(
+        "kept, but could not be used: the image data is truncated or damaged"
+    )
+    expect(page.locator(".upload-file").filter(has_text="cat.png")).to_contain_text("added")
+    # The timeline (issue 12) shows them as they are indexed, each in its own shape.
+    expect(page.locator(".tl-cell")).to_have_count(9)
+    expect(page.locator(".tl-summary")).to_have_text("9 photos and videos")
+    page.wait_for_function(IMAGES_LOADED, arg=".tl-cell img")
     accessible(page)
     shot(page, "library")
-    # Thumbnails are described by the names the photos were sent with, not the stored ones.
-    alts = page.locator(".photo-grid img").evaluate_all("imgs => imgs.map(i => i.alt)")
-    assert {a.split(":")[0] for a in alts} == {p.name for p in photos} - {"truncated.jpg"}
-    # Filters: the folders photos are in (uploads are in the library's own), and no date.
+    # Photos are described by the names they were sent with, not the stored ones.
+    labels = page.locator(".tl-link").evaluate_all(
+        "links => links.map(a => a.getAttribute('aria-label'))"
+    )
+    assert {a.rsplit(": ", 1)[1] for a in labels} == {p.name for p in photos} - {"truncated.jpg"}
+    # Filters: the folders photos are in (uploads are in the library's own), and years.
+    page.get_by_role("link", name="Folders and years").click()
     uploads = "uploads/" + time.strftime("%Y/%m")
     expect(page.get_by_label("Folder")).to_contain_text(f"{uploads} (9)")
+    # Uploads keep the date their files had (the browser's lastModified): none is undated.
+    expect(page.get_by_label("Year")).not_to_contain_text("No date")
     page.get_by_label("Folder").select_option(label=f"{uploads} (9)")
-    page.get_by_label("Year").select_option(label="No date (9)")
     page.get_by_role("button", name="Show", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/library\?undated=1&folder=%2F.*uploads%2F\d{4}%2F\d\d$"))
+    expect(page).to_have_url(re.compile(r"/library\?folder=%2F.*uploads%2F\d{4}%2F\d\d$"))
     expect(
         page.get_by_text("9 photos matching the filters, newest first; showing 9.")
     ).to_be_visible()
-    expect(page.get_by_label("Year")).to_have_value("undated")
     page.goto(f"{url}/library?folder=%2Fnowhere")
     expect(page.get_by_text("No photos match these filters.")).to_be_visible()
     page.get_by_role("link", name="Clear filters").click()
-    expect(page.locator(".photo-grid .thumb")).to_have_count(9)
+    expect(page.locator(".tl-cell")).to_have_count(9)
 
     # --- a photo in the viewer, with its face boxes ------------------------------------------
     # (The photo page became a full-screen viewer: its own tests are in test_web_viewer.py.)
+    page.goto(f"{url}/library?folder=")
     page.locator('.thumb-link[data-faces="6"]').first.click()
     page.wait_for_url(re.compile(r".*/photos/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -261,7 +272,7 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     accessible(page)
     shot(page, "photo")
     page.keyboard.press("Escape")
-    page.wait_for_url(re.compile(r".*/library$"))
+    page.wait_for_url(re.compile(r".*/library(\?folder=)?$"))
 
     # --- search by photo: one face, then a group photo where a face is picked ----------------
     group = sample_dir / "photos/people"
@@ -395,9 +406,10 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     expect(page.locator(".person-card")).to_have_count(6)
     assert page.evaluate(SIDEWAYS) <= 0, "the people page scrolls sideways at 375 px"
     shot(page, "people-phone")
-    go(page, "Library")
-    expect(page.locator(".photo-grid .thumb")).to_have_count(9)
-    page.wait_for_function(IMAGES_LOADED, arg=".photo-grid img")
+    # On a phone the header folds behind Menu; Photos is in the bottom bar.
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Photos").click()
+    expect(page.locator(".tl-cell")).to_have_count(9)
+    page.wait_for_function(IMAGES_LOADED, arg=".tl-cell img")
     assert page.evaluate(SIDEWAYS) <= 0, "the library scrolls sideways at 375 px"
     shot(page, "library-phone")
     page.set_viewport_size(DESKTOP)

@@ -147,6 +147,7 @@ class AccessReportMade(Result):
 class RetentionApplied(Result):
     schedule: RetentionSchedule
     unassigned_vectors_deleted: int
+    trash_emptied: int = 0  # photos deleted for good after their days in the trash
 
 
 @dataclass(frozen=True, slots=True, eq=False)

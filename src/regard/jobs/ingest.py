@@ -215,6 +215,8 @@ class Ingestor:
             sizes = self.catalog.photos.indexed_sizes(self.pipeline)
             if self.video_pipeline != self.pipeline:
                 sizes |= self.catalog.photos.indexed_sizes(self.video_pipeline)
+            # Files emptied from the trash stay out: their content is remembered.
+            forgotten = self.catalog.trash.forgotten()
         to_analyse: list[tuple[Path, FileFingerprint]] = []
         decided: list[tuple[Path, FileFingerprint, str]] = []
         unchanged = 0
@@ -240,6 +242,9 @@ class Ingestor:
                 )
             ):
                 unchanged += 1
+                continue
+            if fp.size_bytes in forgotten and _hash_file(path) in forgotten[fp.size_bytes]:
+                unchanged += 1  # deleted for good from the library: not brought back
                 continue
             if fp.size_bytes in sizes:
                 digest = _hash_file(path)

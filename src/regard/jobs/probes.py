@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import cast
 
 from regard.domain.face import AnalysedFace
+from regard.domain.photo import is_video
 from regard.jobs.pool import InProcessPool, ProbePool, WorkerContext
 from regard.pipeline.analyse import AnalysisSettings, read_file
 from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.anonymise.still import StillReport, anonymise_image
+from regard.pipeline.clip import open_clip
 from regard.pipeline.decode import OpenedImage
 from regard.pipeline.models import ModelLoader
 
@@ -39,6 +41,12 @@ def faces_task(context: WorkerContext, path: str) -> list[AnalysedFace]:
 
 
 def header_task(context: WorkerContext, path: str) -> ImageHeader:
+    if is_video(path):
+        # A video's container and stream, checked against the video limits (frame size,
+        # declared duration): what indexing would refuse at once is refused here.
+        with open_clip(Path(path)) as clip:
+            f = clip.facts
+            return ImageHeader(f"{f.container}/{f.codec}", f.coded_width, f.coded_height)
     limits = context.analyser.settings.limits
     _fingerprint, data = read_file(Path(path), limits)
     opened = OpenedImage(path, data, limits)

@@ -172,7 +172,12 @@ class Exporter:
             )
             err.web_message = "Say what to export: photos or a folder of the library, or a person."
             raise err
-        photos = [p for p in self.catalog.photos.all() if p.status == PhotoStatus.INDEXED]
+        trashed = self.catalog.trash.ids()  # nothing in the trash is exported
+        photos = [
+            p
+            for p in self.catalog.photos.all()
+            if p.status == PhotoStatus.INDEXED and p.id not in trashed
+        ]
         chosen: dict[int, Photo] = {}
         searched: list[int] = []
         for given in paths:

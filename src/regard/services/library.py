@@ -157,7 +157,7 @@ class LibraryView:
             )
         meta = photo.metadata
         video = meta is not None and meta.media == "video"
-        previous, following = self.catalog.photos.neighbours(photo_id)
+        previous, following = self.catalog.timeline.neighbours(photo_id)
         return PhotoDetail(
             id=photo.id,
             path=self.policy.path_namer(self.acting.actor)(photo.path),

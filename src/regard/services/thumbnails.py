@@ -13,7 +13,11 @@ appearance's best moment. Opted-out faces on screen at that moment are blurred t
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -49,17 +53,27 @@ class Thumbnails:
         return self.folder / f"{photo_id // 1000:04d}" / f"{photo_id}-{size}.jpg"
 
     def get(self, photo_id: int, size: int) -> bytes:
+        return self.get_held(photo_id, size, nullcontext)
+
+    def get_held(
+        self, photo_id: int, size: int, hold: Callable[[], AbstractContextManager[Any]]
+    ) -> bytes:
+        """The thumbnail (made now if it was not kept), the catalog read while holding
+        `hold()` and the picture made without it: a server makes several at once while its
+        other requests are answered."""
         size = min(SIZES, key=lambda s: abs(s - size))
         cached = self.path(photo_id, size)
         if cached.exists():
             return cached.read_bytes()
-        photo = self.catalog.photos.get(photo_id)
-        if photo is None:
-            raise PhotoNotFoundError(photo_id)
-        if _is_video(photo):
-            data = self._render_video(photo, size)
-        else:
-            data = self._render(photo.path, photo_id, size)
+        with hold():
+            photo = self.catalog.photos.get(photo_id)
+            if photo is None:
+                raise PhotoNotFoundError(photo_id)
+            if _is_video(photo):
+                make = self._video_maker(photo, size)
+            else:
+                make = partial(self._render, photo.path, self._opted_out_boxes(photo_id), size)
+        data = make()
         private_dirs(cached.parent)
         write_atomically(cached, data, private=True)
         return data
@@ -73,23 +87,34 @@ class Thumbnails:
             raise PhotoNotFoundError(photo_id)
         if _is_video(photo):
             return self.get(photo_id, max(SIZES))
-        return self._render(photo.path, photo_id, FULL_SIDE, quality=90)
+        return self._render(photo.path, self._opted_out_boxes(photo_id), FULL_SIDE, quality=90)
 
-    def _render(self, path: str, photo_id: int, size: int, quality: int = 85) -> bytes:
-        raw = _read(path)
-        img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
-        hidden = [
-            Box(r["x"] * img.scale, r["y"] * img.scale, r["w"] * img.scale, r["h"] * img.scale)
+    def _opted_out_boxes(self, photo_id: int) -> list[Box]:
+        return [
+            Box(r["x"], r["y"], r["w"], r["h"])
             for r in self.catalog.faces.rows(photo_id)
             if r["biometric"] == "opted_out"
         ]
+
+    def _render(self, path: str, opted_out: list[Box], size: int, quality: int = 85) -> bytes:
+        raw = _read(path)
+        img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
+        s = img.scale
+        hidden = [Box(b.x * s, b.y * s, b.w * s, b.h * s) for b in opted_out]
         rgb = blur_faces(img.rgb, hidden) if hidden else img.rgb
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
         return buf.getvalue()
 
-    def _render_video(self, photo: Photo, size: int) -> bytes:
+    def _video_maker(self, photo: Photo, size: int) -> Callable[[], bytes]:
+        """What the catalog says of the video's poster (read now), and how to make it (later)."""
         moments = self.catalog.appearances.of_video(photo.id)
+        opted = self._opted_out(photo.id)
+        return partial(self._render_video, photo, moments, opted, size)
+
+    def _render_video(
+        self, photo: Photo, moments: list[Moment], opted: set[int], size: int
+    ) -> bytes:
         biggest = max(moments, key=lambda m: m.box.w * m.box.h, default=None)
         duration = photo.metadata.duration if photo.metadata else None
         t = biggest.best_time if biggest else min(1.0, (duration or 0.0) / 2)
@@ -99,10 +124,15 @@ class Thumbnails:
             small = Image.fromarray(rgb)
             small.thumbnail((size, size))
             rgb = np.asarray(small)
-        rgb = self._hide_opted_out(rgb, photo.id, moments, t, scale, 0, 0)
+        rgb = _hide_opted_out(rgb, opted, moments, t, scale, 0, 0)
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, "JPEG", quality=85)
         return buf.getvalue()
+
+    def _opted_out(self, photo_id: int) -> set[int]:
+        return {
+            int(r["id"]) for r in self.catalog.faces.rows(photo_id) if r["biometric"] == "opted_out"
+        }
 
     def _hide_opted_out(
         self,
@@ -114,15 +144,7 @@ class Thumbnails:
         x0: int,
         y0: int,
     ) -> np.ndarray:
-        opted = {
-            int(r["id"]) for r in self.catalog.faces.rows(photo_id) if r["biometric"] == "opted_out"
-        }
-        hidden = [
-            Box(b.x * scale - x0, b.y * scale - y0, b.w * scale, b.h * scale)
-            for m in moments
-            if m.face_id in opted and (b := m.box_at(t)) is not None
-        ]
-        return blur_faces(np.ascontiguousarray(rgb), hidden) if hidden else rgb
+        return _hide_opted_out(rgb, self._opted_out(photo_id), moments, t, scale, x0, y0)
 
     def moment_still(self, face_id: int, size: int) -> bytes:
         """The whole picture of a video at the best moment of this face's appearance (a
@@ -224,3 +246,22 @@ def _read(path: str) -> bytes:
 
 def _is_video(photo: Photo) -> bool:
     return photo.metadata is not None and photo.metadata.media == "video"
+
+
+def _hide_opted_out(
+    rgb: np.ndarray,
+    opted: set[int],
+    moments: list[Moment],
+    t: float,
+    scale: float,
+    x0: int,
+    y0: int,
+) -> np.ndarray:
+    """`rgb` (a picture of the video at `t`, scaled and cut at x0, y0) with the faces of the
+    appearances in `opted` blurred where they are at `t`."""
+    hidden = [
+        Box(b.x * scale - x0, b.y * scale - y0, b.w * scale, b.h * scale)
+        for m in moments
+        if m.face_id in opted and (b := m.box_at(t)) is not None
+    ]
+    return blur_faces(np.ascontiguousarray(rgb), hidden) if hidden else rgb

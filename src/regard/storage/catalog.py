@@ -29,6 +29,8 @@ from regard.storage.runs import SqliteRuns
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from regard.storage.sql import decode_text, split_sql
 from regard.storage.templates import SqliteTemplates
+from regard.storage.timeline import SqliteTimeline
+from regard.storage.trash import SqliteTrash
 
 
 class Catalog:
@@ -68,6 +70,8 @@ class Catalog:
         self.people = PeopleCatalog(self._db, self.codec)
         self.privacy = PrivacyCatalog(self._db)
         self.accounts = AccountsCatalog(self._db)
+        self.timeline = SqliteTimeline(self._db)
+        self.trash = SqliteTrash(self._db)
 
     def close(self) -> None:
         self._db.close()

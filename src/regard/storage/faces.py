@@ -15,7 +15,7 @@ import numpy.typing as npt
 from regard.domain.face import AnalysedFace, Box
 from regard.domain.privacy import FaceVerdict
 from regard.storage.codec import VectorCodec
-from regard.storage.sql import chunks, marks
+from regard.storage.sql import chunks, marks, not_trashed
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,8 +264,10 @@ class SqliteFaces:
             rows = self._db.execute(
                 "SELECT f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.det_score, f.quality,"
                 " f.low_quality, p.taken_at FROM faces f JOIN photos p ON p.id = f.photo_id"
-                # A detection the owner said is no face is never a match.
-                f" WHERE f.id IN ({marks(chunk)}) AND f.not_a_person = 0",
+                # A detection the owner said is no face is never a match; a photo in the trash
+                # is found by no search, suggested to nobody.
+                f" WHERE f.id IN ({marks(chunk)}) AND f.not_a_person = 0"
+                f" AND {not_trashed('p.id')}",
                 chunk,
             )
             for r in rows:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from regard.domain.appearance import scene_keys
 from regard.domain.clock import utc_now
 from regard.domain.face import Box
+from regard.storage.sql import not_trashed
 
 
 class VectorCodecLike(Protocol):
@@ -464,7 +465,8 @@ class PeopleCatalog:
         rows = self._db.execute(
             "SELECT f.id, f.photo_id, p.path, f.x, f.y, f.w, f.h, f.quality, f.low_quality,"
             " f.assigned_by, p.taken_at FROM faces f JOIN photos p ON p.id = f.photo_id"
-            " WHERE f.person_id = ? ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path, f.id",
+            f" WHERE f.person_id = ? AND {not_trashed('p.id')}"
+            " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path, f.id",
             (person_id,),
         )
         return [
@@ -496,6 +498,7 @@ class PeopleCatalog:
             " (SELECT json_array(cf.x, cf.y, cf.w, cf.h) FROM faces cf"
             "  WHERE cf.id = pe.cover_face_id) AS cover_box"
             " FROM people pe LEFT JOIN faces f ON f.person_id = pe.id"
+            f" AND {not_trashed('f.photo_id')}"
             " LEFT JOIN photos ph ON ph.id = f.photo_id"
             " WHERE pe.merged_into IS NULL GROUP BY pe.id"
             # Nobody without a face is listed, but someone enrolled by consent, waiting for
@@ -523,7 +526,8 @@ class PeopleCatalog:
             "id IN (SELECT person_id FROM faces WHERE person_id IS NOT NULL)"
             " OR id IN (SELECT person_id FROM templates WHERE person_id IS NOT NULL))),"
             " (SELECT COUNT(*) FROM people WHERE name IS NOT NULL AND merged_into IS NULL),"
-            " (SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL),"
+            " (SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL"
+            f" AND {not_trashed('faces.photo_id')}),"
             " (SELECT COUNT(*) FROM faces WHERE grouped = 0 AND not_a_person = 0)"
         ).fetchone()
         return {

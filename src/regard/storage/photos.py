@@ -23,7 +23,7 @@ from regard.domain.photo import (
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.storage.appearances import SqliteAppearances
 from regard.storage.faces import SqliteFaces, match_spans
-from regard.storage.sql import PATH_MARK, chunks, marks, path_arg
+from regard.storage.sql import PATH_MARK, chunks, marks, not_trashed, path_arg
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,13 @@ class SqlitePhotos:
             metadata=m,
             pipeline=analysis.pipeline_id,
         )
+        if m.taken_at is None:
+            # A web upload without a date of its own: the date its file had when it was sent.
+            self._db.execute(
+                "UPDATE photos SET taken_at = (SELECT u.sent_modified FROM upload_names u"
+                " WHERE u.path = photos.path) WHERE id = ?",
+                (photo_id,),
+            )
         if not analysis.is_video:
             self._faces.replace(photo_id, analysis.faces, verdicts)
             return photo_id
@@ -243,7 +250,7 @@ class SqlitePhotos:
             "SELECT p.id, p.path, p.status, p.taken_at, p.width, p.height, p.media, p.duration,"
             " COUNT(f.id) AS faces, COALESCE(SUM(f.low_quality = 0), 0) AS good_faces"
             " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id AND f.not_a_person = 0"
-            " GROUP BY p.id"
+            f" WHERE {not_trashed('p.id')} GROUP BY p.id"
             + (" HAVING COUNT(f.id) > 0" if with_faces else "")
             + " ORDER BY p.path"
         )
@@ -261,7 +268,7 @@ class SqlitePhotos:
         """Indexed photos newest first (undated last), with face counts and the name each
         was sent with (if it was uploaded), and how many match. `folder`: photos in it and in
         the folders under it; `undated`: only photos without a date."""
-        where = ["p.status = 'indexed'"]
+        where = ["p.status = 'indexed'", not_trashed("p.id")]
         args: list[Any] = []
         if year is not None:
             where.append("substr(p.taken_at, 1, 4) = ?")
@@ -295,13 +302,15 @@ class SqlitePhotos:
     def years(self) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT substr(taken_at, 1, 4) AS year, COUNT(*) AS photos FROM photos"
-            " WHERE status = 'indexed' AND taken_at IS NOT NULL GROUP BY year ORDER BY year DESC"
+            f" WHERE status = 'indexed' AND taken_at IS NOT NULL AND {not_trashed('photos.id')}"
+            " GROUP BY year ORDER BY year DESC"
         )
         return [dict(r) for r in rows]
 
     def undated_count(self) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM photos WHERE status = 'indexed' AND taken_at IS NULL"
+            f" AND {not_trashed('photos.id')}"
         ).fetchone()
         return int(row[0])
 
@@ -311,19 +320,21 @@ class SqlitePhotos:
         # separator after it.
         rows = self._db.execute(
             "SELECT rtrim(path, replace(path, ?, '')) AS folder, COUNT(*) FROM photos"
-            " WHERE status = 'indexed' GROUP BY folder ORDER BY folder",
+            f" WHERE status = 'indexed' AND {not_trashed('photos.id')}"
+            " GROUP BY folder ORDER BY folder",
             (os.sep,),
         )
         return [(str(r[0]).rstrip(os.sep) or os.sep, int(r[1])) for r in rows]
 
     # --- names uploads were sent with -------------------------------------------------------
 
-    def add_upload_name(self, path: str, name: str) -> None:
-        """The name the file kept at `path` had when it was sent (the first sender's)."""
+    def add_upload_name(self, path: str, name: str, sent_modified: str | None = None) -> None:
+        """The name the file kept at `path` had when it was sent (the first sender's), and
+        the date the file had then (ISO 8601), the photo's date if it has none of its own."""
         self._db.execute(
-            f"INSERT INTO upload_names (path, name, added_at) VALUES ({PATH_MARK}, ?, ?)"
-            " ON CONFLICT(path) DO NOTHING",
-            (path_arg(path), name, utc_now()),
+            "INSERT INTO upload_names (path, name, added_at, sent_modified)"
+            f" VALUES ({PATH_MARK}, ?, ?, ?) ON CONFLICT(path) DO NOTHING",
+            (path_arg(path), name, utc_now(), sent_modified),
         )
 
     def upload_name(self, path: str) -> str | None:
@@ -346,49 +357,6 @@ class SqlitePhotos:
             facts.update({int(r["id"]): dict(r) for r in rows})
         return facts
 
-    def neighbours(self, photo_id: int) -> tuple[int | None, int | None]:
-        """The indexed photos just before and just after this one in the timeline's order
-        (newest first, undated last, then by path), for a viewer's previous and next."""
-        row = self._db.execute(
-            "SELECT taken_at IS NULL FROM photos WHERE id = ?", (photo_id,)
-        ).fetchone()
-        if row is None:
-            return None, None
-        # Each step is a range of the (taken_at, path) index, compared with the photo's own
-        # row in SQL (a path is never bound as a parameter); the first that finds one wins.
-        me = "(SELECT {} FROM photos WHERE id = :id)"
-        t, p = me.format("taken_at"), me.format("path")
-        # The nearest date before or after (an index's end, not a sort of every row).
-        at = "taken_at = (SELECT {}(taken_at) FROM photos WHERE status = 'indexed' AND {})"
-        undated = "taken_at IS NULL"
-        if row[0]:  # undated: among the undated by path, then the oldest dated
-            after = [f"{undated} AND path > {p} ORDER BY path"]
-            before = [
-                f"{undated} AND path < {p} ORDER BY path DESC",
-                at.format("MIN", "taken_at IS NOT NULL") + " ORDER BY path DESC",
-            ]
-        else:
-            after = [
-                f"taken_at = {t} AND path > {p} ORDER BY path",
-                at.format("MAX", f"taken_at < {t}") + " ORDER BY path",
-                f"{undated} ORDER BY path",
-            ]
-            before = [
-                f"taken_at = {t} AND path < {p} ORDER BY path DESC",
-                at.format("MIN", f"taken_at > {t}") + " ORDER BY path DESC",
-            ]
-        return self._first(before, photo_id), self._first(after, photo_id)
-
-    def _first(self, steps: list[str], photo_id: int) -> int | None:
-        for step in steps:
-            found = self._db.execute(
-                f"SELECT id FROM photos WHERE status = 'indexed' AND {step} LIMIT 1",
-                {"id": photo_id},
-            ).fetchone()
-            if found is not None:
-                return int(found[0])
-        return None
-
     def content_hashes(self) -> set[str]:
         rows = self._db.execute("SELECT content_hash FROM photos WHERE content_hash IS NOT NULL")
         return {str(r[0]) for r in rows}
@@ -400,14 +368,18 @@ class SqlitePhotos:
         return [_photo_from_row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
+        # What is in the trash is not counted (its vectors are: they are still stored).
+        live, live_face = not_trashed("photos.id"), not_trashed("faces.photo_id")
         one = self._db.execute(
             "SELECT"
-            " (SELECT COUNT(*) FROM photos) AS photos,"
-            " (SELECT COUNT(*) FROM photos WHERE status = 'indexed') AS indexed,"
-            " (SELECT COUNT(*) FROM photos WHERE status = 'error') AS errors,"
-            " (SELECT COUNT(DISTINCT photo_id) FROM faces) AS photos_with_faces,"
-            " (SELECT COUNT(*) FROM faces) AS faces,"
-            " (SELECT COUNT(*) FROM faces WHERE low_quality = 1) AS low_quality_faces,"
+            f" (SELECT COUNT(*) FROM photos WHERE {live}) AS photos,"
+            f" (SELECT COUNT(*) FROM photos WHERE status = 'indexed' AND {live}) AS indexed,"
+            f" (SELECT COUNT(*) FROM photos WHERE status = 'error' AND {live}) AS errors,"
+            f" (SELECT COUNT(DISTINCT photo_id) FROM faces WHERE {live_face})"
+            " AS photos_with_faces,"
+            f" (SELECT COUNT(*) FROM faces WHERE {live_face}) AS faces,"
+            f" (SELECT COUNT(*) FROM faces WHERE low_quality = 1 AND {live_face})"
+            " AS low_quality_faces,"
             " (SELECT COUNT(*) FROM embeddings) AS embeddings"
         ).fetchone()
         return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 (sqlite3.Row)

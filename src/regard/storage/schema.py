@@ -347,13 +347,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs_new RENAME TO jobs;
     CREATE INDEX jobs_by_state ON jobs(state, seq);
     """,
-    # 11 (viewer): the timeline's order (newest first, undated last, then by path) as an
-    #    index, so that a photo's previous and next are found without reading every row.
-    """
-    CREATE INDEX IF NOT EXISTS photos_in_time_order ON photos(taken_at, path)
-        WHERE status = 'indexed';
-    """,
-    # 12 (people, issue 12): a detection the owner says is no face at all (kept out of grouping,
+    # 11 (people, issue 12): a detection the owner says is no face at all (kept out of grouping,
     #    counts and suggestions, undoable); a person kept but out of the way; the cover face the
     #    owner chose (kept while it is theirs)
     """
@@ -374,6 +368,29 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT id, at, action, detail FROM people_history;
     DROP TABLE people_history;
     ALTER TABLE people_history_v10 RENAME TO people_history;
+    """,
+    # 12 (timeline, issue 12): the timeline and the trash. The timeline pages by (date, id),
+    #     newest first, undated last (their key is ''). A photo in the trash keeps every row
+    #     it had (restoring it gives it back as it was) but is out of the timeline, search,
+    #     people, counts and exports; emptying deletes those rows, and a file of the owner's
+    #     folders (left on disk) is remembered by its content so indexing does not bring it
+    #     back. A web upload keeps the date its file had on the sender's machine, for photos
+    #     without a date.
+    """
+    CREATE INDEX photos_by_date ON photos(COALESCE(taken_at, ''), id);
+    CREATE INDEX photos_by_month ON photos(status, substr(taken_at, 1, 7));
+    CREATE TABLE trash (
+        photo_id        INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        trashed_at      TEXT NOT NULL,
+        trashed_by      TEXT NOT NULL
+    );
+    CREATE INDEX trash_by_time ON trash(trashed_at);
+    CREATE TABLE forgotten_files (
+        content_hash    TEXT PRIMARY KEY,
+        size_bytes      INTEGER NOT NULL,
+        forgotten_at    TEXT NOT NULL
+    );
+    ALTER TABLE upload_names ADD COLUMN sent_modified TEXT;   -- ISO 8601, as the browser said
     """,
 )
 

@@ -60,3 +60,12 @@ def split_sql(script: str) -> list[str]:
 
 def _only_comments(sql: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in sql.splitlines())
+
+
+def not_trashed(photo_id: str) -> str:
+    """The condition that the photo `photo_id` (a column, named with its table: "p.id") is
+    not in the trash: a photo there is out of everything a user browses, searches or counts
+    until it is restored."""
+    if "." not in photo_id:
+        raise ValueError(f"{photo_id}: name the column with its table (an unnamed one is trash's)")
+    return f"NOT EXISTS (SELECT 1 FROM trash t WHERE t.photo_id = {photo_id})"

@@ -1,5 +1,5 @@
 """A viewer's previous and next: the photos on either side of one in the timeline's order
-(newest first, undated last, then by path), whatever the dates, ties and failures."""
+(newest first, undated last, then by id), whatever the dates, ties and failures."""
 
 from __future__ import annotations
 
@@ -52,15 +52,14 @@ def test_previous_and_next_walk_the_timeline(photos, failed) -> None:
                     )
                     for n in failed
                 ]
-            _total, rows = catalog.photos.timeline(0, 100, None, None, False)
-            order = [r["id"] for r in rows]
+            order = [r["id"] for r in catalog.timeline.page(None, 100)]
             assert len(order) == len(photos)  # failures are not in the timeline
             for i, pid in enumerate(order):
                 before = order[i - 1] if i else None
                 after = order[i + 1] if i + 1 < len(order) else None
-                assert catalog.photos.neighbours(pid) == (before, after)
+                assert catalog.timeline.neighbours(pid) == (before, after)
             for pid in broken:  # a failed file still has neighbours, from where it would be
-                prev, nxt = catalog.photos.neighbours(pid)
+                prev, nxt = catalog.timeline.neighbours(pid)
                 assert prev is None or prev in order
                 assert nxt is None or nxt in order
         finally:

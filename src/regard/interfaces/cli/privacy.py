@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -383,17 +384,20 @@ def retention(
 
 
 def maintain(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Apply the retention schedule (run it from cron or a timer)."""
+    """Apply the retention schedule and empty what has been in the trash for 30 days (run it
+    from cron or a timer)."""
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
-        result = engine.privacy.apply_retention()
+        applied = engine.privacy.apply_retention()
+        result = replace(applied, trash_emptied=engine.trash.empty_due().photos)
         if as_json:
             print_json(result)
         else:
             run.out.print(
                 f"Retention applied: {result['unassigned_vectors_deleted']} face "
-                "vectors past their retention period deleted."
+                "vectors past their retention period deleted; "
+                f"{result.trash_emptied} photos in the trash for 30 days deleted for good."
             )
 
 

@@ -42,9 +42,9 @@ from regard.interfaces.http.host import EngineHost
 
 COOKIE = "regard_session"
 MAX_FILES = 50
-#: What the upload box keeps, by kind, and how large each may be: the photos Regard indexes.
-#: TIFF and BMP are often uncompressed (a scan), so they get more room. Videos and AVIF are
-#: not indexed yet: they would sit in the library unseen, so they are refused (see `upload`).
+#: What the upload box keeps, by kind, and how large each may be: the photos and videos Regard
+#: indexes. TIFF and BMP are often uncompressed (a scan), so they get more room. AVIF is not
+#: indexed yet: it would sit in the library unseen, so it is refused (see `upload`).
 UPLOAD_LIMITS = {
     "image/jpeg": 100 * 2**20,
     "image/png": 100 * 2**20,
@@ -53,6 +53,10 @@ UPLOAD_LIMITS = {
     "image/gif": 100 * 2**20,
     "image/tiff": 250 * 2**20,
     "image/bmp": 250 * 2**20,
+    # Videos are indexed like photos (read in memory as they arrive: so at most this much).
+    "video/mp4": 500 * 2**20,
+    "video/quicktime": 500 * 2**20,
+    "video/webm": 500 * 2**20,
 }
 #: One upload request (the web app sends files in batches that fit).
 MAX_UPLOAD_BYTES = 1 * 2**30

@@ -173,7 +173,9 @@ def create_app(host: EngineHost, allowed_hosts: Collection[str] | None = None) -
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if not request.url.path.startswith("/static/"):
+        # Everything personal is no-store, but what a route says itself (thumbnails: private,
+        # checked each time by their ETag).
+        if not request.url.path.startswith("/static/") and "ETag" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from regard.domain.face import AnalysedFace
 from regard.domain.jobs import Job
@@ -64,10 +65,10 @@ class EngineHost:
         return self.engine.uploads.folder
 
     def store_upload(
-        self, data: bytes, suffix: str, known_hashes: set[str], name: str | None = None
+        self, data: bytes, suffix: str, known: set[str], name: str | None = None, **where: Any
     ) -> tuple[str, Path | None]:
         """Keep an uploaded file in the library (see `Engine.store_upload`)."""
-        return self.engine.store_upload(data, suffix, known_hashes, name)
+        return self.engine.store_upload(data, suffix, known, name, **where)
 
     def start_index(self, folders: list[Path]) -> Job:
         """Index `folders` in the background; the job is on the library's list at once."""

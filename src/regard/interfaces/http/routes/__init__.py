@@ -18,10 +18,11 @@ from regard.interfaces.http.routes import (
     privacy,
     search,
     sharing,
+    timeline,
 )
 
 #: Every route of the API. It holds the areas' routes themselves, each with its full path,
 #: not the areas' routers (which FastAPI would keep whole, behind a wrapper).
 router = APIRouter()
-for area in (accounts, library, media, people, faces, search, privacy, sharing):
+for area in (accounts, library, timeline, media, people, faces, search, privacy, sharing):
     router.routes.extend(area.router.routes)

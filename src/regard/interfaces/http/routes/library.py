@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as FastPath
 
 from regard.domain.accounts import Permission
@@ -23,6 +24,7 @@ from regard.engine import (
 from regard.errors import (
     ImageError,
     JobNotFoundError,
+    PhotoNotFoundError,
     UploadTooLargeError,
 )
 from regard.interfaces.http.api import (
@@ -37,6 +39,9 @@ from regard.interfaces.http.api import (
     sent_name,
 )
 from regard.interfaces.http.host import EngineHost
+
+#: What an upload of each kind is kept as.
+MEDIA_TYPES = {**IMAGE_TYPES, **VIDEO_TYPES}
 
 router = APIRouter(prefix="/api")
 
@@ -66,6 +71,7 @@ class JobInfo:
 class UploadedFile:
     name: str
     sha256: str
+    kind: str  # "photo" or "video"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +150,23 @@ def photo_image(
     request: Request,
     size: Annotated[int, Query(ge=64, le=4096)] = 256,
 ) -> Response:
-    """A JPEG of the photo, upright, without metadata; opted-out faces blurred."""
+    """A JPEG of the photo, upright, without metadata; opted-out faces blurred. Made once and
+    kept; sent with a strong ETag, and 304 Not Modified when the browser has it already.
+    Kept by the browser only (private), and checked each time (no-cache), so a face blurred
+    since (an opt-out) is never shown from its cache."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        engine.photo_detail(photo_id)  # 404s an unknown id
-        data = engine.thumbnails.get(photo_id, size)
-    return Response(data, media_type="image/jpeg")
+        if engine.photo(photo_id) is None:
+            raise PhotoNotFoundError(photo_id)
+        thumbnails, lock = engine.thumbnails, engine.lock
+    # Made (once) without the lock, which it takes only to read the catalog: several at a
+    # time, while the server answers everything else.
+    data = thumbnails.get_held(photo_id, size, lambda: lock)
+    tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    sent = request.headers.get("if-none-match", "")
+    if tag in (t.strip().removeprefix("W/") for t in sent.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)
 
 
 @router.get(
@@ -166,22 +184,39 @@ def upload(
     session: SessionDep,
     request: Request,
     files: Annotated[
-        list[UploadFile], File(description="Photos: JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF.")
+        list[UploadFile],
+        File(
+            description="Photos (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF) and videos (MP4, "
+            "MOV, M4V, 3GP, WebM, MKV)."
+        ),
     ],
+    modified: Annotated[
+        list[int] | None,
+        Form(
+            description="Each file's lastModified (ms since the epoch), in the order of "
+            "`files`: the date of a photo without one of its own."
+        ),
+    ] = None,
+    folder: Annotated[
+        str | None,
+        Form(max_length=200, description="A folder to keep them in (a name, not a path)."),
+    ] = None,
 ) -> dict[str, Any]:
-    """Keep photos in the library (once per content, under the name each was sent with) and
-    index them. Each is checked first by its bytes and its decoded header (format, size,
-    decoding limits); what Regard would not index is refused with the reason, and nothing of
-    it is kept."""
+    """Keep photos and videos in the library (once per content, under the name each was sent
+    with, in `folder` or by month) and index them. Each is checked first by its bytes and its
+    decoded header (format, size, decoding limits); what Regard would not index is refused
+    with the reason, and nothing of it is kept."""
     host = host_of(request)
     stored: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     with allowed(request, session, Permission.UPLOAD, "add photos") as engine:
         known = engine.content_hashes()
+        folder = engine.uploads.check_folder(folder)  # a bad name: nothing is kept
     if len(files) > MAX_FILES:
         raise UploadTooLargeError(f"At most {MAX_FILES} files per upload.")
-    for f in files:
+    dates = list(modified or [])
+    for i, f in enumerate(files):
         name = sent_name(f, "upload")
         head = f.file.read(32)
         f.file.seek(0)
@@ -195,15 +230,24 @@ def upload(
         if len(data) > limit:
             refused.append({"name": name, "reason": f"over {limit // 2**20} MiB"})
             continue
+        suffix = MEDIA_TYPES[kind]
         try:
-            checked_header(host, data, IMAGE_TYPES[kind])
+            checked_header(host, data, suffix)
         except ImageError as exc:
             advice = exc.advice if exc.web_advice is None else exc.web_advice
             refused.append({"name": name, "reason": f"{exc.problem}. {advice}".strip()})
             continue
-        digest, path = host.store_upload(data, IMAGE_TYPES[kind], known, display_name(f.filename))
+        digest, path = host.store_upload(
+            data,
+            suffix,
+            known,
+            display_name(f.filename),
+            folder=folder,
+            modified=dates[i] if i < len(dates) else None,
+        )
         known.add(digest)
-        (stored if path else duplicates).append({"name": name, "sha256": digest})
+        media = "video" if kind in VIDEO_TYPES else "photo"
+        (stored if path else duplicates).append({"name": name, "sha256": digest, "kind": media})
     job = host.start_index([host.uploads]) if stored else None
     return {
         "stored": stored,
@@ -218,14 +262,14 @@ def upload_refusal(kind: str | None) -> str | None:
     checked)."""
     if kind in UPLOAD_LIMITS:
         return None
-    if kind in VIDEO_TYPES:
-        return "Videos are not indexed yet, so Regard does not keep them: nothing was stored."
     if kind == "image/avif":
         return (
             "AVIF photos are not indexed yet, so Regard does not keep them: nothing was stored. "
             "Convert it to JPEG or HEIC."
         )
-    return "not a photo Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF)."
+    return (
+        "not a photo or video Regard reads (JPEG, PNG, WebP, HEIC, TIFF, BMP, GIF; MP4, MOV, WebM)."
+    )
 
 
 def checked_header(host: EngineHost, data: bytes, suffix: str) -> None:

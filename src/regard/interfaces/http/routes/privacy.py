@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -216,6 +217,7 @@ def set_retention(body: RetentionIn, session: SessionDep, request: Request) -> R
 
 @router.post("/maintain", tags=["privacy"])
 def maintain(session: SessionDep, request: Request) -> RetentionApplied:
-    """Apply the retention schedule now."""
+    """Apply the retention schedule now, and empty what has been in the trash too long."""
     with allowed(request, session, Permission.SETTINGS, "change settings") as engine:
-        return engine.privacy.apply_retention()
+        applied = engine.privacy.apply_retention()
+        return replace(applied, trash_emptied=engine.trash.empty_due().photos)

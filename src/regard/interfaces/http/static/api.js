@@ -81,3 +81,35 @@ export const get = (path, opts) => api("GET", path, opts);
 export const post = (path, opts) => api("POST", path, opts);
 export const patch = (path, opts) => api("PATCH", path, opts);
 export const del = (path, opts) => api("DELETE", path, opts);
+
+/**
+ * POST a FormData with upload progress (fetch cannot report it): `onProgress(loaded, total)`
+ * as the body is sent. Answers and errors as `api` gives them.
+ */
+export function upload(path, form, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api${path}`);
+    xhr.setRequestHeader("Accept", "application/json");
+    if (csrf) xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.withCredentials = true;
+    xhr.upload.addEventListener("progress", (e) => {
+      if (onProgress && e.lengthComputable) onProgress(e.loaded, e.total);
+    });
+    xhr.addEventListener("load", async () => {
+      const res = new Response(xhr.responseText, {
+        status: xhr.status,
+        statusText: xhr.statusText,
+        headers: { "Content-Type": xhr.getResponseHeader("Content-Type") || "" },
+      });
+      if (!res.ok) reject(await failure(res));
+      else resolve(res.json());
+    });
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, "NetworkError", "Regard's server cannot be reached. Is it still running?")),
+    );
+    xhr.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+    signal?.addEventListener("abort", () => xhr.abort());
+    xhr.send(form);
+  });
+}

@@ -12,11 +12,13 @@ import { sharePage } from "./share.js";
 import { viewerPage } from "./viewer.js";
 import { setAnnouncer } from "./namer.js";
 import { whoIsThisPage } from "./whois.js";
+import { trashPage } from "./trash.js";
 
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
   { path: "/library", page: libraryPage, title: "Library", nav: "/library" },
   { path: "/photos/:id", page: viewerPage, title: "Photo", nav: "/library" },
+  { path: "/trash", page: trashPage, title: "Trash", nav: "/library" },
   { path: "/people", page: peoplePage, title: "People", nav: "/people" },
   { path: "/people/:ref", page: personPage, title: "Person", nav: "/people" },
   { path: "/who", page: whoIsThisPage, title: "Who is this?", nav: "/people" },
@@ -39,6 +41,13 @@ const NAV = [
   { href: "/audit", text: "Audit log", needs: ["audit"] },
   { href: "/status", text: "Status", needs: ["view"] },
   { href: "/account", text: "Account", needs: [] },
+];
+
+// On a phone: the three places people go most, one tap away at the bottom of the screen.
+const BOTTOM = [
+  { href: "/library", text: "Photos", needs: ["view"] },
+  { href: "/people", text: "People", needs: ["view"] },
+  { href: "/search", text: "Search", needs: ["search"] },
 ];
 
 const state = { session: null, current: null };
@@ -133,14 +142,36 @@ function renderHeader() {
   clear(header);
   const brand = h("a", { class: "brand", href: state.session ? "/library" : "/login" }, "Regard");
   header.append(brand);
-  if (!state.session) return;
+  if (!state.session) {
+    document.getElementById("bottom-nav")?.remove();
+    return;
+  }
   const list = h("ul", { class: "nav-list" });
   for (const item of NAV) {
     if (item.needs.length && !item.needs.some(can)) continue;
     list.append(h("li", {}, h("a", { href: item.href, text: item.text })));
   }
+  // On a narrow screen the full list folds behind a Menu button (the bottom bar has the rest).
+  const menu = button("Menu", {
+    class: "link-button nav-toggle",
+    "aria-expanded": "false",
+    "aria-controls": "main-nav",
+  });
+  menu.addEventListener("click", () => {
+    const open = menu.getAttribute("aria-expanded") !== "true";
+    menu.setAttribute("aria-expanded", String(open));
+    header.classList.toggle("nav-open", open);
+  });
+  list.addEventListener("click", (event) => {
+    if (event.target.closest("a")) {
+      menu.setAttribute("aria-expanded", "false");
+      header.classList.remove("nav-open");
+    }
+  });
+  renderBottomNav();
   header.append(
-    h("nav", { "aria-label": "Main" }, list),
+    menu,
+    h("nav", { "aria-label": "Main", id: "main-nav" }, list),
     h(
       "div",
       { class: "who" },
@@ -154,9 +185,27 @@ function renderHeader() {
   markCurrent();
 }
 
+function renderBottomNav() {
+  document.getElementById("bottom-nav")?.remove();
+  if (!state.session) return;
+  const items = BOTTOM.filter((item) => item.needs.some(can));
+  document.body.append(
+    h(
+      "nav",
+      { class: "bottom-nav", id: "bottom-nav", "aria-label": "Sections" },
+      h(
+        "ul",
+        {},
+        items.map((item) => h("li", {}, h("a", { href: item.href, text: item.text }))),
+      ),
+    ),
+  );
+  markCurrent();
+}
+
 function markCurrent() {
   const nav = state.current?.route?.nav;
-  for (const a of document.querySelectorAll("#site-header nav a")) {
+  for (const a of document.querySelectorAll("#site-header nav a, #bottom-nav a")) {
     if (a.getAttribute("href") === nav) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }

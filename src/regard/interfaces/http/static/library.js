@@ -1,55 +1,25 @@
-// The library: a timeline of thumbnails with filters and uploads, one photo with its faces,
-// and the indexing status.
+// The library: the timeline of every photo and video (timeline.js) with uploads (upload.js)
+// and selection (selection.js); the same photos filtered by year or folder; and the indexing
+// status. One photo full screen is the viewer (viewer.js).
 
-import { get, post } from "./api.js";
+import { get } from "./api.js";
 import {
-  acceptFiles,
   bytes,
   clear,
   dl,
   errorText,
   field,
   form,
-  framedPhoto,
   h,
   plural,
   select,
   sleep,
   when,
 } from "./dom.js";
+import { timeline } from "./timeline.js";
+import { uploadPanel } from "./upload.js";
 
 const PAGE = 60;
-// As the server takes them (api.py: MAX_FILES, MAX_UPLOAD_BYTES, UPLOAD_LIMITS).
-const MAX_FILES = 50;
-const MAX_BATCH_BYTES = 512 * 2 ** 20;
-const MAX_FILE_BYTES = 250 * 2 ** 20;
-// The photos Regard indexes; videos and AVIF are refused by the server with the reason.
-const PHOTO_TYPES =
-  "image/jpeg,image/png,image/webp,image/heic,image/heif,image/tiff,image/bmp,image/gif," +
-  ".jpg,.jpeg,.jpe,.png,.webp,.heic,.heif,.hif,.tif,.tiff,.bmp,.gif";
-
-/** Files in requests of at most MAX_FILES files and MAX_BATCH_BYTES; a file larger than any
- * photo Regard keeps is refused here, without sending it. */
-function batches(list, refused) {
-  const out = [];
-  let batch = [];
-  let size = 0;
-  for (const f of list) {
-    if (f.size > MAX_FILE_BYTES) {
-      refused.push({ name: f.name, reason: `over ${MAX_FILE_BYTES / 2 ** 20} MiB` });
-      continue;
-    }
-    if (batch.length && (batch.length >= MAX_FILES || size + f.size > MAX_BATCH_BYTES)) {
-      out.push(batch);
-      batch = [];
-      size = 0;
-    }
-    batch.push(f);
-    size += f.size;
-  }
-  if (batch.length) out.push(batch);
-  return out;
-}
 
 function facesText(p) {
   if (!p.faces) return "no faces";
@@ -83,14 +53,50 @@ function thumbnail(p) {
   );
 }
 
+/** The library's first screen: its photos and videos, newest first, by month and day. */
 export async function libraryPage(ctx) {
+  const { main, query } = ctx;
+  if (["year", "folder", "undated"].some((k) => query.has(k))) return filteredPage(ctx);
+  const summary = h("p", { class: "summary tl-summary", role: "status" });
+  const empty = h("p", { class: "empty", hidden: true });
+  const tools = h(
+    "div",
+    { class: "tl-tools" },
+    h("a", { href: "/library?folder=", class: "button-link small", text: "Folders and years" }),
+    h("a", { href: "/trash", class: "button-link small", text: "Trash" }),
+  );
+  main.append(h("div", { class: "tl-head" }, h("h1", { text: "Library" }), summary, tools));
+  const host = h("section", { class: "tl-host", "aria-label": "Photos and videos, newest first" });
+  let view = null;
+  if (ctx.can("upload")) {
+    const panel = uploadPanel(ctx, () => view?.refresh().catch(() => null), main);
+    main.append(panel);
+  }
+  main.append(empty, host);
+  view = await timeline(ctx, host, {
+    summary: (total) => {
+      summary.textContent = total ? `${plural(total, "photo or video", "photos and videos")}` : "";
+    },
+    onEmpty: (isEmpty) => {
+      empty.hidden = !isEmpty;
+      empty.textContent = ctx.can("upload")
+        ? "No photos yet. Add some with “Add photos and videos” above, or drop them here."
+        : "No photos yet. Someone who may add photos can add them here.";
+    },
+  });
+}
+
+/** The photos of a year, a folder, or without a date (the filters of the address). */
+async function filteredPage(ctx) {
   const { main, query, signal } = ctx;
   const undated = query.get("undated") === "1";
   const year = undated ? "" : query.get("year") || "";
   const folder = query.get("folder") || "";
   const filtered = Boolean(year || folder || undated);
-  main.append(h("h1", { text: "Library" }));
-  if (ctx.can("upload")) main.append(uploadPanel(ctx, () => reset()));
+  main.append(
+    h("p", { class: "crumbs" }, h("a", { href: "/library", text: "Library" })),
+    h("h1", { text: "Folders and years" }),
+  );
 
   // "undated" is a choice of the year list, sent to the server as its own filter.
   const yearSelect = select({ name: "year" }, [["", "All years"]], undated ? "undated" : year);
@@ -195,7 +201,7 @@ export async function libraryPage(ctx) {
           `showing ${offset}.`
         : filtered
           ? "No photos match these filters."
-          : "No photos yet. Add some here, or index a folder with `regard index`.";
+          : "No photos yet. Add some on the Library page.";
       more.hidden = offset >= total;
     } catch (err) {
       if (err.name === "AbortError") return;
@@ -227,131 +233,6 @@ export async function libraryPage(ctx) {
     ctx.onCleanup(() => observer.disconnect());
   }
   await loadMore();
-}
-
-/** Drag and drop or choose files; upload them; follow the indexing job until it ends. */
-function uploadPanel(ctx, onIndexed) {
-  const live = h("div", { class: "upload-live", role: "status" });
-  const progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Indexing" });
-  const detail = h("p", { class: "progress-text", hidden: true });
-  const results = h("div", { class: "upload-results" });
-  const files = h("input", {
-    type: "file",
-    name: "files",
-    multiple: true,
-    accept: PHOTO_TYPES,
-  });
-  const zone = h(
-    "div",
-    { class: "dropzone" },
-    h("p", {
-      class: "dropzone-text",
-      text: "Drop photos here (JPEG, PNG, WebP, HEIC, TIFF, BMP or GIF), or choose them.",
-    }),
-    field(
-      "Photos to add",
-      files,
-      "Videos are not indexed yet, so Regard does not keep them. " +
-        `Up to ${MAX_FILES} files at a time; more are sent in turns.`,
-    ),
-  );
-  acceptFiles(zone, files, send);
-
-  async function send(list) {
-    files.disabled = true;
-    clear(results);
-    const totals = { stored: [], duplicates: [], refused: [] };
-    const jobs = [];
-    try {
-      for (const batch of batches(list, totals.refused)) {
-        live.textContent = `Sending ${plural(batch.length, "file")}…`;
-        const body = new FormData();
-        for (const f of batch) body.append("files", f, f.name);
-        const out = await post("/uploads", { form: body });
-        totals.stored.push(...out.stored);
-        totals.duplicates.push(...out.duplicates);
-        totals.refused.push(...out.refused);
-        if (out.job) jobs.push(out.job);
-      }
-      live.textContent =
-        `Received ${plural(totals.stored.length, "new file")}; ` +
-        `${totals.duplicates.length} already in the library; ` +
-        `${totals.refused.length} refused.`;
-      if (totals.refused.length) {
-        results.append(
-          h("p", { text: "Not added:" }),
-          h(
-            "ul",
-            {},
-            totals.refused.map((r) => h("li", { text: `${r.name}: ${r.reason}` })),
-          ),
-        );
-      }
-      for (const job of jobs) await follow(job);
-      if (!jobs.length) live.textContent += " Nothing new to index.";
-    } catch (err) {
-      if (err.name !== "AbortError") {
-        clear(results).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
-      }
-    } finally {
-      files.disabled = false;
-    }
-  }
-
-  async function follow(first) {
-    let job = first;
-    progress.hidden = false;
-    detail.hidden = false;
-    live.textContent = "Indexing the new photos…";
-    while (job.state === "queued" || job.state === "running") {
-      progress.max = Math.max(job.total, 1);
-      progress.value = job.done;
-      detail.textContent = job.state === "queued" ? "Waiting for the indexer…" : jobText(job);
-      await sleep(500, ctx.signal);
-      job = await get(`/jobs/${job.id}`, { signal: ctx.signal });
-    }
-    progress.max = Math.max(job.total, 1);
-    progress.value = job.state === "done" ? progress.max : job.done;
-    detail.textContent = jobText(job);
-    if (job.state === "done") {
-      live.textContent =
-        `Indexing finished: ${plural(job.done, "file")} looked at, ` +
-        `${plural(job.faces, "face")} found, ${job.errors} could not be used.`;
-      const failures = job.report?.failures || [];
-      if (failures.length) {
-        results.append(
-          h("p", { text: "Files that could not be used:" }),
-          h(
-            "ul",
-            { class: "failures" },
-            failures.map((f) => h("li", { class: "path", text: f.message })),
-          ),
-        );
-      }
-    } else {
-      live.textContent = `Indexing failed: ${job.message}`;
-    }
-    onIndexed();
-  }
-
-  // Indexing already under way (started before this page was opened) is followed too.
-  get("/jobs", { signal: ctx.signal })
-    .then((jobs) => {
-      const running = jobs.find((j) => j.state === "queued" || j.state === "running");
-      if (running && !files.disabled) follow(running).catch(() => null);
-    })
-    .catch(() => null);
-
-  return h(
-    "section",
-    { class: "panel", "aria-labelledby": "upload-h" },
-    h("h2", { id: "upload-h", text: "Add photos" }),
-    zone,
-    live,
-    progress,
-    detail,
-    results,
-  );
 }
 
 export async function statusPage(ctx) {

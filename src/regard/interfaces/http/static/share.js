@@ -301,8 +301,14 @@ function exportSection(ctx, params) {
   mode.addEventListener("change", showVisibleField);
   showVisibleField();
 
+  // Photos chosen in the library's timeline (its selection bar's "Share anonymised").
+  const chosenPhotos = (params.get("photos") || "")
+    .split(",")
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
   const request = () => {
     const body = {
+      photos: chosenPhotos,
       folders: folder.value.trim() ? [folder.value.trim()] : [],
       people: person.value.trim() ? [person.value.trim()] : [],
       blur: mode.value,
@@ -311,7 +317,7 @@ function exportSection(ctx, params) {
       rename: rename.checked,
       keep: keepDate.checked ? ["DateTimeOriginal"] : [],
     };
-    if (!body.folders.length && !body.people.length) {
+    if (!body.photos.length && !body.folders.length && !body.people.length) {
       throw new Error("Say what to export: a folder of the library or a person.");
     }
     return body;
@@ -357,6 +363,12 @@ function exportSection(ctx, params) {
   el = form(
     {},
     [
+      chosenPhotos.length
+        ? h("p", {
+            class: "notice chosen-photos",
+            text: `${chosenPhotos.length} photos chosen in the library; a folder or a person adds more.`,
+          })
+        : null,
       field("Folder", folder, "A folder of the library: its photos and those under it."),
       field("Person", person, "Or everyone's photos of this person (needs their consent)."),
       field("Blur", mode),
