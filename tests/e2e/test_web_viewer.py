@@ -386,7 +386,8 @@ def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
 ) -> None:
     """The contract with the naming popover: a click on a face box dispatches
     `regard:name-face` (cancelable, with the face, the photo, the box and `onDone`); if nobody
-    takes it, a face in a person leads to that person."""
+    takes it, a face in a person leads to that person. In the app the naming popover
+    (namer.js) takes it: the face opens its naming dialog over the player."""
     video = next(p["id"] for p in timeline(server) if p["name"] == "stage.mp4")
     moments = detail(server, video)["moments"]
     known = max((m for m in moments if m["person"]), key=lambda m: m["end"] - m["start"])
@@ -403,7 +404,7 @@ def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
             e.preventDefault();
             window.asked.push({faceId: e.detail.faceId, photoId: e.detail.photoId,
               anchor: e.detail.anchor.dataset.face, done: typeof e.detail.onDone});
-          }, { once: true }); }"""
+          }, { once: true, capture: true }); }"""
     )
     box.click()
     asked = page.evaluate("() => window.asked")
@@ -416,9 +417,21 @@ def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
         }
     ]
     assert page.url.startswith(f"{server.url}/photos/{video}")
-    # Nobody takes it: the face's person.
+    # The app's own listener (the naming popover) takes it: a dialog to name this face.
     box.focus()
     page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name=re.compile("^Not a person"))).to_be_visible()
+    assert page.url.startswith(f"{server.url}/photos/{video}")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    # Nobody takes it (no naming popover on the page): the face's person.
+    page.evaluate(
+        """() => document.addEventListener('regard:name-face', (e) => {
+             e.stopImmediatePropagation(); }, { capture: true, once: true })"""
+    )
+    box.click()
     page.wait_for_url(f"**/people/{known['person']}")
 
     # A search by that person lists the moment too, and plays it.

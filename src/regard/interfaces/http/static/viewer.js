@@ -322,8 +322,8 @@ export async function viewerPage(ctx) {
       detail: { faceId: face.face_id, photoId: photo.id, anchor, onDone: () => reload() },
       cancelable: true,
     });
-    // Another part of the app names faces where they are seen; until one does, a face in a
-    // person leads to that person.
+    // The naming popover (namer.js) names faces where they are seen; a page without it
+    // leads from a face in a person to that person.
     if (!document.dispatchEvent(event)) return;
     if (face.person) ctx.navigate(`/people/${face.person}`);
     else status.textContent = `${faceLabel(face)}: in no person yet.`;
