@@ -167,11 +167,12 @@ class HnswIndex:
     Vectors are kept as float32 and compared by inner product, so every score is the exact
     cosine similarity `ExactIndex` gives (a float16 graph moved scores by ~1e-3, enough to
     drop a face sitting on a threshold). A search asks the graph for at least `candidates`
-    neighbours (the graph's beam is never narrower) and keeps the best: over-fetching is what
-    buys recall in dense clusters. When a threshold search finds that the
-    neighbours it asked for are all above the threshold (a query in a dense cluster, where the
-    graph's order is only approximate) it scans every vector instead, asking for `exact_from`
-    and then 4x more until the last falls below: a match is never silently missed.
+    neighbours (usearch widens its beam to match) and keeps the best: over-fetching is what
+    buys recall in dense clusters. When half or more of the neighbours a threshold search
+    asked for are above the threshold (a query in a dense cluster, where the graph's order
+    is only approximate) it scans every vector instead, asking for `exact_from` and then 4x
+    more until the last falls below (tests/unit/storage/test_hnsw.py checks against exact
+    search on clustered data that no match is missed).
     Removal only marks a vector (a tombstone): `compact()` rebuilds the graph from the live
     vectors, after which neither the index nor its saved bytes hold a removed one.
     bench/search_scale.py measures recall, latency, memory and build time.
@@ -237,19 +238,11 @@ class HnswIndex:
         if keys:
             self._index.remove(keys)
 
-    def _set_beam(self, ef: int) -> None:
-        self._index.expansion_search = ef  # type: ignore[misc]  # the stub misses its setter
-
     def _ask(self, query: npt.NDArray[np.float32], count: int, *, exact: bool = False) -> Any:
-        # The beam must hold at least as many nodes as are asked for, or the graph returns
-        # whatever its narrower beam happened to reach.
-        self._set_beam(max(self._ef, count))
-        try:
-            return self._index.search(
-                np.asarray(query, dtype=np.float32), count, threads=1, exact=exact
-            )
-        finally:
-            self._set_beam(self._ef)
+        # usearch widens its beam to the count asked for (max(expansion_search, count)).
+        return self._index.search(
+            np.asarray(query, dtype=np.float32), count, threads=1, exact=exact
+        )
 
     def _neighbours(self, found: Any) -> list[Neighbour]:
         hits = [
@@ -273,10 +266,12 @@ class HnswIndex:
             return []
         k = min(n, max(self.candidates, limit or 0))
         found = self._neighbours(self._ask(query, k))
-        if len(found) == k and found[-1].score >= threshold:
-            # More matches than the beam was asked for: the query sits in a dense cluster,
-            # where the graph's order is only approximate (a beam of 1,024 still misses
-            # members). Scan every vector instead, widening until the last is below.
+        matches = sum(h.score >= threshold for h in found)
+        if len(found) == k and 2 * matches >= k:
+            # Half the beam or more are matches: the query sits in a dense cluster, where
+            # the graph's order is only approximate (a beam of 1,024 still misses members,
+            # and its last candidate can fall below the threshold before every match is
+            # in). Scan every vector instead, widening until the last is below.
             k = min(n, max(4 * k, self.exact_from))
             while True:
                 found = self._neighbours(self._ask(query, k, exact=True))
@@ -294,11 +289,7 @@ class HnswIndex:
         if n == 0 or not len(queries) or k <= 0:
             return ids, sims
         count = min(n, max(k, self.candidates))
-        self._set_beam(max(self._ef, count))
-        try:
-            found = self._index.search(queries, count, threads=self.threads)
-        finally:
-            self._set_beam(self._ef)
+        found = self._index.search(queries, count, threads=self.threads)
         keys = np.asarray(found.keys).reshape(len(queries), -1).astype(np.int64)
         dist = np.asarray(found.distances, dtype=np.float32).reshape(len(queries), -1)
         counts = np.asarray(getattr(found, "counts", [keys.shape[1]] * len(queries))).reshape(-1)

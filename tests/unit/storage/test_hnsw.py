@@ -22,7 +22,7 @@ def clustered(n, dim, people, spread, seed, heavy=True):
 EDGE = 1e-5  # two float32 dot products of the same vectors differ by ~1e-7
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(200, 3000),
     people=st.integers(1, 400),
