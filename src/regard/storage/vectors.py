@@ -168,11 +168,12 @@ class HnswIndex:
     cosine similarity `ExactIndex` gives (a float16 graph moved scores by ~1e-3, enough to
     drop a face sitting on a threshold). A search asks the graph for at least `candidates`
     neighbours (usearch widens its beam to match) and keeps the best: over-fetching is what
-    buys recall in dense clusters. When half or more of the neighbours a threshold search
-    asked for are above the threshold (a query in a dense cluster, where the graph's order
-    is only approximate) it scans every vector instead, asking for `exact_from` and then 4x
-    more until the last falls below (tests/unit/storage/test_hnsw.py checks against exact
-    search on clustered data that no match is missed).
+    buys recall in dense clusters. A threshold search with few matches confirms them with a
+    beam 4x wider (until a wider one finds no new match); when half or more of the beam are
+    matches (a query in a dense cluster, where the graph's order is only approximate), or the
+    beam would pass `exact_from`, it scans every vector instead, widening until the last
+    falls below (tests/unit/storage/test_hnsw.py checks against exact search on clustered
+    data that no match is missed).
     Removal only marks a vector (a tombstone): `compact()` rebuilds the graph from the live
     vectors, after which neither the index nor its saved bytes hold a removed one.
     bench/search_scale.py measures recall, latency, memory and build time.
@@ -266,20 +267,31 @@ class HnswIndex:
             return []
         k = min(n, max(self.candidates, limit or 0))
         found = self._neighbours(self._ask(query, k))
-        matches = sum(h.score >= threshold for h in found)
-        if len(found) == k and 2 * matches >= k:
-            # Half the beam or more are matches: the query sits in a dense cluster, where
-            # the graph's order is only approximate (a beam of 1,024 still misses members,
-            # and its last candidate can fall below the threshold before every match is
-            # in). Scan every vector instead, widening until the last is below.
-            k = min(n, max(4 * k, self.exact_from))
-            while True:
-                found = self._neighbours(self._ask(query, k, exact=True))
-                if k >= n or found[-1].score < threshold:
-                    break
-                k = min(n, 4 * k)
+        while len(found) == k < n:
+            matches = {h.id for h in found if h.score >= threshold}
+            if 2 * len(matches) >= k or 4 * k > self.exact_from:
+                # Half the beam or more are matches: the query sits in a dense cluster,
+                # where the graph's order is only approximate (a beam of 1,024 still misses
+                # members, and its last candidate can fall below the threshold before every
+                # match is in). Scan every vector, widening until the last is below.
+                found = self._scan(query, threshold, min(n, max(4 * k, self.exact_from)))
+                break
+            # Few matches: confirm with a 4x wider beam that there are no more.
+            k = min(n, 4 * k)
+            wider = self._neighbours(self._ask(query, k))
+            if {h.id for h in wider if h.score >= threshold} <= matches:
+                break
+            found = wider
         hits = [h for h in found if h.score >= threshold]
         return hits[:limit] if limit is not None else hits
+
+    def _scan(self, query: npt.NDArray[np.float32], threshold: float, k: int) -> list[Neighbour]:
+        n = len(self)
+        while True:
+            found = self._neighbours(self._ask(query, k, exact=True))
+            if k >= n or found[-1].score < threshold:
+                return found
+            k = min(n, 4 * k)
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)

@@ -36,7 +36,7 @@ def test_a_threshold_search_finds_every_match_exact_search_finds(
 ):
     v = clustered(n, 32, min(people, n), spread, seed)
     ids = list(range(10, 10 + n))
-    exact, hnsw = ExactIndex(32), HnswIndex(32, candidates=16, exact_from=64)
+    exact, hnsw = ExactIndex(32), HnswIndex(32, candidates=16, exact_from=64, threads=1)
     exact.add(ids, v)
     hnsw.add(ids, v)
     for q in v[:: max(1, n // 8)][:8]:
