@@ -118,7 +118,11 @@ def test_removal_leaves_tombstones_in_the_bytes_until_compaction():
 
 @pytest.mark.slow
 def test_erasure_is_complete_at_100000_faces():
-    n = 100_000
+    erase_and_check(100_000)
+
+
+def erase_and_check(n):
+    """Remove 1,000 of n faces: none is found; after compaction none is in the bytes."""
     v = clustered(n, 128, 20_000, 0.75, 7)
     hnsw = HnswIndex(128)
     for start in range(0, n, 20_000):
@@ -141,5 +145,5 @@ def test_erasure_is_complete_at_100000_faces():
     restored = HnswIndex.from_bytes(128, blob)
     assert len(restored) == n - 1000
     assert not gone_set & set(restored.ids().tolist())
-    for g in kept[:20]:
-        assert restored.top_k(v[g], 1)[0].id == g
+    for g in kept[:20]:  # the same graph: the same answers (an ANN may miss even itself)
+        assert restored.top_k(v[g], 17) == hnsw.top_k(v[g], 17)
