@@ -760,7 +760,7 @@ def main() -> None:
     }
     print(
         "Regard people grouping at scale: synthetic 128-D embeddings (see the docstring), HNSW "
-        f"index (usearch f16, M 16, ef_add 128, ef_search 64), {os.cpu_count()} cores"
+        f"index (usearch float32, M 16, ef_add 128, 64 candidates), {os.cpu_count()} cores"
     )
     results: dict[str, Any] = {}
     for n in args.sizes:

@@ -81,6 +81,8 @@ class VectorStore:
             # The saved graph holds every vector: it is sealed like the catalog's vectors.
             data = self.catalog.codec.open_raw(self.file.read_bytes(), self._context())
             index = HnswIndex.from_bytes(self.model.dim, data)
+            if not index.exact_scores:
+                return None  # an older float16 graph: its scores are not exact, rebuild it
         except (OSError, ValueError, RuntimeError, WrongKeyError):
             return None
         have = set(index.ids().tolist())

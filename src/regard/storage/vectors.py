@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 Matrix = npt.NDArray[np.float32]
+
+# HNSW settings, chosen by bench/search_scale.py (see README, Benchmarks).
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 64
+CANDIDATES = 64
+EXACT_FROM = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,39 +164,63 @@ class ExactIndex:
 class HnswIndex:
     """Approximate neighbours (HNSW graph, usearch) for libraries too big for exact search.
 
-    Vectors are kept as float16 (half the memory; similarities change by ~1e-3). With
-    connectivity 16 and 128 candidates per insertion, the faces an exact search finds above
-    the grouping threshold are found 99.5 % of the time (bench/people_scale.py measures it).
-    A threshold search asks for more neighbours until the last one falls below the threshold.
+    Vectors are kept as float32 and compared by inner product, so every score is the exact
+    cosine similarity `ExactIndex` gives (a float16 graph moved scores by ~1e-3, enough to
+    drop a face sitting on a threshold). A search asks the graph for at least `candidates`
+    neighbours (usearch widens its beam to match) and keeps the best: over-fetching is what
+    buys recall in dense clusters. A threshold search with few matches confirms them with a
+    beam 4x wider (until a wider one finds no new match); when half or more of the beam are
+    matches (a query in a dense cluster, where the graph's order is only approximate), or the
+    beam would pass `exact_from`, it scans every vector instead, widening until the last
+    falls below (tests/unit/storage/test_hnsw.py checks against exact search on clustered
+    data that no match is missed).
+    Removal only marks a vector (a tombstone): `compact()` rebuilds the graph from the live
+    vectors, after which neither the index nor its saved bytes hold a removed one.
+    bench/search_scale.py measures recall, latency, memory and build time.
     """
 
     def __init__(
         self,
         dim: int,
         *,
-        connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 64,
+        connectivity: int = CONNECTIVITY,
+        expansion_add: int = EXPANSION_ADD,
+        expansion_search: int = EXPANSION_SEARCH,
+        candidates: int = CANDIDATES,
+        exact_from: int = EXACT_FROM,
+        dtype: str = "f32",
         threads: int = 0,
     ) -> None:
         from usearch.index import Index
 
         self.dim = dim
         self.threads = threads
+        self.candidates = candidates
+        self.exact_from = exact_from
         self._index = Index(
             ndim=dim,
-            metric="cos",
-            dtype="f16",
+            metric="ip",
+            dtype=dtype,
             connectivity=connectivity,
             expansion_add=expansion_add,
             expansion_search=expansion_search,
         )
+        self._ef = expansion_search
 
     def __len__(self) -> int:
         return int(self._index.size)
 
     def __contains__(self, item: object) -> bool:
         return isinstance(item, int | np.integer) and bool(self._index.contains(int(item)))
+
+    @property
+    def memory_bytes(self) -> int:
+        """What the graph and its vectors take in memory."""
+        return int(self._index.memory_usage)
+
+    @property
+    def exact_scores(self) -> bool:
+        return str(self._index.dtype).lower().endswith("f32")
 
     def add(self, ids: Sequence[int], vectors: Matrix) -> None:
         vecs = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
@@ -201,67 +232,145 @@ class HnswIndex:
         present = [int(k) for k in keys if self._index.contains(int(k))]
         if present:
             self._index.remove(present)
-        self._index.add(keys, vecs, threads=self.threads)
+        self._index.add(keys, np.ascontiguousarray(vecs), threads=self.threads)
 
     def remove(self, ids: Iterable[int]) -> None:
         keys = [int(i) for i in ids if self._index.contains(int(i))]
         if keys:
             self._index.remove(keys)
 
-    def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
-        if len(self) == 0 or k <= 0:
-            return []
-        found = self._index.search(np.asarray(query, dtype=np.float32), min(k, len(self)))
-        return [
+    def _ask(self, query: npt.NDArray[np.float32], count: int, *, exact: bool = False) -> Any:
+        # usearch widens its beam to the count asked for (max(expansion_search, count)).
+        return self._index.search(
+            np.asarray(query, dtype=np.float32), count, threads=1, exact=exact
+        )
+
+    def _neighbours(self, found: Any) -> list[Neighbour]:
+        hits = [
             Neighbour(int(key), 1.0 - float(dist))
             for key, dist in zip(found.keys, found.distances, strict=True)
         ]
+        hits.sort(key=lambda n: (-n.score, n.id))
+        return hits
+
+    def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
+        n = len(self)
+        if n == 0 or k <= 0:
+            return []
+        return self._neighbours(self._ask(query, min(n, max(k, self.candidates))))[:k]
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
     ) -> list[Neighbour]:
-        k = 64
-        while True:
-            found = self.top_k(query, k)
-            if len(found) < k or found[-1].score < threshold or k >= len(self):
+        n = len(self)
+        if n == 0:
+            return []
+        k = min(n, max(self.candidates, limit or 0))
+        found = self._neighbours(self._ask(query, k))
+        while len(found) == k < n:
+            matches = {h.id for h in found if h.score >= threshold}
+            if 2 * len(matches) >= k or 4 * k > self.exact_from:
+                # Half the beam or more are matches: the query sits in a dense cluster,
+                # where the graph's order is only approximate (a beam of 1,024 still misses
+                # members, and its last candidate can fall below the threshold before every
+                # match is in). Scan every vector, widening until the last is below.
+                found = self._scan(query, threshold, min(n, max(4 * k, self.exact_from)))
                 break
-            k *= 4
-        hits = [n for n in found if n.score >= threshold]
-        hits.sort(key=lambda n: (-n.score, n.id))
+            # Few matches: confirm with a 4x wider beam that there are no more.
+            k = min(n, 4 * k)
+            wider = self._neighbours(self._ask(query, k))
+            if {h.id for h in wider if h.score >= threshold} <= matches:
+                break
+            found = wider
+        hits = [h for h in found if h.score >= threshold]
         return hits[:limit] if limit is not None else hits
+
+    def _scan(self, query: npt.NDArray[np.float32], threshold: float, k: int) -> list[Neighbour]:
+        n = len(self)
+        while True:
+            found = self._neighbours(self._ask(query, k, exact=True))
+            if k >= n or found[-1].score < threshold:
+                return found
+            k = min(n, 4 * k)
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
         sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        if len(self) == 0 or not len(queries):
+        n = len(self)
+        if n == 0 or not len(queries) or k <= 0:
             return ids, sims
-        found = self._index.search(queries, min(k, len(self)), threads=self.threads)
+        count = min(n, max(k, self.candidates))
+        found = self._index.search(queries, count, threads=self.threads)
         keys = np.asarray(found.keys).reshape(len(queries), -1).astype(np.int64)
-        dist = np.asarray(found.distances).reshape(len(queries), -1)
+        dist = np.asarray(found.distances, dtype=np.float32).reshape(len(queries), -1)
         counts = np.asarray(getattr(found, "counts", [keys.shape[1]] * len(queries))).reshape(-1)
-        width = keys.shape[1]
-        valid = np.arange(width)[None, :] < counts[:, None]
-        ids[:, :width] = np.where(valid, keys, -1)
-        sims[:, :width] = np.where(valid, 1.0 - dist, -np.inf)
+        valid = np.arange(keys.shape[1])[None, :] < counts[:, None]
+        score = np.where(valid, 1.0 - dist, -np.inf).astype(np.float32)
+        key = np.where(valid, keys, -1)
+        # Best first, ties by id (as ExactIndex); only the first k are kept.
+        order = np.lexsort((key, -score), axis=1)[:, :k]
+        width = order.shape[1]
+        ids[:, :width] = np.take_along_axis(key, order, axis=1)
+        sims[:, :width] = np.take_along_axis(score, order, axis=1)
         return ids, sims
 
     def ids(self) -> npt.NDArray[np.int64]:
         return np.asarray(self._index.keys, dtype=np.int64)
+
+    def vectors(self, ids: Sequence[int]) -> Matrix:
+        """The stored vectors of `ids` (float32 rows, as added)."""
+        got = self._index.get(np.asarray(ids, dtype=np.uint64))
+        return np.asarray(got, dtype=np.float32).reshape(len(ids), self.dim)
+
+    def compact(self, batch: int = 20_000) -> None:
+        """Rebuild the graph from the live vectors: removed vectors stop existing in memory
+        and in what `to_bytes` writes (removal alone leaves them in the graph's storage)."""
+        fresh = HnswIndex(
+            self.dim,
+            connectivity=int(self._index.connectivity),
+            expansion_add=int(self._index.expansion_add),
+            expansion_search=self._ef,
+            candidates=self.candidates,
+            exact_from=self.exact_from,
+            dtype=str(self._index.dtype).rsplit(".", 1)[-1].lower(),
+            threads=self.threads,
+        )
+        keys = self.ids()
+        for start in range(0, len(keys), batch):
+            part = keys[start : start + batch].tolist()
+            fresh.add(part, self.vectors(part))
+        self._index = fresh._index
 
     def to_bytes(self) -> bytes:
         data = self._index.save()
         return bytes(data) if data is not None else b""
 
     @classmethod
-    def from_bytes(cls, dim: int, data: bytes, threads: int = 0) -> HnswIndex:
+    def from_bytes(
+        cls,
+        dim: int,
+        data: bytes,
+        threads: int = 0,
+        *,
+        candidates: int = CANDIDATES,
+        exact_from: int = EXACT_FROM,
+    ) -> HnswIndex:
         from usearch.index import Index
 
         made = cls.__new__(cls)
         made.dim = dim
         made.threads = threads
-        restored = Index.restore(data)
+        made.candidates = candidates
+        made.exact_from = exact_from
+        try:
+            restored = Index.restore(data)
+        except (ValueError, RuntimeError) as e:
+            raise ValueError(f"not a saved vector index ({e})") from e
         if restored is None:
             raise ValueError("not a saved vector index")
+        if int(restored.ndim) != dim:
+            raise ValueError(f"a saved vector index of {restored.ndim} dimensions, not {dim}")
         made._index = restored
+        made._ef = int(restored.expansion_search)
         return made
