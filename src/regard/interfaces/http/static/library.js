@@ -27,9 +27,12 @@ function facesText(p) {
   return `${plural(p.faces, "face")}, ${inPeople} in people`;
 }
 
+const KINDS = { index: "Indexing", anonymise: "Anonymising", export: "Export" };
+
 function jobText(job) {
-  const files = `${job.done} of ${job.total || "?"} files`;
-  return `${files} · ${plural(job.faces, "face")} · ${plural(job.errors, "error")}`;
+  const done = `${job.done} of ${job.total || "?"} ${job.unit || "files"}`;
+  if (job.kind !== "index") return done;
+  return `${done} · ${plural(job.faces, "face")} · ${plural(job.errors, "error")}`;
 }
 
 function thumbnail(p) {
@@ -352,7 +355,7 @@ function jobsView(jobs) {
   return h(
     "section",
     { class: "panel", "aria-labelledby": "st-jobs" },
-    h("h2", { id: "st-jobs", text: "Indexing jobs" }),
+    h("h2", { id: "st-jobs", text: "Jobs" }),
     list.length
       ? h(
           "ul",
@@ -364,7 +367,7 @@ function jobsView(jobs) {
               h(
                 "p",
                 {},
-                h("strong", { text: j.state }),
+                h("strong", { text: `${KINDS[j.kind] || j.kind}: ${j.state}` }),
                 ` · started ${when(new Date(j.started_at * 1000).toISOString())}`,
               ),
               h("progress", {

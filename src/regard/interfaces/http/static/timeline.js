@@ -514,7 +514,8 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
   async function follow() {
     const progress = async () => {
       const jobs = await get("/jobs", { params: { limit: 5 }, signal: ctx.signal });
-      return JSON.stringify(jobs.map((j) => [j.id, j.state, j.done]));
+      const indexing = jobs.filter((j) => j.kind === "index");
+      return JSON.stringify(indexing.map((j) => [j.id, j.state, j.done]));
     };
     let seen = await progress();
     for (;;) {

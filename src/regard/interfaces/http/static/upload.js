@@ -249,7 +249,9 @@ export function uploadPanel(ctx, onChange, dropTarget) {
   // Indexing already under way (started before this page was opened) is followed too.
   get("/jobs", { params: { limit: 5 }, signal: ctx.signal })
     .then((jobs) => {
-      const running = jobs.find((j) => j.state === "queued" || j.state === "running");
+      const running = jobs.find(
+        (j) => j.kind === "index" && (j.state === "queued" || j.state === "running"),
+      );
       if (running && !busy) follow(running).catch(() => null);
     })
     .catch(() => null);
