@@ -77,6 +77,13 @@ def test_nms_suppresses_overlaps_within_a_class_only():
     assert nms(boxes[:0], scores[:0], classes[:0], 0.45) == []
 
 
+def test_nms_keeps_classes_apart_when_boxes_reach_past_the_edges():
+    # Boxes of a YOLO head may start left of the input; two classes must still never meet.
+    boxes = np.array([[-60, -60, 40, 40], [-60, -60, 40, 40]], dtype=np.float32)
+    scores = np.array([0.9, 0.8], dtype=np.float32)
+    assert nms(boxes, scores, np.array([0, 1]), 0.1) == [0, 1]
+
+
 def test_letterbox_keeps_the_aspect_and_centres_the_image():
     rgb = np.zeros((300, 600, 3), np.uint8)
     resized, place = letterbox(rgb, 416)

@@ -102,8 +102,9 @@ def _blob(resized: RGBImage, place: Placement, size: int, fill: Floats, pixels: 
 def nms(xyxy: Floats, scores: Floats, classes: npt.NDArray[np.intp], iou: float) -> list[int]:
     """Greedy non-maximum suppression within each class: indices kept, best first."""
     order = np.argsort(-scores, kind="stable")
-    # Shifting each class to its own region makes one pass suppress within classes only.
-    span = float(np.max(xyxy)) + 1 if len(xyxy) else 1.0
+    # Shifting each class to its own region makes one pass suppress within classes only
+    # (boxes may reach past the input's edges, so the span is taken from both ends).
+    span = float(np.max(xyxy) - np.min(xyxy)) + 1 if len(xyxy) else 1.0
     boxes = xyxy + (classes.astype(np.float32) * span)[:, None]
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep: list[int] = []
