@@ -263,7 +263,7 @@ def decode_gfl(
 
 
 @dataclass(frozen=True, slots=True)
-class YoloHead:
+class YoloOutput:
     output: str
     stride: int
     anchors: tuple[tuple[float, float], ...]  # (w, h) in input pixels
@@ -275,8 +275,8 @@ class YoloV3TinyDetector(_CvDetector):
     spec = YOLOV3_TINY.spec
     # From the [yolo] sections of yolov3-tiny.cfg (a test checks them against the file).
     heads = (
-        YoloHead("yolo0", 32, ((81, 82), (135, 169), (344, 319))),
-        YoloHead("yolo1", 16, ((10, 14), (23, 27), (37, 58))),
+        YoloOutput("yolo0", 32, ((81, 82), (135, 169), (344, 319))),
+        YoloOutput("yolo1", 16, ((10, 14), (23, 27), (37, 58))),
     )
     output_names = ("yolo0", "yolo1")
     fill = np.array([0.5, 0.5, 0.5], dtype=np.float32)

@@ -57,8 +57,7 @@ class YoloHead:
     output: str  # ONNX output name
     anchors: tuple[tuple[float, float], ...]  # (w, h) in input pixels at the cfg's size
     classes: int
-    cfg_size: tuple[int, int]  # (width, height) the anchors are relative to
-    scale_x_y: float = 1.0
+    cfg_size: tuple[int, int]  # (width, height) of the cfg's [net]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +202,9 @@ def convert(cfg_text: str, weights: bytes) -> DarknetModel:
             pairs = list(zip(all_anchors[::2], all_anchors[1::2], strict=True))
             mask = sec.numbers("mask") if "mask" in sec.options else list(range(len(pairs)))
             classes = sec.number("classes", 20)
+            # YOLOv4's box variants change the decoding, which Regard does not implement.
+            if float(sec.text("scale_x_y", "1")) != 1 or sec.number("new_coords", 0):
+                raise ConversionError(f"{where}: scale_x_y / new_coords are not supported")
             if current_c != len(mask) * (5 + classes):
                 raise ConversionError(
                     f"{where}: the layer before has {current_c} channels, the head needs "
@@ -214,7 +216,6 @@ def convert(cfg_text: str, weights: bytes) -> DarknetModel:
                     anchors=tuple(pairs[m] for m in mask),
                     classes=classes,
                     cfg_size=cfg_size,
-                    scale_x_y=float(sec.text("scale_x_y", "1")),
                 )
             )
             out = out_names[i - 1]  # a yolo layer passes its input through

@@ -309,7 +309,7 @@ class _Converter:
 
     def _op_leaky_relu(self, node: TfNode, ins: list[str]) -> None:
         alpha = node.attr("alpha", 0.2)
-        self._emit("LeakyRelu", [ins[0]], node.name, self._shape(ins[0]), alpha=alpha)
+        self._emit("LeakyRelu", [self._ref(ins[0])], node.name, self._shape(ins[0]), alpha=alpha)
 
     def _op_relu6(self, node: TfNode, ins: list[str]) -> None:
         lo = self.graph.const(f"{node.name}/min", 0.0, np.float32)
