@@ -7,10 +7,12 @@ Speed: NanoDet-g 416, YOLOv3-tiny 416 and YOLOv3-tiny 320 through cv2.dnn (the i
 converted ONNX files) at 1 and 2 OpenCV threads, on a 640x480 frame (camera/Kodak DC210.jpg,
 the frame ../shared/reports/detector-weights.md §3 timed) and a 1280x720 frame (the middle
 of camera/Nikon E900 (1).jpg). "infer" is the network's forward pass alone, "e2e" adds
-letterboxing, decoding and suppression. Each figure is the median of --runs runs, the best of
-3 interleaved rounds (as the report measured). The report's own figures (same machine type,
-cv2 5.0 through its converter) are printed beside ours, with our/report ratios; the load
-average is printed too, because the machine is shared and 2-thread runs suffer most.
+letterboxing, decoding and suppression, "cpu" is the process's CPU time per inference (at 1
+thread, what the wall time would be on an idle machine). Each figure is the median of --runs
+runs, the best of 3 interleaved rounds (as the report measured). The report's own figures
+(same machine type, cv2 5.0 through its converter) are printed beside ours, with our/report
+ratios; the load average is printed too, because the machine is shared and 2-thread runs
+suffer most.
 
 Detections: person/cat/dog/... found on the photos of the report's §4 table (Debian darknet's
 photos, scikit-image's, t1.jpg, the 39 camera photos) at threshold 0.3 with class-wise NMS
@@ -81,19 +83,22 @@ def frames(shared: Path) -> dict[str, np.ndarray]:
     return {"640x480": small, "1280x720": np.ascontiguousarray(big[120:840])}
 
 
-def timed(fn: Callable[[], object], runs: int) -> float:
-    samples = []
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall-clock and median process-CPU milliseconds per call."""
+    wall, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return statistics.median(samples)
+        wall.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def speed(detectors: dict[str, Detector], shots: dict[str, np.ndarray], runs: int) -> None:
     print(f"\nSpeed, ms per frame (median of {runs}, best of 3 rounds); load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} at the start")  # fmt: skip
     rows: dict[tuple[str, str, int, str], float] = {}
+    cpu_ms: dict[tuple[str, str, int], float] = {}
     for _round in range(3):
         for threads in (1, 2):
             cv2.setNumThreads(threads)
@@ -101,12 +106,17 @@ def speed(detectors: dict[str, Detector], shots: dict[str, np.ndarray], runs: in
                 for frame_name, frame in shots.items():
                     blob, _ = det.prepare(frame)
                     det.infer(blob)  # warm-up
-                    infer = timed(lambda d=det, b=blob: d.infer(b), runs)
-                    e2e = timed(lambda d=det, f=frame: d.detect(f), runs)
+                    infer, cpu = timed(lambda d=det, b=blob: d.infer(b), runs)
+                    e2e, _ = timed(lambda d=det, f=frame: d.detect(f), runs)
+                    key3 = (name, frame_name, threads)
+                    cpu_ms[key3] = min(cpu_ms.get(key3, float("inf")), cpu)
                     for kind, value in (("infer", infer), ("e2e", e2e)):
                         key = (name, frame_name, threads, kind)
                         rows[key] = min(rows.get(key, float("inf")), value)
-    head = f"{'model':17} {'frame':9} {'threads':>7} {'infer':>7} {'e2e':>7}"
+    # CPU: the process's CPU time per inference. At 1 thread it is what the wall time would
+    # be on an idle machine (other sessions' load does not inflate it); at 2 threads it is
+    # the sum over both threads.
+    head = f"{'model':17} {'frame':9} {'threads':>7} {'infer':>7} {'e2e':>7} {'cpu':>7}"
     print(f"{head}   report (640x480, cv2 5.0)")
     for name in detectors:
         for frame_name in shots:
@@ -119,7 +129,11 @@ def speed(detectors: dict[str, Detector], shots: dict[str, np.ndarray], runs: in
                     note = f"infer {ref:.1f} ms -> ours/report {infer / ref:.2f}x"
                     if threads == 2:
                         note += f"; e2e {REPORT_E2E[name]:.1f} -> {e2e / REPORT_E2E[name]:.2f}x"
-                print(f"{name:17} {frame_name:9} {threads:>7} {infer:7.1f} {e2e:7.1f}   {note}")
+                cpu = cpu_ms[name, frame_name, threads]
+                print(
+                    f"{name:17} {frame_name:9} {threads:>7} {infer:7.1f} {e2e:7.1f} {cpu:7.1f}   "
+                    f"{note}"
+                )
     print(f"load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
@@ -184,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-detections", action="store_true")
     args = parser.parse_args()
     shared = shared_data()
     every = None  # all 80 classes, as the report counted
@@ -195,7 +210,8 @@ def main() -> None:
     print(f"OpenCV {cv2.__version__}, numpy {np.__version__}, {os.cpu_count()} CPUs")
     if not args.skip_speed:
         speed(detectors, frames(shared), args.runs)
-    detections(detectors, shared)
+    if not args.skip_detections:
+        detections(detectors, shared)
 
 
 if __name__ == "__main__":
