@@ -146,6 +146,17 @@ def test_a_converted_file_other_than_the_pinned_one_is_not_installed(tmp_path):
     assert not (tmp_path / "models" / "tiny.onnx").exists()
 
 
+def test_a_model_folder_that_cannot_be_written_is_named(tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(ModelSourceError) as err:
+        install_models(blocker, tmp_path / "cache", [TINY], FakeRegistry())
+    assert str(err.value) == (
+        f"Cannot write {blocker / 'tiny.onnx'} (File exists). Choose a model folder you can "
+        "write to with REGARD_MODEL_DIR (or --dest) and run this again."
+    )
+
+
 def test_a_missing_model_says_how_to_install_it(tmp_path):
     with pytest.raises(ObjectModelNotInstalledError) as err:
         load_converted(TINY, tmp_path)

@@ -86,8 +86,14 @@ def install_models(
                 f"{model.spec.sha256}. The converter or the libraries it uses differ from those "
                 f"the hash was pinned with ({_versions()}). Nothing was installed."
             )
-        dest.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, data)
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, data)
+        except OSError as exc:
+            raise ModelSourceError(
+                f"Cannot write {target} ({exc.strerror}). Choose a model folder you can write "
+                "to with REGARD_MODEL_DIR (or --dest) and run this again."
+            ) from exc
         done.append(Installed(model.spec.id, target, "installed"))
     return done
 
