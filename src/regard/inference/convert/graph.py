@@ -115,11 +115,15 @@ class Graph:
                 tail = made.get(data)
                 if bias not in self.consts or tail is None or len(users[data]) != 1:
                     continue
+                if self._is_output(data):
+                    continue
                 conv, axis = tail, 1
                 if tail.op == "Transpose":
                     perm = tail.ints("perm")
                     conv, axis = made.get(tail.inputs[0], tail), perm.index(1)
                     if conv is tail or len(users[conv.outputs[0]]) != 1:
+                        continue
+                    if self._is_output(conv.outputs[0]):
                         continue
                 weight = self.consts.get(conv.inputs[1]) if conv.op == "Conv" else None
                 if weight is None:
@@ -186,7 +190,10 @@ class Graph:
                 continue
             old = node.ints("pads", [0, 0, 0, 0])
             extra = [amounts[2], amounts[3], amounts[6], amounts[7]]
-            node.attrs["pads"] = [a + b for a, b in zip(old, extra, strict=True)]
+            pads = [a + b for a, b in zip(old, extra, strict=True)]
+            if node.op == "MaxPool" and max(pads) >= min(node.ints("kernel_shape")):
+                continue  # ONNX wants a pool's pads smaller than its window
+            node.attrs["pads"] = pads
             node.inputs[0] = pad.inputs[0]
             return True
         return False
