@@ -97,6 +97,10 @@ class Mosquitto:
     def __enter__(self) -> Mosquitto:
         self.folder.mkdir(parents=True, exist_ok=True)
         lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stderr"]
+        if os.geteuid() == 0:
+            # As root it would switch to the `mosquitto` user, who cannot read the test's
+            # private folder; stay the test's user.
+            lines.append("user root")
         if self.user:
             passwords = self.folder / "passwords"
             passwords.write_text(f"{self.user[0]}:{self.user[1]}\n")

@@ -30,14 +30,7 @@ from regard.domain.search import PersonSearch, ProbeFace, SearchResult
 from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.indexing import Indexer
-from regard.jobs.ingest import (
-    EventSink,
-    FileDone,
-    IndexEvent,
-    IndexReport,
-    Outcome,
-    ScanDone,
-)
+from regard.jobs.ingest import EventSink, FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 from regard.jobs.probes import worker_probes
 from regard.jobs.queue import JobQueue, JobRunner
 from regard.pipeline.analyse import Analyser, AnalysisSettings
@@ -54,6 +47,7 @@ from regard.privacy.audit import AuditLog, Verification
 from regard.privacy.policy import PolicyGate
 from regard.privacy.state import state_dir
 from regard.services.accounts import Accounts, Session
+from regard.services.alerts import Alerts
 from regard.services.anonymise import (
     AnonymisedCopy,
     AnonymisedPhoto,
@@ -220,6 +214,13 @@ class Engine:
             catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
         )
         self._build_services()
+        #: Camera alert sinks (MQTT, webhook, desktop) and the web app's live events.
+        self.alerts = Alerts(
+            self.catalog,
+            sealer=self.require_key,
+            hold=lambda: self.lock,
+            library_root=self.paths.root,
+        )
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()

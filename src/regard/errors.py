@@ -20,7 +20,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │                                 (also an InvalidRequestError)
     ├── InvalidRequestError           a value given to a command or a request is not valid
     │   ├── UploadTooLargeError       an uploaded file (or upload) is over the size limit
-    │   └── UnsupportedUploadError    an uploaded file is not of a kind Regard accepts
+    │   ├── UnsupportedUploadError    an uploaded file is not of a kind Regard accepts
+    │   └── SinkError                 an alert sink cannot be added or used as asked (an address
+    │                                 on the internet, an unknown sink)
     ├── AccountError                  the web app's accounts and sessions
     │   ├── NotSignedInError          no valid session (or it expired)
     │   ├── ForbiddenError            signed in, but the role does not allow it
@@ -213,6 +215,10 @@ class UploadTooLargeError(InvalidRequestError):
 
 class UnsupportedUploadError(InvalidRequestError):
     pass
+
+
+class SinkError(InvalidRequestError):
+    """An alert sink cannot be added, found or used as asked."""
 
 
 class PrivacyRequestError(PrivacyError, InvalidRequestError):
