@@ -8,6 +8,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── LibraryLockedError        another Regard process is writing to it
     │   ├── PhotoNotFoundError        no photo with that id
     │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
+    │   ├── EventNotFoundError        no camera event (or snapshot of it) with that id
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
@@ -127,6 +128,11 @@ class PhotoNotFoundError(LibraryError):
 class JobNotFoundError(LibraryError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"No indexing job {job_id!r}. Jobs are kept until the server stops.")
+
+
+class EventNotFoundError(LibraryError):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"There is no camera event {event_id}, or it has no snapshot (any more).")
 
 
 class LibraryVersionError(LibraryError):

@@ -24,6 +24,7 @@ PAGES = (
     "/login",
     "/setup",
     "/account",
+    "/events",
 )
 
 

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from regard.interfaces.http.routes import accounts, library, people, privacy, search, sharing
+from regard.interfaces.http.routes import (
+    accounts,
+    events,
+    library,
+    people,
+    privacy,
+    search,
+    sharing,
+)
 
 #: Every route of the API. It holds the areas' routes themselves, each with its full path,
 #: not the areas' routers (which FastAPI would keep whole, behind a wrapper).
 router = APIRouter()
-for area in (accounts, library, people, search, privacy, sharing):
+for area in (accounts, library, people, search, privacy, sharing, events):
     router.routes.extend(area.router.routes)
