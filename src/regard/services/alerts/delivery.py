@@ -147,13 +147,18 @@ class QueuedSink:
             self.start()
         except Exception as e:  # a broker down at start is retried with the first message
             self._failed(e, "could not connect")
+        given_up_before = 0
         try:
             while True:
+                if not self._closing.is_set():
+                    given_up_before = self.stats.given_up
                 item = self._queue.get()
                 if item is None:
                     break
-                if self._closing.is_set() and time.monotonic() > self._deadline:
-                    # Closing took its time: what is left is given up, not sent late.
+                unreachable = self._closing.is_set() and self.stats.given_up > given_up_before
+                if self._closing.is_set() and (time.monotonic() > self._deadline or unreachable):
+                    # Closing took its time, or the destination is gone: what is left is
+                    # given up, not sent late.
                     self.stats.given_up += 1
                     continue
                 self._send(*item)

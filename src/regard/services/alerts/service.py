@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from regard.domain.alerts import SINK_KINDS, EventItem, EventPage, SinkInfo, SinkTest
 from regard.domain.events import CameraEvent, EventKind, EventPhase, EventSink
@@ -99,7 +99,8 @@ class Alerts:
         else:
             address = address.strip()
             self._check(kind, address, allow_public)
-        options["allow_public"] = allow_public
+        if kind != "desktop":
+            options["allow_public"] = allow_public
         with self._hold():
             taken = {s.name for s in self.sinks()}
             name = name or next(
@@ -131,7 +132,10 @@ class Alerts:
         # The same rule for a broker as for a webhook: the owner's network only.
         probe = urlunsplit(("http", parts.netloc, "/", "", ""))
         check_destination(
-            probe, allow_public=allow_public, resolver=self._resolver or socket.getaddrinfo
+            probe,
+            allow_public=allow_public,
+            resolver=self._resolver or socket.getaddrinfo,
+            shown=address,
         )
 
     def _split(self, address: str) -> dict[str, Any]:
@@ -139,7 +143,7 @@ class Alerts:
         parts = urlsplit(address)
         if parts.password is None:
             return {"address": address}
-        sealed = self._sealer().seal(parts.password.encode(), SEAL_CONTEXT)
+        sealed = self._sealer().seal(unquote(parts.password).encode(), SEAL_CONTEXT)
         host = parts.netloc.rsplit("@", 1)[1]
         user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
         bare = urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, ""))
@@ -181,7 +185,7 @@ class Alerts:
     def remove(self, name: str) -> SinkInfo:
         records = self._records()
         if name not in records:
-            raise SinkError(f"There is no sink named {name}; `regard sinks list` lists them.",
+            raise SinkError(f"There is no sink named {name}; `regard sinks` lists them.",
                             web=f"There is no sink named {name}.")  # fmt: skip
         with self._hold(), self.catalog.transaction():
             self.catalog.runs.delete_setting(PREFIX + name)
@@ -235,10 +239,12 @@ class Alerts:
         """Send a test alert (a person at camera `test`, started and ended) to one sink."""
         records = self._records()
         if name not in records:
-            raise SinkError(f"There is no sink named {name}; `regard sinks list` lists them.",
+            raise SinkError(f"There is no sink named {name}; `regard sinks` lists them.",
                             web=f"There is no sink named {name}.")  # fmt: skip
         sink = self.build(name, records[name], ["test"])
-        sink.retry = Retry(first=0.5, longest=2.0, attempts=3)
+        sink.retry = Retry(first=0.5, longest=1.0, attempts=2)
+        if isinstance(sink, MqttSink):
+            sink.timeout = 2.0
         if isinstance(sink, DesktopSink) and not sink.available:
             return SinkTest(name, False, "no desktop session here to show notifications in")
         now = time.time()

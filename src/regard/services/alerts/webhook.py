@@ -49,7 +49,11 @@ def resolve(host: str, port: int, resolver: Resolver = socket.getaddrinfo) -> li
 
 
 def check_destination(
-    url: str, *, allow_public: bool = False, resolver: Resolver = socket.getaddrinfo
+    url: str,
+    *,
+    allow_public: bool = False,
+    resolver: Resolver = socket.getaddrinfo,
+    shown: str | None = None,
 ) -> str:
     """The address to connect to for `url`, after checking it is on the owner's network.
     Raises SinkError (no packet is sent: this only resolves the name)."""
@@ -63,7 +67,7 @@ def check_destination(
     public = [a for a in addresses if not is_local(a)]
     if public and not allow_public:
         raise SinkError(
-            f"{redact(url)} is on the internet ({', '.join(public)}), not on your own network: "
+            f"{redact(shown or url)} is on the internet ({', '.join(public)}), not on your own network: "
             "Regard sends alerts only to addresses on your network. If you mean it, add it "
             "again with --allow-public.",
             web="This address is on the internet, not on your own network: Regard sends alerts "
