@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box
+from regard.domain.models import ModelSpec
 from regard.domain.objects import ObjectDetection, kind_of
-from regard.inference.registry import ModelSpec
 
 FAKE_OBJECT_DETECTOR = ModelSpec(
     id="fake-coloured-squares",
