@@ -235,6 +235,8 @@ class Engine:
             grouping=self.config.grouping,
             limits=self.config.analysis.limits,
             photos_changed=self._photos_changed,
+            models=self.models,
+            hold=lambda: self.lock,
         )
         self.privacy = services.privacy
         self.people = services.people
@@ -242,6 +244,7 @@ class Engine:
         self.view = services.view
         self.xmp = services.xmp
         self.exporter = services.exporter
+        self.cameras = services.cameras
 
     def _photos_changed(self, photo_ids: list[int]) -> None:
         self.thumbnails.forget(photo_ids)

@@ -47,6 +47,8 @@ MASKED_SHARE = 0.5
 UNKNOWN_LOOKS = 2
 #: Visits followed at once per camera, at most (each holds one frame).
 MAX_VISITS = 16
+#: Seconds between rewrites of an open visit's row (how much a kill -9 can cut off its end).
+TOUCH_EVERY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class Shot:
     box: Box
     keep: tuple[Box, ...]  # faces of consented members
     blur: tuple[Box, ...]  # faces to blur, heads and all
-    heads: tuple[Box, ...]  # heads where no face could be judged, to blur
+    heads: tuple[Box, ...]  # heads to blur from people's boxes (a public-space camera)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Visit:
     unknown_crop: RGBImage | None = None
     unknown_size: float = 0.0
     forget: bool = False  # someone who may not be kept was seen: keep no crop
+    touched: float = 0.0  # when its row was last written
 
     @property
     def who(self) -> str | None:
@@ -92,6 +95,7 @@ class Change:
     visit: Visit
     event: CameraEvent
     last_seen: float
+    news: bool = True  # False: only the row is brought up to date (the sinks hear nothing)
 
 
 @dataclass
@@ -155,7 +159,7 @@ class CameraSession:
         for track in step.started:
             if len(self.visits) >= MAX_VISITS:
                 continue
-            self.visits[track.id] = Visit(uuid.uuid4().hex[:16], track)
+            self.visits[track.id] = Visit(uuid.uuid4().hex[:16], track, touched=frame.t)
         people = [d.box for d in found if d.label == "person"]
         for track, d in step.seen:
             visit = self.visits.get(track.id)
@@ -167,6 +171,10 @@ class CameraSession:
                 changes.append(self._change(EventPhase.START, visit, frame.t))
             elif visit.who != who_before:
                 changes.append(self._change(EventPhase.UPDATE, visit, frame.t))
+                visit.touched = frame.t
+            elif frame.t - visit.touched >= TOUCH_EVERY:
+                changes.append(self._change(EventPhase.UPDATE, visit, frame.t, news=False))
+                visit.touched = frame.t
         for track in step.ended:
             changes += self._end(track)
         return changes
@@ -194,17 +202,17 @@ class CameraSession:
     ) -> None:
         keep: list[Box] = []
         blur: list[Box] = []
+        judged = False
         if d.label == "person" and self.analyser is not None and self._face_due(visit, frame.t):
             keep, blur = self._faces(visit, rgb, d.box)
+            judged = True
+        if d.label == "person" and self.analyser is not None and not judged and visit.shot:
+            return  # the best frame of a person is one whose faces were judged
         score = snapshot_score(rgb, d.box, d.score)
         if visit.shot is None or score > visit.shot.score:
-            # Every person's head is blurred unless a consented member's face is in it (the
-            # faces judged here are blurred as faces, with their heads).
-            heads = tuple(
-                h
-                for h in (head_region(p) for p in people)
-                if not any(_overlaps(h, k) for k in keep)
-            )
+            # A public-space camera never looks for faces: every person's head is blurred
+            # from their box alone. Elsewhere the writer finds the faces to blur.
+            heads = tuple(head_region(p) for p in people) if self.camera.public_space else ()
             visit.shot = Shot(rgb.copy(), score, d.box, tuple(keep), tuple(blur), heads)
 
     def _face_due(self, visit: Visit, t: float) -> bool:
@@ -247,7 +255,9 @@ class CameraSession:
                 visit.unknown_crop = _crop(rgb, face.detection.box)
         return keep, blur
 
-    def _change(self, phase: EventPhase, visit: Visit, last_seen: float) -> Change:
+    def _change(
+        self, phase: EventPhase, visit: Visit, last_seen: float, news: bool = True
+    ) -> Change:
         t = visit.track
         box = visit.shot.box if visit.shot is not None else t.box
         event = CameraEvent(
@@ -262,7 +272,7 @@ class CameraSession:
             score=round(t.score, 3),
             box=(int(box.x), int(box.y), int(box.w), int(box.h)),
         )
-        return Change(phase, visit, event, last_seen)
+        return Change(phase, visit, event, last_seen, news)
 
     def _end(self, track: Track) -> list[Change]:
         self._faced.pop(track.id, None)

@@ -5,8 +5,8 @@ watcher's loop; it holds the library's engine lock (`hold`) only around each eve
 
 * START: the snapshot so far is saved and the event is committed as open, so a watcher killed
   now leaves it to be closed (where it was last seen) when it starts again.
-* UPDATE: a face was named, or judged unknown; the open row is rewritten (also every
-  `touch_every` seconds, so a cut-short event ends near where it really did).
+* UPDATE: a face was named, or judged unknown (news for the sinks); or the visit goes on (the
+  open row is rewritten every few seconds, so a cut-short event ends near where it did).
 * END: the best snapshot is saved blurred (every face but those of consented household
   members, every head where no face could be judged), the event is committed as ended, the
   recognition is written to the audit log in the same transaction, and an unknown face's crop
@@ -34,6 +34,8 @@ from regard.atomic import private_dirs, write_atomically
 from regard.cameras.session import Change, Visit
 from regard.domain.cameras import Camera, NightWindow, alert_wanted
 from regard.domain.events import UNKNOWN, CameraEvent, EventPhase, EventSink
+from regard.domain.face import Box, Detection
+from regard.inference.protocols import FaceDetector
 from regard.pipeline.anonymise.blur import (
     BlurSettings,
     blur_faces_in_place,
@@ -61,9 +63,11 @@ class EventWriter:
         sinks: Sequence[EventSink] = (),
         night: NightWindow | None = None,
         unknown_hours: float = UNKNOWN_HOURS,
-        touch_every: float = 10.0,
         clock: Callable[[], float] = time.time,
+        face_detector: Callable[[], FaceDetector] | None = None,
     ) -> None:
+        """`face_detector`: finds the faces to blur in snapshots (the anonymiser's sensitive
+        detector); None: only the faces the sessions judged are blurred."""
         self.catalog = catalog
         self.root = root
         self.audit = audit
@@ -72,10 +76,9 @@ class EventWriter:
         self.sinks = list(sinks)
         self.night = night or NightWindow()
         self.unknown_hours = unknown_hours
-        self.touch_every = touch_every
         self.clock = clock
+        self.face_detector = face_detector
         self.alerted: dict[str, bool] = {}
-        self._touched: dict[str, float] = {}
         self.written = 0
 
     def recover(self) -> list[str]:
@@ -86,13 +89,6 @@ class EventWriter:
     def write(self, camera: Camera, change: Change) -> CameraEvent:
         event = change.event
         visit = change.visit
-        if change.phase is EventPhase.UPDATE:
-            now = self.clock()
-            if now - self._touched.get(event.id, 0.0) < self.touch_every and (
-                self.alerted.get(event.id) or not self._alert(camera, event)
-            ):
-                return event  # nothing a sink or a crash would miss
-            self._touched[event.id] = now
         snapshot = self._snapshot(camera, event, visit)
         event = replace(event, snapshot=snapshot)
         alert = self._alert(camera, event)
@@ -116,10 +112,12 @@ class EventWriter:
             if ended and visit.faces_looked and self.audit is not None:
                 self._audit(camera, event, visit)
         self.written += 1
-        self._publish(event, change.phase, alert)
+        # Sinks and callers get the snapshot's full path (the catalog keeps it relative).
+        event = replace(event, snapshot=None if snapshot is None else self.root / snapshot)
+        if change.news:
+            self._publish(event, change.phase, alert)
         if ended:
             self.alerted.pop(event.id, None)
-            self._touched.pop(event.id, None)
             visit.shot = None  # the visit's pixels go now
             visit.unknown_crop = None
         return event
@@ -155,10 +153,18 @@ class EventWriter:
         if shot is None:
             return None
         image = shot.rgb.copy()
-        # Faces found and not a consented member's: their whole head, as the anonymiser does;
-        # heads where no face could be judged (too small, turned away, a public-space
-        # camera): the top of the person's box, all of it.
-        blur_faces_in_place(image, shot.blur, BlurSettings())
+        # Every face in the frame but a consented member's is blurred, head and all, as the
+        # anonymiser does: the faces judged in the person's box, and any other face the
+        # (sensitive) detector finds in the frame. A public-space camera never runs a face
+        # model: the top of every person's box is blurred instead.
+        faces: list[Box | Detection] = list(shot.blur)
+        if not camera.public_space and self.face_detector is not None:
+            faces += [
+                d
+                for d in self.face_detector().detect(image)
+                if not any(_same_face(d.box, k) for k in shot.keep)
+            ]
+        blur_faces_in_place(image, faces, BlurSettings())
         heads = BlurSettings(shape="box")
         for box in shot.heads:
             rect = pixel_rect(box)
@@ -195,3 +201,9 @@ class EventWriter:
                 "result": "named" if named else ("unknown" if event.who else "no-face"),
             },
         )
+
+
+def _same_face(a: Box, b: Box) -> bool:
+    """Is detection `a` the face `b` the session judged (in the same frame)?"""
+    cx, cy = a.x + a.w / 2, a.y + a.h / 2
+    return b.x <= cx <= b.x + b.w and b.y <= cy <= b.y + b.h

@@ -96,6 +96,18 @@ class NightWindow:
         return cls(time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4])))
 
 
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """How the watcher looks: the same for every camera of one run."""
+
+    gating: bool = True  # look only at frames that moved (or while a visit goes on)
+    night: NightWindow = field(default_factory=NightWindow)
+    min_hits: int = 2  # looks in a row that must find an object before it is a visit
+    quiet: float = 5.0  # seconds unseen after which a visit ends
+    backoff_first: float = 1.0  # seconds before reconnecting a camera, doubling ...
+    backoff_most: float = 60.0  # ... up to this
+
+
 def alert_wanted(
     camera: Camera, kind: str, who: str | None, at_night: bool, unknown: str = "unknown"
 ) -> bool:

@@ -105,12 +105,10 @@ def snapshot_score(rgb: RGBImage, box: Box, detector_score: float) -> float:
 
 
 def head_region(person: Box) -> Box:
-    """Where a standing person's head is, from their box alone (the top fifth, a little wider
-    than the head): what is blurred where no face model may look (a public-space camera) or
-    where it found no face to judge."""
-    h = person.h * 0.22
-    w = min(person.w, max(h * 1.1, person.w * 0.7))
-    return Box(person.x + (person.w - w) / 2, person.y, w, h)
+    """Where a person's head may be, from their box alone: the top third, the box's whole
+    width (a standing person's head is in the top fifth; a bent or seated one's lower). It is
+    what is blurred where no face model may look: a public-space camera."""
+    return Box(person.x, person.y, person.w, person.h * 0.34)
 
 
 def iou(a: Box, b: Box) -> float:

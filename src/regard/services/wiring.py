@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from regard.context import LibraryContext
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import DecodeLimits
+from regard.pipeline.models import ModelLoader
 from regard.privacy.erasure import PhotosChanged
 from regard.privacy.service import PrivacyService
+from regard.services.cameras import CameraService, Hold
 from regard.services.export import Exporter
 from regard.services.library import LibraryView
 from regard.services.people import PeopleService
@@ -26,6 +28,7 @@ class Services:
     view: LibraryView
     xmp: XmpService
     exporter: Exporter
+    cameras: CameraService
 
 
 def build_services(
@@ -35,6 +38,8 @@ def build_services(
     grouping: GroupingParams,
     limits: DecodeLimits,
     photos_changed: PhotosChanged,
+    models: ModelLoader,
+    hold: Hold,
 ) -> Services:
     """`photos_changed` is told the photos whose faces were hidden or removed (copies made of
     them are made again; people who lost their cover face get another)."""
@@ -98,4 +103,5 @@ def build_services(
             still_detector=c.still_detector,
             limits=limits,
         ),
+        cameras=CameraService(c, root=paths.root, gate=privacy.gate, models=models, hold=hold),
     )
