@@ -46,7 +46,7 @@ class Mask(Result):
 @dataclass(frozen=True, slots=True)
 class Camera(Result):
     name: str
-    source: str  # as given, credentials included: never print it, print `shown_source`
+    source: str = field(repr=False)  # credentials included: never shown (`shown_source` is)
     alerts: tuple[str, ...] = DEFAULT_ALERTS
     night_only: tuple[str, ...] = ()
     public_space: bool = False
@@ -62,7 +62,7 @@ class Camera(Result):
             object.__setattr__(self, "shown_source", redact_url(self.source))
 
     def as_dict(self) -> dict[str, object]:
-        d = super().as_dict()
+        d = Result.as_dict(self)
         d.pop("source")  # credentials stay inside the library
         d["masks"] = [m.as_text() for m in self.masks]
         return d
