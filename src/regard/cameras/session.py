@@ -145,6 +145,11 @@ class CameraSession:
         if self.gating and not moved and not self.tracker.busy:
             return []
         self.counters.moving += 1
+        changes: list[Change] = []
+        if self.motion.was_cut:
+            # Another scene: whoever was followed is not in this one (their visits end where
+            # they were last seen, and anyone here starts anew).
+            changes += self.finish()
         with self.lock:
             found = self.detector.detect(rgb)
         self.counters.detected += 1
@@ -155,7 +160,6 @@ class CameraSession:
             if self.camera.watches(_kind(d.label)) and self.masks.share(d.box, h, w) < MASKED_SHARE
         ]
         step = self.tracker.update(frame.t, found)
-        changes: list[Change] = []
         for track in step.started:
             if len(self.visits) >= MAX_VISITS:
                 continue
