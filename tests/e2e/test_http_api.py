@@ -416,7 +416,11 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
     "maintain": {("POST", "/api/maintain")},
 }
 # Commands with no route, each named where the README says what the API does not cover.
-CLI_ONLY = {"init", "rekey", "serve", "xmp write", "xmp import"}
+CLI_ONLY = {
+    "init", "rekey", "serve", "xmp write", "xmp import", "watch", "events", "cameras",
+    "cameras add", "cameras list", "cameras show", "cameras mask", "cameras enable",
+    "cameras disable", "cameras remove",
+}  # fmt: skip
 # Commands whose route does part of what they do, and the README's words for the part left out.
 CLI_ONLY_PARTS = {"anonymise": "video"}
 

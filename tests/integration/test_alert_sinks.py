@@ -25,12 +25,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
 from regard.domain.events import UNKNOWN, CameraEvent, EventKind, EventPhase
-from regard.errors import SinkError
 from regard.services.alerts import (
     DesktopSink,
     MqttSettings,
     MqttSink,
     Retry,
+    SinkError,
     WebhookSettings,
     WebhookSink,
     check_destination,

@@ -1,10 +1,11 @@
 """Camera events: what a camera saw, as the watcher reports it and the sinks publish it.
 
-An event is one visit: a person, a pet or a car seen by one camera from `start` to `end`. The watcher
-sends the same event to every sink three times at most: when it starts (`EventPhase.START`), when what
-is known about it changes (a better snapshot, a face named: `EventPhase.UPDATE`) and when it ends
-(`EventPhase.END`). Sinks never see a frame, only the event and its snapshot file, whose faces are
-already blurred except for household members with `camera` consent.
+An event is one visit: a person, a pet or a car seen by one camera from `start` to `end`. The
+watcher sends the same event to every sink three times at most: when it starts
+(`EventPhase.START`), when what is known about it changes (a better snapshot, a face named:
+`EventPhase.UPDATE`) and when it ends (`EventPhase.END`). Sinks never see a frame, only the
+event and its snapshot file, whose faces are already blurred except for household members with
+`camera` consent.
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from regard.inference.model_errors import (
+from regard.domain.models import ModelSpec
+from regard.errors import (
     ConvertedModelChecksumError,
     ObjectModelNotInstalledError,
 )
-from regard.inference.registry import ModelSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,9 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box
+from regard.domain.models import ModelSpec
 from regard.domain.objects import COCO80, KINDS, ObjectDetection, kind_of
 from regard.inference.object_models import NANODET_G_416, YOLOV3_TINY, load_converted
-from regard.inference.registry import ModelSpec
 
 RGBImage = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]

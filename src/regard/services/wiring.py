@@ -3,19 +3,24 @@ uses and nothing else, and the ones that work together are handed each other her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from regard.context import LibraryContext
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import DecodeLimits
+from regard.pipeline.models import ModelLoader
 from regard.privacy.erasure import PhotosChanged
 from regard.privacy.service import PrivacyService
+from regard.services.alerts import Alerts
+from regard.services.cameras import CameraService, Hold
 from regard.services.export import Exporter
 from regard.services.library import LibraryView
 from regard.services.people import PeopleService
 from regard.services.search import SearchService
 from regard.services.xmp import XmpService
 from regard.storage.library import LibraryPaths
+from regard.storage.sealing import Sealer
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,8 @@ class Services:
     view: LibraryView
     xmp: XmpService
     exporter: Exporter
+    cameras: CameraService
+    alerts: Alerts
 
 
 def build_services(
@@ -35,6 +42,9 @@ def build_services(
     grouping: GroupingParams,
     limits: DecodeLimits,
     photos_changed: PhotosChanged,
+    models: ModelLoader,
+    hold: Hold,
+    sealer: Callable[[], Sealer],
 ) -> Services:
     """`photos_changed` is told the photos whose faces were hidden or removed (copies made of
     them are made again; people who lost their cover face get another)."""
@@ -63,6 +73,19 @@ def build_services(
         calibration=c.calibration,
         params=grouping,
         withheld=withheld,
+    )
+    cameras = CameraService(c, root=paths.root, gate=privacy.gate, models=models, hold=hold)
+    # The list of events is the catalog's (what the watcher stored), with what this process's
+    # web sink saw live.
+    alerts = Alerts(
+        c.catalog,
+        sealer=sealer,
+        hold=hold,
+        library_root=paths.root,
+        stored=lambda limit: [
+            cameras.shown(e) for e, _, _ in c.catalog.cameras.events(limit=limit)
+        ],
+        stored_event=c.catalog.cameras.event,
     )
     return Services(
         privacy=privacy,
@@ -98,4 +121,6 @@ def build_services(
             still_detector=c.still_detector,
             limits=limits,
         ),
+        cameras=cameras,
+        alerts=alerts,
     )

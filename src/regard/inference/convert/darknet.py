@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from regard.errors import ConversionError
 from regard.inference.convert.graph import Graph
-from regard.inference.model_errors import ConversionError
 
 #: Darknet's batch-norm epsilon (`normalize_cpu`: sqrt(variance + .000001f)).
 BN_EPSILON = 1e-6

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 from regard.atomic import write_atomically
-from regard.inference.model_errors import ConversionError, ModelSourceError
+from regard.errors import ConversionError, ModelSourceError
 from regard.inference.object_models import (
     OBJECT_MODELS,
     ConvertedModel,

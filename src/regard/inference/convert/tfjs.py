@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from regard.errors import ConversionError
 from regard.inference.convert.graph import Graph
-from regard.inference.model_errors import ConversionError
 
 PRODUCER = "regard.inference.convert.tfjs"
 Array = npt.NDArray[Any]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 from regard import capture_native_stderr
-from regard.interfaces.cli import people, privacy, share, sinks
+from regard.interfaces.cli import cameras, people, privacy, share, sinks
 from regard.interfaces.cli.app import app
 
-for group in (people, privacy, share, sinks):
+for group in (people, privacy, share, cameras, sinks):
     group.register(app)
 
 

@@ -382,12 +382,15 @@ def maintain(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     with run.user_errors(as_json), run.open_engine() as engine:
         engine.require_key()
         result = engine.privacy.apply_retention()
+        cameras = engine.cameras.apply_retention()
         if as_json:
-            print_json(result)
+            print_json({**result.as_dict(), "cameras": cameras})
         else:
             run.out.print(
                 f"Retention applied: {result['unassigned_vectors_deleted']} face "
-                "vectors past their retention period deleted."
+                "vectors past their retention period deleted; "
+                f"{cameras['events_deleted']} camera events and "
+                f"{cameras['unknown_faces_deleted']} unknown faces' crops past theirs."
             )
 
 

@@ -6,7 +6,7 @@ them for the watcher.
 """
 
 from regard.services.alerts.broadcast import Broadcaster, Pushed
-from regard.services.alerts.delivery import QueuedSink, Retry, redact
+from regard.services.alerts.delivery import QueuedSink, Retry, SinkError, redact
 from regard.services.alerts.desktop import DesktopSink
 from regard.services.alerts.mqtt import MqttSettings, MqttSink
 from regard.services.alerts.service import Alerts
@@ -21,6 +21,7 @@ __all__ = [
     "Pushed",
     "QueuedSink",
     "Retry",
+    "SinkError",
     "WebhookSettings",
     "WebhookSink",
     "check_destination",

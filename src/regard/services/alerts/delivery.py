@@ -20,8 +20,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from regard.domain.events import CameraEvent, EventPhase
+from regard.errors import InvalidRequestError
 
 log = logging.getLogger("regard.alerts")
+
+
+class SinkError(InvalidRequestError):
+    """An alert sink cannot be added, found or used as asked (an address on the internet, an
+    unknown sink). Part of errors.py's tree, under InvalidRequestError: the skins see it as
+    that (422 over HTTP)."""
 
 
 def redact(url: str) -> str:

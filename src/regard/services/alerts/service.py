@@ -23,21 +23,19 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from regard.domain.alerts import SINK_KINDS, EventItem, EventPage, SinkInfo, SinkTest
 from regard.domain.events import CameraEvent, EventKind, EventPhase, EventSink
-from regard.errors import SinkError
 from regard.services.alerts.broadcast import Broadcaster, Pushed
-from regard.services.alerts.delivery import QueuedSink, Retry, redact
+from regard.services.alerts.delivery import QueuedSink, Retry, SinkError, redact
 from regard.services.alerts.desktop import DesktopSink
 from regard.services.alerts.mqtt import MqttSettings, MqttSink
 from regard.services.alerts.webhook import WebhookSettings, WebhookSink, check_destination
-from regard.storage.catalog import Catalog
+from regard.storage.repositories import Store
 from regard.storage.sealing import Sealer
 
 log = logging.getLogger("regard.alerts")
 PREFIX = "alerts.sink."
 SEAL_CONTEXT = "alerts.sink.password"
-#: Where the list of events comes from: the catalog's (the watcher's storage) when wired,
-#: else what this process's web sink saw.
-EventHistory = Callable[[], list[EventItem]]
+#: How many stored events the list reads at most (newest first).
+STORED_LIMIT = 5000
 
 
 def event_item(pushed: Pushed) -> EventItem:
@@ -61,19 +59,25 @@ def event_item(pushed: Pushed) -> EventItem:
 class Alerts:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         *,
         sealer: Callable[[], Sealer],
         hold: Callable[[], Any],
         library_root: Path,
+        stored: Callable[[int], list[CameraEvent]] | None = None,
+        stored_event: Callable[[str], CameraEvent | None] | None = None,
         resolver: Callable[..., Any] | None = None,
     ) -> None:
+        """`stored`: the events the watcher stored, newest first (their snapshots' paths in
+        full); `stored_event`: one of them by id. The list of events is those, each in the
+        last state this process's web sink saw of it if it saw it."""
         self.catalog = catalog
         self._sealer = sealer
         self._hold = hold
         self.library_root = library_root
         self.broadcaster = Broadcaster()
-        self.history_source: EventHistory | None = None
+        self._stored = stored
+        self._stored_event = stored_event
         self._resolver = resolver
 
     # --- configuration -------------------------------------------------------------------------
@@ -270,11 +274,7 @@ class Alerts:
         since: float | None = None,
         until: float | None = None,
     ) -> EventPage:
-        items = (
-            self.history_source()
-            if self.history_source is not None
-            else [event_item(p) for p in self.broadcaster.latest().values()]
-        )
+        items = self._items()
         cameras = sorted({i.camera for i in items})
         chosen = [
             i
@@ -286,12 +286,30 @@ class Alerts:
         ]
         return EventPage(chosen[offset : offset + limit], len(chosen), offset, limit, cameras)
 
+    def _items(self) -> list[EventItem]:
+        live = {i: event_item(p) for i, p in self.broadcaster.latest().items()}
+        stored: list[CameraEvent] = []
+        if self._stored is not None:
+            with self._hold():
+                stored = self._stored(STORED_LIMIT)
+        for event in stored:
+            if event.id not in live:
+                phase = EventPhase.START if event.end is None else EventPhase.END
+                live[event.id] = event_item(Pushed(0, phase, event))
+        return sorted(
+            live.values(), key=lambda i: (i.start if i.live else 0.0, i.seq), reverse=True
+        )
+
     def snapshot(self, event_id: str) -> Path | None:
-        """The snapshot file of an event the web sink saw, if it still exists."""
+        """The snapshot file of an event (seen live or stored), if it still exists."""
         pushed = self.broadcaster.latest().get(event_id)
-        if pushed is None or pushed.event.snapshot is None:
+        event = pushed.event if pushed is not None else None
+        if event is None and self._stored_event is not None:
+            with self._hold():
+                event = self._stored_event(event_id)
+        if event is None or event.snapshot is None:
             return None
-        path = pushed.event.snapshot
+        path = event.snapshot
         path = path if path.is_absolute() else self.library_root / path
         return path if path.is_file() else None
 

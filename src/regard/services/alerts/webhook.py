@@ -23,8 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from regard.domain.events import CameraEvent, EventPhase
-from regard.errors import SinkError
-from regard.services.alerts.delivery import QueuedSink, Retry, redact
+from regard.services.alerts.delivery import QueuedSink, Retry, SinkError, redact
 from regard.services.alerts.payload import event_json, snapshot_bytes
 
 Resolver = Any  # socket.getaddrinfo's shape
@@ -67,9 +66,9 @@ def check_destination(
     public = [a for a in addresses if not is_local(a)]
     if public and not allow_public:
         raise SinkError(
-            f"{redact(shown or url)} is on the internet ({', '.join(public)}), not on your own network: "
-            "Regard sends alerts only to addresses on your network. If you mean it, add it "
-            "again with --allow-public.",
+            f"{redact(shown or url)} is on the internet ({', '.join(public)}), not on your own "
+            "network: Regard sends alerts only to addresses on your network. If you mean it, "
+            "add it again with --allow-public.",
             web="This address is on the internet, not on your own network: Regard sends alerts "
             "only to addresses on your network.",
         )

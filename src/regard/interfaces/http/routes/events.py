@@ -14,14 +14,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, StreamingResponse
 
 from regard.domain.accounts import Permission
 from regard.domain.alerts import EventPage
 from regard.domain.people import MAX_ID
-from regard.errors import EventNotFoundError
 from regard.interfaces.http.api import COOKIE, SessionDep, allowed, host_of
 
 router = APIRouter(prefix="/api")
@@ -116,5 +115,7 @@ def snapshot(event_id: EventId, session: SessionDep, request: Request) -> Respon
     with allowed(request, session, Permission.VIEW, "see camera events") as engine:
         path = engine.alerts.snapshot(event_id)
     if path is None:
-        raise EventNotFoundError(event_id)
+        raise HTTPException(
+            404, f"There is no camera event {event_id}, or it has no snapshot (any more)."
+        )
     return FileResponse(path, media_type="image/jpeg")

@@ -14,8 +14,8 @@ import numpy as np
 import onnx
 import pytest
 
+from regard.errors import ConversionError
 from regard.inference.convert import tfjs
-from regard.inference.model_errors import ConversionError
 from tests.reference_ops import run_tfjs
 
 

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from regard.errors import ConversionError
 from regard.inference.convert import darknet
-from regard.inference.model_errors import ConversionError
 from tests.reference_ops import darknet_forward
 
 TINY_CFG = textwrap.dedent(

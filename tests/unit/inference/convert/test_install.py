@@ -12,23 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from regard.inference.convert import darknet
-from regard.inference.convert.__main__ import main
-from regard.inference.convert.install import install_models
-from regard.inference.model_errors import (
+from regard.domain.models import ModelSpec
+from regard.errors import (
     ConversionError,
     ConvertedModelChecksumError,
     ModelSourceError,
     ObjectModelNotInstalledError,
 )
+from regard.inference.convert import darknet
+from regard.inference.convert.__main__ import main
+from regard.inference.convert.install import install_models
 from regard.inference.object_models import (
     ConvertedModel,
     SourceArchive,
     SourceFile,
     load_converted,
 )
-from regard.inference.registry import ModelSpec
-from tests.unit.test_convert_darknet import TINY_CFG, tiny_weights
+from tests.unit.inference.convert.test_darknet import TINY_CFG, tiny_weights
 
 
 def sha(data: bytes) -> str:
