@@ -18,9 +18,11 @@ sink; a real MQTT client subscribed to `regard/<camera>/person` notes when `ON` 
   it). Targets: p50 <= 1 s, p95 <= 2 s. FaceID (a Home Assistant add-on) reports a median of
   8 s to a name; Frigate publishes no figure.
 * **missed**: rounds with no `ON` before the clip ended.
-* **false alerts**: person events whose first frame, put back on the stream's clock (minus
-  the median delay from the server to the watcher), lies in the empty grey scene (after its
-  first half second) — a person alert with nobody in view.
+* **false alerts**: person alerts whose object, in the event's own snapshot (its best frame),
+  is the empty grey scene — a person alert with nobody in view. (Person events whose first
+  frame, put back on the stream's clock, falls in the empty scene are counted beside it:
+  under load the frames of the clip's last cut reach the watcher late, so that count is
+  mostly lag, not false alerts.)
 * the latency split in two: server to the watcher's frame stamp (encoding, RTSP, decoding:
   `to_watcher`), and that stamp to the MQTT message (detection, confirmation, snapshot, the
   broker: `in_watcher`).
@@ -44,6 +46,7 @@ from pathlib import Path
 from common import CACHE, REPO, shared_data
 
 sys.path.insert(0, str(REPO))
+from regard.domain.events import CameraEvent
 from tests.servers import Mosquitto, RtspCamera
 
 CLIP = "photos/face_recognition/video/short_hamilton_clip.mp4"
@@ -54,6 +57,26 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def flat_alerts(stored: list[tuple[CameraEvent, bool]]) -> tuple[int, int]:
+    """(person alerts whose object, in their own snapshot, is the empty grey scene; person
+    alerts looked at). The snapshot is the event's best frame: a person box on a flat grey
+    picture is a person alert with nobody in view."""
+    import numpy as np
+    from PIL import Image
+
+    false = looked = 0
+    for e, alert in stored:
+        if not alert or e.kind.value != "person" or e.snapshot is None or e.box is None:
+            continue
+        looked += 1
+        x, y, w, h = e.box
+        with Image.open(e.snapshot) as im:
+            crop = np.asarray(im.convert("L").crop((x, y, x + max(1, w), y + max(1, h))))
+        if crop.size and float(crop.std()) < 4.0:
+            false += 1
+    return false, looked
 
 
 def run(rounds: int, gap: float, fps: int, transport: str) -> dict[str, object]:
@@ -94,7 +117,13 @@ def run(rounds: int, gap: float, fps: int, transport: str) -> dict[str, object]:
             sink.close()
         sub.loop_stop()
         sub.disconnect()
+        with engine.lock:
+            stored = [
+                (engine.cameras.shown(e), alert)
+                for e, alert, _ in engine.catalog.cameras.events(since=started)
+            ]
         engine.close()
+    empty_scene_alerts, alerts_looked = flat_alerts(stored)
     segments = list(camera.segments)
 
     ons = [t for t, topic, p in received if topic == "regard/door/person" and p == b"ON"]
@@ -128,7 +157,7 @@ def run(rounds: int, gap: float, fps: int, transport: str) -> dict[str, object]:
     first_at = measured[0]["at"] if measured else 0.0
     last = measured[-1]["at"] + measured[-1]["frames"] / fps if measured else 0.0
     gaps = [s for s in segments if s["clip"] == "gap" and first_at <= s["at"] < last]
-    false_alerts = sum(
+    stamped_in_gap = sum(
         1
         for _, st in starts
         for g in gaps
@@ -147,7 +176,9 @@ def run(rounds: int, gap: float, fps: int, transport: str) -> dict[str, object]:
         "to_watcher_median_s": round(statistics.median(to_watcher), 3) if to_watcher else None,
         "in_watcher_median_s": round(statistics.median(in_watcher), 3) if in_watcher else None,
         "missed": missed,
-        "false_alerts": false_alerts,
+        "false_alerts": empty_scene_alerts,
+        "alerts_checked": alerts_looked,
+        "person_events_stamped_in_the_empty_scene": stamped_in_gap,
         "empty_scene_s": round(empty_seconds, 1),
         "events_started": phases.count("start"),
         "events_ended": phases.count("end"),
