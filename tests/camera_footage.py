@@ -54,3 +54,25 @@ def square_walk(
             squares.append((label, x, y, 40))
         frames.append(draw(size, squares))
     return frames
+
+
+def paste_walk(
+    background: RGB,
+    figure: RGB,
+    seconds: float,
+    fps: int,
+    visits: list[tuple[float, float]],
+) -> Iterable[RGB]:
+    """`background` (a still scene) with `figure` (a cut-out of a real photo) sliding from
+    left to right during each (enter, leave) of `visits`; frames made one at a time."""
+    h, w = background.shape[:2]
+    fh, fw = figure.shape[:2]
+    for i in range(int(seconds * fps)):
+        t = i / fps
+        frame = background.copy()
+        for enter, leave in visits:
+            if enter <= t < leave:
+                x = int((t - enter) / (leave - enter) * (w - fw))
+                y = max(0, h - fh - 4)
+                frame[y : y + fh, x : x + fw] = figure
+        yield frame

@@ -419,7 +419,7 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
 CLI_ONLY = {
     "init", "rekey", "serve", "xmp write", "xmp import", "watch", "events", "cameras",
     "cameras add", "cameras list", "cameras show", "cameras mask", "cameras enable",
-    "cameras disable", "cameras remove",
+    "cameras disable", "cameras remove", "events unknown", "events discard",
 }  # fmt: skip
 # Commands whose route does part of what they do, and the README's words for the part left out.
 CLI_ONLY_PARTS = {"anonymise": "video"}

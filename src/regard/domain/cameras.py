@@ -75,6 +75,18 @@ class Camera(Result):
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownFace(Result):
+    """The crop of a face a camera saw and matched nobody allowed, kept for the owner to name
+    (enrol it: `consent grant NAME --purpose camera --face PATH`) or discard until `expires`
+    (epoch seconds), when it is deleted."""
+
+    id: int
+    event: str
+    path: str
+    expires: float
+
+
+@dataclass(frozen=True, slots=True)
 class NightWindow:
     """Local hours when night-only alerts are sent; it may cross midnight (22:00-06:00)."""
 

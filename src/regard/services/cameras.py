@@ -28,7 +28,13 @@ from regard.cameras.sources import Backoff
 from regard.cameras.watcher import FileReport, Watcher
 from regard.cameras.writer import EventWriter
 from regard.context import LibraryContext
-from regard.domain.cameras import Camera, WatchOptions, check_name, check_source
+from regard.domain.cameras import (
+    Camera,
+    UnknownFace,
+    WatchOptions,
+    check_name,
+    check_source,
+)
 from regard.domain.events import CameraEvent, EventSink
 from regard.errors import CameraExistsError, CameraNotFoundError, InvalidRequestError
 from regard.inference.objects import NanoDetDetector, ObjectDetector
@@ -125,6 +131,25 @@ class CameraService:
             snapshot=None if event.snapshot is None else self.root / event.snapshot,
             clip=None if event.clip is None else self.root / event.clip,
         )
+
+    def unknown_faces(self) -> list[UnknownFace]:
+        """Unknown faces' crops still kept, oldest first."""
+        return [
+            UnknownFace(face_id, event, str(self.root / path), expires)
+            for face_id, event, path, expires in self.c.catalog.cameras.unknown_faces()
+        ]
+
+    def discard_unknown(self, face_id: int) -> UnknownFace:
+        """Delete an unknown face's crop now (the owner does not want it named)."""
+        found = next((f for f in self.unknown_faces() if f.id == face_id), None)
+        if found is None:
+            raise InvalidRequestError(
+                f"No unknown face #{face_id}: `regard events unknown` lists those kept."
+            )
+        with self.c.catalog.transaction():
+            self.c.catalog.cameras.delete_unknown_face(face_id)
+        Path(found.path).unlink(missing_ok=True)
+        return found
 
     def apply_retention(self, now: float | None = None) -> dict[str, int]:
         """Delete events (and their snapshots) past their camera's retention, and unknown

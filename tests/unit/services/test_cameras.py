@@ -123,3 +123,20 @@ def test_since_is_checked(cams):
 def test_no_such_file(cams, tmp_path):
     with pytest.raises(InvalidRequestError, match="no such file"):
         cams.watch_file(Path(tmp_path / "nope.mp4"))
+
+
+def test_unknown_faces_are_listed_discarded_and_expire(cams, fake_engine):
+    catalog = fake_engine.catalog
+    event = CameraEvent("e2", "door", EventKind.PERSON, "person", start=1.0, end=2.0, who="unknown")
+    crop = fake_engine.paths.root / "cameras" / "door" / "e2-face.jpg"
+    crop.parent.mkdir(parents=True)
+    crop.write_bytes(b"jpeg")
+    with catalog.transaction():
+        catalog.cameras.save_event(event, last_seen=2.0, alert=True, recorded_at=time.time())
+        catalog.cameras.add_unknown_face("e2", Path("cameras/door/e2-face.jpg"), time.time() + 60)
+    (face,) = cams.unknown_faces()
+    assert face.event == "e2" and face.path == str(crop)
+    with pytest.raises(InvalidRequestError, match="No unknown face #99"):
+        cams.discard_unknown(99)
+    cams.discard_unknown(face.id)
+    assert cams.unknown_faces() == [] and not crop.exists()

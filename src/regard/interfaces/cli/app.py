@@ -221,7 +221,7 @@ def serve(
                 "server. Use it only on a network you trust, behind TLS. It answers only to "
                 "the host names it knows: give the one other machines use with --allow-host."
             )
-        engine_host = EngineHost(run.library, run.engine_config(), create=True, watch_cameras=True)
+        engine_host = EngineHost(run.library, run.engine_config(), create=True)
         try:
             sock = bind(host, port)
             bound = sock.getsockname()[1]
@@ -243,8 +243,9 @@ def serve(
             )
             server = make_server(engine_host, access_log, allowed=hosts)
             # The cameras are watched on threads of their own; their writer takes the
-            # engine's lock only around each event it writes.
-            watching = engine_host.engine.cameras.start()
+            # engine's lock only around each event it writes. Alerts go to the owner's sinks
+            # and the Events page.
+            watching = engine_host.engine.cameras.start(engine_host.open_alerts())
             try:
                 asyncio.run(server.serve(sockets=[sock]))
             finally:

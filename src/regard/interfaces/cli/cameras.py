@@ -317,6 +317,10 @@ def watch(
             run.out.print("Stopped; every event seen so far is saved.")
 
 
+events_app = typer.Typer(help="What the cameras saw.", no_args_is_help=False)
+
+
+@events_app.callback(invoke_without_command=True)
 def events(
     ctx: typer.Context,
     since: Annotated[
@@ -327,6 +331,8 @@ def events(
 ) -> None:
     """What the cameras saw, newest first, with their snapshots."""
     run: Invocation = ctx.obj
+    if ctx.invoked_subcommand is not None:
+        return
     with run.user_errors(as_json), run.open_engine() as engine:
         rows = engine.cameras.events(since, camera)
         if as_json:
@@ -334,6 +340,45 @@ def events(
                 sys.stdout.write(json.dumps(event_line(event), ensure_ascii=False) + "\n")
             return
         _events_table(run.out, rows)
+
+
+@events_app.command("unknown")
+def events_unknown(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Unknown faces' crops, kept a day for you to name or discard."""
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
+        faces = engine.cameras.unknown_faces()
+        if as_json:
+            print_json(faces)
+            return
+        if not faces:
+            run.out.print("No unknown faces kept.")
+            return
+        for f in faces:
+            run.out.print(
+                f"#{f.id}  {render.escape(f.path)}  (event {f.event}, deleted "
+                f"{_when(f.expires, True)})"
+            )
+        run.out.print(
+            "Name one: `regard consent grant NAME --purpose camera --face PATH`, then discard "
+            "it: `regard events discard ID`."
+        )
+
+
+@events_app.command("discard")
+def events_discard(
+    ctx: typer.Context,
+    face_id: Annotated[int, typer.Argument(help="The unknown face's number (#).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete an unknown face's crop now."""
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
+        gone = engine.cameras.discard_unknown(face_id)
+        if as_json:
+            print_json(gone)
+        else:
+            run.out.print(f"Discarded unknown face #{gone.id}.")
 
 
 def _events_table(out: Console, rows: list[CameraEvent]) -> None:
@@ -367,4 +412,4 @@ def register(app: typer.Typer) -> None:
     """Put `regard cameras …`, `regard watch` and `regard events` on `app`."""
     app.add_typer(cameras_app, name="cameras")
     app.command()(watch)
-    app.command()(events)
+    app.add_typer(events_app, name="events")

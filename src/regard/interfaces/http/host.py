@@ -8,17 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Protocol
 
 from regard.domain.events import EventSink
 from regard.domain.face import AnalysedFace
 from regard.domain.jobs import Job
 from regard.engine import STANDARD_MODELS, Engine, EngineConfig, ModelLoader
-
-
-class _Stoppable(Protocol):
-    def stop(self, timeout: float = ...) -> None: ...
-
 
 #: Photos handed in read at once (the others wait); the server's other requests never do.
 PROBE_WORKERS = 2
@@ -31,10 +25,7 @@ class EngineHost:
         config: EngineConfig,
         create: bool = True,
         models: ModelLoader = STANDARD_MODELS,
-        watch_cameras: bool = False,
     ) -> None:
-        """`watch_cameras`: run the library's cameras while serving (`regard serve` does),
-        their alerts going to the owner's sinks and the web app's Events page."""
         self.library = library
         self.config = config
         self.models = models
@@ -53,12 +44,14 @@ class EngineHost:
         self.accounts = self.engine.accounts
         self.engine.run_jobs()
         self.alerting: list[EventSink] = []
-        self.watching: _Stoppable | None = None
-        if watch_cameras:
-            with self.use() as engine:
-                names = [c.name for c in engine.cameras.all() if c.enabled]
-                self.alerting = engine.alerts.open_sinks(names)
-            self.watching = self.engine.cameras.start(self.alerting)
+
+    def open_alerts(self) -> list[EventSink]:
+        """The owner's alert sinks and the web app's Events page, for the cameras the server
+        watches (`regard serve`); closed with the host."""
+        with self.use() as engine:
+            names = [c.name for c in engine.cameras.all() if c.enabled]
+            self.alerting = engine.alerts.open_sinks(names)
+        return self.alerting
 
     @contextmanager
     def use(self) -> Iterator[Engine]:
@@ -72,8 +65,6 @@ class EngineHost:
         return self.probes.held(photo)
 
     def close(self) -> None:
-        if self.watching is not None:
-            self.watching.stop()
         for sink in self.alerting:
             sink.close()
         self.engine.close()
