@@ -17,7 +17,7 @@ from regard.domain.cameras import Camera
 from regard.domain.events import EventPhase
 from regard.engine import Engine, EngineConfig
 from tests.integration.test_alert_sinks import Subscriber
-from tests.servers import Mosquitto, RtspCamera
+from tests.servers import MjpegCamera, Mosquitto, RtspCamera
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 CLIP = "photos/face_recognition/video/short_hamilton_clip.mp4"
@@ -72,3 +72,31 @@ def test_rtsp_footage_to_an_mqtt_alert(
     # No person alert while only the grey scene was on the stream is checked by the
     # benchmark (bench/alert_latency.py), which counts false alerts over many rounds.
     assert watcher.is_alive() is False
+
+
+def test_mjpeg_camera_to_the_web_apps_events(
+    tmp_path: Path, mjpeg_camera: MjpegCamera, mosquitto: Mosquitto
+) -> None:
+    """An HTTP MJPEG camera (the kind ESP32-CAMs and cheap cameras speak): the watcher's alert
+    reaches the web app's broadcaster and the MQTT broker."""
+    sub = Subscriber(mosquitto.port, "regard-mjpeg/#")
+    engine = Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=0), shared=True)
+    try:
+        engine.cameras.add(Camera("hall", mjpeg_camera.url, alerts=("person",)))
+        engine.alerts.add("mqtt", mosquitto.url, options={"prefix": "regard-mjpeg"})
+        sinks = engine.alerts.open_sinks(["hall"])
+        stop = threading.Event()
+        watcher = threading.Thread(target=engine.cameras.watch, args=(stop, sinks), daemon=True)
+        watcher.start()
+        try:
+            sub.wait_for("regard-mjpeg/hall/person", b"ON", timeout=60)
+        finally:
+            stop.set()
+            watcher.join(30)
+            for sink in sinks:
+                sink.close()
+    finally:
+        sub.close()
+        engine.close()
+    pushed = [p for p in engine.alerts.broadcaster.since(0) if p.phase is EventPhase.START]
+    assert pushed and pushed[0].event.camera == "hall" and pushed[0].event.kind.value == "person"
