@@ -428,3 +428,34 @@ def test_desktop_is_off_quietly_without_a_desktop(
     assert not sink.available and sink.stats.sent == 0
     assert caplog.text.count("desktop notifications are off") == 1
     assert io  # (imported for symmetry with the other sinks' tests)
+
+
+def test_mqtt_broker_must_be_on_the_owners_network(
+    mosquitto: Mosquitto, subscriber: Subscriber, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker's name is resolved and checked before connecting (plain MQTT then connects
+    to the address checked); one on the internet is never connected to."""
+    table = {"broker.lan": "127.0.0.1"}
+    ok = MqttSink(
+        MqttSettings(f"mqtt://broker.lan:{mosquitto.port}", prefix="regard-lan"),
+        resolver=fake_resolver(table),
+    )
+    ok.publish(person(None), EventPhase.START)
+    subscriber.wait_for("regard-lan/front_door/person", b"ON")
+    ok.close()
+
+    caplog.set_level(logging.WARNING, "regard.alerts")
+    table["broker.lan"] = "93.184.216.34"
+    started = time.monotonic()
+    far = MqttSink(
+        MqttSettings(f"mqtt://u:pw@broker.lan:{mosquitto.port}", prefix="regard-far"),
+        resolver=fake_resolver(table),
+        retry=Retry(first=0.05, attempts=2),
+    )
+    far.publish(person(None), EventPhase.START)
+    far.close()
+    assert time.monotonic() - started < 3  # refused at once: nothing to wait for
+    assert far.stats.sent == 0 and far.stats.given_up == 1
+    assert not far.client.is_connected()
+    assert "is on the internet (93.184.216.34)" in caplog.text and "pw@" not in caplog.text
+    assert subscriber.on("regard-far/availability") == []

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import ssl
 import threading
 from collections import Counter
@@ -37,6 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from regard.domain.events import CameraEvent, EventKind, EventPhase
 from regard.services.alerts.delivery import QueuedSink, Retry
 from regard.services.alerts.payload import event_json, snapshot_bytes
+from regard.services.alerts.webhook import Resolver, check_destination
 
 ON, OFF = "ON", "OFF"
 ONLINE, OFFLINE = "online", "offline"
@@ -56,6 +58,7 @@ class MqttSettings:
     insecure: bool = False
     client_id: str = "regard"
     keepalive: int = 30  # seconds; the broker sends the will after 1.5 times this in silence
+    allow_public: bool = False  # the owner allowed a broker on the internet
 
     @property
     def host(self) -> str:
@@ -96,8 +99,11 @@ class MqttSink(QueuedSink):
         library_root: Path | None = None,
         retry: Retry | None = None,
         timeout: float = 5.0,
+        resolver: Resolver = socket.getaddrinfo,
     ) -> None:
         super().__init__(address=settings.url, secrets=(settings.password or "",), retry=retry)
+        self._resolver = resolver
+        self._looping = False
         self.settings = settings
         self.library_root = library_root
         self.timeout = timeout
@@ -154,11 +160,26 @@ class MqttSink(QueuedSink):
     def _on_disconnect(self, *_args: Any) -> None:
         self._connected.clear()
 
-    def start(self) -> None:
-        self.client.connect_async(
-            self.settings.host, self.settings.port, keepalive=self.settings.keepalive
+    def _checked(self) -> str:
+        """The broker's address, checked to be on the owner's network (by resolving its name:
+        no packet is sent); raises SinkError."""
+        host = self.settings.host
+        probe = f"http://{f'[{host}]' if ':' in host else host}:{self.settings.port}/"
+        return check_destination(
+            probe,
+            allow_public=self.settings.allow_public,
+            resolver=self._resolver,
+            shown=self.settings.url,
         )
+
+    def start(self) -> None:
+        address = self._checked()
+        # Plain MQTT connects to the address checked (and paho reconnects there); TLS needs
+        # the name for the certificate, so the name is checked again before each delivery.
+        host = self.settings.host if self.settings.tls else address
+        self.client.connect_async(host, self.settings.port, keepalive=self.settings.keepalive)
         self.client.loop_start()
+        self._looping = True
         self._connected.wait(self.timeout)
 
     def stop(self) -> None:
@@ -167,7 +188,8 @@ class MqttSink(QueuedSink):
             info = self.client.publish(self.availability, OFFLINE, qos=1, retain=True)
             info.wait_for_publish(self.timeout)
         self.client.disconnect()
-        self.client.loop_stop()
+        if self._looping:
+            self.client.loop_stop()
 
     # --- discovery -----------------------------------------------------------------------------
 
@@ -221,6 +243,10 @@ class MqttSink(QueuedSink):
     # --- events (the sender thread) ----------------------------------------------------------
 
     def deliver(self, event: CameraEvent, phase: EventPhase) -> None:
+        if not self._looping:
+            self.start()  # it was refused before (not on the owner's network then)
+        elif self.settings.tls:
+            self._checked()
         if not self._connected.wait(self.timeout):
             raise ConnectionError(self._refused or f"not connected to the broker at {self.address}")
         self._announce(event.camera)

@@ -212,8 +212,14 @@ class Alerts:
                 ca_file=Path(options["ca_file"]) if options.get("ca_file") else None,
                 insecure=bool(options.get("insecure", False)),
                 client_id=options.get("client_id") or f"regard-{uuid.uuid4().hex[:8]}",
+                allow_public=bool(options.get("allow_public", False)),
             )
-            sink: QueuedSink = MqttSink(settings, cameras=cameras, library_root=self.library_root)
+            sink: QueuedSink = MqttSink(
+                settings,
+                cameras=cameras,
+                library_root=self.library_root,
+                resolver=self._resolver or socket.getaddrinfo,
+            )
         else:
             settings_w = WebhookSettings(
                 address,
