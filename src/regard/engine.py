@@ -301,6 +301,7 @@ class Engine:
             with self.catalog.transaction():
                 new_sealer = self.keys.replace_key(new)
                 resealed = reseal_all(self.catalog, old, new_sealer)
+                self.alerts.reseal(old, new_sealer)  # the alert sinks' passwords
                 # The audit key comes from the data key: the log is signed again under the
                 # new one, after a check under the old (what it finds stays in the log).
                 problems = self.context.audit.rekey_chain(new_sealer)

@@ -142,3 +142,23 @@ def test_history_filters_and_pages(fake_engine: Engine, tmp_path: Path) -> None:
     assert [e.id for e in alerts.history(since=101.5, until=103.5).events] == ["e3", "e2"]
     assert alerts.history().cameras == ["c0", "c1", "c2"]
     assert alerts.snapshot("e1") is None
+
+
+def test_rekey_seals_the_sinks_passwords_again(tmp_path: Path) -> None:
+    from regard.engine import EngineConfig, KeyConfig
+    from regard.testing import FakeModels
+
+    def opened(keys: KeyConfig) -> Engine:
+        config = EngineConfig(workers=0, keys=keys)
+        return Engine(tmp_path / "lib", create=True, config=config, models=FakeModels())
+
+    with opened(KeyConfig(passphrase="first passphrase")) as e:
+        e.alerts.add("mqtt", "mqtt://ha:s3cret@192.168.1.5")
+        e.rekey(KeyConfig(passphrase="second passphrase"))
+    with opened(KeyConfig(passphrase="second passphrase")) as e:
+        record = json.loads(e.catalog.runs.setting("alerts.sink.mqtt") or "{}")
+        sink = e.alerts.build("mqtt", record)
+        try:
+            assert isinstance(sink, MqttSink) and sink.settings.password == "s3cret"
+        finally:
+            sink.close()

@@ -153,6 +153,23 @@ class Alerts:
         bare = urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, ""))
         return {"address": bare, "password": base64.b64encode(sealed).decode()}
 
+    def reseal(self, old: Sealer, new: Sealer) -> int:
+        """Seal the sinks' passwords with a new key (`Engine.rekey`, inside its transaction);
+        how many. One that the old key cannot open is left as it is (and logged)."""
+        done = 0
+        for name, record in self._records().items():
+            if "password" not in record:
+                continue
+            try:
+                word = old.open(base64.b64decode(record["password"]), SEAL_CONTEXT)
+            except Exception:
+                log.error("alert sink %s: its password cannot be opened; add it again", name)
+                continue
+            record["password"] = base64.b64encode(new.seal(word, SEAL_CONTEXT)).decode()
+            self.catalog.runs.set_setting(PREFIX + name, json.dumps(record))
+            done += 1
+        return done
+
     def _address(self, name: str, record: dict[str, Any]) -> str:
         """The full address, password opened (for connecting only; never shown)."""
         address = str(record["address"])
