@@ -161,3 +161,20 @@ def test_the_stream_sends_heartbeats_and_ends_with_the_session(
             break
     else:
         raise AssertionError("the stream went on after sign-out")
+
+
+def test_an_open_stream_does_not_hold_up_stopping_the_server(tmp_path: Path) -> None:
+    """Ctrl-C on `regard serve` with the Events page open: the stream ends, the server stops."""
+    with running(tmp_path / "lib", EngineConfig(workers=0), models=FakeModels()) as srv:
+        client = sign_in(srv)
+        into: queue.Queue[object] = queue.Queue()
+        reader = threading.Thread(target=listen, args=(client, {}, into), daemon=True)
+        reader.start()
+        assert into.get(timeout=10) == 200
+        started = time.monotonic()
+        srv.server.should_exit = True
+        srv.thread.join(10)
+        assert not srv.thread.is_alive()
+        assert time.monotonic() - started < 3
+        reader.join(5)
+        assert not reader.is_alive()

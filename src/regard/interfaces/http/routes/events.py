@@ -11,6 +11,7 @@ Everything here needs the `view` permission, as photos do; snapshots are served 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -79,19 +80,30 @@ def stream(
             return False
         return True
 
+    server = getattr(request.app.state, "server", None)
+
+    def stopping() -> bool:
+        return bool(server is not None and server.should_exit)
+
     async def messages() -> AsyncIterator[str]:
         nonlocal after
         yield f"retry: 3000\n: connected, events after {after}\n\n"
-        while not broadcaster.closed:
-            new = await broadcaster.wait(after, HEARTBEAT)
-            if await request.is_disconnected():
+        quiet_since = time.monotonic()
+        while not broadcaster.closed and not stopping():
+            # Short waits: a server stopping (Ctrl-C) ends the stream within a second.
+            new = await broadcaster.wait(after, min(1.0, HEARTBEAT))
+            if await request.is_disconnected() or stopping():
                 return
             if not new:
+                if time.monotonic() - quiet_since < HEARTBEAT:
+                    continue
+                quiet_since = time.monotonic()
                 if not signed_in():
                     yield "event: signed-out\ndata: {}\n\n"
                     return
                 yield ": keep-alive\n\n"
                 continue
+            quiet_since = time.monotonic()
             for pushed in new:
                 after = pushed.seq
                 data = json.dumps(pushed.as_dict())
