@@ -414,12 +414,14 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
     "records": {("GET", "/api/records")},
     "retention": {("GET", "/api/retention"), ("POST", "/api/retention")},
     "maintain": {("POST", "/api/maintain")},
+    "events": {("GET", "/api/events")},
 }
 # Commands with no route, each named where the README says what the API does not cover.
 CLI_ONLY = {
-    "init", "rekey", "serve", "xmp write", "xmp import", "watch", "events", "cameras",
+    "init", "rekey", "serve", "xmp write", "xmp import", "watch", "cameras",
     "cameras add", "cameras list", "cameras show", "cameras mask", "cameras enable",
     "cameras disable", "cameras remove", "events unknown", "events discard",
+    "sinks", "sinks add", "sinks test", "sinks remove",
 }  # fmt: skip
 # Commands whose route does part of what they do, and the README's words for the part left out.
 CLI_ONLY_PARTS = {"anonymise": "video"}
