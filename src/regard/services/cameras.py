@@ -158,8 +158,7 @@ class CameraService:
         kept = {c.name: c.retention_days for c in self.c.catalog.cameras.all()}
         deleted = crops = 0
         with self.hold():
-            cameras = {e.camera for e, _a, _t in self.c.catalog.cameras.events()}
-            for name in cameras:
+            for name in self.c.catalog.cameras.event_cameras():
                 days = kept.get(name, Camera(name, "-").retention_days)
                 old = self.c.catalog.cameras.expired_events(name, now - days * 86400)
                 if not old:
