@@ -80,6 +80,14 @@ class CameraService:
     def add(self, camera: Camera) -> Camera:
         check_name(camera.name)
         check_source(camera.source)
+        if "://" not in camera.source and not camera.source.startswith("/dev/"):
+            path = Path(camera.source).expanduser()
+            if not path.exists():
+                raise InvalidRequestError(
+                    f"{camera.source}: no such file or folder (a camera's source is an rtsp:// "
+                    "or http:// address, a device like /dev/video0, a video file or a folder)."
+                )
+            camera = replace(camera, source=str(path.absolute()))
         if camera.transport not in ("tcp", "udp"):
             raise InvalidRequestError(f"--transport is tcp or udp, not {camera.transport!r}.")
         if not 0.2 <= camera.detect_fps <= 30:
