@@ -80,6 +80,14 @@ class CameraService:
     def add(self, camera: Camera) -> Camera:
         check_name(camera.name)
         check_source(camera.source)
+        if "://" not in camera.source and not camera.source.startswith("/dev/"):
+            path = Path(camera.source).expanduser()
+            if not path.exists():
+                raise InvalidRequestError(
+                    f"{camera.source}: no such file or folder (a camera's source is an rtsp:// "
+                    "or http:// address, a device like /dev/video0, a video file or a folder)."
+                )
+            camera = replace(camera, source=str(path.absolute()))
         if camera.transport not in ("tcp", "udp"):
             raise InvalidRequestError(f"--transport is tcp or udp, not {camera.transport!r}.")
         if not 0.2 <= camera.detect_fps <= 30:
@@ -158,8 +166,7 @@ class CameraService:
         kept = {c.name: c.retention_days for c in self.c.catalog.cameras.all()}
         deleted = crops = 0
         with self.hold():
-            cameras = {e.camera for e, _a, _t in self.c.catalog.cameras.events()}
-            for name in cameras:
+            for name in self.c.catalog.cameras.event_cameras():
                 days = kept.get(name, Camera(name, "-").retention_days)
                 old = self.c.catalog.cameras.expired_events(name, now - days * 86400)
                 if not old:

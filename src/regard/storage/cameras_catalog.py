@@ -126,6 +126,10 @@ class SqliteCameras:
         ).fetchone()
         return _event(row) if row else None
 
+    def event_cameras(self) -> list[str]:
+        """The names of the cameras that have events (removed cameras' too)."""
+        return [str(r[0]) for r in self._db.execute("SELECT DISTINCT camera FROM camera_events")]
+
     def expired_events(self, camera: str, before: float) -> list[CameraEvent]:
         rows = self._db.execute(
             f"SELECT {_EVENT_COLUMNS} FROM camera_events WHERE camera = ? AND recorded_at < ?"

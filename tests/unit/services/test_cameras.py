@@ -44,6 +44,8 @@ def test_cameras_are_set_up_changed_and_removed(cams):
         cams.add(Camera("bad name!", "/dev/video0"))
     with pytest.raises(InvalidRequestError, match="not a camera source"):
         cams.add(Camera("ftp", "ftp://x/y"))
+    with pytest.raises(InvalidRequestError, match="no-such-folder: no such file or folder"):
+        cams.add(Camera("nvr", "no-such-folder"))
     cams.change("door", masks=(parse_mask("0,0,320,120"),))
     door = cams.get("door")
     assert door.masks[0].as_text() == "0,0,320,0,320,120,0,120"
