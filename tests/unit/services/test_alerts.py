@@ -162,3 +162,24 @@ def test_rekey_seals_the_sinks_passwords_again(tmp_path: Path) -> None:
             assert isinstance(sink, MqttSink) and sink.settings.password == "s3cret"
         finally:
             sink.close()
+
+
+def test_the_list_reads_the_stored_events_too(fake_engine: Engine) -> None:
+    """After a restart the web sink has seen nothing: the list and the snapshots come from
+    what the watcher stored (paths relative to the library), live states win where both."""
+    root = fake_engine.paths.root
+    (root / "cameras").mkdir(exist_ok=True)
+    (root / "cameras" / "s.jpg").write_bytes(b"\xff\xd8jpeg")
+    stored = event("old", start=50.0, live=True, end=60.0, snapshot=Path("cameras/s.jpg"))
+    with fake_engine.catalog.transaction():
+        fake_engine.catalog.cameras.save_event(stored, last_seen=60.0, alert=True, recorded_at=60.0)
+    page = fake_engine.alerts.history()
+    assert [(e.id, e.phase, e.seq) for e in page.events] == [("old", "end", 0)]
+    assert fake_engine.alerts.snapshot("old") == root / "cameras" / "s.jpg"
+    assert fake_engine.alerts.snapshot("nope") is None
+    fake_engine.alerts.broadcaster.publish(event("new", start=70.0, live=True), EventPhase.START)
+    fake_engine.alerts.broadcaster.publish(
+        event("old", start=50.0, live=True, who="unknown"), EventPhase.UPDATE
+    )
+    page = fake_engine.alerts.history()
+    assert [(e.id, e.phase) for e in page.events] == [("new", "start"), ("old", "update")]
