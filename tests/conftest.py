@@ -13,6 +13,7 @@ from regard.engine import Engine, EngineConfig
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.models import STANDARD_MODELS
 from regard.testing import FakeModels
+from tests.servers import MissingPackageError, MjpegCamera, Mosquitto, RtspCamera
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("REGARD_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -79,3 +80,50 @@ def real_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = Engine(tmp_path / "lib", create=True, config=EngineConfig(workers=2))
     yield engine
     engine.close()
+
+
+# --- camera test servers (Debian's mosquitto, GStreamer's RTSP server, an MJPEG camera) --------
+
+CAMERA_CLIP = "photos/face_recognition/video/short_hamilton_clip.mp4"
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory) -> Iterator[Mosquitto]:
+    """Debian's MQTT broker on a free loopback port, anonymous, for the whole session."""
+    try:
+        broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
+    except MissingPackageError as e:
+        pytest.fail(str(e), pytrace=False)
+    with broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def mosquitto_auth(tmp_path_factory) -> Iterator[Mosquitto]:
+    """A broker that only lets `regard` with password `s3cret pass` in."""
+    try:
+        broker = Mosquitto(tmp_path_factory.mktemp("mosquitto-auth"), ("regard", "s3cret pass"))
+    except MissingPackageError as e:
+        pytest.fail(str(e), pytrace=False)
+    with broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def rtsp_camera(shared_data: Path) -> Iterator[RtspCamera]:
+    """An RTSP camera (GStreamer's server) streaming the stage clip in a loop, 640x360 at 10
+    frames a second, H.264 over TCP and UDP: `rtsp_camera.url`."""
+    camera = RtspCamera([shared_data / CAMERA_CLIP])
+    try:
+        camera.__enter__()
+    except MissingPackageError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield camera
+    camera.__exit__()
+
+
+@pytest.fixture(scope="session")
+def mjpeg_camera(shared_data: Path) -> Iterator[MjpegCamera]:
+    """An HTTP MJPEG camera streaming the stage clip in a loop: `mjpeg_camera.url`."""
+    with MjpegCamera(shared_data / CAMERA_CLIP) as camera:
+        yield camera

@@ -56,8 +56,6 @@ from regard.services.export import ExportOptions, ExportPreview, ExportReport, S
 from regard.services.media import Originals
 from regard.services.share_jobs import ShareJobs, share_jobs
 from regard.services.thumbnails import Thumbnails
-from regard.services.timeline import TimelinePages
-from regard.services.trash import Trash
 from regard.services.uploads import Uploads
 from regard.services.wiring import build_services
 from regard.storage.catalog import Catalog
@@ -210,13 +208,6 @@ class Engine:
         self._build_services()
         #: Anonymising videos and exports with videos, as jobs (see `regard.services.share_jobs`).
         self.shares = share_jobs(self.context, models, self.jobs, self.exporter, self.paths.root)
-        #: The timeline in pages (`page`, `months`), and the trash (`put`, `restore`, `empty`).
-        self.pages = TimelinePages(self.catalog)
-        c = self.context
-        self.trash = Trash(
-            catalog=c.catalog, vectors=c.vectors, audit=c.audit, acting=c.acting,
-            uploads=self.uploads, photos_gone=self._photos_changed,
-        )  # fmt: skip
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()
@@ -232,6 +223,10 @@ class Engine:
             grouping=self.config.grouping,
             limits=self.config.analysis.limits,
             photos_changed=self._photos_changed,
+            models=self.models,
+            hold=lambda: self.lock,
+            sealer=self.require_key,
+            uploads=self.uploads,
         )
         self.privacy = services.privacy
         self.people = services.people
@@ -240,6 +235,10 @@ class Engine:
         self.view = services.view
         self.xmp = services.xmp
         self.exporter = services.exporter
+        self.cameras = services.cameras
+        self.alerts = services.alerts  # camera alert sinks, and the web app's live events
+        self.pages = services.pages  # the timeline in pages
+        self.trash = services.trash
 
     def _photos_changed(self, photo_ids: list[int]) -> None:
         self.thumbnails.forget(photo_ids)
@@ -301,6 +300,7 @@ class Engine:
             with self.catalog.transaction():
                 new_sealer = self.keys.replace_key(new)
                 resealed = reseal_all(self.catalog, old, new_sealer)
+                self.alerts.reseal(old, new_sealer)  # the alert sinks' passwords
                 # The audit key comes from the data key: the log is signed again under the
                 # new one, after a check under the old (what it finds stays in the log).
                 problems = self.context.audit.rekey_chain(new_sealer)

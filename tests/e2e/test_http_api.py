@@ -424,9 +424,15 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
     "trash list": {("GET", "/api/trash")},
     "trash restore": {("POST", "/api/trash/restore")},
     "trash empty": {("POST", "/api/trash/empty")},
+    "events": {("GET", "/api/events")},
 }
 # Commands with no route, each named where the README says what the API does not cover.
-CLI_ONLY = {"init", "rekey", "serve", "xmp write", "xmp import"}
+CLI_ONLY = {
+    "init", "rekey", "serve", "xmp write", "xmp import", "watch", "cameras",
+    "cameras add", "cameras list", "cameras show", "cameras mask", "cameras enable",
+    "cameras disable", "cameras remove", "events unknown", "events discard",
+    "sinks", "sinks add", "sinks test", "sinks remove",
+}  # fmt: skip
 # Commands whose route does part of what they do, and the README's words for the part left out.
 CLI_ONLY_PARTS = {"anonymise": "video"}
 

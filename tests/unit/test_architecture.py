@@ -40,6 +40,7 @@ FLOORS = {
     "pipeline": 3,
     "storage": 3,
     "jobs": 4,
+    "cameras": 4,
     "privacy": 4,
     "context": 5,
     "services": 6,

@@ -108,6 +108,11 @@ class Gate:
     def optout_threshold(self) -> float:
         return exclusion_threshold(self.calibration)
 
+    def templates(self, kind: str) -> Refs:
+        """Template owners (opt-out id, or person id) and vectors of one kind ("optout",
+        "erasure", "withdrawal"): what no new face may match (the cameras use them too)."""
+        return self._templates(kind)
+
     def _templates(self, kind: str) -> Refs:
         """Template owners (opt-out id, or person id) and vectors of one kind."""
         if kind not in self._excluding:

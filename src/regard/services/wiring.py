@@ -3,20 +3,28 @@ uses and nothing else, and the ones that work together are handed each other her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from regard.context import LibraryContext
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import DecodeLimits
+from regard.pipeline.models import ModelLoader
 from regard.privacy.erasure import PhotosChanged
 from regard.privacy.service import PrivacyService
+from regard.services.alerts import Alerts
+from regard.services.cameras import CameraService, Hold
 from regard.services.export import Exporter
 from regard.services.library import LibraryView
 from regard.services.naming import FaceNaming
 from regard.services.people import PeopleService
 from regard.services.search import SearchService
+from regard.services.timeline import TimelinePages
+from regard.services.trash import Trash
+from regard.services.uploads import Uploads
 from regard.services.xmp import XmpService
 from regard.storage.library import LibraryPaths
+from regard.storage.sealing import Sealer
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +36,10 @@ class Services:
     xmp: XmpService
     exporter: Exporter
     faces: FaceNaming  # naming any face, the "Who is this?" queue, hiding, covers
+    cameras: CameraService
+    alerts: Alerts
+    pages: TimelinePages  # the timeline in pages (`page`, `months`)
+    trash: Trash  # `put`, `restore`, `empty`
 
 
 def build_services(
@@ -37,6 +49,10 @@ def build_services(
     grouping: GroupingParams,
     limits: DecodeLimits,
     photos_changed: PhotosChanged,
+    models: ModelLoader,
+    hold: Hold,
+    sealer: Callable[[], Sealer],
+    uploads: Uploads,
 ) -> Services:
     """`photos_changed` is told the photos whose faces were hidden or removed (copies made of
     them are made again; people who lost their cover face get another)."""
@@ -77,6 +93,19 @@ def build_services(
         people=people,
         withheld=withheld,
     )
+    cameras = CameraService(c, root=paths.root, gate=privacy.gate, models=models, hold=hold)
+    # The list of events is the catalog's (what the watcher stored), with what this process's
+    # web sink saw live.
+    alerts = Alerts(
+        c.catalog,
+        sealer=sealer,
+        hold=hold,
+        library_root=paths.root,
+        stored=lambda limit: [
+            cameras.shown(e) for e, _, _ in c.catalog.cameras.events(limit=limit)
+        ],
+        stored_event=c.catalog.cameras.event,
+    )
     return Services(
         privacy=privacy,
         people=people,
@@ -101,5 +130,16 @@ def build_services(
             people=people,
             still_detector=c.still_detector,
             limits=limits,
+        ),
+        cameras=cameras,
+        alerts=alerts,
+        pages=TimelinePages(c.catalog),
+        trash=Trash(
+            catalog=c.catalog,
+            vectors=c.vectors,
+            audit=c.audit,
+            acting=c.acting,
+            uploads=uploads,
+            photos_gone=photos_changed,
         ),
     )

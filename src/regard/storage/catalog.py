@@ -2,7 +2,7 @@
 
 `Catalog` holds the connection, the schema and the transactions, and composes one repository
 per aggregate (`photos`, `faces`, `appearances`, `templates`, `runs`, `jobs`, `people`, `privacy`,
-`accounts`); every statement Regard runs is in one of them. Writes happen inside
+`accounts`, `cameras`); every statement Regard runs is in one of them. Writes happen inside
 `transaction()` (BEGIN IMMEDIATE), so a photo, its faces and their embeddings land together or
 not at all: killing Regard at any moment leaves the catalog as it was after the last commit.
 What the rest of Regard may rely on is `repositories.Store`, which a second backend would
@@ -19,6 +19,7 @@ from pathlib import Path
 from regard.errors import LibraryError, LibraryVersionError
 from regard.storage.accounts_catalog import AccountsCatalog
 from regard.storage.appearances import SqliteAppearances
+from regard.storage.cameras_catalog import SqliteCameras
 from regard.storage.codec import VectorCodec
 from regard.storage.faces import SqliteFaces
 from regard.storage.jobs import SqliteJobs
@@ -72,6 +73,7 @@ class Catalog:
         self.accounts = AccountsCatalog(self._db)
         self.timeline = SqliteTimeline(self._db)
         self.trash = SqliteTrash(self._db)
+        self.cameras = SqliteCameras(self._db)
 
     def close(self) -> None:
         self._db.close()

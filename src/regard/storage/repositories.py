@@ -23,6 +23,7 @@ from regard.domain.models import ModelSpec
 from regard.domain.photo import FileFingerprint, Photo, PhotoAnalysis, PhotoFailure
 from regard.domain.privacy import FaceVerdict
 from regard.storage.accounts_catalog import SessionRow, UserRow
+from regard.storage.cameras_catalog import SqliteCameras
 from regard.storage.codec import VectorCodec
 from regard.storage.faces import FaceHit
 from regard.storage.people_catalog import GroupingRows, PeopleState, PersonFace, PersonRow
@@ -298,6 +299,8 @@ class Store(Protocol):
     def timeline(self) -> SqliteTimeline: ...
     @property
     def trash(self) -> SqliteTrash: ...
+    @property
+    def cameras(self) -> SqliteCameras: ...
     @property
     def codec(self) -> VectorCodec: ...
     @property

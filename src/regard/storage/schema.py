@@ -392,6 +392,53 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE upload_names ADD COLUMN sent_modified TEXT;   -- ISO 8601, as the browser said
     """,
+    # 13 (cameras, issue 13): home cameras and what they saw. A camera's source may hold a
+    #     password: it never leaves this table (shown redacted). An event is written when it
+    #     starts (state 'open') and again, whole, when it ends; one still open when the
+    #     watcher starts again was cut short (kill -9, power) and is closed where it was last
+    #     seen. Unknown faces' crops are kept a day for the owner to name or discard, then
+    #     deleted.
+    """
+    CREATE TABLE cameras (
+        name            TEXT PRIMARY KEY,
+        source          TEXT NOT NULL,
+        alerts          TEXT NOT NULL,             -- comma-separated
+        night_only      TEXT NOT NULL DEFAULT '',
+        public_space    INTEGER NOT NULL DEFAULT 0,
+        masks           TEXT NOT NULL DEFAULT '[]', -- JSON: [[[x, y], ...], ...] source px
+        retention_days  INTEGER NOT NULL DEFAULT 7,
+        enabled         INTEGER NOT NULL DEFAULT 1,
+        transport       TEXT NOT NULL DEFAULT 'tcp' CHECK (transport IN ('tcp', 'udp')),
+        detect_fps      REAL NOT NULL DEFAULT 5.0,
+        added_at        REAL NOT NULL
+    );
+    CREATE TABLE camera_events (
+        id              TEXT PRIMARY KEY,
+        camera          TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('person', 'pet', 'car')),
+        label           TEXT NOT NULL,
+        who             TEXT,                      -- a name, 'unknown', or NULL (no face)
+        start_time      REAL NOT NULL,             -- seconds into a file, or epoch seconds
+        end_time        REAL,
+        last_seen       REAL NOT NULL,
+        live            INTEGER NOT NULL,
+        score           REAL NOT NULL,
+        snapshot        TEXT,                      -- relative to the library folder
+        clip            TEXT,
+        box             TEXT,                      -- JSON [x, y, w, h] in the snapshot
+        alert           INTEGER NOT NULL DEFAULT 0,
+        state           TEXT NOT NULL CHECK (state IN ('open', 'ended')),
+        recorded_at     REAL NOT NULL              -- epoch seconds: what retention counts
+    );
+    CREATE INDEX camera_events_by_time ON camera_events(recorded_at);
+    CREATE INDEX camera_events_by_camera ON camera_events(camera, recorded_at);
+    CREATE TABLE unknown_faces (
+        id              INTEGER PRIMARY KEY,
+        event_id        TEXT NOT NULL REFERENCES camera_events(id) ON DELETE CASCADE,
+        path            TEXT NOT NULL,             -- relative to the library folder
+        expires_at      REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -242,7 +242,14 @@ def serve(
                 soft_wrap=True,
             )
             server = make_server(engine_host, access_log, allowed=hosts)
-            asyncio.run(server.serve(sockets=[sock]))
+            # The cameras are watched on threads of their own; their writer takes the
+            # engine's lock only around each event it writes. Alerts go to the owner's sinks
+            # and the Events page.
+            watching = engine_host.engine.cameras.start(engine_host.open_alerts())
+            try:
+                asyncio.run(server.serve(sockets=[sock]))
+            finally:
+                watching.stop()
         finally:
             engine_host.close()
 

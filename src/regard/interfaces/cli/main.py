@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 from regard import capture_native_stderr
-from regard.interfaces.cli import naming, people, privacy, share, trash
+from regard.interfaces.cli import cameras, naming, people, privacy, share, sinks, trash
 from regard.interfaces.cli.app import app
 
-for group in (people, privacy, share, trash):
+for group in (people, privacy, share, trash, cameras, sinks):
     group.register(app)
 naming.register(people.people_app)
 

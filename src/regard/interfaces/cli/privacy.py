@@ -391,13 +391,16 @@ def maintain(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         engine.require_key()
         applied = engine.privacy.apply_retention()
         result = replace(applied, trash_emptied=engine.trash.empty_due().photos)
+        cameras = engine.cameras.apply_retention()
         if as_json:
-            print_json(result)
+            print_json({**result.as_dict(), "cameras": cameras})
         else:
             run.out.print(
                 f"Retention applied: {result['unassigned_vectors_deleted']} face "
                 "vectors past their retention period deleted; "
-                f"{result.trash_emptied} photos in the trash for 30 days deleted for good."
+                f"{result.trash_emptied} photos in the trash for 30 days deleted for good. "
+                f"{cameras['events_deleted']} camera events and "
+                f"{cameras['unknown_faces_deleted']} unknown faces' crops past theirs."
             )
 
 

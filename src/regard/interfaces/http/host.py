@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from regard.domain.events import EventSink
 from regard.domain.face import AnalysedFace
 from regard.domain.jobs import Job
 from regard.engine import STANDARD_MODELS, Engine, EngineConfig, ModelLoader
@@ -43,6 +44,15 @@ class EngineHost:
         self.probes = self.engine.probe_pool
         self.accounts = self.engine.accounts
         self.engine.run_jobs()
+        self.alerting: list[EventSink] = []
+
+    def open_alerts(self) -> list[EventSink]:
+        """The owner's alert sinks and the web app's Events page, for the cameras the server
+        watches (`regard serve`); closed with the host."""
+        with self.use() as engine:
+            names = [c.name for c in engine.cameras.all() if c.enabled]
+            self.alerting = engine.alerts.open_sinks(names)
+        return self.alerting
 
     @contextmanager
     def use(self) -> Iterator[Engine]:
@@ -56,6 +66,8 @@ class EngineHost:
         return self.probes.held(photo)
 
     def close(self) -> None:
+        for sink in self.alerting:
+            sink.close()
         self.engine.close()
 
     # --- uploads and indexing ------------------------------------------------------------------

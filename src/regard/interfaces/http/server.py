@@ -52,16 +52,22 @@ def allowed_hosts(address: str, port: int, extra: Iterable[str] = ()) -> list[st
 def make_server(
     host: EngineHost, access_log: bool = False, allowed: Iterable[str] | None = None
 ) -> uvicorn.Server:
+    app = create_app(host, list(allowed) if allowed is not None else None)
     config = uvicorn.Config(
-        create_app(host, list(allowed) if allowed is not None else None),
+        app,
         log_level="warning",
         access_log=access_log,
         # The server never says what it is, and never proxies headers from outside.
         server_header=False,
         proxy_headers=False,
         lifespan="off",
+        # An open Events page holds a stream (Server-Sent Events) that never ends by itself:
+        # on Ctrl-C, requests get this long to finish, then their connections are closed.
+        timeout_graceful_shutdown=3,
     )
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    app.state.server = server  # the Events page's streams end when it stops
+    return server
 
 
 @dataclass

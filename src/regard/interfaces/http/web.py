@@ -25,6 +25,7 @@ PAGES = (
     "/login",
     "/setup",
     "/account",
+    "/events",
 )
 
 

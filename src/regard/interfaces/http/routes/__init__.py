@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from regard.interfaces.http.routes import (
     accounts,
+    events,
     faces,
     library,
     media,
@@ -24,5 +25,5 @@ from regard.interfaces.http.routes import (
 #: Every route of the API. It holds the areas' routes themselves, each with its full path,
 #: not the areas' routers (which FastAPI would keep whole, behind a wrapper).
 router = APIRouter()
-for area in (accounts, library, timeline, media, people, faces, search, privacy, sharing):
+for area in (accounts, library, timeline, media, people, faces, search, privacy, sharing, events):
     router.routes.extend(area.router.routes)

@@ -5,6 +5,7 @@ import { accountPage, loginPage, setupPage } from "./account.js";
 import { ApiError, get, post, setCsrf } from "./api.js";
 import { auditPage, rightsPage } from "./rights.js";
 import { button, clear, errorText, h } from "./dom.js";
+import { eventsPage } from "./events.js";
 import { libraryPage, statusPage } from "./library.js";
 import { peoplePage, personPage } from "./people.js";
 import { searchPage } from "./search.js";
@@ -24,6 +25,7 @@ const ROUTES = [
   { path: "/who", page: whoIsThisPage, title: "Who is this?", nav: "/people" },
   { path: "/search", page: searchPage, title: "Search", nav: "/search" },
   { path: "/share", page: sharePage, title: "Share safely", nav: "/share" },
+  { path: "/events", page: eventsPage, title: "Events", nav: "/events" },
   { path: "/rights", page: rightsPage, title: "Consent & rights", nav: "/rights" },
   { path: "/audit", page: auditPage, title: "Audit log", nav: "/audit" },
   { path: "/status", page: statusPage, title: "Status", nav: "/status" },
@@ -37,6 +39,7 @@ const NAV = [
   { href: "/people", text: "People", needs: ["view"] },
   { href: "/search", text: "Search", needs: ["search"] },
   { href: "/share", text: "Share", needs: ["view"] },
+  { href: "/events", text: "Events", needs: ["view"] },
   { href: "/rights", text: "Consent & rights", needs: ["consent", "access_report", "erase"] },
   { href: "/audit", text: "Audit log", needs: ["audit"] },
   { href: "/status", text: "Status", needs: ["view"] },

