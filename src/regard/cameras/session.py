@@ -3,8 +3,8 @@
 `CameraSession.look(frame)` is the whole per-frame path, in this order:
 
 1. the masks blank their pixels (nothing after this sees them, a snapshot included);
-2. the motion gate compares a tiny grey copy with the last one; without motion, and with no
-   visit going on, the frame goes no further;
+2. the motion gate compares a tiny grey copy with the last one; without motion the frame goes
+   no further (but once a second while objects are followed, which may stand still);
 3. the object detector finds people, pets and cars; an object mostly under a mask is dropped;
 4. for person boxes only, and only on a camera that is not public-space, faces are searched
    inside the box and matched against the household members with `camera` consent;
@@ -47,6 +47,8 @@ MASKED_SHARE = 0.5
 UNKNOWN_LOOKS = 2
 #: Visits followed at once per camera, at most (each holds one frame).
 MAX_VISITS = 16
+#: Seconds between looks at objects that stand still (no motion in the frame).
+STILL_LOOK_EVERY = 1.0
 #: Seconds between rewrites of an open visit's row (how much a kill -9 can cut off its end).
 TOUCH_EVERY = 10.0
 
@@ -137,13 +139,19 @@ class CameraSession:
         self.visits: dict[int, Visit] = {}
         self.counters = Counters()
         self._faced: dict[int, float] = {}
+        self._looked = float("-inf")
 
     def look(self, frame: Frame) -> list[Change]:
         self.counters.frames += 1
         rgb = self.masks.blank(frame.rgb)
         moved = self.motion.moved(rgb)
-        if self.gating and not moved and not self.tracker.busy:
-            return []
+        if self.gating and not moved:
+            # Nothing moved: nothing new can be there. Objects already followed that stand
+            # still (a parked car, someone waiting at the door) are looked at once a second,
+            # so their visits go on (or end) without a detection at every frame.
+            if not self.tracker.busy or frame.t - self._looked < STILL_LOOK_EVERY:
+                return []
+        self._looked = frame.t
         self.counters.moving += 1
         changes: list[Change] = []
         if self.motion.was_cut:
