@@ -145,12 +145,12 @@ class CameraSession:
         self.counters.frames += 1
         rgb = self.masks.blank(frame.rgb)
         moved = self.motion.moved(rgb)
-        if self.gating and not moved:
-            # Nothing moved: nothing new can be there. Objects already followed that stand
-            # still (a parked car, someone waiting at the door) are looked at once a second,
-            # so their visits go on (or end) without a detection at every frame.
-            if not self.tracker.busy or frame.t - self._looked < STILL_LOOK_EVERY:
-                return []
+        # Nothing moved: nothing new can be there. Objects already followed that stand still
+        # (a parked car, someone waiting at the door) are looked at once a second, so their
+        # visits go on (or end) without a detection at every frame.
+        still = not self.tracker.busy or frame.t - self._looked < STILL_LOOK_EVERY
+        if self.gating and not moved and still:
+            return []
         self._looked = frame.t
         self.counters.moving += 1
         changes: list[Change] = []
