@@ -33,7 +33,13 @@ from regard.domain.face import Box
 from regard.domain.objects import ObjectDetection
 from regard.inference.objects import ObjectDetector
 from regard.pipeline.analyse import Analyser
-from regard.pipeline.camera_frames import MaskPlane, MotionGate, head_region, snapshot_score
+from regard.pipeline.camera_frames import (
+    MaskPlane,
+    MotionGate,
+    head_region,
+    inside_share,
+    snapshot_score,
+)
 from regard.pipeline.object_tracker import ObjectTracker, Track, event_kind
 from regard.pipeline.person_faces import faces_in_person
 from regard.privacy.camera_faces import CameraFaces
@@ -167,6 +173,7 @@ class CameraSession:
             for d in found
             if self.camera.watches(_kind(d.label)) and self.masks.share(d.box, h, w) < MASKED_SHARE
         ]
+        found = _outermost(found)
         step = self.tracker.update(frame.t, found)
         for track in step.started:
             if len(self.visits) >= MAX_VISITS:
@@ -309,3 +316,20 @@ def _crop(rgb: RGBImage, box: Box, margin: float = 0.3) -> RGBImage:
     x0, y0 = max(0, int(box.x - mx)), max(0, int(box.y - my))
     x1, y1 = min(w, int(box.x + box.w + mx)), min(h, int(box.y + box.h + my))
     return rgb[y0:y1, x0:x1].copy()
+
+
+#: A detection this much inside a larger one of the same kind is a part of it (a person's
+#: head and shoulders found beside the whole person): it would make a second visit.
+CONTAINED = 0.7
+
+
+def _outermost(found: list[ObjectDetection]) -> list[ObjectDetection]:
+    by_size = sorted(found, key=lambda d: -d.box.w * d.box.h)
+    kept: list[ObjectDetection] = []
+    for d in by_size:
+        kind = _kind(d.label)
+        if not any(
+            _kind(k.label) == kind and inside_share(d.box, k.box) >= CONTAINED for k in kept
+        ):
+            kept.append(d)
+    return kept

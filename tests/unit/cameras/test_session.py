@@ -109,3 +109,16 @@ def test_someone_standing_still_is_looked_at_once_a_second():
     changes = run(session, [still] * 50)  # 10 s at 5 frames a second
     assert [c.phase for c in changes if c.news] == [EventPhase.START, EventPhase.END]
     assert 10 <= detector.calls <= 12
+
+
+def test_a_part_of_a_person_found_beside_them_is_not_a_second_visit():
+    from regard.domain.face import Box
+    from regard.domain.objects import ObjectDetection, kind_of
+    from regard.testing_objects import ScriptedObjectDetector
+
+    whole = ObjectDetection("person", kind_of("person"), 0.8, Box(100, 50, 80, 180))
+    head = ObjectDetection("person", kind_of("person"), 0.5, Box(115, 55, 50, 60))
+    frames = [draw((320, 240), [("person", 20 + 10 * i, 100, 40)]) for i in range(10)]
+    detector = ScriptedObjectDetector([[whole, head]] * 10)
+    changes = run(session_for(Camera("door", "x"), detector), frames)
+    assert [c.phase for c in changes if c.news] == [EventPhase.START, EventPhase.END]
