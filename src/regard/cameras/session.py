@@ -3,8 +3,8 @@
 `CameraSession.look(frame)` is the whole per-frame path, in this order:
 
 1. the masks blank their pixels (nothing after this sees them, a snapshot included);
-2. the motion gate compares a tiny grey copy with the last one; without motion, and with no
-   visit going on, the frame goes no further;
+2. the motion gate compares a tiny grey copy with the last one; without motion the frame goes
+   no further (but once a second while objects are followed, which may stand still);
 3. the object detector finds people, pets and cars; an object mostly under a mask is dropped;
 4. for person boxes only, and only on a camera that is not public-space, faces are searched
    inside the box and matched against the household members with `camera` consent;
@@ -33,7 +33,13 @@ from regard.domain.face import Box
 from regard.domain.objects import ObjectDetection
 from regard.inference.objects import ObjectDetector
 from regard.pipeline.analyse import Analyser
-from regard.pipeline.camera_frames import MaskPlane, MotionGate, head_region, snapshot_score
+from regard.pipeline.camera_frames import (
+    MaskPlane,
+    MotionGate,
+    head_region,
+    inside_share,
+    snapshot_score,
+)
 from regard.pipeline.object_tracker import ObjectTracker, Track, event_kind
 from regard.pipeline.person_faces import faces_in_person
 from regard.privacy.camera_faces import CameraFaces
@@ -47,6 +53,8 @@ MASKED_SHARE = 0.5
 UNKNOWN_LOOKS = 2
 #: Visits followed at once per camera, at most (each holds one frame).
 MAX_VISITS = 16
+#: Seconds between looks at objects that stand still (no motion in the frame).
+STILL_LOOK_EVERY = 1.0
 #: Seconds between rewrites of an open visit's row (how much a kill -9 can cut off its end).
 TOUCH_EVERY = 10.0
 
@@ -137,13 +145,19 @@ class CameraSession:
         self.visits: dict[int, Visit] = {}
         self.counters = Counters()
         self._faced: dict[int, float] = {}
+        self._looked = float("-inf")
 
     def look(self, frame: Frame) -> list[Change]:
         self.counters.frames += 1
         rgb = self.masks.blank(frame.rgb)
         moved = self.motion.moved(rgb)
-        if self.gating and not moved and not self.tracker.busy:
+        # Nothing moved: nothing new can be there. Objects already followed that stand still
+        # (a parked car, someone waiting at the door) are looked at once a second, so their
+        # visits go on (or end) without a detection at every frame.
+        still = not self.tracker.busy or frame.t - self._looked < STILL_LOOK_EVERY
+        if self.gating and not moved and still:
             return []
+        self._looked = frame.t
         self.counters.moving += 1
         changes: list[Change] = []
         if self.motion.was_cut:
@@ -159,6 +173,7 @@ class CameraSession:
             for d in found
             if self.camera.watches(_kind(d.label)) and self.masks.share(d.box, h, w) < MASKED_SHARE
         ]
+        found = _outermost(found)
         step = self.tracker.update(frame.t, found)
         for track in step.started:
             if len(self.visits) >= MAX_VISITS:
@@ -301,3 +316,20 @@ def _crop(rgb: RGBImage, box: Box, margin: float = 0.3) -> RGBImage:
     x0, y0 = max(0, int(box.x - mx)), max(0, int(box.y - my))
     x1, y1 = min(w, int(box.x + box.w + mx)), min(h, int(box.y + box.h + my))
     return rgb[y0:y1, x0:x1].copy()
+
+
+#: A detection this much inside a larger one of the same kind is a part of it (a person's
+#: head and shoulders found beside the whole person): it would make a second visit.
+CONTAINED = 0.7
+
+
+def _outermost(found: list[ObjectDetection]) -> list[ObjectDetection]:
+    by_size = sorted(found, key=lambda d: -d.box.w * d.box.h)
+    kept: list[ObjectDetection] = []
+    for d in by_size:
+        kind = _kind(d.label)
+        if not any(
+            _kind(k.label) == kind and inside_share(d.box, k.box) >= CONTAINED for k in kept
+        ):
+            kept.append(d)
+    return kept

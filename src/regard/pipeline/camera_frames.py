@@ -139,3 +139,11 @@ def iou(a: Box, b: Box) -> float:
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
     union = a.w * a.h + b.w * b.h - inter
     return inter / union if union > 0 else 0.0
+
+
+def inside_share(inner: Box, outer: Box) -> float:
+    """How much of `inner` lies inside `outer` (0..1)."""
+    x0, y0 = max(inner.x, outer.x), max(inner.y, outer.y)
+    x1, y1 = min(inner.x + inner.w, outer.x + outer.w), min(inner.y + inner.h, outer.y + outer.h)
+    area = inner.w * inner.h
+    return max(0.0, x1 - x0) * max(0.0, y1 - y0) / area if area > 0 else 0.0

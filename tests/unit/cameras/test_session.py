@@ -57,7 +57,8 @@ def test_a_person_inside_a_mask_is_never_seen_and_masked_pixels_are_black():
     changes = run(session_for(camera, detector), square_walk(6, fps=5, y=100))
     assert changes == []
     # A cat outside the mask is seen, and its snapshot has the masked band black.
-    frames = [draw((320, 240), [("cat", 100, 10, 40), ("person", 150, 100, 40)])] * 4
+    # Still frames: looked at once a second while something is followed.
+    frames = [draw((320, 240), [("cat", 100, 10, 40), ("person", 150, 100, 40)])] * 8
     changes = run(session_for(camera), frames)
     assert [c.event.label for c in changes] == ["cat", "cat"]
     shot = changes[-1].visit.shot
@@ -99,3 +100,25 @@ def test_a_public_space_camera_never_builds_or_calls_a_face_model():
 def test_a_camera_that_does_not_watch_pets_ignores_them():
     frames = [draw((320, 240), [("dog", 40 + 5 * i, 100, 40)]) for i in range(10)]
     assert run(session_for(Camera("door", "x", alerts=("person",))), frames) == []
+
+
+def test_someone_standing_still_is_looked_at_once_a_second():
+    detector = CountingDetector()
+    session = session_for(Camera("door", "x"), detector)
+    still = draw((320, 240), [("person", 150, 100, 40)])
+    changes = run(session, [still] * 50)  # 10 s at 5 frames a second
+    assert [c.phase for c in changes if c.news] == [EventPhase.START, EventPhase.END]
+    assert 10 <= detector.calls <= 12
+
+
+def test_a_part_of_a_person_found_beside_them_is_not_a_second_visit():
+    from regard.domain.face import Box
+    from regard.domain.objects import ObjectDetection, kind_of
+    from regard.testing_objects import ScriptedObjectDetector
+
+    whole = ObjectDetection("person", kind_of("person"), 0.8, Box(100, 50, 80, 180))
+    head = ObjectDetection("person", kind_of("person"), 0.5, Box(115, 55, 50, 60))
+    frames = [draw((320, 240), [("person", 20 + 10 * i, 100, 40)]) for i in range(10)]
+    detector = ScriptedObjectDetector([[whole, head]] * 10)
+    changes = run(session_for(Camera("door", "x"), detector), frames)
+    assert [c.phase for c in changes if c.news] == [EventPhase.START, EventPhase.END]
