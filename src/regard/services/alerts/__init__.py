@@ -5,8 +5,9 @@ thread of its own (`delivery.QueuedSink`); `Alerts` keeps the owner's configurat
 them for the watcher.
 """
 
+from regard.errors import SinkError
 from regard.services.alerts.broadcast import Broadcaster, Pushed
-from regard.services.alerts.delivery import QueuedSink, Retry, SinkError, redact
+from regard.services.alerts.delivery import QueuedSink, Retry, redact
 from regard.services.alerts.desktop import DesktopSink
 from regard.services.alerts.mqtt import MqttSettings, MqttSink
 from regard.services.alerts.service import Alerts

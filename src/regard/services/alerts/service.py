@@ -23,8 +23,9 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from regard.domain.alerts import SINK_KINDS, EventItem, EventPage, SinkInfo, SinkTest
 from regard.domain.events import CameraEvent, EventKind, EventPhase, EventSink
+from regard.errors import SinkError
 from regard.services.alerts.broadcast import Broadcaster, Pushed
-from regard.services.alerts.delivery import QueuedSink, Retry, SinkError, redact
+from regard.services.alerts.delivery import QueuedSink, Retry, redact
 from regard.services.alerts.desktop import DesktopSink
 from regard.services.alerts.mqtt import MqttSettings, MqttSink
 from regard.services.alerts.webhook import WebhookSettings, WebhookSink, check_destination

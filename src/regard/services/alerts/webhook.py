@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from regard.domain.events import CameraEvent, EventPhase
-from regard.services.alerts.delivery import QueuedSink, Retry, SinkError, redact
+from regard.errors import SinkError
+from regard.services.alerts.delivery import QueuedSink, Retry, redact
 from regard.services.alerts.payload import event_json, snapshot_bytes
 
 Resolver = Any  # socket.getaddrinfo's shape
