@@ -68,6 +68,12 @@ def library(tmp_path: Path) -> Iterator[tuple[EngineHost, TestClient]]:
 
 #: What a GET route needs in its query to answer at all.
 NEEDED_QUERY = {"/api/originals.zip": "?ids={photo_id}"}
+#: What a GET route answers here when it is not 200: the library's only job indexed, and an
+#: index job has no result to download (tests/e2e/test_http_share_jobs.py downloads results).
+#: No camera saw anything in this library: an event's snapshot is not found (404).
+EXPECTED_STATUS = {"/api/jobs/{job_id}/result": 409, "/api/events/{event_id}/snapshot": 404}
+#: A stream never ends: tests/e2e/test_http_events.py reads the events' stream.
+STREAMS = {"/api/events/stream"}
 
 
 def test_no_get_route_changes_the_catalog(
@@ -79,13 +85,19 @@ def test_no_get_route_changes_the_catalog(
     # Ids read from the catalog itself: no route is called before the first dump.
     face, photo, person = _one(catalog, "SELECT id, photo_id, person_id FROM faces WHERE id = 1")
     (job,) = _one(catalog, "SELECT id FROM jobs ORDER BY seq LIMIT 1")
-    values = {"photo_id": photo, "face_id": face, "ref": f"P{person}", "job_id": job}
+    values = {
+        "photo_id": photo,
+        "face_id": face,
+        "ref": f"P{person}",
+        "job_id": job,
+        "event_id": "door-1",
+    }
     called = []
-    for path in _get_routes(client):
+    for path in [p for p in _get_routes(client) if p not in STREAMS]:
         url = path.format(**{k: values[k] for k in _params(path)})
         url += NEEDED_QUERY.get(path, "").format(**values)
         r = client.get(url)
-        assert r.status_code == 200, (url, r.status_code, r.text)
+        assert r.status_code == EXPECTED_STATUS.get(path, 200), (url, r.status_code, r.text)
         called.append(path)
         after = _dump(catalog)
         changed = {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}

@@ -107,9 +107,10 @@ def accessible(page: Page) -> None:
     assert problems == [], f"{page.url}: {problems}"
 
 
-def timeline(server: Running) -> list[dict[str, Any]]:
+def timeline(server: Running) -> list[Any]:
+    """The photos and videos in the timeline's order (the viewer's previous and next)."""
     with server.host.use() as engine:
-        return list(engine.timeline().photos)
+        return list(engine.pages.page(limit=500).photos)
 
 
 def detail(server: Running, photo_id: int) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def test_the_viewer_by_keyboard(page: Page, server: Running) -> None:
     order = timeline(server)
     ids = [p["id"] for p in order]
     names = {p["id"]: p["name"] for p in order}
-    page.locator(".thumb-link").first.click()
+    page.locator(".tl-link").first.click()
     page.wait_for_url(f"**/photos/{ids[0]}")
     title = page.get_by_role("heading", level=1)
     expect(title).to_have_text(names[ids[0]])
