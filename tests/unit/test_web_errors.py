@@ -29,6 +29,7 @@ COMMAND_WORDS = re.compile(r"`|--|\bregard |face_index")
 NOT_WEB = {
     "interfaces/cli",  # the command line itself
     "sample.py",  # builds the demo sample for scripts/setup
+    "inference/convert",  # converts the object models at set-up (`python -m ...convert`)
 }
 #: The setup page's token message names the command its reader typed to start the server;
 #: the setup-token work (issue 9, section 1) owns that message and its wording.

@@ -89,11 +89,19 @@ class CameraService:
                 )
             camera = replace(camera, source=str(path.absolute()))
         if camera.transport not in ("tcp", "udp"):
-            raise InvalidRequestError(f"--transport is tcp or udp, not {camera.transport!r}.")
+            raise InvalidRequestError(
+                f"--transport is tcp or udp, not {camera.transport!r}.",
+                web=f"A camera's transport is TCP or UDP, not {camera.transport!r}.",
+            )
         if not 0.2 <= camera.detect_fps <= 30:
-            raise InvalidRequestError("--fps is between 0.2 and 30 detection frames a second.")
+            raise InvalidRequestError(
+                "--fps is between 0.2 and 30 detection frames a second.",
+                web="A camera is looked at 0.2 to 30 times a second.",
+            )
         if camera.retention_days < 1:
-            raise InvalidRequestError("--keep-days is at least 1.")
+            raise InvalidRequestError(
+                "--keep-days is at least 1.", web="A camera's events are kept 1 day at least."
+            )
         with self.c.catalog.transaction():
             if self.c.catalog.cameras.get(camera.name) is not None:
                 raise CameraExistsError(camera.name)
@@ -152,7 +160,8 @@ class CameraService:
         found = next((f for f in self.unknown_faces() if f.id == face_id), None)
         if found is None:
             raise InvalidRequestError(
-                f"No unknown face #{face_id}: `regard events unknown` lists those kept."
+                f"No unknown face #{face_id}: `regard events unknown` lists those kept.",
+                web=f"No unknown face #{face_id}: it was named or discarded, or is past its day.",
             )
         with self.c.catalog.transaction():
             self.c.catalog.cameras.delete_unknown_face(face_id)
@@ -322,5 +331,6 @@ def parse_since(text: str, now: datetime) -> float:
     except ValueError:
         raise InvalidRequestError(
             f"--since {text!r}: give today, yesterday, a time ago like 2h, 30m or 7d, or a "
-            "date like 2026-12-01 (or 2026-12-01T18:00)."
+            "date like 2026-12-01 (or 2026-12-01T18:00).",
+            web=f"{text!r} is not a time: today, yesterday, 2h, 30m, 7d or a date like 2026-12-01.",
         ) from None
