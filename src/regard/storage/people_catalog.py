@@ -392,9 +392,12 @@ class PeopleCatalog:
     # --- faces ---------------------------------------------------------------------------------
 
     def assign(self, face_ids: Iterable[int], person_id: int | None, by: str | None) -> None:
+        # A face given to someone is a person's face: no longer "not a person" (grouping would
+        # not see it, and could give its person a second face in the same photo).
         self._db.executemany(
-            "UPDATE faces SET person_id = ?, assigned_by = ?, grouped = 1 WHERE id = ?",
-            [(person_id, by if person_id else None, fid) for fid in face_ids],
+            "UPDATE faces SET person_id = ?, assigned_by = ?, grouped = 1,"
+            " not_a_person = CASE WHEN ? IS NULL THEN not_a_person ELSE 0 END WHERE id = ?",
+            [(person_id, by if person_id else None, person_id, fid) for fid in face_ids],
         )
 
     def mark_grouped(self, face_ids: Iterable[int]) -> None:
