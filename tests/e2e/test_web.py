@@ -26,7 +26,6 @@ from playwright.sync_api import (
     Request,
     Response,
     expect,
-    sync_playwright,
 )
 
 from regard.engine import EngineConfig
@@ -111,20 +110,6 @@ class Watch:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with running(tmp_path_factory.mktemp("web") / "lib", EngineConfig(workers=2)) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"The web tests drive Debian's Chromium at {CHROMIUM}, which is not installed. "
-            "Install it with `apt-get install chromium` (scripts/setup test does).",
-            pytrace=False,
-        )
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

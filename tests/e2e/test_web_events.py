@@ -23,7 +23,6 @@ from tests.e2e.test_web import (
     SIDEWAYS,
     Watch,
     accessible,
-    browser,  # noqa: F401  (the fixture)
     shot,
 )
 
@@ -82,7 +81,7 @@ def sign_in(page: Page, srv: Running) -> None:
 
 def test_events_page_shows_pushed_events_live(
     server: Running,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     frames: list[Path],
 ) -> None:
     context = browser.new_context(viewport=DESKTOP)

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import ACCESSIBILITY_PROBLEMS, CHROMIUM, CHROMIUM_ARGS, Watch
+from tests.e2e.test_web import ACCESSIBILITY_PROBLEMS, Watch
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
@@ -47,17 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, album: Path) -> Iterator[Ru
             engine.index([album])
             srv.host.accounts.create_first_owner(srv.host.accounts.setup_token(), OWNER, PASSWORD)
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.is_file(), f"the web tests drive Debian's Chromium at {CHROMIUM}"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def signed_in(browser: Browser, server: Running, viewport: dict[str, int]) -> tuple[Page, Watch]:

@@ -18,14 +18,12 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from regard.testing import FakeModels, draw_faces
 from tests.e2e.test_web import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     IMAGES_LOADED,
     PASSWORD,
@@ -94,16 +92,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         with srv.host.use() as engine:
             engine.index([album])
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"The web tests drive Debian's Chromium at {CHROMIUM}.", pytrace=False)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

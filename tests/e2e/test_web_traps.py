@@ -23,8 +23,6 @@ from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from tests.e2e.test_web import (
     ACCESSIBILITY_PROBLEMS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IMAGES_LOADED,
     SIDEWAYS,
     Watch,
@@ -85,17 +83,6 @@ def person_of(engine: Any, photo: Path) -> str:
 def people(server: Running) -> dict[str, dict[str, Any]]:
     with server.host.use() as engine:
         return {p["name"]: p for p in engine.people.summaries() if p["name"]}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.is_file(), f"the web tests drive Debian's Chromium at {CHROMIUM}"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from tests.e2e.test_web import (
     ACCESSIBILITY_PROBLEMS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IMAGES_LOADED,
     SIDEWAYS,
     Watch,
@@ -62,15 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, pictures: Path) -> Iterator
             engine.index([pictures])
             srv.host.accounts.create_first_owner(srv.host.accounts.setup_token(), OWNER, PASSWORD)
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.is_file(), f"the web tests drive Debian's Chromium at {CHROMIUM}"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def signed_in(context: BrowserContext, server: Running) -> tuple[Page, Watch]:
