@@ -38,12 +38,14 @@ the group photos whose heads were boxed by hand, tests/data/head_boxes.csv).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from regard.domain.face import Box, Detection, Landmarks, Rect, merge_rects
 from regard.inference.protocols import FaceDetector, RGBImage
@@ -372,15 +374,23 @@ class RGBCanvas:
         clipped = clip_rect(rect, self.width, self.height)
         if clipped is None:
             return
-        x0, y0, x1, y1 = clipped
-        kept = None if self.protect is None else self.protect[y0:y1, x0:x1]
-        saved = self.rgb[y0:y1, x0:x1][kept] if kept is not None and kept.any() else None
         how = self._blur if not flat else _flat_like(self._blur)
         if whole:
             how = replace(how, shape="box")
-        blur_rect_in_place(self.rgb, rect, how, core=core)
-        if saved is not None:
-            self.rgb[y0:y1, x0:x1][kept] = saved
+        with protected(self.rgb, clipped, self.protect):
+            blur_rect_in_place(self.rgb, rect, how, core=core)
+
+
+@contextmanager
+def protected(plane: npt.NDArray[np.uint8], rect: Rect, protect: Mask | None) -> Iterator[None]:
+    """Whatever is written into `plane` inside `rect` in the block is undone where `protect`
+    (a mask of the whole plane) is set: the heads of the faces kept visible."""
+    x0, y0, x1, y1 = rect
+    kept = None if protect is None else protect[y0:y1, x0:x1]
+    saved = plane[y0:y1, x0:x1][kept] if kept is not None and kept.any() else None
+    yield
+    if saved is not None:
+        plane[y0:y1, x0:x1][kept] = saved
 
 
 def _flat_like(blur: BlurSettings) -> BlurSettings:

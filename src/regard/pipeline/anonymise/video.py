@@ -45,7 +45,9 @@ from regard.pipeline import yuv as yuv420
 from regard.pipeline.anonymise.blur import (
     BlurSettings,
     CoverRules,
+    Mask,
     blur_rect_in_place,
+    clip_rect,
     mosaic_cells,
 )
 from regard.pipeline.anonymise.muxer import BackgroundMuxer
@@ -56,6 +58,8 @@ from regard.pipeline.anonymise.redact import (
     RedactSettings,
     Target,
     first_look,
+    keep_zone,
+    protected,
     redact,
 )
 from regard.pipeline.anonymise.tracking import FaceTracker, TrackerSettings
@@ -420,12 +424,17 @@ class _Job:
 
     def _write(self, p: _Pending) -> None:
         assert self.vout is not None
+        pixels = p.canvas.inner if isinstance(p.canvas, KeepCanvas) else p.canvas
+        assert isinstance(pixels, FrameCanvas)
+        if isinstance(p.canvas, KeepCanvas):  # as in a photo: no neighbour's blur on their head
+            kept = [Target(box) for box in p.canvas.keep]
+            blurred = [t.box for t in p.cover.faces]
+            w, h, rules = pixels.width, pixels.height, self.s.blur.cover
+            pixels.protect = keep_zone(w, h, kept, blurred, rules)
         done = redact(p.canvas, p.cover, self.s.redact, self.s.blur.cover)
         self.rechecked += done.new
         self.flattened += done.flattened
         self.boxes_blurred += len(done.heads)
-        pixels = p.canvas.inner if isinstance(p.canvas, KeepCanvas) else p.canvas
-        assert isinstance(pixels, FrameCanvas)
         frame = av.VideoFrame.from_ndarray(pixels.yuv, format="yuv420p")
         frame.pts, frame.time_base = p.pts, p.time_base
         self.muxer.frame(self.vout, frame)
@@ -453,6 +462,7 @@ class FrameCanvas:
     ) -> None:
         self.yuv, self.width, self.height = yuv, width, height
         self._detector, self._blur, self._scale = detector, blur, scale
+        self.protect: Mask | None = None  # the heads of the faces kept visible, never blurred
 
     def detect(self, region: Rect, scale: float | None = None) -> list[Detection]:
         f = self._scale if scale is None else scale
@@ -476,7 +486,14 @@ class FrameCanvas:
         if whole:
             how = replace(how, shape="box")
         cells = mosaic_cells(rect, how)  # the same grid on every plane
-        blur_rect_in_place(y, rect, how, cells, core)
         chroma, half_core = yuv420.half(rect), yuv420.half(core) if core else None
-        blur_rect_in_place(u, chroma, how, cells, half_core)
-        blur_rect_in_place(v, chroma, how, cells, half_core)
+        luma_at = clip_rect(rect, self.width, self.height)
+        chroma_at = clip_rect(chroma, u.shape[1], u.shape[0])
+        if luma_at is None or chroma_at is None:
+            return
+        half_protect = None if self.protect is None else self.protect[::2, ::2]
+        with protected(y, luma_at, self.protect):
+            blur_rect_in_place(y, rect, how, cells, core)
+        with protected(u, chroma_at, half_protect), protected(v, chroma_at, half_protect):
+            blur_rect_in_place(u, chroma, how, cells, half_core)
+            blur_rect_in_place(v, chroma, how, cells, half_core)
