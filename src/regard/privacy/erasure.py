@@ -207,7 +207,8 @@ class Eraser:
         removed["vectors"] = catalog.privacy.drop_embeddings(faces, "erased")
         for person in people:
             removed["templates"] += catalog.templates.delete(person_id=person.id)
-            removed["history_entries"] += catalog.privacy.scrub_history(person.id)
+            merged = catalog.people.redirects_to(person.id)
+            removed["history_entries"] += catalog.people.forget_history([person.id, *merged])
             if person.name:
                 removed["names"] += 1
                 removed["consent_names_blanked"] += catalog.privacy.consent_blank_subject(
@@ -352,7 +353,9 @@ class Eraser:
                     if row.name:
                         self.catalog.privacy.consent_blank_subject(name_key(row.name))
                         self.catalog.people.set_name(row.id, None)
-                    self.catalog.privacy.scrub_history(row.id)
+                    self.catalog.people.forget_history(
+                        [row.id, *self.catalog.people.redirects_to(row.id)]
+                    )
                     hidden.append(row.id)
                 if hidden:
                     self.catalog.runs.set_setting(_hidden_key(e["id"]), json.dumps(hidden))

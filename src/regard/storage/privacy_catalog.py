@@ -204,20 +204,3 @@ class PrivacyCatalog:
             "INSERT OR REPLACE INTO erasures (id, applied_at, receipt) VALUES (?, ?, ?)",
             (entry_id, utc_now(), json.dumps(receipt, sort_keys=True)),
         )
-
-    def scrub_history(self, person_id: int) -> int:
-        """Remove the people history rows that mention a person (they may hold the name)."""
-        rows = self._db.execute("SELECT id, detail FROM people_history").fetchall()
-        doomed = [int(r[0]) for r in rows if person_id in _person_ids(json.loads(r[1]))]
-        for hid in doomed:
-            self._db.execute("DELETE FROM people_history WHERE id = ?", (hid,))
-        return len(doomed)
-
-
-def _person_ids(detail: dict[str, Any]) -> set[int]:
-    found = set()
-    for key in ("person", "into", "from", "to"):
-        value = detail.get(key)
-        if isinstance(value, int):
-            found.add(value)
-    return found

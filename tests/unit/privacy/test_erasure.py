@@ -16,6 +16,7 @@ import pytest
 from regard.engine import Engine, EngineConfig
 from regard.errors import PersonNotFoundError, PrivacyRequestError
 from regard.pipeline.cluster import GroupingParams
+from regard.storage.people_catalog import mentioned
 from regard.testing import FakeModels, draw_faces
 
 RED, BLUE, GREEN = (200, 20, 20), (20, 20, 200), (20, 160, 20)
@@ -221,3 +222,25 @@ def test_an_access_report_after_an_erasure_lists_every_copy(
         "copies/a-copy.png",
         "copies/a.png",
     ]
+
+
+def test_erasure_forgets_every_correction_about_the_person_and_those_merged_into_them(
+    engine: Engine, album: Path
+) -> None:
+    """Green was named "Granny", then merged into blue, named "Ann": the rename and the merge's
+    saved state (which names the merged person) go with Ann's erasure, not only the entries
+    naming her own id."""
+    draw_faces(album / "e.png", [(20, 60, 40, GREEN)])
+    draw_faces(album / "f.png", [(60, 20, 40, GREEN)])
+    engine.index([album])
+    engine.people.group_pending()
+    green, blue = person_of(engine, "e.png"), person_of(engine, "c.png")
+    engine.people.name(green, "Granny")
+    engine.people.name(blue, "Ann")
+    engine.people.merge(blue, green, keep_name="Ann")
+    assert any("Granny" in json.dumps(e) for e in engine.catalog.people.history(100))
+    engine.privacy.erase_person("Ann")
+    left = engine.catalog.people.history(100)
+    assert "Granny" not in json.dumps(left) and "Ann" not in json.dumps(left)
+    gone = {int(green[1:]), int(blue[1:])}
+    assert not any(gone & mentioned(e["detail"]) for e in left)

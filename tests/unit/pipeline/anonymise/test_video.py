@@ -9,8 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
 from regard.domain.face import Box
+from regard.errors import CorruptVideoError, OutputError, UnreadableFileError, UnsupportedVideoError
 from regard.pipeline.anonymise.blur import CoverRules
 from regard.pipeline.anonymise.redact import RedactSettings, Target, keep_zone
 from regard.pipeline.anonymise.video import VideoProgress, VideoSettings, anonymise_video
