@@ -154,8 +154,13 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         yield "sqlite"
         return
     server: PostgresServer = request.getfixturevalue("postgres")
-    url = server.library()
+    url = server.reset(request.getfixturevalue("postgres_library"))
     monkeypatch.setenv("REGARD_DATABASE", url)
     monkeypatch.setattr(backends, "SERVER", server)
     yield url
-    server.drop(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_library(postgres: PostgresServer) -> str:
+    """One database for the tests on PostgreSQL, emptied before each (`PostgresServer.reset`)."""
+    return postgres.library()

@@ -43,6 +43,7 @@ class PostgresServer:
         self.data = self.folder / "data"
         self._names = count(1)
         self._template: str | None = None
+        self._first_rows: dict[str, list[tuple[Any, ...]]] = {}
         self._user: str | None = "postgres" if os.geteuid() == 0 else None
 
     def _run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -93,13 +94,7 @@ class PostgresServer:
     def library(self) -> str:
         """A fresh database holding a new, never opened library's catalog (a copy of one
         migrated once per session: faster than migrating each); its address."""
-        if self._template is None:
-            from regard.storage.catalog import Catalog
-
-            url = self.database()
-            Catalog(self.folder / "unused.sqlite", database=url).close()
-            self._template = database_name(url)
-        url = self.database(self._template)
+        url = self.database(self._ensure_template())
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
@@ -108,6 +103,63 @@ class PostgresServer:
                 "UPDATE settings SET value = replace(gen_random_uuid()::text, '-', '')"
                 " WHERE key = 'library_id'"
             )
+        return url
+
+    def _ensure_template(self) -> str:
+        """The database every library of the session is copied from (migrated once), and the
+        rows the migrations leave in it."""
+        if self._template is None:
+            from regard.storage.catalog import Catalog
+
+            url = self.database()
+            Catalog(self.folder / "unused.sqlite", database=url).close()
+            self._template = database_name(url)
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as conn:
+                for table in ("settings", "counters", "regard_schema"):
+                    self._first_rows[table] = list(conn.execute(f"SELECT * FROM {table}"))  # type: ignore[arg-type]
+        return self._template
+
+    def reset(self, url: str) -> str:
+        """The library database at `url` emptied into a new, never opened library (its rows
+        as the migrations leave them, a new library id): faster than a new database for each
+        test. Made anew from the template if it is gone or damaged."""
+        import psycopg
+
+        self._ensure_template()
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                tables = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    )
+                ]
+                with conn.transaction():
+                    # The consent ledger refuses deletions (its triggers); not a test's reset.
+                    conn.execute("SET LOCAL session_replication_role = replica")
+                    # DELETE, not TRUNCATE: a few rows, no new files (faster).
+                    for table in tables:
+                        conn.execute(f"DELETE FROM {table}")  # type: ignore[arg-type]
+                    conn.execute(
+                        "SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"
+                    )
+                    for table, rows in self._first_rows.items():
+                        for row in rows:
+                            marks = ", ".join(["%s"] * len(row))
+                            conn.execute(f"INSERT INTO {table} VALUES ({marks})", row)  # type: ignore[arg-type]
+                    conn.execute(
+                        "UPDATE settings SET value = replace(gen_random_uuid()::text, '-', '')"
+                        " WHERE key = 'library_id'"
+                    )
+        except psycopg.Error:
+            self.drop(url)
+            return self.library()
         return url
 
     def drop(self, url: str) -> None:

@@ -77,9 +77,10 @@ class JobCancelledError(LibraryError):
 
 
 class LibraryVersionError(LibraryError):
-    def __init__(self, path: Path, found: int, supported: int) -> None:
+    def __init__(self, path: Path | str, found: int, supported: int) -> None:
+        where = _shown(path) if isinstance(path, Path) else path
         super().__init__(
-            f"The library {_shown(path)} has schema version {found}, but this Regard "
+            f"The library {where} has schema version {found}, but this Regard "
             f"understands up to version {supported}. Upgrade Regard to open it; the library "
             "was not changed."
         )

@@ -117,7 +117,7 @@ class Catalog:
     def _migrate(self) -> None:
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            where = self.path.parent if self._pg is None else Path(redact(self._pg.url))
+            where = self.path.parent if self._pg is None else redact(self._pg.url)
             raise LibraryVersionError(where, version, SCHEMA_VERSION)
         if self._pg is not None:
             self._migrate_pg(self._pg, version)

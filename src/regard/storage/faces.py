@@ -119,7 +119,8 @@ class SqliteFaces:
                 "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
                 " sharpness, frontalness, quality, low_quality, biometric, optout_id, grouped)"
                 " SELECT ?, ordinal, x, y, w, h, landmarks, det_score, size_px, sharpness,"
-                " frontalness, quality, low_quality, biometric, optout_id, biometric != 'kept'"
+                " frontalness, quality, low_quality, biometric, optout_id,"
+                " CASE WHEN biometric = 'kept' THEN 0 ELSE 1 END"
                 " FROM faces WHERE id = ?",
                 (photo_id, f["id"]),
             )

@@ -12,13 +12,15 @@ psycopg (3) is needed only here, and imported only when a PostgreSQL catalog is 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from regard.errors import DatabaseUnavailableError, LibraryError
+from regard.errors import DatabaseUnavailableError
 from regard.storage import dialect
+from regard.storage.sql import PATH_MARK
 
 #: The advisory lock every writer of a library's database takes (any number; one database is
 #: one library).
@@ -44,6 +46,28 @@ ERASED_TABLES = (
 def redact(url: str) -> str:
     """A database address fit to show: without its password."""
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+#: A file name's byte that is not UTF-8 is bound as a character of Unicode's private use area
+#: (U+F0080 to U+F00FF: 0xF0000 + the byte), which PostgreSQL's UTF-8 text holds; read back
+#: it is the surrogate Python's os functions use for that byte (U+DC80 to U+DCFF). A library
+#: on SQLite keeps the bytes themselves (`sql.path_arg`).
+_TO_PRIVATE = {0xDC00 + b: 0xF0000 + b for b in range(0x80, 0x100)}
+_FROM_PRIVATE = {v: k for k, v in _TO_PRIVATE.items()}
+_PRIVATE_MARK = "\U000f0080".encode()[:2]  # the first two UTF-8 bytes of U+F0080..U+F0FFF
+
+
+def _bindable(value: Any, path: bool) -> Any:
+    """`value` as PostgreSQL can hold it: a file name's bytes (`sql.path_arg`, in a statement
+    binding a path) and text with the surrogates of bytes that are not UTF-8, as text."""
+    if path and isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.translate(_TO_PRIVATE)
+    return value
 
 
 class Row(tuple[Any, ...]):
@@ -142,7 +166,18 @@ class PgConnection:
                 value = float(text)
                 return int(text) if "." not in text and value.is_integer() else value
 
+        class _TextLoader(Loader):
+            """Text as UTF-8, with a file name's bytes that are not UTF-8 given back as the
+            surrogates Python's os functions use for them (see `_bindable`)."""
+
+            def load(self, data: Any) -> str:
+                raw = bytes(data)
+                text = raw.decode("utf-8")
+                return text.translate(_FROM_PRIVATE) if _PRIVATE_MARK in raw else text
+
         self._conn.adapters.register_dumper(bool, _BoolAsInt)
+        for name in ("text", "varchar", "bpchar", "name"):
+            self._conn.adapters.register_loader(name, _TextLoader)
         self._conn.adapters.register_loader("numeric", _NumericLoader)
         self._conn.row_factory = _row_factory
         self._keys: tuple[tuple[str, str, str], ...] = ()
@@ -152,7 +187,11 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:
         translated, returning = dialect.statement(sql, self._keys)
-        args = parameters if isinstance(parameters, dict) else tuple(parameters)
+        if isinstance(parameters, dict):
+            args: Any = {k: _bindable(v, False) for k, v in parameters.items()}
+        else:
+            path = PATH_MARK in sql
+            args = tuple(_bindable(v, path) for v in parameters)
         cur = self._conn.execute(translated, args)
         lastrowid = None
         if returning is not None and cur.description is not None:
@@ -233,7 +272,13 @@ class PgConnection:
         the old ones, with their dead rows), then a checkpoint, so nothing deleted survives in
         the data files Regard's database has. Backups, WAL archives and replicas are the
         administrator's (see the README)."""
-        for table in ERASED_TABLES:
+        # A table that never held a row has no file to rewrite.
+        sizes = self.raw(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'"
+            " AND pg_relation_size(oid) > 0",
+            (list(ERASED_TABLES),),
+        )
+        for (table,) in sizes:
             self.raw(f"VACUUM FULL {table}")
         self.raw("CHECKPOINT") if self._is_superuser() else None
 
@@ -242,7 +287,3 @@ class PgConnection:
 
     def is_error(self, exc: BaseException) -> bool:
         return isinstance(exc, self._errors)
-
-
-def pg_error(url: str, exc: Exception) -> LibraryError:
-    return LibraryError(f"The catalog database {redact(url)} failed: {exc}")

@@ -6,6 +6,7 @@ people suites run on both backends besides (the `backend` fixture, tests/backend
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,3 +257,18 @@ def test_unreachable_or_empty_databases_are_explained(
     with pytest.raises(DatabaseUnavailableError, match="psycopg") as missing:
         Catalog(tmp_path / "c", database=server.url())
     assert "pip" not in missing.value.web_text
+
+
+def test_a_file_name_that_is_not_utf8_round_trips(server: PostgresServer, tmp_path: Path) -> None:
+    """PostgreSQL's text is UTF-8 only; a name's other bytes are kept and given back whole, so
+    the file is found again (unchanged) by the next run."""
+    folder = tmp_path / "album"
+    draw_faces(folder / "x.png", [(40, 40, 40, RED)])
+    odd = os.fsdecode(os.fsencode(folder) + b"/caf\xe9.png")
+    os.rename(folder / "x.png", odd)
+    config = EngineConfig(workers=0, database=server.library())
+    with Engine(tmp_path / "lib", create=True, models=FakeModels(), config=config) as engine:
+        assert engine.index([folder]).counts.files_new == 1
+        assert [p.path for p in engine.catalog.photos.all()] == [odd]
+        assert engine.catalog.photos.by_path(odd) is not None
+        assert engine.index([folder]).counts.files_unchanged == 1
