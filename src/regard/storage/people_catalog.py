@@ -495,8 +495,7 @@ class PeopleCatalog:
             "  AND cf.biometric = 'kept') AS cover_face_id, COUNT(f.id) AS faces,"
             " COUNT(DISTINCT f.photo_id) AS photos,"
             " COUNT(DISTINCT CASE WHEN ph.media = 'video' THEN f.photo_id END) AS videos,"
-            " COALESCE(SUM(CASE WHEN f.assigned_by = 'owner' THEN 1 ELSE 0 END), 0)"
-            " AS confirmed_faces,"
+            " COUNT(CASE WHEN f.assigned_by = 'owner' THEN 1 END) AS confirmed_faces,"
             " (SELECT p.path FROM faces cf JOIN photos p ON p.id = cf.photo_id"
             "  WHERE cf.id = pe.cover_face_id) AS cover_path,"
             " (SELECT json_array(cf.x, cf.y, cf.w, cf.h) FROM faces cf"
@@ -550,14 +549,9 @@ class PeopleCatalog:
 
     def history(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The corrections, oldest first (the last `limit` of them)."""
-        if limit is None:
-            rows = self._db.execute("SELECT id, at, action, detail FROM people_history ORDER BY id")
-        else:
-            rows = self._db.execute(
-                "SELECT id, at, action, detail FROM (SELECT * FROM people_history"
-                " ORDER BY id DESC LIMIT ?) AS last ORDER BY id",
-                (limit,),
-            )
+        last = "(SELECT * FROM people_history ORDER BY id DESC LIMIT ?) AS last"
+        table, args = ("people_history", ()) if limit is None else (last, (limit,))
+        rows = self._db.execute(f"SELECT id, at, action, detail FROM {table} ORDER BY id", args)
         return [{"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} for r in rows]
 
     def history_entry(self, entry_id: int) -> dict[str, Any] | None:
