@@ -131,7 +131,6 @@ class PgConnection:
     def __init__(self, url: str) -> None:
         try:
             import psycopg
-            from psycopg.adapt import Dumper, Loader
         except ImportError as exc:
             raise DatabaseUnavailableError(
                 redact(url),
@@ -141,14 +140,19 @@ class PgConnection:
             ) from exc
         self.url = url
         self._errors = psycopg.Error
+        self._lost = psycopg.OperationalError
+        self._conn = self._connect()
+        self._keys: tuple[tuple[str, str, str], ...] = ()
+        self.refresh_keys()
+
+    def _connect(self) -> Any:
+        import psycopg
+        from psycopg.adapt import Dumper, Loader
+
         try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise DatabaseUnavailableError(
-                redact(url),
-                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                "Check that the server is running and the address, user and password are right.",
-            ) from exc
+            raise _unavailable(self.url, exc) from exc
 
         class _BoolAsInt(Dumper):
             """Python's True and False as SQLite stores them: 1 and 0 (the flags are integers)."""
@@ -175,13 +179,24 @@ class PgConnection:
                 text = raw.decode("utf-8")
                 return text.translate(_FROM_PRIVATE) if _PRIVATE_MARK in raw else text
 
-        self._conn.adapters.register_dumper(bool, _BoolAsInt)
+        conn.adapters.register_dumper(bool, _BoolAsInt)
         for name in ("text", "varchar", "bpchar", "name"):
-            self._conn.adapters.register_loader(name, _TextLoader)
-        self._conn.adapters.register_loader("numeric", _NumericLoader)
-        self._conn.row_factory = _row_factory
-        self._keys: tuple[tuple[str, str, str], ...] = ()
-        self.refresh_keys()
+            conn.adapters.register_loader(name, _TextLoader)
+        conn.adapters.register_loader("numeric", _NumericLoader)
+        conn.row_factory = _row_factory
+        return conn
+
+    def _run(self, translated: str, args: Any) -> Any:
+        """`translated` run; a connection the server dropped (a restart, a network cut) is
+        made again for the next statement, and this one fails as the server being away."""
+        if self._conn.broken:
+            self._conn = self._connect()
+        try:
+            return self._conn.execute(translated, args)
+        except self._lost as exc:
+            if self._conn.broken:
+                raise _unavailable(self.url, exc) from exc
+            raise
 
     # --- what the repositories use ---------------------------------------------------------------
 
@@ -192,7 +207,7 @@ class PgConnection:
         else:
             path = PATH_MARK in sql
             args = tuple(_bindable(v, path) for v in parameters)
-        cur = self._conn.execute(translated, args)
+        cur = self._run(translated, args)
         lastrowid = None
         if returning is not None and cur.description is not None:
             row = cur.fetchone()
@@ -223,12 +238,12 @@ class PgConnection:
     # --- transactions, schema, compaction --------------------------------------------------------
 
     def begin(self) -> None:
-        self._conn.execute("BEGIN")
+        self._run("BEGIN", None)
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
 
     def raw(self, sql: str, parameters: Sequence[Any] | None = None) -> list[Any]:
         """A PostgreSQL statement as it is (no translation); its rows."""
-        cur = self._conn.execute(sql, parameters)
+        cur = self._run(sql, parameters)
         return list(cur.fetchall()) if cur.description is not None else []
 
     def refresh_keys(self) -> None:
@@ -287,3 +302,12 @@ class PgConnection:
 
     def is_error(self, exc: BaseException) -> bool:
         return isinstance(exc, self._errors)
+
+
+def _unavailable(url: str, exc: Exception) -> DatabaseUnavailableError:
+    said = str(exc).strip()
+    return DatabaseUnavailableError(
+        redact(url),
+        said.splitlines()[0] if said else type(exc).__name__,
+        "Check that the server is running and the address, user and password are right.",
+    )

@@ -272,3 +272,21 @@ def test_a_file_name_that_is_not_utf8_round_trips(server: PostgresServer, tmp_pa
         assert [p.path for p in engine.catalog.photos.all()] == [odd]
         assert engine.catalog.photos.by_path(odd) is not None
         assert engine.index([folder]).counts.files_unchanged == 1
+
+
+def test_a_dropped_connection_is_said_then_made_again(server: PostgresServer) -> None:
+    """The server restarted, or the network cut: the statement under way fails as the database
+    being away (web words included), the next one connects again."""
+    url = server.database()
+    catalog = Catalog(Path("/nonexistent/c.sqlite"), database=url)
+    admin = PgConnection(url)
+    admin.raw(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    with pytest.raises(DatabaseUnavailableError) as away:
+        catalog.runs.setting("policy")
+    assert "cannot be reached" in away.value.web_text
+    assert catalog.runs.setting("policy") == "household"
+    admin.close()
+    catalog.close()
