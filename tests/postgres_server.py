@@ -22,7 +22,19 @@ from typing import Any
 
 from tests.servers import MissingPackageError, free_port
 
-PG_BIN = Path(os.environ.get("REGARD_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """Debian's newest PostgreSQL server (/usr/lib/postgresql/<version>/bin), or REGARD_PG_BIN."""
+    if os.environ.get("REGARD_PG_BIN"):
+        return Path(os.environ["REGARD_PG_BIN"])
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def database_name(url: str) -> str:
