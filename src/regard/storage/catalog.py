@@ -64,8 +64,6 @@ class Catalog:
                 raise DatabaseEmptyError(redact(database))
         else:
             self._db = _open_sqlite(path, shared)
-        #: The catalog was made just now (it had no tables).
-        self.fresh = self.schema_version == 0
         self._migrate()
         self.codec = VectorCodec()
         self.faces = SqliteFaces(self._db, self.codec)
