@@ -13,6 +13,8 @@ from regard.engine import Engine, EngineConfig
 from regard.pipeline.analyse import Analyser, AnalysisSettings
 from regard.pipeline.models import STANDARD_MODELS
 from regard.testing import FakeModels
+from tests import backends
+from tests.postgres_server import PostgresServer
 from tests.servers import MissingPackageError, MjpegCamera, Mosquitto, RtspCamera
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,3 +129,38 @@ def mjpeg_camera(shared_data: Path) -> Iterator[MjpegCamera]:
     """An HTTP MJPEG camera streaming the stage clip in a loop: `mjpeg_camera.url`."""
     with MjpegCamera(shared_data / CAMERA_CLIP) as camera:
         yield camera
+
+
+# --- PostgreSQL (issue 16): the catalog, privacy and people suites run on both backends ----------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL server in a temporary folder, for the whole session."""
+    try:
+        server = PostgresServer()
+    except MissingPackageError as e:
+        pytest.fail(str(e), pytrace=False)
+    with server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each test of a module that uses this runs twice: on SQLite, then on a fresh database of
+    the session's PostgreSQL server (REGARD_DATABASE, which `EngineConfig` reads)."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("REGARD_DATABASE", raising=False)
+        yield "sqlite"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.reset(request.getfixturevalue("postgres_library"))
+    monkeypatch.setenv("REGARD_DATABASE", url)
+    monkeypatch.setattr(backends, "SERVER", server)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_library(postgres: PostgresServer) -> str:
+    """One database for the tests on PostgreSQL, emptied before each (`PostgresServer.reset`)."""
+    return postgres.library()

@@ -58,7 +58,7 @@ from regard.services.share_jobs import ShareJobs, share_jobs
 from regard.services.thumbnails import Thumbnails
 from regard.services.uploads import Uploads
 from regard.services.wiring import build_services
-from regard.storage.catalog import Catalog
+from regard.storage.catalog import open_catalog
 from regard.storage.keys import KeyConfig, KeyManager, reseal_all
 from regard.storage.library import LibraryPaths, writer_lock
 from regard.storage.sealing import Sealer
@@ -112,6 +112,7 @@ class EngineConfig:
     policy: Policy | None = None  # for a new library (default: household)
     actor: str = field(default_factory=default_actor)  # who is acting, for the audit log
     state_dir: Path | None = None  # audit anchors and erasure journals (default: XDG state)
+    database: str | None = None  # a PostgreSQL catalog (default: REGARD_DATABASE, else SQLite)
 
 
 class Engine:
@@ -136,14 +137,9 @@ class Engine:
         #: writes): one SQLite connection serves one thread at a time, and one writer is all.
         self.lock = threading.RLock()
         self.paths = LibraryPaths(Path(os.path.abspath(library)))
-        existed = self.paths.exists()
-        if create:
-            self.paths.create()
-        else:
-            self.paths.require()
         self.config = config or EngineConfig()
         self.models = models
-        self.catalog = Catalog(self.paths.catalog, shared=shared)
+        self.catalog, existed = open_catalog(self.paths, create, shared, self.config.database)
         self._make_private()
         self._local = InProcessFaces(models, self.config.analysis)
         self.probe_pool = (

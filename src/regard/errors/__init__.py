@@ -10,7 +10,9 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
     │   ├── JobStateError             the job is not in a state for that (not done, ended)
     │   ├── JobCancelledError         raised inside a job a user cancelled, to stop it
-    │   └── LibraryVersionError       made by a newer Regard than this one
+    │   ├── LibraryVersionError       made by a newer Regard than this one
+    │   ├── DatabaseUnavailableError  the PostgreSQL server is unreachable or psycopg missing
+    │   └── DatabaseEmptyError        no Regard catalog in that PostgreSQL database
     ├── KeyProblemError               biometric data is encrypted and cannot be opened
     │   ├── KeyMissingError           no key or passphrase was given, or the key file is gone
     │   │   └── AuditKeyMissingError  the audit log is keyed: writing or verifying it needs the key
@@ -92,6 +94,8 @@ from regard.errors.definitions import (
     CorruptImageError,
     CorruptVideoError,
     CrossSiteRequestError,
+    DatabaseEmptyError,
+    DatabaseUnavailableError,
     DecoderCrashError,
     DecoderTimeoutError,
     FaceIndexError,
@@ -161,6 +165,8 @@ __all__ = [
     "CorruptImageError",
     "CorruptVideoError",
     "CrossSiteRequestError",
+    "DatabaseEmptyError",
+    "DatabaseUnavailableError",
     "DecoderCrashError",
     "DecoderTimeoutError",
     "FaceIndexError",

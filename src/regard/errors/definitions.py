@@ -77,13 +77,39 @@ class JobCancelledError(LibraryError):
 
 
 class LibraryVersionError(LibraryError):
-    def __init__(self, path: Path, found: int, supported: int) -> None:
+    def __init__(self, path: Path | str, found: int, supported: int) -> None:
+        where = _shown(path) if isinstance(path, Path) else path
         super().__init__(
-            f"The library {_shown(path)} has schema version {found}, but this Regard "
+            f"The library {where} has schema version {found}, but this Regard "
             f"understands up to version {supported}. Upgrade Regard to open it; the library "
             "was not changed."
         )
         self.path = path
+
+
+class DatabaseUnavailableError(LibraryError):
+    """The library's PostgreSQL server cannot be reached or used (issue 16)."""
+
+    def __init__(self, where: str, problem: str, advice: str) -> None:
+        super().__init__(
+            f"Cannot use the catalog database {where}: {problem}. {advice}",
+            web="The library's database server cannot be reached right now. Try again in a "
+            "moment; if it goes on, tell whoever runs Regard's server.",
+        )
+        self.where = where
+
+
+class DatabaseEmptyError(LibraryError):
+    """The PostgreSQL database holds no Regard catalog (and creation was not asked for)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"The database {where} holds no Regard library. Create one in it first with "
+            f"`regard init --database {where} ...` (or `regard --database {where} index "
+            "FOLDER`), or check the --database address.",
+            web=f"The database {where} holds no Regard library.",
+        )
+        self.where = where
 
 
 # --- keys ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from regard.domain.clock import utc_now
+from regard.storage.sql import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class SessionRow:
 
 
 class AccountsCatalog:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def count_users(self) -> int:

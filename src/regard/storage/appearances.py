@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from regard.domain.appearance import Appearance, Moment, PathPoint
 from regard.domain.face import Box
-from regard.storage.sql import chunks, marks
+from regard.storage.sql import Connection, chunks, marks
 
 _COLUMNS = "a.face_id, a.photo_id, a.start_time, a.end_time, a.best_time, a.path"
 
@@ -20,7 +20,7 @@ class SqliteAppearances:
     """`AppearanceRepository` over the catalog's connection. Writes go inside
     `Catalog.transaction()`, with the faces they belong to."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # --- writing -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from regard.domain.cameras import Camera, Mask
 from regard.domain.events import CameraEvent, EventKind
+from regard.storage.sql import Connection
 
 _CAMERA_COLUMNS = (
     "name, source, alerts, night_only, public_space, masks, retention_days, enabled, transport,"
@@ -24,7 +25,7 @@ _EVENT_COLUMNS = (
 
 
 class SqliteCameras:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # --- cameras -------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ kept of it, and its sealed vector (one per embedding model)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ import numpy.typing as npt
 from regard.domain.face import AnalysedFace, Box
 from regard.domain.privacy import FaceVerdict
 from regard.storage.codec import VectorCodec
-from regard.storage.sql import chunks, marks, not_trashed
+from regard.storage.sql import Connection, chunks, marks, not_trashed
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +34,7 @@ class FaceHit:
 class SqliteFaces:
     """`FaceRepository` over the catalog's connection. Writes go inside `Catalog.transaction()`."""
 
-    def __init__(self, db: sqlite3.Connection, codec: VectorCodec) -> None:
+    def __init__(self, db: Connection, codec: VectorCodec) -> None:
         self._db = db
         self._codec = codec
         #: Faces whose vector went away or changed since the last `take_touched()`: the
@@ -120,7 +119,8 @@ class SqliteFaces:
                 "INSERT INTO faces (photo_id, ordinal, x, y, w, h, landmarks, det_score, size_px,"
                 " sharpness, frontalness, quality, low_quality, biometric, optout_id, grouped)"
                 " SELECT ?, ordinal, x, y, w, h, landmarks, det_score, size_px, sharpness,"
-                " frontalness, quality, low_quality, biometric, optout_id, biometric != 'kept'"
+                " frontalness, quality, low_quality, biometric, optout_id,"
+                " CASE WHEN biometric = 'kept' THEN 0 ELSE 1 END"
                 " FROM faces WHERE id = ?",
                 (photo_id, f["id"]),
             )

@@ -6,6 +6,7 @@ import json
 import sqlite3
 
 from regard.domain.jobs import INTERRUPTED, QUEUED, RUNNING, Job
+from regard.storage.sql import Connection
 
 _COLUMNS = (
     "id, kind, state, args, total, done, faces, errors, message, started_at, finished_at, report"
@@ -15,7 +16,7 @@ _COLUMNS = (
 class SqliteJobs:
     """`JobRepository` over the catalog's connection. Writes go inside `Catalog.transaction()`."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def add(self, job: Job) -> None:

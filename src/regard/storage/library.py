@@ -35,7 +35,9 @@ class LibraryPaths:
     def exists(self) -> bool:
         return self.catalog.is_file()
 
-    def create(self) -> None:
+    def create(self, catalog: bool = True) -> None:
+        """The folder; with `catalog`, the SQLite catalog's file too (a catalog on a
+        PostgreSQL server has none here)."""
         try:
             self.root.parent.mkdir(parents=True, exist_ok=True)
             private_dirs(self.root)
@@ -43,7 +45,7 @@ class LibraryPaths:
             readme = self.root / "README.txt"
             if not readme.exists():
                 write_atomically(readme, _README.encode("utf-8"), private=True)
-            if not self.catalog.exists():
+            if catalog and not self.catalog.exists():
                 # Created here, private, before SQLite opens it with the umask's mode.
                 os.close(os.open(self.catalog, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
         except OSError as exc:

@@ -7,7 +7,6 @@ Same database, same connection and transactions as `Catalog` (it owns one of the
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import numpy.typing as npt
 from regard.domain.appearance import scene_keys
 from regard.domain.clock import utc_now
 from regard.domain.face import Box
-from regard.storage.sql import not_trashed
+from regard.storage.sql import Connection, not_trashed
 
 
 class VectorCodecLike(Protocol):
@@ -94,7 +93,7 @@ class PersonFace:
 
 
 class PeopleCatalog:
-    def __init__(self, db: sqlite3.Connection, codec: VectorCodecLike) -> None:
+    def __init__(self, db: Connection, codec: VectorCodecLike) -> None:
         self._db = db
         self._codec = codec
 
@@ -396,7 +395,8 @@ class PeopleCatalog:
         # not see it, and could give its person a second face in the same photo).
         self._db.executemany(
             "UPDATE faces SET person_id = ?, assigned_by = ?, grouped = 1,"
-            " not_a_person = CASE WHEN ? IS NULL THEN not_a_person ELSE 0 END WHERE id = ?",
+            " not_a_person = CASE WHEN CAST(? AS INTEGER) IS NULL THEN not_a_person ELSE 0 END"
+            " WHERE id = ?",
             [(person_id, by if person_id else None, person_id, fid) for fid in face_ids],
         )
 
@@ -495,7 +495,7 @@ class PeopleCatalog:
             "  AND cf.biometric = 'kept') AS cover_face_id, COUNT(f.id) AS faces,"
             " COUNT(DISTINCT f.photo_id) AS photos,"
             " COUNT(DISTINCT CASE WHEN ph.media = 'video' THEN f.photo_id END) AS videos,"
-            " COALESCE(SUM(f.assigned_by = 'owner'), 0) AS confirmed_faces,"
+            " COUNT(CASE WHEN f.assigned_by = 'owner' THEN 1 END) AS confirmed_faces,"
             " (SELECT p.path FROM faces cf JOIN photos p ON p.id = cf.photo_id"
             "  WHERE cf.id = pe.cover_face_id) AS cover_path,"
             " (SELECT json_array(cf.x, cf.y, cf.w, cf.h) FROM faces cf"
@@ -549,11 +549,9 @@ class PeopleCatalog:
 
     def history(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The corrections, oldest first (the last `limit` of them)."""
-        rows = self._db.execute(
-            "SELECT id, at, action, detail FROM (SELECT * FROM people_history ORDER BY id DESC"
-            " LIMIT ?) ORDER BY id",
-            (-1 if limit is None else limit,),
-        )
+        last = "(SELECT * FROM people_history ORDER BY id DESC LIMIT ?) AS last"
+        table, args = ("people_history", ()) if limit is None else (last, (limit,))
+        rows = self._db.execute(f"SELECT id, at, action, detail FROM {table} ORDER BY id", args)
         return [{"id": r[0], "at": r[1], "action": r[2], "detail": json.loads(r[3])} for r in rows]
 
     def history_entry(self, entry_id: int) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from regard.domain.photo import (
 from regard.domain.privacy import KEEP, FaceVerdict
 from regard.storage.appearances import SqliteAppearances
 from regard.storage.faces import SqliteFaces, match_spans
-from regard.storage.sql import PATH_MARK, chunks, marks, not_trashed, path_arg
+from regard.storage.sql import PATH_MARK, Connection, chunks, marks, not_trashed, path_arg
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +50,7 @@ _PHOTO_COLUMNS = (
 class SqlitePhotos:
     """`PhotoRepository` over the catalog's connection. Writes go inside `Catalog.transaction()`."""
 
-    def __init__(
-        self, db: sqlite3.Connection, faces: SqliteFaces, appearances: SqliteAppearances
-    ) -> None:
+    def __init__(self, db: Connection, faces: SqliteFaces, appearances: SqliteAppearances) -> None:
         self._db = db
         self._faces = faces
         self._appearances = appearances
@@ -248,7 +246,8 @@ class SqlitePhotos:
         """Every photo with its face counts, in path order."""
         rows = self._db.execute(
             "SELECT p.id, p.path, p.status, p.taken_at, p.width, p.height, p.media, p.duration,"
-            " COUNT(f.id) AS faces, COALESCE(SUM(f.low_quality = 0), 0) AS good_faces"
+            " COUNT(f.id) AS faces,"
+            " COALESCE(SUM(CASE WHEN f.low_quality = 0 THEN 1 ELSE 0 END), 0) AS good_faces"
             " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id AND f.not_a_person = 0"
             f" WHERE {not_trashed('p.id')} GROUP BY p.id"
             + (" HAVING COUNT(f.id) > 0" if with_faces else "")
@@ -290,9 +289,9 @@ class SqlitePhotos:
             " COUNT(f.id) AS faces, COUNT(f.person_id) AS faces_in_people FROM photos p"
             " LEFT JOIN faces f ON f.photo_id = p.id AND f.not_a_person = 0"
             " LEFT JOIN upload_names u ON u.path = p.path"
-            f" WHERE {' AND '.join(where)} GROUP BY p.id{having}"
+            f" WHERE {' AND '.join(where)} GROUP BY p.id, u.name{having}"
         )
-        total = int(self._db.execute(f"SELECT COUNT(*) FROM ({base})", args).fetchone()[0])
+        total = int(self._db.execute(f"SELECT COUNT(*) FROM ({base}) AS page", args).fetchone()[0])
         rows = self._db.execute(
             base + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path LIMIT ? OFFSET ?",
             (*args, limit, offset),

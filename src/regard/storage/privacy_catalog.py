@@ -4,15 +4,15 @@ became of each face's biometric data. Same database and transactions as `Catalog
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from regard.domain.clock import utc_now
+from regard.storage.sql import Connection
 
 
 class PrivacyCatalog:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # --- audit log -----------------------------------------------------------------------------

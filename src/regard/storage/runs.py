@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 from regard.domain.clock import utc_now
 from regard.domain.models import ModelSpec
+from regard.storage.sql import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class SqliteRuns:
     `Catalog.transaction()`; runs and models open their own."""
 
     def __init__(
-        self, db: sqlite3.Connection, transaction: Callable[[], AbstractContextManager[None]]
+        self, db: Connection, transaction: Callable[[], AbstractContextManager[None]]
     ) -> None:
         self._db = db
         # Starting and finishing a run are each a transaction of their own.

@@ -5,10 +5,32 @@ from __future__ import annotations
 import operator
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Cursor(Protocol):
+    """What a statement gives back (`sqlite3.Cursor`, or `postgres.PgCursor`)."""
+
+    @property
+    def lastrowid(self) -> int | None: ...
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the repositories use of a database connection: SQLite's, or a PostgreSQL one that
+    takes the same statements (`postgres.PgConnection`)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor: ...
+    def close(self) -> None: ...
+
 
 #: Where a path is bound: bytes become TEXT holding exactly those bytes (see `path_arg`).
 PATH_MARK = "CAST(? AS TEXT)"

@@ -3,20 +3,19 @@ exclusion (an opt-out, an erasure, a withdrawn consent)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import numpy.typing as npt
 
 from regard.domain.clock import utc_now
 from regard.storage.codec import VectorCodec, template_context
+from regard.storage.sql import Connection
 
 
 class SqliteTemplates:
     """`TemplateRepository` over the catalog's connection. Writes go inside
     `Catalog.transaction()`."""
 
-    def __init__(self, db: sqlite3.Connection, codec: VectorCodec) -> None:
+    def __init__(self, db: Connection, codec: VectorCodec) -> None:
         self._db = db
         self._codec = codec
 

@@ -4,10 +4,9 @@ one ended however many photos arrive meanwhile (keyset pagination, over `photos_
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from regard.storage.sql import not_trashed
+from regard.storage.sql import Connection, not_trashed
 
 #: The sort key: the date taken, '' for none (which sorts after every date, newest first).
 _KEY = "COALESCE(p.taken_at, '')"
@@ -17,7 +16,7 @@ UNDATED = "undated"
 class SqliteTimeline:
     """`TimelineRepository` over the catalog's connection (reads only)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def page(

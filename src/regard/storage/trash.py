@@ -3,17 +3,16 @@ them back as they were), and the files emptied from it that indexing must not br
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from regard.storage.sql import chunks, marks
+from regard.storage.sql import Connection, chunks, marks
 
 
 class SqliteTrash:
     """`TrashRepository` over the catalog's connection. Writes go inside `transaction()`."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def add(self, photo_ids: Sequence[int], at: str, by: str) -> int:

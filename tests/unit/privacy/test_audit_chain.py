@@ -18,6 +18,10 @@ from regard.pipeline.cluster import GroupingParams
 from regard.storage.keys import KeyConfig
 from regard.storage.sealing import read_key_file, unwrap, wrap
 from regard.testing import FakeModels, draw_faces
+from tests.backends import catalog_db
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE = (200, 20, 20), (20, 20, 200)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -90,7 +94,7 @@ def verify(lib: Path) -> dict[str, object]:
 
 
 def test_an_edited_entry_is_named(lib: Path) -> None:
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     db.execute("UPDATE audit SET result_count = 99 WHERE id = 6")
     db.commit()
     check = verify(lib)
@@ -102,7 +106,7 @@ def test_an_edited_entry_is_named(lib: Path) -> None:
 
 
 def test_the_newest_entry_edited_is_named(lib: Path) -> None:
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     n = len(entries(db))
     db.execute(f"UPDATE audit SET actor = 'someone else' WHERE id = {n}")
     db.commit()
@@ -112,7 +116,7 @@ def test_the_newest_entry_edited_is_named(lib: Path) -> None:
 
 
 def test_a_deleted_entry_is_named(lib: Path) -> None:
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     erasure = next(r["id"] for r in entries(db) if r["action"] == "erasure")
     db.execute(f"DELETE FROM audit WHERE id = {erasure}")
     db.commit()
@@ -122,7 +126,7 @@ def test_a_deleted_entry_is_named(lib: Path) -> None:
 
 
 def test_deleting_the_newest_entries_is_caught_by_the_anchor(lib: Path) -> None:
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     n = len(entries(db))
     db.execute(f"DELETE FROM audit WHERE id = {n}")
     last = entries(db)[-1]
@@ -138,7 +142,7 @@ def test_deleting_the_newest_entries_is_caught_by_the_anchor(lib: Path) -> None:
 def test_an_edit_hidden_by_recomputing_the_chain_is_named_exactly(lib: Path) -> None:
     """C9: entry 5 changed, the links after it and the head in the catalog recomputed, the
     anchor outside left alone. It used to say "entries 12 to 11 are missing"."""
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     db.execute("UPDATE audit SET result_count = 0 WHERE id = 5")
     db.commit()
     rechain_without_key(db)
@@ -155,7 +159,7 @@ def test_an_edit_hidden_by_recomputing_the_chain_is_named_exactly(lib: Path) -> 
 def test_an_edit_hidden_everywhere_is_still_caught(lib: Path, private_state: Path) -> None:
     """C10: as C9, and the anchor outside the library rewritten too. Without the key it said
     `ok: true`."""
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     erasure = next(r["id"] for r in entries(db) if r["action"] == "erasure")
     db.execute(f"UPDATE audit SET detail = '{{}}', result_count = 0 WHERE id = {erasure}")
     db.commit()
@@ -168,7 +172,7 @@ def test_an_edit_hidden_everywhere_is_still_caught(lib: Path, private_state: Pat
 def test_a_deletion_hidden_by_renumbering_is_named(lib: Path, private_state: Path) -> None:
     """C10: the erasure entry deleted, the ones after renumbered, the chain and both heads
     recomputed."""
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     rows = entries(db)
     erasure = next(r["id"] for r in rows if r["action"] == "erasure")
     db.execute(f"DELETE FROM audit WHERE id = {erasure}")
@@ -189,7 +193,7 @@ def test_a_deletion_hidden_by_renumbering_is_named(lib: Path, private_state: Pat
 def test_the_log_cannot_be_made_to_look_unkeyed(lib: Path, private_state: Path) -> None:
     """Stripping the MACs and rewriting the log as an old unkeyed chain does not get it keyed
     again as it stands: the wrapped key says it was keyed already."""
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     db.execute("UPDATE audit SET result_count = 0 WHERE id = 3")
     db.execute("UPDATE audit SET mac = NULL")
     db.commit()
@@ -221,7 +225,7 @@ def test_without_the_key_the_log_is_read_but_not_verified_or_written(tmp_path: P
 
 def make_unkeyed(lib: Path, state: Path, tamper: bool = False) -> int:
     """Turn a library into one from before keyed logs: the old chain and the old wrap."""
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     lid = library_id(db)
     if tamper:
         db.execute("UPDATE audit SET result_count = 7 WHERE id = 2")
@@ -257,7 +261,7 @@ def test_a_log_from_before_keys_is_checked_and_keyed_once(lib: Path, private_sta
     with engine_at(lib) as e:
         assert [a["action"] for a in e.privacy.audit_entries()].count("audit-keyed") == 1
     # Once keyed, what the old chain allowed no longer works.
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     db.execute("UPDATE audit SET result_count = 0 WHERE id = 4")
     db.commit()
     rechain_without_key(db, anchor_file(db, private_state))

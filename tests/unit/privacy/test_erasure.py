@@ -18,6 +18,10 @@ from regard.errors import PersonNotFoundError, PrivacyRequestError
 from regard.pipeline.cluster import GroupingParams
 from regard.storage.people_catalog import mentioned
 from regard.testing import FakeModels, draw_faces
+from tests.backends import back_up, catalog_db, restore, table_names
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE, GREEN = (200, 20, 20), (20, 20, 200), (20, 160, 20)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -164,9 +168,9 @@ def test_an_erasure_by_name_keeps_the_name_only_as_a_blanked_consent_key(
     engine.privacy.grant("Ottoline Quux", "search", evidence_text="yes")
     engine.privacy.erase_person("Ottoline Quux")
     engine.close()
-    with sqlite3.connect(engine.paths.catalog) as db:
+    with catalog_db(engine.paths.root) as db:
         db.row_factory = sqlite3.Row
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        tables = table_names(db)
         for table in tables:
             for row in db.execute(f"SELECT * FROM {table}"):
                 for column in row.keys():  # noqa: SIM118 (sqlite3.Row)
@@ -198,12 +202,11 @@ def test_a_restored_backup_erases_the_face_in_every_copy(
     with open_engine(lib, create=True) as e:
         e.index([folder])
         assert len(e.search_face(red).matches) == 2
-    shutil.copytree(lib, tmp_path / "backup")
+    back_up(lib, tmp_path / "backup")
     with open_engine(lib) as e:
         assert e.privacy.erase_face(red)["removed"]["vectors"] == 2
         assert e.search_face(red).matches == ()
-    shutil.rmtree(lib)
-    shutil.copytree(tmp_path / "backup", lib)
+    restore(tmp_path / "backup", lib)
     with open_engine(lib) as e:
         assert e.search_face(red).matches == (), "the backup's copy still finds the face"
 

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +14,10 @@ from regard.engine import Engine, EngineConfig
 from regard.pipeline.cluster import GroupingParams
 from regard.storage.keys import KeyConfig
 from regard.testing import FAKE_EMBEDDER, FakeModels, draw_faces
+from tests.backends import back_up, catalog_db, restore
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE = (200, 20, 20), (20, 20, 200)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -55,7 +57,7 @@ def biometric(engine: Engine, name: str) -> list[str]:
 
 
 def templates(lib: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(lib / "catalog.sqlite") as db:
+    with catalog_db(lib) as db:
         return sorted(db.execute("SELECT kind, model_id FROM templates"))
 
 
@@ -88,11 +90,10 @@ def test_a_restored_backup_gets_the_templates_back(tmp_path: Path, album: Path) 
     lib, backup = tmp_path / "lib", tmp_path / "backup"
     with engine_at(lib, create=True) as e:
         e.index([album])
-    shutil.copytree(lib, backup)
+    back_up(lib, backup)
     with engine_at(lib) as e:
         erase_red(e)
-    shutil.rmtree(lib)
-    shutil.copytree(backup, lib)
+    restore(backup, lib)
     with engine_at(lib) as e:
         assert e.catalog.people.by_name("Ann") is None
         assert templates(lib) == [("erasure", "fake-colour")] * 3
@@ -110,11 +111,10 @@ def test_a_backup_opened_without_the_key_hides_the_name_at_once(
     with engine_at(lib, keys=secret, create=True) as e:
         e.index([album])
         e.people.group_pending()
-    shutil.copytree(lib, backup)
+    back_up(lib, backup)
     with engine_at(lib, keys=secret) as e:
         erase_red(e)
-    shutil.rmtree(lib)
-    shutil.copytree(backup, lib)
+    restore(backup, lib)
     with engine_at(lib) as e:  # no passphrase
         assert e.catalog.people.by_name("Ann") is None
         assert not any(p["name"] for p in e.people.summaries())

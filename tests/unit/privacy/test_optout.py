@@ -17,6 +17,9 @@ from regard.errors import AmbiguousProbeError, NoFaceInProbeError, OptedOutError
 from regard.pipeline.cluster import GroupingParams
 from regard.testing import FakeModels, draw_faces
 
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 RED, BLUE, GREEN = (200, 20, 20), (20, 20, 200), (20, 160, 20)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
 

@@ -1,7 +1,5 @@
 """Privacy mechanics with the fake models: keys, the audit chain, the ledger, retention."""
 
-import sqlite3
-
 import pytest
 
 from regard.domain.privacy import Policy
@@ -10,6 +8,10 @@ from regard.errors import KeyMissingError, PrivacyRequestError, RegardError, Wro
 from regard.pipeline.cluster import GroupingParams
 from regard.storage.keys import KeyConfig
 from regard.testing import FakeModels, draw_faces
+from tests.backends import catalog_db, integrity_errors, other_library
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE = (200, 20, 20), (20, 20, 200)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -110,7 +112,7 @@ def test_audit_chain_names_the_edited_or_deleted_entry(tmp_path, album):
             e.search_person("Grandma")
         assert e.privacy.verify_audit().ok
         n = len(e.privacy.audit_entries())
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     db.execute("UPDATE audit SET result_count = 99 WHERE id = 3")
     db.commit()
     with engine_at(lib) as e:
@@ -142,9 +144,9 @@ def test_the_consent_ledger_is_append_only(tmp_path, album):
             "grant",
             "withdraw",
         ]
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     for sql in ("DELETE FROM consents", "UPDATE consents SET purposes = '[]'"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(integrity_errors(), match="append-only"):
             db.execute(sql)
 
 
@@ -154,7 +156,9 @@ def test_consent_requests_are_checked(tmp_path, album):
             e.privacy.grant("Ann", "search,sports")
         with pytest.raises(PrivacyRequestError, match="is in the past"):
             e.privacy.grant("Ann", "search", expires="2001-01-01")
-    org = engine_at(tmp_path / "org", create=True, policy=Policy.ORGANISATION)
+    org = engine_at(
+        tmp_path / "org", create=True, policy=Policy.ORGANISATION, database=other_library()
+    )
     with org as e, pytest.raises(PrivacyRequestError, match="records the evidence of consent"):
         e.privacy.grant("Ann", "search")
 
@@ -172,7 +176,7 @@ def test_retention_deletes_old_unassigned_vectors(tmp_path, album):
         e.index([album])
         e.privacy.retention.set("unassigned-days", 30)
         assert e.privacy.retention.apply()["unassigned_vectors_deleted"] == 0
-    db = sqlite3.connect(lib / "catalog.sqlite")
+    db = catalog_db(lib)
     db.execute("UPDATE photos SET indexed_at = '2020-01-01T00:00:00+00:00'")
     db.commit()
     db.close()

@@ -7,7 +7,6 @@ library indexed long ago would have them."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,10 @@ from regard.engine import Engine, EngineConfig
 from regard.errors import PrivacyRequestError
 from regard.pipeline.cluster import GroupingParams
 from regard.testing import FakeModels, draw_faces
+from tests.backends import catalog_db
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE, GREEN, YELLOW = (200, 20, 20), (20, 20, 200), (20, 160, 20), (200, 200, 20)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -38,7 +41,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def date_back(engine: Engine, name: str, when: str = "2020-01-01T00:00:00+00:00") -> None:
-    with sqlite3.connect(engine.paths.catalog) as db:
+    with catalog_db(engine.paths.root) as db:
         db.execute("UPDATE photos SET indexed_at = ? WHERE path LIKE ?", (when, f"%/{name}"))
 
 

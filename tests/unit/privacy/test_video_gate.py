@@ -14,6 +14,9 @@ from regard.domain.face import AnalysedFace, Box, Detection, FaceQuality, Landma
 from regard.domain.photo import FileFingerprint
 from regard.pipeline.footage_record import video_record
 
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 DIM = 16
 
 

@@ -1,7 +1,6 @@
 """Undoing merges, splits and rejections; merging two named people; deleting a person; and
 nobody left in the people list without a face (fake models)."""
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,10 @@ from regard.engine import Engine, EngineConfig
 from regard.errors import PeopleActionError, PersonNotFoundError
 from regard.pipeline.cluster import GroupingParams
 from regard.testing import FakeModels, draw_faces
+from tests.backends import catalog_db
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE, GREEN = (200, 20, 20), (20, 20, 200), (20, 160, 20)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -48,7 +51,7 @@ def members(engine: Engine, ref: str) -> list[int]:
 
 def everything(engine: Engine) -> dict[str, Any]:
     """The people part of the catalog as it is (not when each row was last touched)."""
-    db = sqlite3.connect(engine.paths.catalog)
+    db = catalog_db(engine.paths.root)
     try:
         return {
             "people": db.execute(

@@ -4,7 +4,6 @@ rules of naming (opted-out and erased faces are never named, a withdrawn person 
 suggested); owner corrections hold across a regrouping; hiding people and choosing covers;
 the "Who is this?" queue, largest first, with its suggestions audited."""
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,10 @@ from regard.engine import Engine, EngineConfig
 from regard.errors import NameTakenError, PeopleActionError
 from regard.pipeline.cluster import GroupingParams
 from regard.testing import FakeModels, draw_faces
+from tests.backends import catalog_db
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 RED, BLUE, GREEN, YELLOW = (200, 20, 20), (20, 20, 200), (20, 160, 20), (200, 200, 20)
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -290,7 +293,7 @@ def test_history_from_before_these_fields_still_undoes(engine: Engine) -> None:
     """Entries written before hidden/covers/not-a-person were kept lack those keys."""
     red = person_with(engine, 3)
     done = engine.people.reject(red, members(engine, red)[0])
-    db = sqlite3.connect(engine.paths.catalog)
+    db = catalog_db(engine.paths.root)
     try:
         detail = db.execute(
             "SELECT detail FROM people_history WHERE id = ?", (done["undo"],)

@@ -9,6 +9,9 @@ from regard.errors import NameTakenError, PeopleActionError, PersonNotFoundError
 from regard.pipeline.cluster import GroupingParams
 from regard.testing import FakeModels, draw_faces
 
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 RED, RED2, BLUE, GREEN, YELLOW = (
     (200, 20, 20),
     (180, 40, 30),

@@ -10,6 +10,9 @@ from regard.errors import InvalidRequestError
 from regard.services.timeline import check_month, decode_cursor, encode_cursor, zip_names
 from regard.services.uploads import folder_name, sent_date
 
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 @given(st.text(max_size=40), st.integers(min_value=1, max_value=2**62))
 def test_a_cursor_gives_back_the_key_it_was_made_from(key: str, photo_id: int) -> None:

@@ -16,6 +16,10 @@ from regard.storage.catalog import Catalog
 from regard.storage.schema import SCHEMA_VERSION
 from regard.storage.sealing import Sealer, new_key
 from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
+from tests.backends import catalog_db, database
+
+# On SQLite and on PostgreSQL (tests/backends.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def analysis(path, n_faces=2, seed=0):
@@ -46,7 +50,7 @@ def analysis(path, n_faces=2, seed=0):
 
 @pytest.fixture
 def catalog(tmp_path):
-    c = Catalog(tmp_path / "c.sqlite")
+    c = Catalog(tmp_path / "c.sqlite", database=database())
     c.codec.sealer = Sealer(new_key())
     c.runs.register_models([FAKE_DETECTOR, FAKE_EMBEDDER])
     yield c
@@ -55,18 +59,31 @@ def catalog(tmp_path):
 
 def test_schema_is_migrated_and_wal(catalog):
     assert catalog.schema_version == SCHEMA_VERSION
+    if database() is not None:
+        assert catalog.backend == "postgresql"
+        return
     mode = sqlite3.connect(catalog.path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
 
 def test_a_newer_library_is_refused_untouched(tmp_path):
     path = tmp_path / "c.sqlite"
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    db.close()
+    if database() is not None:
+        Catalog(path, database=database()).close()
+        db = catalog_db(tmp_path)
+        db.raw("UPDATE regard_schema SET version = %s", (SCHEMA_VERSION + 1,))
+        db.close()
+    else:
+        db = sqlite3.connect(path)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        db.close()
     with pytest.raises(LibraryVersionError) as info:
-        Catalog(path)
+        Catalog(path, database=database())
     assert "this Regard understands up to version" in str(info.value)
+    if database() is not None:
+        db = catalog_db(tmp_path)
+        assert db.raw("SELECT version FROM regard_schema") == [(SCHEMA_VERSION + 1,)]
+        db.close()
 
 
 def test_analysis_round_trip(catalog):

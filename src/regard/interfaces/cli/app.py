@@ -62,6 +62,16 @@ def main_options(
             help="Who is acting, for the audit log (default: your user name).",
         ),
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            envvar="REGARD_DATABASE",
+            help="Keep the catalog in this PostgreSQL database (postgresql://user@host/name), "
+            "shared by several Regard processes and machines; the library folder then holds "
+            "only this machine's files. Default: the catalog is in the library folder (SQLite).",
+        ),
+    ] = None,
 ) -> None:
     library = library.expanduser()
     # Image libraries' warnings, and unexpected failures' tracebacks, go to the library's log.
@@ -75,6 +85,7 @@ def main_options(
         passphrase=typer.prompt("Passphrase", hide_input=True) if passphrase else None,
         key_file=key_file,
         actor=actor,
+        database=database or None,
     )
 
 

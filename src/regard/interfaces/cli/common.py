@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ class Invocation:
     passphrase: str | None = None
     key_file: Path | None = None
     actor: str | None = None
+    database: str | None = None  # postgresql://...: the catalog is on that server
 
     def key_config(self) -> KeyConfig:
         passphrase = self.passphrase or os.environ.get("REGARD_PASSPHRASE") or None
@@ -49,7 +51,7 @@ class Invocation:
         return KeyConfig(passphrase=passphrase, key_file=key_file)
 
     def engine_config(self, **config: Any) -> EngineConfig:
-        base = EngineConfig(keys=self.key_config())
+        base = EngineConfig(keys=self.key_config(), database=self.database)
         if self.actor:
             base = replace(base, actor=self.actor)
         return replace(base, **config) if config else base
@@ -81,6 +83,11 @@ class Invocation:
             )
             _report(self.err, as_json, "InternalError", message, exc)
             raise typer.Exit(1) from None
+
+
+def shown_database(url: str) -> str:
+    """A database address fit to print: without its password."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

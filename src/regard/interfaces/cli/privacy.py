@@ -10,12 +10,19 @@ from typing import Annotated, Any
 import typer
 
 from regard.engine import KeyConfig
-from regard.errors import PrivacyRequestError, RegardError
+from regard.errors import (
+    DatabaseEmptyError,
+    DatabaseUnavailableError,
+    LibraryNotFoundError,
+    PrivacyRequestError,
+    RegardError,
+)
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
     Invocation,
     JsonOpt,
     print_json,
+    shown_database,
 )
 
 consent_app = typer.Typer(help="The consent ledger: who agreed to be identified, and for what.")
@@ -50,8 +57,13 @@ def init(
         except ValueError:
             raise RegardError(f"{policy!r} is not a policy: household or organisation.") from None
         library = run.library
-        if (library / "catalog.sqlite").exists():
+        if run.database is None and (library / "catalog.sqlite").exists():
             raise RegardError(f"{library} is already a library; its policy cannot change.")
+        if run.database is not None and _holds_library(run):
+            raise RegardError(
+                f"The database {shown_database(run.database)} already holds a library; its "
+                "policy cannot change."
+            )
         with run.open_engine(create=True, policy=chosen) as engine:
             if controller:
                 engine.privacy.set_controller(controller)
@@ -66,9 +78,14 @@ def init(
                 if enc["key"] == "keyfile"
                 else "your passphrase"
             )
+            place = (
+                f"in the database {shown_database(run.database)} (this machine's files in "
+                f"{info['library']})"
+                if run.database
+                else f"at {info['library']}"
+            )
             run.out.print(
-                f"Created a {info['policy']} library at {info['library']}. "
-                f"Face data is encrypted with {where}."
+                f"Created a {info['policy']} library {place}. Face data is encrypted with {where}."
             )
 
 
@@ -480,3 +497,16 @@ def register(app: typer.Typer) -> None:
     app.command()(rekey)
     app.command()(retention)
     app.command()(maintain)
+
+
+def _holds_library(run: Invocation) -> bool:
+    """The --database already holds a Regard library (one that was opened)."""
+    try:
+        with run.open_engine():
+            return True
+    except (DatabaseEmptyError, DatabaseUnavailableError, LibraryNotFoundError) as exc:
+        if isinstance(exc, DatabaseUnavailableError):
+            raise
+        return False
+    except RegardError:
+        return True  # there, but not to be opened without its key, say
