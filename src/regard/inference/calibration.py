@@ -55,7 +55,8 @@ class AdaptiveCalibration:
     thresholds: tuple[float, ...]  # ascending normalised scores
     fmr: tuple[float, ...]  # impostor scores at or above each, per comparison
     low_quality_fmr: tuple[float, ...]  # the same, against low-quality faces only
-    possible_floor: float  # below this normalised score a face is not even "possible"
+    #: Strangers per search expected at the floor of the "possible matches" tier.
+    possible_expected: float
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AdaptiveCalibration:
@@ -67,7 +68,7 @@ class AdaptiveCalibration:
             thresholds=tuple(float(rows[i]["threshold"]) for i in order),
             fmr=tuple(float(rows[i]["fmr"]) for i in order),
             low_quality_fmr=tuple(float(low[i]) for i in order),
-            possible_floor=float(d["possible_floor"]),
+            possible_expected=float(d["possible_expected"]),
         )
 
     def threshold(

@@ -5,9 +5,11 @@ Some faces sit in crowded parts of the embedding space (children, babies, old pr
 groups): every stranger scores higher against them, so one global similarity threshold
 returns many strangers for them and few for others. Regard normalises each score against
 the probe's own neighbourhood in a cohort (a fixed random sample of the library's faces):
-the mean and spread of the probe's best cohort scores (Z-norm, adaptive top fraction). A
-match is a face whose normalised score is far beyond what the probe gets from strangers,
-wherever the probe sits. Nothing about the person is estimated (no age, gender or origin):
+the normalised score is the similarity less the mean of the probe's best cohort scores (its
+top 5 %). A match is a face that stands that far beyond what the probe gets from the
+library's bulk of unrelated faces, wherever the probe sits. (Dividing by the spread of those
+scores as well, Z-norm proper, was measured too: it cost a third of the recall,
+`bench/adaptive_search.py`.) Nothing about the person is estimated (no age, gender or origin):
 only where the probe falls among the library's faces.
 
 The same normalised score is calibrated on lfw-dev (`bench/adaptive_search.py --write`) for
@@ -29,7 +31,7 @@ F32 = npt.NDArray[np.float32]
 COHORT_SIZE = 1000
 MIN_COHORT = 100
 #: The share of the probe's best cohort scores its statistics are taken over.
-TOP_FRACTION = 0.1
+TOP_FRACTION = 0.05
 #: A cohort face scoring this much is the probe itself (its photo is in the library).
 SELF_SCORE = 0.999
 #: The spread is never taken as smaller than this (a degenerate cohort must not blow up).
@@ -56,8 +58,9 @@ def cohort_stats(queries: F32, cohort: F32) -> tuple[F32, F32]:
     return mean, spread
 
 
-def normalise(scores: npt.ArrayLike, mean: float, spread: float) -> F32:
-    """Similarities of one probe as how many spreads they stand beyond its cohort's best."""
+def normalise(scores: npt.ArrayLike, mean: float, spread: float = 1.0) -> F32:
+    """Similarities of one probe as how far (in spreads: 1 unless given) they stand beyond
+    its cohort's best."""
     s = np.asarray(scores, dtype=np.float32)
     return ((s - np.float32(mean)) / np.float32(max(spread, MIN_SPREAD))).astype(np.float32)
 
@@ -94,7 +97,8 @@ class Judge:
 
     Adaptive (`mean` set): a face is a match when its normalised score reaches `match`
     (`match_low` against a low-quality face, or with a low-quality probe) and its similarity
-    is at least `raw_floor` (the 1:1 verification point: never a match below it); possible
+    is at least `raw_floor` (the 1:1 verification point: never a match below it; for a
+    low-quality face or probe, `raw_low` too); possible
     when the normalised score reaches `floor`. Not adaptive (the library is too small to
     judge a probe's neighbourhood, or the user gave a threshold): similarities against
     `match` / `match_low`, possible from `floor`.
@@ -107,6 +111,9 @@ class Judge:
     probe_low: bool = False
     mean: float | None = None
     spread: float = 1.0
+    #: The similarity a low-quality match needs as well (today's global threshold): a
+    #: blurry or tiny face is never trusted more than before.
+    raw_low: float = -1.0
 
     @property
     def adaptive(self) -> bool:
@@ -127,7 +134,8 @@ class Judge:
         value = score if z is None else z
         low = face_low or self.probe_low
         need = self.match_low if low else self.match
-        if value >= need and score >= self.raw_floor:
+        raw_need = max(self.raw_floor, self.raw_low) if low else self.raw_floor
+        if value >= need and score >= raw_need:
             return Verdict(MATCH, None, z)
         if value < self.floor:
             return None

@@ -3,7 +3,8 @@
 *Matches* keep search's promise (at most 0.05 strangers expected per search): a face is a
 match when it stands out from the probe's own neighbourhood among the library's faces (the
 adaptive score of `regard.pipeline.adaptive`, calibrated on lfw-dev), and, if it or the probe
-is low quality, by the stricter margin low-quality strangers need. *Possible matches* are the
+is low quality, by the stricter margin low-quality strangers need and never by less than
+the global threshold for the library's size. *Possible matches* are the
 few faces beyond that, best first, each with the reason it is only possible.
 
 A library too small to judge a neighbourhood (fewer than `MIN_COHORT` faces), or a threshold
@@ -44,16 +45,18 @@ class Tiers:
         if given is None and table is not None and size >= MIN_COHORT:
             _ids, cohort = self.vectors.cohort(COHORT_SIZE, COHORT_SEED)
             if len(cohort) >= MIN_COHORT:
-                mean, spread = cohort_stats(embedding[None, :], cohort)
+                mean, _spread = cohort_stats(embedding[None, :], cohort)
                 match = table.threshold(size)
+                floor = table.threshold(size, table.possible_expected)
                 judge = Judge(
                     match=match,
                     match_low=table.threshold(size, low_quality=True),
-                    floor=min(table.possible_floor, match),
+                    floor=min(floor, match),
                     raw_floor=cal.min_threshold,
                     probe_low=probe_low,
                     mean=float(mean[0]),
-                    spread=float(spread[0]),
+                    spread=1.0,  # the shift alone: dividing by the spread cost recall
+                    raw_low=cal.search_threshold(size) + cal.low_quality_margin,
                 )
                 return judge, "adaptive", table.expected_false_matches(match, size)
         if given is not None:

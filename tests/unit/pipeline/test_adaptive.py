@@ -11,6 +11,7 @@ from regard.pipeline.adaptive import (
     MATCH,
     MIN_SPREAD,
     POSSIBLE,
+    SELF_SCORE,
     SMALL_FACE,
     UNCLEAR_FACE,
     UNCLEAR_PROBE,
@@ -25,13 +26,13 @@ def unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_the_statistics_are_those_of_the_best_tenth_of_the_cohort():
+def test_the_statistics_are_those_of_the_best_twentieth_of_the_cohort():
     rng = np.random.default_rng(0)
     cohort = unit(rng.normal(size=(200, 16)))
     probe = unit(rng.normal(size=(1, 16)))
     mean, spread = cohort_stats(probe, cohort)
     scores = np.sort(cohort @ probe[0])[::-1][: top_count(200)]
-    assert top_count(200) == 20
+    assert top_count(200) == 10
     assert mean[0] == pytest.approx(scores.mean(), abs=1e-5)
     assert spread[0] == pytest.approx(scores.std(), abs=1e-5)
 
@@ -56,6 +57,7 @@ def test_a_crowded_probe_needs_a_higher_similarity_than_a_lonely_one():
     assert m_c > m_l
     score = 0.7
     assert normalise([score], m_c, s_c)[0] < normalise([score], m_l, s_l)[0]
+    assert normalise([score], m_c)[0] < normalise([score], m_l)[0]  # the shift Regard uses
 
 
 def test_an_empty_cohort_is_refused():
@@ -76,10 +78,12 @@ def test_normalising_is_defined_and_puts_the_cohorts_best_near_zero(n, dim, seed
     mean, spread = cohort_stats(probe, cohort)
     assert np.isfinite(mean).all() and (spread >= MIN_SPREAD - 1e-7).all()
     assert normalise([mean[0]], mean[0], spread[0])[0] == pytest.approx(0.0, abs=1e-5)
-    top = np.sort(cohort @ probe[0])[::-1][: top_count(n)]
+    scores = cohort @ probe[0]
+    scores = np.where(scores >= SELF_SCORE, -2.0, scores)  # a copy of the probe is left out
+    top = np.sort(scores)[::-1][: top_count(n)]
     z = normalise(top, mean[0], spread[0])
     # The top of the cohort lies within a few spreads of its mean, never far beyond.
-    assert z.max() <= np.sqrt(len(top)) + 1e-3
+    assert z.max() <= np.sqrt(max(1, len(top) - 1)) + 1e-3
 
 
 JUDGE = Judge(match=5.0, match_low=6.0, floor=2.5, raw_floor=0.36, mean=0.2, spread=0.05)
@@ -100,6 +104,15 @@ def test_the_tiers_of_one_probe():
 
 
 JUDGE_ARGS = dict(match=5.0, match_low=6.0, floor=2.5, raw_floor=0.36, mean=0.2, spread=0.05)
+
+
+def test_a_low_quality_face_is_never_trusted_more_than_the_global_threshold_did():
+    j = Judge(**{**JUDGE_ARGS, "match_low": 5.0, "raw_low": 0.48})
+    at = j.similarity(5.5)  # 0.475: sure enough for a sharp face
+    assert j.judge(at, False, 80).tier == MATCH
+    v = j.judge(at, True, 60)
+    assert (v.tier, v.reason) == (POSSIBLE, UNCLEAR_FACE)
+    assert j.judge(0.49, True, 60).tier == MATCH
 
 
 def test_never_a_match_below_the_one_to_one_point():
@@ -153,7 +166,7 @@ def test_a_higher_score_is_never_in_a_lower_tier_and_low_quality_never_helps(
 TABLE = AdaptiveCalibration.from_dict(
     {
         "source": "test",
-        "possible_floor": 2.5,
+        "possible_expected": 2.0,
         "table": [
             {"threshold": 3.0, "fmr": 1e-3},
             {"threshold": 4.0, "fmr": 1e-5},
@@ -174,3 +187,5 @@ def test_the_threshold_keeps_the_expected_strangers():
     t = TABLE.threshold(5000)  # 0.05 / 5000 = 1e-5
     assert t == pytest.approx(4.0, abs=1e-3)
     assert TABLE.expected_false_matches(t, 5000) == pytest.approx(0.05, rel=0.01)
+    # The possible tier starts lower: where 2 strangers per search would be expected.
+    assert TABLE.threshold(5000, TABLE.possible_expected) < t
