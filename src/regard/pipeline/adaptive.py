@@ -97,8 +97,8 @@ class Judge:
 
     Adaptive (`mean` set): a face is a match when its normalised score reaches `match`
     (`match_low` against a low-quality face, or with a low-quality probe) and its similarity
-    is at least `raw_floor` (the 1:1 verification point: never a match below it; for a
-    low-quality face or probe, `raw_low` too); possible
+    is at least `raw_floor` (the global threshold for the library's size: never looser than
+    one similarity for everyone was; for a low-quality face or probe, `raw_low` too); possible
     when the normalised score reaches `floor`. Not adaptive (the library is too small to
     judge a probe's neighbourhood, or the user gave a threshold): similarities against
     `match` / `match_low`, possible from `floor`.
@@ -122,6 +122,12 @@ class Judge:
     def similarity(self, normalised: float) -> float:
         """The similarity at which a face reaches `normalised` for this probe."""
         return normalised if self.mean is None else self.mean + normalised * self.spread
+
+    def threshold(self) -> float:
+        """The similarity a sharp face needs to be a match for this probe."""
+        if self.mean is None:
+            return self.match
+        return max(self.similarity(self.match), self.raw_floor)
 
     def search_floor(self) -> float:
         """The lowest similarity worth looking at: the possible tier's."""

@@ -135,7 +135,7 @@ class SearchService:
         judge, source, expected = self.tiers.judge(
             chosen.embedding, probe_low=chosen.quality.low, given=threshold
         )
-        t = judge.similarity(judge.match)
+        t = judge.threshold()
         neighbours = index.search(chosen.embedding, threshold=judge.search_floor())
         hits = self.catalog.faces.hits([n.id for n in neighbours])
         possible: dict[int, list[FaceMatch]] = defaultdict(list)
@@ -272,7 +272,7 @@ class SearchService:
             )
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
             judge, _source, _expected = self.tiers.judge(centre.astype(np.float32), given=threshold)
-            t = judge.similarity(judge.match)
+            t = judge.threshold()
             score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
             for f in faces:
                 matches[f.photo_id].append(

@@ -2,9 +2,10 @@
 
 *Matches* keep search's promise (at most 0.05 strangers expected per search): a face is a
 match when it stands out from the probe's own neighbourhood among the library's faces (the
-adaptive score of `regard.pipeline.adaptive`, calibrated on lfw-dev), and, if it or the probe
-is low quality, by the stricter margin low-quality strangers need and never by less than
-the global threshold for the library's size. *Possible matches* are the
+adaptive score of `regard.pipeline.adaptive`, calibrated on lfw-dev) and reaches the global
+threshold for the library's size too (so a probe in a crowded part of the space, a child's,
+a baby's, an old print's, is asked more, and no probe less); if it or the probe is low
+quality, by the stricter margin low-quality strangers need. *Possible matches* are the
 few faces beyond that, best first, each with the reason it is only possible.
 
 A library too small to judge a neighbourhood (fewer than `MIN_COHORT` faces), or a threshold
@@ -52,7 +53,10 @@ class Tiers:
                     match=match,
                     match_low=table.threshold(size, low_quality=True),
                     floor=min(floor, match),
-                    raw_floor=cal.min_threshold,
+                    # Never looser than the global threshold: measured, loosening it for
+                    # probes in sparse parts of the space doubled the strangers returned for
+                    # the family photos' faces (bench/adaptive_search.py).
+                    raw_floor=cal.search_threshold(size),
                     probe_low=probe_low,
                     mean=float(mean[0]),
                     spread=1.0,  # the shift alone: dividing by the spread cost recall
