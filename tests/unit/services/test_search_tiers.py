@@ -169,3 +169,28 @@ def test_an_erased_face_leaves_the_cohort(engine, probe):
     assert "red.png" not in names(result.matches) + names(result.possible), [
         (m.path, [(f.face_id, f.score) for f in m.faces]) for m in result.matches
     ]
+
+
+def test_an_organisation_library_shows_no_possible_match_without_consent(tmp_path, probe):
+    from regard.domain.privacy import Policy
+
+    folder = tmp_path / "org-album"
+    red = draw_faces(folder / "ann.png", [(30, 30, 40, RED)])
+    reddish = draw_faces(folder / "bea.png", [(30, 30, 40, (150, 90, 60))])
+    draw_faces(folder / "ann-again.png", [(30, 30, 40, (170, 60, 40))])
+    config = EngineConfig(workers=0, grouping=PARAMS, policy=Policy.ORGANISATION)
+    with Engine(tmp_path / "org", create=True, models=AdaptiveFakes(), config=config) as e:
+        e.privacy.grant("Ann", "grouping,search", evidence_text="signed form", face_photo=red)
+        # Bea may be grouped, not searched for: her face is kept, and never shown by a search.
+        e.privacy.grant("Bea", "grouping", evidence_text="signed form", face_photo=reddish)
+        e.index([folder])
+        bea = face_of(e, "bea.png")
+        assert e.catalog.faces.embeddings(e.search.vectors.model.id, [bea])[0].tolist() == [bea]
+        # A given threshold of 0.97 leaves 0.90-0.97 (Bea's 0.95) to the possible tier. (Ann's
+        # faces look like Bea to the fakes: they are withheld with hers until Bea consents.)
+        result = e.search_face(probe, threshold=0.97)
+        assert "bea.png" not in names(result.matches) + names(result.possible)
+        e.privacy.grant("Bea", "grouping,search", evidence_text="signed form")
+        again = e.search_face(probe, threshold=0.97)
+        assert "bea.png" in names(again.possible)
+        assert "ann.png" in names(again.matches)
