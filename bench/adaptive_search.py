@@ -139,7 +139,11 @@ def main() -> None:
 
     sims = lib @ lib.T  # float32, N x N
     # Each face's cohort statistics, itself left out (as a probe new to the library would be).
-    mu, sd = cohort_stats(lib, cohort)
+    from regard.inference.calibration import load_calibration
+    from regard.inference.registry import SFACE
+
+    # What would match by the global threshold is not the probe's unrelated neighbourhood.
+    mu, sd = cohort_stats(lib, cohort, load_calibration(SFACE.id).search_threshold(N))
     shifted = sims - mu[:, None]  # what Regard ships: row = probe
     z = shifted / sd[:, None]  # Z-norm proper (measured, not shipped)
 
@@ -185,9 +189,6 @@ def main() -> None:
             if len(lq) and frac > base:
                 margin = fmr_threshold(lq, N) - t
             lq_margin[rule].append(max(0.0, margin))
-
-    from regard.inference.calibration import load_calibration
-    from regard.inference.registry import SFACE
 
     # A match is never below the 1:1 verification point, whatever the normalised score.
     raw_floor = load_calibration(SFACE.id).min_threshold

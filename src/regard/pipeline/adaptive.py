@@ -42,15 +42,17 @@ def top_count(cohort_size: int) -> int:
     return max(1, math.ceil(TOP_FRACTION * cohort_size))
 
 
-def cohort_stats(queries: F32, cohort: F32) -> tuple[F32, F32]:
+def cohort_stats(queries: F32, cohort: F32, unrelated_below: float = SELF_SCORE) -> tuple[F32, F32]:
     """Per query row: (mean, spread) of its best `TOP_FRACTION` scores against `cohort`,
-    leaving out a cohort face that is the query itself."""
+    counting only the unrelated: a cohort face scoring `unrelated_below` or more (the query
+    itself; a face that would match it anyway, one of the person's own photos in a family
+    library where they are a fifth of the faces) is left out."""
     q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     c = np.asarray(cohort, dtype=np.float32)
     if len(c) == 0:
         raise ValueError("an empty cohort has no statistics")
     scores = q @ c.T
-    scores = np.where(scores >= SELF_SCORE, np.float32(-2.0), scores)
+    scores = np.where(scores >= min(unrelated_below, SELF_SCORE), np.float32(-2.0), scores)
     k = min(top_count(len(c)), len(c))
     top = -np.partition(-scores, k - 1, axis=1)[:, :k]
     mean = top.mean(axis=1).astype(np.float32)

@@ -46,7 +46,10 @@ class Tiers:
         if given is None and table is not None and size >= MIN_COHORT:
             _ids, cohort = self.vectors.cohort(COHORT_SIZE, COHORT_SEED)
             if len(cohort) >= MIN_COHORT:
-                mean, _spread = cohort_stats(embedding[None, :], cohort)
+                # The probe's own photos are not its neighbourhood: what would match it by
+                # the global threshold is left out of the statistics.
+                unrelated = cal.search_threshold(size)
+                mean, _spread = cohort_stats(embedding[None, :], cohort, unrelated)
                 match = table.threshold(size)
                 floor = table.threshold(size, table.possible_expected)
                 judge = Judge(

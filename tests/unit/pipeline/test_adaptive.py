@@ -189,3 +189,18 @@ def test_the_threshold_keeps_the_expected_strangers():
     assert TABLE.expected_false_matches(t, 5000) == pytest.approx(0.05, rel=0.01)
     # The possible tier starts lower: where 2 strangers per search would be expected.
     assert TABLE.threshold(5000, TABLE.possible_expected) < t
+
+
+def test_the_probes_own_photos_are_not_its_neighbourhood():
+    """In a family library one person can be a fifth of the faces: their own photos (what
+    would match anyway) must not make them harder to find."""
+    rng = np.random.default_rng(3)
+    bulk = unit(rng.normal(size=(400, 16)))
+    probe = unit(rng.normal(size=(1, 16)))
+    mates = unit(probe + 0.05 * rng.normal(size=(100, 16)))  # a fifth of the library
+    assert (mates @ probe[0]).min() > 0.8
+    alone, _ = cohort_stats(probe, bulk, 0.5)
+    crowded_by_mates, _ = cohort_stats(probe, np.vstack([bulk, mates]), 0.5)
+    naive, _ = cohort_stats(probe, np.vstack([bulk, mates]))
+    assert naive[0] > 0.8  # every one of its best 5 % is one of its own photos
+    assert crowded_by_mates[0] == pytest.approx(alone[0], abs=0.05)

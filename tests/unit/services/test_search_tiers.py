@@ -18,14 +18,14 @@ from regard.pipeline.cluster import GroupingParams
 from regard.testing import FAKE_CALIBRATION, FakeModels, draw_faces
 
 RED = (190, 30, 30)
-#: In a library of ~125 faces: 0.115 beyond the probe's neighbourhood is a match, 0.04 is
+#: In a library of ~125 faces: 0.165 beyond the probe's neighbourhood is a match, 0.055 is
 #: possible (2 strangers per search expected); a low-quality face is never sure enough to be
-#: a match. (Against the bluish bulk, the same red stands 0.14 out, a reddish one 0.10.)
+#: a match. (Against the bluish bulk, the same red stands 0.19 out, a reddish one 0.15.)
 TABLE = AdaptiveCalibration.from_dict(
     {
         "source": "fake",
         "possible_expected": 2.0,
-        "table": [{"threshold": 0.0, "fmr": 1e-1}, {"threshold": 0.24, "fmr": 1e-6}],
+        "table": [{"threshold": 0.0, "fmr": 1e-1}, {"threshold": 0.344, "fmr": 1e-6}],
         "low_quality_fmr": [1.0, 1e-2],
     }
 )
