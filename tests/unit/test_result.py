@@ -80,6 +80,8 @@ def test_fastapi_sends_the_json_form_and_documents_the_fields() -> None:
         "matches": [],
         "videos": 0,
         "moments": [],
+        "possible_photos": 0,  # the second tier (issue 17)
+        "possible": [],
         "refused": "withdrawn",
     }
     models = client.get("/openapi.json").json()["components"]["schemas"]

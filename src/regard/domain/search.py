@@ -33,6 +33,7 @@ class FaceMatchJson:
     person: str | None
     name: str | None
     source: str | None = None  # person searches only: "owner", "auto" or "suggested"
+    reason: str | None = None  # possible matches only: why it is only possible
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,12 @@ class ProbeJson:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmAsJson:
+    person: str  # P12: the person a possible match would be confirmed as
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResultJson:
     probe: ProbeJson
     threshold: float
@@ -65,6 +72,11 @@ class SearchResultJson:
     matches: list[PhotoMatchJson]
     videos: int  # how many videos the moments are in
     moments: list[MomentMatch]  # video moments whose face matched, best first
+    possible_photos: int
+    #: The second tier: a few photos beyond the threshold, each face with its reason.
+    possible: list[PhotoMatchJson]
+    #: Who a possible match would be confirmed as: the best match's person, if any.
+    confirm_as: ConfirmAsJson | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +87,8 @@ class PersonSearchJson:
     matches: list[PhotoMatchJson]
     videos: int
     moments: list[MomentMatch]  # the person's moments in videos, then suggested ones
+    possible_photos: int
+    possible: list[PhotoMatchJson]  # the second tier: faces that may be them
     refused: str | None = None  # why nothing may be shown (then there are no matches)
 
 
@@ -131,6 +145,8 @@ class FaceMatch(Result):
     #: who they are (grouping); None otherwise, and for faces in no person.
     person: str | None = None
     name: str | None = None
+    #: In the "possible matches" tier: why the face is only possible.
+    reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -143,6 +159,8 @@ class FaceMatch(Result):
         }
         if self.source:
             out["source"] = self.source
+        if self.reason:
+            out["reason"] = self.reason
         return out
 
 
@@ -180,13 +198,21 @@ class SearchResult(Result):
     probe_face: ProbeFace
     probe_faces: int
     threshold: float
-    threshold_source: str  # "calibrated" or "given"
+    #: "adaptive" (judged against the probe's neighbourhood in the library; `threshold` is
+    #: the similarity that meant for this probe), "calibrated" (one threshold for the
+    #: library's size: the library is too small to judge a neighbourhood) or "given".
+    threshold_source: str
     library_faces: int
     expected_false_matches: float
     matches: tuple[PhotoMatch, ...] = field(default_factory=tuple)
     #: Moments of videos whose face matched, best first: ranked with the photos by score
     #: (the same vectors, the same threshold), listed beside them.
     moments: tuple[MomentMatch, ...] = field(default_factory=tuple)
+    #: The "possible matches" tier: photos beyond the threshold, best first, each face
+    #: with the reason it is only possible.
+    possible: tuple[PhotoMatch, ...] = field(default_factory=tuple)
+    #: (P12, name): the person of the best match, whom a possible match may be confirmed as.
+    confirm_as: tuple[str, str | None] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +229,13 @@ class SearchResult(Result):
             "matches": [m.as_dict() for m in self.matches],
             "videos": len({m.video_id for m in self.moments}),
             "moments": [m.as_dict() for m in self.moments],
+            "possible_photos": len(self.possible),
+            "possible": [m.as_dict() for m in self.possible],
+            "confirm_as": (
+                None
+                if self.confirm_as is None
+                else {"person": self.confirm_as[0], "name": self.confirm_as[1]}
+            ),
         }
 
 
@@ -215,6 +248,8 @@ class PersonSearch(Result):
     matches: tuple[PhotoMatch, ...]
     refused: str | None = None  # why nothing may be shown
     moments: tuple[MomentMatch, ...] = ()
+    #: The "possible matches" tier: faces beyond the threshold that may be them.
+    possible: tuple[PhotoMatch, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -224,5 +259,7 @@ class PersonSearch(Result):
             "matches": [m.as_dict() for m in self.matches],
             "videos": len({m.video_id for m in self.moments}),
             "moments": [m.as_dict() for m in self.moments],
+            "possible_photos": len(self.possible),
+            "possible": [m.as_dict() for m in self.possible],
             **({"refused": self.refused} if self.refused else {}),
         }

@@ -202,6 +202,15 @@ class FaceNaming:
             people_removed=[person_label(p) for p in removed],
         )
 
+    def confirm(self, face_id: int, person: str) -> FacesNamed:
+        """A possible match of a search is `person` (P12 or their name): the owner's link,
+        which grouping keeps (the face anchors them, so the photos between this one and
+        theirs join them as they are indexed). Undone from the people history."""
+        target = self.people.resolve(person)
+        done = self.assign([face_id], person=person_label(target.id))
+        who = target.name or person_label(target.id)
+        return FacesNamed(**{**vars_of(done), "text": f"Confirmed: {_faces([face_id])} is {who}."})
+
     def not_a_person(self, face_id: int) -> FacesNamed:
         """This detection is no face (a pattern, a statue's face): out of its person, out of
         grouping, counts and suggestions; the history can undo it."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from regard.domain.moments import MomentMatch
 from regard.domain.people import person_label
@@ -27,6 +28,7 @@ from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PersonSearch, PhotoMatch, ProbeFace, SearchResult
 from regard.errors import ConsentRequiredError
 from regard.inference.calibration import Calibration
+from regard.pipeline.adaptive import MATCH, POSSIBLE, POSSIBLE_LIMIT, Judge, Verdict
 from regard.pipeline.cluster import prototypes
 from regard.pipeline.probe import Probe, ProbeReader
 from regard.privacy.acting import Acting
@@ -34,6 +36,7 @@ from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
 from regard.services.moments import moment_match, moments_of
 from regard.services.people import PeopleService
+from regard.services.tiers import Tiers
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
@@ -108,6 +111,7 @@ class SearchService:
         self.probes = probes
         self.people = people
         self.withheld = withheld
+        self.tiers = Tiers(vectors=vectors, calibration=calibration)
 
     def threshold(self, given: float | None) -> tuple[float, str]:
         """The similarity a match needs, and where it came from: `given`, or calibrated for
@@ -128,10 +132,14 @@ class SearchService:
         face_index = probe.select(face_index)
         chosen = probe.faces[face_index]
         index = self.vectors.index
-        cal = self.calibration
-        t, source = self.threshold(threshold)
-        neighbours = index.search(chosen.embedding, threshold=t)
+        judge, source, expected = self.tiers.judge(
+            chosen.embedding, probe_low=chosen.quality.low, given=threshold
+        )
+        t = judge.threshold()
+        neighbours = index.search(chosen.embedding, threshold=judge.search_floor())
         hits = self.catalog.faces.hits([n.id for n in neighbours])
+        possible: dict[int, list[FaceMatch]] = defaultdict(list)
+        possible_faces = 0
         persons: dict[int, PersonRow | None] = {}
         allowed: dict[int | None, bool] = {}
         who = identities(self.policy)
@@ -142,9 +150,12 @@ class SearchService:
         # Faces of videos are moments: listed beside the photos, by the same rules.
         in_videos, videos = moments_of(self.catalog, [n.id for n in neighbours])
         moments: list[MomentMatch] = []
-        for n in neighbours:
+        for n in sorted(neighbours, key=lambda n: -n.score):
             hit = hits.get(n.id)
             if hit is None:
+                continue
+            verdict = judge.judge(n.score, hit.low_quality, min(hit.box.w, hit.box.h))
+            if verdict is None or (verdict.tier == POSSIBLE and possible_faces >= POSSIBLE_LIMIT):
                 continue
             if n.id in look_alike:
                 withheld += 1
@@ -158,6 +169,22 @@ class SearchService:
                 continue
             label, name = who(persons[pid or 0])
             moment = in_videos.get(n.id)
+            if verdict.tier == POSSIBLE:
+                # The second tier lists photos; a video's face is only ever a match.
+                if moment is None:
+                    possible_faces += 1
+                    possible[hit.photo_id].append(
+                        FaceMatch(
+                            n.id,
+                            hit.box,
+                            n.score,
+                            hit.low_quality,
+                            person=label,
+                            name=name,
+                            reason=verdict.reason,
+                        )
+                    )
+                continue
             if moment is not None:
                 moments.append(
                     moment_match(
@@ -184,10 +211,22 @@ class SearchService:
         )
         matches.sort(key=lambda m: (-m.score, m.path))
         moments.sort(key=lambda m: (-m.score, m.path, m.start))
+        # A photo with a match is not listed again among the possible ones.
+        maybe = photo_matches(
+            self.catalog,
+            shown,
+            (
+                (photo_id, tuple(sorted(fm, key=lambda f: -f.score)), hits[fm[0].face_id].taken_at)
+                for photo_id, fm in possible.items()
+                if photo_id not in by_photo
+            ),
+        )
+        maybe.sort(key=lambda m: (-m.score, m.path))
         if limit is not None:
             matches = matches[:limit]
             moments = moments[:limit]
-        self._audit(probe, matches, moments, withheld, t)
+        self._audit(probe, matches, moments, withheld, t, maybe, source)
+        best = next((f for m in matches for f in m.faces if f.person), None)
         return SearchResult(
             probe_path=str(photo),
             probe_face=ProbeFace.of(face_index, chosen),
@@ -195,9 +234,11 @@ class SearchService:
             threshold=t,
             threshold_source=source,
             library_faces=len(index),
-            expected_false_matches=cal.expected_false_matches(t, len(index)),
+            expected_false_matches=expected,
             matches=tuple(matches),
             moments=tuple(moments),
+            possible=tuple(maybe),
+            confirm_as=(best.person, best.name) if best and best.person else None,
         )
 
     def search_person(self, ref: str, threshold: float | None = None) -> PersonSearch:
@@ -219,9 +260,9 @@ class SearchService:
                 refused="they have withdrawn consent for search",
             )
         faces = self.catalog.people.faces_of(person.id)
-        index = self.vectors.index
         t, _source = self.threshold(threshold)
         matches: dict[int, list[FaceMatch]] = defaultdict(list)
+        possible: dict[int, list[FaceMatch]] = defaultdict(list)
         taken: dict[int, str | None] = {}
         label, name = identities(self.policy)(person)
         held: set[int] = set()
@@ -230,6 +271,8 @@ class SearchService:
                 self.vectors.model.id, [f.face_id for f in faces]
             )
             centre = vecs.sum(axis=0) / max(float(np.linalg.norm(vecs.sum(axis=0))), 1e-9)
+            judge, _source, _expected = self.tiers.judge(centre.astype(np.float32), given=threshold)
+            t = judge.threshold()
             score = {int(i): float(v @ centre) for i, v in zip(ids, vecs, strict=True)}
             for f in faces:
                 matches[f.photo_id].append(
@@ -248,11 +291,8 @@ class SearchService:
                 fid for fid, ps in self.catalog.people.rejections().items() if person.id in ps
             }
             members = {f.face_id for f in faces}
-            best: dict[int, float] = {}
-            for row in prototypes(vecs, list(range(len(ids))), self.people.params.prototypes):
-                for n in index.search(vecs[row], threshold=t):
-                    if n.id not in members and n.id not in rejected:
-                        best[n.id] = max(best.get(n.id, -1.0), n.score)
+            verdicts = self._judged(vecs, members | rejected, threshold)
+            best = {fid: score for fid, (score, _v) in verdicts.items()}
             hits = self.catalog.faces.hits(sorted(best))
             free = {fid for fid in hits if self.catalog.people.face_person(fid) is None}
             # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
@@ -260,8 +300,22 @@ class SearchService:
             free -= held
             for fid in sorted(free):
                 h = hits[fid]
-                matches[h.photo_id].append(
-                    FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
+                if verdicts[fid][1].tier != POSSIBLE:
+                    matches[h.photo_id].append(
+                        FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
+                    )
+                    taken[h.photo_id] = h.taken_at
+            shown_maybe = 0
+            not_held = set(hits) - self.withheld(sorted(hits), Purpose.SEARCH)
+            for fid in sorted(not_held, key=lambda f: -best[f]):
+                h, (near, verdict) = hits[fid], verdicts[fid]
+                if verdict.tier != POSSIBLE or not self._may_be_theirs(fid):
+                    continue
+                if shown_maybe >= POSSIBLE_LIMIT or h.photo_id in matches:
+                    continue
+                shown_maybe += 1
+                possible[h.photo_id].append(
+                    FaceMatch(fid, h.box, near, h.low_quality, reason=verdict.reason)
                 )
                 taken[h.photo_id] = h.taken_at
         shown = self.policy.path_namer(self.acting.actor)
@@ -274,12 +328,57 @@ class SearchService:
             ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in matches.items()),
         )
         out.sort(key=lambda m: (m.faces[0].source == "suggested", -m.score, m.path))
+        maybe = photo_matches(
+            self.catalog,
+            shown,
+            ((photo_id, tuple(fms), taken[photo_id]) for photo_id, fms in possible.items()),
+        )
+        maybe.sort(key=lambda m: (-m.score, m.path))
         detail = {
             **({"moments": len(moments)} if moments else {}),
+            **({"possible": len(maybe)} if maybe else {}),
             **({"withheld_by_policy": len(held)} if held else {}),
         }
         self._audit_person(person, len(out) + len(moments), detail or None)
-        return PersonSearch(self.people.describe(person), t, tuple(out), moments=moments)
+        return PersonSearch(
+            self.people.describe(person), t, tuple(out), moments=moments, possible=tuple(maybe)
+        )
+
+    def _judged(
+        self, vecs: npt.NDArray[np.float32], skip: set[int], threshold: float | None
+    ) -> dict[int, tuple[float, Verdict]]:
+        """Faces near a person's prototypes (those in `skip` left out): the best score and
+        verdict of each (a match against any prototype is a match)."""
+        scored: dict[int, list[tuple[Judge, float]]] = defaultdict(list)
+        for row in prototypes(vecs, list(range(len(vecs))), self.people.params.prototypes):
+            judge, _source, _expected = self.tiers.judge(vecs[row], given=threshold)
+            for n in self.vectors.index.search(vecs[row], threshold=judge.search_floor()):
+                if n.id not in skip:
+                    scored[n.id].append((judge, n.score))
+        hits = self.catalog.faces.hits(sorted(scored))
+        out: dict[int, tuple[float, Verdict]] = {}
+        for fid, seen in scored.items():
+            h = hits.get(fid)
+            if h is None:
+                continue
+            found = [
+                (v, score)
+                for judge, score in seen
+                if (v := judge.judge(score, h.low_quality, min(h.box.w, h.box.h))) is not None
+            ]
+            if found:
+                v, _score = max(found, key=lambda x: (x[0].tier == MATCH, x[1]))
+                out[fid] = (max(score for _j, score in seen), v)
+        return out
+
+    def _may_be_theirs(self, face_id: int) -> bool:
+        """A face offered as a possible match of a person: one in no person, or in a person
+        nobody named or confirmed (an automatic group), whom the policy lets be searched."""
+        pid = self.catalog.people.face_person(face_id)
+        row = self.catalog.people.get(pid) if pid else None
+        if row is not None and (row.name or row.confirmed):
+            return False
+        return self.policy.allowed(row, Purpose.SEARCH)
 
     def _audit_person(self, person: PersonRow, found: int, detail: dict[str, Any] | None) -> None:
         """Every search for a person is in the audit log, a refused one too."""
@@ -328,9 +427,17 @@ class SearchService:
         moments: list[MomentMatch],
         withheld: int,
         t: float,
+        possible: list[PhotoMatch],
+        source: str,
     ) -> None:
-        anonymous = self.policy.current is Policy.ORGANISATION and not matches and not moments
-        face_ids = [f.face_id for m in matches for f in m.faces] + [m.face_id for m in moments]
+        anonymous = (
+            self.policy.current is Policy.ORGANISATION
+            and not matches
+            and not moments
+            and not possible
+        )
+        face_ids = [f.face_id for m in [*matches, *possible] for f in m.faces]
+        face_ids += [m.face_id for m in moments]
         subjects = sorted(
             {f"P{pid}" for fid in face_ids if (pid := self.catalog.people.face_person(fid))}
         )
@@ -345,7 +452,9 @@ class SearchService:
                 result_count=len(matches) + len(moments),
                 detail={
                     "threshold": round(t, 4),
+                    "rule": source,
                     **({"moments": len(moments)} if moments else {}),
+                    **({"possible": len(possible)} if possible else {}),
                     "withheld_by_policy": withheld,
                     **({"probe": "not kept: matched no consented person"} if anonymous else {}),
                 },

@@ -37,6 +37,9 @@ class VectorStore:
         self.manifest = folder / f"{model.id}.hnsw.json"
         self._index: VectorIndex | None = None
         self._dirty = False
+        #: The cohort (`cohort()`): face ids, their vectors, and the library size it was
+        #: drawn from. Held in memory only, and dropped with the index.
+        self._cohort: tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int] | None = None
 
     @property
     def kind(self) -> str:
@@ -113,9 +116,41 @@ class VectorStore:
             self._index.add(face_ids, vectors)
             self._dirty = True
 
+    def cohort(
+        self, size: int, seed: int = 0
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """A fixed random sample of up to `size` of the library's faces (ids, vectors), the
+        bulk of unrelated faces a probe's scores are judged against. Drawn again when the
+        library has grown or shrunk by a tenth since (indexing refreshes it); a face whose
+        vector goes (erasure, opt-out, withdrawal, expiry) leaves it at once."""
+        count = len(self.index)
+        held = self._cohort
+        if held is None or abs(count - held[2]) > held[2] / 10 or len(held[0]) < min(size, count):
+            all_ids = np.sort(self.index.ids())
+            rng = np.random.default_rng(seed)
+            pick = np.sort(rng.choice(all_ids, size=min(size, len(all_ids)), replace=False))
+            ids, matrix = self.catalog.faces.embeddings(self.model.id, pick.tolist())
+            held = (np.asarray(ids, dtype=np.int64), np.asarray(matrix, dtype=np.float32), count)
+            self._cohort = held
+        return held[0], held[1]
+
+    def cohort_ids(self) -> set[int]:
+        """The faces the cohort holds a vector of (none when it is not drawn)."""
+        return set() if self._cohort is None else {int(i) for i in self._cohort[0]}
+
+    def _drop_from_cohort(self, face_ids: set[int]) -> None:
+        if self._cohort is None:
+            return
+        ids, matrix, count = self._cohort
+        keep = ~np.isin(ids, np.fromiter(face_ids, dtype=np.int64, count=len(face_ids)))
+        # Changed vectors are left out too: the next draw takes them as they are now.
+        self._cohort = (ids[keep], matrix[keep], count)
+
     def refresh(self, face_ids: set[int]) -> None:
         """Faces whose vectors went away or changed: drop them, and put back the ones that
         still have a vector of this model."""
+        if face_ids:
+            self._drop_from_cohort(face_ids)
         if self._index is None or not face_ids:
             return
         self._index.remove(face_ids)
@@ -141,6 +176,7 @@ class VectorStore:
 
     def forget(self) -> None:
         self._index = None
+        self._cohort = None
 
     def rebuild_saved(self) -> None:
         """After an erasure: a saved graph may still hold removed vectors (HNSW removal only

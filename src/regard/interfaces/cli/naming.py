@@ -47,6 +47,20 @@ def faces_name(
             _done(run, engine.faces.assign(ids, name=name), as_json)
 
 
+def faces_confirm(
+    ctx: typer.Context,
+    face: FaceArg,
+    person: Annotated[str, typer.Argument(help="Who it is: P12 or their name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm a possible match of a search: the face is this person (the owner's link,
+    kept by grouping; undoable)."""
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
+        [face_id] = parse_face_refs(face)[:1] or [0]
+        _done(run, engine.faces.confirm(face_id, person), as_json)
+
+
 def faces_not_a_person(ctx: typer.Context, face: FaceArg, as_json: JsonOpt = False) -> None:
     """Say a detection is no face: left out of people, grouping and counts (undoable)."""
     run: Invocation = ctx.obj
@@ -86,6 +100,7 @@ def faces_who(
 def register(people_app: typer.Typer) -> None:
     """Put the commands that name faces on `regard people`."""
     people_app.command("name-face")(faces_name)
+    people_app.command("confirm")(faces_confirm)
     people_app.command("not-a-person")(faces_not_a_person)
     people_app.command("someone-else")(faces_someone_else)
     people_app.command("who")(faces_who)

@@ -29,7 +29,7 @@ from regard.domain.moments import MomentMatch, clock, span
 from regard.domain.people import HistoryEntry, PersonPage, PersonSummary
 from regard.domain.photo import Photo
 from regard.domain.rights import AuditEntry, ConsentSubject, ErasureReceipt, RecordOfProcessing
-from regard.domain.search import ProbeFace, SearchResult
+from regard.domain.search import PhotoMatch, ProbeFace, SearchResult
 from regard.engine import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
 
 FAILURES_SHOWN = 20
@@ -219,6 +219,7 @@ def search_result(console: Console, result: SearchResult) -> None:
     )
     if not result.matches and not result.moments:
         console.print("[yellow]No photo in the library matches this face.[/]")
+        possible_matches(console, result.possible, result.confirm_as)
         return
     found = f"{len(result.matches)} photos"
     if result.moments:
@@ -249,6 +250,37 @@ def search_result(console: Console, result: SearchResult) -> None:
     for rank, (score, cells) in enumerate(rows, 1):
         table.add_row(str(rank), f"{score:.3f}", *cells)
     console.print(table)
+    possible_matches(console, result.possible, result.confirm_as)
+
+
+def possible_matches(
+    console: Console, possible: Sequence[PhotoMatch], confirm_as: tuple[str, str | None] | None
+) -> None:
+    """The second tier: photos beyond the threshold that may be the same person, each with
+    why it is only possible, and how to confirm one."""
+    if not possible:
+        return
+    table = Table(
+        title=f"Possible matches: {_count(len(possible), 'photo')} that may be the same person "
+        "(not sure enough to count as matches)",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("photo", overflow="fold")
+    table.add_column("face")
+    table.add_column("why only possible", overflow="fold")
+    for rank, m in enumerate(possible, 1):
+        f = m.faces[0]
+        table.add_row(
+            str(rank), f"{f.score:.3f}", escape(m.path), f"F{f.face_id}", escape(f.reason or "")
+        )
+    console.print(table)
+    who = confirm_as[0] if confirm_as else "P12"
+    console.print(
+        f"[dim]If one is them, confirm it: `regard people confirm F{possible[0].faces[0].face_id} "
+        f"{who}` (grouping then keeps it with them).[/]"
+    )
 
 
 def _count(n: int, what: str) -> str:
@@ -395,6 +427,7 @@ def person_search(console: Console, found: Any, limit: int | None) -> None:
     if not matches:
         if not found_moments:
             console.print("[yellow]No photos.[/]")
+        possible_matches(console, found.possible, (p["person"], p["name"]))
         return
     table = Table()
     table.add_column("#", justify="right")
@@ -414,6 +447,7 @@ def person_search(console: Console, found: Any, limit: int | None) -> None:
             (m.taken_at or "")[:10],
         )
     console.print(table)
+    possible_matches(console, found.possible, (p["person"], p["name"]))
 
 
 def status(console: Console, info: LibraryStatus) -> None:

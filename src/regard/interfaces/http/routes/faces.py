@@ -54,6 +54,18 @@ def name_faces(body: NameFacesIn, session: SessionDep, request: Request) -> Face
         return engine.faces.assign(parse_face_refs(body.faces), person=body.person, name=body.name)
 
 
+class ConfirmIn(BaseModel):
+    person: str = Field(min_length=1, max_length=200, description="P12 or a name.")
+
+
+@router.post("/faces/{face}/confirm", tags=["faces"])
+def confirm(face: str, body: ConfirmIn, session: SessionDep, request: Request) -> FacesNamed:
+    """A possible match of a search is this person: the owner links it to them, and grouping
+    keeps it (as `regard people confirm`; undoable)."""
+    with allowed(request, session, Permission.EDIT_PEOPLE, "confirm a match") as engine:
+        return engine.faces.confirm(_face(face), body.person)
+
+
 @router.post("/faces/{face}/not-a-person", tags=["faces"])
 def not_a_person(face: str, session: SessionDep, request: Request) -> FacesNamed:
     """This detection is no face: out of people, grouping and counts (undoable)."""

@@ -129,6 +129,7 @@ function photoSearch(ctx, section) {
       );
       if (count || !moments.length) results.append(matchList(result.matches));
       if (moments.length) results.append(momentList(moments));
+      results.append(possibleList(result.possible || [], result.confirm_as));
     } catch (err) {
       fail(err);
     }
@@ -167,6 +168,10 @@ async function personSearch(ctx, section, initial) {
       ),
       matchList(result.matches),
       ...(moments.length ? [momentList(moments)] : []),
+      possibleList(result.possible || [], {
+        person: result.person.person,
+        name: result.person.name,
+      }),
     );
   };
   const fail = (err) => {
@@ -361,4 +366,83 @@ function momentList(moments) {
       }),
     ),
   );
+}
+
+/**
+ * The second tier: a few photos beyond the threshold that may be the same person (another age,
+ * a small or blurry face), each with why it is only possible. The owner confirms one with a
+ * button: the face is linked to the person, and grouping keeps it with them.
+ */
+function possibleList(possible, confirmAs) {
+  if (!possible.length) return null;
+  const who = confirmAs ? confirmAs.name || `person ${confirmAs.person}` : null;
+  return h(
+    "section",
+    { class: "possible-results", "aria-labelledby": "possible-h" },
+    h("h4", { id: "possible-h", text: `Possible matches (${possible.length})` }),
+    h("p", {
+      class: "hint",
+      text:
+        "Not sure enough to count as matches: look at each one yourself. " +
+        (who
+          ? `If one is ${who}, confirm it and it joins them.`
+          : "If one is someone you know, name the face from its photo."),
+    }),
+    h(
+      "ol",
+      { class: "results possible" },
+      possible.map((m) => {
+        const f = m.faces[0];
+        return h(
+          "li",
+          { class: "result possible-match", dataset: { photoId: m.photo_id, faceId: f.face_id } },
+          h("div", { class: "result-photo" }, matchPhoto(m)),
+          h(
+            "div",
+            {},
+            h(
+              "p",
+              {},
+              h("span", { class: "tier-badge", text: "Possible" }),
+              " ",
+              h("strong", { text: `Score ${f.score.toFixed(3)}` }),
+              " · ",
+              h("a", { href: `/photos/${m.photo_id}`, text: `Photo ${m.photo_id}` }),
+            ),
+            h("p", { class: "possible-reason", text: `Why only possible: ${f.reason}.` }),
+            h("p", { class: "path small", text: m.name }),
+            m.taken_at ? h("p", { class: "small", text: when(m.taken_at) }) : null,
+            confirmAs ? confirmButton(f, confirmAs, who) : null,
+          ),
+        );
+      }),
+    ),
+  );
+}
+
+function confirmButton(face, confirmAs, who) {
+  const said = h("p", { class: "small", role: "status" });
+  const button = h("button", {
+    type: "button",
+    class: "confirm-match",
+    text: `Yes, this is ${who}`,
+    "aria-label": `Yes, face F${face.face_id} is ${who}`,
+  });
+  button.addEventListener("click", async () => {
+    if (button.disabled) return;
+    button.disabled = true;
+    said.textContent = "Linking…";
+    try {
+      const done = await post(`/faces/F${face.face_id}/confirm`, {
+        json: { person: confirmAs.person },
+      });
+      said.textContent = done.text;
+      button.remove();
+    } catch (err) {
+      said.textContent = errorText(err);
+      said.classList.add("error");
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "confirm-row" }, button, said);
 }
