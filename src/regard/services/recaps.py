@@ -361,8 +361,7 @@ def tiles_of(picks: Sequence[Pick]) -> list[Any]:
         Tile(
             path=p.shot.path,
             faces=tuple(
-                TileFace(box=tuple(round(v) for v in f.box), keep=f.shown)
-                for f in p.faces
+                TileFace(box=tuple(round(v) for v in f.box), keep=f.shown) for f in p.faces
             ),
             video_start_s=p.start,
             video_end_s=p.end,

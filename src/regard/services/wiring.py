@@ -152,6 +152,6 @@ def build_services(
             acting=c.acting,
             people=people,
             limits=limits,
-            gazetteer=Gazetteer.load,
+            gazetteer=Gazetteer.shared,
         ),
     )
