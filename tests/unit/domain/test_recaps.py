@@ -3,6 +3,7 @@ people's years and people together; choosing their photos."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -72,7 +73,7 @@ def test_events_cover_every_dated_photo_once_in_order(seconds: list[int]) -> Non
     shots = dated(shot(i, T0 + timedelta(seconds=s)) for i, s in enumerate(seconds))
     events = split_events(shots)
     assert [s.id for e in events for s in e.shots] == [s.id for s in shots]
-    for a, b in zip(events, events[1:], strict=False):
+    for a, b in itertools.pairwise(events):
         assert b.start - a.end > timedelta(minutes=45)
 
 
