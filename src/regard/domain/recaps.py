@@ -6,9 +6,9 @@ found in the library's dates and places — pure functions over `Shot`s, no I/O.
   times the median gap around it, and always past `EVENT_GAP_MAX`, never under
   `EVENT_GAP_MIN`.
 * **Home** is the place (a cell of about 11 km) where photos were taken on the most days.
-* **Trips** are runs of days whose located photos are mostly over `TRIP_KM` from home; a day
-  with no located photo between two such days belongs to the trip, and photos without GPS
-  join the trip they were taken during.
+* **Trips** are runs of days whose located photos are mostly over `TRIP_KM` from home; days
+  with no located photo between two such days (up to `TRIP_BRIDGE_DAYS`) belong to the trip,
+  and photos without GPS join the trip they were taken during.
 * Each recap gets a **score** (how many good photos, how many people, how recent, and for on
   this day how many years back), so the best come first.
 
@@ -21,11 +21,13 @@ import hashlib
 import itertools
 import math
 import statistics
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from regard.domain.result import Result
 
@@ -41,6 +43,8 @@ EVENT_MIN_PHOTOS = 6
 #: How far from home a trip is, and the cell home is found in (degrees, ~11 km).
 TRIP_KM = 50.0
 HOME_CELL = 0.1
+#: Days without a located photo a trip goes on through.
+TRIP_BRIDGE_DAYS = 3
 #: Photos a trip needs to be a recap.
 TRIP_MIN_PHOTOS = 5
 #: Photos of a person (or two together) in a year (all years) to make their recap.
@@ -60,8 +64,7 @@ class RecapKind(StrEnum):
     YEAR = "year"
 
 
-@dataclass(frozen=True, slots=True)
-class ShotFace:
+class ShotFace(NamedTuple):
     """A face of a photo (or an appearance in a video), as recaps see it."""
 
     face_id: int
@@ -86,9 +89,9 @@ class Look:
     exposure: float
 
 
-@dataclass(frozen=True, slots=True)
-class Shot:
-    """A photo or video of the library as recaps see it."""
+class Shot(NamedTuple):
+    """A photo or video of the library as recaps see it (a named tuple, not a dataclass: a
+    library has a hundred thousand, made each time recaps are asked for)."""
 
     id: int
     path: str
@@ -305,15 +308,21 @@ def find_trips(shots: Sequence[Shot], home: tuple[float, float] | None) -> list[
     for day in sorted(away):
         if not away[day]:
             continue
-        # A day with no located photo between two days away is part of the trip.
-        if runs and all(d not in away or away[d] for d in _days_between(runs[-1][-1], day)):
+        # Days with no located photo between two days away are part of the trip, up to
+        # TRIP_BRIDGE_DAYS of them (more, and it is two trips: home between them unseen).
+        if (
+            runs
+            and (day - runs[-1][-1]).days <= TRIP_BRIDGE_DAYS + 1
+            and all(d not in away or away[d] for d in _days_between(runs[-1][-1], day))
+        ):
             runs[-1].append(day)
         else:
             runs.append([day])
+    days = [_taken(s).date() for s in shots]
     trips = []
     for run in runs:
         first, last = run[0], run[-1]
-        inside = tuple(s for s in shots if first <= _taken(s).date() <= last)
+        inside = tuple(shots[bisect_left(days, first) : bisect_right(days, last)])
         if len(inside) >= TRIP_MIN_PHOTOS:
             trips.append(Span(inside))
     return trips

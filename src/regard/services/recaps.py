@@ -100,6 +100,9 @@ class RecapService:
         self._places: Gazetteer | None = None
         self._places_lock = threading.Lock()
         self._hashes: dict[int, str | None] = {}
+        self._where: Callable[[str], str] = str
+        self._priors: dict[int, float] = {}
+        self._kept_looks: dict[int, tuple[str | None, Look]] = {}
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -244,6 +247,9 @@ class RecapService:
                 )
             )
         self._hashes = {}
+        self._where = self.policy.path_namer(self.acting.actor)
+        self._priors = {}
+        self._kept_looks = self.catalog.recaps.all_looks()
         shots = []
         for r in self.catalog.recaps.photo_rows():
             self._hashes[r["id"]] = r["content_hash"]
@@ -284,9 +290,9 @@ class RecapService:
     def _chosen(self, draft: Draft, names: Names, hidden: bool) -> Chosen:
         draft = with_place(draft, self._place(draft))
         count = PHOTOS_FOR[draft.kind]
-        few = shortlist(draft.shots, count, names.shown)
-        picks = choose(candidates(few, self._looks(few), names.shown), count)
-        where = self.policy.path_namer(self.acting.actor)
+        few = shortlist(draft.shots, count, names.shown, self._priors)
+        picks = choose(candidates(few, self._looks(few), names.shown, self._priors), count)
+        where = self._where
         people = sorted(
             {p for pick in picks for p in pick.people if p in names.shown},
             key=lambda p: (p not in draft.people, names.shown[p]),
@@ -317,8 +323,12 @@ class RecapService:
 
     def _looks(self, shots: Sequence[Shot]) -> dict[int, Look]:
         """The looks of these shots' photos: kept ones, and the others taken now and kept."""
-        photos = [(s.id, self._hashes.get(s.id)) for s in shots if not s.video]
-        looks = self.catalog.recaps.looks(photos)
+        kept = self._kept_looks
+        looks = {
+            s.id: kept[s.id][1]
+            for s in shots
+            if s.id in kept and kept[s.id][0] == self._hashes.get(s.id)
+        }
         new = []
         for s in shots:
             if s.video or s.id in looks:
@@ -330,6 +340,7 @@ class RecapService:
         if new:
             with self.catalog.transaction():
                 self.catalog.recaps.put_looks(new)
+            self._kept_looks.update((pid, (h, look)) for pid, h, look in new)
         return looks
 
     def record(self, action: str, chosen: Sequence[Chosen], detail: dict[str, Any]) -> None:

@@ -227,3 +227,15 @@ def test_shortlist_keeps_each_slice_of_time() -> None:
 def test_pick_people_are_those_shown() -> None:
     p = Pick(shot(1, T0), (face(1, 1), face(2, 2, shown=False), face(3, None)), 1.0)
     assert p.people == {1}
+
+
+def test_two_trips_with_no_photo_between_them_for_weeks_are_two() -> None:
+    base = [shot(i, T0 + timedelta(days=i * 2), HOME) for i in range(15)]
+    rome = burst(500, datetime(2024, 8, 3, 10), 12, timedelta(hours=5), (41.90, 12.49))
+    lisbon = burst(600, datetime(2024, 8, 24, 10), 12, timedelta(hours=5), (38.72, -9.14))
+    everything = dated(base + rome + lisbon)
+    trips = find_trips(everything, find_home(everything))
+    assert [(t.start.date(), len(t.shots)) for t in trips] == [
+        (date(2024, 8, 3), 12),
+        (date(2024, 8, 24), 12),
+    ]
