@@ -258,7 +258,7 @@ def main() -> None:
         for r in found_trips:
             best = max(
                 planted.trips,
-                key=lambda p: len(p[0] & shots_of[r.id]),  # noqa: B023
+                key=lambda p: len(p[0] & shots_of[r.id]),
             )
             right_place = bool(r.place and r.place.split(",")[0] == best[1])
             named += right_place
@@ -277,7 +277,7 @@ def main() -> None:
 
 def _shots_by_recap(engine: Engine, found) -> dict[str, set[int]]:  # type: ignore[no-untyped-def]
     """Every photo each recap was chosen from (not only those shown)."""
-    drafts, _ = engine.recaps._drafts(TODAY)  # noqa: SLF001
+    drafts, _ = engine.recaps._drafts(TODAY)
     ids = {r.id for r in found.recaps}
     return {d.id: {s.id for s in d.shots} for d in drafts if d.id in ids}
 

