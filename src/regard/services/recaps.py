@@ -28,18 +28,20 @@ from typing import Any
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import Purpose, shown_in_recaps
+from regard.domain.recap_answers import (
+    Recap,
+    RecapChange,
+    RecapFace,
+    RecapList,
+    RecapMade,
+    RecapPhoto,
+)
 from regard.domain.recap_choice import PHOTOS_FOR, Pick, candidates, choose, shortlist
 from regard.domain.recaps import (
     Draft,
     Look,
     Names,
-    Recap,
-    RecapChange,
-    RecapFace,
     RecapKind,
-    RecapList,
-    RecapMade,
-    RecapPhoto,
     Shot,
     ShotFace,
     find_recaps,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from regard.domain.accounts import Permission
-from regard.domain.recaps import Recap, RecapChange, RecapList
+from regard.domain.recap_answers import Recap, RecapChange, RecapList
 from regard.interfaces.http.api import SessionDep, allowed
 
 router = APIRouter(prefix="/api")
