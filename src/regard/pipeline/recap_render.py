@@ -30,6 +30,7 @@ from regard.pipeline.anonymise.clean_encode import encode_clean
 from regard.pipeline.clip import VideoLimits
 from regard.pipeline.decode import DecodeLimits
 from regard.pipeline.recap_layout import Cell, Shape, layout
+from regard.pipeline.recap_slideshow import ShotPlacement, Slideshow
 from regard.pipeline.recap_tiles import (
     Region,
     RenderReport,
@@ -48,7 +49,9 @@ from regard.pipeline.recap_tiles import (
 __all__ = [
     "Placement",
     "RenderReport",
+    "ShotPlacement",
     "SkippedTile",
+    "SlideshowReport",
     "Tile",
     "TileFace",
     "make_collage",
@@ -80,6 +83,12 @@ class CollageReport(RenderReport):
     placements: tuple[Placement, ...] = ()
 
 
+@dataclass(frozen=True)
+class SlideshowReport(RenderReport):
+    #: The photos' shots: when each was on screen and what it showed (`ShotPlacement.window`).
+    shots: tuple[ShotPlacement, ...] = ()
+
+
 def make_collage(
     tiles: Sequence[Tile],
     out: Path,
@@ -99,6 +108,8 @@ def make_collage(
     if width < 64 or height < 64:
         raise OutputError(out, f"{width}x{height} is too small for a collage", "Use 64 or more.")
     opened, skipped = _open_all(tiles, limits, video_limits, progress=None)
+    if not opened:
+        raise _nothing_left(out, skipped)
     gap = max(2, round(width * GAP_SHARE))
     plan = _plan(opened, width, height, gap)
     while plan is None and len(opened) > 1:
@@ -184,14 +195,12 @@ def make_slideshow(
     video_limits: VideoLimits | None = None,
     crf: int = 21,
     preset: str = "veryfast",
-) -> RenderReport:
+) -> SlideshowReport:
     """Write `out` (.mp4), the tiles one after another (`seconds_per_tile` each; a video
     moment for as long as it lasts, up to three times that), panning and zooming gently
     toward the faces, cross-faded, H.264. Silent unless `audio` is given: its sound is cut to
     the video's length and faded out. `progress(done, total)` counts frames; `cancel()`
     returning True stops the render (`JobCancelledError`), leaving no file."""
-    from regard.pipeline.recap_slideshow import Slideshow
-
     out = Path(out)
     _check_output(out, (".mp4", ".m4v", ".mov"), "Name the slideshow .mp4.")
     if width < 16 or height < 16 or width % 2 or height % 2:
@@ -235,12 +244,13 @@ def make_slideshow(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return RenderReport(
+    return SlideshowReport(
         output=out,
         tiles=len(opened),
         skipped=tuple(skipped) + show.skipped,
         faces_blurred=sum(p.hidden for p in opened),
         seconds=show.duration,
+        shots=show.placements,
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -40,6 +41,7 @@ from regard.pipeline.recap_tiles import (
     Region,
     RGBImage,
     SkippedTile,
+    Tile,
     TilePixels,
     blur_in_place,
     fit_crop,
@@ -61,11 +63,36 @@ AUDIO_RATE = 48000
 Step = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class ShotPlacement:
+    """Where a photo's shot was on the slideshow's timeline, and what it showed of the photo:
+    the frame shows `window(t)` (x0, y0, x1, y1 in the photo's upright full-resolution
+    pixels; past the photo's edges where it is shown whole over a blurred ground)."""
+
+    tile: Tile
+    start_s: float
+    length_s: float
+    first: Region
+    last: Region
+
+    def window(self, t: float) -> Region:
+        p = _ease((t - self.start_s) / self.length_s)
+        a, b = self.first, self.last
+        return (
+            a[0] + (b[0] - a[0]) * p,
+            a[1] + (b[1] - a[1]) * p,
+            a[2] + (b[2] - a[2]) * p,
+            a[3] + (b[3] - a[3]) * p,
+        )
+
+
 class _Shot:
     """One tile on screen: `frame(u)` is what it shows `u` seconds after it appears."""
 
     def __init__(self, pixels: TilePixels, width: int, height: int, index: int) -> None:
         self.pixels, self.width, self.height, self.index = pixels, width, height, index
+
+    shown: tuple[Region, Region] | None = None  # a photo's first and last window, in its pixels
 
     def open(self, stack: contextlib.ExitStack, limits: VideoLimits) -> None:
         """Decode what the shot needs (called when it first comes on screen)."""
@@ -105,6 +132,7 @@ class _PhotoShot(_Shot):
             rgb, s = _shrink(rgb, s, output_scale(crop, w * ZOOM, h * ZOOM))
             near = zoomed(crop, ZOOM, must, focus)
             self.canvas, start, end = rgb, scaled(crop, s), scaled(near, s)
+            k, ox, oy = s, 0, 0
         else:
             # Shown whole, over itself enlarged and blurred, on a canvas ZOOM times the frame.
             cw, ch = round(w * ZOOM), round(h * ZOOM)
@@ -124,8 +152,12 @@ class _PhotoShot(_Shot):
             f = (focus[0] * fit + ox, focus[1] * fit + oy)
             start = (0.0, 0.0, float(cw), float(ch))
             end = zoomed(start, ZOOM, m, f)
+            k = fit
         # Every other shot moves the other way: in toward the faces, then out from them.
         self.start, self.end = (start, end) if self.index % 2 == 0 else (end, start)
+        # Canvas pixels are source pixels times k, moved by (ox, oy).
+        back = (1 / k, -ox / k, -oy / k)
+        self.shown = (_moved(self.start, back), _moved(self.end, back))
 
     def frame(self, u: float, length: float) -> RGBImage:
         p = _ease(u / length)
@@ -134,6 +166,11 @@ class _PhotoShot(_Shot):
 
     def close(self) -> None:
         del self.canvas
+
+
+def _moved(r: Region, how: tuple[float, float, float]) -> Region:
+    k, dx, dy = how
+    return (r[0] * k + dx, r[1] * k + dy, r[2] * k + dx, r[3] * k + dy)
 
 
 class _VideoShot(_Shot):
@@ -259,6 +296,21 @@ class Slideshow:
         self.starts = [sum(self.lengths[:i]) for i in range(len(self.lengths))]
         self.duration = sum(self.lengths)
         self.skipped: tuple[SkippedTile, ...] = ()
+
+    @property
+    def placements(self) -> tuple[ShotPlacement, ...]:
+        """The photos' shots, once written."""
+        last = len(self.shots) - 1
+        return tuple(
+            ShotPlacement(
+                s.pixels.tile,
+                self.starts[i],
+                self.lengths[i] + (self.fade if i < last else 0.0),
+                *s.shown,
+            )
+            for i, s in enumerate(self.shots)
+            if s.shown is not None
+        )
 
     def write(self, path: Path, *, audio: Path | None, step: Step, crf: int, preset: str) -> None:
         total = max(1, round(self.duration * self.fps))

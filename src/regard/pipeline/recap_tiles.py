@@ -110,6 +110,9 @@ class TilePixels:
         else:
             self._opened = OpenedImage(str(path), read_file(path, limits)[1], limits)
             self.size = self._opened.size
+            # Decoded once small (a JPEG at an eighth, from its DCT), so a file whose header
+            # reads but whose data is cut off is found now, not half-way through a render.
+            self._opened.decode_for_detection(64)
         w, h = self.size
         self.faces = tuple(f for f in tile.faces if _inside(f.box, w, h))
 
