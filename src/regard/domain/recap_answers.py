@@ -71,6 +71,8 @@ class RecapMade(Result):
     photos: int
     faces_blurred: int
     faces_shown: int
+    seconds: float  # how long the slideshow lasts (0 without one)
+    skipped: list[dict[str, str]]  # photos left out (unreadable...): path and reason
 
 
 @dataclass(frozen=True, slots=True, eq=False)

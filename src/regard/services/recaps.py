@@ -51,6 +51,8 @@ from regard.errors import InvalidRequestError, OutputError, RecapNotFoundError
 from regard.pipeline.decode import DecodeLimits
 from regard.pipeline.places import Gazetteer
 from regard.pipeline.recap_looks import look_at
+from regard.pipeline.recap_render import make_collage, make_slideshow
+from regard.pipeline.recap_tiles import Tile, TileFace
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
@@ -169,16 +171,18 @@ class RecapService:
         chosen = self.get(recap_id)
         if not chosen.picks:
             raise InvalidRequestError(f"Recap {chosen.recap.id} has no photos to show.")
-        from regard.pipeline.recap_render import (  # type: ignore[import-not-found]
-            make_collage,
-            make_slideshow,
-        )
-
         tiles = tiles_of(chosen.picks)
+        skipped: dict[str, str] = {}
+        seconds = 0.0
         if collage is not None:
-            make_collage(tiles, collage, progress=progress)
+            report = make_collage(tiles, collage, progress=progress, limits=self.limits)
+            skipped |= {s.path: s.reason for s in report.skipped}
         if video is not None:
-            make_slideshow(tiles, video, audio=audio, progress=progress, cancel=cancel)
+            shown = make_slideshow(
+                tiles, video, audio=audio, progress=progress, cancel=cancel, limits=self.limits
+            )
+            skipped |= {s.path: s.reason for s in shown.skipped}
+            seconds = shown.seconds
         faces = [f for p in chosen.picks for f in p.faces]
         made = RecapMade(
             id=chosen.recap.id,
@@ -187,6 +191,8 @@ class RecapService:
             photos=len(tiles),
             faces_blurred=sum(1 for f in faces if not f.shown),
             faces_shown=sum(1 for f in faces if f.shown),
+            seconds=round(seconds, 2),
+            skipped=[{"path": self._where(p), "reason": r} for p, r in skipped.items()],
         )
         self.record(
             "recaps-make",
@@ -364,23 +370,24 @@ class RecapService:
             )
 
 
-def tiles_of(picks: Sequence[Pick]) -> list[Any]:
+def tiles_of(picks: Sequence[Pick]) -> list[Tile]:
     """What the renderers draw: each photo (or video moment) with its faces, those that may
     not be shown to be blurred (boxes in whole pixels of the upright picture; a video's at
     its appearance's best moment)."""
-    from regard.pipeline.recap_render import Tile, TileFace  # type: ignore[import-not-found]
-
     return [
         Tile(
             path=p.shot.path,
-            faces=tuple(
-                TileFace(box=tuple(round(v) for v in f.box), keep=f.shown) for f in p.faces
-            ),
+            faces=tuple(TileFace(box=_whole(f.box), keep=f.shown) for f in p.faces),
             video_start_s=p.start,
             video_end_s=p.end,
         )
         for p in picks
     ]
+
+
+def _whole(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return (round(x), round(y), round(w), round(h))
 
 
 def _for_today(drafts: Sequence[Draft], today: date) -> list[Draft]:
