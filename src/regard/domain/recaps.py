@@ -173,10 +173,11 @@ def _ends_event(gaps: Sequence[float], i: int, gap: float) -> bool:
         return False
     if gap > EVENT_GAP_MAX.total_seconds():
         return True
+    # The gaps around it (not itself), within events: what is usual for this photographer.
     around = [
         g
-        for g in gaps[max(0, i - EVENT_GAP_WINDOW) : i + EVENT_GAP_WINDOW + 1]
-        if g <= EVENT_GAP_MAX.total_seconds()
+        for j, g in enumerate(gaps[max(0, i - EVENT_GAP_WINDOW) : i + EVENT_GAP_WINDOW + 1])
+        if j + max(0, i - EVENT_GAP_WINDOW) != i and g <= EVENT_GAP_MAX.total_seconds()
     ]
     # Bursts (several photos a second) would make every pause look long: a floor of 30 s.
     typical = max(30.0, statistics.median(around)) if around else 30.0
@@ -294,7 +295,11 @@ class Names:
 def find_recaps(shots: Sequence[Shot], names: Names, today: date) -> list[Draft]:
     """Every recap the library holds, best first (place names are added later). Shots with
     a face of a person hidden from recaps are left out of all of them."""
-    kept = [s for s in shots if not any(f.person in names.hidden for f in s.faces)]
+    kept = (
+        [s for s in shots if not any(f.person in names.hidden for f in s.faces)]
+        if names.hidden
+        else list(shots)
+    )
     ordered = dated(kept)
     home = find_home(ordered)
     trips = find_trips(ordered, home)

@@ -231,49 +231,60 @@ class RecapService:
 
     def _drafts(self, today: date) -> tuple[list[Draft], Names]:
         named, allowed, hidden = self._people(today)
-        household_unknown = self.policy.allowed(None, Purpose.GROUPING)
+        household = self.policy.allowed(None, Purpose.GROUPING)  # faces in no person
         faces: dict[int, list[ShotFace]] = defaultdict(list)
-        for r in self.catalog.recaps.face_rows():
-            person = r["person_id"]
-            shown = r["biometric"] == "kept" and (
-                person in allowed if person is not None else household_unknown
-            )
-            span = (
-                (float(r["start_time"]), float(r["end_time"]), float(r["best_time"]))
-                if r["start_time"] is not None
-                else None
-            )
-            faces[r["photo_id"]].append(
-                ShotFace(
-                    face_id=r["id"],
-                    person=person,
-                    box=(r["x"], r["y"], r["w"], r["h"]),
-                    quality=float(r["quality"]),
-                    low_quality=bool(r["low_quality"]),
-                    shown=shown,
-                    span=span,
-                )
-            )
+        for (
+            pid,
+            fid,
+            person,
+            x,
+            y,
+            w,
+            h,
+            q,
+            low,
+            bio,
+            start,
+            end,
+            best,
+        ) in self.catalog.recaps.face_rows():
+            shown = bio == "kept" and (person in allowed if person is not None else household)
+            span = (float(start), float(end), float(best)) if start is not None else None
+            faces[pid].append(ShotFace(fid, person, (x, y, w, h), float(q), bool(low), shown, span))
         self._hashes = {}
         self._where = self.policy.path_namer(self.acting.actor)
         self._priors = {}
         self._kept_looks = self.catalog.recaps.all_looks()
         shots = []
-        for r in self.catalog.recaps.photo_rows():
-            self._hashes[r["id"]] = r["content_hash"]
+        no_faces: tuple[ShotFace, ...] = ()
+        for (
+            pid,
+            path,
+            taken,
+            lat,
+            lon,
+            w,
+            h,
+            media,
+            duration,
+            camera,
+            content,
+        ) in self.catalog.recaps.photo_rows():
+            self._hashes[pid] = content
+            mine = faces.get(pid)
             shots.append(
                 Shot(
-                    id=r["id"],
-                    path=r["path"],
-                    taken=_parse_time(r["taken_at"]),
-                    lat=r["gps_lat"],
-                    lon=r["gps_lon"],
-                    width=r["width"] or 0,
-                    height=r["height"] or 0,
-                    video=r["media"] == "video",
-                    duration=r["duration"],
-                    faces=tuple(faces.get(r["id"], ())),
-                    camera=r["camera"].strip() or None,
+                    pid,
+                    path,
+                    _parse_time(taken),
+                    lat,
+                    lon,
+                    w or 0,
+                    h or 0,
+                    media == "video",
+                    duration,
+                    tuple(mine) if mine else no_faces,
+                    camera.strip() or None,
                 )
             )
         names = Names(shown=named, hidden=frozenset(hidden))
