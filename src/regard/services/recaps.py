@@ -106,7 +106,6 @@ class RecapService:
         self._hashes: dict[int, str | None] = {}
         self._where: Callable[[str], str] = str
         self._priors: dict[int, float] = {}
-        self._kept_looks: dict[int, tuple[str | None, Look]] = {}
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -254,7 +253,6 @@ class RecapService:
         self._hashes = {}
         self._where = self.policy.path_namer(self.acting.actor)
         self._priors = {}
-        self._kept_looks = self.catalog.recaps.all_looks()
         shots = []
         no_faces: tuple[ShotFace, ...] = ()
         for (
@@ -342,12 +340,9 @@ class RecapService:
 
     def _looks(self, shots: Sequence[Shot]) -> dict[int, Look]:
         """The looks of these shots' photos: kept ones, and the others taken now and kept."""
-        kept = self._kept_looks
-        looks = {
-            s.id: kept[s.id][1]
-            for s in shots
-            if s.id in kept and kept[s.id][0] == self._hashes.get(s.id)
-        }
+        looks = self.catalog.recaps.looks(
+            [(s.id, self._hashes.get(s.id)) for s in shots if not s.video]
+        )
         new = []
         for s in shots:
             if s.video or s.id in looks:
@@ -359,7 +354,6 @@ class RecapService:
         if new:
             with self.catalog.transaction():
                 self.catalog.recaps.put_looks(new)
-            self._kept_looks.update((pid, (h, look)) for pid, h, look in new)
         return looks
 
     def record(self, action: str, chosen: Sequence[Chosen], detail: dict[str, Any]) -> None:
@@ -443,4 +437,4 @@ def _parse_time(text: str | None) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return when.replace(tzinfo=None)
+    return when.replace(tzinfo=None) if when.tzinfo else when

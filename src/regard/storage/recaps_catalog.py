@@ -98,15 +98,6 @@ class SqliteRecaps:
                     out[int(r[0])] = Look(int(r[2]) % (1 << 64), float(r[3]), float(r[4]))
         return out
 
-    def all_looks(self) -> dict[int, tuple[str | None, Look]]:
-        """Every look kept: {photo id: (the content looked at, its look)}."""
-        return {
-            int(r[0]): (r[1], Look(int(r[2]) % (1 << 64), float(r[3]), float(r[4])))
-            for r in self._db.execute(
-                "SELECT photo_id, content_hash, dhash, sharpness, exposure FROM photo_looks"
-            )
-        }
-
     def put_looks(self, looks: Iterable[tuple[int, str | None, Look]]) -> None:
         self._db.executemany(
             "INSERT INTO photo_looks (photo_id, content_hash, dhash, sharpness, exposure)"
