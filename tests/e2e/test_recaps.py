@@ -89,7 +89,7 @@ def test_hiding_a_recap_from_the_command_line(library: Path) -> None:
     assert (code, out.strip()) == (0, f"{AREZZO} is hidden.")
     code, out = regard(library, "recaps", "--kind", "events")
     assert code == 0 and "22 October 2008" not in out
-    assert out.endswith("1 hidden recap is left out (--hidden shows them).\n")
+    assert " ".join(out.split()).endswith("1 hidden recap is left out (--hidden shows them).")
     code, out = regard(library, "recaps", "unhide", AREZZO)
     assert (code, out.strip()) == (0, f"{AREZZO} is shown.")
     code, out = regard(library, "recaps", "hide", "TRIP-1990-01-01", "--json")

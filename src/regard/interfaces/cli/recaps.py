@@ -48,7 +48,7 @@ def recaps(
         if not found.recaps:
             run.out.print(
                 "No recaps to show: they are made from photos with dates (and places), "
-                "once a day or an event has a few." + (f" {hidden}" if found.hidden else "")
+                "once a day or an event has a few." + (f" {left_out}" if found.hidden else "")
             )
             return
         for r in found.recaps:
