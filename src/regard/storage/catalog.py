@@ -32,6 +32,7 @@ from regard.storage.people_catalog import PeopleCatalog
 from regard.storage.photos import SqlitePhotos
 from regard.storage.postgres import PgConnection, redact
 from regard.storage.privacy_catalog import PrivacyCatalog
+from regard.storage.recaps_catalog import SqliteRecaps
 from regard.storage.runs import SqliteRuns
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from regard.storage.sql import Connection, decode_text, split_sql
@@ -78,6 +79,7 @@ class Catalog:
         self.timeline = SqliteTimeline(self._db)
         self.trash = SqliteTrash(self._db)
         self.cameras = SqliteCameras(self._db)
+        self.recaps = SqliteRecaps(self._db)
 
     @property
     def backend(self) -> str:
