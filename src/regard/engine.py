@@ -239,6 +239,7 @@ class Engine:
         self.alerts = services.alerts  # camera alert sinks, and the web app's live events
         self.pages = services.pages  # the timeline in pages
         self.trash = services.trash
+        self.recaps = services.recaps  # events, trips, on this day... (`regard recaps`)
 
     def _photos_changed(self, photo_ids: list[int]) -> None:
         self.thumbnails.forget(photo_ids)

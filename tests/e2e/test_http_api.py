@@ -732,7 +732,7 @@ def test_bad_requests_have_the_status_codes_they_should(
     for data, message in (
         (
             {"purposes": "sports"},
-            "'sports' is not a purpose. Purposes are: grouping, search, camera (or all).",
+            "'sports' is not a purpose. Purposes are: grouping, search, camera, recaps (or all).",
         ),
         ({"purposes": "search", "expires": "soon"}, "The expiry date 'soon' is not a date"),
     ):

@@ -26,6 +26,7 @@ class Purpose(StrEnum):
     GROUPING = "grouping"  # grouped into a named person, shown as them
     SEARCH = "search"  # found by `search --person` / `search --face`
     CAMERA = "camera"  # alerted on by a camera
+    RECAPS = "recaps"  # shown (not blurred) in recaps: collages and slideshows
 
 
 ALL_PURPOSES = frozenset(Purpose)
@@ -48,7 +49,7 @@ def parse_purposes(text: str | Iterable[str]) -> frozenset[Purpose]:
                 f"{', '.join(p.value for p in Purpose)} (or all)."
             ) from None
     if not out:
-        raise PrivacyRequestError("Name at least one purpose: grouping, search or camera.")
+        raise PrivacyRequestError("Name at least one purpose: grouping, search, camera or recaps.")
     return frozenset(out)
 
 
@@ -97,3 +98,20 @@ class FaceVerdict:
 
 
 KEEP = FaceVerdict()
+
+
+def shown_in_recaps(policy: Policy, records: Sequence[ConsentRecord], today: date) -> bool:
+    """May a person with this ledger be shown unblurred in recaps?
+
+    Organisation: only with an active consent for recaps. Household: unless they withdrew
+    it — a ledger that withdrew recaps (and did not grant it again), or has no purpose left
+    (everything withdrawn or expired); someone who agreed to other purposes before recaps
+    existed is shown."""
+    active = active_purposes(records, today)
+    if policy is Policy.ORGANISATION:
+        return Purpose.RECAPS in active
+    if not records or Purpose.RECAPS in active:
+        return True
+    if any(r.action == "withdraw" and Purpose.RECAPS in r.purposes for r in records):
+        return False
+    return bool(active)

@@ -7,6 +7,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── LibraryNotFoundError      no library at that path (and creation was not asked for)
     │   ├── LibraryLockedError        another Regard process is writing to it
     │   ├── PhotoNotFoundError        no photo with that id
+    │   ├── RecapNotFoundError        no recap with that id
     │   ├── JobNotFoundError          no indexing job with that id (the web app's jobs)
     │   ├── JobStateError             the job is not in a state for that (not done, ended)
     │   ├── JobCancelledError         raised inside a job a user cancelled, to stop it
@@ -127,6 +128,7 @@ from regard.errors.definitions import (
     PrivacyError,
     PrivacyRequestError,
     ProbeError,
+    RecapNotFoundError,
     RegardError,
     SampleError,
     ShareError,
@@ -196,6 +198,7 @@ __all__ = [
     "PrivacyError",
     "PrivacyRequestError",
     "ProbeError",
+    "RecapNotFoundError",
     "RegardError",
     "SampleError",
     "ShareError",

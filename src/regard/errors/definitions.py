@@ -61,6 +61,16 @@ class PhotoNotFoundError(LibraryError):
         super().__init__(f"No photo #{photo_id} in the library.")
 
 
+class RecapNotFoundError(LibraryError):
+    def __init__(self, recap_id: str) -> None:
+        super().__init__(
+            f"No recap {recap_id!r}. `regard recaps --kind all` lists every recap with its id "
+            "(recaps are made from the photos: one goes when its photos do).",
+            web=f"No recap {recap_id!r}: it may have gone since this page was shown. Reload "
+            "the page.",
+        )
+
+
 class JobNotFoundError(LibraryError):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"No indexing job {job_id!r}. Jobs are kept until the server stops.")

@@ -32,6 +32,7 @@ def record_of_processing(
             PurposeInfo("grouping", "showing a person's photos together under a name"),
             PurposeInfo("search", "finding the photos of a person, by name or by photo"),
             PurposeInfo("camera", "recognising a person on the owner's cameras"),
+            PurposeInfo("recaps", "showing a person unblurred in recaps (collages, slideshows)"),
         ],
         categories_of_data_subjects=[
             "people who appear in the owner's photos"

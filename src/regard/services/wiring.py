@@ -10,6 +10,7 @@ from regard.context import LibraryContext
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import DecodeLimits
 from regard.pipeline.models import ModelLoader
+from regard.pipeline.places import Gazetteer
 from regard.privacy.erasure import PhotosChanged
 from regard.privacy.service import PrivacyService
 from regard.services.alerts import Alerts
@@ -18,6 +19,7 @@ from regard.services.export import Exporter
 from regard.services.library import LibraryView
 from regard.services.naming import FaceNaming
 from regard.services.people import PeopleService
+from regard.services.recaps import RecapService
 from regard.services.search import SearchService
 from regard.services.timeline import TimelinePages
 from regard.services.trash import Trash
@@ -40,6 +42,7 @@ class Services:
     alerts: Alerts
     pages: TimelinePages  # the timeline in pages (`page`, `months`)
     trash: Trash  # `put`, `restore`, `empty`
+    recaps: RecapService  # `listing`, `get`, `hide`, `hide_person`
 
 
 def build_services(
@@ -141,5 +144,14 @@ def build_services(
             acting=c.acting,
             uploads=uploads,
             photos_gone=photos_changed,
+        ),
+        recaps=RecapService(
+            catalog=c.catalog,
+            audit=c.audit,
+            policy=c.policy,
+            acting=c.acting,
+            people=people,
+            limits=limits,
+            gazetteer=Gazetteer.shared,
         ),
     )

@@ -26,6 +26,7 @@ from regard.storage.jobs import SqliteJobs
 from regard.storage.people_catalog import PeopleCatalog
 from regard.storage.photos import SqlitePhotos
 from regard.storage.privacy_catalog import PrivacyCatalog
+from regard.storage.recaps_catalog import SqliteRecaps
 from regard.storage.runs import SqliteRuns
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from regard.storage.sql import decode_text, split_sql
@@ -74,6 +75,7 @@ class Catalog:
         self.timeline = SqliteTimeline(self._db)
         self.trash = SqliteTrash(self._db)
         self.cameras = SqliteCameras(self._db)
+        self.recaps = SqliteRecaps(self._db)
 
     def close(self) -> None:
         self._db.close()

@@ -28,6 +28,7 @@ from regard.storage.codec import VectorCodec
 from regard.storage.faces import FaceHit
 from regard.storage.people_catalog import GroupingRows, PeopleState, PersonFace, PersonRow
 from regard.storage.photos import KnownFile
+from regard.storage.recaps_catalog import SqliteRecaps
 from regard.storage.runs import RunCounts
 from regard.storage.timeline import SqliteTimeline
 from regard.storage.trash import SqliteTrash
@@ -301,6 +302,8 @@ class Store(Protocol):
     def trash(self) -> SqliteTrash: ...
     @property
     def cameras(self) -> SqliteCameras: ...
+    @property
+    def recaps(self) -> SqliteRecaps: ...
     @property
     def codec(self) -> VectorCodec: ...
     @property

@@ -439,6 +439,29 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at      REAL NOT NULL
     );
     """,
+    # 14 (recaps, issue 14): a person hidden from recaps; the recaps the owner hid (an id
+    #     naming a person goes when the person does: erased, nothing of them is kept); the
+    #     small look taken of a photo to choose recaps' photos (a difference hash, sharpness,
+    #     exposure), of its content as it was, going with the photo
+    """
+    ALTER TABLE people ADD COLUMN recaps_hidden INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE recaps_hidden (
+        id              TEXT PRIMARY KEY,          -- TRIP-2019-07-14, PERSON-P12-2025...
+        hidden_at       TEXT NOT NULL,
+        hidden_by       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER recaps_hidden_go_with_people AFTER DELETE ON people BEGIN
+        DELETE FROM recaps_hidden WHERE id LIKE 'PERSON-P' || OLD.id || '-%'
+            OR id LIKE 'TOGETHER-P' || OLD.id || '-%' OR id LIKE 'TOGETHER-P%-P' || OLD.id;
+    END;
+    CREATE TABLE photo_looks (
+        photo_id        INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        content_hash    TEXT,                      -- the content looked at
+        dhash           INTEGER NOT NULL,          -- 64 bits, stored signed
+        sharpness       REAL NOT NULL,
+        exposure        REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

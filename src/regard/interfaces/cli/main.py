@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 
 from regard import capture_native_stderr
-from regard.interfaces.cli import cameras, naming, people, privacy, share, sinks, trash
+from regard.interfaces.cli import cameras, naming, people, privacy, recaps, share, sinks, trash
 from regard.interfaces.cli.app import app
 
 for group in (people, privacy, share, trash, cameras, sinks):
     group.register(app)
 naming.register(people.people_app)
+recaps.register(app, people.people_app)
 
 
 def main() -> None:

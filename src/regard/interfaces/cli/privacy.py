@@ -76,7 +76,9 @@ def init(
 def consent_grant(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="The person, by name as on the evidence.")],
-    purpose: Annotated[str, typer.Option(help="grouping, search, camera (comma-separated).")],
+    purpose: Annotated[
+        str, typer.Option(help="grouping, search, camera, recaps (comma-separated).")
+    ],
     evidence: Annotated[
         Path | None, typer.Option(help="The signed form (only its hash is recorded).")
     ] = None,

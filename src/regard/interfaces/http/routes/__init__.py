@@ -17,6 +17,7 @@ from regard.interfaces.http.routes import (
     media,
     people,
     privacy,
+    recaps,
     search,
     sharing,
     timeline,
@@ -25,5 +26,17 @@ from regard.interfaces.http.routes import (
 #: Every route of the API. It holds the areas' routes themselves, each with its full path,
 #: not the areas' routers (which FastAPI would keep whole, behind a wrapper).
 router = APIRouter()
-for area in (accounts, library, timeline, media, people, faces, search, privacy, sharing, events):
+for area in (
+    accounts,
+    library,
+    timeline,
+    media,
+    people,
+    faces,
+    search,
+    privacy,
+    sharing,
+    events,
+    recaps,
+):
     router.routes.extend(area.router.routes)

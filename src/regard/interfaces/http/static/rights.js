@@ -25,6 +25,7 @@ const PURPOSES = [
   ["grouping", "Grouping: show their photos together under their name"],
   ["search", "Search: find their photos by name or by photo"],
   ["camera", "Camera: recognise them on the owner's cameras"],
+  ["recaps", "Recaps: show them unblurred in collages and slideshows"],
 ];
 const POLICIES = {
   household:

@@ -1,0 +1,244 @@
+"""Choosing a recap's photos: the good ones, no near-duplicates, people spread fairly, named
+people favoured, across the recap's time, with short moments of its videos.
+
+1. `shortlist`: the recap's time is cut into slices and the most promising shots of each
+   kept, by what the catalog knows (faces, their quality, who they are): only these are
+   looked at (`Look`: a small copy's hash, sharpness and exposure), however large the recap.
+2. `candidates`: each photo once; each video as up to `MOMENTS_PER_VIDEO` moments of
+   `MOMENT_S` seconds around its people's best moments (or one from early in it).
+3. `choose`: greedily the best candidate each time, its score raised for people not shown
+   yet (less for each photo a person already has) and for a slice of time not shown yet,
+   skipping any whose difference hash is within `DUPLICATE_BITS` of one chosen (or, without a
+   hash, taken by the same camera within `BURST_S`).
+
+Faces that may not be shown count against a photo (it is shown with them blurred).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from regard.domain.recaps import Look, RecapKind, Shot, ShotFace
+
+#: Photos (and moments) a recap shows, by kind.
+PHOTOS_FOR = {
+    RecapKind.ON_THIS_DAY: 12,
+    RecapKind.EVENT: 16,
+    RecapKind.TRIP: 24,
+    RecapKind.PERSON_YEAR: 16,
+    RecapKind.TOGETHER: 12,
+    RecapKind.YEAR: 24,
+}
+#: Shots kept per slice of time for a closer look; slices per photo shown.
+SHORTLIST_PER_SLICE = 3
+SLICES_PER_PHOTO = 2
+#: A video moment's length, and how many one video gives at most.
+MOMENT_S = 3.0
+MOMENTS_PER_VIDEO = 2
+#: Difference hashes this close (of 64 bits) are near-duplicates.
+DUPLICATE_BITS = 10
+#: Without hashes: shots of one camera this close in time are a burst (near-duplicates).
+BURST_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A photo, or a moment of a video (`start`..`end`), that a recap may show."""
+
+    shot: Shot
+    faces: tuple[ShotFace, ...]  # in view: a video's appearances during the moment
+    score: float
+    start: float | None = None
+    end: float | None = None
+    dhash: int | None = None
+
+    @property
+    def people(self) -> set[int]:
+        return {f.person for f in self.faces if f.shown and f.person is not None}
+
+
+def prior(shot: Shot, named: Mapping[int, str]) -> float:
+    """How promising a shot is from the catalog alone: good faces that may be shown, named
+    people most; faces to blur count against it."""
+    shown = [f for f in shot.faces if f.shown]
+    good = [f.quality for f in shown if not f.low_quality]
+    people = {f.person for f in shown if f.person in named}
+    blurred = sum(1 for f in shot.faces if not f.shown)
+    return (
+        (0.6 * max(good) if good else 0.0)
+        + 0.25 * math.log1p(len(shown))
+        + 0.4 * min(3, len(people))
+        - 0.15 * min(4, blurred)
+        + (0.1 if shot.video else 0.0)
+    )
+
+
+def shortlist(
+    shots: Sequence[Shot],
+    count: int,
+    named: Mapping[int, str],
+    priors: dict[int, float] | None = None,
+) -> list[Shot]:
+    """The shots worth a closer look for a recap of `count` photos (oldest first in,
+    oldest first out). `priors`: shots' priors worked out before (kept in it)."""
+    memo = {} if priors is None else priors
+
+    def promise(s: Shot) -> float:
+        if s.id not in memo:
+            memo[s.id] = prior(s, named)
+        return memo[s.id]
+
+    slices = max(1, count * SLICES_PER_PHOTO)
+    if len(shots) <= slices * SHORTLIST_PER_SLICE:
+        return list(shots)
+    out: list[Shot] = []
+    for i in range(slices):
+        part = range(i * len(shots) // slices, (i + 1) * len(shots) // slices)
+        best = sorted(part, key=lambda j: (-promise(shots[j]), shots[j].id))
+        out += [shots[j] for j in sorted(best[:SHORTLIST_PER_SLICE])]
+    return out
+
+
+def look_score(look: Look | None) -> float:
+    """0..1 from a small copy's sharpness and exposure; 0.5 when unknown."""
+    if look is None:
+        return 0.5
+    return 0.6 * look.sharpness + 0.4 * look.exposure
+
+
+def candidates(
+    shots: Sequence[Shot],
+    looks: Mapping[int, Look],
+    named: Mapping[int, str],
+    priors: Mapping[int, float] | None = None,
+) -> list[Pick]:
+    out: list[Pick] = []
+    for shot in shots:
+        look = looks.get(shot.id)
+        known = priors.get(shot.id) if priors else None
+        base = (prior(shot, named) if known is None else known) + 0.8 * look_score(look)
+        if shot.width and shot.height and shot.width * shot.height < 300_000:
+            base -= 0.3  # too small to fill a tile
+        if not shot.video:
+            out.append(Pick(shot, shot.faces, base, dhash=look.dhash if look else None))
+            continue
+        for start, end in video_moments(shot):
+            faces = tuple(
+                f for f in shot.faces if f.span is None or (f.span[0] < end and f.span[1] > start)
+            )
+            moment = Shot(
+                id=shot.id,
+                path=shot.path,
+                taken=shot.taken,
+                width=shot.width,
+                height=shot.height,
+                video=True,
+                duration=shot.duration,
+                faces=faces,
+            )
+            out.append(Pick(shot, faces, prior(moment, named) + 0.4, start, end))
+    return out
+
+
+def video_moments(shot: Shot) -> list[tuple[float, float]]:
+    """Up to `MOMENTS_PER_VIDEO` windows of `MOMENT_S` seconds, around the best moments of
+    the best appearances (apart from each other); a video with nobody in it gives one, a
+    fifth of the way in."""
+    duration = shot.duration or 0.0
+    if duration <= 0:
+        return []
+    half = MOMENT_S / 2
+    ranked = sorted(
+        (f for f in shot.faces if f.span is not None),
+        key=lambda f: (not f.shown, f.low_quality, -f.quality, f.face_id),
+    )
+    centres: list[float] = []
+    for f in ranked:
+        assert f.span is not None
+        best = f.span[2]
+        if all(abs(best - c) >= MOMENT_S for c in centres):
+            centres.append(best)
+        if len(centres) == MOMENTS_PER_VIDEO:
+            break
+    if not centres:
+        centres = [min(duration / 5 + half, duration / 2)]
+    out = []
+    for c in centres:
+        start = max(0.0, min(c - half, duration - MOMENT_S))
+        out.append((round(start, 3), round(min(duration, start + MOMENT_S), 3)))
+    return out
+
+
+def _bits(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def _duplicate(p: Pick, chosen: Sequence[Pick]) -> bool:
+    for c in chosen:
+        if p.shot.id == c.shot.id:
+            return True  # a video's second moment is not a duplicate of a photo, but of itself
+        if p.dhash is not None and c.dhash is not None:
+            if _bits(p.dhash, c.dhash) <= DUPLICATE_BITS:
+                return True
+            continue
+        if (
+            p.shot.taken
+            and c.shot.taken
+            and not p.shot.video
+            and not c.shot.video
+            and p.shot.camera == c.shot.camera
+            and abs((p.shot.taken - c.shot.taken).total_seconds()) <= BURST_S
+        ):
+            return True
+    return False
+
+
+def choose(picks: Sequence[Pick], count: int) -> list[Pick]:
+    """The best `count` picks, best first (see the module's docstring). A pick's score only
+    falls as others are chosen (its people and its slice of time are shown already), so
+    the greedy choice is made lazily: a pick whose score, brought up to date, is still the
+    best is the one to take (the same choice as scoring every pick each time, far faster)."""
+    if not picks:
+        return []
+    order = sorted(
+        range(len(picks)),
+        key=lambda i: (picks[i].shot.taken or datetime.min, picks[i].shot.id),
+    )
+    slices = max(1, count)
+    slice_of = [0] * len(picks)
+    for rank, i in enumerate(order):
+        slice_of[i] = rank * slices // len(picks)
+    people = [p.people for p in picks]
+    shown: Counter[int] = Counter()
+    slices_used: set[int] = set()
+    moments_of: Counter[int] = Counter()
+
+    def gain(i: int) -> float:
+        score = picks[i].score + sum(0.35 / (1 + shown[person]) for person in people[i])
+        return score + (0.25 if slice_of[i] not in slices_used else 0.0)
+
+    heap = [(-gain(i), picks[i].shot.id, i) for i in range(len(picks))]
+    heapq.heapify(heap)
+    chosen: list[Pick] = []
+    while heap and len(chosen) < count:
+        _, key, i = heapq.heappop(heap)
+        now = -gain(i)
+        if heap and (now, key) > heap[0][:2]:
+            heapq.heappush(heap, (now, key, i))  # it fell behind another: look again
+            continue
+        best = picks[i]
+        if best.shot.video and moments_of[best.shot.id] > 0:
+            if moments_of[best.shot.id] >= MOMENTS_PER_VIDEO:
+                continue
+        elif _duplicate(best, chosen):
+            continue
+        chosen.append(best)
+        moments_of[best.shot.id] += 1
+        shown.update(people[i])
+        slices_used.add(slice_of[i])
+    return chosen

@@ -1,0 +1,435 @@
+"""Recaps made on the owner's machine: events, trips, on this day, a person's year, people
+together, a year in review (`regard.domain.recaps`), their photos chosen
+(`regard.domain.recap_choice`), their places named offline (`regard.pipeline.places`).
+
+Recaps are computed each time from the catalog, never stored: a photo deleted, a person
+erased or a consent withdrawn changes them at once. Only what the owner decided is kept:
+recaps hidden, people hidden from recaps, and the small looks taken of photos.
+
+Who is shown: a face is shown as it is only if its biometric data is kept (not opted out,
+withdrawn, erased, unconsented or expired) and its person may be shown in recaps
+(`regard.domain.privacy.shown_in_recaps`: household, unless they withdrew; organisation,
+only with an active consent for `recaps`); a face in no person only in a household library.
+Every other face is blurred in collages and videos. A person hidden from recaps is in none:
+no recap of their own, and no photo or video moment they are in is chosen for any other.
+Listing and making recaps are recorded in the audit log, as exports are.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from regard.domain.clock import utc_now
+from regard.domain.people import person_label
+from regard.domain.privacy import Purpose, shown_in_recaps
+from regard.domain.recap_answers import (
+    Recap,
+    RecapChange,
+    RecapFace,
+    RecapList,
+    RecapMade,
+    RecapPhoto,
+)
+from regard.domain.recap_choice import PHOTOS_FOR, Pick, candidates, choose, shortlist
+from regard.domain.recaps import (
+    Draft,
+    Look,
+    Names,
+    RecapKind,
+    Shot,
+    ShotFace,
+    find_recaps,
+    with_place,
+)
+from regard.errors import InvalidRequestError, OutputError, RecapNotFoundError
+from regard.pipeline.decode import DecodeLimits
+from regard.pipeline.places import Gazetteer
+from regard.pipeline.recap_looks import look_at
+from regard.pipeline.recap_render import make_collage, make_slideshow
+from regard.pipeline.recap_tiles import Tile, TileFace
+from regard.privacy.acting import Acting
+from regard.privacy.audit import AuditLog
+from regard.privacy.policy import PolicyGate
+from regard.services.people import PeopleService
+from regard.storage.repositories import Store
+
+#: What `regard recaps --kind` takes: the kinds, "today" (a few for today) and "all".
+KINDS: dict[str, RecapKind | None] = {
+    "today": None,
+    "all": None,
+    "on-this-day": RecapKind.ON_THIS_DAY,
+    "events": RecapKind.EVENT,
+    "trips": RecapKind.TRIP,
+    "people": RecapKind.PERSON_YEAR,
+    "together": RecapKind.TOGETHER,
+    "years": RecapKind.YEAR,
+}
+#: Today's recaps: on this day, the latest events, and the best of each other kind.
+TODAY_EVENTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A recap and the picks its photos came from (what a renderer needs)."""
+
+    recap: Recap
+    picks: tuple[Pick, ...]
+
+
+class RecapService:
+    def __init__(
+        self,
+        *,
+        catalog: Store,
+        audit: AuditLog,
+        policy: PolicyGate,
+        acting: Acting,
+        people: PeopleService,
+        limits: DecodeLimits,
+        gazetteer: Callable[[], Gazetteer] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.audit = audit
+        self.policy = policy
+        self.acting = acting
+        self.people = people
+        self.limits = limits
+        self._gazetteer = gazetteer
+        self._places: Gazetteer | None = None
+        self._places_lock = threading.Lock()
+        self._hashes: dict[int, str | None] = {}
+        self._where: Callable[[str], str] = str
+        self._priors: dict[int, float] = {}
+        self._kept_looks: dict[int, tuple[str | None, Look]] = {}
+
+    # --- listing ----------------------------------------------------------------------------
+
+    def listing(
+        self, kind: str = "today", *, hidden: bool = False, today: date | None = None
+    ) -> RecapList:
+        """Recaps of a kind (see KINDS), best first, their photos chosen; those the owner hid
+        only with `hidden`."""
+        if kind not in KINDS:
+            raise InvalidRequestError(
+                f"Unknown kind of recap {kind!r}: use one of {', '.join(KINDS)}."
+            )
+        day = today or self.policy.today()
+        drafts, names = self._drafts(day)
+        gone = self.catalog.recaps.hidden()
+        shown = [d for d in drafts if hidden or d.id not in gone]
+        wanted = KINDS[kind]
+        if kind == "today":
+            shown = _for_today(shown, day)
+        elif wanted is not None:
+            shown = [d for d in shown if d.kind is wanted]
+        chosen = [self._chosen(d, names, d.id in gone) for d in shown]
+        self.record("recaps", chosen, {"kind": kind})
+        return RecapList(
+            recaps=[c.recap for c in chosen],
+            hidden=len({d.id for d in drafts} & gone),
+            today=day.isoformat(),
+        )
+
+    def get(self, recap_id: str, *, today: date | None = None) -> Chosen:
+        """One recap by id (hidden or not), its photos chosen, with the picks they came from."""
+        day = today or self.policy.today()
+        drafts, names = self._drafts(day)
+        for d in drafts:
+            if d.id == recap_id.strip().upper():
+                chosen = self._chosen(d, names, d.id in self.catalog.recaps.hidden())
+                return chosen
+        raise RecapNotFoundError(recap_id)
+
+    # --- making -----------------------------------------------------------------------------
+
+    def make(
+        self,
+        recap_id: str,
+        *,
+        collage: Path | None = None,
+        video: Path | None = None,
+        audio: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> RecapMade:
+        """Write a recap's collage (JPEG) and/or slideshow (MP4), each whole or not at all,
+        every face that may not be shown blurred."""
+        if collage is None and video is None:
+            raise InvalidRequestError(
+                "Say what to make: --collage FILE.jpg and/or --video FILE.mp4.",
+                web="Choose a collage, a video or both.",
+            )
+        for out in (collage, video):
+            if out is not None and out.is_dir():
+                raise OutputError(out, "is a folder", "Give a file name, such as recap.jpg.")
+        chosen = self.get(recap_id)
+        if not chosen.picks:
+            raise InvalidRequestError(f"Recap {chosen.recap.id} has no photos to show.")
+        tiles = tiles_of(chosen.picks)
+        skipped: dict[str, str] = {}
+        seconds = 0.0
+        if collage is not None:
+            report = make_collage(tiles, collage, progress=progress, limits=self.limits)
+            skipped |= {s.path: s.reason for s in report.skipped}
+        if video is not None:
+            shown = make_slideshow(
+                tiles, video, audio=audio, progress=progress, cancel=cancel, limits=self.limits
+            )
+            skipped |= {s.path: s.reason for s in shown.skipped}
+            seconds = shown.seconds
+        faces = [f for p in chosen.picks for f in p.faces]
+        made = RecapMade(
+            id=chosen.recap.id,
+            collage=str(collage) if collage else None,
+            video=str(video) if video else None,
+            photos=len(tiles),
+            faces_blurred=sum(1 for f in faces if not f.shown),
+            faces_shown=sum(1 for f in faces if f.shown),
+            seconds=round(seconds, 2),
+            skipped=[{"path": self._where(p), "reason": r} for p, r in skipped.items()],
+        )
+        self.record(
+            "recaps-make",
+            [chosen],
+            {"collage": collage is not None, "video": video is not None},
+        )
+        return made
+
+    # --- hiding -----------------------------------------------------------------------------
+
+    def hide(self, recap_id: str, hidden: bool = True) -> RecapChange:
+        """Hide a recap from the lists (or show it again); it can still be asked for by id."""
+        recap = self.get(recap_id).recap
+        with self.catalog.transaction():
+            if hidden:
+                changed = self.catalog.recaps.hide(recap.id, utc_now(), self.acting.name)
+            else:
+                changed = self.catalog.recaps.unhide(recap.id)
+        return RecapChange(id=recap.id, hidden=hidden, changed=changed)
+
+    def hide_person(self, ref: str, hidden: bool = True) -> RecapChange:
+        """Keep a person out of every recap (or let them back in): no recap of their own, and
+        no photo they are in chosen for another."""
+        row = self.people.resolve(ref)
+        with self.catalog.transaction():
+            changed = self.catalog.recaps.set_person_hidden(row.id, hidden)
+            if changed:
+                self.audit.record(
+                    "recaps-hide-person" if hidden else "recaps-show-person",
+                    actor=self.acting.name,
+                    subject=person_label(row.id),
+                )
+        return RecapChange(id=person_label(row.id), hidden=hidden, changed=changed)
+
+    # --- what recaps are made of --------------------------------------------------------------
+
+    def _drafts(self, today: date) -> tuple[list[Draft], Names]:
+        named, allowed, hidden = self._people(today)
+        household_unknown = self.policy.allowed(None, Purpose.GROUPING)
+        faces: dict[int, list[ShotFace]] = defaultdict(list)
+        for r in self.catalog.recaps.face_rows():
+            person = r["person_id"]
+            shown = r["biometric"] == "kept" and (
+                person in allowed if person is not None else household_unknown
+            )
+            span = (
+                (float(r["start_time"]), float(r["end_time"]), float(r["best_time"]))
+                if r["start_time"] is not None
+                else None
+            )
+            faces[r["photo_id"]].append(
+                ShotFace(
+                    face_id=r["id"],
+                    person=person,
+                    box=(r["x"], r["y"], r["w"], r["h"]),
+                    quality=float(r["quality"]),
+                    low_quality=bool(r["low_quality"]),
+                    shown=shown,
+                    span=span,
+                )
+            )
+        self._hashes = {}
+        self._where = self.policy.path_namer(self.acting.actor)
+        self._priors = {}
+        self._kept_looks = self.catalog.recaps.all_looks()
+        shots = []
+        for r in self.catalog.recaps.photo_rows():
+            self._hashes[r["id"]] = r["content_hash"]
+            shots.append(
+                Shot(
+                    id=r["id"],
+                    path=r["path"],
+                    taken=_parse_time(r["taken_at"]),
+                    lat=r["gps_lat"],
+                    lon=r["gps_lon"],
+                    width=r["width"] or 0,
+                    height=r["height"] or 0,
+                    video=r["media"] == "video",
+                    duration=r["duration"],
+                    faces=tuple(faces.get(r["id"], ())),
+                    camera=r["camera"].strip() or None,
+                )
+            )
+        names = Names(shown=named, hidden=frozenset(hidden))
+        return find_recaps(shots, names, today), names
+
+    def _people(self, today: date) -> tuple[dict[int, str], set[int], set[int]]:
+        """Who may be named in recaps, who may be shown unblurred, who is hidden."""
+        policy = self.policy.current
+        named: dict[int, str] = {}
+        allowed: set[int] = set()
+        hidden: set[int] = set()
+        for p in self.catalog.recaps.people():
+            if p["recaps_hidden"]:
+                hidden.add(p["id"])
+                continue
+            if shown_in_recaps(policy, self.policy.ledger(p["name"]), today):
+                allowed.add(p["id"])
+                if p["name"]:
+                    named[p["id"]] = p["name"]
+        return named, allowed, hidden
+
+    def _chosen(self, draft: Draft, names: Names, hidden: bool) -> Chosen:
+        draft = with_place(draft, self._place(draft))
+        count = PHOTOS_FOR[draft.kind]
+        few = shortlist(draft.shots, count, names.shown, self._priors)
+        picks = choose(candidates(few, self._looks(few), names.shown, self._priors), count)
+        where = self._where
+        people = sorted(
+            {p for pick in picks for p in pick.people if p in names.shown},
+            key=lambda p: (p not in draft.people, names.shown[p]),
+        )
+        recap = Recap(
+            id=draft.id,
+            kind=draft.kind.value,
+            title=draft.title,
+            start=draft.start.isoformat(),
+            end=draft.end.isoformat(),
+            place=draft.place,
+            people=[names.shown[p] for p in people],
+            photos=[_photo(p, where) for p in picks],
+            total=len(draft.shots),
+            score=round(draft.score, 3),
+            hidden=hidden,
+        )
+        return Chosen(recap, tuple(picks))
+
+    def _place(self, draft: Draft) -> str | None:
+        if draft.where is None or self._gazetteer is None:
+            return None
+        with self._places_lock:  # loaded once, by the first to ask
+            if self._places is None:
+                self._places = self._gazetteer()
+        place = self._places.name(*draft.where)
+        return place.name if place else None
+
+    def _looks(self, shots: Sequence[Shot]) -> dict[int, Look]:
+        """The looks of these shots' photos: kept ones, and the others taken now and kept."""
+        kept = self._kept_looks
+        looks = {
+            s.id: kept[s.id][1]
+            for s in shots
+            if s.id in kept and kept[s.id][0] == self._hashes.get(s.id)
+        }
+        new = []
+        for s in shots:
+            if s.video or s.id in looks:
+                continue
+            look = look_at(Path(s.path), self.limits)
+            if look is not None:
+                looks[s.id] = look
+                new.append((s.id, self._hashes.get(s.id), look))
+        if new:
+            with self.catalog.transaction():
+                self.catalog.recaps.put_looks(new)
+            self._kept_looks.update((pid, (h, look)) for pid, h, look in new)
+        return looks
+
+    def record(self, action: str, chosen: Sequence[Chosen], detail: dict[str, Any]) -> None:
+        """Recaps show people: who was shown unblurred, in which recaps, goes in the audit log
+        as an export's people do."""
+        shown = sorted({p for c in chosen for pick in c.picks for p in pick.people})
+        blurred = sum(1 for c in chosen for pick in c.picks for f in pick.faces if not f.shown)
+        with self.catalog.transaction():
+            self.audit.record(
+                action,
+                actor=self.acting.name,
+                subject=",".join(person_label(p) for p in shown) or None,
+                result_count=len(chosen),
+                detail={
+                    **detail,
+                    "recaps": [c.recap.id for c in chosen],
+                    "faces_blurred": blurred,
+                },
+            )
+
+
+def tiles_of(picks: Sequence[Pick]) -> list[Tile]:
+    """What the renderers draw: each photo (or video moment) with its faces, those that may
+    not be shown to be blurred (boxes in whole pixels of the upright picture; a video's at
+    its appearance's best moment)."""
+    return [
+        Tile(
+            path=p.shot.path,
+            faces=tuple(TileFace(box=_whole(f.box), keep=f.shown) for f in p.faces),
+            video_start_s=p.start,
+            video_end_s=p.end,
+        )
+        for p in picks
+    ]
+
+
+def _whole(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return (round(x), round(y), round(w), round(h))
+
+
+def _for_today(drafts: Sequence[Draft], today: date) -> list[Draft]:
+    """On this day, the latest events, and the best trip, person's year, people together
+    and year in review (best first, as the drafts come)."""
+    out = [d for d in drafts if d.kind is RecapKind.ON_THIS_DAY]
+    events = sorted(
+        (d for d in drafts if d.kind is RecapKind.EVENT), key=lambda d: (d.end, d.id), reverse=True
+    )
+    out += events[:TODAY_EVENTS]
+    for kind in (RecapKind.TRIP, RecapKind.PERSON_YEAR, RecapKind.TOGETHER, RecapKind.YEAR):
+        best = next((d for d in drafts if d.kind is kind), None)
+        if best is not None:
+            out.append(best)
+    ranked = {d.id: i for i, d in enumerate(drafts)}
+    return sorted(out, key=lambda d: ranked[d.id])
+
+
+def _photo(pick: Pick, where: Callable[[str], str]) -> RecapPhoto:
+    shot = pick.shot
+    faces = []
+    for f in pick.faces:
+        faces.append(RecapFace(box=[round(v, 1) for v in f.box], blur=not f.shown))
+    return RecapPhoto(
+        photo_id=shot.id,
+        path=where(shot.path),
+        media="video" if shot.video else "photo",
+        taken_at=shot.taken.isoformat() if shot.taken else None,
+        start=pick.start,
+        end=pick.end,
+        width=shot.width,
+        height=shot.height,
+        faces=faces,
+        score=round(pick.score, 3),
+    )
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=None)
