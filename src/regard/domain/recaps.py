@@ -173,10 +173,11 @@ def _ends_event(gaps: Sequence[float], i: int, gap: float) -> bool:
         return False
     if gap > EVENT_GAP_MAX.total_seconds():
         return True
+    # The gaps around it (not itself), within events: what is usual for this photographer.
     around = [
         g
-        for g in gaps[max(0, i - EVENT_GAP_WINDOW) : i + EVENT_GAP_WINDOW + 1]
-        if g <= EVENT_GAP_MAX.total_seconds()
+        for j, g in enumerate(gaps[max(0, i - EVENT_GAP_WINDOW) : i + EVENT_GAP_WINDOW + 1])
+        if j + max(0, i - EVENT_GAP_WINDOW) != i and g <= EVENT_GAP_MAX.total_seconds()
     ]
     # Bursts (several photos a second) would make every pause look long: a floor of 30 s.
     typical = max(30.0, statistics.median(around)) if around else 30.0
@@ -194,6 +195,19 @@ def km_between(a: tuple[float, float], b: tuple[float, float]) -> float:
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _farther_than(home: tuple[float, float], p: tuple[float, float], km: float) -> bool:
+    """Whether `p` is over `km` from home: a flat-earth bound first (cheap: a hundred
+    thousand photos are measured), the great circle only near the threshold."""
+    dy = abs(p[0] - home[0]) * 111.2
+    dx = abs(p[1] - home[1]) % 360
+    dx = min(dx, 360 - dx) * 111.3 * math.cos(math.radians(max(abs(home[0]), abs(p[0]))))
+    if max(dx, dy) > km * 1.2:
+        return True
+    if dx + dy < km * 0.8:
+        return False
+    return km_between(home, p) > km
 
 
 def find_home(shots: Iterable[Shot]) -> tuple[float, float] | None:
@@ -224,9 +238,9 @@ def find_trips(shots: Sequence[Shot], home: tuple[float, float] | None) -> list[
         by_day[_taken(s).date()].append(s)
     away: dict[date, bool] = {}
     for day, day_shots in by_day.items():
-        located = [s for s in day_shots if s.located]
+        located = [(s.lat, s.lon) for s in day_shots if s.lat is not None and s.lon is not None]
         if located:
-            far = sum(km_between(home, (s.lat, s.lon)) > TRIP_KM for s in located)  # type: ignore[arg-type]
+            far = sum(_farther_than(home, p, TRIP_KM) for p in located)
             away[day] = far * 2 > len(located)
     runs: list[list[date]] = []
     for day in sorted(away):
@@ -294,7 +308,11 @@ class Names:
 def find_recaps(shots: Sequence[Shot], names: Names, today: date) -> list[Draft]:
     """Every recap the library holds, best first (place names are added later). Shots with
     a face of a person hidden from recaps are left out of all of them."""
-    kept = [s for s in shots if not any(f.person in names.hidden for f in s.faces)]
+    kept = (
+        [s for s in shots if not any(f.person in names.hidden for f in s.faces)]
+        if names.hidden
+        else list(shots)
+    )
     ordered = dated(kept)
     home = find_home(ordered)
     trips = find_trips(ordered, home)

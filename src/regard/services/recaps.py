@@ -106,7 +106,6 @@ class RecapService:
         self._hashes: dict[int, str | None] = {}
         self._where: Callable[[str], str] = str
         self._priors: dict[int, float] = {}
-        self._kept_looks: dict[int, tuple[str | None, Look]] = {}
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -231,49 +230,59 @@ class RecapService:
 
     def _drafts(self, today: date) -> tuple[list[Draft], Names]:
         named, allowed, hidden = self._people(today)
-        household_unknown = self.policy.allowed(None, Purpose.GROUPING)
+        household = self.policy.allowed(None, Purpose.GROUPING)  # faces in no person
         faces: dict[int, list[ShotFace]] = defaultdict(list)
-        for r in self.catalog.recaps.face_rows():
-            person = r["person_id"]
-            shown = r["biometric"] == "kept" and (
-                person in allowed if person is not None else household_unknown
-            )
-            span = (
-                (float(r["start_time"]), float(r["end_time"]), float(r["best_time"]))
-                if r["start_time"] is not None
-                else None
-            )
-            faces[r["photo_id"]].append(
-                ShotFace(
-                    face_id=r["id"],
-                    person=person,
-                    box=(r["x"], r["y"], r["w"], r["h"]),
-                    quality=float(r["quality"]),
-                    low_quality=bool(r["low_quality"]),
-                    shown=shown,
-                    span=span,
-                )
-            )
+        for (
+            pid,
+            fid,
+            person,
+            x,
+            y,
+            w,
+            h,
+            q,
+            low,
+            bio,
+            start,
+            end,
+            best,
+        ) in self.catalog.recaps.face_rows():
+            shown = bio == "kept" and (person in allowed if person is not None else household)
+            span = (float(start), float(end), float(best)) if start is not None else None
+            faces[pid].append(ShotFace(fid, person, (x, y, w, h), float(q), bool(low), shown, span))
         self._hashes = {}
         self._where = self.policy.path_namer(self.acting.actor)
         self._priors = {}
-        self._kept_looks = self.catalog.recaps.all_looks()
         shots = []
-        for r in self.catalog.recaps.photo_rows():
-            self._hashes[r["id"]] = r["content_hash"]
+        no_faces: tuple[ShotFace, ...] = ()
+        for (
+            pid,
+            path,
+            taken,
+            lat,
+            lon,
+            w,
+            h,
+            media,
+            duration,
+            camera,
+            content,
+        ) in self.catalog.recaps.photo_rows():
+            self._hashes[pid] = content
+            mine = faces.get(pid)
             shots.append(
                 Shot(
-                    id=r["id"],
-                    path=r["path"],
-                    taken=_parse_time(r["taken_at"]),
-                    lat=r["gps_lat"],
-                    lon=r["gps_lon"],
-                    width=r["width"] or 0,
-                    height=r["height"] or 0,
-                    video=r["media"] == "video",
-                    duration=r["duration"],
-                    faces=tuple(faces.get(r["id"], ())),
-                    camera=r["camera"].strip() or None,
+                    pid,
+                    path,
+                    _parse_time(taken),
+                    lat,
+                    lon,
+                    w or 0,
+                    h or 0,
+                    media == "video",
+                    duration,
+                    tuple(mine) if mine else no_faces,
+                    camera.strip() or None,
                 )
             )
         names = Names(shown=named, hidden=frozenset(hidden))
@@ -331,12 +340,9 @@ class RecapService:
 
     def _looks(self, shots: Sequence[Shot]) -> dict[int, Look]:
         """The looks of these shots' photos: kept ones, and the others taken now and kept."""
-        kept = self._kept_looks
-        looks = {
-            s.id: kept[s.id][1]
-            for s in shots
-            if s.id in kept and kept[s.id][0] == self._hashes.get(s.id)
-        }
+        looks = self.catalog.recaps.looks(
+            [(s.id, self._hashes.get(s.id)) for s in shots if not s.video]
+        )
         new = []
         for s in shots:
             if s.video or s.id in looks:
@@ -348,7 +354,6 @@ class RecapService:
         if new:
             with self.catalog.transaction():
                 self.catalog.recaps.put_looks(new)
-            self._kept_looks.update((pid, (h, look)) for pid, h, look in new)
         return looks
 
     def record(self, action: str, chosen: Sequence[Chosen], detail: dict[str, Any]) -> None:
@@ -432,4 +437,4 @@ def _parse_time(text: str | None) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return when.replace(tzinfo=None)
+    return when.replace(tzinfo=None) if when.tzinfo else when

@@ -220,3 +220,16 @@ def test_organisation_shows_only_people_who_agreed_to_recaps(tmp_path: Path, alb
         shown = [f for f in faces_of(r) if not f["blur"]]
         assert len(shown) == 10  # Ann's; Ben and Cy (no consent) stay blurred
         assert len(faces_of(r)) == 19
+
+
+def test_erasing_a_person_forgets_their_hidden_recaps_too(engine: Engine) -> None:
+    ann = person_of(engine, 10)
+    mine = f"PERSON-{ann}-2025"
+    found = engine.recaps.listing("people", today=TODAY).recaps
+    assert [r.title for r in found if r.id == mine] == ["Ann in 2025"]
+    engine.recaps.hide(mine)
+    assert engine.catalog.recaps.hidden() == {mine}
+    engine.privacy.erase_person("Ann")
+    # Nothing naming her is kept: not her recap, not the note that it was hidden.
+    assert engine.catalog.recaps.hidden() == set()
+    assert not [r for r in engine.recaps.listing("all", today=TODAY).recaps if ann in r.id]

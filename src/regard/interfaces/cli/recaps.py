@@ -41,17 +41,20 @@ def recaps(
         if as_json:
             print_json(found)
             return
+        left_out = (
+            f"{found.hidden} hidden recap{'s are' if found.hidden > 1 else ' is'} left out "
+            "(--hidden shows them)."
+        )
         if not found.recaps:
             run.out.print(
-                "No recaps yet: they are made from photos with dates (and places), "
-                "once a day or an event has a few."
-                + (f" {found.hidden} are hidden (--hidden shows them)." if found.hidden else "")
+                "No recaps to show: they are made from photos with dates (and places), "
+                "once a day or an event has a few." + (f" {left_out}" if found.hidden else "")
             )
             return
         for r in found.recaps:
             _print_recap(run, r.as_dict())
         if found.hidden:
-            run.out.print(f"{found.hidden} hidden recaps are left out (--hidden shows them).")
+            run.out.print(left_out)
 
 
 def _print_recap(run: Invocation, r: dict[str, Any]) -> None:
