@@ -202,8 +202,8 @@ class Engine:
             catalog=self.catalog, folder=self.paths.root / "uploads", hold=lambda: self.lock
         )
         self._build_services()
-        #: Anonymising videos and exports with videos, as jobs (see `regard.services.share_jobs`).
         self.shares = share_jobs(self.context, models, self.jobs, self.exporter, self.paths.root)
+        self.shares.recaps = self.recaps  # anonymising, exports and recaps' renders, as jobs
         self._key_audit_log()
         # Entries missing from the audit log (a restored backup, or tampering) are noted in it.
         self.context.audit.check_continuity()

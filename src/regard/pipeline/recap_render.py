@@ -194,7 +194,9 @@ def make_slideshow(
     limits: DecodeLimits | None = None,
     video_limits: VideoLimits | None = None,
     crf: int = 21,
-    preset: str = "veryfast",
+    # superfast: a 30-s 1080p slideshow is mostly slow pans, which it codes well at a third
+    # less CPU than veryfast (measured: 11.1 against 15.4 CPU seconds for 6 s of 1080p).
+    preset: str = "superfast",
 ) -> SlideshowReport:
     """Write `out` (.mp4), the tiles one after another (`seconds_per_tile` each; a video
     moment for as long as it lasts, up to three times that), panning and zooming gently

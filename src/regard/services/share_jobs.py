@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from regard.atomic import private_dirs
 from regard.context import LibraryContext
@@ -33,6 +33,7 @@ from regard.domain.privacy import Purpose
 from regard.errors import (
     ForbiddenError,
     ImageError,
+    InvalidRequestError,
     JobCancelledError,
     JobNotFoundError,
     JobStateError,
@@ -47,6 +48,9 @@ from regard.privacy.audit import AuditLog
 from regard.services.anonymise import AnonymisedVideo, Anonymiser
 from regard.services.export import Exporter, ExportOptions, Selection
 from regard.storage.repositories import Store
+
+if TYPE_CHECKING:
+    from regard.services.recaps import RecapService as RecapMaker
 
 #: A finished job's result is kept this long (seconds), then removed when the next job starts.
 KEEP_RESULTS = 24 * 3600
@@ -68,7 +72,9 @@ MEDIA_TYPES = {
 class ShareJobs:
     """Submit, run and hand over the results of anonymise and export jobs."""
 
-    KINDS = ("anonymise", "export")
+    KINDS = ("anonymise", "export", "recap")
+    #: Makes recaps' collages and videos (`regard.services.recaps`), for "recap" jobs.
+    recaps: RecapMaker | None = None
 
     def __init__(
         self,
@@ -152,6 +158,16 @@ class ShareJobs:
             },
         )
 
+    def submit_recap(self, recap_id: str, what: str) -> Job:
+        """Make a recap's collage ("collage", a JPEG) or slideshow ("video", an MP4) in the
+        background: faces that may not be shown blurred; the file at `result` once done."""
+        if what not in ("collage", "video"):
+            raise InvalidRequestError(f"A recap is made as a collage or a video, not {what!r}.")
+        if self.recaps is None:
+            raise InvalidRequestError("Recaps cannot be made in this library.")
+        recap = self.recaps.get(recap_id).recap  # an unknown recap is refused now, not later
+        return self.queue.submit("recap", {"recap": recap.id, "what": what, **self._who()})
+
     def _who(self) -> dict[str, Any]:
         actor = self.acting.actor
         return {"actor": actor.name, "full_paths": actor.full_paths}
@@ -167,6 +183,8 @@ class ShareJobs:
             with self.acting.as_(Actor(args["actor"], args["full_paths"])):
                 if job.kind == "anonymise":
                     report = self._anonymise(job, place)
+                elif job.kind == "recap":
+                    report = self._recap(job, place)
                 else:
                     report = self._export(job, place)
         except JobCancelledError:
@@ -216,6 +234,24 @@ class ShareJobs:
         job.done = job.total = job.total or 1
         report = copy.as_dict()
         report.update(source=name, output=out.name, download=out.name)
+        return report
+
+    def _recap(self, job: Job, place: Path) -> dict[str, Any]:
+        assert self.recaps is not None
+        args = job.args
+        video = args["what"] == "video"
+        out = place / f"recap-{_stem(str(args['recap'])).lower()}.{'mp4' if video else 'jpg'}"
+        step = self._tracker(job)
+        made = self.recaps.make(
+            args["recap"],
+            collage=None if video else out,
+            video=out if video else None,
+            progress=lambda done, total: step(done, total),
+        )
+        job.faces = made.faces_blurred
+        job.done = job.total = max(job.total, 1)
+        report = made.as_dict()
+        report.update(collage=None, video=None, output=out.name, download=out.name)
         return report
 
     def _export(self, job: Job, place: Path) -> dict[str, Any]:

@@ -26,6 +26,8 @@ PAGES = (
     "/setup",
     "/account",
     "/events",
+    "/memories",
+    "/memories/{recap_id}",
 )
 
 

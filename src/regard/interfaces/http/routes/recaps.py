@@ -3,7 +3,7 @@ out of recaps. Making a recap's collage or video is a job (the Memories page).""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from regard.domain.accounts import Permission
 from regard.domain.recap_answers import Recap, RecapChange, RecapList
 from regard.interfaces.http.api import SessionDep, allowed
+from regard.interfaces.http.routes.library import JobInfo
 
 router = APIRouter(prefix="/api")
 
@@ -72,3 +73,22 @@ def hide_person(
     own, no photo they are in chosen for another."""
     with allowed(request, session, Permission.EDIT_PEOPLE, "hide people from recaps") as engine:
         return engine.recaps.hide_person(ref, body.hidden)
+
+
+@router.post("/recaps/{recap_id}/collage", tags=["recaps"], response_model=JobInfo, status_code=202)
+def collage_job(recap_id: str, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Make the recap's collage (a JPEG: no face cut by a tile's edge, every face that may not
+    be shown blurred) in the background; the job is on the job list with its progress
+    (photos), its file at `GET /api/jobs/{id}/result` once done, and
+    `POST /api/jobs/{id}/cancel` stops it."""
+    with allowed(request, session, Permission.VIEW, "make recaps") as engine:
+        return engine.shares.submit_recap(recap_id[:80], "collage").as_dict()
+
+
+@router.post("/recaps/{recap_id}/video", tags=["recaps"], response_model=JobInfo, status_code=202)
+def video_job(recap_id: str, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Make the recap's slideshow (an MP4, 1080p, silent: pan and zoom toward faces,
+    cross-fades, every face that may not be shown blurred) in the background, as a job
+    (progress in frames; the file at `GET /api/jobs/{id}/result`)."""
+    with allowed(request, session, Permission.VIEW, "make recaps") as engine:
+        return engine.shares.submit_recap(recap_id[:80], "video").as_dict()

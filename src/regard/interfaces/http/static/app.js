@@ -14,6 +14,7 @@ import { viewerPage } from "./viewer.js";
 import { setAnnouncer } from "./namer.js";
 import { whoIsThisPage } from "./whois.js";
 import { trashPage } from "./trash.js";
+import { memoriesPage, memoryPage } from "./memories.js";
 
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
@@ -24,6 +25,8 @@ const ROUTES = [
   { path: "/people/:ref", page: personPage, title: "Person", nav: "/people" },
   { path: "/who", page: whoIsThisPage, title: "Who is this?", nav: "/people" },
   { path: "/search", page: searchPage, title: "Search", nav: "/search" },
+  { path: "/memories", page: memoriesPage, title: "Memories", nav: "/memories" },
+  { path: "/memories/:id", page: memoryPage, title: "Memory", nav: "/memories" },
   { path: "/share", page: sharePage, title: "Share safely", nav: "/share" },
   { path: "/events", page: eventsPage, title: "Events", nav: "/events" },
   { path: "/rights", page: rightsPage, title: "Consent & rights", nav: "/rights" },
@@ -38,6 +41,7 @@ const NAV = [
   { href: "/library", text: "Library", needs: ["view"] },
   { href: "/people", text: "People", needs: ["view"] },
   { href: "/search", text: "Search", needs: ["search"] },
+  { href: "/memories", text: "Memories", needs: ["view"] },
   { href: "/share", text: "Share", needs: ["view"] },
   { href: "/events", text: "Events", needs: ["view"] },
   { href: "/rights", text: "Consent & rights", needs: ["consent", "access_report", "erase"] },

@@ -44,7 +44,7 @@ function isVideo(file) {
  * Follow a background job in `area` until it ends: a progress bar, what it is doing, and a
  * button to cancel it. Resolves with the job as it ended.
  */
-async function followJob(ctx, area, job, describe) {
+export async function followJob(ctx, area, job, describe) {
   const bar = h("progress", { max: 1, value: 0, "aria-label": "Progress" });
   const detail = h("p", { class: "job-detail", "aria-live": "polite" });
   const cancel = h("button", {
@@ -77,7 +77,7 @@ async function followJob(ctx, area, job, describe) {
 }
 
 /** The result of a job that is done, as a link that downloads it (clicked at once). */
-function offerResult(area, job, name) {
+export function offerResult(area, job, name) {
   const link = h("a", {
     href: `/api/jobs/${job.id}/result`,
     download: name,
