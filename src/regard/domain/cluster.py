@@ -22,7 +22,7 @@ class RayCluster:
 
     address: str = "auto"
     workers: int | None = None
-    batch: int = 8
+    batch: int = 4
     in_flight: int = 2
 
     def __post_init__(self) -> None:
