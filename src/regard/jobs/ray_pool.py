@@ -73,7 +73,8 @@ def ray_environment(cluster: RayCluster | None) -> dict[str, str]:
     so that Ray names this node 127.0.0.1 instead of looking for its address on the network."""
     local = cluster is not None and (
         cluster.address == "auto"
-        or cluster.address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost", "[::1]")
+        or cluster.address.removeprefix("ray://").rsplit(":", 1)[0]
+        in ("127.0.0.1", "localhost", "[::1]")
     )
     return {**PRIVATE_ENVIRONMENT, **(LOCAL_ONLY_ENVIRONMENT if local else {})}
 
@@ -94,7 +95,12 @@ def require_ray(cluster: RayCluster | None = None) -> ModuleType:
 def init_options(cluster: RayCluster, *, start: bool) -> dict[str, Any]:
     """`ray.init`'s options: joining the cluster at `cluster.address`, or (`start`) starting a
     private one on this machine."""
-    common: dict[str, Any] = {"log_to_driver": False, "namespace": "regard"}
+    # Ray's own notices ("Started a local Ray instance") would break into the progress bar.
+    common: dict[str, Any] = {
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+        "namespace": "regard",
+    }
     if not start:
         return {**common, "address": cluster.address}
     return {
