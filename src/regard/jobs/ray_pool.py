@@ -268,23 +268,26 @@ class RayAnalysis:
             if not flying:
                 return
             deadline = min(a.since + self._allowed(a.queue[0]) for a in flying)
-            refs = [b.ref for a in flying for b in a.queue]
-            ready, _ = self._ray.wait(
-                refs, num_returns=1, timeout=max(0.05, deadline - time.monotonic())
-            )
+            # Only the batch at the head of a worker's queue is taken (the one it runs): when a
+            # worker dies, all its batches fail at once, and a later one may be seen first.
+            heads = [a.queue[0].ref for a in flying]
+            self._ray.wait(heads, num_returns=1, timeout=max(0.05, deadline - time.monotonic()))
             for actor in flying:
-                while actor.queue and actor.queue[0].ref in ready:
+                while actor.queue and self._finished(actor.queue[0]):
                     yield from self._collect(actor, again, crashes)
                 if self._overran(actor):
                     yield from self._lost(actor, again, crashes, "timeout")
+
+    def _finished(self, batch: _Batch) -> bool:
+        done, _ = self._ray.wait([batch.ref], num_returns=1, timeout=0)
+        return bool(done)
 
     def _overran(self, actor: _Actor) -> bool:
         """Its running batch took longer than allowed (and has not finished meanwhile: one
         result is taken at a time, and starting a replacement worker takes a while)."""
         if not actor.queue or time.monotonic() - actor.since <= self._allowed(actor.queue[0]):
             return False
-        done, _ = self._ray.wait([actor.queue[0].ref], num_returns=1, timeout=0)
-        return not done
+        return not self._finished(actor.queue[0])
 
     def _fill(self, pending: Iterator[Path], again: deque[_Batch]) -> None:
         for actor in self._actors:
