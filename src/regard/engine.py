@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from regard.context import LibraryContext
+from regard.domain.cluster import RayCluster
 from regard.domain.jobs import FAILED, INTERRUPTED, Job
 from regard.domain.library import KeyChange, LibraryStatus, PhotoDetail, PhotoSummary, Timeline
 from regard.domain.photo import Photo
@@ -106,6 +107,7 @@ class EngineConfig:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 0: analyse in-process
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     task_timeout: float = 300.0
+    ray: RayCluster | None = None  # analyse on this Ray cluster instead of `workers`
     ann_threshold: int = ANN_THRESHOLD  # faces beyond which the vector index is HNSW
     grouping: GroupingParams = field(default_factory=GroupingParams)
     keys: KeyConfig = field(default_factory=KeyConfig)
@@ -188,6 +190,7 @@ class Engine:
             analysis=self.config.analysis,
             workers=self.config.workers,
             task_timeout=self.config.task_timeout,
+            ray=self.config.ray,
             jobs=self.jobs,
             hold=lambda: self.lock,
             analyser=lambda: self.analyser,
@@ -377,13 +380,10 @@ class Engine:
         retry_failed: bool = False,
         job: Job | None = None,
     ) -> IndexReport:
-        """Index photos and videos under `roots` (folders or files) into the library. Files that
-        failed before are looked at again only if they changed, if the settings their failure
-        depends on changed, or with `retry_failed`. The run is a job on the library's list
-        (`job`, if the queue handed it out; a new one otherwise), with its progress.
-
-        Files are analysed without `lock`; each batch's writes, and grouping its faces, hold
-        it, so a server's other requests are answered while it indexes."""
+        """Index photos and videos under `roots` (folders or files). Failed files are looked at
+        again only if they changed, if what their failure depends on changed, or if asked
+        (`retry_failed`). The run is a job (`job`, or a new one) with its progress. Files are
+        analysed without `lock` (here, or on `config.ray`); each batch's writes hold it."""
         roots = list(roots)
         refuse_urls(roots)
         self.require_key()

@@ -61,3 +61,29 @@ def exiftool() -> str:
             pytrace=False,
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory) -> Iterator[str]:
+    """A real Ray cluster on this machine: a head and a second (worker) node, one CPU each, no
+    dashboard, no usage statistics; its address (`host:port`) for `RayCluster`. Shut down at
+    the end of the session. Only its processes are stopped (never `ray stop`, which stops every
+    Ray process of the machine)."""
+    from regard.domain.cluster import RayCluster
+    from regard.jobs.ray_pool import ray_environment, require_ray
+
+    with pytest.MonkeyPatch.context() as mp:
+        # As Regard sets it for a cluster on this machine, before Ray is first imported.
+        for name, value in ray_environment(RayCluster("auto")).items():
+            mp.setenv(name, value)
+        require_ray()
+        from ray.cluster_utils import Cluster
+
+        node = {"num_cpus": 1, "node_ip_address": "127.0.0.1"}
+        cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
+        try:
+            cluster.add_node(**node)
+            cluster.wait_for_nodes()
+            yield cluster.address
+        finally:
+            cluster.shutdown()

@@ -68,6 +68,7 @@ Each message says what went wrong, with which file, and what the user can do abo
     │   ├── UnsafeMetadataError       a metadata field that would identify someone was asked for
     │   └── OutputError               the copy cannot be written where asked
     ├── SampleError                   the demo sample cannot be built
+    ├── ClusterError                  `index --ray` cannot use the Ray cluster asked for
     └── CameraError                   home cameras and their events
         ├── CameraNotFoundError       no camera by that name
         ├── CameraExistsError         a camera by that name is already set up
@@ -89,6 +90,7 @@ from regard.errors.definitions import (
     CameraExistsError,
     CameraNotFoundError,
     CameraSourceError,
+    ClusterError,
     ConsentRequiredError,
     ConversionError,
     ConvertedModelChecksumError,
@@ -161,6 +163,7 @@ __all__ = [
     "CameraExistsError",
     "CameraNotFoundError",
     "CameraSourceError",
+    "ClusterError",
     "ConsentRequiredError",
     "ConversionError",
     "ConvertedModelChecksumError",

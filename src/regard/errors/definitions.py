@@ -577,3 +577,11 @@ class CameraSourceError(CameraError):
 class SinkError(InvalidRequestError):
     """An alert sink cannot be added, found or used as asked (an address on the internet, an
     unknown sink): 422 over HTTP."""
+
+
+# --- indexing on a Ray cluster (issue 16) ----------------------------------------------------
+
+
+class ClusterError(RegardError):
+    """Indexing cannot use the Ray cluster asked for (Ray missing, the cluster unreachable or
+    too small, its workers unable to load the models)."""

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
+from regard.domain.cluster import RayCluster
 from regard.domain.jobs import DONE, FAILED, INTERRUPTED, INTERRUPTED_MESSAGE, Job
 from regard.domain.photo import PhotoAnalysis
 from regard.domain.privacy import FaceVerdict
@@ -56,6 +57,7 @@ class Indexer:
         workers: int,
         task_timeout: float,
         jobs: JobQueue,
+        ray: RayCluster | None = None,
         hold: Hold,
         analyser: Callable[[], Analyser],
         screen: Callable[[PhotoAnalysis], Sequence[FaceVerdict]],
@@ -68,6 +70,7 @@ class Indexer:
         self.analysis = analysis
         self.workers = workers
         self.task_timeout = task_timeout
+        self.ray = ray
         self.jobs = jobs
         self.hold = hold
         self.analyser = analyser
@@ -85,6 +88,10 @@ class Indexer:
         job: Job | None,
     ) -> IndexReport:
         """One run, as `job` (a new one if None), holding the library's writer lock."""
+        if self.ray is not None:
+            from regard.jobs.ray_pool import require_ray
+
+            require_ray(self.ray)  # before any work: a missing Ray is said at once
         with writer_lock(self.paths):
             # Nothing else indexes this library now: a job still marked running is dead.
             self.jobs.recover()
@@ -184,6 +191,13 @@ class Indexer:
 
     def _analyse(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
         """Analysis for the ingestor; workers only start once there is something to analyse."""
+        if self.ray is not None:
+            # The same seam on a Ray cluster: only where files are analysed changes.
+            from regard.jobs.ray_pool import RayAnalysis
+
+            with RayAnalysis(self.ray, self.analysis, self.models, self.task_timeout) as ray:
+                yield from ray.map_unordered(paths)
+            return
         if self.workers <= 0:
             yield from analyse_in_process(self.analyser(), paths)
             return

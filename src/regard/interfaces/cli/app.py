@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from regard import log_to
+from regard.domain.cluster import RayCluster
 from regard.engine import AnalysisSettings, DecodeLimits
 from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
@@ -116,6 +117,15 @@ def index(
             help="Look again at files that failed before, even if they did not change.",
         ),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Analyse on a Ray cluster: `auto` (the one started on this machine, or a "
+            "private one), ray://HEAD:10001 or HEAD:6379. --workers is then the number of Ray "
+            "workers (default: one per CPU of the cluster). Needs regard[ray].",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the photos under FOLDERS and the faces in them. Re-running skips unchanged files
@@ -132,7 +142,9 @@ def index(
             "analysis": AnalysisSettings(limits=limits),
             "task_timeout": timeout,
         }
-        if workers is not None:
+        if ray is not None:
+            config["ray"] = RayCluster(ray, workers)
+        elif workers is not None:
             config["workers"] = workers
         with run.open_engine(create=True, **config) as engine:
             if as_json:
