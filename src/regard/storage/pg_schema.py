@@ -62,6 +62,17 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         """CREATE TRIGGER upload_names_go_with_photos AFTER DELETE ON photos
         FOR EACH ROW EXECUTE FUNCTION regard_upload_names_follow()""",
     ),
+    # A hidden recap naming a person goes when the person does (erased: nothing of them kept).
+    "recaps_hidden_go_with_people": (
+        """CREATE FUNCTION regard_recaps_hidden_go() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM recaps_hidden WHERE id LIKE 'PERSON-P' || OLD.id || '-%'
+                OR id LIKE 'TOGETHER-P' || OLD.id || '-%' OR id LIKE 'TOGETHER-P%-P' || OLD.id;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER recaps_hidden_go_with_people AFTER DELETE ON people
+        FOR EACH ROW EXECUTE FUNCTION regard_recaps_hidden_go()""",
+    ),
 }
 
 _TRIGGER = re.compile(r"^\s*CREATE\s+TRIGGER\s+(\w+)", re.I)

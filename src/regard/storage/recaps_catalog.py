@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from regard.domain.recaps import Look
-from regard.storage.sql import chunks, marks
+from regard.storage.sql import Connection, chunks, marks
 
 _SIGN = 1 << 63
 
@@ -17,7 +17,7 @@ _SIGN = 1 << 63
 class SqliteRecaps:
     """Recaps' repository over the catalog's connection. Writes go inside `transaction()`."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # --- the library, as recaps see it --------------------------------------------------------
@@ -46,9 +46,11 @@ class SqliteRecaps:
         )
 
     def _tuples(self, sql: str) -> list[tuple[Any, ...]]:
-        cur = self._db.cursor()
-        cur.row_factory = None  # tuples: several times faster to read than sqlite3.Row
-        return cur.execute(sql).fetchall()
+        if isinstance(self._db, sqlite3.Connection):
+            cur = self._db.cursor()
+            cur.row_factory = None  # tuples: several times faster to read than sqlite3.Row
+            return list(cur.execute(sql).fetchall())
+        return [tuple(r) for r in self._db.execute(sql).fetchall()]
 
     def people(self) -> list[dict[str, Any]]:
         """Live people (not merged away): id, name, recaps_hidden."""
