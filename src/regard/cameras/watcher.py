@@ -87,6 +87,8 @@ class Watcher:
         self, camera: Camera, path: Path, stop: threading.Event | None = None
     ) -> FileReport:
         self.faces = self.build_faces()
+        if self.writer.clips is not None:
+            self.writer.clips.inline = True  # each event is printed with its clip
         report = FileReport()
         clips = sorted(FolderClips(path, settle=0.0).pending()) if path.is_dir() else [path]
         for clip in clips:
@@ -94,7 +96,7 @@ class Watcher:
                 break
             session = self.sessions(camera, False)
             try:
-                for frame in read_file(camera, clip, stop):
+                for frame in read_file(camera, clip, stop, session.clips):
                     report.frames += 1
                     self._write_all(camera, session.look(frame), report)
             except CameraSourceError as exc:
@@ -140,7 +142,7 @@ class Watcher:
                 now = time.monotonic()
                 if now - refreshed >= REFRESH_EVERY:
                     refreshed = now
-                    self.faces = self.build_faces()
+                    self.refresh()
                 if self.retention is not None and now - retained >= RETENTION_EVERY:
                     retained = now
                     self.retention()
@@ -149,6 +151,14 @@ class Watcher:
             for thread in self._threads:
                 thread.join(timeout=20)
             self._drain()
+            if self.writer.clips is not None:
+                self.writer.clips.close()
+
+    def refresh(self) -> None:
+        """Read the household again (consents granted, withdrawn, people erased), and put
+        right what the sinks say of the last person each camera saw."""
+        self.faces = self.build_faces()
+        self.writer.last_people()
 
     def _busy(self) -> bool:
         return any(t.is_alive() for t in self._threads) or not self._queue.empty()
@@ -191,9 +201,9 @@ class Watcher:
             )
 
     def _live(self, camera: Camera, stop: threading.Event) -> None:
-        reader = LiveReader(camera, self.backoff()).start()
-        self.readers[camera.name] = reader
         session = self.sessions(camera, True)
+        reader = LiveReader(camera, self.backoff(), clips=session.clips).start()
+        self.readers[camera.name] = reader
         step = 1.0 / max(0.1, camera.detect_fps)
         try:
             while not stop.is_set():
@@ -205,6 +215,10 @@ class Watcher:
                         self._send(camera, session.idle(time.time()), stop)
                     continue
                 self._send(camera, session.look(frame), stop)
+                if session.tracker.tentative:
+                    # Something was seen once: the next frame confirms it (or not) at once,
+                    # not a detection step later (the alert waits for that look).
+                    continue
                 stop.wait(max(0.0, step - (time.monotonic() - started)))
         finally:
             reader.stop()
@@ -229,7 +243,7 @@ class Watcher:
     def _read(self, camera: Camera, clip: Path, stop: threading.Event) -> Iterator[list[Change]]:
         session = self.sessions(camera, False)
         try:
-            for frame in read_file(camera, clip, stop):
+            for frame in read_file(camera, clip, stop, session.clips):
                 yield session.look(frame)
         except CameraSourceError as exc:
             log.warning("%s", exc)

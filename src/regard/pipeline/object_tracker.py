@@ -73,6 +73,11 @@ class ObjectTracker:
         """Is any object being followed (so every frame must be looked at, moving or not)?"""
         return bool(self.tracks)
 
+    @property
+    def tentative(self) -> bool:
+        """Was something seen once, not yet confirmed (the next look decides: soon is better)?"""
+        return any(not t.confirmed for t in self.tracks)
+
     def update(self, t: float, detections: Sequence[ObjectDetection]) -> TrackerStep:
         pairs = []
         for di, d in enumerate(detections):
