@@ -158,7 +158,12 @@ class CameraSession:
             else None
         )
 
-    def look(self, frame: Frame) -> list[Change]:
+    def look(
+        self, frame: Frame, emit: Callable[[list[Change]], None] | None = None
+    ) -> list[Change]:
+        """What changed with this frame. `emit`: visits that start are handed to it at once,
+        before their faces are looked at (the alert does not wait for the face model); what
+        the faces said follows in the changes returned, as an update with the snapshot."""
         self.counters.frames += 1
         rgb = self.masks.blank(frame.rgb)
         moved = self.motion.moved(rgb)
@@ -193,6 +198,14 @@ class CameraSession:
             self.visits[track.id] = new
             if self.clips is not None:
                 self.clips.pin(new.id, track.start)
+        if emit is not None:
+            early = [
+                self._change(EventPhase.START, self.visits[t.id], frame.t)
+                for t in step.started
+                if t.id in self.visits
+            ]
+            if early:
+                emit(early)
         people = [d.box for d in found if d.label == "person"]
         for track, d in step.seen:
             visit = self.visits.get(track.id)
@@ -201,7 +214,8 @@ class CameraSession:
             who_before = visit.who
             self._judge(visit, frame, rgb, d, people)
             if track in step.started:
-                changes.append(self._change(EventPhase.START, visit, frame.t))
+                phase = EventPhase.START if emit is None else EventPhase.UPDATE
+                changes.append(self._change(phase, visit, frame.t))
             elif visit.who != who_before:
                 changes.append(self._change(EventPhase.UPDATE, visit, frame.t))
                 visit.touched = frame.t

@@ -13,6 +13,7 @@ nothing dropped, and every event ended when its source ends.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -75,7 +76,11 @@ class Watcher:
         self.backoff = backoff
         self.faces = CameraFaces.nobody()
         self.readers: dict[str, LiveReader] = {}
-        self._queue: queue.Queue[tuple[Camera, Change]] = queue.Queue(QUEUE_SIZE)
+        # Starts first: an alert never waits behind the snapshots of visits that ended.
+        self._queue: queue.PriorityQueue[tuple[int, int, Camera, Change]] = queue.PriorityQueue(
+            QUEUE_SIZE
+        )
+        self._order = itertools.count()
         self._threads: list[threading.Thread] = []
 
     def current_faces(self) -> CameraFaces:
@@ -134,7 +139,7 @@ class Watcher:
         try:
             while not stop.is_set() or self._busy():
                 try:
-                    camera, change = self._queue.get(timeout=0.25)
+                    _, _, camera, change = self._queue.get(timeout=0.25)
                 except queue.Empty:
                     pass
                 else:
@@ -166,7 +171,7 @@ class Watcher:
     def _drain(self) -> None:
         while True:
             try:
-                camera, change = self._queue.get_nowait()
+                _, _, camera, change = self._queue.get_nowait()
             except queue.Empty:
                 return
             self._write(camera, change)
@@ -181,7 +186,8 @@ class Watcher:
         for change in changes:
             while True:
                 try:
-                    self._queue.put((camera, change), timeout=0.5)
+                    first = 0 if change.phase is EventPhase.START else 1
+                    self._queue.put((first, next(self._order), camera, change), timeout=0.5)
                     break
                 except queue.Full:
                     if change.phase is EventPhase.UPDATE or stop.is_set():
@@ -214,7 +220,8 @@ class Watcher:
                     if session.tracker.busy:
                         self._send(camera, session.idle(time.time()), stop)
                     continue
-                self._send(camera, session.look(frame), stop)
+                changes = session.look(frame, lambda early: self._send(camera, early, stop))
+                self._send(camera, changes, stop)
                 if session.tracker.tentative:
                     # Something was seen once: the next frame confirms it (or not) at once,
                     # not a detection step later (the alert waits for that look).
