@@ -72,9 +72,16 @@ def test_a_files_clips_have_pre_roll_and_show_no_face_but_a_members(household, s
     assert lin.clip.stat().st_mode & 0o077 == 0
 
     # Every face a detector finds in the clips is Lin's (consented): nobody else's face is
-    # left, in any frame. The audience's clip (after his close-up) has no face left at all.
+    # left, in any frame. The pre-roll (before anyone was seen) and the audience's clips
+    # (after his close-up) have no face left at all. Lin's own face, turned or blurred by
+    # motion, may fall under the strict naming threshold in a frame: it is still his, nearer
+    # his reference photo than Alex's.
     known = CameraFaces.build(cams.gate, cams.c.policy, cams.c.calibration)
     analyser = cams.analyser()
+    lin_ref, alex_ref = (
+        max(analyser.analyse_path(shared_data / p).faces, key=lambda f: f.detection.box.w)
+        for p in (LIN, ALEX)
+    )
     crowd = [e for e in report.events if e.start >= 8.0]
     assert crowd
     for event in [lin, *crowd[:2]]:
@@ -82,8 +89,13 @@ def test_a_files_clips_have_pre_roll_and_show_no_face_but_a_members(household, s
         for t, rgb in clip_frames(event.clip, every=2):
             h, w = rgb.shape[:2]
             for face in faces_in_person(analyser, rgb, Box(0, 0, w, h), min_face=24):
-                who = known.identify(face.embedding).who
-                assert who == "Lin", (event.start, t, face.detection.box, who)
+                seen = (event.start, t, face.detection.box)
+                assert event is lin and t >= 2.0 - 0.05, seen
+                if known.identify(face.embedding).who == "Lin":
+                    continue
+                to_lin = float(face.embedding @ lin_ref.embedding)
+                to_alex = float(face.embedding @ alex_ref.embedding)
+                assert to_lin > to_alex, (*seen, to_lin, to_alex)
 
     # Retention deletes the clips with their events; nothing of a clip is left behind.
     root = household.paths.root

@@ -6,13 +6,15 @@ them, and no more. When a visit starts, the packets from `pre_roll` seconds befo
 are pinned for it, and the packets that come next are added to it until it ends (at most
 `MAX_CLIP_SECONDS`). Packets are shared between the ring and the visits' pins (one copy of the
 bytes each), so a camera holds at most its bit rate times (key-frame interval + pre-roll +
-`MAX_CLIP_SECONDS` + post-roll), and never more than `MAX_BYTES`: past that a clip is cut short.
+`MAX_CLIP_SECONDS` + post-roll); the visits' clips never hold more than `MAX_BYTES` (past
+that a clip is cut short), the pre-roll's ring coming on top.
 
 When the visit ends (`take`), its packets are decoded again, masked, and written as an H.264
 MP4 by the anonymiser (`anonymise_frames`): every face blurred, head and all, but those the
 session judged to be household members with `camera` consent at about that moment (the same
 decision as the snapshot's, followed over time: a face is kept only if it lies where a
-consented member's face was judged within `KEEP_NEAR` seconds), at most `CLIP_FPS` frames a
+consented member's face was judged within `KEEP_NEAR` seconds, and never in the pre-roll,
+before anyone was seen), at most `CLIP_FPS` frames a
 second; written beside its place and renamed into it once complete. A stream that breaks
 mid-event leaves the clip up to the break, or none; never half a file.
 """
@@ -49,7 +51,7 @@ MAX_CLIP_SECONDS = 60.0
 #: Seconds a clip goes on after its event's end (the watcher ends a visit after seconds of
 #: quiet, so these packets are there already).
 POST_ROLL = 2.0
-#: Encoded bytes a camera holds at most for its clips (ring and pins together).
+#: Encoded bytes a camera's clips being recorded hold at most (the pre-roll ring on top).
 MAX_BYTES = 48 * 2**20
 #: Frames a second a clip is written with, at most (each is searched for faces).
 CLIP_FPS = 10.0
@@ -103,6 +105,7 @@ class ClipTake:
     info: StreamInfo
     packets: tuple[Packet, ...]
     start: float  # the first moment the clip shows (the event's start less the pre-roll)
+    began: float  # the event's start: before it (the pre-roll) every face is blurred
     end: float  # the last (the event's end plus the post-roll)
     keeps: tuple[tuple[float, tuple[Box, ...]], ...]  # consented members' faces over time
     masks: MaskPlane
@@ -231,7 +234,8 @@ class ClipBuffer:
         packets = tuple(p for p in pin.packets if p.t <= stop)
         if not any(p.key for p in packets):
             return None
-        return ClipTake(pin.info, packets, pin.start, stop, tuple(keeps), masks)
+        began = pin.start + self.pre_roll
+        return ClipTake(pin.info, packets, pin.start, began, stop, tuple(keeps), masks)
 
     def drop(self, key: str) -> None:
         with self._lock:
@@ -258,6 +262,8 @@ def write_clip(take: ClipTake, target: Path, detector: FaceDetector) -> int:
 
     def keep_at(t: float) -> list[Box]:
         at = (take.start if first is None else first) + t
+        if at < take.began:
+            return []  # nobody was known to be there yet (and a cut may lie in between)
         return [b for when, boxes in take.keeps if abs(when - at) <= KEEP_NEAR for b in boxes]
 
     def frames() -> Iterator[av.VideoFrame]:

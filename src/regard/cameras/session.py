@@ -132,6 +132,7 @@ class CameraSession:
         lock: threading.Lock | None = None,
         min_hits: int = 2,
         quiet: float = 5.0,
+        sure: float = 1.1,
         face_every: float = 0.4,
     ) -> None:
         """`analyser` None: never look for faces (a public-space camera). `lock`: held around
@@ -145,7 +146,7 @@ class CameraSession:
         self.lock = lock or threading.Lock()
         self.masks = MaskPlane(camera.masks)
         self.motion = MotionGate()
-        self.tracker = ObjectTracker(min_hits=min_hits, quiet=quiet)
+        self.tracker = ObjectTracker(min_hits=min_hits, quiet=quiet, sure=sure)
         self.face_every = face_every
         self.visits: dict[int, Visit] = {}
         self.counters = Counters()

@@ -120,6 +120,7 @@ class WatchOptions:
     gating: bool = True  # look only at frames that moved (or while a visit goes on)
     night: NightWindow = field(default_factory=NightWindow)
     min_hits: int = 2  # looks in a row that must find an object before it is a visit
+    sure: float = 0.6  # ... but one look is enough for an object found this confidently
     quiet: float = 5.0  # seconds unseen after which a visit ends
     backoff_first: float = 1.0  # seconds before reconnecting a camera, doubling ...
     backoff_most: float = 60.0  # ... up to this

@@ -245,6 +245,7 @@ class CameraService:
                 lock=self._models_lock,
                 min_hits=o.min_hits,
                 quiet=o.quiet,
+                sure=o.sure if live else 1.1,
             )
 
         def build_faces() -> CameraFaces:

@@ -39,7 +39,7 @@ ClipsOpt = Annotated[
     typer.Option(
         "--clips",
         help="Keep a short clip of each event, faces blurred as in snapshots (memory: the "
-        "camera's bit rate times about a minute and a half, at most 48 MB).",
+        "camera's bit rate times about 70 s; the clips being recorded 48 MB at most).",
     ),
 ]
 PreRollOpt = Annotated[
