@@ -75,7 +75,13 @@ def stop(process: subprocess.Popen[Any], timeout: float = 5.0) -> None:
 class Mosquitto:
     """Debian's mosquitto on 127.0.0.1:<free port>; with `user`, only that user may connect."""
 
-    def __init__(self, folder: Path, user: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        user: tuple[str, str] | None = None,
+        tls: tuple[Path, Path, Path] | None = None,
+    ) -> None:
+        """`tls`: (CA certificate, the broker's certificate, its key): mqtts:// only."""
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.access(binary, os.X_OK):
             raise MissingPackageError(
@@ -85,11 +91,14 @@ class Mosquitto:
         self.binary = binary
         self.folder = folder
         self.user = user
+        self.tls = tls
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return f"mqtts://localhost:{self.port}"
         if self.user:
             return f"mqtt://{self.user[0]}:{self.user[1]}@127.0.0.1:{self.port}"
         return f"mqtt://127.0.0.1:{self.port}"
@@ -110,6 +119,9 @@ class Mosquitto:
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
+        if self.tls:
+            ca, cert, key = self.tls
+            lines += [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}"]
         config = self.folder / "mosquitto.conf"
         config.write_text("\n".join(lines) + "\n")
         log = (self.folder / "mosquitto.log").open("wb")
@@ -122,6 +134,32 @@ class Mosquitto:
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
             stop(self.process)
+
+
+def make_certificates(folder: Path, name: str = "localhost") -> tuple[Path, Path, Path]:
+    """A private certificate authority and a certificate it signed for `name` (and
+    127.0.0.1), made with the openssl command: (CA certificate, certificate, key)."""
+    tool = shutil.which("openssl")
+    if tool is None:
+        raise MissingPackageError(
+            "The TLS tests need the openssl command: apt-get install openssl."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.crt", folder / "ca.key"
+    cert, key, csr = folder / "broker.crt", folder / "broker.key", folder / "broker.csr"
+    extra = folder / "san.cnf"
+    extra.write_text(f"subjectAltName=DNS:{name},IP:127.0.0.1\n")
+
+    def run(*args: str) -> None:
+        subprocess.run([tool, *args], check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
+        str(ca), "-days", "2", "-subj", f"/CN=Regard test CA {folder.name}")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", f"/CN={name}")  # fmt: skip
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(extra))  # fmt: skip
+    return ca, cert, key
 
 
 # --- RTSP ---------------------------------------------------------------------------------------

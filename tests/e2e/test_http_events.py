@@ -178,3 +178,44 @@ def test_an_open_stream_does_not_hold_up_stopping_the_server(tmp_path: Path) -> 
         assert time.monotonic() - started < 3
         reader.join(5)
         assert not reader.is_alive()
+
+
+def test_events_a_separate_watcher_writes_reach_an_open_page(
+    server: Running, tmp_path: Path
+) -> None:
+    """`regard watch` in another process writes the catalog only: the stream follows it,
+    and the clip it wrote is served (the page plays it)."""
+    from tests.camera_footage import square_walk, write_video
+
+    client = sign_in(server)
+    into: queue.Queue[object] = queue.Queue()
+    threading.Thread(target=listen, args=(client, {}, into), daemon=True).start()
+    assert into.get(timeout=10) == 200
+    with server.host.use() as engine:
+        root = engine.paths.root
+    clip = write_video(root / "cameras" / "door" / "clip.mp4", square_walk(1.0))
+    written = event(7, who="unknown", end=1_800_000_010.0, clip=Path("cameras/door/clip.mp4"))
+    started = time.monotonic()
+    with server.host.use() as engine, engine.catalog.transaction():
+        engine.catalog.cameras.save_event(
+            written, last_seen=written.start, alert=True, recorded_at=time.time()
+        )
+    message = next_event(into)
+    assert time.monotonic() - started < 4  # the catalog is looked at once a second
+    data = json.loads(message["data"])
+    assert data["id"] == "ev7" and data["phase"] == "end" and data["has_clip"] is True
+    assert "clip.mp4" not in message["data"]  # where it lies is the server's business
+    r = client.get("/api/events/ev7/clip")
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    assert r.content == clip.read_bytes()
+    page = client.get("/api/events").json()
+    assert [(e["id"], e["has_clip"]) for e in page["events"]] == [("ev7", True)]
+    # Written again (it no longer names anyone, say): pushed again; the same state is not.
+    with server.host.use() as engine, engine.catalog.transaction():
+        engine.catalog.cameras.forget_who("ev7", time.time())
+    again = json.loads(next_event(into)["data"])
+    assert again["id"] == "ev7" and again["who"] is None and again["has_clip"] is False
+    assert client.get("/api/events/ev7/clip").status_code == 404
+    assert client.get("/api/events/nope/clip").json()["error"]["message"] == (
+        "There is no camera event nope, or it has no clip (any more)."
+    )

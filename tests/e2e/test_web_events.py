@@ -155,3 +155,85 @@ def test_events_page_shows_pushed_events_live(
         assert watch.problems == []
     finally:
         context.close()
+
+
+def test_a_separate_watchers_event_and_its_clip_play_on_the_page(
+    server: Running, browser: Browser, shared_data: Path, frames: list[Path]
+) -> None:
+    """`regard watch` in another process writes only the catalog: the open page shows its
+    event at once and plays its clip (H.264 in an MP4, as the watcher writes them)."""
+    from regard.cameras.clips import ClipBuffer, write_clip
+    from regard.cameras.sources import read_file
+    from regard.domain.cameras import Camera
+    from regard.pipeline.camera_frames import MaskPlane
+    from regard.pipeline.models import STANDARD_MODELS
+
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    watch = Watch()
+    page.on("console", watch.console)
+    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
+    page.on("response", watch.response)
+    try:
+        sign_in_or_in(page, server)
+        page.goto(f"{server.url}/events")
+        expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+
+        # A clip of the stage clip's close-up, written as the watcher writes them.
+        with server.host.use() as engine:
+            root = engine.paths.root
+        buffer = ClipBuffer(1.0)
+        source = shared_data / "photos/face_recognition/video/short_hamilton_clip.mp4"
+        for frame in read_file(Camera("stage", str(source)), source, clips=buffer):
+            if frame.t >= 4.0 and "v" not in buffer._pins:
+                buffer.pin("v", 4.0)
+            if frame.t >= 6.0:
+                break
+        take = buffer.take("v", 5.5, [], MaskPlane(()))
+        assert take is not None
+        relative = Path("cameras/stage/clip-w.mp4")
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        assert write_clip(take, root / relative, STANDARD_MODELS.sensitive_detector(0.5)) > 10
+        stored = person(
+            9, Path("cameras/stage/w.jpg"), camera="stage", who=UNKNOWN, end=time.time() + 2,
+            clip=relative,
+        )  # fmt: skip
+        (root / "cameras/stage/w.jpg").write_bytes(frames[1].read_bytes())
+        with server.host.use() as engine, engine.catalog.transaction():
+            engine.catalog.cameras.save_event(
+                stored, last_seen=stored.start, alert=True, recorded_at=time.time()
+            )
+        card = page.locator(".event-card[data-id='e9']")
+        expect(card).to_be_visible()
+        play = card.get_by_role("button", name="Play clip")
+        play.focus()
+        page.keyboard.press("Enter")
+        video = card.locator("video")
+        expect(video).to_have_attribute("aria-label", "Clip: Person at stage")
+        deadline = time.monotonic() + 15
+        while video.evaluate("v => v.currentTime") < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # It plays: Chromium decodes the H.264 the watcher writes.
+        assert video.evaluate("v => v.currentTime") >= 0.3, video.evaluate("v => v.error?.code")
+        expect(play).to_be_hidden()
+        accessible(page)
+        shot(page, "events-clip-desktop")
+        page.set_viewport_size(PHONE)
+        assert page.evaluate(SIDEWAYS) <= 0
+        shot(page, "events-clip-phone")
+        assert watch.problems == []
+    finally:
+        context.close()
+
+
+def sign_in_or_in(page: Page, srv: Running) -> None:
+    """Sign in as the owner (set up by an earlier test of the module, or now)."""
+    if srv.host.accounts.needs_setup():
+        sign_in(page, srv)
+        return
+    page.goto(f"{srv.url}/login")
+    page.get_by_label("Name", exact=True).fill(OWNER)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/library")

@@ -120,6 +120,7 @@ def test_mqtt_topics_payloads_discovery_on_off(
         "id": "ev-1", "phase": "start", "camera": "Front door", "kind": "person",
         "label": "person", "who": None, "start": 1_800_000_000.0, "end": None, "live": True,
         "score": 0.91, "box": [1, 2, 30, 40], "zones": [], "has_snapshot": True,
+        "has_clip": False,
     }  # fmt: skip
     assert str(snapshot) not in json.dumps(event)  # no local path leaves the machine
     assert subscriber.wait_for(f"{base}/snapshot") == snapshot.read_bytes()

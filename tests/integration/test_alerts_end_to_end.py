@@ -63,7 +63,7 @@ def test_rtsp_footage_to_an_mqtt_alert(
     assert event["camera"] == "door" and event["kind"] == "person"
     assert event["live"] is True and event["phase"] == "start"
     assert began - 5 < event["start"] <= received
-    # The alert came with the best frame so far, as JPEG bytes.
+    # The best frame so far followed the alert (an update), as JPEG bytes.
     snapshot = sub.on(f"regard-{transport}/door/snapshot")
     assert snapshot and snapshot[0][:2] == b"\xff\xd8"
     # The web app's Events page got it too (the broadcaster is one of the sinks).

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from regard.cameras.clips import ClipBuffer, ClipTake
 from regard.cameras.sources import Frame
-from regard.domain.cameras import Camera
+from regard.domain.cameras import MAX_PRE_ROLL, Camera
 from regard.domain.events import UNKNOWN, CameraEvent, EventPhase
 from regard.domain.face import Box
 from regard.domain.objects import ObjectDetection
@@ -57,6 +58,8 @@ MAX_VISITS = 16
 STILL_LOOK_EVERY = 1.0
 #: Seconds between rewrites of an open visit's row (how much a kill -9 can cut off its end).
 TOUCH_EVERY = 10.0
+#: Moments a visit remembers where consented members' faces were, for its clip (at most).
+MAX_KEEPS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,8 @@ class Visit:
     unknown_size: float = 0.0
     forget: bool = False  # someone who may not be kept was seen: keep no crop
     touched: float = 0.0  # when its row was last written
+    keeps: list[tuple[float, tuple[Box, ...]]] = field(default_factory=list)  # for its clip
+    clip: ClipTake | None = None  # its packets, once it ended (a camera with clips)
 
     @property
     def who(self) -> str | None:
@@ -127,6 +132,7 @@ class CameraSession:
         lock: threading.Lock | None = None,
         min_hits: int = 2,
         quiet: float = 5.0,
+        sure: float = 1.1,
         face_every: float = 0.4,
     ) -> None:
         """`analyser` None: never look for faces (a public-space camera). `lock`: held around
@@ -140,14 +146,25 @@ class CameraSession:
         self.lock = lock or threading.Lock()
         self.masks = MaskPlane(camera.masks)
         self.motion = MotionGate()
-        self.tracker = ObjectTracker(min_hits=min_hits, quiet=quiet)
+        self.tracker = ObjectTracker(min_hits=min_hits, quiet=quiet, sure=sure)
         self.face_every = face_every
         self.visits: dict[int, Visit] = {}
         self.counters = Counters()
         self._faced: dict[int, float] = {}
         self._looked = float("-inf")
+        # A public-space camera keeps no clip: no face model may follow faces through it.
+        self.clips = (
+            ClipBuffer(min(camera.pre_roll, MAX_PRE_ROLL))
+            if camera.clips and not camera.public_space
+            else None
+        )
 
-    def look(self, frame: Frame) -> list[Change]:
+    def look(
+        self, frame: Frame, emit: Callable[[list[Change]], None] | None = None
+    ) -> list[Change]:
+        """What changed with this frame. `emit`: visits that start are handed to it at once,
+        before their faces are looked at (the alert does not wait for the face model); what
+        the faces said follows in the changes returned, as an update with the snapshot."""
         self.counters.frames += 1
         rgb = self.masks.blank(frame.rgb)
         moved = self.motion.moved(rgb)
@@ -178,7 +195,18 @@ class CameraSession:
         for track in step.started:
             if len(self.visits) >= MAX_VISITS:
                 continue
-            self.visits[track.id] = Visit(uuid.uuid4().hex[:16], track, touched=frame.t)
+            new = Visit(uuid.uuid4().hex[:16], track, touched=frame.t)
+            self.visits[track.id] = new
+            if self.clips is not None:
+                self.clips.pin(new.id, track.start)
+        if emit is not None:
+            early = [
+                self._change(EventPhase.START, self.visits[t.id], frame.t)
+                for t in step.started
+                if t.id in self.visits
+            ]
+            if early:
+                emit(early)
         people = [d.box for d in found if d.label == "person"]
         for track, d in step.seen:
             visit = self.visits.get(track.id)
@@ -187,7 +215,8 @@ class CameraSession:
             who_before = visit.who
             self._judge(visit, frame, rgb, d, people)
             if track in step.started:
-                changes.append(self._change(EventPhase.START, visit, frame.t))
+                phase = EventPhase.START if emit is None else EventPhase.UPDATE
+                changes.append(self._change(phase, visit, frame.t))
             elif visit.who != who_before:
                 changes.append(self._change(EventPhase.UPDATE, visit, frame.t))
                 visit.touched = frame.t
@@ -225,6 +254,8 @@ class CameraSession:
         if d.label == "person" and self.analyser is not None and self._face_due(visit, frame.t):
             keep, blur = self._faces(visit, rgb, d.box)
             judged = True
+            if self.clips is not None and keep and len(visit.keeps) < MAX_KEEPS:
+                visit.keeps.append((frame.t, tuple(keep)))
         if d.label == "person" and self.analyser is not None and not judged and visit.shot:
             return  # the best frame of a person is one whose faces were judged
         score = snapshot_score(rgb, d.box, d.score)
@@ -298,6 +329,8 @@ class CameraSession:
         visit = self.visits.pop(track.id, None)
         if visit is None:
             return []
+        if self.clips is not None:
+            visit.clip = self.clips.take(visit.id, track.last_seen, visit.keeps, self.masks)
         return [self._change(EventPhase.END, visit, track.last_seen)]
 
 

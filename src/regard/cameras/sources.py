@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
@@ -29,6 +29,9 @@ import numpy.typing as npt
 
 from regard.domain.cameras import Camera, redact_text
 from regard.errors import CameraSourceError
+
+if TYPE_CHECKING:
+    from regard.cameras.clips import ClipBuffer
 
 log = logging.getLogger("regard.cameras")
 
@@ -113,17 +116,26 @@ def _problem(camera: Camera, exc: BaseException) -> str:
 
 
 def decoded_frames(
-    container: Any, camera: Camera, stop: threading.Event | None = None
+    container: Any,
+    camera: Camera,
+    stop: threading.Event | None = None,
+    clips: ClipBuffer | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> Iterator[tuple[Any, float]]:
-    """(av frame, seconds into the stream) for every frame that decodes; bad packets skipped."""
+    """(av frame, seconds into the stream) for every frame that decodes; bad packets skipped.
+    `clips` is handed every packet as it came (stamped by `clock`, or its time in the file)."""
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
+    if clips is not None:
+        clips.opened(stream)
     bad = 0
     base: float | None = None
     try:
         for packet in container.demux(stream):
             if stop is not None and stop.is_set():
                 return
+            if clips is not None:
+                clips.add(packet, None if clock is None else clock())
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as exc:
@@ -146,14 +158,19 @@ def decoded_frames(
         raise CameraSourceError(camera.name, camera.shown_source, _problem(camera, exc)) from None
 
 
-def read_file(camera: Camera, path: Path, stop: threading.Event | None = None) -> Iterator[Frame]:
+def read_file(
+    camera: Camera,
+    path: Path,
+    stop: threading.Event | None = None,
+    clips: ClipBuffer | None = None,
+) -> Iterator[Frame]:
     """Every `1 / camera.detect_fps` seconds of a video file, as RGB frames (the frames in
     between are decoded, not converted)."""
     step = 1.0 / max(0.1, camera.detect_fps)
     container = open_container(camera, os.fspath(path))
     try:
         next_t = 0.0
-        for frame, t in decoded_frames(container, camera, stop):
+        for frame, t in decoded_frames(container, camera, stop, clips):
             if t + 1e-6 < next_t:
                 continue
             next_t = t + step
@@ -217,8 +234,10 @@ class LiveReader:
         camera: Camera,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
+        clips: ClipBuffer | None = None,
     ) -> None:
         self.camera = camera
+        self.clips = clips
         self.backoff = backoff or Backoff()
         self.clock = clock
         self.attempts = 0
@@ -266,7 +285,9 @@ class LiveReader:
                 container = open_container(self.camera)
                 try:
                     self.connected = True
-                    for frame, _t in decoded_frames(container, self.camera, self._stop):
+                    for frame, _t in decoded_frames(
+                        container, self.camera, self._stop, self.clips, self.clock
+                    ):
                         self.frames += 1
                         self.backoff.reset()
                         with self._fresh:

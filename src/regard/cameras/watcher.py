@@ -13,6 +13,7 @@ nothing dropped, and every event ended when its source ends.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -75,7 +76,11 @@ class Watcher:
         self.backoff = backoff
         self.faces = CameraFaces.nobody()
         self.readers: dict[str, LiveReader] = {}
-        self._queue: queue.Queue[tuple[Camera, Change]] = queue.Queue(QUEUE_SIZE)
+        # Starts first: an alert never waits behind the snapshots of visits that ended.
+        self._queue: queue.PriorityQueue[tuple[int, int, Camera, Change]] = queue.PriorityQueue(
+            QUEUE_SIZE
+        )
+        self._order = itertools.count()
         self._threads: list[threading.Thread] = []
 
     def current_faces(self) -> CameraFaces:
@@ -87,6 +92,8 @@ class Watcher:
         self, camera: Camera, path: Path, stop: threading.Event | None = None
     ) -> FileReport:
         self.faces = self.build_faces()
+        if self.writer.clips is not None:
+            self.writer.clips.inline = True  # each event is printed with its clip
         report = FileReport()
         clips = sorted(FolderClips(path, settle=0.0).pending()) if path.is_dir() else [path]
         for clip in clips:
@@ -94,7 +101,7 @@ class Watcher:
                 break
             session = self.sessions(camera, False)
             try:
-                for frame in read_file(camera, clip, stop):
+                for frame in read_file(camera, clip, stop, session.clips):
                     report.frames += 1
                     self._write_all(camera, session.look(frame), report)
             except CameraSourceError as exc:
@@ -132,7 +139,7 @@ class Watcher:
         try:
             while not stop.is_set() or self._busy():
                 try:
-                    camera, change = self._queue.get(timeout=0.25)
+                    _, _, camera, change = self._queue.get(timeout=0.25)
                 except queue.Empty:
                     pass
                 else:
@@ -140,7 +147,7 @@ class Watcher:
                 now = time.monotonic()
                 if now - refreshed >= REFRESH_EVERY:
                     refreshed = now
-                    self.faces = self.build_faces()
+                    self.refresh()
                 if self.retention is not None and now - retained >= RETENTION_EVERY:
                     retained = now
                     self.retention()
@@ -149,6 +156,14 @@ class Watcher:
             for thread in self._threads:
                 thread.join(timeout=20)
             self._drain()
+            if self.writer.clips is not None:
+                self.writer.clips.close()
+
+    def refresh(self) -> None:
+        """Read the household again (consents granted, withdrawn, people erased), and put
+        right what the sinks say of the last person each camera saw."""
+        self.faces = self.build_faces()
+        self.writer.last_people()
 
     def _busy(self) -> bool:
         return any(t.is_alive() for t in self._threads) or not self._queue.empty()
@@ -156,7 +171,7 @@ class Watcher:
     def _drain(self) -> None:
         while True:
             try:
-                camera, change = self._queue.get_nowait()
+                _, _, camera, change = self._queue.get_nowait()
             except queue.Empty:
                 return
             self._write(camera, change)
@@ -171,7 +186,8 @@ class Watcher:
         for change in changes:
             while True:
                 try:
-                    self._queue.put((camera, change), timeout=0.5)
+                    first = 0 if change.phase is EventPhase.START else 1
+                    self._queue.put((first, next(self._order), camera, change), timeout=0.5)
                     break
                 except queue.Full:
                     if change.phase is EventPhase.UPDATE or stop.is_set():
@@ -191,9 +207,9 @@ class Watcher:
             )
 
     def _live(self, camera: Camera, stop: threading.Event) -> None:
-        reader = LiveReader(camera, self.backoff()).start()
-        self.readers[camera.name] = reader
         session = self.sessions(camera, True)
+        reader = LiveReader(camera, self.backoff(), clips=session.clips).start()
+        self.readers[camera.name] = reader
         step = 1.0 / max(0.1, camera.detect_fps)
         try:
             while not stop.is_set():
@@ -204,7 +220,12 @@ class Watcher:
                     if session.tracker.busy:
                         self._send(camera, session.idle(time.time()), stop)
                     continue
-                self._send(camera, session.look(frame), stop)
+                changes = session.look(frame, lambda early: self._send(camera, early, stop))
+                self._send(camera, changes, stop)
+                if session.tracker.tentative:
+                    # Something was seen once: the next frame confirms it (or not) at once,
+                    # not a detection step later (the alert waits for that look).
+                    continue
                 stop.wait(max(0.0, step - (time.monotonic() - started)))
         finally:
             reader.stop()
@@ -229,7 +250,7 @@ class Watcher:
     def _read(self, camera: Camera, clip: Path, stop: threading.Event) -> Iterator[list[Change]]:
         session = self.sessions(camera, False)
         try:
-            for frame in read_file(camera, clip, stop):
+            for frame in read_file(camera, clip, stop, session.clips):
                 yield session.look(frame)
         except CameraSourceError as exc:
             log.warning("%s", exc)

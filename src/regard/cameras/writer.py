@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.atomic import private_dirs, write_atomically
+from regard.cameras.clips import ClipMaker
 from regard.cameras.session import Change, Visit
 from regard.domain.cameras import Camera, NightWindow, alert_wanted
 from regard.domain.events import UNKNOWN, CameraEvent, EventPhase, EventSink
@@ -65,6 +66,7 @@ class EventWriter:
         unknown_hours: float = UNKNOWN_HOURS,
         clock: Callable[[], float] = time.time,
         face_detector: Callable[[], FaceDetector] | None = None,
+        clips: ClipMaker | None = None,
     ) -> None:
         """`face_detector`: finds the faces to blur in snapshots (the anonymiser's sensitive
         detector); None: only the faces the sessions judged are blurred."""
@@ -78,21 +80,47 @@ class EventWriter:
         self.unknown_hours = unknown_hours
         self.clock = clock
         self.face_detector = face_detector
+        self.clips = clips
         self.alerted: dict[str, bool] = {}
         self.written = 0
 
     def recover(self) -> list[str]:
         """Events a previous watcher left open end where they were last seen."""
+        if self.clips is not None:
+            self.clips.sweep()
         with self.hold(), self.catalog.transaction():
             return self.catalog.cameras.close_open_events()
+
+    def last_people(self) -> None:
+        """Tell the sinks each camera's last person as the catalog has it now (a person who
+        withdrew their `camera` consent or was erased is named by no event any more)."""
+        with self.hold():
+            last = self.catalog.cameras.last_people()
+        for sink in self.sinks:
+            tell = getattr(sink, "last_people", None)
+            if tell is None:
+                continue
+            try:
+                tell(last)
+            except Exception:  # a sink's failure never stops the cameras
+                log.exception("sink %s failed", getattr(sink, "name", sink))
 
     def write(self, camera: Camera, change: Change) -> CameraEvent:
         event = change.event
         visit = change.visit
+        alert = self._alert(camera, event)
+        early = change.news and change.phase is EventPhase.START
+        if early:
+            # The alert goes out first: the blurred snapshot (a face search over the whole
+            # frame, a JPEG) follows as an update a moment later.
+            self._publish(event, EventPhase.START, alert)
         snapshot = self._snapshot(camera, event, visit)
         event = replace(event, snapshot=snapshot)
-        alert = self._alert(camera, event)
         ended = change.phase is EventPhase.END
+        take, visit.clip = (visit.clip if ended else None), None
+        clip_at = self._folder(camera, event) / f"{event.id}.mp4"
+        if take is not None and self.clips is not None and self.clips.inline:
+            event = replace(event, clip=self.clips.make(event.id, take, clip_at))
         crop = None
         if ended and event.who == UNKNOWN and visit.unknown_crop is not None and not visit.forget:
             crop = self._save(
@@ -112,9 +140,18 @@ class EventWriter:
             if ended and visit.faces_looked and self.audit is not None:
                 self._audit(camera, event, visit)
         self.written += 1
-        # Sinks and callers get the snapshot's full path (the catalog keeps it relative).
-        event = replace(event, snapshot=None if snapshot is None else self.root / snapshot)
-        if change.news:
+        if take is not None and self.clips is not None and not self.clips.inline:
+            self.clips.submit(event.id, take, clip_at)
+        # Sinks and callers get the files' full paths (the catalog keeps them relative).
+        event = replace(
+            event,
+            snapshot=None if snapshot is None else self.root / snapshot,
+            clip=None if event.clip is None else self.root / event.clip,
+        )
+        if early:
+            if snapshot is not None:
+                self._publish(event, EventPhase.UPDATE, alert)
+        elif change.news:
             self._publish(event, change.phase, alert)
         if ended:
             self.alerted.pop(event.id, None)

@@ -45,6 +45,7 @@ class EventItem(Result):
     live: bool
     score: float
     has_snapshot: bool
+    has_clip: bool = False  # a short clip with pre-roll, blurred as the snapshot
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -25,6 +25,9 @@ ALERTS = ("person", "pet", "car", "unknown-face", "known-face")
 DEFAULT_ALERTS = ("person", "pet", "car", "unknown-face", "known-face")
 DEFAULT_RETENTION_DAYS = 7
 DEFAULT_DETECT_FPS = 5.0
+DEFAULT_PRE_ROLL = 3.0
+#: Seconds of pre-roll a clip may have at most (they are held in memory, per camera).
+MAX_PRE_ROLL = 10.0
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
@@ -55,6 +58,8 @@ class Camera(Result):
     enabled: bool = True
     transport: str = "tcp"  # RTSP over TCP or UDP
     detect_fps: float = DEFAULT_DETECT_FPS
+    clips: bool = False  # keep a short clip of each event, blurred as its snapshot is
+    pre_roll: float = DEFAULT_PRE_ROLL  # seconds of the clip before the event began
     shown_source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +120,7 @@ class WatchOptions:
     gating: bool = True  # look only at frames that moved (or while a visit goes on)
     night: NightWindow = field(default_factory=NightWindow)
     min_hits: int = 2  # looks in a row that must find an object before it is a visit
+    sure: float = 0.6  # ... but one look is enough for an object found this confidently
     quiet: float = 5.0  # seconds unseen after which a visit ends
     backoff_first: float = 1.0  # seconds before reconnecting a camera, doubling ...
     backoff_most: float = 60.0  # ... up to this

@@ -61,8 +61,13 @@ class TrackerStep:
 
 
 class ObjectTracker:
-    def __init__(self, min_hits: int = 2, quiet: float = 5.0, min_iou: float = 0.2) -> None:
+    def __init__(
+        self, min_hits: int = 2, quiet: float = 5.0, min_iou: float = 0.2, sure: float = 1.1
+    ) -> None:
+        """`sure`: a detection this confident starts its visit at once, without waiting for
+        `min_hits` looks (the alert goes a look sooner)."""
         self.min_hits = min_hits
+        self.sure = sure
         self.quiet = quiet
         self.min_iou = min_iou
         self.tracks: list[Track] = []
@@ -72,6 +77,11 @@ class ObjectTracker:
     def busy(self) -> bool:
         """Is any object being followed (so every frame must be looked at, moving or not)?"""
         return bool(self.tracks)
+
+    @property
+    def tentative(self) -> bool:
+        """Was something seen once, not yet confirmed (the next look decides: soon is better)?"""
+        return any(not t.confirmed for t in self.tracks)
 
     def update(self, t: float, detections: Sequence[ObjectDetection]) -> TrackerStep:
         pairs = []
@@ -123,7 +133,7 @@ class ObjectTracker:
                 continue
             track = Track(self._next, kind, t, t, d.box, d.score, labels=Counter([d.label]))
             self._next += 1
-            if self.min_hits <= 1:
+            if self.min_hits <= 1 or d.score >= self.sure:
                 track.confirmed = True
                 started.append(track)
                 seen.append((track, d))

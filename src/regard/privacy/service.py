@@ -3,6 +3,7 @@ the audit log and the record of processing. The engine exposes this as `engine.p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,7 @@ class PrivacyService:
         self.policy = policy
         self.acting = acting
         self.probes = probes
+        self.library_root = library_root
         self.eraser = Eraser(
             catalog=catalog,
             vectors=vectors,
@@ -117,7 +119,23 @@ class PrivacyService:
     def withdraw(self, subject: str, purposes: str | None = None) -> ConsentWithdrawn:
         result = self.consent.withdraw(subject, purposes)
         self.gate.refresh()
+        if "camera" in result.withdrawn and "camera" not in result.still_allowed:
+            self.forget_on_cameras([result.subject])
         return result
+
+    def forget_on_cameras(self, names: list[str]) -> int:
+        """Camera events that named these people name nobody now, and their snapshots and
+        clips (which showed their faces unblurred) are deleted; how many events. A running
+        watcher stops naming them, on MQTT too, when it next reads the household (30 s)."""
+        with self.catalog.transaction():
+            events = self.catalog.cameras.naming(names)
+            for event in events:
+                self.catalog.cameras.forget_who(event.id, time.time())
+        for event in events:
+            for path in (event.snapshot, event.clip):
+                if path is not None:
+                    (self.library_root / path).unlink(missing_ok=True)
+        return len(events)
 
     def consents(self) -> list[ConsentSubject]:
         """Everyone in the consent ledger, what they allow today, and their records."""
@@ -164,20 +182,26 @@ class PrivacyService:
                 "To confirm, type the person's name (or id) exactly as shown."
             )
         try:
-            return self.eraser.erase(people, faces, with_photos=with_photos, what=f"person {ref}")
+            receipt = self.eraser.erase(
+                people, faces, with_photos=with_photos, what=f"person {ref}"
+            )
         finally:
             self.gate.refresh()
+        self.forget_on_cameras([p.name for p in people if p.name])
+        return receipt
 
     def erase_face(
         self, photo: Path, *, face_index: int | None = None, with_photos: bool = False
     ) -> ErasureReceipt:
         people, faces = self.eraser.targets_for_face(self.probes.face(photo, face_index))
         try:
-            return self.eraser.erase(
+            receipt = self.eraser.erase(
                 people, faces, with_photos=with_photos, what=f"the face in {photo.name}"
             )
         finally:
             self.gate.refresh()
+        self.forget_on_cameras([p.name for p in people if p.name])
+        return receipt
 
     def erasure_preview(
         self, ref: str | None, photo: Path | None, face_index: int | None = None

@@ -23,12 +23,14 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from regard.cameras.clips import ClipMaker
 from regard.cameras.session import CameraSession
 from regard.cameras.sources import Backoff
 from regard.cameras.watcher import FileReport, Watcher
 from regard.cameras.writer import EventWriter
 from regard.context import LibraryContext
 from regard.domain.cameras import (
+    MAX_PRE_ROLL,
     Camera,
     UnknownFace,
     WatchOptions,
@@ -74,6 +76,10 @@ class CameraService:
         self.blur_detector: Callable[[], FaceDetector] = cache(
             lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         )
+        # ... and the clip writer's, on its own thread.
+        self.clip_detector: Callable[[], FaceDetector] = cache(
+            lambda: models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
+        )
 
     # --- set-up --------------------------------------------------------------------------------
 
@@ -102,6 +108,7 @@ class CameraService:
             raise InvalidRequestError(
                 "--keep-days is at least 1.", web="A camera's events are kept 1 day at least."
             )
+        check_clips(camera)
         with self.c.catalog.transaction():
             if self.c.catalog.cameras.get(camera.name) is not None:
                 raise CameraExistsError(camera.name)
@@ -121,6 +128,7 @@ class CameraService:
         """Change a camera's settings (masks, alerts, enabled, ...)."""
         with self.c.catalog.transaction():
             camera = replace(self.get(name), **changes)  # type: ignore[arg-type]
+            check_clips(camera)
             self.c.catalog.cameras.save(camera)
         return camera
 
@@ -218,6 +226,12 @@ class CameraService:
             sinks=sinks,
             night=o.night,
             face_detector=self.blur_detector,
+            clips=ClipMaker(
+                root=self.root,
+                catalog=self.c.catalog,
+                hold=hold or self.hold,
+                detector=self.clip_detector,
+            ),
         )
 
         def session(camera: Camera, live: bool) -> CameraSession:
@@ -231,6 +245,7 @@ class CameraService:
                 lock=self._models_lock,
                 min_hits=o.min_hits,
                 quiet=o.quiet,
+                sure=o.sure if live else 1.1,
             )
 
         def build_faces() -> CameraFaces:
@@ -254,21 +269,28 @@ class CameraService:
         camera: str | None = None,
         sinks: Sequence[EventSink] = (),
         options: WatchOptions | None = None,
+        clips: float | None = None,
     ) -> FileReport:
         """Read a video file or a folder of clips once, as camera `camera` (its masks, alerts
-        and public-space flag) or as a camera named after the file that alerts on everything."""
+        and public-space flag) or as a camera named after the file that alerts on everything.
+        `clips`: keep a clip of each event with this many seconds of pre-roll."""
         watcher = self.watcher(sinks, options)
-        return watcher.run_file(self.adhoc(path, camera), path)
+        return watcher.run_file(self.adhoc(path, camera, clips), path)
 
-    def adhoc(self, path: Path, camera: str | None = None) -> Camera:
+    def adhoc(self, path: Path, camera: str | None = None, clips: float | None = None) -> Camera:
         """A file or folder read as camera `camera` (its settings, this source), or as a
-        camera named after it that alerts on everything."""
+        camera named after it that alerts on everything; with clips if `clips` (pre-roll)."""
         if not path.exists():
             raise InvalidRequestError(f"{path}: no such file or folder.")
         if camera is not None:
-            return replace(self.get(camera), source=str(path.absolute()))
-        name = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem if path.is_file() else path.name)
-        return Camera(name.strip("-")[:40] or "clip", str(path.absolute()))
+            chosen = replace(self.get(camera), source=str(path.absolute()))
+        else:
+            name = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem if path.is_file() else path.name)
+            chosen = Camera(name.strip("-")[:40] or "clip", str(path.absolute()))
+        if clips is not None:
+            chosen = replace(chosen, clips=True, pre_roll=clips)
+            check_clips(chosen)
+        return chosen
 
     def watch(
         self,
@@ -312,6 +334,20 @@ class Watching:
     def stop(self, timeout: float = 30.0) -> None:
         self.stop_event.set()
         self.thread.join(timeout)
+
+
+def check_clips(camera: Camera) -> None:
+    if not 0 <= camera.pre_roll <= MAX_PRE_ROLL:
+        raise InvalidRequestError(
+            f"--pre-roll is 0 to {MAX_PRE_ROLL:g} seconds (they are held in memory).",
+            web=f"A clip starts 0 to {MAX_PRE_ROLL:g} seconds before its event.",
+        )
+    if camera.clips and camera.public_space:
+        raise InvalidRequestError(
+            "A public-space camera keeps no clips: its faces could not be blurred in every "
+            "frame without a face model, which it never runs. Leave out --clips.",
+            web="A public-space camera keeps no clips (it never runs a face model to blur them).",
+        )
 
 
 def parse_since(text: str, now: datetime) -> float:

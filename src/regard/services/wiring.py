@@ -14,6 +14,7 @@ from regard.pipeline.places import Gazetteer
 from regard.privacy.erasure import PhotosChanged
 from regard.privacy.service import PrivacyService
 from regard.services.alerts import Alerts
+from regard.services.alerts.service import FOLLOW_LIMIT
 from regard.services.cameras import CameraService, Hold
 from regard.services.export import Exporter
 from regard.services.library import LibraryView
@@ -108,6 +109,10 @@ def build_services(
             cameras.shown(e) for e, _, _ in c.catalog.cameras.events(limit=limit)
         ],
         stored_event=c.catalog.cameras.event,
+        recent=lambda since: [
+            (cameras.shown(e), at)
+            for e, _, at in c.catalog.cameras.events(since=since, limit=FOLLOW_LIMIT)
+        ],
     )
     return Services(
         privacy=privacy,

@@ -16,7 +16,7 @@ from regard.storage.sql import Connection
 
 _CAMERA_COLUMNS = (
     "name, source, alerts, night_only, public_space, masks, retention_days, enabled, transport,"
-    " detect_fps"
+    " detect_fps, clips, pre_roll"
 )
 _EVENT_COLUMNS = (
     "id, camera, kind, label, who, start_time, end_time, last_seen, live, score, snapshot,"
@@ -32,7 +32,7 @@ class SqliteCameras:
 
     def add(self, camera: Camera, at: float) -> None:
         self._db.execute(
-            f"INSERT INTO cameras ({_CAMERA_COLUMNS}, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO cameras ({_CAMERA_COLUMNS}, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (*_camera_values(camera), at),
         )
 
@@ -40,8 +40,8 @@ class SqliteCameras:
         values = _camera_values(camera)
         self._db.execute(
             "UPDATE cameras SET source = ?, alerts = ?, night_only = ?, public_space = ?,"
-            " masks = ?, retention_days = ?, enabled = ?, transport = ?, detect_fps = ?"
-            " WHERE name = ?",
+            " masks = ?, retention_days = ?, enabled = ?, transport = ?, detect_fps = ?,"
+            " clips = ?, pre_roll = ? WHERE name = ?",
             (*values[1:], values[0]),
         )
 
@@ -139,6 +139,42 @@ class SqliteCameras:
         )
         return [_event(r) for r in rows]
 
+    def set_clip(self, event_id: str, clip: Path, recorded_at: float) -> bool:
+        """The event's clip is written (it is news again: the web app's list follows
+        `recorded_at`); False if the event is gone (retention, erasure) meanwhile."""
+        done = self._db.execute(
+            "UPDATE camera_events SET clip = ?, recorded_at = ? WHERE id = ?",
+            (str(clip), recorded_at, event_id),
+        )
+        return done.rowcount > 0
+
+    def naming(self, names: list[str]) -> list[CameraEvent]:
+        """The events whose `who` is one of `names`."""
+        out: list[CameraEvent] = []
+        for name in names:
+            rows = self._db.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM camera_events WHERE who = ?", (name,)
+            )
+            out += [_event(r) for r in rows]
+        return out
+
+    def forget_who(self, event_id: str, recorded_at: float) -> None:
+        """The event no longer names anyone, and its pictures are gone (the person named
+        withdrew their `camera` consent or was erased)."""
+        self._db.execute(
+            "UPDATE camera_events SET who = NULL, snapshot = NULL, clip = NULL,"
+            " recorded_at = ? WHERE id = ?",
+            (recorded_at, event_id),
+        )
+
+    def last_people(self) -> dict[str, str]:
+        """Each camera's last person event's `who` that names someone (or `unknown`)."""
+        rows = self._db.execute(
+            "SELECT camera, who FROM camera_events WHERE kind = 'person' AND who IS NOT NULL"
+            " ORDER BY recorded_at"
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def delete_events(self, ids: list[str]) -> None:
         for event_id in ids:
             self._db.execute("DELETE FROM camera_events WHERE id = ?", (event_id,))
@@ -190,6 +226,8 @@ def _camera_values(c: Camera) -> tuple[object, ...]:
         int(c.enabled),
         c.transport,
         c.detect_fps,
+        int(c.clips),
+        c.pre_roll,
     )
 
 
@@ -207,6 +245,8 @@ def _camera(r: sqlite3.Row) -> Camera:
         enabled=bool(r["enabled"]),
         transport=r["transport"],
         detect_fps=float(r["detect_fps"]),
+        clips=bool(r["clips"]),
+        pre_roll=float(r["pre_roll"]),
     )
 
 

@@ -462,6 +462,12 @@ MIGRATIONS: tuple[str, ...] = (
         exposure        REAL NOT NULL
     );
     """,
+    # 15 (cameras' clips, issue 13): a camera may keep a short clip of each event, with this many
+    # seconds before it began (pre-roll), blurred as its snapshot is.
+    """
+    ALTER TABLE cameras ADD COLUMN clips INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cameras ADD COLUMN pre_roll REAL NOT NULL DEFAULT 3.0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

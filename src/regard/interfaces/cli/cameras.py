@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from regard.domain.cameras import (
+    DEFAULT_PRE_ROLL,
     Camera,
     NightWindow,
     WatchOptions,
@@ -32,6 +33,19 @@ cameras_app = typer.Typer(
 )
 
 NameArg = Annotated[str, typer.Argument(help="The camera's name, e.g. door.")]
+
+ClipsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clips",
+        help="Keep a short clip of each event, faces blurred as in snapshots (memory: the "
+        "camera's bit rate times about 70 s; the clips being recorded 48 MB at most).",
+    ),
+]
+PreRollOpt = Annotated[
+    float,
+    typer.Option("--pre-roll", help="Seconds of a clip before its event began (0 to 10)."),
+]
 
 
 @cameras_app.callback(invoke_without_command=True)
@@ -72,6 +86,8 @@ def cameras_add(
     ] = 7,
     transport: Annotated[str, typer.Option(help="RTSP over tcp or udp.")] = "tcp",
     fps: Annotated[float, typer.Option(help="Frames looked at each second.")] = 5.0,
+    clips: ClipsOpt = False,
+    pre_roll: PreRollOpt = DEFAULT_PRE_ROLL,
     as_json: JsonOpt = False,
 ) -> None:
     """Set up a camera. Its address may hold a password: Regard never shows or logs it."""
@@ -87,9 +103,27 @@ def cameras_add(
                 retention_days=keep_days,
                 transport=transport,
                 detect_fps=fps,
+                clips=clips,
+                pre_roll=pre_roll,
             )
         )
         _show(run.out, camera, as_json, "Added")
+
+
+@cameras_app.command("clips")
+def cameras_clips(
+    ctx: typer.Context,
+    name: NameArg,
+    off: Annotated[bool, typer.Option("--off", help="Keep no more clips.")] = False,
+    pre_roll: PreRollOpt = DEFAULT_PRE_ROLL,
+    as_json: JsonOpt = False,
+) -> None:
+    """Keep a short clip of each event (from --pre-roll seconds before it to 2 s after),
+    faces blurred as in snapshots; kept as long as the camera's events."""
+    run: Invocation = ctx.obj
+    with run.user_errors(as_json), run.open_engine() as engine:
+        camera = engine.cameras.change(name, clips=not off, pre_roll=pre_roll)
+        _show(run.out, camera, as_json, "Clips off for" if off else "Clips on for")
 
 
 @cameras_app.command("list")
@@ -203,6 +237,8 @@ def _show(out: Console, camera: Camera, as_json: bool, verb: str) -> None:
         out.print("  public space: object alerts only, no face is ever looked at")
     for mask in camera.masks:
         out.print(f"  mask: {mask.as_text()}")
+    if camera.clips:
+        out.print(f"  clips: from {camera.pre_roll:g} s before each event to 2 s after it")
     out.print(f"  events kept {camera.retention_days} days" + ("" if camera.enabled else "; off"))
 
 
@@ -249,6 +285,7 @@ def event_line(event: CameraEvent, root: Path | None = None) -> dict[str, Any]:
         "start": round(event.start, 3),
         "end": None if event.end is None else round(event.end, 3),
         "snapshot": None if snapshot is None else str(snapshot),
+        "clip": None if event.clip is None else str(event.clip),
         "id": event.id,
         "score": event.score,
         "box": None if event.box is None else list(event.box),
@@ -274,11 +311,16 @@ def watch(
     no_gating: Annotated[
         bool, typer.Option("--no-gating", help="Look at every frame, moving or not.")
     ] = False,
+    clips: Annotated[
+        bool, typer.Option("--clips", help="Keep a clip of each event of PATH (see cameras add).")
+    ] = False,
+    pre_roll: PreRollOpt = DEFAULT_PRE_ROLL,
     as_json: JsonOpt = False,
 ) -> None:
     """Watch every enabled camera until Ctrl-C; or read a file or a folder of clips."""
     run: Invocation = ctx.obj
     options = WatchOptions(gating=not no_gating, night=NightWindow.parse(night))
+    kept = pre_roll if clips else None
     with run.user_errors(as_json), run.open_engine(create=True) as engine:
         if not engine.cameras.faces_allowed():
             run.err.print(
@@ -287,7 +329,7 @@ def watch(
             )
         if path is not None and (once or path.is_file()):
             sinks = [JsonLines()] if as_json else []
-            report = engine.cameras.watch_file(path, camera, sinks, options)
+            report = engine.cameras.watch_file(path, camera, sinks, options, clips=kept)
             for problem in report.errors:
                 run.err.print(f"[bold yellow]skipped:[/] {render.escape(str(problem))}")
             if not as_json:
@@ -297,7 +339,7 @@ def watch(
             return
         stop = threading.Event()
         live: list[EventSink] = [JsonLines()] if as_json else [Printed(run.out)]
-        chosen = None if path is None else [engine.cameras.adhoc(path, camera)]
+        chosen = None if path is None else [engine.cameras.adhoc(path, camera, kept)]
         if not as_json:
             shown = [c.name for c in chosen or engine.cameras.all() if c.enabled]
             if not shown:
@@ -386,7 +428,7 @@ def _events_table(out: Console, rows: list[CameraEvent]) -> None:
         out.print("No events.")
         return
     table = Table(title=f"{len(rows)} events", title_justify="left")
-    for column in ("camera", "what", "who", "start", "end", "snapshot"):
+    for column in ("camera", "what", "who", "start", "end", "snapshot", "clip"):
         table.add_column(column)
     for e in rows:
         table.add_row(
@@ -396,6 +438,7 @@ def _events_table(out: Console, rows: list[CameraEvent]) -> None:
             _when(e.start, e.live),
             "-" if e.end is None else _when(e.end, e.live),
             render.escape(str(e.snapshot or "-")),
+            render.escape(str(e.clip or "-")),
         )
     out.print(table)
 

@@ -497,3 +497,60 @@ class FrameCanvas:
         with protected(u, chroma_at, half_protect), protected(v, chroma_at, half_protect):
             blur_rect_in_place(u, chroma, how, cells, half_core)
             blur_rect_in_place(v, chroma, how, cells, half_core)
+
+
+@dataclass(frozen=True, slots=True)
+class FramesIn:
+    """Frames that come from elsewhere than a file (a camera's clip, decoded from packets kept
+    in memory): their rate and time base, standing in for the input stream."""
+
+    average_rate: Fraction
+    time_base: Fraction
+    frames: int = 0
+    guessed_rate: Fraction | None = None
+
+
+def anonymise_frames(
+    frames: Iterator[av.VideoFrame],
+    stream: FramesIn,
+    output: Path,
+    detector: FaceDetector,
+    *,
+    settings: VideoSettings | None = None,
+    keep_at: KeepAt | None = None,
+) -> int:
+    """Write `output` (an MP4) from `frames` (each with its pts in `stream.time_base`), every
+    face blurred but those `keep_at` names, as `anonymise_video` does; written beside it and
+    renamed into place when complete (nothing half-written is ever there). How many frames
+    were written; none: nothing is written."""
+    s = settings or VideoSettings()
+    fd, tmp_name = tempfile.mkstemp(
+        dir=output.parent, prefix=f".{output.stem}.", suffix=output.suffix
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        job = _Job(output, stream, None, detector, s, None, time.perf_counter())  # type: ignore[arg-type]
+        job.keep_at = keep_at
+        with av.open(tmp_name, "w", options={"movflags": "+faststart"}) as out:
+            job.out = out
+            job.muxer = BackgroundMuxer(out)
+            try:
+                for frame in frames:
+                    job._frame(frame)
+                if job.vout is not None:
+                    while job.pending:
+                        job._write(job.pending.popleft())
+                    job.muxer.frame(job.vout, None)
+            except BaseException:
+                job.muxer.abandon()
+                raise
+            job.muxer.close()
+        if job.frames_written == 0:
+            tmp.unlink(missing_ok=True)
+            return 0
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return job.frames_written

@@ -111,6 +111,7 @@ class MqttSink(QueuedSink):
         self._cameras = list(dict.fromkeys(cameras))
         self._open: Counter[tuple[str, str]] = Counter()  # (camera, kind) -> events going on
         self._seen: dict[str, EventKind] = {}  # event id -> kind, of events going on
+        self._named: dict[str, str] = {}  # camera -> what its last_person says ("": nothing)
         self._state_lock = threading.Lock()
         self._connected = threading.Event()
         self._refused: str | None = None
@@ -257,6 +258,8 @@ class MqttSink(QueuedSink):
         messages.append((f"{base}/{event.kind.value}", self._state(event, phase), True))
         if event.kind is EventKind.PERSON and event.who is not None:
             messages.append((f"{base}/last_person", event.who, True))
+            with self._state_lock:
+                self._named[event.camera] = event.who
         if phase is not EventPhase.END:
             jpeg = snapshot_bytes(event, self.library_root)
             if jpeg:
@@ -264,6 +267,32 @@ class MqttSink(QueuedSink):
         infos = [self.client.publish(t, p, qos=1, retain=r) for t, p, r in messages]
         for info in infos:
             info.wait_for_publish(self.timeout)  # raises if the broker never acknowledged
+
+    def last_people(self, last: dict[str, str]) -> None:
+        """Each camera's last person as the library has it now (`{camera: who}`): a person
+        who withdrew their `camera` consent or was erased is in no event any more, so a
+        retained `last_person` that named them is replaced (or cleared: an empty retained
+        message), and the retained snapshot that showed their face goes with it."""
+        if not self._connected.is_set():
+            return
+        with self._state_lock:
+            cameras = list(dict.fromkeys([*self._cameras, *last]))
+            changes = []
+            for camera in cameras:
+                now = last.get(camera, "")
+                was = self._named.get(camera)
+                if was == now:
+                    continue
+                self._named[camera] = now
+                changes.append((camera, now, was))
+        infos = []
+        for camera, now, was in changes:
+            base = f"{self.settings.prefix}/{topic_part(camera)}"
+            infos.append(self.client.publish(f"{base}/last_person", now, qos=1, retain=True))
+            if was is not None:  # it named someone who is gone: so may its snapshot
+                infos.append(self.client.publish(f"{base}/snapshot", b"", qos=1, retain=True))
+        for info in infos:
+            info.wait_for_publish(self.timeout)
 
     def _state(self, event: CameraEvent, phase: EventPhase) -> str:
         """ON while an event of its kind goes on on the camera, OFF once the last ended.

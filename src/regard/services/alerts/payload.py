@@ -25,6 +25,7 @@ def event_json(event: CameraEvent, phase: EventPhase) -> dict[str, Any]:
         "box": list(event.box) if event.box is not None else None,
         "zones": list(event.zones),
         "has_snapshot": event.snapshot is not None,
+        "has_clip": event.clip is not None,
     }
 
 

@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,6 +38,10 @@ PREFIX = "alerts.sink."
 SEAL_CONTEXT = "alerts.sink.password"
 #: How many stored events the list reads at most (newest first).
 STORED_LIMIT = 5000
+#: How many events written since the last look `follow` reads at most.
+FOLLOW_LIMIT = 500
+#: Seconds between two looks at the catalog for events another watcher wrote.
+FOLLOW_EVERY = 1.0
 
 
 def event_item(pushed: Pushed) -> EventItem:
@@ -54,6 +59,7 @@ def event_item(pushed: Pushed) -> EventItem:
         live=d["live"],
         score=d["score"],
         has_snapshot=d["has_snapshot"],
+        has_clip=d["has_clip"],
     )
 
 
@@ -68,6 +74,7 @@ class Alerts:
         stored: Callable[[int], list[CameraEvent]] | None = None,
         stored_event: Callable[[str], CameraEvent | None] | None = None,
         resolver: Callable[..., Any] | None = None,
+        recent: Callable[[float], list[tuple[CameraEvent, float]]] | None = None,
     ) -> None:
         """`stored`: the events the watcher stored, newest first (their snapshots' paths in
         full); `stored_event`: one of them by id. The list of events is those, each in the
@@ -80,6 +87,10 @@ class Alerts:
         self._stored = stored
         self._stored_event = stored_event
         self._resolver = resolver
+        self._recent = recent
+        self._followed = time.time()  # events written before the server started are listed
+        self._looked = 0.0
+        self._follow_lock = threading.Lock()
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -286,6 +297,49 @@ class Alerts:
         ok = sink.stats.sent == 2
         return SinkTest(name, ok, None if ok else sink.stats.last_error or "timed out")
 
+    # --- events another watcher wrote ----------------------------------------------------------
+
+    def follow(self) -> int:
+        """Push to the open Events pages what a watcher wrote in the catalog since the last
+        look and they have not seen (a `regard watch` in another process; a clip written
+        after its event ended; an event that no longer names someone); at most once a
+        `FOLLOW_EVERY`. How many were pushed."""
+        if self._recent is None:
+            return 0
+        with self._follow_lock:
+            now = time.monotonic()
+            if now - self._looked < FOLLOW_EVERY:
+                return 0
+            self._looked = now
+            since = self._followed
+            with self._hold():
+                rows = self._recent(since)
+            latest = self.broadcaster.latest()
+            pushed = 0
+            for event, at in sorted(rows, key=lambda r: r[1]):
+                self._followed = max(self._followed, at)
+                seen = latest.get(event.id)
+                if seen is not None and _same_state(seen.event, event):
+                    continue
+                if event.end is not None:
+                    phase = EventPhase.END
+                else:
+                    phase = EventPhase.START if seen is None else EventPhase.UPDATE
+                self.broadcaster.publish(event, phase)
+                pushed += 1
+            return pushed
+
+    def clip(self, event_id: str) -> Path | None:
+        """The clip of an event, if it has one (and it still exists)."""
+        event = None
+        if self._stored_event is not None:
+            with self._hold():
+                event = self._stored_event(event_id)
+        if event is None or event.clip is None:
+            return None
+        path = event.clip if event.clip.is_absolute() else self.library_root / event.clip
+        return path if path.is_file() else None
+
     # --- the list of events ------------------------------------------------------------------
 
     def history(
@@ -298,6 +352,7 @@ class Alerts:
         since: float | None = None,
         until: float | None = None,
     ) -> EventPage:
+        self.follow()
         items = self._items()
         cameras = sorted({i.camera for i in items})
         chosen = [
@@ -336,6 +391,16 @@ class Alerts:
         path = event.snapshot
         path = path if path.is_absolute() else self.library_root / path
         return path if path.is_file() else None
+
+
+def _same_state(a: CameraEvent, b: CameraEvent) -> bool:
+    """Would a page show `a` and `b` alike (a stored event the live stream pushed already)?"""
+    return (a.end, a.who, a.snapshot is None, a.clip is None) == (
+        b.end,
+        b.who,
+        b.snapshot is None,
+        b.clip is None,
+    )
 
 
 def _fields(event: CameraEvent) -> dict[str, Any]:

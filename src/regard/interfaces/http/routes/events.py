@@ -1,4 +1,4 @@
-"""Camera events: the list, the live stream pushed to open browsers, and snapshots.
+"""Camera events: the list, the live stream pushed to open browsers, snapshots and clips.
 
 The stream is Server-Sent Events (`text/event-stream`): one `camera-event` message per event
 published (its `id` is the event's sequence number, so a browser that reconnects sends
@@ -10,6 +10,7 @@ Everything here needs the `view` permission, as photos do; snapshots are served 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -63,7 +64,8 @@ def stream(
     """Events as they happen, as Server-Sent Events (`camera-event` messages whose data is an
     event of `GET /api/events`); after a reconnection, from `Last-Event-ID` on."""
     with allowed(request, session, Permission.VIEW, "see camera events") as engine:
-        broadcaster = engine.alerts.broadcaster
+        alerts = engine.alerts
+        broadcaster = alerts.broadcaster
     host = host_of(request)
     cookie = request.cookies.get(COOKIE)
     try:
@@ -90,6 +92,9 @@ def stream(
         yield f"retry: 3000\n: connected, events after {after}\n\n"
         quiet_since = time.monotonic()
         while not broadcaster.closed and not stopping():
+            # What a watcher in another process (`regard watch`) wrote reaches the page too:
+            # the catalog is looked at once a second for all the streams.
+            await asyncio.to_thread(alerts.follow)
             # Short waits: a server stopping (Ctrl-C) ends the stream within a second.
             new = await broadcaster.wait(after, min(1.0, HEARTBEAT))
             if await request.is_disconnected() or stopping():
@@ -131,3 +136,20 @@ def snapshot(event_id: EventId, session: SessionDep, request: Request) -> Respon
             404, f"There is no camera event {event_id}, or it has no snapshot (any more)."
         )
     return FileResponse(path, media_type="image/jpeg")
+
+
+@router.get(
+    "/events/{event_id}/clip",
+    tags=["cameras"],
+    responses={200: {"content": {"video/mp4": {}}}},
+)
+def clip(event_id: EventId, session: SessionDep, request: Request) -> Response:
+    """The event's short clip (from a few seconds before it began), as an MP4: faces blurred
+    in every frame but those of household members who consented to `camera`."""
+    with allowed(request, session, Permission.VIEW, "see camera events") as engine:
+        path = engine.alerts.clip(event_id)
+    if path is None:
+        raise HTTPException(
+            404, f"There is no camera event {event_id}, or it has no clip (any more)."
+        )
+    return FileResponse(path, media_type="video/mp4")

@@ -69,8 +69,37 @@ function card(event) {
       event.end === null || event.end === undefined
         ? h("p", { class: "event-live", text: "Going on now" })
         : null,
+      event.has_clip ? clipButton(event, title) : null,
     ),
   );
+}
+
+// The clip replaces the snapshot in its card when asked for (never loaded before: a page of
+// events does not download every clip).
+function clipButton(event, title) {
+  const play = button("Play clip", { class: "small event-play" });
+  play.addEventListener("click", () => {
+    const cardEl = play.closest(".event-card");
+    const shown = cardEl && cardEl.querySelector(".event-snapshot");
+    if (!shown || shown.tagName === "VIDEO") return;
+    const video = h("video", {
+      class: "event-snapshot event-clip",
+      src: `/api/events/${encodeURIComponent(event.id)}/clip`,
+      controls: true,
+      autoplay: true,
+      muted: true,
+      playsinline: true,
+      preload: "metadata",
+      width: 320,
+      height: 180,
+      "aria-label": `Clip: ${title}`,
+    });
+    video.muted = true;
+    shown.replaceWith(video);
+    play.hidden = true;
+    video.focus();
+  });
+  return play;
 }
 
 function dayRange(day) {
@@ -132,7 +161,7 @@ export async function eventsPage(ctx) {
     h("p", {
       class: "lead",
       text:
-        "What your cameras saw, decided on this machine. Faces are blurred in snapshots " +
+        "What your cameras saw, decided on this machine. Faces are blurred in snapshots and clips " +
         "except those of household members who agreed to be recognised by the cameras.",
     }),
     filterForm,
@@ -165,10 +194,12 @@ export async function eventsPage(ctx) {
   function put(event, { atTop }) {
     const el = card(event);
     const old = shown.get(event.id);
-    // An event's end does not change its snapshot: keep the image already loaded.
-    const oldImg = old && event.phase === "end" ? old.querySelector("img.event-snapshot") : null;
+    // An event's end does not change its snapshot: keep the image (or the clip playing).
+    const oldImg =
+      old && event.phase === "end" ? old.querySelector("img.event-snapshot, video") : null;
     const newImg = el.querySelector("img.event-snapshot");
     if (oldImg && newImg) newImg.replaceWith(oldImg);
+    if (oldImg && oldImg.tagName === "VIDEO") el.querySelector(".event-play")?.remove();
     if (old) old.replaceWith(el);
     else if (atTop) list.prepend(el);
     else list.append(el);
