@@ -78,13 +78,23 @@ def active_purposes(records: Sequence[ConsentRecord], today: date) -> frozenset[
     )
 
 
+def allowed_purposes(
+    policy: Policy, records: Sequence[ConsentRecord], today: date
+) -> frozenset[Purpose]:
+    """What a person with this ledger may be identified for under `policy`. In a household
+    library the owner attests for their own family and friends: until a consent is recorded
+    for them, everything but what they withdrew (withdrawing recaps alone leaves them grouped
+    and found); once one is, the ledger alone says."""
+    if policy is Policy.HOUSEHOLD and not any(r.action == "grant" for r in records):
+        return ALL_PURPOSES - {p for r in records for p in r.purposes}
+    return active_purposes(records, today)
+
+
 def permitted(
     policy: Policy, records: Sequence[ConsentRecord], purpose: Purpose, today: date
 ) -> bool:
     """May a person with this ledger be identified for `purpose` under `policy`?"""
-    if policy is Policy.HOUSEHOLD and not records:
-        return True  # the household owner attests for their own family and friends
-    return purpose in active_purposes(records, today)
+    return purpose in allowed_purposes(policy, records, today)
 
 
 @dataclass(frozen=True, slots=True)

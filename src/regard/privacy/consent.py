@@ -18,7 +18,13 @@ from typing import Any
 
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
-from regard.domain.privacy import Policy, Purpose, active_purposes, parse_purposes
+from regard.domain.privacy import (
+    Policy,
+    Purpose,
+    active_purposes,
+    allowed_purposes,
+    parse_purposes,
+)
 from regard.domain.rights import ConsentGranted, ConsentRecordInfo, ConsentSubject, ConsentWithdrawn
 from regard.errors import PrivacyRequestError
 from regard.files import file_sha256
@@ -196,9 +202,8 @@ class ConsentLedger:
 
     def withdraw(self, subject: str, purposes: str | None = None) -> ConsentWithdrawn:
         name, person = self._subject(subject)
-        before = active_purposes(self.policy.ledger(name), self.policy.today())
-        if not self.policy.ledger(name) and self.policy.current is Policy.HOUSEHOLD:
-            before = frozenset(Purpose)  # no record yet: everything was allowed
+        policy, today = self.policy.current, self.policy.today()
+        before = allowed_purposes(policy, self.policy.ledger(name), today)
         chosen = parse_purposes(purposes) if purposes else frozenset(Purpose)
         removed = {"embeddings": 0, "templates": 0, "faces_outside_person": 0}
         kept = 0
@@ -218,7 +223,7 @@ class ConsentLedger:
                     "expires": None,
                 }
             )
-            left = active_purposes(self.policy.ledger(name), self.policy.today())
+            left = allowed_purposes(policy, self.policy.ledger(name), today)
             if person is not None and not left:
                 theirs = self.catalog.privacy.faces_of_person(person.id)
                 outside = self._look_alike(person.id, set(theirs))

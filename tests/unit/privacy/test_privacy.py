@@ -202,3 +202,22 @@ def test_a_photo_page_does_not_name_who_withdrew(tmp_path, album):
         e.privacy.withdraw("Ann", "grouping")
         shown = e.photo_detail(photo.id)["faces"][0]
         assert shown["name"] is None and shown["person"] is None
+
+
+def test_withdrawing_one_purpose_in_a_household_keeps_the_others(tmp_path, album):
+    """A household member with no consent recorded (the owner attests for them) who withdraws
+    recaps only stays grouped and searchable: their vectors stay; the withdrawn purpose goes.
+    Withdrawing the rest then deletes their vectors, as withdrawing everything does."""
+    with engine_at(tmp_path / "lib", create=True) as e:
+        e.index([album])
+        e.people.group_pending()
+        photo = next(p for p in e.catalog.photos.all() if p.path.endswith("b.png"))
+        person = e.photo_detail(photo.id)["faces"][0]["person"]
+        e.people.name(person, "Ann")
+        before = len(raw_vectors(e))
+        receipt = e.privacy.withdraw("Ann", "recaps")
+        assert receipt.withdrawn == ["recaps"] and len(raw_vectors(e)) == before
+        assert e.search_person("Ann").matches and not e.search_person("Ann").refused
+        e.privacy.withdraw("Ann", "grouping,search,camera")
+        assert len(raw_vectors(e)) < before
+        assert e.search_person("Ann").refused
