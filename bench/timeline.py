@@ -39,7 +39,7 @@ from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoMetadata  #
 from regard.engine import Engine, EngineConfig  # noqa: E402
 from regard.interfaces.http.server import Running, running  # noqa: E402
 from regard.testing import FakeModels  # noqa: E402
-from tests.e2e.test_web import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.e2e.web_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 SHAPES = [

@@ -20,16 +20,18 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import (
-    ACCESSIBILITY_PROBLEMS,
+from tests.e2e.web_support import (
     IMAGES_LOADED,
     SIDEWAYS,
+    Shots,
     Watch,
+    accessible,
+    sign_in,
+    watch,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-viewer"
 OWNER, PASSWORD = "Mara Owner", "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -62,19 +64,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, pictures: Path) -> Iterator
         yield srv
 
 
-def signed_in(context: BrowserContext, server: Running) -> tuple[Page, Watch]:
+def signed_in(context: BrowserContext, server: Running, name: str = OWNER) -> tuple[Page, Watch]:
     context.set_default_timeout(20_000)
     page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
-    return page, watch
+    seen = watch(page)
+    sign_in(page, server.url, name, PASSWORD)
+    return page, seen
 
 
 @pytest.fixture
@@ -86,14 +81,7 @@ def page(browser: Browser, server: Running) -> Iterator[Page]:
     assert watch.problems == []
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def accessible(page: Page) -> None:
-    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
-    assert problems == [], f"{page.url}: {problems}"
+shot = Shots("web-viewer", full=False)
 
 
 def timeline(server: Running) -> list[Any]:
@@ -576,16 +564,7 @@ def test_a_viewer_is_told_why_a_video_with_an_opted_out_face_does_not_play(
         server.host.accounts.add_user(owner, "Vic Viewer", PASSWORD, "viewer")
     video = next(p["id"] for p in timeline(server) if p["name"] == "stage.mp4")
     context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill("Vic Viewer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, seen = signed_in(context, server, "Vic Viewer")
     page.goto(f"{server.url}/photos/{video}")
     expect(page.get_by_role("alert")).to_have_text(
         "Someone in this video opted out, so only the library's owners can play it. Its "
@@ -604,4 +583,4 @@ def test_a_viewer_is_told_why_a_video_with_an_opted_out_face_does_not_play(
     accessible(page)
     shot(page, "viewer-video-opted-out")
     context.close()
-    assert watch.problems == []
+    assert seen.problems == []
