@@ -172,6 +172,8 @@ BREAKDOWN = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const res = performance.getEntriesByType("resource");
   const end = (test) => Math.round(Math.max(0, ...res.filter(test).map((r) => r.responseEnd)));
+  const firstEnd = (test) =>
+    Math.round(Math.min(1e9, ...res.filter(test).map((r) => r.responseEnd)));
   const start = (test) => Math.round(Math.min(1e9, ...res.filter(test).map((r) => r.startTime)));
   const path = (r) => new URL(r.name).pathname + new URL(r.name).search;
   const api = (r) => path(r).startsWith("/api/") && !path(r).includes("/image");
@@ -181,7 +183,7 @@ BREAKDOWN = """() => {
     scripts_run: Math.round(nav.domContentLoadedEventEnd),
     modules: res.filter((r) => path(r).endsWith(".js")).length,
     first_api_start: start(api),
-    first_page_in: end(first),
+    first_page_in: firstEnd(first),
     thumbnails_start: start((r) => path(r).includes("/image")),
     thumbnails_in: end((r) => path(r).includes("/image")),
   };
