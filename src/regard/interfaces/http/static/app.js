@@ -33,6 +33,23 @@ function namer() {
   return namerLoaded;
 }
 
+// Until namer.js is in, a request to name faces is taken here (answered at once, as the pages
+// expect) and handed to it, as it was sent, once it has loaded.
+const NAMER_EVENTS = ["regard:name-face", "regard:name-faces", "regard:name-faces-in"];
+function holdForNamer(event) {
+  if (event.defaultPrevented || event.detail?.handedOn) return;
+  event.preventDefault();
+  const { type, detail } = event;
+  namer()
+    .then(() => {
+      for (const t of NAMER_EVENTS) document.removeEventListener(t, holdForNamer);
+      const again = { ...detail, handedOn: true };
+      document.dispatchEvent(new CustomEvent(type, { cancelable: true, detail: again }));
+    })
+    .catch((err) => announce(errorText(err)));
+}
+for (const t of NAMER_EVENTS) document.addEventListener(t, holdForNamer);
+
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
   { path: "/library", page: libraryPage, title: "Library", nav: "/library" },
