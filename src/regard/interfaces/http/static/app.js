@@ -9,6 +9,8 @@ import { libraryPage, statusPage } from "./library.js";
 // when it is first opened, so the first screen waits for no module it does not use.
 const lazy = (load, name) => async (ctx) => {
   const [mod] = await Promise.all([load(), namer()]);
+  // Left while its module loaded (Back pressed at once): the next page has <main> now.
+  if (!ctx.isCurrent()) return null;
   return mod[name](ctx);
 };
 const accountPage = lazy(() => import("./account.js"), "accountPage");
