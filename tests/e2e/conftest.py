@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.test_web import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.web_support import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")

@@ -465,7 +465,7 @@ def test_serve_prints_one_address_with_the_token(tmp_path: Path) -> None:
 def test_the_setup_page_takes_the_token_from_the_address(tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.e2e.test_web import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.web_support import CHROMIUM, CHROMIUM_ARGS
 
     with (
         running(tmp_path / "lib", EngineConfig(workers=0), models=FakeModels()) as srv,

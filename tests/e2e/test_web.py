@@ -14,96 +14,38 @@ import re
 import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from playwright.sync_api import (
     Browser,
-    ConsoleMessage,
     Page,
     Request,
-    Response,
     expect,
 )
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from regard.pipeline.sniff import IMAGE_TYPES, sniff
+from tests.e2e.web_support import (
+    ARTIFACTS_ROOT,
+    IMAGES_LOADED,
+    SIDEWAYS,
+    Shots,
+    Watch,
+    accessible,
+    new_page,
+)
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+ARTIFACTS = ARTIFACTS_ROOT / "web"
 OWNER, PASSWORD = "Ada Owner", "correct horse battery staple"
 VIEWER, VIEWER_PASSWORD = "Vic Viewer", "tulip lantern gravel orbit"
 VIEWER_RESET = "marble fern quiet harbour"
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
-
-# What every page is checked for: labelled controls, alt text, named buttons and links, one
-# h1, unique ids, and no inline style (the Content Security Policy would refuse it anyway).
-ACCESSIBILITY_PROBLEMS = """() => {
-  const problems = [];
-  const visible = (el) => !el.hidden && el.getClientRects().length > 0;
-  for (const el of document.querySelectorAll("input, select, textarea")) {
-    if (el.type === "hidden" || !visible(el)) continue;
-    const named = (el.labels && el.labels.length) || el.getAttribute("aria-label")
-      || el.getAttribute("aria-labelledby");
-    if (!named) problems.push(`no label: ${el.outerHTML.slice(0, 100)}`);
-  }
-  for (const img of document.querySelectorAll("img")) {
-    if (!img.hasAttribute("alt")) problems.push(`no alt: ${img.src}`);
-  }
-  for (const b of document.querySelectorAll("button")) {
-    if (!b.textContent.trim() && !b.getAttribute("aria-label")) problems.push("unnamed button");
-  }
-  for (const a of document.querySelectorAll("a[href]")) {
-    const img = a.querySelector("img[alt]:not([alt=''])");
-    if (!a.textContent.trim() && !img && !a.getAttribute("aria-label")) {
-      problems.push(`unnamed link: ${a.href}`);
-    }
-  }
-  const h1 = document.querySelectorAll("h1").length;
-  if (h1 !== 1) problems.push(`${h1} h1 elements`);
-  const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
-  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
-  if (twice.length) problems.push(`ids used twice: ${twice.join(", ")}`);
-  if (document.querySelector("[style]")) problems.push("an inline style attribute");
-  return problems;
-}"""
-SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-IMAGES_LOADED = """(selector) => [...document.querySelectorAll(selector)].length > 0
-  && [...document.querySelectorAll(selector)].every((i) => i.complete && i.naturalWidth > 0)"""
-
-
-@dataclass
-class Watch:
-    """What went wrong in the browser: script errors, refused resources, server errors."""
-
-    problems: list[str] = field(default_factory=list)
-
-    def console(self, msg: ConsoleMessage) -> None:
-        # 4xx answers the test provokes on purpose (401 before sign-in, 403 on a wrong
-        # confirmation, 404 for an erased person) appear as "Failed to load resource".
-        if msg.type == "error" and not re.search(r"status of 4\d\d", msg.text):
-            self.problems.append(f"console: {msg.text}")
-
-    def response(self, response: Response) -> None:
-        static = "/static/" in response.url
-        if response.status >= 500 or (static and response.status >= 400):
-            self.problems.append(f"{response.status} {response.request.method} {response.url}")
 
 
 @pytest.fixture(scope="module")
@@ -114,15 +56,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[tuple[Page, Watch]]:
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
+    page, watch = new_page(browser, DESKTOP, accept_downloads=True)
     yield page, watch
-    context.close()
+    page.context.close()
 
 
 def stored_name(path: Path) -> str:
@@ -133,16 +69,7 @@ def stored_name(path: Path) -> str:
     return hashlib.sha256(data).hexdigest()[:20] + IMAGE_TYPES[kind]
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # caret="initial": hiding the caret leaves an empty style attribute on every input, which
-    # the accessibility check (no inline style) would then find on the same page.
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, caret="initial")
-
-
-def accessible(page: Page) -> None:
-    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
-    assert problems == [], f"{page.url}: {problems}"
+shot = Shots("web")
 
 
 def go(page: Page, link: str) -> None:

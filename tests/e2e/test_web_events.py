@@ -16,18 +16,20 @@ from regard.domain.events import UNKNOWN, CameraEvent, EventKind, EventPhase
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from regard.testing import FakeModels
-from tests.e2e.test_web import (
-    DESKTOP,
+from tests.e2e.web_support import (
     IMAGES_LOADED,
-    PHONE,
     SIDEWAYS,
-    Watch,
+    Shots,
     accessible,
-    shot,
+    new_page,
+    set_up,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 OWNER, PASSWORD = "Ada Owner", "correct horse battery staple"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+shot = Shots("web")
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +72,7 @@ def person(i: int, snapshot: Path | None, **kw: object) -> CameraEvent:
 
 
 def sign_in(page: Page, srv: Running) -> None:
-    page.goto(f"{srv.url}/setup")
-    page.get_by_label("Setup token").fill(srv.host.accounts.setup_token())
-    page.get_by_label("Your name").fill(OWNER)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
-    page.get_by_role("button", name="Create owner and sign in").click()
-    page.wait_for_url("**/library")
+    set_up(page, srv.url, srv.host.accounts.setup_token(), OWNER, PASSWORD)
 
 
 def test_events_page_shows_pushed_events_live(
@@ -84,13 +80,8 @@ def test_events_page_shows_pushed_events_live(
     browser: Browser,
     frames: list[Path],
 ) -> None:
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
+    page, watch = new_page(browser, DESKTOP, timeout_ms=15_000)
+    context = page.context
     try:
         sign_in(page, server)
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Events").click()
@@ -168,13 +159,8 @@ def test_a_separate_watchers_event_and_its_clip_play_on_the_page(
     from regard.pipeline.camera_frames import MaskPlane
     from regard.pipeline.models import STANDARD_MODELS
 
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
+    page, watch = new_page(browser, DESKTOP, timeout_ms=15_000)
+    context = page.context
     try:
         sign_in_or_in(page, server)
         page.goto(f"{server.url}/events")

@@ -20,16 +20,18 @@ from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import (
-    ACCESSIBILITY_PROBLEMS,
+from tests.e2e.web_support import (
     IMAGES_LOADED,
     SIDEWAYS,
+    Shots,
     Watch,
+    accessible,
+    new_page,
+    sign_in,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-people"
 OWNER, PASSWORD = "Mara Owner", "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -98,18 +100,8 @@ def people(server: Running) -> dict[str, dict[str, Any]]:
 
 
 def signed_in(browser: Browser, server: Running, viewport: dict[str, int]) -> tuple[Page, Watch]:
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, watch = new_page(browser, viewport, timeout_ms=30_000)
+    sign_in(page, server.url, OWNER, PASSWORD)
     return page, watch
 
 
@@ -129,14 +121,7 @@ def phone(browser: Browser, server: Running) -> Iterator[Page]:
     assert watch.problems == []
 
 
-def shot(page: Page, name: str, full: bool = True) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full, caret="initial")
-
-
-def accessible(page: Page) -> None:
-    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
-    assert problems == [], f"{page.url}: {problems}"
+shot = Shots("web-people")
 
 
 def ask_to_name(page: Page, face_id: int, photo_id: int) -> None:

@@ -21,11 +21,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import ACCESSIBILITY_PROBLEMS, Watch
+from tests.e2e.web_support import Shots, Watch, accessible, new_page, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-share-video"
 OWNER, PASSWORD = "Mara Owner", "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -50,24 +49,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, album: Path) -> Iterator[Ru
 
 
 def signed_in(browser: Browser, server: Running, viewport: dict[str, int]) -> tuple[Page, Watch]:
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, watch = new_page(browser, viewport, timeout_ms=30_000, accept_downloads=True)
+    sign_in(page, server.url, OWNER, PASSWORD)
     return page, watch
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, caret="initial")
+shot = Shots("web-share-video")
 
 
 def frames_of(data: bytes) -> tuple[list[np.ndarray], float, bool]:
@@ -115,8 +102,7 @@ def test_a_video_is_anonymised_from_the_share_page(
         "v => v.readyState >= 2 && v.duration > 9", arg=video.element_handle(), timeout=30_000
     )
     shot(page, "anonymise-done")
-    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
-    assert problems == [], problems
+    accessible(page)
 
     # The download: a playable video of the same length, every face gone.
     copy, duration, sound = frames_of(Path(download.value.path()).read_bytes())

@@ -23,20 +23,23 @@ from playwright.sync_api import Browser, Page, expect
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from regard.testing import FakeModels, draw_faces
-from tests.e2e.test_web import (
-    DESKTOP,
+from tests.e2e.web_support import (
     IMAGES_LOADED,
     PASSWORD,
-    PHONE,
     SIDEWAYS,
+    Shots,
     Watch,
     accessible,
-    shot,
+    fill_setup,
+    new_page,
 )
 
 pytestmark = pytest.mark.slow
 
 OWNER = "Ada Owner"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 812}
+shot = Shots("web")
 #: (date, width, height): three years, portraits and landscapes, two on one day.
 ALBUM = [
     ("2024:08:10 10:00:00", 320, 240),
@@ -96,26 +99,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 @pytest.fixture
 def watched(browser: Browser) -> Iterator[tuple[Page, Watch]]:
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
+    page, watch = new_page(browser, DESKTOP, accept_downloads=True)
     yield page, watch
-    context.close()
+    page.context.close()
 
 
 def sign_in(page: Page, server: Running) -> None:
     page.goto(server.url + "/")
     page.wait_for_url(re.compile(r".*/(setup|login)"))
     if "/setup" in page.url:
-        page.get_by_label("Setup token").fill(server.host.accounts.setup_token())
-        page.get_by_label("Your name").fill(OWNER)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_label("Password again").fill(PASSWORD)
-        page.get_by_role("button", name="Create owner and sign in").click()
+        fill_setup(page, server.host.accounts.setup_token(), OWNER)
     elif "/login" in page.url:
         page.get_by_label("Name").fill(OWNER)
         page.get_by_label("Password").fill(PASSWORD)
@@ -339,10 +332,10 @@ def test_on_a_phone_the_first_screen_is_photos_with_people_and_search_a_tap_away
             assert box is not None and box["height"] >= 44 and box["width"] >= 44
         assert page.evaluate(SIDEWAYS) <= 0
         expect(page.get_by_role("button", name="Menu")).to_be_visible()
-        shot_viewport(page, "timeline-phone")
+        shot(page, "timeline-phone", full=False)
         page.get_by_role("button", name="Menu").click()
         expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-        shot_viewport(page, "timeline-phone-menu")
+        shot(page, "timeline-phone-menu", full=False)
         page.get_by_role("button", name="Menu").click()
         bottom.get_by_role("link", name="People").tap()
         page.wait_for_url("**/people")
@@ -374,10 +367,3 @@ def test_keyboard_only_select_and_open(server: Running, watched: tuple[Page, Wat
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/photos/\d+$"))
     assert watch.problems == []
-
-
-def shot_viewport(page: Page, name: str) -> None:
-    from tests.e2e.test_web import ARTIFACTS
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), caret="initial")

@@ -21,16 +21,17 @@ from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import (
-    ACCESSIBILITY_PROBLEMS,
+from tests.e2e.web_support import (
     IMAGES_LOADED,
     SIDEWAYS,
-    Watch,
+    Shots,
+    accessible,
+    new_page,
+    sign_in,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-traps"
 OWNER, PASSWORD = "Mara Owner", "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -87,31 +88,14 @@ def people(server: Running) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def page(browser: Browser, server: Running) -> Iterator[Page]:
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, watch = new_page(browser, DESKTOP)
+    sign_in(page, server.url, OWNER, PASSWORD)
     yield page
-    context.close()
+    page.context.close()
     assert watch.problems == []
 
 
-def shot(page: Page, name: str, full: bool = True) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
-
-
-def accessible(page: Page) -> None:
-    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
-    assert problems == [], f"{page.url}: {problems}"
+shot = Shots("web-traps")
 
 
 def open_person(page: Page, server: Running, name: str) -> None:

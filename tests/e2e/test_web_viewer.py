@@ -20,16 +20,18 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import (
-    ACCESSIBILITY_PROBLEMS,
+from tests.e2e.web_support import (
     IMAGES_LOADED,
     SIDEWAYS,
+    Shots,
     Watch,
+    accessible,
+    sign_in,
+    watch,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web-viewer"
 OWNER, PASSWORD = "Mara Owner", "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -62,19 +64,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, pictures: Path) -> Iterator
         yield srv
 
 
-def signed_in(context: BrowserContext, server: Running) -> tuple[Page, Watch]:
+def signed_in(context: BrowserContext, server: Running, name: str = OWNER) -> tuple[Page, Watch]:
     context.set_default_timeout(20_000)
     page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
-    return page, watch
+    seen = watch(page)
+    sign_in(page, server.url, name, PASSWORD)
+    return page, seen
 
 
 @pytest.fixture
@@ -86,14 +81,7 @@ def page(browser: Browser, server: Running) -> Iterator[Page]:
     assert watch.problems == []
 
 
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def accessible(page: Page) -> None:
-    problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
-    assert problems == [], f"{page.url}: {problems}"
+shot = Shots("web-viewer", full=False)
 
 
 def timeline(server: Running) -> list[Any]:
@@ -437,6 +425,133 @@ def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
     )
 
 
+def test_escape_from_a_search_result_goes_back_to_the_results_as_they_were(
+    page: Page, server: Running, shared_data: Path
+) -> None:
+    """A result opened from a search by photo, then Escape (or the browser's Back): the
+    results are there again as they were, the link that was opened focused, without the
+    photo sent again."""
+    searches: list[str] = []
+    page.on(
+        "request",
+        lambda r: searches.append(r.url) if r.method == "POST" and "/api/search/" in r.url else 0,
+    )
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Photo to search with").set_input_files(str(shared_data / LIN))
+    heading = page.get_by_role("heading", name=re.compile(r"with this face, best first"))
+    expect(heading).to_be_visible()
+    results = page.locator("#main .results-area").first
+    shown = results.inner_text()
+    count = page.locator(".result").count()
+    assert count >= 1 and len(searches) == 1
+    first = page.locator(".result").first.get_by_role("link", name=re.compile("^(Photo|Play)"))
+    href = first.get_attribute("href")
+    first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/photos/\d+"))
+    expect(page.get_by_role("button", name="Close the viewer")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.wait_for_url("**/search")
+    expect(heading).to_be_visible()
+    assert results.inner_text() == shown and page.locator(".result").count() == count
+    focused = page.evaluate("() => document.activeElement.getAttribute('href')")
+    assert focused == href
+    accessible(page)
+    shot(page, "search-kept")
+    # The browser's Back and Forward: the same.
+    page.go_forward()
+    page.wait_for_url(re.compile(r"/photos/\d+"))
+    page.go_back()
+    expect(heading).to_be_visible()
+    assert results.inner_text() == shown
+    assert len(searches) == 1  # never sent again
+    # A new visit of the page starts empty.
+    page.get_by_role("link", name="Library").first.click()
+    page.get_by_role("link", name="Search").first.click()
+    expect(page.get_by_role("heading", name="Search by photo")).to_be_visible()
+    expect(page.locator(".result")).to_have_count(0)
+
+
+def touch(cdp: Any, kind: str, points: list[tuple[float, float]], t: float) -> None:
+    """One touch event of fingers at `points` (each finger keeps its id)."""
+    pts = [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)]
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": pts, "timestamp": t})
+
+
+def drag(cdp: Any, start: list[tuple[float, float]], end: list[tuple[float, float]]) -> None:
+    """Fingers from `start` to `end` in ten moves a frame apart, then lifted."""
+    t = time.time()
+    touch(cdp, "touchStart", start, t)
+    for k in range(1, 11):
+        now = [
+            (a + (c - a) * k / 10, b + (d - b) * k / 10)
+            for (a, b), (c, d) in zip(start, end, strict=True)
+        ]
+        touch(cdp, "touchMove", now, t + 0.016 * k)
+    touch(cdp, "touchEnd", [], t + 0.25)
+
+
+def test_on_a_phone_a_photo_pinches_to_zoom_and_a_video_swipes(
+    browser: Browser, server: Running
+) -> None:
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page, watch = signed_in(context, server)
+    cdp = context.new_cdp_session(page)
+    order = timeline(server)
+    ids = [p["id"] for p in order]
+    group = next(p["id"] for p in order if p["name"] == "group.jpg")
+    page.goto(f"{server.url}/photos/{group}")
+    viewer_photo_loaded(page)
+    svg = page.locator(".viewer-photo")
+    width = detail(server, group)["metadata"]["width"]
+    box = svg.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def shown_width() -> float:
+        return float(svg.get_attribute("viewBox").split()[2])
+
+    fit = shown_width()
+    assert fit >= width - 1  # the whole photo
+    # Two fingers apart: zoomed in about the pinch's centre, three times or so.
+    drag(cdp, [(cx - 30, cy), (cx + 30, cy)], [(cx - 120, cy), (cx + 120, cy)])
+    expect(svg).to_have_class(re.compile(r"\bzoomed\b"))
+    assert fit / shown_width() == pytest.approx(4, rel=0.2)
+    assert page.url.endswith(f"/photos/{group}")  # a pinch is no swipe
+    shot(page, "viewer-phone-pinched")
+    # Zoomed, one finger pans (and is no swipe either).
+    before = svg.get_attribute("viewBox")
+    drag(cdp, [(cx, cy)], [(cx - 80, cy)])
+    assert svg.get_attribute("viewBox") != before
+    assert page.url.endswith(f"/photos/{group}")
+    # Together again: back to the whole photo.
+    drag(cdp, [(cx - 120, cy), (cx + 120, cy)], [(cx - 20, cy), (cx + 20, cy)])
+    expect(svg).not_to_have_class(re.compile(r"\bzoomed\b"))
+    assert shown_width() == pytest.approx(fit, rel=0.01)
+
+    # A playing video: a swipe goes to the next, or back; one on its controls does not.
+    video = next(p["id"] for p in order if p["name"] == "stage.mp4")
+    at = ids.index(video)
+    page.goto(f"{server.url}/photos/{video}")
+    player = page.locator("video")
+    expect(player).to_be_visible()
+    page.evaluate("() => document.querySelector('video').play().catch(() => null)")
+    frame = player.bounding_box()
+    y = frame["y"] + frame["height"] / 2
+    foot = frame["y"] + frame["height"] - 12
+    x0, x1 = PHONE["width"] * 0.75, PHONE["width"] * 0.25
+    drag(cdp, [(x0, foot)], [(x1, foot)])  # along the scrub bar: the player's
+    page.wait_for_timeout(300)
+    assert page.url.endswith(f"/photos/{video}")
+    if at + 1 < len(ids):
+        drag(cdp, [(x0, y)], [(x1, y)])  # to the left: the next
+        expect(page).to_have_url(re.compile(rf"/photos/{ids[at + 1]}$"))
+    else:
+        drag(cdp, [(x1, y)], [(x0, y)])  # to the right: the one before
+        expect(page).to_have_url(re.compile(rf"/photos/{ids[at - 1]}$"))
+    context.close()
+    assert watch.problems == []
+
+
 def test_a_viewer_is_told_why_a_video_with_an_opted_out_face_does_not_play(
     browser: Browser, server: Running, shared_data: Path
 ) -> None:
@@ -449,16 +564,7 @@ def test_a_viewer_is_told_why_a_video_with_an_opted_out_face_does_not_play(
         server.host.accounts.add_user(owner, "Vic Viewer", PASSWORD, "viewer")
     video = next(p["id"] for p in timeline(server) if p["name"] == "stage.mp4")
     context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill("Vic Viewer")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, seen = signed_in(context, server, "Vic Viewer")
     page.goto(f"{server.url}/photos/{video}")
     expect(page.get_by_role("alert")).to_have_text(
         "Someone in this video opted out, so only the library's owners can play it. Its "
@@ -477,4 +583,4 @@ def test_a_viewer_is_told_why_a_video_with_an_opted_out_face_does_not_play(
     accessible(page)
     shot(page, "viewer-video-opted-out")
     context.close()
-    assert watch.problems == []
+    assert seen.problems == []

@@ -156,3 +156,12 @@ class Regrouped(Result):
     faces_in_people: int
     unassigned: int
     people_removed: int
+
+
+def mentioned(detail: dict[str, Any]) -> set[int]:
+    """The persons a history entry is about (where a name of theirs may be written)."""
+    found = {detail[k] for k in ("person", "into", "from", "to") if isinstance(detail.get(k), int)}
+    state = detail.get("before")
+    if isinstance(state, dict):
+        found |= {int(pid) for pid, _row in state.get("persons", [])}
+    return found

@@ -18,6 +18,10 @@ from regard.privacy.policy import PolicyGate
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
 
+#: The most neighbours asked for beyond what the grouper wants, for vectors of faces in the
+#: trash (which it passes over).
+TRASHED_NEIGHBOURS = 200
+
 
 @dataclass(frozen=True, slots=True)
 class GroupingSummary:
@@ -63,9 +67,12 @@ class Grouping:
     def _load(self) -> IncrementalGrouper:
         rows = self.people.grouping_rows(self.model.id)
         index = self.vectors.index
+        # The index holds the vectors of faces in the trash too, which the grouper passes
+        # over: asked for that many more (up to a bound), the neighbours it keeps are as many.
+        extra = min(self.catalog.trash.faces(self.model.id), TRASHED_NEIGHBOURS)
         grouper = IncrementalGrouper(
             self.model.dim,
-            knn=lambda v, k: [(n.id, n.score) for n in index.top_k(v, k)],
+            knn=lambda v, k: [(n.id, n.score) for n in index.top_k(v, k + extra)],
             allocate=self.people.create,
             params=self.params,
             # Only consented people exist in an organisation library.
@@ -148,6 +155,18 @@ class Grouping:
                 )
         self.grouper = grouper
         return GroupingSummary(len(pending.ids), joined, new, alone)
+
+    def photos_moved(self, photo_ids: list[int], *, restored: bool) -> None:
+        """Photos went into the trash or came out of it: the grouper forgets the faces it
+        held, their people's covers are chosen again (one in the trash gives way; restored,
+        the owner's choice is back), and restored faces never grouped are grouped now."""
+        self.grouper = None
+        if self.catalog.codec.sealer is None:
+            return  # covers and grouping need the faces' vectors
+        with self.catalog.transaction():
+            self.refresh_covers(self.catalog.trash.people_of(photo_ids))
+        if restored:
+            self.group_pending()
 
     def fix_covers(self) -> None:
         """A cover that pointed to a face gone from its person (an opt-out, an erasure, a photo

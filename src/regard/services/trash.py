@@ -46,16 +46,19 @@ class Trash:
         acting: Acting,
         uploads: Uploads,
         photos_gone: Callable[[list[int]], None],
+        photos_moved: Callable[[list[int], bool], None],
         days: int = TRASH_DAYS,
     ) -> None:
         """`photos_gone` is told the photos deleted for good (their thumbnails go, people who
-        lost their cover get another)."""
+        lost their cover get another); `photos_moved` those put in the trash (False) or
+        restored (True), for people to be told."""
         self.catalog = catalog
         self.vectors = vectors
         self.audit = audit
         self.acting = acting
         self.uploads = uploads
         self.photos_gone = photos_gone
+        self.photos_moved = photos_moved
         self.days = days
 
     def put(self, photo_ids: Sequence[int]) -> TrashChange:
@@ -65,6 +68,8 @@ class Trash:
             before = set(self.catalog.trash.which(ids))
             self.catalog.trash.add(ids, utc_now(), self.acting.actor.name)
             moved = sorted(set(self.catalog.trash.which(ids)) - before)
+        if moved:
+            self.photos_moved(moved, False)
         return TrashChange(len(moved), len(ids) - len(moved), moved)
 
     def restore(self, photo_ids: Sequence[int]) -> TrashChange:
@@ -73,6 +78,8 @@ class Trash:
         with self.catalog.transaction():
             moved = self.catalog.trash.which(ids)
             self.catalog.trash.remove(moved)
+        if moved:
+            self.photos_moved(moved, True)
         return TrashChange(len(moved), len(ids) - len(moved), moved)
 
     def page(self, *, offset: int = 0, limit: int = 100) -> TrashPage:

@@ -149,6 +149,7 @@ def build_services(
             acting=c.acting,
             uploads=uploads,
             photos_gone=photos_changed,
+            photos_moved=lambda ids, restored: people.grouping.photos_moved(ids, restored=restored),
         ),
         recaps=RecapService(
             catalog=c.catalog,

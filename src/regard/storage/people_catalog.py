@@ -18,6 +18,7 @@ import numpy.typing as npt
 from regard.domain.appearance import scene_keys
 from regard.domain.clock import utc_now
 from regard.domain.face import Box
+from regard.domain.people import mentioned
 from regard.storage.sql import Connection, not_trashed
 
 
@@ -322,7 +323,8 @@ class PeopleCatalog:
         """The cover the owner chose, if it is still one of their faces with its data."""
         row = self._db.execute(
             "SELECT f.id FROM people pe JOIN faces f ON f.id = pe.chosen_cover_face_id"
-            " AND f.person_id = pe.id AND f.biometric = 'kept' WHERE pe.id = ?",
+            " AND f.person_id = pe.id AND f.biometric = 'kept'"
+            f" WHERE pe.id = ? AND {not_trashed('f.photo_id')}",
             (person_id,),
         ).fetchone()
         return int(row[0]) if row else None
@@ -337,6 +339,7 @@ class PeopleCatalog:
             " LEFT JOIN people pe ON pe.id = f.person_id"
             " LEFT JOIN appearances a ON a.face_id = f.id"
             " WHERE f.biometric = 'kept' AND f.not_a_person = 0"
+            f" AND {not_trashed('p.id')}"
             " AND (f.person_id IS NULL OR (pe.name IS NULL AND pe.hidden = 0))"
             " ORDER BY f.id"
         )
@@ -433,12 +436,14 @@ class PeopleCatalog:
         return int(row[0]) if row and row[0] is not None else None
 
     def grouping_rows(self, model_id: str, pending_only: bool = False) -> GroupingRows:
-        """Faces with a vector of `model_id` (only those not grouped yet, if asked)."""
+        """Faces with a vector of `model_id` (only those not grouped yet, if asked), but those
+        of photos in the trash: they keep their person (or turn) for when they are restored."""
         rows = self._db.execute(
             "SELECT f.id, e.vector, f.photo_id, f.low_quality, COALESCE(f.person_id, 0),"
             " f.assigned_by = 'owner', f.grouped, a.start_time, a.end_time FROM faces f"
             " JOIN embeddings e ON e.face_id = f.id AND e.model_id = ?"
             " LEFT JOIN appearances a ON a.face_id = f.id WHERE f.not_a_person = 0"
+            f" AND {not_trashed('f.photo_id')}"
             + (" AND f.grouped = 0" if pending_only else "")
             + " ORDER BY f.id",
             (model_id,),
@@ -492,7 +497,8 @@ class PeopleCatalog:
             "SELECT pe.id, pe.name, pe.confirmed, pe.hidden,"
             # A cover is one of the person's own faces, never one whose data has gone.
             " (SELECT cf.id FROM faces cf WHERE cf.id = pe.cover_face_id AND cf.person_id = pe.id"
-            "  AND cf.biometric = 'kept') AS cover_face_id, COUNT(f.id) AS faces,"
+            f"  AND cf.biometric = 'kept' AND {not_trashed('cf.photo_id')}) AS cover_face_id,"
+            " COUNT(f.id) AS faces,"
             " COUNT(DISTINCT f.photo_id) AS photos,"
             " COUNT(DISTINCT CASE WHEN ph.media = 'video' THEN f.photo_id END) AS videos,"
             " COUNT(CASE WHEN f.assigned_by = 'owner' THEN 1 END) AS confirmed_faces,"
@@ -526,12 +532,14 @@ class PeopleCatalog:
     def counts(self) -> dict[str, int]:
         row = self._db.execute(
             "SELECT (SELECT COUNT(*) FROM people WHERE merged_into IS NULL AND ("
-            "id IN (SELECT person_id FROM faces WHERE person_id IS NOT NULL)"
+            "id IN (SELECT person_id FROM faces WHERE person_id IS NOT NULL"
+            f" AND {not_trashed('faces.photo_id')})"
             " OR id IN (SELECT person_id FROM templates WHERE person_id IS NOT NULL))),"
             " (SELECT COUNT(*) FROM people WHERE name IS NOT NULL AND merged_into IS NULL),"
             " (SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL"
             f" AND {not_trashed('faces.photo_id')}),"
-            " (SELECT COUNT(*) FROM faces WHERE grouped = 0 AND not_a_person = 0)"
+            " (SELECT COUNT(*) FROM faces WHERE grouped = 0 AND not_a_person = 0"
+            f" AND {not_trashed('faces.photo_id')})"
         ).fetchone()
         return {
             "people": row[0],
@@ -586,12 +594,3 @@ class PeopleCatalog:
 
 def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
-
-
-def mentioned(detail: dict[str, Any]) -> set[int]:
-    """The persons a history entry is about (where a name of theirs may be written)."""
-    found = {detail[k] for k in ("person", "into", "from", "to") if isinstance(detail.get(k), int)}
-    state = detail.get("before")
-    if isinstance(state, dict):
-        found |= {int(pid) for pid, _row in state.get("persons", [])}
-    return found

@@ -47,6 +47,28 @@ class SqliteTrash:
             found += [int(r[0]) for r in rows]
         return sorted(found)
 
+    def faces(self, model_id: str) -> int:
+        """How many faces with a vector of `model_id` are in photos in the trash (what a
+        nearest-neighbour look-up over every vector asks for beyond what it wants)."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM faces f JOIN trash t ON t.photo_id = f.photo_id"
+            " JOIN embeddings e ON e.face_id = f.id AND e.model_id = ?",
+            (model_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def people_of(self, photo_ids: Sequence[int]) -> set[int]:
+        """The people with a face in these photos."""
+        out: set[int] = set()
+        for chunk in chunks(photo_ids):
+            rows = self._db.execute(
+                "SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL"
+                f" AND photo_id IN ({marks(chunk)})",
+                chunk,
+            )
+            out |= {int(r[0]) for r in rows}
+        return out
+
     def ids(self) -> set[int]:
         return {int(r[0]) for r in self._db.execute("SELECT photo_id FROM trash")}
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from regard.domain.people import mentioned
 from regard.engine import Engine, EngineConfig
 from regard.errors import PersonNotFoundError, PrivacyRequestError
 from regard.pipeline.cluster import GroupingParams
-from regard.storage.people_catalog import mentioned
 from regard.testing import FakeModels, draw_faces
 from tests.backends import back_up, catalog_db, restore, table_names
 

@@ -44,6 +44,20 @@ async function failure(res) {
   return new ApiError(res.status, "HTTPError", generic);
 }
 
+/** The answer boot.js asked for at `url` before the modules ran, taken once; else null. */
+function early(url) {
+  const kept = window.regardEarly;
+  if (!kept || !kept.has(url)) return null;
+  const answer = kept.get(url);
+  kept.delete(url);
+  return answer;
+}
+
+/** The first screen is shown: what boot.js asked for and nobody took is stale from now. */
+export function dropEarly() {
+  window.regardEarly?.clear();
+}
+
 /**
  * Call the API. `json` sends a JSON body, `form` a FormData; `params` become the query;
  * `blob: true` returns the response body as a Blob (for images and zips).
@@ -58,9 +72,10 @@ export async function api(method, path, { json, form, params, blob, signal } = {
     body = form;
   }
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-  let res;
+  const url = `/api${path}${query(params)}`;
+  let res = method === "GET" && !blob ? await early(url) : null;
   try {
-    res = await fetch(`/api${path}${query(params)}`, {
+    res ||= await fetch(url, {
       method,
       headers,
       body,

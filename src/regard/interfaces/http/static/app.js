@@ -1,20 +1,58 @@
 // Regard's web app: a small router over the page routes, the signed-in session and the page
 // shell. Each page is a function that renders into <main> and talks to the JSON API.
 
-import { accountPage, loginPage, setupPage } from "./account.js";
-import { ApiError, get, post, setCsrf } from "./api.js";
-import { auditPage, rightsPage } from "./rights.js";
+import { ApiError, dropEarly, get, post, setCsrf } from "./api.js";
 import { button, clear, errorText, h } from "./dom.js";
-import { eventsPage } from "./events.js";
 import { libraryPage, statusPage } from "./library.js";
-import { peoplePage, personPage } from "./people.js";
-import { searchPage } from "./search.js";
-import { sharePage } from "./share.js";
-import { viewerPage } from "./viewer.js";
-import { setAnnouncer } from "./namer.js";
-import { whoIsThisPage } from "./whois.js";
-import { trashPage } from "./trash.js";
-import { memoriesPage, memoryPage } from "./memories.js";
+
+// The library (the first screen) comes with the app; every other page's module is fetched
+// when it is first opened, so the first screen waits for no module it does not use.
+const lazy = (load, name) => async (ctx) => {
+  const [mod] = await Promise.all([load(), namer()]);
+  // Left while its module loaded (Back pressed at once): the next page has <main> now.
+  if (!ctx.isCurrent()) return null;
+  return mod[name](ctx);
+};
+const accountPage = lazy(() => import("./account.js"), "accountPage");
+const loginPage = lazy(() => import("./account.js"), "loginPage");
+const setupPage = lazy(() => import("./account.js"), "setupPage");
+const auditPage = lazy(() => import("./rights.js"), "auditPage");
+const rightsPage = lazy(() => import("./rights.js"), "rightsPage");
+const eventsPage = lazy(() => import("./events.js"), "eventsPage");
+const peoplePage = lazy(() => import("./people.js"), "peoplePage");
+const personPage = lazy(() => import("./people.js"), "personPage");
+const searchPage = lazy(() => import("./search.js"), "searchPage");
+const sharePage = lazy(() => import("./share.js"), "sharePage");
+const viewerPage = lazy(() => import("./viewer.js"), "viewerPage");
+const whoIsThisPage = lazy(() => import("./whois.js"), "whoIsThisPage");
+const trashPage = lazy(() => import("./trash.js"), "trashPage");
+const memoriesPage = lazy(() => import("./memories.js"), "memoriesPage");
+const memoryPage = lazy(() => import("./memories.js"), "memoryPage");
+
+// Any page may ask for a face to be named (regard:name-face…); namer.js answers, and says what
+// it did here. Loaded with the first page that may ask, or once the first screen is shown.
+let namerLoaded = null;
+function namer() {
+  namerLoaded ||= import("./namer.js").then((m) => m.setAnnouncer(announce));
+  return namerLoaded;
+}
+
+// Until namer.js is in, a request to name faces is taken here (answered at once, as the pages
+// expect) and handed to it, as it was sent, once it has loaded.
+const NAMER_EVENTS = ["regard:name-face", "regard:name-faces", "regard:name-faces-in"];
+function holdForNamer(event) {
+  if (event.defaultPrevented || event.detail?.handedOn) return;
+  event.preventDefault();
+  const { type, detail } = event;
+  namer()
+    .then(() => {
+      for (const t of NAMER_EVENTS) document.removeEventListener(t, holdForNamer);
+      const again = { ...detail, handedOn: true };
+      document.dispatchEvent(new CustomEvent(type, { cancelable: true, detail: again }));
+    })
+    .catch((err) => announce(errorText(err)));
+}
+for (const t of NAMER_EVENTS) document.addEventListener(t, holdForNamer);
 
 const ROUTES = [
   { path: "/", page: libraryPage, title: "Library", nav: "/library" },
@@ -127,6 +165,8 @@ function signedIn(session) {
 function signedOut() {
   state.session = null;
   setCsrf(null);
+  // Pages that keep what they showed in memory (search results) forget it.
+  window.dispatchEvent(new CustomEvent("regard:signed-out"));
   renderHeader();
 }
 
@@ -332,10 +372,6 @@ for (const type of ["dragover", "drop"]) {
   window.addEventListener(type, (event) => event.preventDefault());
 }
 
-// Any page may ask for a face to be named (regard:name-face…); namer.js answers, and says what
-// it did here.
-setAnnouncer(announce);
-
 async function start() {
   try {
     await loadSession();
@@ -343,6 +379,8 @@ async function start() {
     announce(errorText(err));
   }
   await render();
+  dropEarly();
+  namer().catch(() => null);
 }
 
 start();

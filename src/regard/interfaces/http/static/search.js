@@ -25,6 +25,57 @@ const SOURCES = {
   suggested: "look-alike, not in this person yet",
 };
 
+// Searches' results by the history entry that showed them: going back to it (Escape from the
+// viewer, the browser's Back) shows them as they were, scrolled where they were, without
+// sending the photo again or searching (and auditing) again. Kept in this tab's memory only: a
+// reload or signing out forgets them.
+const KEPT = new Map();
+const KEEP_AT_MOST = 8;
+let keys = 0;
+
+// Signing out forgets every search shown.
+window.addEventListener("regard:signed-out", () => KEPT.clear());
+
+/** What this visit of the page shows, kept for its history entry once something is shown. */
+function pageState(ctx) {
+  let key = window.history.state?.search;
+  const st = KEPT.get(key) || {};
+  const recalled = KEPT.has(key) ? { ...st } : {};
+  let opened = null;
+  ctx.main.addEventListener("click", (event) => {
+    const a = event.target.closest("a[href]");
+    if (a) opened = a.getAttribute("href");
+  });
+  // Run as the page is left, while its results and scrolling are still there.
+  ctx.onCleanup(() => {
+    st.scroll = window.scrollY;
+    st.opened = opened;
+  });
+  return {
+    recalled,
+    save(kind, value) {
+      st[kind] = value;
+      if (KEPT.has(key) || !ctx.isCurrent()) return;
+      keys += 1;
+      key = `${Date.now().toString(36)}-${keys}`;
+      KEPT.set(key, st);
+      if (KEPT.size > KEEP_AT_MOST) KEPT.delete(KEPT.keys().next().value);
+      window.history.replaceState({ ...(window.history.state || {}), search: key }, "");
+    },
+    /** Back on kept results: scrolled where they were, the result opened from them focused. */
+    restore() {
+      if (!("scroll" in recalled)) return;
+      setTimeout(() => {
+        window.scrollTo(0, recalled.scroll || 0);
+        const link = recalled.opened
+          ? ctx.main.querySelector(`.results a[href="${CSS.escape(recalled.opened)}"]`)
+          : null;
+        link?.focus({ preventScroll: true });
+      }, 0);
+    },
+  };
+}
+
 export async function searchPage(ctx) {
   const { main, query } = ctx;
   main.append(
@@ -39,11 +90,13 @@ export async function searchPage(ctx) {
   const byPhoto = h("section", { class: "panel", "aria-labelledby": "by-photo-h" });
   const byPerson = h("section", { class: "panel", "aria-labelledby": "by-person-h" });
   main.append(byPhoto, byPerson);
-  photoSearch(ctx, byPhoto);
-  await personSearch(ctx, byPerson, query.get("person"));
+  const st = pageState(ctx);
+  photoSearch(ctx, byPhoto, st);
+  await personSearch(ctx, byPerson, query.get("person"), st);
+  st.restore();
 }
 
-function photoSearch(ctx, section) {
+function photoSearch(ctx, section, st) {
   const live = h("div", { class: "search-live", role: "status" });
   const chooser = h("div", { class: "probe" });
   const results = h("div", { class: "results-area" });
@@ -109,34 +162,43 @@ function photoSearch(ctx, section) {
       body.append("photo", photo, photo.name);
       body.append("face_index", String(index));
       const result = await post("/search/face", { form: body });
-      clear(results);
-      const count = result.matches.length;
-      const moments = result.moments || [];
-      live.textContent =
-        count || moments.length
-          ? `${found(count, moments.length)} with this face, best first.`
-          : "No photo in the library has this face.";
-      if (result.refused) results.append(refusal(result.refused));
-      results.append(
-        h("h3", { text: live.textContent }),
-        h("p", {
-          class: "hint",
-          text:
-            `Threshold ${result.threshold} (${result.threshold_source}); ` +
-            `${plural(result.library_faces, "face")} searched; ` +
-            `about ${result.expected_false_matches} strangers expected per search.`,
-        }),
-      );
-      if (count || !moments.length) results.append(matchList(result.matches));
-      if (moments.length) results.append(momentList(moments));
-      results.append(possibleList(result.possible || [], result.confirm_as));
+      st.save("photo", { result, name: photo.name });
+      show(result, photo.name);
     } catch (err) {
       fail(err);
     }
   }
+
+  function show(result, name) {
+    clear(results);
+    const count = result.matches.length;
+    const moments = result.moments || [];
+    live.textContent =
+      count || moments.length
+        ? `${found(count, moments.length)} with this face, best first.`
+        : "No photo in the library has this face.";
+    if (result.refused) results.append(refusal(result.refused));
+    results.append(
+      h("h3", { text: live.textContent }),
+      h("p", {
+        class: "hint",
+        text:
+          `Threshold ${result.threshold} (${result.threshold_source}); ` +
+          `${plural(result.library_faces, "face")} searched; ` +
+          `about ${result.expected_false_matches} strangers expected per search.`,
+      }),
+    );
+    if (count || !moments.length) results.append(matchList(result.matches));
+    if (moments.length) results.append(momentList(moments));
+    const possible = possibleList(result.possible || [], result.confirm_as);
+    if (possible) results.append(possible);
+    if (name) results.append(h("p", { class: "hint", text: `Searched with ${name}.` }));
+  }
+
+  if (st.recalled.photo) show(st.recalled.photo.result, st.recalled.photo.name);
 }
 
-async function personSearch(ctx, section, initial) {
+async function personSearch(ctx, section, initial, st) {
   const live = h("div", { class: "search-live", role: "status" });
   const results = h("div", { class: "results-area" });
   const who = input({ name: "person", list: "people-names", value: initial || "", maxlength: 200 });
@@ -151,6 +213,10 @@ async function personSearch(ctx, section, initial) {
     live.textContent = "Searching…";
     clear(results);
     const result = await get(`/search/person/${encodeURIComponent(ref)}`, { signal: ctx.signal });
+    st.save("person", { result, ref });
+    show(result);
+  };
+  const show = (result) => {
     const label = personLabel(result.person);
     if (result.refused) {
       live.textContent = `Nothing shown for ${label}.`;
@@ -168,11 +234,12 @@ async function personSearch(ctx, section, initial) {
       ),
       matchList(result.matches),
       ...(moments.length ? [momentList(moments)] : []),
-      possibleList(result.possible || [], {
-        person: result.person.person,
-        name: result.person.name,
-      }),
     );
+    const possible = possibleList(result.possible || [], {
+      person: result.person.person,
+      name: result.person.name,
+    });
+    if (possible) results.append(possible);
   };
   const fail = (err) => {
     live.textContent = "";
@@ -192,7 +259,10 @@ async function personSearch(ctx, section, initial) {
     live,
     results,
   );
-  if (initial) await run().catch(fail);
+  if (st.recalled.person) {
+    who.value = st.recalled.person.ref;
+    show(st.recalled.person.result);
+  } else if (initial) await run().catch(fail);
 }
 
 function refusal(text) {

@@ -18,7 +18,8 @@ const GAP = 4; // px between tiles, as in app.css
 const NEAR = "1200px 0px"; // a month this close to the screen is fetched...
 const FAR = "6000px 0px"; // ...and one further than this is dropped
 const POLL_MS = 3000; // how often the months are checked again while indexing runs
-const SETTLE_MS = 120; // how long a month stays near the screen before it is fetched
+const SETTLE_MS = 120;
+const EAGER = 40; // thumbnails of the first screen fetched at once (see `tile`) // how long a month stays near the screen before it is fetched
 
 const MONTHS = [
   "January", "February", "March", "April", "May", "June",
@@ -100,12 +101,19 @@ function spacer(height) {
   });
 }
 
+// The first screen's thumbnails are asked for as their tiles are made, not a layout later (as
+// lazy ones are): as many as a large screen shows.
+let eager = 0;
+
 function tile(item, width, height, sel) {
   const label = tileLabel(item);
+  const first = eager > 0;
+  eager -= 1;
   const img = h("img", {
     src: item.thumbnail,
     alt: "",
-    loading: "lazy",
+    loading: first ? "eager" : "lazy",
+    fetchpriority: first ? "high" : "auto",
     decoding: "async",
     width,
     height,
@@ -507,7 +515,9 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
 
   await refresh();
   // The first months are fetched at once (the observers would, a frame later).
+  eager = EAGER;
   await Promise.all(state.months.slice(0, 2).map((m) => m.load()));
+  eager = 0;
 
   /** While indexing runs (an upload, or a folder indexed elsewhere), new photos appear: the
    * months are checked again whenever the jobs' progress changes. */

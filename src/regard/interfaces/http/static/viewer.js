@@ -11,6 +11,8 @@ import { clock, faceBox, faceLabel, span, videoPlayer } from "./player.js";
 import { zoomable } from "./zoom.js";
 
 const TYPING = "input, textarea, select, [contenteditable]";
+// px at the foot of a video where its own controls are (the scrub bar): no swipe starts there.
+const VIDEO_CONTROLS = 64;
 
 export async function viewerPage(ctx) {
   const { main } = ctx;
@@ -129,12 +131,46 @@ export async function viewerPage(ctx) {
         onProblem: showProblem,
       });
       stage.append(state.player.el);
+      videoSwipes(state.player.el, state.player.video, (dir) => step(dir));
     } else {
       stage.append(photoView(photo));
     }
     renderInfo();
     preload(photo.prev);
     preload(photo.next);
+  }
+
+  /** On a phone, a sideways swipe over a video goes to the next or previous, as over a
+   * photo; one that starts on the video's own controls (the scrub bar, at its foot) or that
+   * seeks it is the player's, never a swipe. */
+  function videoSwipes(el, video, onSwipe) {
+    let start = null;
+    el.addEventListener(
+      "touchstart",
+      (e) => {
+        const t = e.touches[0];
+        const foot = video.getBoundingClientRect().bottom - VIDEO_CONTROLS;
+        start = e.touches.length === 1 && t.clientY < foot ? { x: t.clientX, y: t.clientY } : null;
+      },
+      { passive: true },
+    );
+    video.addEventListener("seeking", () => {
+      if (start) start.seeked = true;
+    });
+    el.addEventListener("touchcancel", () => (start = null), { passive: true });
+    el.addEventListener(
+      "touchend",
+      (e) => {
+        const from = start;
+        start = null;
+        if (!from || from.seeked || e.touches.length) return;
+        const t = e.changedTouches[0];
+        const dx = t.clientX - from.x;
+        const dy = t.clientY - from.y;
+        if (Math.abs(dx) > 50 && Math.abs(dx) > 2 * Math.abs(dy)) onSwipe(dx < 0 ? 1 : -1);
+      },
+      { passive: true },
+    );
   }
 
   function photoView(photo) {
