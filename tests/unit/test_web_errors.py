@@ -30,6 +30,8 @@ NOT_WEB = {
     "interfaces/cli",  # the command line itself
     "sample.py",  # builds the demo sample for scripts/setup
     "inference/convert",  # converts the object models at set-up (`python -m ...convert`)
+    "jobs/ray_pool.py",  # `regard index --ray` only: the web app indexes uploads locally
+    "domain/cluster.py",  # the --ray address and --workers, options of `regard index`
 }
 #: The setup page's token message names the command its reader typed to start the server;
 #: the setup-token work (issue 9, section 1) owns that message and its wording.
