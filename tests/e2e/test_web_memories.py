@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.test_web import Watch
+from tests.e2e.web_support import Watch
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from regard.testing import draw_faces
-from tests.e2e.test_web import ACCESSIBILITY_PROBLEMS, SIDEWAYS, Watch
+from tests.e2e.web_support import ACCESSIBILITY_PROBLEMS, SIDEWAYS, Watch
 from tests.unit.services.test_search_tiers import PARAMS, RED, AdaptiveFakes, album  # noqa: F401
 
 pytestmark = [pytest.mark.slow]
