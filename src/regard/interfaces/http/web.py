@@ -14,6 +14,7 @@ PAGES = (
     "/",
     "/library",
     "/photos/{photo_id}",
+    "/trash",
     "/people",
     "/people/{ref}",
     "/who",
