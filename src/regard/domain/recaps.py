@@ -139,6 +139,28 @@ class Draft:
     where: tuple[float, float] | None = None  # a representative point, to name the place
 
 
+def _spanning(
+    id: str,
+    kind: RecapKind,
+    title: str,
+    shots: Sequence[Shot],
+    score: float,
+    people: tuple[int, ...] = (),
+) -> Draft:
+    """A draft over `shots` (in time order): from the first to the last, placed at their centre."""
+    return Draft(
+        id=id,
+        kind=kind,
+        title=title,
+        start=_taken(shots[0]).date(),
+        end=_taken(shots[-1]).date(),
+        shots=tuple(shots),
+        score=score,
+        people=people,
+        where=centre(shots),
+    )
+
+
 # --- events --------------------------------------------------------------------------------
 
 
@@ -419,15 +441,8 @@ def _on_this_day(shots: Sequence[Shot], today: date) -> list[Draft]:
     )
     score = (math.log1p(len(past)) + 0.6 * len(years)) * 1.5  # today's: near the top
     return [
-        Draft(
-            id=f"DAY-{today.month:02d}-{today.day:02d}",
-            kind=RecapKind.ON_THIS_DAY,
-            title=title,
-            start=_taken(past[0]).date(),
-            end=_taken(past[-1]).date(),
-            shots=tuple(past),
-            score=score,
-            where=centre(past),
+        _spanning(
+            f"DAY-{today.month:02d}-{today.day:02d}", RecapKind.ON_THIS_DAY, title, past, score
         )
     ]
 
@@ -451,16 +466,13 @@ def _person_years(shots: Sequence[Shot], names: Names, today: date) -> list[Draf
         if len(mine) < PERSON_YEAR_MIN:
             continue
         out.append(
-            Draft(
-                id=f"PERSON-P{person}-{year}",
-                kind=RecapKind.PERSON_YEAR,
-                title=f"{names.shown[person]} in {year}",
-                start=_taken(mine[0]).date(),
-                end=_taken(mine[-1]).date(),
-                shots=tuple(mine),
-                score=_base_score(mine, _taken(mine[-1]).date(), today) * 0.9,
+            _spanning(
+                f"PERSON-P{person}-{year}",
+                RecapKind.PERSON_YEAR,
+                f"{names.shown[person]} in {year}",
+                mine,
+                _base_score(mine, _taken(mine[-1]).date(), today) * 0.9,
                 people=(person,),
-                where=centre(mine),
             )
         )
     return out
@@ -480,16 +492,13 @@ def _together(shots: Sequence[Shot], names: Names, today: date) -> list[Draft]:
         if len(both) < TOGETHER_MIN:
             continue
         out.append(
-            Draft(
-                id=f"TOGETHER-P{a}-P{b}",
-                kind=RecapKind.TOGETHER,
-                title=f"{names.shown[a]} and {names.shown[b]}",
-                start=_taken(both[0]).date(),
-                end=_taken(both[-1]).date(),
-                shots=tuple(both),
-                score=_base_score(both, _taken(both[-1]).date(), today) * 0.85,
+            _spanning(
+                f"TOGETHER-P{a}-P{b}",
+                RecapKind.TOGETHER,
+                f"{names.shown[a]} and {names.shown[b]}",
+                both,
+                _base_score(both, _taken(both[-1]).date(), today) * 0.85,
                 people=(a, b),
-                where=centre(both),
             )
         )
     return out
@@ -506,15 +515,12 @@ def _years(shots: Sequence[Shot], today: date) -> list[Draft]:
         # A year in review looks back: this year's is there, below the finished ones.
         finished = 1.0 if year < today.year else 0.6
         out.append(
-            Draft(
-                id=f"YEAR-{year}",
-                kind=RecapKind.YEAR,
-                title=f"{year} in review",
-                start=_taken(mine[0]).date(),
-                end=_taken(mine[-1]).date(),
-                shots=tuple(mine),
-                score=_base_score(mine, date(year, 12, 31), today) * 0.8 * finished,
-                where=centre(mine),
+            _spanning(
+                f"YEAR-{year}",
+                RecapKind.YEAR,
+                f"{year} in review",
+                mine,
+                _base_score(mine, date(year, 12, 31), today) * 0.8 * finished,
             )
         )
     return out
