@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
-from tests.e2e.web_support import Watch
+from tests.e2e.web_support import Watch, new_page, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
@@ -71,18 +71,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Itera
 
 
 def signed_in(browser: Browser, server: Running, viewport: dict[str, int]) -> tuple[Page, Watch]:
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, watch = new_page(browser, viewport, timeout_ms=60_000, accept_downloads=True)
+    sign_in(page, server.url, OWNER, PASSWORD)
     return page, watch
 
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from regard.engine import EngineConfig
 from regard.interfaces.http.server import Running, running
 from regard.testing import draw_faces
-from tests.e2e.web_support import ACCESSIBILITY_PROBLEMS, SIDEWAYS, Watch
+from tests.e2e.web_support import ACCESSIBILITY_PROBLEMS, SIDEWAYS, new_page, sign_in
 from tests.unit.services.test_search_tiers import PARAMS, RED, AdaptiveFakes, album  # noqa: F401
 
 pytestmark = [pytest.mark.slow]
@@ -44,18 +44,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def searched(browser: Browser, server: Running, probe: Path, viewport: dict[str, int]):
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", lambda exc: watch.problems.append(f"script error: {exc}"))
-    page.on("response", watch.response)
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Name").fill(OWNER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/library")
+    page, watch = new_page(browser, viewport, timeout_ms=30_000)
+    sign_in(page, server.url, OWNER, PASSWORD)
     page.goto(f"{server.url}/search")
     page.get_by_label("Photo to search with").set_input_files(str(probe))
     expect(page.get_by_role("heading", name="Possible matches (2)")).to_be_visible()
