@@ -425,12 +425,21 @@ ROUTES_OF_COMMAND: dict[str, set[tuple[str, str]]] = {
     "trash restore": {("POST", "/api/trash/restore")},
     "trash empty": {("POST", "/api/trash/empty")},
     "events": {("GET", "/api/events")},
+    "people confirm": {("POST", "/api/faces/{face}/confirm")},
+    "people hide-from-recaps": {("POST", "/api/people/{ref}/hide-from-recaps")},
+    "recaps": {("GET", "/api/recaps")},
+    "recaps hide": {("POST", "/api/recaps/{recap_id}/hide")},
+    "recaps unhide": {("POST", "/api/recaps/{recap_id}/unhide")},
+    "recaps make": {
+        ("POST", "/api/recaps/{recap_id}/collage"),
+        ("POST", "/api/recaps/{recap_id}/video"),
+    },
 }
 # Commands with no route, each named where the README says what the API does not cover.
 CLI_ONLY = {
     "init", "rekey", "serve", "xmp write", "xmp import", "watch", "cameras",
     "cameras add", "cameras list", "cameras show", "cameras mask", "cameras enable",
-    "cameras disable", "cameras remove", "events unknown", "events discard",
+    "cameras disable", "cameras remove", "cameras clips", "events unknown", "events discard",
     "sinks", "sinks add", "sinks test", "sinks remove",
 }  # fmt: skip
 # Commands whose route does part of what they do, and the README's words for the part left out.

@@ -70,8 +70,13 @@ def library(tmp_path: Path) -> Iterator[tuple[EngineHost, TestClient]]:
 NEEDED_QUERY = {"/api/originals.zip": "?ids={photo_id}"}
 #: What a GET route answers here when it is not 200: the library's only job indexed, and an
 #: index job has no result to download (tests/e2e/test_http_share_jobs.py downloads results).
-#: No camera saw anything in this library: an event's snapshot is not found (404).
-EXPECTED_STATUS = {"/api/jobs/{job_id}/result": 409, "/api/events/{event_id}/snapshot": 404}
+#: No camera saw anything in this library: an event's snapshot and clip are not found (404).
+EXPECTED_STATUS = {
+    "/api/jobs/{job_id}/result": 409,
+    "/api/events/{event_id}/snapshot": 404,
+    "/api/events/{event_id}/clip": 404,
+    "/api/recaps/{recap_id}": 404,  # no photo of 1900 here
+}
 #: A stream never ends: tests/e2e/test_http_events.py reads the events' stream.
 STREAMS = {"/api/events/stream"}
 
@@ -91,6 +96,7 @@ def test_no_get_route_changes_the_catalog(
         "ref": f"P{person}",
         "job_id": job,
         "event_id": "door-1",
+        "recap_id": "YEAR-1900",
     }
     called = []
     for path in [p for p in _get_routes(client) if p not in STREAMS]:
