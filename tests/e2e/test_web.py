@@ -474,7 +474,7 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     page.wait_for_url("**/library")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Library", "People", "Search", "Share", "Events", "Status", "Account"]
+        ["Library", "People", "Search", "Memories", "Share", "Events", "Status", "Account"]
     )
     expect(page.get_by_role("heading", name="Add photos")).to_have_count(0)
     go(page, "People")
