@@ -105,6 +105,9 @@ def init_options(cluster: RayCluster, *, start: bool) -> dict[str, Any]:
         return {**common, "address": cluster.address}
     return {
         **common,
+        # A new instance, even where another cluster's address is known here (RAY_ADDRESS, or
+        # the latest `ray start`): with no address, Ray would join that one instead.
+        "address": "local",
         "include_dashboard": False,
         "_node_ip_address": LOCAL_NODE_ADDRESS,
         "num_cpus": cluster.workers or os.cpu_count() or 1,

@@ -21,7 +21,7 @@ def test_a_private_cluster_has_no_dashboard_and_listens_on_loopback():
     assert options["num_cpus"] == 3
     # Workers' output stays in Ray's logs on their nodes, not on the terminal.
     assert options["log_to_driver"] is False
-    assert "address" not in options
+    assert options["address"] == "local"  # never another cluster known on this machine
 
 
 def test_joining_a_cluster_names_it_and_starts_nothing():
