@@ -66,7 +66,9 @@ def test_a_file_gives_its_events_stored_with_snapshots(cams, tmp_path):
     assert (event.camera, event.kind, event.label) == ("front", EventKind.PERSON, "person")
     assert 0.9 <= event.start <= 1.3 and 2.6 <= event.end <= 3.1
     assert event.snapshot is not None and event.snapshot.is_file()
-    assert [p for p, _ in sink.seen] == [EventPhase.START, EventPhase.END]
+    # The start goes out at once; its snapshot follows as an update (issue 13: alerts sooner).
+    assert [p for p, _ in sink.seen] == [EventPhase.START, EventPhase.UPDATE, EventPhase.END]
+    assert sink.seen[0][1].snapshot is None and sink.seen[1][1].snapshot == event.snapshot
     stored = cams.events(since="today")
     assert [e.id for e in stored] == [event.id] and stored[0].snapshot == event.snapshot
 
