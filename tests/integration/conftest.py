@@ -63,12 +63,12 @@ def exiftool() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory) -> Iterator[str]:
     """A real Ray cluster on this machine: a head and a second (worker) node, one CPU each, no
     dashboard, no usage statistics; its address (`host:port`) for `RayCluster`. Shut down at
-    the end of the session. Only its processes are stopped (never `ray stop`, which stops every
-    Ray process of the machine)."""
+    the end of its module, so later tests find no cluster on this machine. Only its processes
+    are stopped (never `ray stop`, which stops every Ray process of the machine)."""
     from regard.domain.cluster import RayCluster
     from regard.jobs.ray_pool import ray_environment, require_ray
 
