@@ -143,6 +143,11 @@ def test_mqtt_topics_payloads_discovery_on_off(
         config = json.loads(
             late.wait_for("homeassistant/binary_sensor/regard_front_door_person/config")
         )
+        # The broker sends its retained messages one after another: wait for each.
+        for entity in ("binary_sensor/regard_front_door_pet",
+                       "sensor/regard_front_door_last_person",
+                       "camera/regard_front_door_snapshot"):  # fmt: skip
+            late.wait_for(f"homeassistant/{entity}/config")
         retained = {t for t, _, r in late.messages if r}
     finally:
         late.close()

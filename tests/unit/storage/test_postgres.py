@@ -152,6 +152,10 @@ def test_two_machines_index_into_one_catalog_at_once(
         for i, colour in enumerate((RED, BLUE, GREEN)):
             draw_faces(folder / f"{name}{i}.png", [(40, 40, 40, colour), (150, 60, 40, BLUE)])
         folders.append(folder)
+    # The library is made once (`regard init`): its key is in the catalog for every machine.
+    with Engine(tmp_path / "lib-init", create=True, models=FakeModels(),
+                config=EngineConfig(workers=0, database=url)):  # fmt: skip
+        pass
     spawn = multiprocessing.get_context("spawn")
     workers = [
         spawn.Process(target=_index, args=(url, tmp_path / f"lib-{n}", f))
