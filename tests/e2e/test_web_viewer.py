@@ -108,6 +108,7 @@ def test_the_viewer_by_keyboard(page: Page, server: Running) -> None:
     order = timeline(server)
     ids = [p["id"] for p in order]
     names = {p["id"]: p["name"] for p in order}
+    page.wait_for_function(IMAGES_LOADED, arg=".tl-link img")  # the first screen is shown
     page.locator(".tl-link").first.click()
     page.wait_for_url(f"**/photos/{ids[0]}")
     title = page.get_by_role("heading", level=1)
