@@ -5,6 +5,7 @@ skipped with a reason."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import av
@@ -183,6 +184,10 @@ def frames(path: Path) -> list[tuple[float, np.ndarray]]:
 
 
 def test_slideshow_is_h264_of_the_right_length_and_silent(slideshow: SlideshowReport) -> None:
+    # Made with the umask's mode, as the collage is (not its owner's only, as mkstemp makes).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert slideshow.output.stat().st_mode & 0o777 == 0o666 & ~umask
     with av.open(str(slideshow.output)) as c:
         assert not c.streams.audio
         v = c.streams.video[0]

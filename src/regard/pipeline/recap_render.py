@@ -16,7 +16,7 @@ report says why) and fail plainly when none is left, and write their file whole 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -222,9 +222,9 @@ def make_slideshow(
     opened, skipped = _open_all(tiles, limits, video_limits, progress=None)
     if not opened:
         raise _nothing_left(out, skipped)
-    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
-    os.close(fd)
-    tmp = Path(name)
+    # Made with the umask's mode, as the collage is (mkstemp would make it its owner's only).
+    tmp = out.with_name(f".{out.stem}.{secrets.token_hex(6)}{out.suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         show = Slideshow(
             opened,
