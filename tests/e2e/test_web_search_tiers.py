@@ -7,6 +7,7 @@ once). Desktop and phone; screenshots go to test-artifacts/web-search-tiers/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +71,13 @@ def test_the_two_tiers_and_confirming_a_possible_match(
     expect(reddish).to_contain_text("Possible")
     expect(reddish).to_contain_text("Why only possible: looks alike, but not enough")
     expect(blurred).to_contain_text("a blurry, turned or unclear face")
+    # The results' heading is shown once: the status line says it to a screen reader unseen.
+    said = page.get_by_text(re.compile(r"with this face, best first\.$"))
+    expect(said).to_have_count(2)
+    seen = said.evaluate_all(
+        "els => els.filter((e) => e.getBoundingClientRect().width > 1).map((e) => e.tagName)"
+    )
+    assert seen == ["H3"], seen
     assert page.evaluate(ACCESSIBILITY_PROBLEMS) == []
     shot(page, "desktop-two-tiers")
     button = reddish.get_by_role("button", name="Yes, face")

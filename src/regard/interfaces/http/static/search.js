@@ -117,14 +117,14 @@ function photoSearch(ctx, section, st) {
   );
 
   const fail = (err) => {
-    live.textContent = "";
+    shown(live, "");
     clear(results).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
   };
 
   async function probe(photo) {
     clear(chooser);
     clear(results);
-    live.textContent = "Looking for faces in the photo…";
+    shown(live, "Looking for faces in the photo…");
     let faces;
     try {
       faces = await facesIn(photo);
@@ -152,11 +152,11 @@ function photoSearch(ctx, section, st) {
       onPick: (f) => search(photo, f.index),
     });
     chooser.append(picker.el);
-    live.textContent = `${faces.length} faces found in the photo: choose one.`;
+    shown(live, `${faces.length} faces found in the photo: choose one.`);
   }
 
   async function search(photo, index) {
-    live.textContent = "Searching…";
+    shown(live, "Searching…");
     try {
       const body = new FormData();
       body.append("photo", photo, photo.name);
@@ -173,13 +173,14 @@ function photoSearch(ctx, section, st) {
     clear(results);
     const count = result.matches.length;
     const moments = result.moments || [];
-    live.textContent =
+    const heading =
       count || moments.length
         ? `${found(count, moments.length)} with this face, best first.`
         : "No photo in the library has this face.";
+    said(live, heading);
     if (result.refused) results.append(refusal(result.refused));
     results.append(
-      h("h3", { text: live.textContent }),
+      h("h3", { text: heading }),
       h("p", {
         class: "hint",
         text:
@@ -210,7 +211,7 @@ async function personSearch(ctx, section, initial, st) {
   const run = async () => {
     const ref = who.value.trim();
     if (!ref) throw new Error("Type a name, or a person's number such as P12.");
-    live.textContent = "Searching…";
+    shown(live, "Searching…");
     clear(results);
     const result = await get(`/search/person/${encodeURIComponent(ref)}`, { signal: ctx.signal });
     st.save("person", { result, ref });
@@ -219,18 +220,19 @@ async function personSearch(ctx, section, initial, st) {
   const show = (result) => {
     const label = personLabel(result.person);
     if (result.refused) {
-      live.textContent = `Nothing shown for ${label}.`;
+      shown(live, `Nothing shown for ${label}.`);
       results.append(refusal(`Nothing is shown: ${result.refused}.`));
       return;
     }
     const moments = result.moments || [];
-    live.textContent = `${found(result.matches.length, moments.length)} of ${label}, best first.`;
+    const heading = `${found(result.matches.length, moments.length)} of ${label}, best first.`;
+    said(live, heading);
     results.append(
       h(
         "h3",
         {},
         h("a", { href: `/people/${result.person.person}`, text: label }),
-        ` — ${live.textContent}`,
+        ` — ${heading}`,
       ),
       matchList(result.matches),
       ...(moments.length ? [momentList(moments)] : []),
@@ -242,7 +244,7 @@ async function personSearch(ctx, section, initial, st) {
     if (possible) results.append(possible);
   };
   const fail = (err) => {
-    live.textContent = "";
+    shown(live, "");
     clear(results).append(h("p", { class: "error", role: "alert", text: errorText(err) }));
   };
   section.append(
@@ -263,6 +265,19 @@ async function personSearch(ctx, section, initial, st) {
     who.value = st.recalled.person.ref;
     show(st.recalled.person.result);
   } else if (initial) await run().catch(fail);
+}
+
+/** Progress or a problem, shown on the status line. */
+function shown(live, text) {
+  live.textContent = text;
+  live.classList.remove("visually-hidden");
+}
+
+/** What the results' heading says, told to a screen reader by the status line without
+ * showing it a second time above the heading; progress ("Searching…") stays visible. */
+function said(live, text) {
+  live.textContent = text;
+  live.classList.add("visually-hidden");
 }
 
 function refusal(text) {

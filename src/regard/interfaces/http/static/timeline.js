@@ -18,8 +18,8 @@ const GAP = 4; // px between tiles, as in app.css
 const NEAR = "1200px 0px"; // a month this close to the screen is fetched...
 const FAR = "6000px 0px"; // ...and one further than this is dropped
 const POLL_MS = 3000; // how often the months are checked again while indexing runs
-const SETTLE_MS = 120;
-const EAGER = 40; // thumbnails of the first screen fetched at once (see `tile`) // how long a month stays near the screen before it is fetched
+const SETTLE_MS = 120; // how long a month stays near the screen before it is fetched
+const EAGER = 40; // thumbnails of the first screen fetched at once (see `tile`)
 
 const MONTHS = [
   "January", "February", "March", "April", "May", "June",
@@ -204,10 +204,12 @@ class Month {
         cursor = page.next_cursor;
         limit = PAGE;
         if (cursor && items.length === page.photos.length) {
+          if (!this.items) await this.afterPrevious();
           this.items = items.slice();
           this.render();
         }
       } while (cursor);
+      if (!this.items) await this.afterPrevious();
       this.items = items;
       this.render();
     })();
@@ -225,6 +227,16 @@ class Month {
     // Scrolled far past while it was fetched: dropped at once.
     if (!this.inFar) this.unload();
     return null;
+  }
+
+  /** Waits while the month before this one is still fetching its first photos: months are
+   * first shown top to bottom. Shown before the one above it, a month's photos would move down
+   * under the pointer when that one came in, and a click meant for one photo would open
+   * another (or none: a tile moved between press and release gets no click). */
+  async afterPrevious() {
+    const months = this.timeline.months;
+    const before = months[months.indexOf(this) - 1];
+    if (before && !before.items && before.loading) await before.loading.catch(() => null);
   }
 
   render() {
@@ -362,6 +374,15 @@ function scrubber(timeline) {
       label.hidden = true;
     }, 600);
   };
+  // The track is as tall as the screen or as the photos beside it: the years follow it.
+  let lastHeight = 0;
+  const resized = new ResizeObserver(() => {
+    if (Math.abs(track.clientHeight - lastHeight) < 2) return;
+    lastHeight = track.clientHeight;
+    render();
+  });
+  resized.observe(track);
+  timeline.ctx.onCleanup(() => resized.disconnect());
   track.addEventListener("pointerup", stop);
   track.addEventListener("pointercancel", stop);
   years.addEventListener("click", (event) => {

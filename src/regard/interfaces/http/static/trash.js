@@ -76,7 +76,7 @@ export async function trashPage(ctx) {
       else chosen.delete(item.id);
       sync();
     });
-    const restore = button("Restore", { class: "small" });
+    const restore = button("Restore", { class: "small", "aria-label": `Restore ${item.name}` });
     restore.addEventListener("click", () => restoreIds([item.id]));
     const img = h("img", {
       src: item.thumbnail,
