@@ -131,9 +131,7 @@ class Sampler:
         ]
         return look
 
-    def _carried(
-        self, followed: list[Track], thumb: Thumbnail, t: float
-    ) -> dict[int, Sighting]:
+    def _carried(self, followed: list[Track], thumb: Thumbnail, t: float) -> dict[int, Sighting]:
         """The faces followed whose picture has not changed since they were found (at a
         look no more than `full_every` seconds ago), carried over to the look at `t`
         without searching, by the id of their track. Only faces seen at the last look:
