@@ -255,6 +255,12 @@ def main() -> None:
                     root, name, minutes_of(name), lambda: STANDARD_MODELS(AnalysisSettings())
                 )
         return
+    import cv2
+
+    # As `regard index` runs it: in a worker process with one OpenCV thread
+    # (regard.jobs.pool); a video's analysis has its own second thread (key frames decoded
+    # beside the looking).
+    cv2.setNumThreads(1)
     detector, embedder = YuNetDetector(), SFaceEmbedder()
     detector.detect(np.zeros((540, 960, 3), np.uint8))  # first runs allocate; not timed
     embedder.embed(np.zeros((2, 112, 112, 3), np.uint8))

@@ -9,8 +9,9 @@ decoded only where they tell something, and looked at (detected in) more sparing
    detector sees a frame at most `detect_long_side` pixels long (960: a 40 px face of a
    1080p frame is 20 px to YuNet, which it still finds), and only where the picture changed
    since the look before and where the faces followed are (`regard.pipeline.gating`): in a
-   steady shot that is a fraction of the frame. Each face's aligned crop is kept, not yet
-   embedded.
+   steady shot that is a fraction of the frame; a face followed whose picture is as it was
+   when it was found (give or take a small shift) is carried over without a search. Each
+   face's aligned crop is kept, not yet embedded.
 2. **Between key frames only where someone comes or goes.** If the people of a key frame are
    the people of the one before (`Linker.changes`), the frames between are not decoded and
    the boxes between are interpolated. If someone came or went, that group of pictures (GOP)
@@ -59,7 +60,7 @@ from regard.pipeline.looking import Looker
 from regard.pipeline.sampling import Sampler
 
 #: Bump when a change would change the appearances found, so videos are analysed again.
-FOOTAGE_VERSION = 2
+FOOTAGE_VERSION = 3  # 3: still faces carried over, refinement frames not deblocked
 
 
 def footage_pipeline_id(detector: FaceDetector, embedder: FaceEmbedder) -> str:

@@ -22,6 +22,8 @@ class FootageSettings:
     # person in view for a second is seen at least once
     refine_step: float = 0.2  # where a track starts or ends, a frame every this many seconds
     min_face_px: float = 24.0  # smaller faces (full-resolution pixels) are not followed
+    refine_deblocked: bool = False  # frames decoded only to pin a start or an end (not
+    # looked at every second) skip the loop filter, a fifth of their decoding, unless this is set
     event_px: float = 40.0  # faces this wide get their start and end pinned by refinement ...
     settled: float = 10.0  # ... but an end after this long is not: the end is known to within
     # half the spacing of the looks, 5 % of 10 s

@@ -50,6 +50,9 @@ class GateSettings:
     margin: float = 0.5  # face widths searched around a followed face
     most: float = 0.5  # a search of more than this share of the frame searches all of it
     full_every: float = 10.0  # seconds; at least this often the whole frame is searched
+    still: float | None = 6.0  # a face whose picture changed by at most this (mean grey
+    # levels, `still`; moved a little counts as unchanged) since it was last found is carried
+    # over without searching; None: never
 
     def __post_init__(self) -> None:
         if not 0 < self.block <= 0.5:
@@ -118,6 +121,44 @@ class Plan:
         r = min(rows - 1, max(0, int((box.y + box.h / 2) // self.block)))
         c = min(cols - 1, max(0, int((box.x + box.w / 2) // self.block)))
         return bool(self.changed[r, c])
+
+
+def still(
+    before: Thumbnail, after: Thumbnail, box: Box, threshold: float, reach: int = 2
+) -> tuple[float, float] | None:
+    """Where the picture of `box` (and a quarter of its width around it) went, if it is as
+    it was: the shift (full-resolution pixels, in whole thumbnail pixels up to `reach`
+    each way: a slowly drifting camera) after which the mean difference between the
+    thumbnails there, its mean taken out (a change of light is no change), is at most
+    `threshold` grey levels; None if there is none. A face that turned, spoke, moved
+    further or gave its place to another changes it by more."""
+    h, w = after.shape
+    if before.shape != after.shape:
+        return None
+    m = 0.25 * box.w
+    x0 = max(0, int((box.x - m) / SHRINK))
+    y0 = max(0, int((box.y - m) / SHRINK))
+    x1 = min(w, int(np.ceil((box.x + box.w + m) / SHRINK)))
+    y1 = min(h, int(np.ceil((box.y + box.h + m) / SHRINK)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None  # too small a patch to tell
+    was = before[y0:y1, x0:x1]
+    # Nearest shifts first: of equally good ones, the smallest wins.
+    shifts = sorted(
+        ((dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)),
+        key=lambda d: (abs(d[0]) + abs(d[1]), d),
+    )
+    best: tuple[float, int, int] | None = None
+    for dx, dy in shifts:
+        if x0 + dx < 0 or y0 + dy < 0 or x1 + dx > w or y1 + dy > h:
+            continue
+        d = after[y0 + dy : y1 + dy, x0 + dx : x1 + dx] - was
+        v = float(np.abs(d - d.mean()).mean())
+        if best is None or v < best[0]:
+            best = (v, dx, dy)
+    if best is None or best[0] > threshold:
+        return None
+    return float(best[1] * SHRINK), float(best[2] * SHRINK)
 
 
 class ChangeGate:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from regard.domain.face import Box, Detection, FaceQuality, Vector
+from regard.domain.face import Box, Detection, FaceQuality, Landmarks, Vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +74,30 @@ class Sighting:
     #: someone else takes the place, and little as a face moves or turns.
     colours: npt.NDArray[np.float32]
     embedding: Vector | None = None
+    #: The face found earlier this one repeats: where its picture did not change since, it
+    #: is carried over (same box, crop and likeness) without searching. None: found here.
+    origin: Sighting | None = None
 
     @property
     def box(self) -> Box:
         return self.detection.box
+
+    @property
+    def found(self) -> Sighting:
+        """The sighting the detector made: this one, or the one it was carried over from."""
+        return self if self.origin is None else self.origin
+
+    def carried(self, t: float, dx: float = 0.0, dy: float = 0.0) -> Sighting:
+        """The face this one was found as, seen again at `t` moved by (`dx`, `dy`) where
+        its picture has not changed otherwise."""
+        src = self.found
+        d = src.detection
+        moved = Detection(
+            Box(d.box.x + dx, d.box.y + dy, d.box.w, d.box.h),
+            Landmarks(tuple((x + dx, y + dy) for x, y in d.landmarks.points)),
+            d.score,
+        )
+        return Sighting(t, moved, src.crop, src.quality, src.colours, src.embedding, src)
 
 
 @dataclass(slots=True, eq=False)
@@ -239,17 +259,21 @@ class Linker:
         ]
         return out
 
-    def expected(self, t: float) -> list[Box]:
-        """Where the faces of the tracks a look at `t` could continue may be: where each was
-        last seen and where it should be by now (a face that was moving may have stopped).
-        A look that searches only part of its frame must search these to follow them."""
+    def followed(self, t: float) -> list[Track]:
+        """The tracks a look at `t` could continue: seen within `max_gap` before it."""
+        return [tr for tr in self.tracks if t - tr.last.time <= self.s.max_gap and tr.last.time < t]
+
+    def expected(self, t: float, tracks: Sequence[Track] | None = None) -> list[Box]:
+        """Where the faces of the tracks a look at `t` could continue (or of `tracks`) may
+        be: where each was last seen and where it should be by now (a face that was moving
+        may have stopped). A look that searches only part of its frame must search these to
+        follow them."""
         out = []
-        for tr in self.tracks:
-            if t - tr.last.time <= self.s.max_gap and tr.last.time < t:
-                out.append(tr.last.box)
-                predicted = tr.predict(t)
-                if predicted != tr.last.box:
-                    out.append(predicted)
+        for tr in self.followed(t) if tracks is None else tracks:
+            out.append(tr.last.box)
+            predicted = tr.predict(t)
+            if predicted != tr.last.box:
+                out.append(predicted)
         return out
 
     # --- changes ---------------------------------------------------------------------------------

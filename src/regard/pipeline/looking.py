@@ -103,10 +103,16 @@ class Looker:
         return found
 
     def colours(self, frame: Frame) -> npt.NDArray[np.float32]:
-        """The colour histogram of the whole frame, from a copy 160 px long."""
+        """The colour histogram of the whole frame, from a copy 160 px long (worked out once
+        a frame, and kept with it)."""
+        known = frame.notes.get("colours")
+        if isinstance(known, np.ndarray):
+            return known
         w, h = frame.width, frame.height
         tiny = yuv420.region_rgb(frame.yuv, w, h, (0, 0, w, h), min(1.0, 160 / max(w, h)))
-        return colour_histogram(tiny)
+        hist = colour_histogram(tiny)
+        frame.notes["colours"] = hist
+        return hist
 
     def _crop(self, frame: Frame, d: Detection) -> npt.NDArray[np.uint8]:
         """The aligned face, from the full-resolution frame (only the face's neighbourhood
@@ -135,13 +141,24 @@ class Looker:
         return colour_histogram(yuv420.region_rgb(frame.yuv, w, h, (x0, y0, x1, y1), scale))
 
     def embed(self, sightings: Sequence[Sighting]) -> None:
-        todo = [s for s in sightings if s.embedding is None]
+        """Fill in the embeddings of `sightings`, in one batch: a face carried over from an
+        earlier look has the likeness of the face it repeats, embedded once."""
+        todo: dict[int, tuple[Sighting, list[Sighting]]] = {}
+        for s in sightings:
+            if s.embedding is None:
+                src = s.found
+                if src.embedding is not None:
+                    s.embedding = src.embedding
+                else:
+                    todo.setdefault(id(src), (src, []))[1].append(s)
         if not todo:
             return
         started = time.perf_counter()
-        vectors = self.embedder.embed(np.stack([s.crop for s in todo]))
-        for s, v in zip(todo, vectors, strict=True):
-            s.embedding = np.asarray(v, dtype=np.float32)
+        vectors = self.embedder.embed(np.stack([src.crop for src, _ in todo.values()]))
+        for (src, copies), v in zip(todo.values(), vectors, strict=True):
+            src.embedding = np.asarray(v, dtype=np.float32)
+            for c in copies:
+                c.embedding = src.embedding
         self.embed_seconds += time.perf_counter() - started
 
     # --- from tracks to appearances ------------------------------------------------------------

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 
+import numpy as np
+
 from regard.domain.face import Box
 from regard.errors import CorruptVideoError
 from regard.pipeline.clip import Clip, ClipPacket, Frame, KeyFrames
 from regard.pipeline.footage_settings import FootageProgress, FootageSettings, Progress
-from regard.pipeline.gating import ChangeGate, thumbnail
-from regard.pipeline.linking import Linker, Look
+from regard.pipeline.gating import ChangeGate, Thumbnail, still, thumbnail
+from regard.pipeline.linking import Linker, Look, Sighting, Track
 from regard.pipeline.looking import Looker, Region
 
 
@@ -43,10 +45,12 @@ class Sampler:
         self.want: float | None = None  # sequential: decode until a frame this late is out
         self.gate: ChangeGate | None = None  # what the looks at key frames (and every
         # `coarse_step`) search, from what changed since the look before
+        self.thumbs: dict[float, Thumbnail] = {}  # those looks' thumbnails, by time, for
+        # telling whether a face's picture changed since it was found
 
     def run(self) -> None:
         try:
-            with KeyFrames(self.clip) as packets:
+            with KeyFrames(self.clip, prepare=self._prepare) as packets:
                 for p in packets:
                     if p.key:
                         self._key(p)
@@ -59,6 +63,13 @@ class Sampler:
         self._end()
 
     # --- key frames ----------------------------------------------------------------------------
+
+    def _prepare(self, frame: Frame) -> None:
+        """What every look at a key frame needs, worked out on the thread that decoded it
+        (beside the looking): its thumbnail and colours."""
+        if self.s.gate is not None:
+            frame.notes["thumb"] = thumbnail(frame.yuv[: frame.height])
+        self.looker.colours(frame)
 
     def _key(self, packet: ClipPacket) -> None:
         frame = packet.picture
@@ -86,10 +97,21 @@ class Sampler:
             return self.looker.look(frame)
         if self.gate is None or (self.gate.width, self.gate.height) != (frame.width, frame.height):
             self.gate = ChangeGate(frame.width, frame.height, self.s.gate)
-        thumb = thumbnail(frame.yuv[: frame.height])
-        expected = self.linker.expected(frame.time)
-        plan = self.gate.plan(thumb, frame.time, expected)
+        thumb = frame.notes.get("thumb")
+        if not isinstance(thumb, np.ndarray):
+            thumb = thumbnail(frame.yuv[: frame.height])
+        followed = self.linker.followed(frame.time)
+        carried = self._carried(followed, thumb, frame.time)
+        expected = self.linker.expected(frame.time, followed)
+        plan = self.gate.plan(
+            thumb,
+            frame.time,
+            self.linker.expected(frame.time, [tr for tr in followed if id(tr) not in carried]),
+        )
         self.gate.searched(thumb, frame.time, None if plan is None else plan.parts)
+        self.thumbs[frame.time] = thumb
+        for old in [k for k in self.thumbs if k < frame.time - self.s.gate.full_every]:
+            del self.thumbs[old]
         if plan is None:
             return self.looker.look(frame)
         look = self.looker.look(frame, parts=plan.parts)
@@ -101,7 +123,33 @@ class Sampler:
             for sg in look.sightings
             if plan.new_face_possible(sg.box) or any(sg.box.iou(b) >= 0.2 for b in expected)
         ]
+        # A face carried over where the search found one anyway is the one found.
+        look.sightings += [
+            c
+            for c in carried.values()
+            if not any(sg.box.iou(c.box) >= 0.2 for sg in look.sightings)
+        ]
         return look
+
+    def _carried(self, followed: list[Track], thumb: Thumbnail, t: float) -> dict[int, Sighting]:
+        """The faces followed whose picture has not changed since they were found (at a
+        look no more than `full_every` seconds ago), carried over to the look at `t`
+        without searching, by the id of their track. Only faces seen at the last look:
+        one missed since may be gone."""
+        assert self.s.gate is not None
+        limit = self.s.gate.still
+        out: dict[int, Sighting] = {}
+        if limit is None or self.last is None:
+            return out
+        for tr in followed:
+            src = tr.last.found
+            before = self.thumbs.get(src.time)
+            if not tr.present or tr.last.time < self.last.time - 1e-6 or before is None:
+                continue
+            moved = still(before, thumb, src.box, limit)
+            if moved is not None:
+                out[id(tr)] = src.carried(t, *moved)
+        return out
 
     def _commit(self, look: Look) -> None:
         self.last = look
@@ -182,7 +230,7 @@ class Sampler:
         assert self.last is not None
 
         def frames() -> Iterator[Frame]:
-            self.clip.start_run()
+            self.clip.start_run(rough=not self.s.refine_deblocked)
             for p in packets:
                 yield from self.clip.run(p.packet, p.time)
             yield from self.clip.run(None)

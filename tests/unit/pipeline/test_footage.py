@@ -19,6 +19,7 @@ from regard.errors import (
 from regard.pipeline.clip import VideoLimits
 from regard.pipeline.footage import analyse_video
 from regard.pipeline.footage_settings import FootageProgress, FootageSettings
+from regard.pipeline.gating import GateSettings
 from regard.pipeline.linking import LinkSettings
 from regard.testing import ColourEmbedder, SquareDetector
 
@@ -207,12 +208,43 @@ def test_a_still_scene_is_searched_only_where_it_changed_and_the_faces_are(tmp_p
     the picture changed, and the whole frame again every `full_every` seconds."""
     scene = [Square(RED, 0.0, 20.0, 40, 60), Square(BLUE, 6.3, 20.0, 220, 100, 200, 110)]
     path = make_video(tmp_path / "still.mp4", scene, seconds=20.0)
-    gated = analyse(path)
+    # Searched around the faces at every look (none carried over without a search: that is
+    # the next test's).
+    gated = analyse(path, replace(SETTINGS, gate=GateSettings(still=None)))
     whole = analyse(path, replace(SETTINGS, gate=None))
     assert flat(gated) == flat(whole)
     assert [c for c, *_ in summary(gated)] == ["red", "blue"]
     assert whole.frames_searched == whole.frames_looked_at
     assert gated.frames_searched < 0.5 * whole.frames_searched
+
+
+def test_a_face_whose_picture_does_not_change_is_carried_over_and_a_face_coming_is_found(
+    tmp_path,
+):
+    """A face that stays as it was is not searched for again until the next whole-frame
+    look: the same appearances as searching around it at every look, for fewer pixels; a
+    face coming into the still scene is found as soon, and one moving is searched for."""
+    scene = [
+        Square(RED, 0.0, 14.0, 40, 60),
+        Square(BLUE, 4.3, 14.0, 220, 100),
+        Square(GREEN, 7.6, 12.0, 100, 170, 200, 170),
+    ]
+    path = make_video(tmp_path / "still.mp4", scene, seconds=14.0)
+    carried = analyse(path)
+    searched = analyse(path, replace(SETTINGS, gate=GateSettings(still=None)))
+    assert summary(carried) == summary(searched)
+    assert [c for c, *_ in summary(carried)] == ["red", "blue", "green"]
+    for a, b in zip(carried.appearances, searched.appearances, strict=True):
+        # The same looks, each box where the search puts it (a still face carried over
+        # within a pixel or two of where it drifted).
+        assert [p.time for p in a.path] == [p.time for p in b.path]
+        for p, q in zip(a.path, b.path, strict=True):
+            assert abs(p.box.x - q.box.x) <= 3 and abs(p.box.y - q.box.y) <= 3
+    (_, blue_start, _), (_, green_start, green_end) = summary(carried)[1:]
+    assert blue_start == pytest.approx(4.3, abs=0.15)
+    assert green_start == pytest.approx(7.6, abs=0.15)
+    assert green_end == pytest.approx(12.0, abs=0.15)
+    assert carried.frames_searched < searched.frames_searched
 
 
 def test_two_faces_seen_at_the_same_moment_are_never_one_appearance(tmp_path):

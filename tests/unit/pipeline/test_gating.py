@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from regard.domain.face import Box
-from regard.pipeline.gating import ChangeGate, GateSettings, changed_blocks, merged, thumbnail
+from regard.pipeline.gating import (
+    ChangeGate,
+    GateSettings,
+    changed_blocks,
+    merged,
+    still,
+    thumbnail,
+)
 
 W, H = 640, 360
 
@@ -106,3 +113,21 @@ def test_blocks_are_a_share_of_the_frame_in_whole_thumbnail_pixels():
     assert GateSettings().block_px(640, 360) == 16
     with pytest.raises(ValueError, match="share of the frame"):
         GateSettings(block=0)
+
+
+def test_a_face_is_still_while_its_picture_does_not_change():
+    """Still: carried over without a search. Moved, gone or someone else: searched."""
+    before = with_face(scene(), 200, 100)
+    box = Box(200, 100, 40, 40)
+    was = thumbnail(before)
+    assert still(was, thumbnail(before), box, 2.5)
+    brighter = np.clip(before.astype(np.int16) + 20, 0, 255).astype(np.uint8)
+    assert still(was, thumbnail(brighter), box, 2.5)  # a change of light is no change
+    assert not still(was, thumbnail(with_face(scene(), 208, 100)), box, 2.5)  # a fifth over
+    assert not still(was, thumbnail(scene()), box, 2.5)  # gone
+    other = scene()
+    yy, xx = np.mgrid[0:40, 0:40]
+    other[100:140, 200:240] = np.where((xx // 10 + yy // 7) % 2, 200, 60)
+    assert not still(was, thumbnail(other), box, 2.5)  # someone else in the same place
+    # Elsewhere in the frame a face may come and go: this face is still.
+    assert still(was, thumbnail(with_face(before, 500, 250)), box, 2.5)
