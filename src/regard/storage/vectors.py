@@ -301,7 +301,7 @@ class HnswIndex:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
         ids, scores = self._candidates(q, min(n, max(k, self.candidates)))
-        return [Neighbour(i, s) for i, s in zip(ids[:k].tolist(), scores[:k].tolist())]
+        return _neighbours(ids[:k], scores[:k])
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
@@ -327,7 +327,7 @@ class HnswIndex:
                 break
             ids, scores = wider_ids, wider_scores
         keep = scores >= threshold
-        hits = [Neighbour(i, s) for i, s in zip(ids[keep].tolist(), scores[keep].tolist())]
+        hits = _neighbours(ids[keep], scores[keep])
         return hits[:limit] if limit is not None else hits
 
     def scan(
@@ -342,7 +342,7 @@ class HnswIndex:
         order = np.lexsort((ids, -found))
         if limit is not None:
             order = order[:limit]
-        return [Neighbour(i, s) for i, s in zip(ids[order].tolist(), found[order].tolist())]
+        return _neighbours(ids[order], found[order])
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -416,7 +416,15 @@ class HnswIndex:
     def to_bytes(self) -> bytes:
         """The index as bytes: a header, the float32 store (removed rows are zeros), the
         graph."""
-        header = json.dumps({"dim": self.dim, "slots": self._used}).encode("utf-8")
+        g = self._graph
+        header = json.dumps(
+            {
+                "dim": self.dim,
+                "slots": self._used,
+                "expansion_add": int(g.expansion_add),
+                "expansion_search": int(g.expansion_search),
+            }
+        ).encode("utf-8")
         graph = self._graph.save()
         return b"".join(
             (
@@ -469,6 +477,9 @@ class HnswIndex:
         made.threads = threads
         made.candidates = candidates
         made.exact_from = exact_from
+        # The beams are settings of the object, not of the saved graph: restored as saved.
+        graph.expansion_add = int(header.get("expansion_add", graph.expansion_add))
+        graph.expansion_search = int(header.get("expansion_search", graph.expansion_search))
         made._graph = graph
         made._key = np.frombuffer(view[at:key_end], dtype="<i8").astype(np.int64)
         made._vec = (
@@ -477,6 +488,10 @@ class HnswIndex:
         made._used = slots
         made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
+
+
+def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
+    return [Neighbour(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
 
 
 def _new_graph(

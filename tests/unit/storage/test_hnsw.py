@@ -195,7 +195,7 @@ def erase_and_check(n):
     kept = np.setdiff1d(np.arange(n), gone)[:50]
     assert _in_bytes(blob, v[kept]) == 50
     assert _copies_in(blob, hnsw.graph_copies(kept.tolist())) == 50
-    restored = HnswIndex.from_bytes(128, blob)
+    restored = HnswIndex.from_bytes(128, blob, candidates=32)
     assert len(restored) == n - 1000
     assert not gone_set & set(restored.ids().tolist())
     for g in kept[:20]:  # the same graph: the same answers
