@@ -36,7 +36,7 @@ def test_a_threshold_search_finds_every_match_exact_search_finds(
 ):
     v = clustered(n, 32, min(people, n), spread, seed)
     ids = list(range(10, 10 + n))
-    exact, hnsw = ExactIndex(32), HnswIndex(32, candidates=16, exact_from=64, threads=1)
+    exact, hnsw = ExactIndex(32), HnswIndex(32, candidates=16, threads=1)
     exact.add(ids, v)
     hnsw.add(ids, v)
     for q in v[:: max(1, n // 8)][:8]:
@@ -57,7 +57,7 @@ def test_a_threshold_search_finds_every_match_exact_search_finds(
 
 def test_a_dense_cluster_with_more_matches_than_candidates_is_found_whole():
     # 2,000 faces of one person among 3,000: the graph's order inside the cluster is
-    # approximate, so the search must fall back to scanning (exact_from) and find all.
+    # approximate, so the search scans and finds all.
     rng = np.random.default_rng(4)
     v = np.concatenate([clustered(2000, 32, 1, 0.8, 1), clustered(1000, 32, 500, 0.5, 2)])
     v = v[rng.permutation(len(v))]
