@@ -749,6 +749,8 @@ def main() -> None:
 
     import usearch
 
+    from regard.storage.vectors import CANDIDATES, CONNECTIVITY, EXPANSION_ADD, GRAPH_DTYPE
+
     meta = {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -760,7 +762,8 @@ def main() -> None:
     }
     print(
         "Regard people grouping at scale: synthetic 128-D embeddings (see the docstring), HNSW "
-        f"index (usearch float32, M 16, ef_add 128, 64 candidates), {os.cpu_count()} cores"
+        f"index (usearch, graph vectors {GRAPH_DTYPE}, M {CONNECTIVITY}, ef_add {EXPANSION_ADD}, "
+        f"{CANDIDATES} candidates re-ranked on float32), {os.cpu_count()} cores"
     )
     results: dict[str, Any] = {}
     for n in args.sizes:

@@ -7,6 +7,7 @@ Vectors are L2-normalised, so cosine similarity is a dot product.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,7 +22,9 @@ CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 64
 CANDIDATES = 64
-EXACT_FROM = 1024
+GRAPH_DTYPE = "i8"
+_KNN_BLOCK = 1024
+_MAGIC = b"RGANN\x00v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +165,21 @@ class ExactIndex:
 
 
 class HnswIndex:
-    """Approximate neighbours (HNSW graph, usearch) for libraries too big for exact search.
+    """Approximate neighbours for libraries too big for exact search: an HNSW graph (usearch)
+    finds candidates, and every score is then computed exactly from float32 vectors.
 
-    Vectors are kept as float32 and compared by inner product, so every score is the exact
-    cosine similarity `ExactIndex` gives (a float16 graph moved scores by ~1e-3, enough to
-    drop a face sitting on a threshold). A search asks the graph for at least `candidates`
-    neighbours (usearch widens its beam to match) and keeps the best: over-fetching is what
-    buys recall in dense clusters. A threshold search with few matches confirms them with a
-    beam 4x wider (until a wider one finds no new match); when half or more of the beam are
-    matches (a query in a dense cluster, where the graph's order is only approximate), or the
-    beam would pass `exact_from`, it scans every vector instead, widening until the last
-    falls below (tests/unit/storage/test_hnsw.py checks against exact search on clustered
-    data that no match is missed).
-    Removal only marks a vector (a tombstone): `compact()` rebuilds the graph from the live
-    vectors, after which neither the index nor its saved bytes hold a removed one.
+    Two copies of each vector: the graph's, quantised (`GRAPH_DTYPE`: int8, a quarter of
+    float32's memory and bandwidth, for walking the graph), and an exact float32 store (one
+    row a slot; the graph's keys are the slots). A search asks the graph for at least
+    `candidates` neighbours (usearch widens its beam to match) and re-ranks them by their
+    exact cosine similarity, so every score is what `ExactIndex` gives; over-fetching is what
+    buys recall in dense clusters. That is `top_k` and `knn` (grouping). A threshold search
+    (`search`: search, opt-out, consent, erasure) must find every match, which no graph
+    promises: it scans the whole float32 store (one matrix-vector product, exact by
+    construction).
+    Removal zeroes the float32 row at once and marks the graph's copy (a tombstone):
+    `compact()` rebuilds the graph from the live vectors, after which neither the index nor
+    its saved bytes hold a removed vector in any form.
     bench/search_scale.py measures recall, latency, memory and build time.
     """
 
@@ -187,40 +191,46 @@ class HnswIndex:
         expansion_add: int = EXPANSION_ADD,
         expansion_search: int = EXPANSION_SEARCH,
         candidates: int = CANDIDATES,
-        exact_from: int = EXACT_FROM,
-        dtype: str = "f32",
+        dtype: str = GRAPH_DTYPE,
         threads: int = 0,
     ) -> None:
-        from usearch.index import Index
-
         self.dim = dim
         self.threads = threads
         self.candidates = candidates
-        self.exact_from = exact_from
-        self._index = Index(
-            ndim=dim,
-            metric="ip",
-            dtype=dtype,
-            connectivity=connectivity,
-            expansion_add=expansion_add,
-            expansion_search=expansion_search,
-        )
-        self._ef = expansion_search
+        self._graph = _new_graph(dim, dtype, connectivity, expansion_add, expansion_search)
+        self._vec: Matrix = np.zeros((0, dim), dtype=np.float32)
+        self._key = np.zeros(0, dtype=np.int64)  # face id of each slot; -1: removed
+        self._used = 0
+        self._slot: dict[int, int] = {}
 
     def __len__(self) -> int:
-        return int(self._index.size)
+        return len(self._slot)
 
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, int | np.integer) and bool(self._index.contains(int(item)))
+        return isinstance(item, int | np.integer) and int(item) in self._slot
+
+    @property
+    def dtype(self) -> str:
+        """The graph's vectors: "i8", "f16" or "f32" (scores are exact whichever it is)."""
+        return str(self._graph.dtype).rsplit(".", 1)[-1].lower()
+
+    @property
+    def graph_bytes(self) -> int:
+        """What the graph (links and its quantised vectors) takes in memory."""
+        return int(self._graph.memory_usage)
+
+    @property
+    def store_bytes(self) -> int:
+        """What the exact float32 vectors take in memory (rows reserved included)."""
+        return int(self._vec.nbytes + self._key.nbytes)
 
     @property
     def memory_bytes(self) -> int:
-        """What the graph and its vectors take in memory."""
-        return int(self._index.memory_usage)
+        return self.graph_bytes + self.store_bytes
 
     @property
     def exact_scores(self) -> bool:
-        return str(self._index.dtype).lower().endswith("f32")
+        return True  # every score comes from the float32 store
 
     def add(self, ids: Sequence[int], vectors: Matrix) -> None:
         vecs = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
@@ -228,70 +238,90 @@ class HnswIndex:
             raise ValueError(f"{len(ids)} ids for {len(vecs)} vectors")
         if not len(ids):
             return
-        keys = np.asarray(ids, dtype=np.uint64)
-        present = [int(k) for k in keys if self._index.contains(int(k))]
-        if present:
-            self._index.remove(present)
-        self._index.add(keys, np.ascontiguousarray(vecs), threads=self.threads)
+        keys = [int(i) for i in ids]
+        last = {k: j for j, k in enumerate(keys)}
+        if len(last) < len(keys):  # the same id twice in one call: the last one counts
+            pick = sorted(last.values())
+            keys, vecs = [keys[j] for j in pick], vecs[pick]
+        self.remove([k for k in keys if k in self._slot])
+        need = self._used + len(keys)
+        if need > len(self._vec):
+            capacity = max(need, 2 * len(self._vec), 1024)
+            grown = np.zeros((capacity, self.dim), dtype=np.float32)
+            grown[: self._used] = self._vec[: self._used]
+            grown_key = np.full(capacity, -1, dtype=np.int64)
+            grown_key[: self._used] = self._key[: self._used]
+            self._vec, self._key = grown, grown_key
+        slots = np.arange(self._used, need, dtype=np.int64)
+        self._vec[slots] = vecs
+        self._key[slots] = keys
+        self._slot.update(zip(keys, slots.tolist(), strict=True))
+        self._used = need
+        self._graph.add(slots.astype(np.uint64), np.ascontiguousarray(vecs), threads=self.threads)
 
     def remove(self, ids: Iterable[int]) -> None:
-        keys = [int(i) for i in ids if self._index.contains(int(i))]
-        if keys:
-            self._index.remove(keys)
+        slots = [s for s in (self._slot.pop(int(i), None) for i in ids) if s is not None]
+        self._forget(slots)
 
-    def _ask(self, query: npt.NDArray[np.float32], count: int, *, exact: bool = False) -> Any:
+    def _forget(self, slots: list[int]) -> None:
+        if not slots:
+            return
+        rows = np.asarray(slots, dtype=np.int64)
+        self._vec[rows] = 0.0  # the exact copy goes at once; the graph's at compact()
+        self._key[rows] = -1
+        self._graph.remove(rows.astype(np.uint64))
+
+    def _ranked(
+        self, query: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Face ids and exact similarities of the candidate slots, best first (ties by id)."""
+        slots = slots[(slots >= 0) & (slots < self._used)]
+        slots = slots[self._key[slots] >= 0]
+        scores = np.asarray(self._vec[slots] @ query, dtype=np.float32)
+        ids = self._key[slots]
+        order = np.lexsort((ids, -scores))
+        return ids[order], scores[order]
+
+    def _candidates(
+        self, query: npt.NDArray[np.float32], count: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         # usearch widens its beam to the count asked for (max(expansion_search, count)).
-        return self._index.search(
-            np.asarray(query, dtype=np.float32), count, threads=1, exact=exact
-        )
-
-    def _neighbours(self, found: Any) -> list[Neighbour]:
-        hits = [
-            Neighbour(int(key), 1.0 - float(dist))
-            for key, dist in zip(found.keys, found.distances, strict=True)
-        ]
-        hits.sort(key=lambda n: (-n.score, n.id))
-        return hits
+        found = self._graph.search(query, count, threads=1)
+        return self._ranked(query, np.asarray(found.keys, dtype=np.uint64).astype(np.int64))
 
     def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
         n = len(self)
         if n == 0 or k <= 0:
             return []
-        return self._neighbours(self._ask(query, min(n, max(k, self.candidates))))[:k]
+        q = np.asarray(query, dtype=np.float32).reshape(self.dim)
+        ids, scores = self._candidates(q, min(n, max(k, self.candidates)))
+        return _neighbours(ids[:k], scores[:k])
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
     ) -> list[Neighbour]:
-        n = len(self)
-        if n == 0:
+        """Every vector with similarity >= threshold: always the scan of the float32 store.
+        A graph cannot promise it: at 1,000,000 faces a beam confirmed 4x wider still
+        missed a match in 27 of 200 searches (a stranger just over the threshold is a needle
+        the walk rarely reaches), and search, opt-out, consent and erasure rely on finding
+        every one (bench/search_scale.py)."""
+        if not self._slot:
             return []
-        k = min(n, max(self.candidates, limit or 0))
-        found = self._neighbours(self._ask(query, k))
-        while len(found) == k < n:
-            matches = {h.id for h in found if h.score >= threshold}
-            if 2 * len(matches) >= k or 4 * k > self.exact_from:
-                # Half the beam or more are matches: the query sits in a dense cluster,
-                # where the graph's order is only approximate (a beam of 1,024 still misses
-                # members, and its last candidate can fall below the threshold before every
-                # match is in). Scan every vector, widening until the last is below.
-                found = self._scan(query, threshold, min(n, max(4 * k, self.exact_from)))
-                break
-            # Few matches: confirm with a 4x wider beam that there are no more.
-            k = min(n, 4 * k)
-            wider = self._neighbours(self._ask(query, k))
-            if {h.id for h in wider if h.score >= threshold} <= matches:
-                break
-            found = wider
-        hits = [h for h in found if h.score >= threshold]
-        return hits[:limit] if limit is not None else hits
+        return self.scan(query, threshold=threshold, limit=limit)
 
-    def _scan(self, query: npt.NDArray[np.float32], threshold: float, k: int) -> list[Neighbour]:
-        n = len(self)
-        while True:
-            found = self._neighbours(self._ask(query, k, exact=True))
-            if k >= n or found[-1].score < threshold:
-                return found
-            k = min(n, 4 * k)
+    def scan(
+        self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
+    ) -> list[Neighbour]:
+        """Every vector with similarity >= threshold, from all of the float32 store (exact)."""
+        q = np.asarray(query, dtype=np.float32).reshape(self.dim)
+        scores = np.asarray(self._vec[: self._used] @ q, dtype=np.float32)
+        rows = np.flatnonzero(scores >= threshold)
+        rows = rows[self._key[rows] >= 0]
+        ids, found = self._key[rows], scores[rows]
+        order = np.lexsort((ids, -found))
+        if limit is not None:
+            order = order[:limit]
+        return _neighbours(ids[order], found[order])
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -301,50 +331,90 @@ class HnswIndex:
         if n == 0 or not len(queries) or k <= 0:
             return ids, sims
         count = min(n, max(k, self.candidates))
-        found = self._index.search(queries, count, threads=self.threads)
-        keys = np.asarray(found.keys).reshape(len(queries), -1).astype(np.int64)
-        dist = np.asarray(found.distances, dtype=np.float32).reshape(len(queries), -1)
-        counts = np.asarray(getattr(found, "counts", [keys.shape[1]] * len(queries))).reshape(-1)
-        valid = np.arange(keys.shape[1])[None, :] < counts[:, None]
-        score = np.where(valid, 1.0 - dist, -np.inf).astype(np.float32)
-        key = np.where(valid, keys, -1)
-        # Best first, ties by id (as ExactIndex); only the first k are kept.
-        order = np.lexsort((key, -score), axis=1)[:, :k]
-        width = order.shape[1]
-        ids[:, :width] = np.take_along_axis(key, order, axis=1)
-        sims[:, :width] = np.take_along_axis(score, order, axis=1)
+        for start in range(0, len(queries), _KNN_BLOCK):
+            block = np.ascontiguousarray(queries[start : start + _KNN_BLOCK])
+            found = self._graph.search(block, count, threads=self.threads)
+            raw = np.asarray(found.keys, dtype=np.uint64).reshape(len(block), -1)
+            counts = np.asarray(found.counts).reshape(-1)
+            valid = np.arange(raw.shape[1])[None, :] < counts[:, None]
+            slots = np.where(valid, raw.astype(np.int64), 0)
+            slots = np.where((slots >= 0) & (slots < self._used), slots, 0)
+            key = self._key[slots]
+            valid &= key >= 0
+            # The exact similarity of every candidate, from the float32 store.
+            exact = np.einsum("qcd,qd->qc", self._vec[slots], block)
+            score = np.where(valid, exact, -np.inf).astype(np.float32)
+            key = np.where(valid, key, -1)
+            # Best first, ties by id (as ExactIndex); only the first k are kept.
+            order = np.lexsort((key, -score), axis=1)[:, :k]
+            width = order.shape[1]
+            stop = start + len(block)
+            ids[start:stop, :width] = np.take_along_axis(key, order, axis=1)
+            sims[start:stop, :width] = np.take_along_axis(score, order, axis=1)
         return ids, sims
 
     def ids(self) -> npt.NDArray[np.int64]:
-        return np.asarray(self._index.keys, dtype=np.int64)
+        keys = self._key[: self._used]
+        return keys[keys >= 0].copy()
 
     def vectors(self, ids: Sequence[int]) -> Matrix:
         """The stored vectors of `ids` (float32 rows, as added)."""
-        got = self._index.get(np.asarray(ids, dtype=np.uint64))
-        return np.asarray(got, dtype=np.float32).reshape(len(ids), self.dim)
+        rows = [self._slot[int(i)] for i in ids]
+        return self._vec[rows].copy()
+
+    def graph_copies(self, ids: Sequence[int]) -> list[bytes]:
+        """The bytes of the graph's own (quantised) copy of each of `ids`, as it holds them:
+        what a removal leaves behind until `compact()` (tests and the benchmark look for
+        them in the saved bytes)."""
+        dtype = {"i8": np.int8, "f16": np.float16, "f32": np.float32}[self.dtype]
+        slots = np.asarray([self._slot[int(i)] for i in ids], dtype=np.uint64)
+        got = self._graph.get(slots, dtype=dtype)
+        return [np.asarray(row, dtype=dtype).tobytes() for row in got]
 
     def compact(self, batch: int = 20_000) -> None:
         """Rebuild the graph from the live vectors: removed vectors stop existing in memory
-        and in what `to_bytes` writes (removal alone leaves them in the graph's storage)."""
-        fresh = HnswIndex(
+        and in what `to_bytes` writes (removal alone leaves the graph's copy)."""
+        live = np.flatnonzero(self._key[: self._used] >= 0)
+        vec = np.ascontiguousarray(self._vec[live])
+        key = self._key[live].copy()
+        g = self._graph
+        graph = _new_graph(
             self.dim,
-            connectivity=int(self._index.connectivity),
-            expansion_add=int(self._index.expansion_add),
-            expansion_search=self._ef,
-            candidates=self.candidates,
-            exact_from=self.exact_from,
-            dtype=str(self._index.dtype).rsplit(".", 1)[-1].lower(),
-            threads=self.threads,
+            self.dtype,
+            int(g.connectivity),
+            int(g.expansion_add),
+            int(g.expansion_search),
         )
-        keys = self.ids()
-        for start in range(0, len(keys), batch):
-            part = keys[start : start + batch].tolist()
-            fresh.add(part, self.vectors(part))
-        self._index = fresh._index
+        for start in range(0, len(live), batch):
+            stop = min(len(live), start + batch)
+            slots = np.arange(start, stop, dtype=np.uint64)
+            graph.add(slots, vec[start:stop], threads=self.threads)
+        self._graph, self._vec, self._key, self._used = graph, vec, key, len(live)
+        self._slot = {int(k): s for s, k in enumerate(key.tolist())}
 
     def to_bytes(self) -> bytes:
-        data = self._index.save()
-        return bytes(data) if data is not None else b""
+        """The index as bytes: a header, the float32 store (removed rows are zeros), the
+        graph."""
+        g = self._graph
+        header = json.dumps(
+            {
+                "dim": self.dim,
+                "slots": self._used,
+                "expansion_add": int(g.expansion_add),
+                "expansion_search": int(g.expansion_search),
+            }
+        ).encode("utf-8")
+        graph = self._graph.save()
+        return b"".join(
+            (
+                _MAGIC,
+                len(header).to_bytes(4, "little"),
+                header,
+                self._key[: self._used].astype("<i8").tobytes(),
+                self._vec[: self._used].astype("<f4").tobytes(),
+                bytes(graph) if graph is not None else b"",
+            )
+        )
 
     @classmethod
     def from_bytes(
@@ -354,23 +424,65 @@ class HnswIndex:
         threads: int = 0,
         *,
         candidates: int = CANDIDATES,
-        exact_from: int = EXACT_FROM,
     ) -> HnswIndex:
         from usearch.index import Index
 
+        view = memoryview(data)
+        if bytes(view[: len(_MAGIC)]) != _MAGIC:
+            raise ValueError("not a saved vector index (or one of an older format)")
+        at = len(_MAGIC) + 4
+        size = int.from_bytes(view[len(_MAGIC) : at], "little")
+        try:
+            header = json.loads(bytes(view[at : at + size]))
+            saved_dim, slots = int(header["dim"]), int(header["slots"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"not a saved vector index ({e})") from e
+        if saved_dim != dim:
+            raise ValueError(f"a saved vector index of {saved_dim} dimensions, not {dim}")
+        at += size
+        key_end = at + 8 * slots
+        vec_end = key_end + 4 * slots * dim
+        if len(view) < vec_end:
+            raise ValueError("not a saved vector index (cut short)")
+        try:
+            graph = Index.restore(bytes(view[vec_end:]))
+        except (ValueError, RuntimeError) as e:
+            raise ValueError(f"not a saved vector index ({e})") from e
+        if graph is None or int(graph.ndim) != dim:
+            raise ValueError("not a saved vector index")
         made = cls.__new__(cls)
         made.dim = dim
         made.threads = threads
         made.candidates = candidates
-        made.exact_from = exact_from
-        try:
-            restored = Index.restore(data)
-        except (ValueError, RuntimeError) as e:
-            raise ValueError(f"not a saved vector index ({e})") from e
-        if restored is None:
-            raise ValueError("not a saved vector index")
-        if int(restored.ndim) != dim:
-            raise ValueError(f"a saved vector index of {restored.ndim} dimensions, not {dim}")
-        made._index = restored
-        made._ef = int(restored.expansion_search)
+        # The beams are settings of the object, not of the saved graph: restored as saved.
+        graph.expansion_add = int(header.get("expansion_add", graph.expansion_add))  # type: ignore[misc]
+        graph.expansion_search = int(header.get("expansion_search", graph.expansion_search))  # type: ignore[misc]
+        made._graph = graph
+        made._key = np.frombuffer(view[at:key_end], dtype="<i8").astype(np.int64)
+        made._vec = (
+            np.frombuffer(view[key_end:vec_end], dtype="<f4").astype(np.float32).reshape(slots, dim)
+        )
+        made._used = slots
+        made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
+
+
+def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
+    return [Neighbour(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+
+
+def _new_graph(
+    dim: int, dtype: str, connectivity: int, expansion_add: int, expansion_search: int
+) -> Any:
+    from usearch.index import Index
+
+    return Index(
+        ndim=dim,
+        # usearch scales int8 vectors by their norms under "cos"; for unit vectors the
+        # float32 scores (inner products) are the cosine similarities all the same.
+        metric="cos" if dtype == "i8" else "ip",
+        dtype=dtype,
+        connectivity=connectivity,
+        expansion_add=expansion_add,
+        expansion_search=expansion_search,
+    )

@@ -36,7 +36,7 @@ def test_a_threshold_search_finds_every_match_exact_search_finds(
 ):
     v = clustered(n, 32, min(people, n), spread, seed)
     ids = list(range(10, 10 + n))
-    exact, hnsw = ExactIndex(32), HnswIndex(32, candidates=16, exact_from=64, threads=1)
+    exact, hnsw = ExactIndex(32), HnswIndex(32, candidates=16, threads=1)
     exact.add(ids, v)
     hnsw.add(ids, v)
     for q in v[:: max(1, n // 8)][:8]:
@@ -57,7 +57,7 @@ def test_a_threshold_search_finds_every_match_exact_search_finds(
 
 def test_a_dense_cluster_with_more_matches_than_candidates_is_found_whole():
     # 2,000 faces of one person among 3,000: the graph's order inside the cluster is
-    # approximate, so the search must fall back to scanning (exact_from) and find all.
+    # approximate, so the search scans and finds all.
     rng = np.random.default_rng(4)
     v = np.concatenate([clustered(2000, 32, 1, 0.8, 1), clustered(1000, 32, 500, 0.5, 2)])
     v = v[rng.permutation(len(v))]
@@ -95,27 +95,69 @@ def test_saved_and_restored_it_searches_the_same_and_refuses_another_dimension()
         HnswIndex.from_bytes(64, hnsw.to_bytes())
     with pytest.raises(ValueError, match="not a saved vector index"):
         HnswIndex.from_bytes(32, b"not an index at all")
+    from usearch.index import Index
+
+    older = Index(ndim=32, metric="ip", dtype="f32")  # a graph saved before the float32 store
+    older.add(np.arange(10, dtype=np.uint64), v[:10])
+    with pytest.raises(ValueError, match="older format"):  # VectorStore rebuilds it
+        HnswIndex.from_bytes(32, bytes(older.save()))
+
+
+# A stretch of 64 bytes (16 float32 values, or 64 of the graph's int8 ones) identifies a vector;
+# under 100 bytes Python's bytes.find skips ahead (a longer pattern is scanned byte by byte).
+STRETCH = 64
 
 
 def _in_bytes(blob: bytes, vectors: np.ndarray) -> int:
-    return sum(blob.find(row.tobytes()) >= 0 for row in vectors)
+    return sum(blob.find(row.tobytes()[:STRETCH]) >= 0 for row in vectors)
 
 
-def test_removal_leaves_tombstones_in_the_bytes_until_compaction():
+def _copies_in(blob: bytes, copies: list[bytes]) -> int:
+    return sum(blob.find(c[:STRETCH]) >= 0 for c in copies)
+
+
+def test_removal_zeroes_the_exact_copy_and_compaction_the_graphs():
     v = clustered(2000, 32, 200, 0.7, 6)
     hnsw = HnswIndex(32)
     hnsw.add(list(range(2000)), v)
     gone = list(range(0, 2000, 10))
+    copies = hnsw.graph_copies(gone)
     hnsw.remove(gone)
-    assert _in_bytes(hnsw.to_bytes(), v[gone]) > 0  # what compaction is for
+    blob = hnsw.to_bytes()
+    assert _in_bytes(blob, v[gone]) == 0  # the float32 rows go at once
+    assert _copies_in(blob, copies) > 0  # the graph's tombstones: what compaction is for
     hnsw.compact()
     blob = hnsw.to_bytes()
     assert _in_bytes(blob, v[gone]) == 0
-    assert _in_bytes(blob, v[1:200:10]) == 20  # the check can see a vector that is there
+    assert _copies_in(blob, copies) == 0
+    live = list(range(1, 200, 10))
+    assert _in_bytes(blob, v[live]) == 20  # the checks can see a vector that is there
+    assert _copies_in(blob, hnsw.graph_copies(live)) == 20
     assert len(hnsw) == 1800
     for g in gone[:50]:
         assert g not in hnsw
         assert not {h.id for h in hnsw.search(v[g], threshold=-1.0)} & set(gone)
+
+
+def test_an_id_added_again_replaces_its_vector_and_a_scan_is_exact_search():
+    v = clustered(1500, 32, 100, 0.7, 9)
+    exact, hnsw = ExactIndex(32), HnswIndex(32)
+    exact.add(list(range(1000)), v[:1000])
+    hnsw.add(list(range(1000)), v[:1000])
+    again = list(range(0, 1000, 7))
+    fresh = v[1000 : 1000 + len(again)]
+    exact.add(again, fresh)
+    hnsw.add(again[:1] + again, np.concatenate([v[1400:1401], fresh]))  # the last one counts
+    assert len(hnsw) == 1000 and sorted(hnsw.ids().tolist()) == list(range(1000))
+    assert np.array_equal(hnsw.vectors(again), fresh)
+    for q in np.concatenate([fresh[:5], v[1200:1205]]):
+        for limit in (None, 4):
+            got = hnsw.scan(q, threshold=0.3, limit=limit)
+            want = exact.search(q, threshold=0.3, limit=limit)
+            assert [h.id for h in got] == [h.id for h in want]
+            assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-6)
+    for q in fresh[:20]:
+        assert hnsw.top_k(q, 1)[0].score == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.slow
@@ -124,28 +166,39 @@ def test_erasure_is_complete_at_100000_faces():
 
 
 def erase_and_check(n):
-    """Remove 1,000 of n faces: none is found; after compaction none is in the bytes."""
+    """Remove 1,000 of n faces: none is found; after compaction none is in the bytes, in
+    float32 or in the graph's quantised form. The graph is built with a narrow beam and few
+    links (fast; erasure does not depend on the graph's quality: every result is looked up
+    in the float32 store, where a removed row is gone)."""
     v = clustered(n, 128, 20_000, 0.75, 7)
-    hnsw = HnswIndex(128)
+    hnsw = HnswIndex(128, connectivity=8, expansion_add=24, expansion_search=32, candidates=32)
     for start in range(0, n, 20_000):
         hnsw.add(list(range(start, start + 20_000)), v[start : start + 20_000])
     rng = np.random.default_rng(8)
     gone = rng.choice(n, size=1000, replace=False)
     gone_set = set(gone.tolist())
+    copies = hnsw.graph_copies(gone[:100].tolist())
     hnsw.remove(gone.tolist())
     assert len(hnsw) == n - 1000
     for g in gone[:300]:
         assert not {h.id for h in hnsw.top_k(v[g], 17)} & gone_set
         assert not {h.id for h in hnsw.search(v[g], threshold=0.3)} & gone_set
-    ids, _ = hnsw.knn(v[gone[:1000]], 17)
+    ids, _ = hnsw.knn(v[gone], 17)
     assert not set(ids.ravel().tolist()) & gone_set
+    blob = hnsw.to_bytes()
+    assert _in_bytes(blob, v[gone[:100]]) == 0
+    assert _copies_in(blob, copies) > 0  # tombstones until compaction
     hnsw.compact()
     blob = hnsw.to_bytes()
-    assert _in_bytes(blob, v[gone[:300]]) == 0
+    assert _in_bytes(blob, v[gone[:100]]) == 0
+    assert _copies_in(blob, copies) == 0
     kept = np.setdiff1d(np.arange(n), gone)[:50]
     assert _in_bytes(blob, v[kept]) == 50
-    restored = HnswIndex.from_bytes(128, blob)
+    assert _copies_in(blob, hnsw.graph_copies(kept.tolist())) == 50
+    restored = HnswIndex.from_bytes(128, blob, candidates=32)
     assert len(restored) == n - 1000
     assert not gone_set & set(restored.ids().tolist())
-    for g in kept[:20]:  # the same graph: the same answers (an ANN may miss even itself)
+    for g in kept[:20]:  # the same graph: the same answers
         assert restored.top_k(v[g], 17) == hnsw.top_k(v[g], 17)
+    for g in gone[:100]:
+        assert not {h.id for h in restored.scan(v[g], threshold=0.3)} & gone_set
