@@ -3,7 +3,7 @@ command-line tool, on the same photos, in the same run.
 
     .venv/bin/python bench/ingest.py              # one run of each; writes .cache/bench/ingest.json
     .venv/bin/python bench/ingest.py --repeat 3   # alternate 3 runs of each; medians
-    .venv/bin/python bench/ingest.py --guard      # CI (~40 s): fails if >30 % worse
+    .venv/bin/python bench/ingest.py --guard      # CI: fails if >30 % worse
     .venv/bin/python bench/ingest.py --guard --record  # record this machine class
 
 The photos: ../shared/data/camera (39 camera photos of people) and the labelled photos under
@@ -37,9 +37,10 @@ and the run's wall time is printed against it.
 --guard (run by scripts/test) leaves the peer out, whose runs take too long for CI: it measures
 `regard index` against a fixed, plain indexer (bench/_ingest_baseline.py: whole-image decode,
 YuNet at 1280 px, SFace one face at a time, in 2 processes), taking turns 3 times, and fails
-when Regard's photos/s over the baseline's (medians of wall time), or over its CPU time, is
-more than 30 % worse than recorded for the machine class in bench/ingest_guard.json, or when
-it finds fewer true faces on the counted group photos than recorded.
+when Regard's photos per CPU second over the baseline's is more than 30 % worse than
+recorded for the machine class in bench/ingest_guard.json, or when it finds fewer true faces
+on the counted group photos than recorded. The wall-time (photos/s) ratio is printed, not
+checked: on the shared machine it swung from 0.98 to 0.65 with the load alone.
 """
 
 from __future__ import annotations
@@ -234,7 +235,13 @@ def guard(root: Path, regard: Path, names: dict[str, Path], record: bool) -> int
         print(f"no figures recorded for {machine}: nothing to compare (--record writes them)")
         return 0
     failed = []
-    for key, what in (("speed_ratio", "photos/s"), ("cpu_ratio", "CPU")):
+    # The wall-time ratio swings with the machine's load by more than the slack (0.98 at a
+    # load average of 27, 0.65 at 14, same code): it is printed, the CPU ratio is checked.
+    print(
+        f"photos/s ratio {mine['speed_ratio']:.2f}, "
+        f"recorded {base['speed_ratio']:.2f} (not checked)"
+    )
+    for key, what in (("cpu_ratio", "CPU"),):
         if mine[key] * GUARD_SLACK < base[key]:
             failed.append(
                 f"{what} ratio to the baseline {mine[key]:.2f}, recorded {base[key]:.2f} "
