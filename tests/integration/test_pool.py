@@ -49,3 +49,26 @@ def test_results_are_the_same_with_one_or_two_workers(tmp_path, workers):
     ) as engine:
         report = engine.index([folder])
         assert (report.counts.files_new, report.counts.faces_found) == (6, 6)
+
+
+def test_workers_start_without_running_the_main_script_again(tmp_path, monkeypatch):
+    # A spawned process runs its parent's main script first (for `regard`, the whole command
+    # line): a worker needs none of it. This main script leaves a mark wherever it runs.
+    import sys
+    import types
+
+    from regard.jobs.pool import AnalysisPool
+    from regard.pipeline.analyse import AnalysisSettings
+
+    mark = tmp_path / "ran"
+    script = tmp_path / "main_script.py"
+    script.write_text(f"open({str(mark)!r}, 'a').write('x')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    photo = draw_faces(tmp_path / "a.png", [(10, 10, 30, RED)])
+    with AnalysisPool(1, AnalysisSettings(), FakeModels()) as pool:
+        [(_path, result)] = list(pool.map_unordered([photo]))
+    assert len(result.faces) == 1
+    assert not mark.exists()
+    assert sys.modules["__main__"] is main  # given back

@@ -20,9 +20,11 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 import traceback
+import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -223,6 +225,30 @@ class _Worker:
     started: float = field(default=0.0)
 
 
+#: Held while a worker starts without the parent's main module (`_main_left_out`).
+_MAIN_SWAP = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_left_out(factory: ModelLoader) -> Iterator[None]:
+    """While a worker is started: the parent's main module hidden from it. A spawned process
+    runs its parent's main script again before anything else (for `regard`, importing the
+    whole command line, engine and services: a third of a worker's start-up), though a
+    worker needs only this module and its model loader's. Not when the loader comes from
+    the main module itself (a script's own loader), which the worker could not find else."""
+    if type(factory).__module__ == "__main__":
+        yield
+        return
+    with _MAIN_SWAP:
+        main = sys.modules["__main__"]
+        # What spawn reads to re-run the main module: a module with neither spec nor file.
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
 def _spawn(
     ctx: Any, factory: ModelLoader, settings: AnalysisSettings, headroom: int | None
 ) -> _Worker:
@@ -233,7 +259,8 @@ def _spawn(
         daemon=True,
         name="regard-analyse",
     )
-    proc.start()
+    with _main_left_out(factory):
+        proc.start()
     child.close()
     return _Worker(proc, parent)
 
