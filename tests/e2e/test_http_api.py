@@ -564,6 +564,8 @@ def test_uploads_keep_the_names_they_were_sent_with(
     assert stored.is_relative_to((host.library / "uploads").resolve())
     detail = owner.get(f"/api/photos/{upload['id']}").json()
     assert (detail["name"], detail["path"]) == ("Grandma at 90.png", upload["path"])
+    # The viewer's File line: its folder in the library, and the name it was sent with.
+    assert detail["file"] == f"uploads/{time.strftime('%Y/%m')}/Grandma at 90.png"
     assert owner.get(f"/api/photos/{names['a.png']['id']}").json()["name"] == "a.png"
     folders = {f["name"] for f in owner.get("/api/photos").json()["folders"]}
     assert folders == {"album", "uploads/" + time.strftime("%Y/%m")}  # within the library: so

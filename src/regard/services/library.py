@@ -4,6 +4,8 @@ named). The engine answers with these (`Engine.status`, `timeline`, `photo_detai
 
 from __future__ import annotations
 
+import os
+
 from regard.domain.library import (
     Encryption,
     FolderCount,
@@ -158,10 +160,14 @@ class LibraryView:
         meta = photo.metadata
         video = meta is not None and meta.media == "video"
         previous, following = self.catalog.timeline.neighbours(photo_id)
+        sent = self.catalog.photos.upload_name(photo.path)
+        file = relative_name(photo.path, self.catalog.runs.indexed_roots())
+        if sent:  # an upload: its folder, and the name it was sent with (not its content's)
+            file = os.path.join(os.path.dirname(file), shown_name(photo.path, sent))
         return PhotoDetail(
             id=photo.id,
             path=self.policy.path_namer(self.acting.actor)(photo.path),
-            name=shown_name(photo.path, self.catalog.photos.upload_name(photo.path)),
+            name=shown_name(photo.path, sent),
             status=photo.status.value,
             error=photo.error_message,
             error_web=photo.error_web or photo.error_message,
@@ -179,7 +185,7 @@ class LibraryView:
             ),
             faces=faces,
             unassigned=sum(1 for f in faces if f.person is None),
-            file=relative_name(photo.path, self.catalog.runs.indexed_roots()),
+            file=file,
             media="video" if video else "photo",
             duration=meta.duration if meta is not None and video else None,
             prev=previous,
