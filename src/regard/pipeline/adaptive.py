@@ -19,6 +19,7 @@ the promise search makes: at most 0.05 strangers expected per search, for the li
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,29 @@ def normalise(scores: npt.ArrayLike, mean: float, spread: float = 1.0) -> F32:
     return ((s - np.float32(mean)) / np.float32(max(spread, MIN_SPREAD))).astype(np.float32)
 
 
+# --- look-alike people ---------------------------------------------------------------------------
+
+#: A face of a person is a match only if that person's best score is within this of the best
+#: person's: most strangers a search returns are the look-alike relatives of the person
+#: searched for (brothers, sisters, a mother), who score high, but lower than the person's own
+#: photos (measured on lfw-dev, `bench/adaptive_search.py`).
+RIVAL_MARGIN = 0.05
+
+
+def outscored(scores: Iterable[tuple[int | None, float]], margin: float = RIVAL_MARGIN) -> set[int]:
+    """The people (ids) among (person, score) pairs whose best score is more than `margin`
+    below the best person's. A face in no person is never outscored and outscores nobody (the
+    library has not said who it is)."""
+    best: dict[int, float] = {}
+    for person, score in scores:
+        if person is not None:
+            best[person] = max(best.get(person, -2.0), score)
+    if not best:
+        return set()
+    top = max(best.values())
+    return {person for person, score in best.items() if score < top - margin}
+
+
 # --- the two tiers ------------------------------------------------------------------------------
 
 MATCH, POSSIBLE = "match", "possible"
@@ -82,6 +106,10 @@ UNCLEAR_FACE = (
     "sharp one"
 )
 UNCLEAR_PROBE = "the face searched with is small or blurry: not trusted like a sharp one"
+RIVAL = (
+    "looks alike, but another person in the library looks more like the face searched with: "
+    "perhaps a relative"
+)
 #: Below this many pixels wide a face is "small" (as `regard.pipeline.quality` marks it).
 SMALL_PX = 24.0
 

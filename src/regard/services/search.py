@@ -28,7 +28,17 @@ from regard.domain.privacy import Policy, Purpose
 from regard.domain.search import FaceMatch, PersonSearch, PhotoMatch, ProbeFace, SearchResult
 from regard.errors import ConsentRequiredError
 from regard.inference.calibration import Calibration
-from regard.pipeline.adaptive import MATCH, POSSIBLE, POSSIBLE_LIMIT, Judge, Verdict
+from regard.pipeline.adaptive import (
+    MATCH,
+    POSSIBLE,
+    POSSIBLE_LIMIT,
+    RIVAL,
+    RIVAL_MARGIN,
+    SELF_SCORE,
+    Judge,
+    Verdict,
+    outscored,
+)
 from regard.pipeline.cluster import prototypes
 from regard.pipeline.probe import Probe, ProbeReader
 from regard.privacy.acting import Acting
@@ -40,6 +50,7 @@ from regard.services.tiers import Tiers
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
+from regard.storage.vectors import Neighbour
 
 Identity = tuple[str | None, str | None]
 
@@ -112,6 +123,8 @@ class SearchService:
         self.people = people
         self.withheld = withheld
         self.tiers = Tiers(vectors=vectors, calibration=calibration)
+        #: How far below the best named person another's best may be and still match.
+        self.rival_margin = RIVAL_MARGIN
 
     def threshold(self, given: float | None) -> tuple[float, str]:
         """The similarity a match needs, and where it came from: `given`, or calibrated for
@@ -150,17 +163,24 @@ class SearchService:
         # Faces of videos are moments: listed beside the photos, by the same rules.
         in_videos, videos = moments_of(self.catalog, [n.id for n in neighbours])
         moments: list[MomentMatch] = []
+        person_of = {
+            n.id: self.catalog.people.face_person(n.id) for n in neighbours if n.id in hits
+        }
+        # Look-alikes of the person found are only possible; not under a threshold given.
+        rivals = set() if threshold is not None else self._outscored(neighbours, person_of)
         for n in sorted(neighbours, key=lambda n: -n.score):
             hit = hits.get(n.id)
             if hit is None:
                 continue
             verdict = judge.judge(n.score, hit.low_quality, min(hit.box.w, hit.box.h))
+            pid = person_of[n.id]
+            if verdict is not None and verdict.tier == MATCH and pid in rivals:
+                verdict = Verdict(POSSIBLE, RIVAL, verdict.normalised)
             if verdict is None or (verdict.tier == POSSIBLE and possible_faces >= POSSIBLE_LIMIT):
                 continue
             if n.id in look_alike:
                 withheld += 1
                 continue
-            pid = self.catalog.people.face_person(n.id)
             if pid not in allowed:
                 persons[pid or 0] = self.catalog.people.get(pid) if pid else None
                 allowed[pid] = self.policy.allowed(persons[pid or 0], Purpose.SEARCH)
@@ -239,6 +259,32 @@ class SearchService:
             moments=tuple(moments),
             possible=tuple(maybe),
             confirm_as=(best.person, best.name) if best and best.person else None,
+        )
+
+    def _outscored(
+        self, neighbours: Iterable[Neighbour], person_of: dict[int, int | None]
+    ) -> set[int]:
+        """The people whose faces are only possible matches of this probe: a look-alike (a
+        brother, a mother) scores high, but lower than the person's own photos. Only people
+        the owner named or confirmed take part (an automatic group may be half of someone);
+        the probe's own copy in the library (a score of 1) says nothing about anyone."""
+        known: dict[int, bool] = {}
+
+        def attested(pid: int | None) -> int | None:
+            if pid is None:
+                return None
+            if pid not in known:
+                row = self.catalog.people.get(pid)
+                known[pid] = row is not None and bool(row.name or row.confirmed)
+            return pid if known[pid] else None
+
+        return outscored(
+            (
+                (attested(person_of[n.id]), n.score)
+                for n in neighbours
+                if n.id in person_of and n.score < SELF_SCORE
+            ),
+            self.rival_margin,
         )
 
     def search_person(self, ref: str, threshold: float | None = None) -> PersonSearch:

@@ -18,6 +18,7 @@ from regard.pipeline.adaptive import (
     Judge,
     cohort_stats,
     normalise,
+    outscored,
     top_count,
 )
 
@@ -204,3 +205,27 @@ def test_the_probes_own_photos_are_not_its_neighbourhood():
     naive, _ = cohort_stats(probe, np.vstack([bulk, mates]))
     assert naive[0] > 0.8  # every one of its best 5 % is one of its own photos
     assert crowded_by_mates[0] == pytest.approx(alone[0], abs=0.05)
+
+
+def test_a_person_whose_best_face_is_well_below_the_best_persons_is_outscored():
+    scores = [(1, 0.80), (1, 0.55), (2, 0.56), (3, 0.78), (None, 0.95), (4, 0.30)]
+    # Person 1's best is 0.80: 2 (0.56) and 4 (0.30) are more than 0.05 below; 3 is not.
+    assert outscored(scores) == {2, 4}
+    assert outscored(scores, margin=0.3) == {4}
+    assert outscored(scores, margin=0.6) == set()
+    # A face in no person outscores nobody, and nobody outscores it.
+    assert outscored([(None, 0.9), (5, 0.5)]) == set()
+    assert outscored([]) == set()
+
+
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 5)), st.floats(-1, 1)), max_size=30),
+    st.floats(0, 0.5),
+)
+def test_the_best_person_is_never_outscored(scores, margin):
+    out = outscored(scores, margin)
+    named = [(p, s) for p, s in scores if p is not None]
+    if named:
+        best = max(named, key=lambda x: x[1])[0]
+        assert best not in out
+    assert all(p is not None for p in out)

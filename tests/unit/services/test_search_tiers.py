@@ -13,7 +13,7 @@ import pytest
 
 from regard.engine import Engine, EngineConfig
 from regard.inference.calibration import AdaptiveCalibration, Calibration
-from regard.pipeline.adaptive import LOOK_ALIKE, UNCLEAR_FACE
+from regard.pipeline.adaptive import LOOK_ALIKE, RIVAL, UNCLEAR_FACE
 from regard.pipeline.cluster import GroupingParams
 from regard.testing import FAKE_CALIBRATION, FakeModels, draw_faces
 
@@ -194,3 +194,23 @@ def test_an_organisation_library_shows_no_possible_match_without_consent(tmp_pat
         again = e.search_face(probe, threshold=0.97)
         assert "bea.png" in names(again.possible)
         assert "ann.png" in names(again.matches)
+
+
+def test_a_named_look_alike_of_the_person_found_is_only_possible(engine, probe, tmp_path):
+    """Issue 17: most strangers a search returns are look-alike relatives, who score high but
+    lower than the person's own photos. (The fakes' scores are close together: the margin is
+    made as small as their gaps.)"""
+    draw_faces(tmp_path / "more" / "ann.png", [(30, 30, 40, (180, 40, 35))])
+    engine.index([tmp_path / "more"])
+    engine.search.rival_margin = 0.005
+    before = engine.search_face(probe)
+    assert {"ann.png", "red-again.png"} <= set(names(before.matches))
+    # An automatic group may be half of someone: only named or confirmed people compete.
+    engine.faces.assign([face_of(engine, "ann.png")], name="Ann")
+    engine.faces.assign([face_of(engine, "red-again.png")], name="Bea")
+    after = engine.search_face(probe)
+    assert "ann.png" in names(after.matches) and "red-again.png" not in names(after.matches)
+    assert {m.name: m.faces[0].reason for m in after.possible}["red-again.png"] == RIVAL
+    # A threshold the user gives is their rule: no one is demoted.
+    given = engine.search_face(probe, threshold=0.98)
+    assert {"ann.png", "red-again.png"} <= set(names(given.matches))
