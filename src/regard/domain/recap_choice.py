@@ -20,7 +20,7 @@ import heapq
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -59,10 +59,12 @@ class Pick:
     start: float | None = None
     end: float | None = None
     dhash: int | None = None
+    #: The people shown in it (worked out once: a listing asks a pick many times).
+    people: frozenset[int] = field(init=False, compare=False, repr=False)
 
-    @property
-    def people(self) -> set[int]:
-        return {f.person for f in self.faces if f.shown and f.person is not None}
+    def __post_init__(self) -> None:
+        shown = frozenset(f.person for f in self.faces if f.shown and f.person is not None)
+        object.__setattr__(self, "people", shown)
 
 
 def prior(shot: Shot, named: Mapping[int, str]) -> float:
