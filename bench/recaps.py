@@ -277,7 +277,7 @@ def main() -> None:
 
 def _shots_by_recap(engine: Engine, found) -> dict[str, set[int]]:  # type: ignore[no-untyped-def]
     """Every photo each recap was chosen from (not only those shown)."""
-    drafts, _ = engine.recaps._drafts(TODAY)
+    drafts = engine.recaps._drafts(TODAY)[0]
     ids = {r.id for r in found.recaps}
     return {d.id: {s.id for s in d.shots} for d in drafts if d.id in ids}
 

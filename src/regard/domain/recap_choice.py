@@ -20,9 +20,12 @@ import heapq
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
+from regard.domain.recap_table import Columns, Floats, Ints
 from regard.domain.recaps import Look, RecapKind, Shot, ShotFace
 
 #: Photos (and moments) a recap shows, by kind.
@@ -56,10 +59,12 @@ class Pick:
     start: float | None = None
     end: float | None = None
     dhash: int | None = None
+    #: The people shown in it (worked out once: a listing asks a pick many times).
+    people: frozenset[int] = field(init=False, compare=False, repr=False)
 
-    @property
-    def people(self) -> set[int]:
-        return {f.person for f in self.faces if f.shown and f.person is not None}
+    def __post_init__(self) -> None:
+        shown = frozenset(f.person for f in self.faces if f.shown and f.person is not None)
+        object.__setattr__(self, "people", shown)
 
 
 def prior(shot: Shot, named: Mapping[int, str]) -> float:
@@ -102,6 +107,45 @@ def shortlist(
         best = sorted(part, key=lambda j: (-promise(shots[j]), shots[j].id))
         out += [shots[j] for j in sorted(best[:SHORTLIST_PER_SLICE])]
     return out
+
+
+def priors_of(cols: Columns, named: Mapping[int, str]) -> Floats:
+    """`prior` of every shot of a library's columns at once."""
+    n = len(cols)
+    shown = cols.face_shown
+    rows = cols.face_shot
+    good = shown & ~cols.face_low
+    best = np.zeros(n, dtype=np.float64)
+    np.maximum.at(best, rows[good], cols.face_quality[good])  # qualities are 0..1
+    has_good = np.bincount(rows[good], minlength=n) > 0
+    n_shown = np.bincount(rows[shown], minlength=n)
+    blurred = np.bincount(rows[~shown], minlength=n)
+    ids = np.fromiter(named.keys(), np.int64, len(named))
+    _, who = cols.people_rows(ids)
+    n_people = np.bincount(who, minlength=n)
+    return np.asarray(
+        np.where(has_good, 0.6 * best, 0.0)
+        + 0.25 * np.log1p(n_shown)
+        + 0.4 * np.minimum(3, n_people)
+        - 0.15 * np.minimum(4, blurred)
+        + np.where(cols.video, 0.1, 0.0),
+        dtype=np.float64,
+    )
+
+
+def shortlist_rows(rows: Ints, count: int, priors: Floats, ids: Ints) -> Ints:
+    """`shortlist` on columns: which of a recap's `rows` (oldest first) are worth a closer
+    look (positions in `rows`, in order), from every shot's prior and id."""
+    n = len(rows)
+    slices = max(1, count * SLICES_PER_PHOTO)
+    if n <= slices * SHORTLIST_PER_SLICE:
+        return np.arange(n, dtype=np.int64)
+    starts = np.arange(slices, dtype=np.int64) * n // slices
+    part = np.searchsorted(starts, np.arange(n), "right") - 1
+    order = np.lexsort((ids[rows], -priors[rows], part))
+    # Sorted by slice, each slice keeps its place: a position's rank in its slice.
+    rank = np.arange(n) - starts[part[order]]
+    return np.sort(order[rank < SHORTLIST_PER_SLICE]).astype(np.int64)
 
 
 def look_score(look: Look | None) -> float:

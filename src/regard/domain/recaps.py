@@ -1,5 +1,7 @@
 """Recaps: events, trips, "on this day", a person's year, people together and a year in review,
-found in the library's dates and places — pure functions over `Shot`s, no I/O.
+found in the library's dates and places — pure functions over `Shot`s, no I/O. A library is
+searched as columns (`Library`: its shots oldest first, and `regard.domain.recap_table`'s
+arrays of them), so a hundred thousand photos take a few numpy passes, not Python loops.
 
 * **Events** are runs of photos with no long gap in capture time. What counts as long adapts
   to how densely the owner shoots: a gap ends an event when it is over `EVENT_GAP_FACTOR`
@@ -18,16 +20,29 @@ Which photos a recap shows is chosen by `regard.domain.recap_choice`.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import math
-import statistics
-from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
+
+import numpy as np
+
+from regard.domain.recap_table import (
+    Columns,
+    Ints,
+    away_days,
+    cells,
+    event_cuts,
+    haversine_km,
+    home_of,
+    median_point,
+    pairs_together,
+    runs_of,
+    trip_days,
+)
 
 #: A gap in capture time never ends an event under this, and always does over the maximum.
 EVENT_GAP_MIN = timedelta(minutes=45)
@@ -125,7 +140,8 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A recap found, before its photos are chosen."""
+    """A recap found, before its photos are chosen. `rows`: where its shots are in the
+    `Library` it was found in (what choosing its photos works on)."""
 
     id: str
     kind: RecapKind
@@ -137,31 +153,7 @@ class Draft:
     place: str | None = None
     people: tuple[int, ...] = ()  # the people it is about (a person's year, people together)
     where: tuple[float, float] | None = None  # a representative point, to name the place
-
-
-def _spanning(
-    id: str,
-    kind: RecapKind,
-    title: str,
-    shots: Sequence[Shot],
-    score: float,
-    people: tuple[int, ...] = (),
-) -> Draft:
-    """A draft over `shots` (in time order): from the first to the last, placed at their centre."""
-    return Draft(
-        id=id,
-        kind=kind,
-        title=title,
-        start=_taken(shots[0]).date(),
-        end=_taken(shots[-1]).date(),
-        shots=tuple(shots),
-        score=score,
-        people=people,
-        where=centre(shots),
-    )
-
-
-# --- events --------------------------------------------------------------------------------
+    rows: Ints | None = field(default=None, compare=False, repr=False)
 
 
 def _taken(shot: Shot) -> datetime:
@@ -174,39 +166,86 @@ def dated(shots: Iterable[Shot]) -> list[Shot]:
     return sorted((s for s in shots if s.taken is not None), key=lambda s: (_taken(s), s.id))
 
 
+# --- the library as columns ------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, eq=False)
+class Library:
+    """A library's dated shots, oldest first (as `dated` gives them), and the same as
+    columns (`regard.domain.recap_table.Columns`): what recaps are found in."""
+
+    shots: list[Shot]
+    cols: Columns
+
+    @classmethod
+    def of(cls, shots: Iterable[Shot], hidden: AbstractSet[int] = frozenset()) -> Library:
+        """The dated shots, without those showing a person in `hidden`."""
+        if hidden:
+            shots = [s for s in shots if not any(f.person in hidden for f in s.faces)]
+        have = [s for s in shots if s.taken is not None]
+        t, ids = _times(have), np.fromiter((s.id for s in have), np.int64, len(have))
+        order = np.lexsort((ids, t))  # as `dated` sorts them
+        ordered = [have[i] for i in order.tolist()]
+        return cls(ordered, columns_of(ordered, t[order]))
+
+    def rows(self, rows: Ints | slice) -> tuple[Shot, ...]:
+        if isinstance(rows, slice):
+            return tuple(self.shots[rows])
+        every = self.shots
+        return tuple([every[i] for i in rows.tolist()])
+
+
+def _times(shots: Sequence[Shot]) -> Ints:
+    """Capture times in whole microseconds since 1970 (exact, and ordered as the times)."""
+    return np.fromiter(((_taken(s) - _EPOCH) // _MICROSECOND for s in shots), np.int64, len(shots))
+
+
+def columns_of(shots: Sequence[Shot], t: Ints | None = None) -> Columns:
+    """Dated shots (in their order) as columns; `t`: their `_times`, if known."""
+    n = len(shots)
+    flat = [f for s in shots for f in s.faces]
+    per = np.fromiter((len(s.faces) for s in shots), np.int64, n)
+    fields: list[tuple[object, ...]] = list(zip(*flat, strict=True)) if flat else [()] * 7
+    person = np.array(fields[1], dtype=np.float64).reshape(len(flat))  # None: NaN
+    return Columns(
+        ids=np.fromiter((s.id for s in shots), np.int64, n),
+        t=_times(shots) if t is None else t,
+        lat=np.array([s.lat for s in shots], dtype=np.float64).reshape(n),
+        lon=np.array([s.lon for s in shots], dtype=np.float64).reshape(n),
+        video=np.fromiter((s.video for s in shots), np.bool_, n),
+        face_shot=np.repeat(np.arange(n, dtype=np.int64), per),
+        face_person=np.where(np.isnan(person), -1, person).astype(np.int64),
+        face_shown=np.array(fields[5], dtype=np.bool_).reshape(len(flat)),
+        face_low=np.array(fields[4], dtype=np.bool_).reshape(len(flat)),
+        face_quality=np.array(fields[3], dtype=np.float64).reshape(len(flat)),
+    )
+
+
+# --- events, home and trips --------------------------------------------------------------------
+
+
 def split_events(shots: Sequence[Shot]) -> list[Span]:
     """Dated shots (oldest first, as `dated` gives them) cut into events where the gap in
     capture time is long for this photographer (see the module's docstring)."""
     if not shots:
         return []
-    gaps = [(_taken(b) - _taken(a)).total_seconds() for a, b in itertools.pairwise(shots)]
-    events: list[Span] = []
-    first = 0
-    for i, gap in enumerate(gaps):
-        if _ends_event(gaps, i, gap):
-            events.append(Span(tuple(shots[first : i + 1])))
-            first = i + 1
-    events.append(Span(tuple(shots[first:])))
-    return events
+    return [Span(tuple(shots[a:b])) for a, b in _events(columns_of(shots))]
 
 
-def _ends_event(gaps: Sequence[float], i: int, gap: float) -> bool:
-    if gap <= EVENT_GAP_MIN.total_seconds():
-        return False
-    if gap > EVENT_GAP_MAX.total_seconds():
-        return True
-    # The gaps around it (not itself), within events: what is usual for this photographer.
-    around = [
-        g
-        for j, g in enumerate(gaps[max(0, i - EVENT_GAP_WINDOW) : i + EVENT_GAP_WINDOW + 1])
-        if j + max(0, i - EVENT_GAP_WINDOW) != i and g <= EVENT_GAP_MAX.total_seconds()
-    ]
-    # Bursts (several photos a second) would make every pause look long: a floor of 30 s.
-    typical = max(30.0, statistics.median(around)) if around else 30.0
-    return gap > EVENT_GAP_FACTOR * typical
-
-
-# --- home and trips ------------------------------------------------------------------------
+def _events(c: Columns) -> list[tuple[int, int]]:
+    if not len(c):
+        return []
+    starts = event_cuts(
+        c.t,
+        EVENT_GAP_MIN.total_seconds(),
+        EVENT_GAP_MAX.total_seconds(),
+        EVENT_GAP_FACTOR,
+        EVENT_GAP_WINDOW,
+    ).tolist()
+    return list(zip(starts, [*starts[1:], len(c)], strict=True))
 
 
 def km_between(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -219,101 +258,65 @@ def km_between(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _farther_than(home: tuple[float, float], p: tuple[float, float], km: float) -> bool:
-    """Whether `p` is over `km` from home: a flat-earth bound first (cheap: a hundred
-    thousand photos are measured), the great circle only near the threshold."""
-    dy = abs(p[0] - home[0]) * 111.2
-    dx = abs(p[1] - home[1]) % 360
-    dx = min(dx, 360 - dx) * 111.3 * math.cos(math.radians(max(abs(home[0]), abs(p[0]))))
-    if max(dx, dy) > km * 1.2:
-        return True
-    if dx + dy < km * 0.8:
-        return False
-    return km_between(home, p) > km
-
-
 def find_home(shots: Iterable[Shot]) -> tuple[float, float] | None:
     """Where most photos are taken: the cell with photos on the most days (a week away
-    gives many photos but few days), and in it the median point. None without GPS."""
-    days: dict[tuple[int, int], set[date]] = defaultdict(set)
-    points: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-    for s in shots:
-        if s.lat is None or s.lon is None:
-            continue
-        cell = (math.floor(s.lat / HOME_CELL), math.floor(s.lon / HOME_CELL))
-        days[cell].add(s.taken.date() if s.taken else date.min)
-        points[cell].append((s.lat, s.lon))
-    if not days:
-        return None
-    best = max(days, key=lambda c: (len(days[c]), len(points[c]), c))
-    here = points[best]
-    return (statistics.median(p[0] for p in here), statistics.median(p[1] for p in here))
+    gives many photos but few days), and in it the median point. None without GPS. Dated
+    shots only count."""
+    return home_of(columns_of(dated(shots)), HOME_CELL)
 
 
 def find_trips(shots: Sequence[Shot], home: tuple[float, float] | None) -> list[Span]:
     """Runs of days away from home (see the module's docstring), from dated shots oldest
     first; each with every shot taken during it, located or not."""
-    if home is None or not shots:
+    return [Span(tuple(shots[a:b])) for a, b in _trips(columns_of(shots), home)]
+
+
+def _trips(c: Columns, home: tuple[float, float] | None) -> list[tuple[int, int]]:
+    if home is None or not len(c):
         return []
-    by_day: dict[date, list[Shot]] = defaultdict(list)
-    for s in shots:
-        by_day[_taken(s).date()].append(s)
-    away: dict[date, bool] = {}
-    for day, day_shots in by_day.items():
-        located = [(s.lat, s.lon) for s in day_shots if s.lat is not None and s.lon is not None]
-        if located:
-            far = sum(_farther_than(home, p, TRIP_KM) for p in located)
-            away[day] = far * 2 > len(located)
-    runs: list[list[date]] = []
-    for day in sorted(away):
-        if not away[day]:
-            continue
-        # Days with no located photo between two days away are part of the trip, up to
-        # TRIP_BRIDGE_DAYS of them (more, and it is two trips: home between them unseen).
-        if (
-            runs
-            and (day - runs[-1][-1]).days <= TRIP_BRIDGE_DAYS + 1
-            and all(d not in away or away[d] for d in _days_between(runs[-1][-1], day))
-        ):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    days = [_taken(s).date() for s in shots]
-    trips = []
-    for run in runs:
-        first, last = run[0], run[-1]
-        inside = tuple(shots[bisect_left(days, first) : bisect_right(days, last)])
-        if len(inside) >= TRIP_MIN_PHOTOS:
-            trips.append(Span(inside))
-    return trips
+    days, away = away_days(c, home, TRIP_KM)
+    # Days with no located photo between two days away are part of the trip, up to
+    # TRIP_BRIDGE_DAYS of them (more, and it is two trips: home between them unseen).
+    out = []
+    for first, last in trip_days(days, away, TRIP_BRIDGE_DAYS):
+        a = int(np.searchsorted(c.days, first, "left"))
+        b = int(np.searchsorted(c.days, last, "right"))
+        if b - a >= TRIP_MIN_PHOTOS:
+            out.append((a, b))
+    return out
 
 
-def _days_between(a: date, b: date) -> list[date]:
-    return [a + timedelta(days=n) for n in range(1, (b - a).days)]
+def _centre(c: Columns, rows: Ints | slice) -> tuple[float, float] | None:
+    """The median point of the located shots (a representative place, not an average of
+    two ends of a trip)."""
+    m = c.located[rows]
+    return median_point(c.lat[rows][m], c.lon[rows][m])
 
 
-def centre(shots: Iterable[Shot]) -> tuple[float, float] | None:
-    """The median point of the located shots (a representative place, not an average of two
-    ends of a trip)."""
-    pts = [(s.lat, s.lon) for s in shots if s.lat is not None and s.lon is not None]
-    if not pts:
-        return None
-    return (statistics.median(p[0] for p in pts), statistics.median(p[1] for p in pts))
-
-
-def far_point(
-    shots: Iterable[Shot], home: tuple[float, float] | None
+def _far_point(
+    c: Columns, rows: slice, home: tuple[float, float] | None
 ) -> tuple[float, float] | None:
     """Where a trip went: its located point the most days were spent near, away from home."""
-    pts = [(s.lat, s.lon) for s in shots if s.lat is not None and s.lon is not None]
+    m = c.located[rows]
+    lats, lons = c.lat[rows][m], c.lon[rows][m]
     if home is not None:
-        pts = [p for p in pts if km_between(home, p) > TRIP_KM] or pts
-    if not pts:
+        far = haversine_km(home[0], home[1], lats, lons) > TRIP_KM
+        if far.any():
+            lats, lons = lats[far], lons[far]
+    if not len(lats):
         return None
-    cells = Counter((math.floor(p[0] / HOME_CELL), math.floor(p[1] / HOME_CELL)) for p in pts)
-    cell = cells.most_common(1)[0][0]
-    here = [p for p in pts if (math.floor(p[0] / HOME_CELL), math.floor(p[1] / HOME_CELL)) == cell]
-    return (statistics.median(p[0] for p in here), statistics.median(p[1] for p in here))
+    ci, cj = cells(lats, lons, HOME_CELL)
+    _, first, which, count = np.unique(
+        np.stack([ci, cj], axis=1),
+        axis=0,
+        return_index=True,
+        return_inverse=True,
+        return_counts=True,
+    )
+    # The most photos; of cells as full, the one photographed first.
+    best = int(np.lexsort((first, -count))[0])
+    here = which.reshape(-1) == best
+    return median_point(lats[here], lons[here])
 
 
 # --- the recaps ------------------------------------------------------------------------------
@@ -327,26 +330,54 @@ class Names:
     hidden: frozenset[int] = frozenset()
 
 
-def find_recaps(shots: Sequence[Shot], names: Names, today: date) -> list[Draft]:
+def find_recaps(shots: Iterable[Shot], names: Names, today: date) -> list[Draft]:
     """Every recap the library holds, best first (place names are added later). Shots with
     a face of a person hidden from recaps are left out of all of them."""
-    kept = (
-        [s for s in shots if not any(f.person in names.hidden for f in s.faces)]
-        if names.hidden
-        else list(shots)
-    )
-    ordered = dated(kept)
-    home = find_home(ordered)
-    trips = find_trips(ordered, home)
+    return recaps_in(Library.of(shots, names.hidden), names, today)
+
+
+def recaps_in(lib: Library, names: Names, today: date) -> list[Draft]:
+    """Every recap in `lib` (made without the shots of people hidden from recaps), best
+    first; each draft's `rows` are its shots' rows in `lib`."""
+    c = lib.cols
+    home = home_of(c, HOME_CELL)
+    trips = _trips(c, home)
+    named = np.fromiter(names.shown.keys(), np.int64, len(names.shown))
+    people, rows = c.people_rows(named)
     drafts: list[Draft] = []
-    drafts += _trip_drafts(trips, home, today)
-    drafts += _event_drafts(split_events(ordered), trips, today)
-    drafts += _on_this_day(ordered, today)
-    drafts += _person_years(ordered, names, today)
-    drafts += _together(ordered, names, today)
-    drafts += _years(ordered, today)
+    drafts += _trip_drafts(lib, trips, home, today)
+    drafts += _event_drafts(lib, trips, today)
+    drafts += _on_this_day(lib, today)
+    drafts += _person_years(lib, people, rows, names, today)
+    drafts += _together(lib, people, rows, names, today)
+    drafts += _years(lib, today)
     drafts.sort(key=lambda d: (-d.score, d.id))
     return drafts
+
+
+def _spanning(
+    lib: Library,
+    id: str,
+    kind: RecapKind,
+    title: str,
+    rows: Ints,
+    score: float,
+    people: tuple[int, ...] = (),
+) -> Draft:
+    """A draft over `rows` (in time order): from the first to the last, placed at their centre."""
+    shots = lib.rows(rows)
+    return Draft(
+        id=id,
+        kind=kind,
+        title=title,
+        start=_taken(shots[0]).date(),
+        end=_taken(shots[-1]).date(),
+        shots=shots,
+        score=score,
+        people=people,
+        where=_centre(lib.cols, rows),
+        rows=rows,
+    )
 
 
 def _day(d: date) -> str:
@@ -363,10 +394,6 @@ def _span_title(start: date, end: date) -> str:
     return f"{_day(start)} {DASH} {_day(end)}"
 
 
-def _faces_shown(shots: Iterable[Shot]) -> int:
-    return sum(1 for s in shots for f in s.faces if f.shown and not f.low_quality)
-
-
 def _recency(end: date, today: date) -> float:
     """1 for this month, falling to 0.5 five years back and on: recent recaps first, old ones
     still in the running."""
@@ -374,18 +401,20 @@ def _recency(end: date, today: date) -> float:
     return 0.5 + 0.5 * math.exp(-years / 2.5)
 
 
-def _base_score(shots: Sequence[Shot], end: date, today: date) -> float:
-    return (math.log1p(len(shots)) + 0.3 * math.log1p(_faces_shown(shots))) * _recency(end, today)
+def _base_score(c: Columns, rows: Ints | slice, end: date, today: date) -> float:
+    n = (rows.stop - rows.start) if isinstance(rows, slice) else len(rows)
+    return (math.log1p(n) + 0.3 * math.log1p(c.good_in(rows))) * _recency(end, today)
 
 
 def _trip_drafts(
-    trips: Sequence[Span], home: tuple[float, float] | None, today: date
+    lib: Library, trips: Sequence[tuple[int, int]], home: tuple[float, float] | None, today: date
 ) -> list[Draft]:
     out = []
-    for t in trips:
-        start, end = t.start.date(), t.end.date()
+    for a, b in trips:
+        rows = slice(a, b)
+        start, end = _taken(lib.shots[a]).date(), _taken(lib.shots[b - 1]).date()
         days = (end - start).days + 1
-        score = (_base_score(t.shots, end, today) + 0.5 * math.log1p(days)) * 1.3
+        score = (_base_score(lib.cols, rows, end, today) + 0.5 * math.log1p(days)) * 1.3
         out.append(
             Draft(
                 id=f"TRIP-{start.isoformat()}",
@@ -393,134 +422,134 @@ def _trip_drafts(
                 title=_span_title(start, end),  # "Trip to <place>" once the place is known
                 start=start,
                 end=end,
-                shots=t.shots,
+                shots=lib.rows(rows),
                 score=score,
-                where=far_point(t.shots, home),
+                where=_far_point(lib.cols, rows, home),
+                rows=np.arange(a, b, dtype=np.int64),
             )
         )
     return out
 
 
-def _event_drafts(events: Sequence[Span], trips: Sequence[Span], today: date) -> list[Draft]:
-    in_trips = {s.id for t in trips for s in t.shots}
+def _event_drafts(lib: Library, trips: Sequence[tuple[int, int]], today: date) -> list[Draft]:
+    c = lib.cols
+    in_trips = np.zeros(len(c) + 1, dtype=np.int64)
+    for a, b in trips:
+        in_trips[a] += 1
+        in_trips[b] -= 1
+    # Shots in no trip, counted up to each row: an event wholly in trips has none.
+    free = np.concatenate(([0], np.cumsum(np.cumsum(in_trips[:-1]) == 0)))
     out = []
-    for e in events:
-        if len(e.shots) < EVENT_MIN_PHOTOS or all(s.id in in_trips for s in e.shots):
+    for a, b in _events(c):
+        if b - a < EVENT_MIN_PHOTOS or free[b] == free[a]:
             continue  # too small, or part of a trip (the trip's recap shows it)
-        start, end = e.start.date(), e.end.date()
+        rows = slice(a, b)
+        first, last = _taken(lib.shots[a]), _taken(lib.shots[b - 1])
+        start, end = first.date(), last.date()
         out.append(
             Draft(
-                id=f"EVENT-{e.start.strftime('%Y-%m-%d-%H%M')}",
+                id=f"EVENT-{first.strftime('%Y-%m-%d-%H%M')}",
                 kind=RecapKind.EVENT,
                 title=_span_title(start, end),
                 start=start,
                 end=end,
-                shots=e.shots,
-                score=_base_score(e.shots, end, today),
-                where=centre(e.shots),
+                shots=lib.rows(rows),
+                score=_base_score(c, rows, end, today),
+                where=_centre(c, rows),
+                rows=np.arange(a, b, dtype=np.int64),
             )
         )
     return out
 
 
-def _on_this_day(shots: Sequence[Shot], today: date) -> list[Draft]:
+def _on_this_day(lib: Library, today: date) -> list[Draft]:
     """Photos of today's day and month in past years (29 February's on the 28th in years
     without one)."""
-    wanted = {(today.month, today.day)}
+    year, month, day = lib.cols.calendar
+    wanted = (month == today.month) & (day == today.day)
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
-        wanted.add((2, 29))
-    past = [s for s in shots if _taken(s).year < today.year and _md(s) in wanted]
-    if len(past) < ON_THIS_DAY_MIN:
+        wanted |= (month == 2) & (day == 29)
+    rows = np.flatnonzero(wanted & (year < today.year)).astype(np.int64)
+    if len(rows) < ON_THIS_DAY_MIN:
         return []
-    years = sorted({_taken(s).year for s in past})
+    years = sorted(set(year[rows].tolist()))
     ago = today.year - years[0]
     title = (
         f"On this day, {ago} year{'s' if ago > 1 else ''} ago"
         if len(years) == 1
         else f"On this day: {', '.join(str(y) for y in years)}"
     )
-    score = (math.log1p(len(past)) + 0.6 * len(years)) * 1.5  # today's: near the top
+    score = (math.log1p(len(rows)) + 0.6 * len(years)) * 1.5  # today's: near the top
     return [
         _spanning(
-            f"DAY-{today.month:02d}-{today.day:02d}", RecapKind.ON_THIS_DAY, title, past, score
+            lib, f"DAY-{today.month:02d}-{today.day:02d}", RecapKind.ON_THIS_DAY, title, rows, score
         )
     ]
-
-
-def _md(s: Shot) -> tuple[int, int]:
-    return (_taken(s).month, _taken(s).day)
 
 
 def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def _person_years(shots: Sequence[Shot], names: Names, today: date) -> list[Draft]:
-    by: dict[tuple[int, int], list[Shot]] = defaultdict(list)
-    for s in shots:
-        for person in {f.person for f in s.faces if f.shown and f.person is not None}:
-            if person in names.shown:
-                by[(person, _taken(s).year)].append(s)
+def _person_years(lib: Library, people: Ints, rows: Ints, names: Names, today: date) -> list[Draft]:
+    years = lib.cols.calendar[0][rows]
     out = []
-    for (person, year), mine in by.items():
-        if len(mine) < PERSON_YEAR_MIN:
+    for a, b in runs_of(people, years):
+        if b - a < PERSON_YEAR_MIN:
             continue
+        person, year, mine = int(people[a]), int(years[a]), rows[a:b]
         out.append(
             _spanning(
+                lib,
                 f"PERSON-P{person}-{year}",
                 RecapKind.PERSON_YEAR,
                 f"{names.shown[person]} in {year}",
                 mine,
-                _base_score(mine, _taken(mine[-1]).date(), today) * 0.9,
+                _base_score(lib.cols, mine, _taken(lib.shots[int(mine[-1])]).date(), today) * 0.9,
                 people=(person,),
             )
         )
     return out
 
 
-def _together(shots: Sequence[Shot], names: Names, today: date) -> list[Draft]:
-    by: dict[tuple[int, int], list[Shot]] = defaultdict(list)
-    for s in shots:
-        people = sorted(
-            {f.person for f in s.faces if f.shown and f.person is not None} & names.shown.keys()
-        )
-        for i, a in enumerate(people):
-            for b in people[i + 1 :]:
-                by[(a, b)].append(s)
+def _together(lib: Library, people: Ints, rows: Ints, names: Names, today: date) -> list[Draft]:
+    first, second, shared = pairs_together(people, rows)
     out = []
-    for (a, b), both in by.items():
-        if len(both) < TOGETHER_MIN:
+    for a, b in runs_of(first, second):
+        if b - a < TOGETHER_MIN:
             continue
+        one, two, both = int(first[a]), int(second[a]), shared[a:b]
         out.append(
             _spanning(
-                f"TOGETHER-P{a}-P{b}",
+                lib,
+                f"TOGETHER-P{one}-P{two}",
                 RecapKind.TOGETHER,
-                f"{names.shown[a]} and {names.shown[b]}",
+                f"{names.shown[one]} and {names.shown[two]}",
                 both,
-                _base_score(both, _taken(both[-1]).date(), today) * 0.85,
-                people=(a, b),
+                _base_score(lib.cols, both, _taken(lib.shots[int(both[-1])]).date(), today) * 0.85,
+                people=(one, two),
             )
         )
     return out
 
 
-def _years(shots: Sequence[Shot], today: date) -> list[Draft]:
-    by: dict[int, list[Shot]] = defaultdict(list)
-    for s in shots:
-        by[_taken(s).year].append(s)
+def _years(lib: Library, today: date) -> list[Draft]:
+    years = lib.cols.calendar[0]
     out = []
-    for year, mine in by.items():
-        if len(mine) < YEAR_MIN:
+    for a, b in runs_of(years):
+        if b - a < YEAR_MIN:
             continue
+        year = int(years[a])
         # A year in review looks back: this year's is there, below the finished ones.
         finished = 1.0 if year < today.year else 0.6
         out.append(
             _spanning(
+                lib,
                 f"YEAR-{year}",
                 RecapKind.YEAR,
                 f"{year} in review",
-                mine,
-                _base_score(mine, date(year, 12, 31), today) * 0.8 * finished,
+                np.arange(a, b, dtype=np.int64),
+                _base_score(lib.cols, slice(a, b), date(year, 12, 31), today) * 0.8 * finished,
             )
         )
     return out
@@ -535,18 +564,7 @@ def with_place(draft: Draft, place: str | None) -> Draft:
         title = f"Trip to {place.split(',')[0]}, {title}"
     elif draft.kind is RecapKind.EVENT:
         title = f"{title} in {place.split(',')[0]}"
-    return Draft(
-        id=draft.id,
-        kind=draft.kind,
-        title=title,
-        start=draft.start,
-        end=draft.end,
-        shots=draft.shots,
-        score=draft.score,
-        place=place,
-        people=draft.people,
-        where=draft.where,
-    )
+    return replace(draft, title=title, place=place)
 
 
 def short_hash(*parts: object) -> str:

@@ -264,11 +264,19 @@ def _open_all(
 ) -> tuple[list[TilePixels], list[SkippedTile]]:
     opened: list[TilePixels] = []
     skipped: list[SkippedTile] = []
-    for i, tile in enumerate(tiles):
-        got = open_tile(tile, limits, video_limits)
-        (skipped if isinstance(got, SkippedTile) else opened).append(got)  # type: ignore[arg-type]
-        if progress is not None:
-            progress(i + 1, len(tiles))
+
+    def one(tile: Tile) -> TilePixels | SkippedTile:
+        return open_tile(tile, limits, video_limits)
+
+    # Two at a time: reading a header and decoding a small copy let go of the interpreter.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="regard-open") as pool:
+        for i, got in enumerate(pool.map(one, tiles)):
+            if isinstance(got, SkippedTile):
+                skipped.append(got)
+            else:
+                opened.append(got)
+            if progress is not None:
+                progress(i + 1, len(tiles))
     return opened, skipped
 
 

@@ -9,9 +9,12 @@ darkened enlargement of itself. A video moment plays at its own pace from its so
 with `regard.pipeline.clip`, from the key frame before it), its faces not kept blurred in every
 frame, cropped like a photo but still.
 
-Shots overlap by a cross-fade; the video fades in from black and out to it. Frames are built as
-RGB on this thread and converted and encoded on the muxer's (`BackgroundMuxer`): the two halves
-of the work overlap on two cores.
+Shots overlap by a cross-fade; the video fades in from black and out to it. Frames are composed
+as the encoder takes them, in I420 (YUV 4:2:0, BT.601 at video levels): a photo's canvas is
+converted once when its shot opens, and each frame warps its planes (half the bytes of RGB, and
+no conversion per frame; cross-fades and fades are the same sums in YUV as in RGB). Composing
+runs on this thread and encoding on the muxer's (`BackgroundMuxer`), x264 with threads of its
+own: the work spreads over both cores.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import av.stream
 import av.video.stream
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from regard.errors import CorruptVideoError, OutputError
 from regard.pipeline import yuv as yuv420
@@ -61,6 +65,8 @@ FADE_OUT = 0.8
 AUDIO_RATE = 48000
 
 Step = Callable[[int, int], None]
+#: A flat I420 picture: the Y plane, then U, then V (see `_planes`).
+YUVImage = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ class ShotPlacement:
 
 
 class _Shot:
-    """One tile on screen: `frame(u)` is what it shows `u` seconds after it appears."""
+    """One tile on screen: `frame(u)` is what it shows `u` seconds after it appears, a flat
+    I420 picture of width x height (see `_planes`)."""
 
     def __init__(self, pixels: TilePixels, width: int, height: int, index: int) -> None:
         self.pixels, self.width, self.height, self.index = pixels, width, height, index
@@ -97,7 +104,7 @@ class _Shot:
     def open(self, stack: contextlib.ExitStack, limits: VideoLimits) -> None:
         """Decode what the shot needs (called when it first comes on screen)."""
 
-    def frame(self, u: float, length: float) -> RGBImage:
+    def frame(self, u: float, length: float) -> YUVImage:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -120,7 +127,9 @@ class _Shot:
 
 
 class _PhotoShot(_Shot):
-    canvas: RGBImage
+    canvas: YUVImage  # flat I420, canvas_size pixels
+    canvas_size: tuple[int, int]
+    out: YUVImage
     start: Region
     end: Region
 
@@ -131,7 +140,7 @@ class _PhotoShot(_Shot):
             rgb, s = self.pixels.read(output_scale(crop, w * ZOOM, h * ZOOM))
             rgb, s = _shrink(rgb, s, output_scale(crop, w * ZOOM, h * ZOOM))
             near = zoomed(crop, ZOOM, must, focus)
-            self.canvas, start, end = rgb, scaled(crop, s), scaled(near, s)
+            canvas, start, end = rgb, scaled(crop, s), scaled(near, s)
             k, ox, oy = s, 0, 0
         else:
             # Shown whole, over itself enlarged and blurred, on a canvas ZOOM times the frame.
@@ -139,10 +148,10 @@ class _PhotoShot(_Shot):
             iw, ih = self.pixels.size
             fit = min(cw / iw, ch / ih)
             rgb, s = self.pixels.read(min(1.0, fit))
-            self.canvas = _over_blurred(rgb, cw, ch)
+            canvas = _over_blurred(rgb, cw, ch)
             pw, ph = round(iw * fit), round(ih * fit)
             ox, oy = (cw - pw) // 2, (ch - ph) // 2
-            self.canvas[oy : oy + ph, ox : ox + pw] = cv2.resize(
+            canvas[oy : oy + ph, ox : ox + pw] = cv2.resize(
                 rgb,
                 (pw, ph),
                 interpolation=cv2.INTER_AREA if pw < rgb.shape[1] else cv2.INTER_LINEAR,
@@ -153,19 +162,28 @@ class _PhotoShot(_Shot):
             start = (0.0, 0.0, float(cw), float(ch))
             end = zoomed(start, ZOOM, m, f)
             k = fit
+        self.canvas, self.canvas_size = _i420(canvas)
+        self.out = np.empty(w * h * 3 // 2, dtype=np.uint8)
         # Every other shot moves the other way: in toward the faces, then out from them.
         self.start, self.end = (start, end) if self.index % 2 == 0 else (end, start)
         # Canvas pixels are source pixels times k, moved by (ox, oy).
         back = (1 / k, -ox / k, -oy / k)
         self.shown = (_moved(self.start, back), _moved(self.end, back))
 
-    def frame(self, u: float, length: float) -> RGBImage:
+    def frame(self, u: float, length: float) -> YUVImage:
         p = _ease(u / length)
-        region = tuple(a + (b - a) * p for a, b in zip(self.start, self.end, strict=True))
-        return resample(self.canvas, region, self.width, self.height)  # type: ignore[arg-type]
+        a, b = self.start, self.end
+        region = (
+            a[0] + (b[0] - a[0]) * p,
+            a[1] + (b[1] - a[1]) * p,
+            a[2] + (b[2] - a[2]) * p,
+            a[3] + (b[3] - a[3]) * p,
+        )
+        _warp_i420(self.canvas, self.canvas_size, region, self.width, self.height, self.out)
+        return self.out
 
     def close(self) -> None:
-        del self.canvas
+        del self.canvas, self.out
 
 
 def _moved(r: Region, how: tuple[float, float, float]) -> Region:
@@ -191,9 +209,9 @@ class _VideoShot(_Shot):
         self.frames = _moment(self.clip, self.first, self.last)
         self.latest: Frame | None = None  # the last frame due by now
         self.ahead: Frame | None = None  # the next one, read but not yet due
-        self.image: RGBImage | None = None  # `latest` as shown
+        self.image: YUVImage | None = None  # `latest` as shown
 
-    def frame(self, u: float, length: float) -> RGBImage:
+    def frame(self, u: float, length: float) -> YUVImage:
         want = self.first + min(u, self.last - self.first)
         while True:
             if self.ahead is None:
@@ -211,7 +229,7 @@ class _VideoShot(_Shot):
                 "Restore it from a backup.",
             )
         if self.image is None:
-            self.image = self._show(self.latest)
+            self.image = _i420(self._show(self.latest))[0]
         return self.image
 
     def _show(self, f: Frame) -> RGBImage:
@@ -344,9 +362,11 @@ class Slideshow:
     ) -> None:
         opened: dict[int, contextlib.ExitStack] = {}
         last = len(self.shots) - 1
+        mixed = np.empty(self.width * self.height * 3 // 2, dtype=np.uint8)
+        dark = np.empty_like(mixed)
         for n in range(total):
             t = n / self.fps
-            shown: list[tuple[int, RGBImage]] = []
+            shown: list[tuple[int, YUVImage]] = []
             for i, shot in enumerate(self.shots):
                 start = self.starts[i]
                 length = self.lengths[i] + (self.fade if i < last else 0.0)
@@ -361,21 +381,18 @@ class Slideshow:
                     opened[i] = stack.enter_context(contextlib.ExitStack())
                     shot.open(opened[i], self.limits)
                 shown.append((i, shot.frame(t - start, length)))
-            rgb = shown[0][1]
+            yuv = shown[0][1]
             if len(shown) > 1:
                 a = min(1.0, (t - self.starts[shown[1][0]]) / self.fade)
-                rgb = np.asarray(
-                    cv2.addWeighted(shown[0][1], 1.0 - a, shown[1][1], a, 0.0), dtype=np.uint8
-                )
+                cv2.addWeighted(shown[0][1], 1.0 - a, shown[1][1], a, 0.0, dst=mixed)
+                yuv = mixed
             light = min(1.0, t / FADE_IN, (self.duration - t) / FADE_OUT)
             if light < 1.0:
-                rgb = np.asarray(cv2.convertScaleAbs(rgb, alpha=max(0.0, light)), dtype=np.uint8)
-            # OpenCV's conversion is BT.601 at video levels (16-235), as players expect, and a
-            # tenth of what swscale takes here.
-            yuv = np.asarray(
-                cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420), dtype=np.uint8
+                _darken(yuv, self.width * self.height, max(0.0, light), dark)
+                yuv = dark
+            frame = av.VideoFrame.from_ndarray(
+                yuv.reshape(self.height * 3 // 2, self.width), format="yuv420p"
             )
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             frame.pts = n
             muxer.frame(vout, frame)
             step(n + 1, total)
@@ -429,6 +446,53 @@ class _Sound:
         finally:
             self.inp.close()
         yield from self.stream.encode(None)
+
+
+def _i420(rgb: RGBImage) -> tuple[YUVImage, tuple[int, int]]:
+    """An RGB picture as flat I420 (BT.601 at video levels, as players expect), made even
+    in size by repeating its last row or column; and that size."""
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:
+        rgb = np.asarray(
+            cv2.copyMakeBorder(rgb, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE), dtype=np.uint8
+        )
+        h, w = rgb.shape[:2]
+    yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+    return np.asarray(yuv, dtype=np.uint8).reshape(-1), (w, h)
+
+
+def _planes(yuv: YUVImage, w: int, h: int) -> tuple[RGBImage, RGBImage, RGBImage]:
+    """The Y, U and V planes of a flat I420 picture of w x h (views, not copies)."""
+    n = w * h
+    q = n // 4
+    return (
+        yuv[:n].reshape(h, w),
+        yuv[n : n + q].reshape(h // 2, w // 2),
+        yuv[n + q : n + 2 * q].reshape(h // 2, w // 2),
+    )
+
+
+def _warp_i420(
+    src: YUVImage, size: tuple[int, int], region: Region, w: int, h: int, out: YUVImage
+) -> None:
+    """`region` of an I420 picture of `size` (its luma pixels) scaled to w x h, into `out`.
+    A chroma sample stands for two luma pixels each way, centred between them: its region is
+    the luma region halved and moved by that half pixel at each scale."""
+    x0, y0, x1, y1 = region
+    sx, sy = w / (x1 - x0), h / (y1 - y0)
+    have, want = _planes(src, *size), _planes(out, w, h)
+    resample(have[0], region, w, h, out=want[0])
+    cx0, cy0 = (x0 + 0.5 / sx - 0.5) / 2, (y0 + 0.5 / sy - 0.5) / 2
+    chroma = (cx0, cy0, cx0 + w / 2 / sx, cy0 + h / 2 / sy)
+    resample(have[1], chroma, w // 2, h // 2, out=want[1])
+    resample(have[2], chroma, w // 2, h // 2, out=want[2])
+
+
+def _darken(yuv: YUVImage, luma: int, light: float, out: YUVImage) -> None:
+    """Fade an I420 picture toward black by `light` (1: as it is): luma toward 16, chroma
+    toward 128 (the same as scaling its RGB)."""
+    cv2.convertScaleAbs(yuv[:luma], out[:luma], alpha=light, beta=16 * (1 - light))
+    cv2.convertScaleAbs(yuv[luma:], out[luma:], alpha=light, beta=128 * (1 - light))
 
 
 def _ease(p: float) -> float:

@@ -289,8 +289,11 @@ def even(n: float) -> int:
     return max(2, 2 * math.ceil(n / 2))
 
 
-def resample(rgb: RGBImage, region: Region, w: int, h: int) -> RGBImage:
-    """`region` of `rgb` (decoded pixels, sub-pixel corners) scaled to exactly w x h."""
+def resample(
+    rgb: RGBImage, region: Region, w: int, h: int, out: RGBImage | None = None
+) -> RGBImage:
+    """`region` of `rgb` (decoded pixels, sub-pixel corners; colour or one plane) scaled to
+    exactly w x h (into `out`, if given: an array of that shape and kind)."""
     x0, y0, x1, y1 = region
     sx, sy = w / (x1 - x0), h / (y1 - y0)
     if sx < 0.75 or sy < 0.75:
@@ -311,7 +314,7 @@ def resample(rgb: RGBImage, region: Region, w: int, h: int) -> RGBImage:
         x0, y0, x1, y1 = region
         sx, sy = w / (x1 - x0), h / (y1 - y0)
     m = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]], dtype=np.float64)
-    return np.asarray(
-        cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
-        dtype=np.uint8,
+    warped = cv2.warpAffine(
+        rgb, m, (w, h), dst=out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+    return np.asarray(warped, dtype=np.uint8)

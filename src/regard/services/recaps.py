@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -36,15 +37,24 @@ from regard.domain.recap_answers import (
     RecapMade,
     RecapPhoto,
 )
-from regard.domain.recap_choice import PHOTOS_FOR, Pick, candidates, choose, shortlist
+from regard.domain.recap_choice import (
+    PHOTOS_FOR,
+    Pick,
+    candidates,
+    choose,
+    priors_of,
+    shortlist,
+    shortlist_rows,
+)
 from regard.domain.recaps import (
     Draft,
+    Library,
     Look,
     Names,
     RecapKind,
     Shot,
     ShotFace,
-    find_recaps,
+    recaps_in,
     with_place,
 )
 from regard.errors import InvalidRequestError, OutputError, RecapNotFoundError
@@ -105,7 +115,6 @@ class RecapService:
         self._places_lock = threading.Lock()
         self._hashes: dict[int, str | None] = {}
         self._where: Callable[[str], str] = str
-        self._priors: dict[int, float] = {}
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -119,7 +128,7 @@ class RecapService:
                 f"Unknown kind of recap {kind!r}: use one of {', '.join(KINDS)}."
             )
         day = today or self.policy.today()
-        drafts, names = self._drafts(day)
+        drafts, names, lib = self._drafts(day)
         gone = self.catalog.recaps.hidden()
         shown = [d for d in drafts if hidden or d.id not in gone]
         wanted = KINDS[kind]
@@ -127,7 +136,7 @@ class RecapService:
             shown = _for_today(shown, day)
         elif wanted is not None:
             shown = [d for d in shown if d.kind is wanted]
-        chosen = [self._chosen(d, names, d.id in gone) for d in shown]
+        chosen = self._choose(shown, names, lib, gone)
         self.record("recaps", chosen, {"kind": kind})
         return RecapList(
             recaps=[c.recap for c in chosen],
@@ -138,10 +147,10 @@ class RecapService:
     def get(self, recap_id: str, *, today: date | None = None) -> Chosen:
         """One recap by id (hidden or not), its photos chosen, with the picks they came from."""
         day = today or self.policy.today()
-        drafts, names = self._drafts(day)
+        drafts, names, lib = self._drafts(day)
         for d in drafts:
             if d.id == recap_id.strip().upper():
-                chosen = self._chosen(d, names, d.id in self.catalog.recaps.hidden())
+                [chosen] = self._choose([d], names, lib, self.catalog.recaps.hidden())
                 return chosen
         raise RecapNotFoundError(recap_id)
 
@@ -228,7 +237,7 @@ class RecapService:
 
     # --- what recaps are made of --------------------------------------------------------------
 
-    def _drafts(self, today: date) -> tuple[list[Draft], Names]:
+    def _drafts(self, today: date) -> tuple[list[Draft], Names, Library]:
         named, allowed, hidden = self._people(today)
         household = self.policy.allowed(None, Purpose.GROUPING)  # faces in no person
         faces: dict[int, list[ShotFace]] = defaultdict(list)
@@ -252,7 +261,6 @@ class RecapService:
             faces[pid].append(ShotFace(fid, person, (x, y, w, h), float(q), bool(low), shown, span))
         self._hashes = {}
         self._where = self.policy.path_namer(self.acting.actor)
-        self._priors = {}
         shots = []
         no_faces: tuple[ShotFace, ...] = ()
         for (
@@ -286,7 +294,8 @@ class RecapService:
                 )
             )
         names = Names(shown=named, hidden=frozenset(hidden))
-        return find_recaps(shots, names, today), names
+        lib = Library.of(shots, names.hidden)
+        return recaps_in(lib, names, today), names, lib
 
     def _people(self, today: date) -> tuple[dict[int, str], set[int], set[int]]:
         """Who may be named in recaps, who may be shown unblurred, who is hidden."""
@@ -304,11 +313,43 @@ class RecapService:
                     named[p["id"]] = p["name"]
         return named, allowed, hidden
 
-    def _chosen(self, draft: Draft, names: Names, hidden: bool) -> Chosen:
+    def _choose(
+        self, drafts: Sequence[Draft], names: Names, lib: Library, gone: AbstractSet[str]
+    ) -> list[Chosen]:
+        """The drafts' photos chosen: each one's shortlist (from every shot's prior, worked
+        out once for the library), the looks of them all read (or taken) at once, then each
+        one's choice."""
+        priors = priors_of(lib.cols, names.shown)
+        ids = lib.cols.ids
+        known: dict[int, float] = {}
+        few: list[list[Shot]] = []
+        for d in drafts:
+            count = PHOTOS_FOR[d.kind]
+            if d.rows is None:
+                few.append(shortlist(d.shots, count, names.shown, known))
+                continue
+            at = shortlist_rows(d.rows, count, priors, ids)
+            rows = d.rows[at]
+            known.update(zip(ids[rows].tolist(), priors[rows].tolist(), strict=True))
+            few.append([d.shots[p] for p in at.tolist()])
+        looks = self._looks(list({s.id: s for shots in few for s in shots}.values()))
+        return [
+            self._chosen(d, shots, looks, known, names, d.id in gone)
+            for d, shots in zip(drafts, few, strict=True)
+        ]
+
+    def _chosen(
+        self,
+        draft: Draft,
+        few: Sequence[Shot],
+        looks: Mapping[int, Look],
+        priors: Mapping[int, float],
+        names: Names,
+        hidden: bool,
+    ) -> Chosen:
         draft = with_place(draft, self._place(draft))
         count = PHOTOS_FOR[draft.kind]
-        few = shortlist(draft.shots, count, names.shown, self._priors)
-        picks = choose(candidates(few, self._looks(few), names.shown, self._priors), count)
+        picks = choose(candidates(few, looks, names.shown, priors), count)
         where = self._where
         people = sorted(
             {p for pick in picks for p in pick.people if p in names.shown},

@@ -12,6 +12,8 @@ from regard.domain.recaps import Look
 from regard.storage.sql import Connection, chunks, marks
 
 _SIGN = 1 << 63
+#: Looks wanted of more photos than this are read in one pass over the table.
+_SCAN_FROM = 5000
 
 
 class SqliteRecaps:
@@ -89,6 +91,14 @@ class SqliteRecaps:
         """The looks taken of these photos ((id, content hash)), if of the same content."""
         want = dict(photos)
         out: dict[int, Look] = {}
+        if len(want) > _SCAN_FROM:  # most of a library: one pass over the table, not IN lists
+            for r in self._db.execute(
+                "SELECT photo_id, content_hash, dhash, sharpness, exposure FROM photo_looks"
+            ):
+                pid = int(r[0])
+                if pid in want and r[1] == want[pid]:
+                    out[pid] = Look(int(r[2]) % (1 << 64), float(r[3]), float(r[4]))
+            return out
         for chunk in chunks(list(want)):
             rows = self._db.execute(
                 "SELECT photo_id, content_hash, dhash, sharpness, exposure FROM photo_looks"
