@@ -4,18 +4,27 @@
     .venv/bin/python bench/postgres.py --faces 100000   # fewer (a loaded machine)
 
 Both catalogs get the same photos (4 faces each, 128-dimensional vectors sealed as Regard
-seals them, a date each) through the same repository calls Regard's indexer makes
-(`photos.store_analysis` in transactions of 250 photos), the faces shared among people of
-heavy-tailed sizes (`people.assign`). PostgreSQL is Debian's server started for the run
-(tests/postgres_server.py) with its default durability (fsync on), on this machine, over its
-unix socket; SQLite is the library file as Regard opens it (WAL, synchronous NORMAL). Measured:
+seals them, a date each) through the repository calls Regard's indexer makes
+(`photos.store_analysis`, in transactions of 16 photos as the indexer commits them), the faces
+shared among 2,000 people of heavy-tailed sizes (`people.assign`). PostgreSQL is Debian's
+server started for the run (tests/postgres_server.py) with its default durability (fsync on),
+on this machine, over its unix socket; SQLite is the library file as Regard opens it (WAL,
+synchronous NORMAL). Measured, both sides:
 
-1. Insert rate: faces a second (photo rows, face rows and sealed vectors, committed).
-2. Timeline page: the first page and one 90 % of the way down (100 photos), p50 of 20.
-3. Person page: a large and a middle-sized person's faces (`people.faces_of`), p50 of 20.
-4. Erasure: one middle-sized person's vectors deleted and their faces marked erased (one
-   transaction), then the compaction Regard runs after an erasure (SQLite: VACUUM of the
-   whole file; PostgreSQL: VACUUM FULL of the tables that held what was erased).
+1. Insert rate: faces a second (photo rows, face rows and sealed vectors, committed), over the
+   whole run and over its first and last tenth (does it slow down as the catalog grows?).
+2. Timeline page: the first page and one 90 % of the way down (100 photos), p50.
+3. Person page: the largest and a middle-sized person's faces (`people.faces_of`), p50.
+4. Erasure of the middle-sized person by Regard's own eraser (`privacy.erasure.Eraser`): the
+   transaction (vectors, person, name, history; erasure templates kept; audit entry), then
+   the database rewritten (SQLite VACUUM of the file; PostgreSQL VACUUM FULL of the tables
+   that held it). Then checked: the person's vectors, faces linked to them, their person row
+   and templates left in the catalog (must be 0), and a sample of their sealed vectors
+   searched for in the database's files (SQLite's file and WAL; PostgreSQL's data folder). The
+   eraser's own final check (a byte search of the library folder for every erased vector) is
+   timed apart, for 8 vectors, since it grows with vectors x folder size.
+5. Size: bytes a face on disk (the SQLite file; PostgreSQL's database), and the faces,
+   embeddings and photos tables with their indexes.
 
 Both sides of each figure are printed side by side; JSON with --json.
 """
@@ -24,11 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,50 +49,62 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from regard.domain.face import AnalysedFace, Box, Detection, FaceQuality, Landmarks
 from regard.domain.photo import FileFingerprint, PhotoAnalysis, PhotoMetadata
+from regard.privacy.acting import Acting, Actor
+from regard.privacy.audit import AuditLog
+from regard.privacy.erasure import Eraser
 from regard.storage.catalog import Catalog
+from regard.storage.postgres import PgConnection
 from regard.storage.sealing import Sealer, new_key
-from regard.testing import FAKE_DETECTOR, FAKE_EMBEDDER
+from regard.storage.vector_store import VectorStore
+from regard.testing import FAKE_CALIBRATION, FAKE_DETECTOR, FAKE_EMBEDDER
 from tests.postgres_server import PostgresServer
 
 FACES_PER_PHOTO = 4
-BATCH = 250
+#: Photos a transaction, as the indexer commits them (`Ingestor.commit_every`).
+COMMIT_EVERY = 16
 DIM = 128
+PEOPLE = 2000
 EMBEDDER = replace(FAKE_EMBEDDER, id="bench-128", dim=DIM)
 
 
-def photos(n_photos: int, seed: int = 7) -> list[PhotoAnalysis]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for p in range(n_photos):
-        vectors = rng.normal(size=(FACES_PER_PHOTO, DIM)).astype(np.float32)
+def photo_batches(n_photos: int) -> Iterator[list[PhotoAnalysis]]:
+    """The photos, COMMIT_EVERY at a time (made as they are needed: a million faces' objects
+    held at once would measure the memory, not the catalog)."""
+    for first in range(0, n_photos, COMMIT_EVERY):
+        count = min(COMMIT_EVERY, n_photos - first)
+        rng = np.random.default_rng(first)
+        vectors = rng.normal(size=(count * FACES_PER_PHOTO, DIM)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        faces = tuple(
-            AnalysedFace(
-                Detection(
-                    Box(20.0 + 60 * i, 30.0, 50.0, 60.0),
-                    Landmarks(((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))),
-                    0.9,
-                ),
-                FaceQuality(50, 80, 0.9, 0.8, False),
-                vectors[i],
-                EMBEDDER.id,
+        batch = []
+        for k in range(count):
+            p = first + k
+            faces = tuple(
+                AnalysedFace(
+                    Detection(
+                        Box(20.0 + 60 * i, 30.0, 50.0, 60.0),
+                        Landmarks(((1, 2), (3, 4), (5, 6), (7, 8), (9, 10))),
+                        0.9,
+                    ),
+                    FaceQuality(50, 80, 0.9, 0.8, False),
+                    vectors[k * FACES_PER_PHOTO + i],
+                    EMBEDDER.id,
+                )
+                for i in range(FACES_PER_PHOTO)
             )
-            for i in range(FACES_PER_PHOTO)
-        )
-        day = f"{2000 + p % 25:04d}-{1 + p % 12:02d}-{1 + p % 28:02d}T12:00:00"
-        out.append(
-            PhotoAnalysis(
-                FileFingerprint(f"/photos/{p // 1000:04d}/{p:08d}.jpg", 100_000 + p, p),
-                f"{p:064x}",
-                PhotoMetadata("JPEG", 4000, 3000, taken_at=day),
-                faces,
-                "bench",
+            day = f"{2000 + p % 25:04d}-{1 + p % 12:02d}-{1 + p % 28:02d}T12:00:00"
+            batch.append(
+                PhotoAnalysis(
+                    FileFingerprint(f"/photos/{p // 1000:04d}/{p:08d}.jpg", 100_000 + p, p),
+                    f"{p:064x}",
+                    PhotoMetadata("JPEG", 4000, 3000, taken_at=day),
+                    faces,
+                    "bench",
+                )
             )
-        )
-    return out
+        yield batch
 
 
-def p50(call: Callable[[], Any], times: int = 20) -> float:
+def p50(call: Callable[[], Any], times: int = 15) -> float:
     took = []
     for _ in range(times):
         t = time.perf_counter()
@@ -91,22 +113,34 @@ def p50(call: Callable[[], Any], times: int = 20) -> float:
     return statistics.median(took) * 1000
 
 
-def measure(catalog: Catalog, analyses: list[PhotoAnalysis]) -> dict[str, float]:
-    catalog.codec.sealer = Sealer(new_key())
-    catalog.runs.register_models([FAKE_DETECTOR, EMBEDDER])
+def insert(catalog: Catalog, n_photos: int, out: dict[str, float]) -> None:
     run = catalog.runs.start(["/photos"], "bench")
-    t = time.perf_counter()
-    for i in range(0, len(analyses), BATCH):
+    spent, tenths = 0.0, []
+    tenth = max(1, n_photos // COMMIT_EVERY // 10)
+    window = 0.0
+    for i, batch in enumerate(photo_batches(n_photos)):
+        t = time.perf_counter()
         with catalog.transaction():
-            for a in analyses[i : i + BATCH]:
+            for a in batch:
                 catalog.photos.store_analysis(a, run)
-    insert_s = time.perf_counter() - t
-    faces = len(analyses) * FACES_PER_PHOTO
-    # People of heavy-tailed sizes: person k has about faces / (k + 1) / H faces.
+        took = time.perf_counter() - t
+        spent += took
+        window += took
+        if (i + 1) % tenth == 0:
+            tenths.append(tenth * COMMIT_EVERY * FACES_PER_PHOTO / window)
+            window = 0.0
+    faces = n_photos * FACES_PER_PHOTO
+    out["insert_faces_per_s"] = faces / spent
+    out["insert_first_tenth_faces_per_s"] = tenths[0] if tenths else out["insert_faces_per_s"]
+    out["insert_last_tenth_faces_per_s"] = tenths[-1] if tenths else out["insert_faces_per_s"]
+    out["insert_s"] = spent
+
+
+def make_people(catalog: Catalog, faces: int) -> list[int]:
+    """2,000 people of heavy-tailed sizes: person k has about faces * 0.6 / (k + 1) / H."""
     ids = np.arange(1, faces + 1)
-    rng = np.random.default_rng(3)
-    rng.shuffle(ids)
-    sizes = (faces * 0.6 / np.arange(1, 2001) / np.log(2000)).astype(int) + 1
+    np.random.default_rng(3).shuffle(ids)
+    sizes = (faces * 0.6 / np.arange(1, PEOPLE + 1) / np.log(PEOPLE)).astype(int) + 1
     people, start = [], 0
     with catalog.transaction():
         for size in sizes:
@@ -114,28 +148,148 @@ def measure(catalog: Catalog, analyses: list[PhotoAnalysis]) -> dict[str, float]
             catalog.people.assign(ids[start : start + size].tolist(), person, "auto")
             people.append(person)
             start += size
+    return people
+
+
+def sizes(catalog: Catalog, files: list[Path]) -> dict[str, float]:
+    db = catalog._db
+    if isinstance(db, PgConnection):
+        total = float(db.raw("SELECT pg_database_size(current_database())")[0][0])
+        tables = {
+            t: float(db.raw("SELECT pg_total_relation_size(%s)", (t,))[0][0])
+            for t in ("faces", "embeddings", "photos")
+        }
+    else:
+        total = float(sum(f.stat().st_size for f in files if f.exists()))
+        tables = {}
+        for t in ("faces", "embeddings", "photos"):
+            # The table and its indexes (dbstat: SQLite's page accounting).
+            row = db.execute(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN"
+                " (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?)",
+                (t, t),
+            ).fetchone()
+            tables[t] = float(row[0] or 0)
+    return {"database_bytes": total, **{f"{t}_bytes": v for t, v in tables.items()}}
+
+
+class TimedEraser(Eraser):
+    """Regard's eraser, with its final byte search of the library folder timed apart and run
+    for 8 of the erased vectors (it reads every file once per vector)."""
+
+    verify_s = 0.0
+    verify_vectors = 0
+
+    def verify(self, patterns: list[bytes]) -> dict[str, Any]:
+        self.verify_vectors = len(patterns)
+        t = time.perf_counter()
+        result = super().verify(patterns[:8])
+        self.verify_s = time.perf_counter() - t
+        return result
+
+
+def erase(catalog: Catalog, person: int, root: Path, sealer: Sealer) -> dict[str, float]:
+    state = root / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    audit = AuditLog(catalog, state)
+    audit.use_key(sealer)
+    eraser = TimedEraser(
+        catalog=catalog,
+        vectors=VectorStore(catalog, root / "vectors", EMBEDDER),
+        audit=audit,
+        acting=Acting(Actor("bench")),
+        calibration=FAKE_CALIBRATION,
+        state_dir=state,
+        library_root=root,
+        photos_changed=lambda _ids: None,
+    )
+    row = catalog.people.get(person)
+    assert row is not None
+    faces = catalog.privacy.faces_of_person(person)
+    sealed = [blob for _f, _m, blob in catalog.faces.vectors(faces)]
+    t = time.perf_counter()
+    receipt = eraser.erase([row], faces, with_photos=False, what="bench")
+    total = time.perf_counter() - t
+    db = catalog._db
+    left_vectors = sum(
+        int(db.execute(f"SELECT COUNT(*) FROM embeddings WHERE face_id IN ({ids})").fetchone()[0])
+        for ids in (",".join(map(str, faces[i : i + 500])) for i in range(0, len(faces), 500))
+    )
+    left = {
+        "erase_faces": float(len(faces)),
+        "erase_vectors_removed": float(receipt.removed["vectors"]),
+        "erase_s": total - eraser.verify_s,
+        "erase_verify_8_vectors_s": eraser.verify_s,
+        "erase_verify_vectors": float(eraser.verify_vectors),
+        "left_vectors": float(left_vectors),
+        "left_faces_linked": float(
+            db.execute("SELECT COUNT(*) FROM faces WHERE person_id = ?", (person,)).fetchone()[0]
+        ),
+        "left_person_rows": float(
+            db.execute("SELECT COUNT(*) FROM people WHERE id = ?", (person,)).fetchone()[0]
+        ),
+        "left_templates": float(
+            db.execute("SELECT COUNT(*) FROM templates WHERE person_id = ?", (person,)).fetchone()[
+                0
+            ]
+        ),
+    }
+    left["sealed_sample"] = float(min(8, len(sealed)))
+    left["sealed_sample_found_in_db_files"] = float(found_in_files(catalog, sealed[:8]))
+    left["sealed_sample_found_in_pg_wal"] = float(found_in_files(catalog, sealed[:8], wal=True))
+    return left
+
+
+def found_in_files(catalog: Catalog, blobs: list[bytes], wal: bool = False) -> int:
+    """How many of `blobs` are still in the database's files: its tables' (SQLite's file and
+    WAL; PostgreSQL's files of this database), or (`wal`) PostgreSQL's write-ahead log, which
+    keeps them until its segments are recycled (the administrator's: see the README)."""
+    if isinstance(catalog._db, PgConnection):
+        folder = Path(catalog._db.raw("SHOW data_directory")[0][0])
+        oid = catalog._db.raw("SELECT oid FROM pg_database WHERE datname = current_database()")
+        where = folder / "pg_wal" if wal else folder / "base" / str(oid[0][0])
+        files = [p for p in where.rglob("*") if p.is_file()]
+    elif wal:
+        return 0
+    else:
+        files = [catalog.path, catalog.path.with_name(catalog.path.name + "-wal")]
+    probes = [bytes(b)[:48] for b in blobs]
+    found = set()
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        found.update(i for i, p in enumerate(probes) if p in data)
+    return len(found)
+
+
+def measure(catalog: Catalog, n_photos: int, root: Path) -> dict[str, float]:
+    sealer = Sealer(new_key())
+    catalog.codec.sealer = sealer
+    catalog.runs.register_models([FAKE_DETECTOR, EMBEDDER])
+    out: dict[str, float] = {}
+    insert(catalog, n_photos, out)
+    faces = n_photos * FACES_PER_PHOTO
+    out["faces"] = faces
+    t = time.perf_counter()
+    people = make_people(catalog, faces)
+    out["group_2000_people_s"] = time.perf_counter() - t
     big, middle = people[0], people[len(people) // 20]
-    total = len(analyses)
-    out = {
-        "faces": faces,
-        "insert_faces_per_s": faces / insert_s,
+    out |= {
         "timeline_first_ms": p50(lambda: catalog.photos.timeline(0, 100, None, None, False)),
         "timeline_deep_ms": p50(
-            lambda: catalog.photos.timeline(int(total * 0.9), 100, None, None, False)
+            lambda: catalog.photos.timeline(int(n_photos * 0.9), 100, None, None, False)
         ),
         "person_big_ms": p50(lambda: catalog.people.faces_of(big)),
         "person_big_faces": len(catalog.people.faces_of(big)),
         "person_middle_ms": p50(lambda: catalog.people.faces_of(middle)),
         "person_middle_faces": len(catalog.people.faces_of(middle)),
     }
-    doomed = catalog.people.face_ids_of(middle)
-    t = time.perf_counter()
-    with catalog.transaction():
-        catalog.privacy.drop_embeddings(doomed, "erased")
-    out["erase_ms"] = (time.perf_counter() - t) * 1000
-    t = time.perf_counter()
-    catalog.compact()
-    out["erase_compact_s"] = time.perf_counter() - t
+    files = [catalog.path, catalog.path.with_name(catalog.path.name + "-wal")]
+    out |= sizes(catalog, files)
+    out["bytes_per_face"] = out["database_bytes"] / faces
+    out |= erase(catalog, middle, root, sealer)
     return out
 
 
@@ -143,25 +297,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one side only")
     args = parser.parse_args()
-    analyses = photos(args.faces // FACES_PER_PHOTO)
+    n_photos = args.faces // FACES_PER_PHOTO
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite = Catalog(Path(tmp) / "catalog.sqlite")
-        results["sqlite"] = measure(sqlite, analyses)
-        sqlite.close()
-        with PostgresServer(fast=False) as server:
-            pg = Catalog(Path(tmp) / "unused", database=server.database())
-            results["postgresql"] = measure(pg, analyses)
-            pg.close()
+    with tempfile.TemporaryDirectory(dir=os.environ.get("REGARD_BENCH_TMP")) as tmp:
+        if args.only in (None, "sqlite"):
+            root = Path(tmp) / "sqlite"
+            root.mkdir()
+            sqlite = Catalog(root / "catalog.sqlite")
+            results["sqlite"] = measure(sqlite, n_photos, root)
+            sqlite.close()
+            print(json.dumps({"sqlite": results["sqlite"]}), file=sys.stderr, flush=True)
+        if args.only in (None, "postgresql"):
+            with PostgresServer(fast=False) as server:
+                root = Path(tmp) / "postgresql"
+                root.mkdir()
+                url = server.database()
+                pg = Catalog(root / "unused", database=url)
+                results["postgresql"] = measure(pg, n_photos, root)
+                pg.close()
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{args.faces:,} faces ({len(analyses):,} photos), same run")
-    print(f"{'':28}{'SQLite':>14}{'PostgreSQL':>14}")
-    for key in results["sqlite"]:
-        a, b = results["sqlite"][key], results["postgresql"][key]
-        print(f"{key:28}{a:>14,.1f}{b:>14,.1f}")
+    print(f"{args.faces:,} faces ({n_photos:,} photos), same run")
+    sides = list(results)
+    print(f"{'':34}" + "".join(f"{s:>16}" for s in sides))
+    for key in results[sides[0]]:
+        print(f"{key:34}" + "".join(f"{results[s].get(key, float('nan')):>16,.2f}" for s in sides))
 
 
 if __name__ == "__main__":

@@ -254,11 +254,9 @@ class Engine:
                 self.catalog.runs.set_setting("library.private", "folder 0700, files 0600")
 
     def _open_keys(self) -> Sealer | None:
-        if not self.keys.initialised:
-            # A new library — or one from before encryption: seal what it holds.
-            sealer = self.keys.initialise()
-            with self.catalog.transaction():
-                reseal_all(self.catalog, None, sealer)
+        # A new library — or one from before encryption: its key made, what it holds sealed.
+        sealer = self.keys.initialise()  # None: it has one (made by another process maybe)
+        if sealer is not None:
             self.catalog.compact()
             self._new_key = True
             return sealer

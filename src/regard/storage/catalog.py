@@ -101,11 +101,14 @@ class Catalog:
             self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            # On PostgreSQL a statement the server refused may be told only now (pipelining):
+            # COMMIT fails then, and rolls back.
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._pg is None or self._pg.in_transaction:
+                self._db.execute("ROLLBACK")
             self._after_commit.clear()
             raise
-        self._db.execute("COMMIT")
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -129,16 +132,18 @@ class Catalog:
                 self._db.execute(f"PRAGMA user_version = {number + 1}")
 
     def _migrate_pg(self, pg: PgConnection, version: int) -> None:
-        for number in range(version, SCHEMA_VERSION):
-            with self.transaction():
-                # Another process may have migrated while this one waited for the lock.
-                if pg.schema_version() > number:
-                    continue
-                for statement in pg_schema.migration(number):
-                    pg.raw(statement)
-                pg.refresh_keys()
-                pg.sync_identities()
-                pg.set_schema_version(number + 1)
+        if version < SCHEMA_VERSION:
+            # Another process may be making or migrating the schema at this moment (two
+            # `regard index` started at once on a new database): one at a time, and the
+            # schema's version read again once this one holds the lock.
+            with pg.schema_lock():
+                for number in range(pg.schema_version(), SCHEMA_VERSION):
+                    with self.transaction():
+                        for statement in pg_schema.migration(number):
+                            pg.raw(statement)
+                        pg.refresh_keys()
+                        pg.sync_identities()
+                        pg.set_schema_version(number + 1)
         pg.refresh_keys()
 
     @property

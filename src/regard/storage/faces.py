@@ -70,18 +70,24 @@ class SqliteFaces:
         faces: Sequence[AnalysedFace],
         verdicts: Sequence[FaceVerdict],
         matched: dict[int, int] | None = None,
+        *,
+        fresh: bool = False,
     ) -> list[int]:
         """A photo's faces, as analysed again: a face found where it was before (same place in
         the photo) keeps its row and id, so what the owner decided about it survives
         re-analysis, even by a new model. `matched` ({new ordinal: old face id}) says which
-        are the same instead (a video's appearances are matched by when they are). The
-        faces' ids, in order."""
-        old = {
-            int(r[0]): Box(r[1], r[2], r[3], r[4])
-            for r in self._db.execute(
-                "SELECT id, x, y, w, h FROM faces WHERE photo_id = ?", (photo_id,)
-            )
-        }
+        are the same instead (a video's appearances are matched by when they are). `fresh`:
+        the photo has no faces stored (nothing to ask the database). The faces' ids, in order."""
+        old: dict[int, Box] = (
+            {}
+            if fresh
+            else {
+                int(r[0]): Box(r[1], r[2], r[3], r[4])
+                for r in self._db.execute(
+                    "SELECT id, x, y, w, h FROM faces WHERE photo_id = ?", (photo_id,)
+                )
+            }
+        )
         kept = (
             match_faces(old, [f.detection.box for f in faces])
             if matched is None
@@ -91,16 +97,17 @@ class SqliteFaces:
         self._touched.update(old)
         for face_id in gone:
             self._db.execute("DELETE FROM faces WHERE id = ?", (face_id,))
-        # Park kept rows' ordinals out of the way so renumbering never collides.
-        self._db.execute("UPDATE faces SET ordinal = -id WHERE photo_id = ?", (photo_id,))
-        ids: list[int] = []
+        if old:
+            # Park kept rows' ordinals out of the way so renumbering never collides.
+            self._db.execute("UPDATE faces SET ordinal = -id WHERE photo_id = ?", (photo_id,))
+        new: list[tuple[int, AnalysedFace, FaceVerdict]] = []
         for ordinal, (face, verdict) in enumerate(zip(faces, verdicts, strict=True)):
             if ordinal in kept:
                 self._update(kept[ordinal], ordinal, face, verdict)
-                ids.append(kept[ordinal])
             else:
-                ids.append(self._insert(photo_id, ordinal, face, verdict))
-        return ids
+                new.append((ordinal, face, verdict))
+        made = self._insert(photo_id, new)
+        return [kept[n] if n in kept else made[n] for n in range(len(faces))]
 
     def delete_of_photo(self, photo_id: int) -> None:
         self._touched.update(self.ids_of_photos([photo_id]))
@@ -158,22 +165,44 @@ class SqliteFaces:
         if verdict.keep:
             self._store_vector(face_id, face)
 
-    def _insert(self, photo_id: int, ordinal: int, face: AnalysedFace, verdict: FaceVerdict) -> int:
-        cur = self._db.execute(
-            f"INSERT INTO faces (photo_id, {', '.join(_FACE_COLUMNS)}, person_id, assigned_by,"
-            f" grouped) VALUES (?, {', '.join('?' * len(_FACE_COLUMNS))}, ?, ?, ?)",
-            (
-                photo_id,
-                *_face_values(ordinal, face, verdict),
-                verdict.person_id,
-                "auto" if verdict.person_id else None,
-                int(verdict.person_id is not None or not verdict.keep),
-            ),
-        )
-        face_id = int(cur.lastrowid or 0)
-        if verdict.keep:
-            self._store_vector(face_id, face)
-        return face_id
+    def _insert(
+        self, photo_id: int, new: Sequence[tuple[int, AnalysedFace, FaceVerdict]]
+    ) -> dict[int, int]:
+        """New faces of a photo ((ordinal, face, verdict)) and the vectors the gate lets be
+        kept: {ordinal: face id}. A few statements for all of them, not two a face: on
+        PostgreSQL each statement whose answer is read is a round trip to the server."""
+        made: dict[int, int] = {}
+        row = f"({', '.join('?' * (len(_FACE_COLUMNS) + 4))})"
+        for start in range(0, len(new), _ROWS):
+            part = new[start : start + _ROWS]
+            args = [
+                value
+                for ordinal, face, verdict in part
+                for value in (
+                    photo_id,
+                    *_face_values(ordinal, face, verdict),
+                    verdict.person_id,
+                    "auto" if verdict.person_id else None,
+                    int(verdict.person_id is not None or not verdict.keep),
+                )
+            ]
+            rows = self._db.execute(
+                f"INSERT INTO faces (photo_id, {', '.join(_FACE_COLUMNS)}, person_id,"
+                f" assigned_by, grouped) VALUES {', '.join([row] * len(part))}"
+                " RETURNING id, ordinal",
+                args,
+            ).fetchall()
+            made.update({int(r[1]): int(r[0]) for r in rows})
+        vectors = [
+            (made[n], face.model_id, self._codec.encode(face.embedding, made[n], face.model_id))
+            for n, face, verdict in new
+            if verdict.keep
+        ]
+        if vectors:
+            self._db.executemany(
+                "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)", vectors
+            )
+        return made
 
     def _store_vector(self, face_id: int, face: AnalysedFace) -> None:
         self._db.execute(
@@ -276,6 +305,9 @@ class SqliteFaces:
                 )
         return hits
 
+
+#: New faces written by one statement (18 values each: SQLite before 3.32 binds 999 at most).
+_ROWS = 50
 
 #: What analysis decides about a face, in the order `_face_values` gives it.
 _FACE_COLUMNS = (

@@ -81,12 +81,22 @@ class KeyManager:
     def default_key_file(self) -> Path:
         return self.config.default_dir() / f"{self.library_id}.key"
 
-    def initialise(self) -> Sealer:
-        """Give a new (or pre-encryption) library its data key."""
-        data_key = new_key()
+    def initialise(self) -> Sealer | None:
+        """Give a new (or pre-encryption) library its data key, and seal the vectors it holds
+        (from before encryption) with it, in one transaction; None if the library has its key
+        already. Checked again under the writer lock: two processes opening a new library at
+        once (two `regard index` on a fresh PostgreSQL database) make one key, not one each
+        (the second's would replace the first's, and what the first sealed would be lost)."""
+        if self.initialised:
+            return None
         with self.catalog.transaction():
+            if self.initialised:  # made by another process while this one waited
+                return None
+            data_key = new_key()
             self._store_wrapped(data_key, self.config)
-        return Sealer(data_key)
+            sealer = Sealer(data_key)
+            reseal_all(self.catalog, None, sealer)
+        return sealer
 
     def unlock(self) -> Sealer | None:
         """The library's sealer, or None when no key source is available (locked)."""

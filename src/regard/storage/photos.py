@@ -93,7 +93,7 @@ class SqlitePhotos:
             verdicts = [KEEP] * len(analysis.faces)
         fp = analysis.fingerprint
         m = analysis.metadata
-        photo_id = self._upsert(
+        photo_id, had_faces = self._upsert(
             fp,
             run_id,
             status=PhotoStatus.INDEXED,
@@ -109,7 +109,7 @@ class SqlitePhotos:
                 (photo_id,),
             )
         if not analysis.is_video:
-            self._faces.replace(photo_id, analysis.faces, verdicts)
+            self._faces.replace(photo_id, analysis.faces, verdicts, fresh=not had_faces)
             return photo_id
         # A video analysed again: an appearance on screen when a stored one was is that face
         # (what the owner decided about it stays); the others are new.
@@ -120,7 +120,7 @@ class SqlitePhotos:
         return photo_id
 
     def store_failure(self, failure: PhotoFailure, run_id: int) -> int:
-        photo_id = self._upsert(
+        photo_id, _had_faces = self._upsert(
             failure.fingerprint,
             run_id,
             status=PhotoStatus.ERROR,
@@ -156,7 +156,7 @@ class SqlitePhotos:
             f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (source_id,)
         ).fetchone()
         photo = _photo_from_row(src)
-        photo_id = self._upsert(
+        photo_id, _had_faces = self._upsert(
             fingerprint,
             run_id,
             status=PhotoStatus.INDEXED,
@@ -185,7 +185,9 @@ class SqlitePhotos:
         metadata: PhotoMetadata | None,
         pipeline: str | None,
         error: tuple[str, str, str | None] | None = None,
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """The photo's row written: its id, and whether it has faces stored already (a new
+        photo has none: nothing to match its faces with, one question fewer to the database)."""
         m = metadata
         values: dict[str, object] = {
             "path": fp.path,
@@ -219,10 +221,11 @@ class SqlitePhotos:
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "path")
         row = self._db.execute(
             f"INSERT INTO photos ({cols}) VALUES ({marks})"
-            f" ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id",
+            f" ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id,"
+            " EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = photos.id)",
             tuple(values.values()),
         ).fetchone()
-        return int(row[0])
+        return int(row[0]), bool(row[1])
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -7,14 +7,23 @@ library's writer lock (a transaction-scoped advisory lock) first, as SQLite's BE
 takes its write lock: writers from any process or machine queue instead of overwriting each
 other's reads (no lost update on grouping, naming, erasure), readers never wait.
 
+Inside a write transaction the connection is in pipeline mode: a statement whose answer is not
+read (an INSERT without RETURNING, an UPDATE, a DELETE) is sent without waiting for the server,
+and the server's answers are collected when a row, a count or a new id is asked for, and at
+COMMIT. Each statement the repositories send is otherwise a round trip to the server (SQLite's
+are function calls); this is what makes indexing's many small writes fast on PostgreSQL. The
+transaction is the same: a statement refused by the server fails the transaction (at the
+latest at COMMIT, which then rolls it back), nothing of it is kept.
+
 psycopg (3) is needed only here, and imported only when a PostgreSQL catalog is opened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -94,20 +103,35 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
 
 
 class PgCursor:
-    def __init__(self, cursor: Any, lastrowid: int | None) -> None:
+    """A statement's answer. In a pipelined transaction the answer may not have arrived yet:
+    `settle` (the pipeline's sync) collects it the first time a row or a count is read."""
+
+    def __init__(
+        self, cursor: Any, lastrowid: int | None, settle: Callable[[], None] | None = None
+    ) -> None:
         self._cursor = cursor
+        self._settle = settle
         self.lastrowid = lastrowid
+
+    def _ready(self) -> None:
+        if self._settle is not None:
+            if self._cursor.pgresult is None:
+                self._settle()
+            self._settle = None
 
     @property
     def rowcount(self) -> int:
+        self._ready()
         return int(self._cursor.rowcount)
 
     def fetchone(self) -> Any:
+        self._ready()
         if self._cursor.description is None:
             return None
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[Any]:
+        self._ready()
         if self._cursor.description is None:
             return []
         return list(self._cursor.fetchall())
@@ -142,6 +166,9 @@ class PgConnection:
         self._errors = psycopg.Error
         self._lost = psycopg.OperationalError
         self._conn = self._connect()
+        #: The pipeline of the write transaction under way (`begin`), if any.
+        self._pipeline: contextlib.ExitStack | None = None
+        self._sync: Callable[[], None] | None = None
         self._keys: tuple[tuple[str, str, str], ...] = ()
         self.refresh_keys()
 
@@ -190,6 +217,9 @@ class PgConnection:
         """`translated` run; a connection the server dropped (a restart, a network cut) is
         made again for the next statement, and this one fails as the server being away."""
         if self._conn.broken:
+            if self._pipeline is not None:
+                # The transaction under way went with the connection: never carry on outside it.
+                raise _unavailable(self.url, self._lost("the connection was lost"))
             self._conn = self._connect()
         try:
             return self._conn.execute(translated, args)
@@ -201,26 +231,36 @@ class PgConnection:
     # --- what the repositories use ---------------------------------------------------------------
 
     def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:
+        if sql in ("COMMIT", "ROLLBACK") and self._pipeline is not None:
+            self._finish(commit=sql == "COMMIT")
+            return PgCursor(self._conn.cursor(), None)
         translated, returning = dialect.statement(sql, self._keys)
         if isinstance(parameters, dict):
             args: Any = {k: _bindable(v, False) for k, v in parameters.items()}
         else:
             path = PATH_MARK in sql
             args = tuple(_bindable(v, path) for v in parameters)
-        cur = self._run(translated, args)
-        lastrowid = None
-        if returning is not None and cur.description is not None:
+        cur = PgCursor(self._run(translated, args), None, self._sync)
+        if returning is not None:
             row = cur.fetchone()
-            lastrowid = int(row[0]) if row is not None else None
-        return PgCursor(cur, lastrowid)
+            cur.lastrowid = int(row[0]) if row is not None else None
+        return cur
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> PgCursor:
         translated, returning = dialect.statement(sql, self._keys)
         if returning is not None:
             translated = translated[: translated.rindex(" RETURNING ")]
+        path = PATH_MARK in sql
+        rows = [
+            {k: _bindable(v, False) for k, v in p.items()}
+            if isinstance(p, dict)
+            else tuple(_bindable(v, path) for v in p)
+            for p in parameters
+        ]
         cur = self._conn.cursor()
-        cur.executemany(translated, [p if isinstance(p, dict) else tuple(p) for p in parameters])
-        return PgCursor(cur, None)
+        # In a pipelined transaction the rows go out back to back, answered at the next sync.
+        cur.executemany(translated, rows)
+        return PgCursor(cur, None, self._sync)
 
     def commit(self) -> None:
         """Statements outside a transaction are committed one by one (as sqlite3's with
@@ -238,13 +278,55 @@ class PgConnection:
     # --- transactions, schema, compaction --------------------------------------------------------
 
     def begin(self) -> None:
-        self._run("BEGIN", None)
+        """A write transaction: BEGIN, the writer lock, and pipeline mode until COMMIT or
+        ROLLBACK (sent through `execute`, as to SQLite). The lock is taken before anything
+        the transaction reads: the server runs the pipeline's statements in order."""
+        if self._conn.broken:
+            self._conn = self._connect()
+        stack = contextlib.ExitStack()
+        pipeline = stack.enter_context(self._conn.pipeline())
+        self._pipeline, self._sync = stack, pipeline.sync
+        self._conn.execute("BEGIN")
         self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction `begin` started is under way (not yet committed or rolled back)."""
+        return self._pipeline is not None
+
+    def _finish(self, commit: bool) -> None:
+        """The end of a transaction `begin` started: every answer still due is collected,
+        and a statement the server refused fails the COMMIT, which then rolls back."""
+        from psycopg.pq import TransactionStatus
+
+        stack, self._pipeline, self._sync = self._pipeline, None, None
+        assert stack is not None
+        failure: BaseException | None = None
+        if commit:
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                failure = exc
+        try:
+            stack.close()  # the pipeline's last answers (with COMMIT's)
+        except BaseException as exc:
+            # Rolling back because of an error raised already: what the pipeline says of the
+            # statements the server skipped after it adds nothing.
+            if failure is None and (commit or not isinstance(exc, self._errors)):
+                failure = exc
+        if not self._conn.broken and self._conn.info.transaction_status not in (
+            TransactionStatus.IDLE,
+            TransactionStatus.UNKNOWN,
+        ):
+            self._conn.execute("ROLLBACK")
+        if failure is not None:
+            if self._conn.broken:
+                raise _unavailable(self.url, self._lost("the connection was lost")) from failure
+            raise failure
 
     def raw(self, sql: str, parameters: Sequence[Any] | None = None) -> list[Any]:
         """A PostgreSQL statement as it is (no translation); its rows."""
-        cur = self._run(sql, parameters)
-        return list(cur.fetchall()) if cur.description is not None else []
+        return PgCursor(self._run(sql, parameters), None, self._sync).fetchall()
 
     def refresh_keys(self) -> None:
         """Each table's identity column and primary key (the dialect needs them)."""
@@ -259,6 +341,20 @@ class PgConnection:
             " WHERE c.relkind = 'r' AND n.nspname = current_schema()"
         )
         self._keys = tuple((str(r[0]), r[1] or "", r[2] or "") for r in rows)
+
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """The library's writer lock, held by this session (not one transaction) while the
+        schema is made or migrated: other processes wait, writers included. Taken outside any
+        transaction on purpose: a transaction that waited for an advisory lock would still
+        not see tables another one made meanwhile (PostgreSQL brings its catalog caches up to
+        date when a transaction starts), and would make them again."""
+        self.raw("SELECT pg_advisory_lock(%s)", (WRITER_LOCK,))
+        try:
+            yield
+        finally:
+            if not self._conn.broken:
+                self.raw("SELECT pg_advisory_unlock(%s)", (WRITER_LOCK,))
 
     def schema_version(self) -> int:
         exists = self.raw("SELECT to_regclass('regard_schema') IS NOT NULL")[0][0]

@@ -10,7 +10,9 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from regard.interfaces.cli.main import app
 from regard.pipeline.cluster import GroupingParams
 from regard.storage import dialect, pg_schema
 from regard.storage.catalog import Catalog
+from regard.storage.keys import KeyConfig
 from regard.storage.postgres import PgConnection
 from regard.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from regard.testing import FakeModels, draw_faces
@@ -294,3 +297,80 @@ def test_a_dropped_connection_is_said_then_made_again(server: PostgresServer) ->
     assert catalog.runs.setting("policy") == "household"
     admin.close()
     catalog.close()
+
+
+def _insert_refused_at_commit(catalog: Catalog) -> None:
+    """An insert whose answer nobody reads, then the transaction ends: COMMIT is told."""
+    with catalog.transaction():
+        catalog.runs.set_setting("test.kept", "no")
+        catalog._db.execute(
+            "INSERT INTO embeddings (face_id, model_id, vector) VALUES (?, ?, ?)",
+            (999_999, "m", b"x"),
+        )
+
+
+def _truncate_refused_at_next_read(catalog: Catalog) -> None:
+    """The append-only ledger's trigger, told in the middle of the transaction."""
+    with catalog.transaction():
+        catalog.runs.set_setting("test.kept", "no")
+        catalog._db.execute("TRUNCATE consents")
+        catalog.runs.setting("test.kept")  # a read: the answers due are collected here
+        pytest.fail("the refused TRUNCATE was not told by the next read")
+
+
+def test_a_write_the_server_refuses_fails_its_whole_transaction(
+    server: PostgresServer, tmp_path: Path
+) -> None:
+    """Writes in a transaction are pipelined (sent without waiting for each answer): a
+    statement the server refuses still fails its transaction, at the latest at COMMIT, nothing
+    of the transaction is kept, and the next transaction works."""
+    catalog = Catalog(tmp_path / "unused", database=server.database())
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        _insert_refused_at_commit(catalog)
+    with pytest.raises(psycopg.errors.IntegrityError, match="append-only"):
+        _truncate_refused_at_next_read(catalog)
+    assert catalog.runs.setting("test.kept") is None
+    with catalog.transaction():
+        catalog.runs.set_setting("test.kept", "yes")
+        assert catalog.runs.setting("test.kept") == "yes"  # a read sees the pipelined write
+    assert catalog.runs.setting("test.kept") == "yes"
+    catalog.close()
+
+
+def _open_new_library(url: str, lib: Path, keys: Path, folder: Path, barrier: Any) -> None:
+    config = EngineConfig(workers=0, database=url, keys=KeyConfig(key_dir=keys))
+    barrier.wait(60)
+    with Engine(lib, create=True, models=FakeModels(), config=config) as engine:
+        engine.index([folder])
+
+
+def test_two_processes_making_a_new_library_at_once_make_one(
+    server: PostgresServer, tmp_path: Path
+) -> None:
+    """`regard --database URL index` started twice at once on a fresh database (two terminals
+    of one machine, one key folder): one schema, one data key; what both indexed opens."""
+    url = server.database()
+    keys = tmp_path / "keys"
+    folders = []
+    for name, colour in (("a", RED), ("b", BLUE)):
+        folder = tmp_path / f"photos-{name}"
+        draw_faces(folder / f"{name}.png", [(40, 40, 40, colour), (150, 60, 40, GREEN)])
+        folders.append(folder)
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(2)
+    workers = [
+        spawn.Process(target=_open_new_library, args=(url, tmp_path / f"lib-{n}", keys, f, barrier))
+        for n, f in enumerate(folders)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(180)
+        assert w.exitcode == 0
+    assert len(list(keys.iterdir())) == 1  # one key file
+    config = EngineConfig(workers=0, database=url, keys=KeyConfig(key_dir=keys))
+    with Engine(tmp_path / "lib-c", models=FakeModels(), config=config) as engine:
+        assert engine.catalog.photos.counts()["photos"] == 2
+        ids, vectors = engine.catalog.faces.embeddings(FakeModels().embedder.id)
+        assert len(ids) == 4 and vectors.shape[0] == 4  # every vector opens with the one key
+        assert engine.privacy.verify_audit().ok
