@@ -39,6 +39,7 @@ from regard.errors import PrivacyRequestError
 from regard.inference.calibration import Calibration
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
+from regard.privacy.byte_search import count_in_file
 from regard.privacy.gate import exclusion_templates
 from regard.privacy.state import write_state
 from regard.storage.people_catalog import PersonRow, name_key
@@ -277,8 +278,7 @@ class Eraser:
         found: dict[str, int] = {}
         probes = [p[:48] for p in patterns if len(p) >= 48]
         for path in files:
-            data = path.read_bytes()
-            hits = sum(data.count(p) for p in probes)
+            hits = count_in_file(path, probes)  # every probe at once, the file read once
             if hits:
                 found[str(path.relative_to(self.root))] = hits
         return {
