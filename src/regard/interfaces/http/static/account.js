@@ -103,7 +103,13 @@ export async function setupPage(ctx) {
         });
         await ctx.signedIn(session);
         await ctx.navigate("/library");
-        ctx.announce(`Welcome, ${session.user.name}. Add photos to start.`);
+        // A library indexed before the web app was first opened has photos already.
+        const { total } = await get("/timeline/months").catch(() => ({ total: 0 }));
+        ctx.announce(
+          total
+            ? `Welcome, ${session.user.name}.`
+            : `Welcome, ${session.user.name}. Add photos to start.`,
+        );
       },
       msg,
     ),
