@@ -97,6 +97,9 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     page.get_by_role("button", name="Create owner and sign in").click()
     page.wait_for_url("**/library")
     expect(page.get_by_role("heading", level=1)).to_have_text("Library")
+    expect(page.get_by_text(re.compile(r"^Welcome, "))).to_have_text(
+        f"Welcome, {OWNER}. Add photos to start."
+    )
 
     # --- sign out, and in again with the keyboard only ---------------------------------------
     page.get_by_role("button", name="Sign out").click()

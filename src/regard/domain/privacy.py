@@ -82,15 +82,12 @@ def allowed_purposes(
     policy: Policy, records: Sequence[ConsentRecord], today: date
 ) -> frozenset[Purpose]:
     """What a person with this ledger may be identified for under `policy`. In a household
-    library the owner attests for their own family and friends: every purpose their ledger
-    does not speak of, and those it grants today. A purpose they withdrew, or granted until a
-    date that has passed, is theirs no longer; granting one purpose (`camera`, so the door
-    camera knows grandma) takes none of the others away. An organisation: the ledger alone."""
-    active = active_purposes(records, today)
-    if policy is Policy.HOUSEHOLD:
-        spoken_of = {p for r in records for p in r.purposes}
-        return active | (ALL_PURPOSES - spoken_of)
-    return active
+    library the owner attests for their own family and friends: until a consent is recorded
+    for them, everything but what they withdrew (withdrawing recaps alone leaves them grouped
+    and found); once one is, the ledger alone says."""
+    if policy is Policy.HOUSEHOLD and not any(r.action == "grant" for r in records):
+        return ALL_PURPOSES - {p for r in records for p in r.purposes}
+    return active_purposes(records, today)
 
 
 def permitted(
