@@ -159,16 +159,7 @@ def test_two_machines_index_into_one_catalog_at_once(
     with Engine(tmp_path / "lib-init", create=True, models=FakeModels(),
                 config=EngineConfig(workers=0, database=url)):  # fmt: skip
         pass
-    spawn = multiprocessing.get_context("spawn")
-    workers = [
-        spawn.Process(target=_index, args=(url, tmp_path / f"lib-{n}", f))
-        for n, f in enumerate(folders)
-    ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(180)
-        assert w.exitcode == 0
+    run_at_once(_index, [(url, tmp_path / f"lib-{n}", f) for n, f in enumerate(folders)])
     config = EngineConfig(workers=0, database=url)
     with Engine(tmp_path / "lib-c", models=FakeModels(), config=config) as engine:
         engine.people.group_pending()
@@ -356,17 +347,11 @@ def test_two_processes_making_a_new_library_at_once_make_one(
         folder = tmp_path / f"photos-{name}"
         draw_faces(folder / f"{name}.png", [(40, 40, 40, colour), (150, 60, 40, GREEN)])
         folders.append(folder)
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Barrier(2)
-    workers = [
-        spawn.Process(target=_open_new_library, args=(url, tmp_path / f"lib-{n}", keys, f, barrier))
-        for n, f in enumerate(folders)
-    ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(180)
-        assert w.exitcode == 0
+    barrier = multiprocessing.get_context("spawn").Barrier(2)
+    run_at_once(
+        _open_new_library,
+        [(url, tmp_path / f"lib-{n}", keys, f, barrier) for n, f in enumerate(folders)],
+    )
     assert len(list(keys.iterdir())) == 1  # one key file
     config = EngineConfig(workers=0, database=url, keys=KeyConfig(key_dir=keys))
     with Engine(tmp_path / "lib-c", models=FakeModels(), config=config) as engine:
@@ -374,3 +359,14 @@ def test_two_processes_making_a_new_library_at_once_make_one(
         ids, vectors = engine.catalog.faces.embeddings(FakeModels().embedder.id)
         assert len(ids) == 4 and vectors.shape[0] == 4  # every vector opens with the one key
         assert engine.privacy.verify_audit().ok
+
+
+def run_at_once(target: Any, args: list[tuple[Any, ...]]) -> None:
+    """`target` in one new process per tuple of `args`, all at once; each must succeed."""
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=target, args=a) for a in args]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(180)
+        assert w.exitcode == 0
