@@ -368,7 +368,7 @@ def test_consent_and_optout_routes(host: EngineHost, owner: Api, tmp_path: Path)
     found = owner.get("/api/search/person/Grandma").json()
     assert found["photos"] == 0 and found["refused"]
     ledger = owner.get("/api/consents").json()
-    assert ledger[0]["allowed"] == ["grouping"]
+    assert ledger[0]["allowed"] == ["grouping", "recaps"]  # recaps: the owner's word
     selfie = draw_faces(tmp_path / "me.png", [(20, 20, 40, BLUE)])
     r = owner.post(
         "/api/optouts", files={"selfie": ("me.png", selfie.read_bytes())}, data={"note": "asked"}

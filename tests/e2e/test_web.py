@@ -341,12 +341,13 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
         f"Recorded consent #1 for Lisa ({ref}): grouping, search."
     )
     ledger = page.locator("#ledger")
-    expect(ledger.locator(".allowed")).to_have_text("grouping, search")
+    # A household member keeps what the owner's word allows (recaps) beside what they granted.
+    expect(ledger.locator(".allowed")).to_have_text("grouping, recaps, search")
     ledger.get_by_role("button", name="Withdraw search for Lisa").click()
     page.get_by_role("dialog").get_by_role("button", name="Withdraw").click()
-    expect(ledger.locator(".allowed")).to_have_text("grouping")
+    expect(ledger.locator(".allowed")).to_have_text("grouping, recaps")
     expect(page.locator("#toast")).to_contain_text(
-        "Withdrawn for Lisa: search. Still allowed: grouping."
+        "Withdrawn for Lisa: search. Still allowed: grouping, recaps."
     )
     accessible(page)
 

@@ -82,12 +82,22 @@ def allowed_purposes(
     policy: Policy, records: Sequence[ConsentRecord], today: date
 ) -> frozenset[Purpose]:
     """What a person with this ledger may be identified for under `policy`. In a household
-    library the owner attests for their own family and friends: until a consent is recorded
-    for them, everything but what they withdrew (withdrawing recaps alone leaves them grouped
-    and found); once one is, the ledger alone says."""
-    if policy is Policy.HOUSEHOLD and not any(r.action == "grant" for r in records):
-        return ALL_PURPOSES - {p for r in records for p in r.purposes}
-    return active_purposes(records, today)
+    library the owner attests for their own family and friends: every purpose but `camera`
+    that their ledger does not speak of, and those it grants today (a camera knows only those
+    granted it). A purpose they withdrew, or were granted until a date that has passed, is
+    theirs no longer; granting one (`camera`, so the door camera knows grandma) takes none of
+    the others away. An organisation: the ledger alone."""
+    active = active_purposes(records, today)
+    if policy is Policy.HOUSEHOLD:
+        spoken_of = {p for r in records for p in r.purposes}
+        return active | (ATTESTED - spoken_of)
+    return active
+
+
+#: What a household owner's word allows for someone with no record of theirs.
+ATTESTED = ALL_PURPOSES - {Purpose.CAMERA}
+#: The purposes that need a person's face data; when none is left, it is deleted.
+IDENTIFYING = frozenset({Purpose.GROUPING, Purpose.SEARCH, Purpose.CAMERA})
 
 
 def permitted(

@@ -19,9 +19,9 @@ from typing import Any
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import (
+    IDENTIFYING,
     Policy,
     Purpose,
-    active_purposes,
     allowed_purposes,
     parse_purposes,
 )
@@ -224,7 +224,7 @@ class ConsentLedger:
                 }
             )
             left = allowed_purposes(policy, self.policy.ledger(name), today)
-            if person is not None and not left:
+            if person is not None and not left & IDENTIFYING:
                 theirs = self.catalog.privacy.faces_of_person(person.id)
                 outside = self._look_alike(person.id, set(theirs))
                 faces = sorted(set(theirs) | outside)
@@ -295,11 +295,12 @@ class ConsentLedger:
                 ConsentSubject(
                     subject=name,
                     person=person_label(person.id) if person else None,
-                    allowed=sorted(
+                    allowed=[]
+                    if name == "[erased]"
+                    else sorted(
                         p.value
-                        for p in active_purposes(
-                            self.policy.ledger(name) if name != "[erased]" else [],
-                            self.policy.today(),
+                        for p in allowed_purposes(
+                            self.policy.current, self.policy.ledger(name), self.policy.today()
                         )
                     ),
                     records=[

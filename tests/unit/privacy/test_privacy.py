@@ -1,8 +1,10 @@
 """Privacy mechanics with the fake models: keys, the audit chain, the ledger, retention."""
 
+from datetime import date
+
 import pytest
 
-from regard.domain.privacy import Policy
+from regard.domain.privacy import ConsentRecord, Policy, Purpose, allowed_purposes
 from regard.engine import Engine, EngineConfig
 from regard.errors import KeyMissingError, PrivacyRequestError, RegardError, WrongKeyError
 from regard.pipeline.cluster import GroupingParams
@@ -221,3 +223,29 @@ def test_withdrawing_one_purpose_in_a_household_keeps_the_others(tmp_path, album
         e.privacy.withdraw("Ann", "grouping,search,camera")
         assert len(raw_vectors(e)) < before
         assert e.search_person("Ann").refused
+
+
+def test_granting_one_purpose_in_a_household_takes_none_of_the_others(tmp_path, album):
+    """Granting `camera` to a household member (so the door camera knows them) leaves them
+    grouped and searchable; a grant that has ended is theirs no longer."""
+    with engine_at(tmp_path / "lib", create=True) as e:
+        e.index([album])
+        e.people.group_pending()
+        photo = next(p for p in e.catalog.photos.all() if p.path.endswith("b.png"))
+        person = e.photo_detail(photo.id)["faces"][0]["person"]
+        e.people.name(person, "Ann")
+        before = len(raw_vectors(e))
+        e.privacy.grant("Ann", "camera")
+        assert len(raw_vectors(e)) == before
+        assert e.search_person("Ann").matches and not e.search_person("Ann").refused
+        assert e.photo_detail(photo.id)["faces"][0]["name"] == "Ann"
+        # Recaps stay hers by the owner's word, but without grouping, search or camera her
+        # face data has no use left: it goes.
+        e.privacy.withdraw("Ann", "grouping,search,camera")
+        assert len(raw_vectors(e)) < before
+    today = date.today()
+    assert Purpose.CAMERA not in allowed_purposes(Policy.HOUSEHOLD, [], today)  # granted only
+    grant = ConsentRecord("grant", frozenset({Purpose.SEARCH}), "2020-01-01", "2020-06-30")
+    allowed = allowed_purposes(Policy.HOUSEHOLD, [grant], today)
+    assert Purpose.SEARCH not in allowed and Purpose.GROUPING in allowed
+    assert allowed_purposes(Policy.ORGANISATION, [grant], today) == frozenset()
