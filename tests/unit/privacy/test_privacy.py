@@ -211,11 +211,7 @@ def test_withdrawing_one_purpose_in_a_household_keeps_the_others(tmp_path, album
     recaps only stays grouped and searchable: their vectors stay; the withdrawn purpose goes.
     Withdrawing the rest then deletes their vectors, as withdrawing everything does."""
     with engine_at(tmp_path / "lib", create=True) as e:
-        e.index([album])
-        e.people.group_pending()
-        photo = next(p for p in e.catalog.photos.all() if p.path.endswith("b.png"))
-        person = e.photo_detail(photo.id)["faces"][0]["person"]
-        e.people.name(person, "Ann")
+        name_ann(e, album)
         before = len(raw_vectors(e))
         receipt = e.privacy.withdraw("Ann", "recaps")
         assert receipt.withdrawn == ["recaps"] and len(raw_vectors(e)) == before
@@ -229,11 +225,7 @@ def test_granting_one_purpose_in_a_household_takes_none_of_the_others(tmp_path, 
     """Granting `camera` to a household member (so the door camera knows them) leaves them
     grouped and searchable; a grant that has ended is theirs no longer."""
     with engine_at(tmp_path / "lib", create=True) as e:
-        e.index([album])
-        e.people.group_pending()
-        photo = next(p for p in e.catalog.photos.all() if p.path.endswith("b.png"))
-        person = e.photo_detail(photo.id)["faces"][0]["person"]
-        e.people.name(person, "Ann")
+        photo = name_ann(e, album)
         before = len(raw_vectors(e))
         e.privacy.grant("Ann", "camera")
         assert len(raw_vectors(e)) == before
@@ -249,3 +241,12 @@ def test_granting_one_purpose_in_a_household_takes_none_of_the_others(tmp_path, 
     allowed = allowed_purposes(Policy.HOUSEHOLD, [grant], today)
     assert Purpose.SEARCH not in allowed and Purpose.GROUPING in allowed
     assert allowed_purposes(Policy.ORGANISATION, [grant], today) == frozenset()
+
+
+def name_ann(e, album):
+    """The album indexed and grouped, the face of b.png named Ann: that photo."""
+    e.index([album])
+    e.people.group_pending()
+    photo = next(p for p in e.catalog.photos.all() if p.path.endswith("b.png"))
+    e.people.name(e.photo_detail(photo.id)["faces"][0]["person"], "Ann")
+    return photo
