@@ -84,12 +84,7 @@ class ExactIndex:
         self.remove([i for i in ids if i in self._row])
         need = self._count + len(vecs)
         if need > len(self._vectors):
-            capacity = max(need, 2 * len(self._vectors), 64)
-            grown = np.zeros((capacity, self.dim), dtype=np.float32)
-            grown[: self._count] = self._vectors[: self._count]
-            grown_ids = np.zeros(capacity, dtype=np.int64)
-            grown_ids[: self._count] = self._ids[: self._count]
-            self._vectors, self._ids = grown, grown_ids
+            self._vectors, self._ids = _grown(self._vectors, self._ids, self._count, need, 64, 0)
         start = self._count
         self._vectors[start:need] = vecs
         self._ids[start:need] = np.asarray(ids, dtype=np.int64)
@@ -246,12 +241,7 @@ class HnswIndex:
         self.remove([k for k in keys if k in self._slot])
         need = self._used + len(keys)
         if need > len(self._vec):
-            capacity = max(need, 2 * len(self._vec), 1024)
-            grown = np.zeros((capacity, self.dim), dtype=np.float32)
-            grown[: self._used] = self._vec[: self._used]
-            grown_key = np.full(capacity, -1, dtype=np.int64)
-            grown_key[: self._used] = self._key[: self._used]
-            self._vec, self._key = grown, grown_key
+            self._vec, self._key = _grown(self._vec, self._key, self._used, need, 1024, -1)
         slots = np.arange(self._used, need, dtype=np.int64)
         self._vec[slots] = vecs
         self._key[slots] = keys
@@ -486,3 +476,16 @@ def _new_graph(
         expansion_add=expansion_add,
         expansion_search=expansion_search,
     )
+
+
+def _grown(
+    vectors: np.ndarray, ids: np.ndarray, used: int, need: int, floor: int, no_id: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`vectors` and their `ids` (the first `used` rows in use) moved into arrays with room
+    for `need` rows: at least double, at least `floor`; free id slots hold `no_id`."""
+    capacity = max(need, 2 * len(vectors), floor)
+    grown = np.zeros((capacity, vectors.shape[1]), dtype=vectors.dtype)
+    grown[:used] = vectors[:used]
+    grown_ids = np.full(capacity, no_id, dtype=ids.dtype)
+    grown_ids[:used] = ids[:used]
+    return grown, grown_ids
