@@ -145,7 +145,9 @@ def test_the_web_app_from_first_run_to_erasure(server: Running, watched, sample_
     page.wait_for_function(IMAGES_LOADED, arg=".tl-cell img")
     accessible(page)
     shot(page, "library")
-    # Photos are described by the names they were sent with, not the stored ones.
+    # Photos are described by the names they were sent with, not the stored ones (read once
+    # every tile has its link: a month fetched again after indexing redraws its tiles).
+    expect(page.locator(".tl-link")).to_have_count(9)
     labels = page.locator(".tl-link").evaluate_all(
         "links => links.map(a => a.getAttribute('aria-label'))"
     )
