@@ -175,7 +175,7 @@ def baseline(path: Path, detector: Any, embedder: Any, photo_way: bool = False) 
         take(clip.run(None))
         duration = max(clip.last_time, linker.look_times[-1])
         return BaselineResult(
-            appearances=looker.appearances(linker, duration),
+            appearances=looker.appearances(linker.tracks, duration),
             duration=duration,
             frames_decoded=clip.counters.frames,
             frames_looked_at=looker.looks,

@@ -126,6 +126,7 @@ class Clip:
         self._run_decoder: av.video.codeccontext.VideoCodecContext | None = None
         self._run_decoders: dict[bool, av.video.codeccontext.VideoCodecContext] = {}
         self._run_times: list[float] = []
+        self._pending: tuple[VideoPacket, float] | None = None  # where `seek_key` stopped
         self.last_time = 0.0  # the latest time any packet reaches (its end)
 
     def close(self) -> None:
@@ -168,10 +169,33 @@ class Clip:
 
     # --- packets -------------------------------------------------------------------------------
 
-    def packets(self) -> Iterator[tuple[VideoPacket, float]]:
-        """The video stream's packets in file order, with their times. A read error ends the
-        iteration with a `CorruptVideoError`, which the caller may treat as the end of what
-        can be used."""
+    def seek_key(self, t: float) -> float | None:
+        """Move the packets to the key frame at or before `t` seconds (a time range of the
+        video analysed on its own starts there) and return that key frame's time; None if
+        the file cannot be sought (then nothing moved: read it from the start)."""
+        target = int((t + self.facts.start) / self._time_base)
+        try:
+            self._container.seek(target, stream=self.stream, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            return None
+        for packet in self._container.demux(self.stream):
+            if not packet.size:
+                break
+            if packet.is_keyframe:
+                t = self.packet_time(packet)
+                self._pending = (packet, t)
+                return t
+        return None
+
+    def packets(self, until: float | None = None) -> Iterator[tuple[VideoPacket, float]]:
+        """The video stream's packets in file order, with their times (after `seek_key`,
+        from that key frame; with `until`, up to and including the first key frame at or
+        after it). A read error ends the iteration with a `CorruptVideoError`, which the
+        caller may treat as the end of what can be used."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.last_time = max(self.last_time, pending[1] + self._frame_step)
+            yield pending
         it = self._container.demux(self.stream)
         while True:
             try:
@@ -193,6 +217,8 @@ class Clip:
             if t > self.limits.max_duration:
                 raise _too_large(self.path, _duration_problem(t, self.limits))
             yield packet, t
+            if until is not None and packet.is_keyframe and t >= until - 1e-6:
+                return
 
     def packet_time(self, packet: VideoPacket) -> float:
         """The packet's time; with no timestamp, one frame after the packet before (call it
@@ -341,10 +367,16 @@ class KeyFrames:
     _END = object()
 
     def __init__(
-        self, clip: Clip, ahead: int = 96, prepare: Callable[[Frame], None] | None = None
+        self,
+        clip: Clip,
+        ahead: int = 96,
+        prepare: Callable[[Frame], None] | None = None,
+        until: float | None = None,
     ) -> None:
-        """`prepare`: work on each key frame's picture done on the decoding thread too."""
+        """`prepare`: work on each key frame's picture done on the decoding thread too.
+        `until`: stop after the first key frame at or after this time."""
         self.clip = clip
+        self._until = until
         self._prepare = prepare
         self._queue: queue.Queue[object] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
@@ -383,7 +415,7 @@ class KeyFrames:
     def _read(self) -> None:
         first = True
         try:
-            for packet, t in self.clip.packets():
+            for packet, t in self.clip.packets(self._until):
                 key = first or bool(packet.is_keyframe)
                 first = False
                 picture = self.clip.decode_key(packet, t) if key else None

@@ -46,18 +46,24 @@ to where it stops, with a note saying so; one that gives no frame at all is refu
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from regard.domain.appearance import StageTimes, VideoAnalysis
 from regard.errors import CorruptVideoError
 from regard.inference.protocols import FaceDetector, FaceEmbedder
 from regard.pipeline.analyse import pipeline_id
-from regard.pipeline.clip import open_clip
-from regard.pipeline.footage_settings import FootageSettings, Progress
+from regard.pipeline.clip import Clip, open_clip
+from regard.pipeline.footage_settings import FootageProgress, FootageSettings, Progress
 from regard.pipeline.linking import Linker
 from regard.pipeline.looking import Looker
 from regard.pipeline.sampling import Sampler
+from regard.pipeline.seams import RangeTracks, join
 
 #: Bump when a change would change the appearances found, so videos are analysed again.
 FOOTAGE_VERSION = 3  # 3: still faces carried over, refinement frames not deblocked
@@ -81,38 +87,48 @@ def analyse_video(
     `CorruptVideoError`, `ImageTooLargeError`) when the file cannot be analysed at all."""
     s = settings or FootageSettings()
     started = time.perf_counter()
-    with open_clip(Path(path), s.limits) as clip:
+    with open_clip(Path(path), s.limits) as clip, contextlib.ExitStack() as more:
         opened = time.perf_counter()
-        looker = Looker(detector, embedder, s)
-        linker = Linker(s.link, looker.embed, s.event_px, s.settled)
-        scan = Sampler(clip, looker, linker, s, progress)
-        scan.run()
-        if not linker.look_times:
+        ranges = _ranges(clip, more, detector, embedder, s, progress)
+        _run(ranges)
+        found = RangeTracks(ranges[0].linker.tracks, ranges[0].linker.look_times)
+        for before, r in itertools.pairwise(ranges):
+            assert before.until is not None
+            found = join(
+                found,
+                RangeTracks(r.linker.tracks, r.linker.look_times),
+                before.until,
+                r.looker.embed,
+                s.link,
+                s.event_px,
+            )
+        if not found.look_times:
             raise CorruptVideoError(
                 clip.path, "no frame of the video can be decoded", "Restore it from a backup."
             )
-        duration = max(clip.last_time, linker.look_times[-1])
-        appearances = looker.appearances(linker, duration)
-        notes = list(scan.notes)
+        last = ranges[-1]
+        duration = max(last.clip.last_time, found.look_times[-1])
+        appearances = last.looker.appearances(found.tracks, duration)
+        notes = [n for r in ranges for n in r.scan.notes]
         declared = clip.facts.declared_duration
-        if declared and not scan.notes and clip.last_time < declared - max(1.0, 0.02 * declared):
+        end = last.clip.last_time
+        if declared and not notes and end < declared - max(1.0, 0.02 * declared):
             notes.append(
-                f"the video ends at {clip.last_time:.1f} s of the {declared:.1f} s its header "
+                f"the video ends at {end:.1f} s of the {declared:.1f} s its header "
                 "announces (the file is truncated); faces after that are not known"
             )
-        first = scan.first_frame
+        first = ranges[0].scan.first_frame
         assert first is not None
         total = time.perf_counter() - started
-        decode = clip.counters.seconds
+        decode = sum(r.clip.counters.seconds for r in ranges)
+        detect = sum(r.looker.detect_seconds for r in ranges)
+        embed = sum(r.looker.embed_seconds for r in ranges)
         times = StageTimes(
             open=opened - started,
             decode=decode,
-            detect=looker.detect_seconds,
-            embed=looker.embed_seconds,
-            other=max(
-                0.0,
-                total - (opened - started) - decode - looker.detect_seconds - looker.embed_seconds,
-            ),
+            detect=detect,
+            embed=embed,
+            other=max(0.0, total - (opened - started) - decode - detect - embed),
         )
         return VideoAnalysis(
             duration=round(duration, 3),
@@ -122,14 +138,129 @@ def analyse_video(
             codec=clip.facts.codec,
             container=clip.facts.container,
             rotation=first.rotation,
-            frames_decoded=clip.counters.frames,
-            frames_looked_at=looker.looks,
+            frames_decoded=sum(r.clip.counters.frames for r in ranges),
+            frames_looked_at=sum(r.looker.looks for r in ranges),
             appearances=appearances,
             pipeline_id=footage_pipeline_id(detector, embedder),
             notes=tuple(notes),
             times=times,
-            frames_searched=round(looker.searched, 2),
+            frames_searched=round(sum(r.looker.searched for r in ranges), 2),
         )
+
+
+@dataclass(slots=True)
+class _Range:
+    """One time range of the video and what analyses it."""
+
+    clip: Clip
+    looker: Looker
+    linker: Linker
+    scan: Sampler
+    until: float | None  # it ends with the key frame at this time (None: with the video)
+
+
+def _ranges(
+    clip: Clip,
+    more: contextlib.ExitStack,
+    detector: FaceDetector,
+    embedder: FaceEmbedder,
+    s: FootageSettings,
+    progress: Progress | None,
+) -> list[_Range]:
+    """The time ranges to analyse side by side: the video cut at the key frames nearest
+    before equal shares of its declared length, if it is at least `split_from` seconds long
+    and the models can be doubled (each range has its own sessions); else the whole."""
+    declared = clip.facts.declared_duration
+    models = [(detector, embedder)]
+    seams: list[float] = []
+    clips = [clip]
+    if s.ranges > 1 and declared is not None and declared >= s.split_from:
+        for k in range(1, s.ranges):
+            twins = _twins(*models[-1])
+            if twins is None:
+                break
+            other = more.enter_context(open_clip(clip.path, s.limits))
+            seam = other.seek_key(declared * k / s.ranges)
+            if seam is None or seam <= (seams[-1] if seams else 0.0) + 1.0:
+                continue  # no key frame there (or the one of the last seam): fewer ranges
+            seams.append(seam)
+            clips.append(other)
+            models.append(twins)
+    abort = threading.Event()
+    shared = _SharedProgress(progress, [0.0, *seams]) if progress is not None else None
+    out = []
+    for i, (c, (d, e)) in enumerate(zip(clips, models, strict=True)):
+        looker = Looker(d, e, s)
+        linker = Linker(s.link, looker.embed, s.event_px, s.settled)
+        until = seams[i] if i < len(seams) else None
+        part = shared.part(i) if shared is not None else None
+        scan = Sampler(c, looker, linker, s, part, until, abort if seams else None)
+        out.append(_Range(c, looker, linker, scan, until))
+    return out
+
+
+def _twins(
+    detector: FaceDetector, embedder: FaceEmbedder
+) -> tuple[FaceDetector, FaceEmbedder] | None:
+    """Second sessions of the models for another thread, if they can make them."""
+    d, e = getattr(detector, "twin", None), getattr(embedder, "twin", None)
+    if not callable(d) or not callable(e):
+        return None
+    return cast(FaceDetector, d()), cast(FaceEmbedder, e())
+
+
+def _run(ranges: list[_Range]) -> None:
+    """Analyse the ranges, each on a thread of its own (the last on this one). A failure in
+    one stops the others and is raised here."""
+    if len(ranges) == 1:
+        ranges[0].scan.run()
+        return
+    abort = ranges[0].scan.abort
+    assert abort is not None
+    failures: list[BaseException] = []
+
+    def work(r: _Range) -> None:
+        try:
+            r.scan.run()
+        except BaseException as exc:  # raised on the calling thread below
+            failures.append(exc)
+            abort.set()
+
+    threads = [
+        threading.Thread(target=work, args=(r,), name="regard-video-range", daemon=True)
+        for r in ranges[:-1]
+    ]
+    for t in threads:
+        t.start()
+    work(ranges[-1])
+    for t in threads:
+        t.join()
+    if failures:
+        raise failures[0]
+
+
+class _SharedProgress:
+    """The progress of ranges analysed at once, reported as one: seconds done summed."""
+
+    def __init__(self, progress: Progress, starts: list[float]) -> None:
+        self.progress, self.starts = progress, starts
+        self.done = [(0.0, 0, 0) for _ in starts]
+        self.lock = threading.Lock()
+
+    def part(self, i: int) -> Progress:
+        def report(p: FootageProgress) -> None:
+            with self.lock:
+                self.done[i] = (p.position - self.starts[i], p.frames_decoded, p.frames_looked_at)
+                self.progress(
+                    FootageProgress(
+                        sum(d[0] for d in self.done),
+                        p.duration,
+                        sum(d[1] for d in self.done),
+                        sum(d[2] for d in self.done),
+                    )
+                )
+
+        return report
 
 
 # --- looking at one frame ---------------------------------------------------------------------

@@ -32,6 +32,10 @@ class FootageSettings:
     # searches the whole frame
     max_faces: int = 3  # frames of each appearance embedded and kept, best first
     distinct_seconds: float = 1.0  # ... at least this far apart when the appearance allows
+    ranges: int = 2  # a video at least `split_from` seconds long is cut at key frames into
+    # this many time ranges analysed side by side (a thread, a decoder and model sessions
+    # each: two cores busy on one video), joined where they meet (`regard.pipeline.seams`)
+    split_from: float = 60.0
     link: LinkSettings = field(default_factory=LinkSettings)
     quality: QualityRules = field(default_factory=QualityRules)
     limits: VideoLimits = field(default_factory=VideoLimits)
@@ -39,6 +43,8 @@ class FootageSettings:
     def __post_init__(self) -> None:
         if not 0 < self.refine_step <= self.coarse_step:
             raise ValueError("need 0 < refine_step <= coarse_step")
+        if self.ranges < 1:
+            raise ValueError("ranges must be at least 1")
         if self.max_faces < 1:
             raise ValueError("max_faces must be at least 1")
 

@@ -25,7 +25,7 @@ from regard.pipeline.clip import Frame
 from regard.pipeline.decode import DecodedImage
 from regard.pipeline.detect import detect_faces
 from regard.pipeline.footage_settings import FootageSettings
-from regard.pipeline.linking import Linker, Look, Sighting, Track
+from regard.pipeline.linking import Look, Sighting, Track
 from regard.pipeline.quality import assess_quality
 
 #: A part of a frame, (x0, y0, x1, y1) in upright full-resolution pixels.
@@ -163,8 +163,8 @@ class Looker:
 
     # --- from tracks to appearances ------------------------------------------------------------
 
-    def appearances(self, linker: Linker, duration: float) -> tuple[Appearance, ...]:
-        out = [self._appearance(track, duration) for track in linker.tracks]
+    def appearances(self, tracks: Sequence[Track], duration: float) -> tuple[Appearance, ...]:
+        out = [self._appearance(track, duration) for track in tracks]
         out.sort(key=lambda a: (a.start, a.path[0].box.x, a.path[0].box.y))
         return tuple(out)
 

@@ -9,6 +9,7 @@ every `coarse_step`); the last GOP is decoded so the last frame is seen.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterator
 
 import numpy as np
@@ -32,9 +33,16 @@ class Sampler:
         linker: Linker,
         s: FootageSettings,
         progress: Progress | None,
+        until: float | None = None,
+        abort: threading.Event | None = None,
     ) -> None:
+        """`until`: look at the frames up to the first key frame at or after this time and
+        stop there (a time range of the video; the next range starts at that key frame).
+        `abort`: stop as soon as it is set (another range failed)."""
         self.clip, self.looker, self.linker, self.s = clip, looker, linker, s
         self.progress = progress
+        self.until = until
+        self.abort = abort
         self.notes: list[str] = []
         self.first_frame: Frame | None = None
         self.last: Look | None = None  # the latest look committed
@@ -50,8 +58,10 @@ class Sampler:
 
     def run(self) -> None:
         try:
-            with KeyFrames(self.clip, prepare=self._prepare) as packets:
+            with KeyFrames(self.clip, prepare=self._prepare, until=self.until) as packets:
                 for p in packets:
+                    if self.abort is not None and self.abort.is_set():
+                        return
                     if p.key:
                         self._key(p)
                     else:
@@ -60,7 +70,8 @@ class Sampler:
             if self.last is None:
                 raise
             self.notes.append(f"{exc.problem}; the appearances found before that point are kept")
-        self._end()
+        if self.until is None:
+            self._end()  # a range that stops at a key frame has seen its last frame
 
     # --- key frames ----------------------------------------------------------------------------
 
