@@ -66,6 +66,10 @@ class SquareDetector:
 
     spec = FAKE_DETECTOR
 
+    def twin(self) -> SquareDetector:
+        """Another of it, for another thread (as the real sessions give one)."""
+        return SquareDetector()
+
     def detect(self, rgb: npt.NDArray[np.uint8]) -> list[Detection]:
         # Channel by channel: numpy's min over the last axis is 25 times slower.
         darkest = np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
@@ -94,6 +98,9 @@ class ColourEmbedder:
 
     def __init__(self, spec: ModelSpec = FAKE_EMBEDDER) -> None:
         self.spec = spec
+
+    def twin(self) -> ColourEmbedder:
+        return ColourEmbedder(self.spec)
 
     def embed(self, crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(crops), 8), dtype=np.float32)

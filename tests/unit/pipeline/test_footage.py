@@ -545,3 +545,59 @@ def test_limits_refuse_what_would_cost_too_much(tmp_path):
     assert "decoding it would take more than 1.1 MiB of frames (the limit for one video)" in str(
         e.value
     )
+
+
+# --- a video in time ranges side by side ------------------------------------------------------
+
+#: Cut at a key frame in the middle: RED is on screen across the seam, moving; BLUE leaves just
+#: before it and GREEN comes just after it (their end and start are pinned by the range that
+#: holds them); BLUE comes back later, far from where it left.
+ACROSS = [
+    Square(RED, 1.0, 7.2, 30, 40, 150, 60),
+    Square(BLUE, 2.0, 3.6, 220, 150),
+    Square(GREEN, 4.4, 7.0, 230, 30),
+    Square(BLUE, 5.6, 7.5, 20, 170),
+]
+SPLIT = replace(SETTINGS, ranges=2, split_from=1.0)
+
+
+def test_a_video_in_two_ranges_gives_the_appearances_of_one_pass(tmp_path):
+    path = make_video(tmp_path / "across.mp4", ACROSS, seconds=8.0)
+    whole = analyse(path, replace(SETTINGS, ranges=1))
+    seen: list[FootageProgress] = []
+    split = analyse(path, SPLIT, progress=seen.append)
+    assert [c for c, *_ in summary(split)] == ["red", "blue", "green", "blue"]
+    for found, truth in zip(split.appearances, ACROSS, strict=True):
+        assert found.start == pytest.approx(truth.t0, abs=0.15), truth
+        assert found.end == pytest.approx(truth.t1, abs=0.15), truth
+    for (c1, s1, e1), (c2, s2, e2) in zip(summary(split), summary(whole), strict=True):
+        assert c1 == c2 and s1 == pytest.approx(s2, abs=0.15) and e1 == pytest.approx(e2, abs=0.15)
+    # The seam's key frame is looked at by both ranges; the rest once.
+    assert split.frames_looked_at - whole.frames_looked_at in (0, 1, 2)
+    red = split.appearances[0]
+    assert [p.time for p in red.path] == sorted({p.time for p in red.path})  # no time twice
+    positions = [p.position for p in seen]
+    assert positions == sorted(positions) and positions[-1] == pytest.approx(8.0, abs=0.1)
+
+
+def test_a_face_turned_away_at_the_seam_is_joined_only_if_alike(tmp_path):
+    # The seam is the key frame of 3 s (the one at or before the middle FFmpeg seeks to).
+    # RED leaves 0.5 s before it and is back 0.5 s after it elsewhere: joined (very alike,
+    # within `max_gap`); BLUE comes where RED was: someone else, never joined to RED.
+    gap = [
+        Square(RED, 1.0, 2.5, 40, 60),
+        Square(RED, 3.5, 7.0, 200, 150),
+        Square(BLUE, 3.6, 7.0, 40, 60),
+    ]
+    split = summary(analyse(make_video(tmp_path / "gap.mp4", gap, seconds=8.0), SPLIT))
+    assert [c for c, *_ in split] == ["red", "blue"]
+    assert split[0][1] == pytest.approx(1.0, abs=0.15) and split[0][2] == pytest.approx(
+        7.0, abs=0.15
+    )
+
+
+def test_a_range_that_fails_fails_the_video_clearly(tmp_path):
+    path = make_video(tmp_path / "across.mp4", ACROSS, seconds=8.0)
+    tight = replace(SPLIT, limits=VideoLimits(max_decoded_bytes=W * H * 3 // 2 * 30))
+    with pytest.raises(ImageTooLargeError):
+        analyse(path, tight)
