@@ -28,6 +28,14 @@ decoded only where they tell something, and looked at (detected in) more sparing
    is predicted from (most B-frames) are never decoded.
 4. **The end.** The last GOP is decoded so the last frame is seen, and an appearance still
    there ends with the video.
+5. **Two cores on one video.** A video of `split_from` seconds or more is cut at the key
+   frame nearest before its middle into two time ranges (`ranges`), each analysed on a
+   thread of its own with its own decoders and model sessions, the whole of the above in
+   each (decoding, OpenCV's detector and embedder all let go of the interpreter while they
+   work, so the two run at once). Both look at the seam's key frame; a face there in both is
+   one track, one lost just before it and found just after it is joined only if very alike
+   (`regard.pipeline.seams`). A seam may leave an appearance in two where one pass would
+   have joined it; it never joins two people.
 
 Faces are embedded only when their likeness decides something (`regard.pipeline.linking`: a
 choice between tracks, a move too far to be sure of, someone else taking a face's place, a
@@ -38,7 +46,7 @@ pipeline's alignment and models, so video faces live in the same space as photo 
 The result depends only on the file and the settings (no clocks, no thread timing), so a run
 killed half-way and started again gives the same appearances; nothing is checkpointed within
 one video (the later wiring stores a video's appearances in one transaction): a video is
-analysed again from the start (1080p phone video: 12-22x real time on two idle cores).
+analysed again from the start.
 
 A file that stops decoding part-way (cut off during a copy, damaged) gives the appearances up
 to where it stops, with a note saying so; one that gives no frame at all is refused.
@@ -66,7 +74,8 @@ from regard.pipeline.sampling import Sampler
 from regard.pipeline.seams import RangeTracks, join
 
 #: Bump when a change would change the appearances found, so videos are analysed again.
-FOOTAGE_VERSION = 3  # 3: still faces carried over, refinement frames not deblocked
+FOOTAGE_VERSION = 4  # 3: still faces carried over, refinement frames not deblocked; 4: a
+# video of a minute or more analysed in two time ranges side by side
 
 
 def footage_pipeline_id(detector: FaceDetector, embedder: FaceEmbedder) -> str:
