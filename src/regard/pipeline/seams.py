@@ -93,10 +93,13 @@ def join(
             used.add(id(a))
             joined[id(b)] = a
     looked_before = [t for t in before.look_times if t < seam - eps]
+    # Where the range before stopped short of the seam (damaged data), what it saw last ends
+    # with what it read.
+    reached = before.look_times[-1] if before.look_times else seam
     for a in before.tracks:
         if id(a) not in used and a.gone_at is None:
-            # Followed up to the seam and not found after it: it ended there.
-            a.present, a.gone_at = False, seam
+            # Followed up to the seam (or to where its range stopped) and not found after it.
+            a.present, a.gone_at = False, min(seam, reached)
     for b in after.tracks:
         if id(b) not in joined and b.absent_before is None and looked_before:
             # First seen at the start of its range: the range before looked last without it.
