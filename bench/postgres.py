@@ -13,7 +13,10 @@ synchronous NORMAL). Measured, both sides:
 
 1. Insert rate: faces a second (photo rows, face rows and sealed vectors, committed), over the
    whole run and over its first and last tenth (does it slow down as the catalog grows?).
-2. Timeline page: the first page and one 90 % of the way down (100 photos), p50.
+2. Timeline page, as the web app asks for it (`catalog.timeline`): the months and the first
+   month's page (60 photos), and a page 90 % of the way down (keyset); and the photo list of
+   GET /api/photos (`photos.timeline`: 100 photos with their face counts, by offset), first
+   and 90 % down. p50 of each.
 3. Person page: the largest and a middle-sized person's faces (`people.faces_of`), p50.
 4. Erasure of the middle-sized person by Regard's own eraser (`privacy.erasure.Eraser`): the
    transaction (vectors, person, name, history; erasure templates kept; audit entry), then
@@ -286,12 +289,27 @@ def measure(
     out["group_2000_people_s"] = time.perf_counter() - t
     big, middle = people[0], people[len(people) // 20]
     if timeline:
+        deep = catalog._db.execute(
+            "SELECT COALESCE(taken_at, ''), id FROM photos"
+            " ORDER BY COALESCE(taken_at, '') DESC, id DESC LIMIT 1 OFFSET ?",
+            (int(n_photos * 0.9),),
+        ).fetchone()
+
+        def web_first() -> None:  # the web app's first view: the months, then a month's page
+            first = catalog.timeline.months()[0][0]
+            catalog.timeline.page(None, 60, first)
+
         out |= {
-            "timeline_first_ms": p50(
+            "timeline_first_ms": p50(web_first, times),
+            "timeline_deep_ms": p50(
+                lambda: catalog.timeline.page((str(deep[0]), int(deep[1])), 60), times
+            ),
+            "photo_list_first_ms": p50(
                 lambda: catalog.photos.timeline(0, 100, None, None, False), times
             ),
-            "timeline_deep_ms": p50(
-                lambda: catalog.photos.timeline(int(n_photos * 0.9), 100, None, None, False), times
+            "photo_list_deep_ms": p50(
+                lambda: catalog.photos.timeline(int(n_photos * 0.9), 100, None, None, False),
+                times,
             ),
         }
     out |= {
