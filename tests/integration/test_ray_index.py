@@ -19,6 +19,7 @@ from regard.domain.cluster import RayCluster
 from regard.engine import Engine, EngineConfig, FileDone, IndexEvent
 from regard.interfaces.cli.main import app
 from regard.testing import FakeModels, draw_faces
+from tests.procnet import Listener, command_of, descendants, listeners
 
 pytestmark = pytest.mark.slow
 
@@ -172,3 +173,29 @@ def test_more_workers_than_the_cluster_has_cpus_is_refused(tmp_path, ray_cluster
         f"The Ray cluster at {ray_cluster} has 2 CPUs free for workers; 5 workers need one "
         "each. Leave out --workers to use them all."
     )
+
+
+def test_the_clusters_processes_listen_on_loopback_only(tmp_path, ray_cluster):
+    """Every socket the cluster's processes (its head, its second node, the Ray workers, and
+    this process, Ray's driver) listen on, seen while a run is under way, is on loopback."""
+    folder = tmp_path / "pics"
+    for i in range(4):
+        draw_faces(folder / f"{i}.png", [(10 + 5 * i, 10, 30, (200, 20, 20))])
+    seen: list[Listener] = []
+    examined: list[str] = []
+
+    def look(event: IndexEvent) -> None:
+        if isinstance(event, FileDone) and not examined:
+            pids = [os.getpid(), *descendants(os.getpid())]
+            examined.extend(command_of(p) for p in pids)
+            seen.extend(listeners(pids))
+
+    config = EngineConfig(ray=RayCluster(ray_cluster, batch=1))
+    with Engine(tmp_path / "lib", create=True, config=config, models=FakeModels()) as engine:
+        engine.index([folder], on_event=look)
+    # The processes looked at are the cluster's: both nodes' servers and the workers.
+    assert sum("gcs_server" in c for c in examined) == 1, examined
+    assert sum("/raylet " in c for c in examined) == 2, examined
+    assert any(c.startswith("ray::_Analyst") for c in examined), examined
+    assert {"gcs_server", "raylet"} <= {Path(s.command.split()[0]).name for s in seen}, seen
+    assert seen and all(s.loopback for s in seen), [s for s in seen if not s.loopback]

@@ -74,15 +74,17 @@ PROBE = textwrap.dedent(
         words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
         return socket.inet_ntop(socket.AF_INET6, words), int(port, 16)
 
-    peers = []
+    peers, listening = [], []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in open(table).read().splitlines()[1:]:
             f = line.split()
             if f[9] in inodes and f[3] == "01":  # ESTABLISHED
                 peers.append(remote(f[2])[0])
+            if f[9] in inodes and f[3] == "0A":  # LISTEN
+                listening.append(remote(f[1])[0])
     ray.shutdown()
     print(json.dumps({"worker": in_worker, "commands": commands, "environments": environments,
-                      "peers": peers}))
+                      "peers": peers, "listening": listening}))
     """
 )
 
@@ -108,4 +110,9 @@ def test_a_private_ray_cluster_keeps_to_loopback_and_reports_nothing(tmp_path):
     for head in [c for c in seen["commands"] if "dashboard/dashboard.py" in c]:
         assert "--host=127.0.0.1" in head and "--disable-frontend" in head, head
     assert seen["peers"], "no connection seen: the probe looks in the wrong place"
-    assert set(seen["peers"]) <= {"127.0.0.1", "::1", "::ffff:127.0.0.1"}, seen["peers"]
+    loopback = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+    assert set(seen["peers"]) <= loopback, seen["peers"]
+    # Every socket its processes listen on too (none on 0.0.0.0 or ::): its servers (GCS,
+    # raylet, workers, agents) are reachable from this machine only.
+    assert seen["listening"], "no listening socket seen: the probe looks in the wrong place"
+    assert set(seen["listening"]) <= loopback, seen["listening"]

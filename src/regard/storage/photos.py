@@ -285,18 +285,25 @@ class SqlitePhotos:
             where.append("substr(CAST(p.path AS BLOB), 1, length(?)) = ?")
             raw = os.fsencode(inside)
             args += [raw, raw]
-        having = " HAVING COUNT(f.id) > 0" if with_faces else ""
-        base = (
+        if with_faces:
+            where.append(
+                "EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id AND f.not_a_person = 0)"
+            )
+        # The page is chosen on the photos alone, then its faces counted: counting every
+        # photo's faces to show 100 of them took 4 s a page at 250,000 photos.
+        order = "p.taken_at IS NULL, p.taken_at DESC, p.path"
+        chosen = f"FROM photos p WHERE {' AND '.join(where)}"
+        total = int(self._db.execute(f"SELECT COUNT(*) {chosen}", args).fetchone()[0])
+        rows = self._db.execute(
             "SELECT p.id, p.path, u.name AS upload_name, p.taken_at, p.width, p.height,"
             " p.media, p.duration,"
-            " COUNT(f.id) AS faces, COUNT(f.person_id) AS faces_in_people FROM photos p"
-            " LEFT JOIN faces f ON f.photo_id = p.id AND f.not_a_person = 0"
-            " LEFT JOIN upload_names u ON u.path = p.path"
-            f" WHERE {' AND '.join(where)} GROUP BY p.id, u.name{having}"
-        )
-        total = int(self._db.execute(f"SELECT COUNT(*) FROM ({base}) AS page", args).fetchone()[0])
-        rows = self._db.execute(
-            base + " ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.path LIMIT ? OFFSET ?",
+            " (SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id AND f.not_a_person = 0)"
+            " AS faces,"
+            " (SELECT COUNT(f.person_id) FROM faces f"
+            " WHERE f.photo_id = p.id AND f.not_a_person = 0) AS faces_in_people"
+            f" FROM (SELECT p.id {chosen} ORDER BY {order} LIMIT ? OFFSET ?) AS page"
+            " JOIN photos p ON p.id = page.id LEFT JOIN upload_names u ON u.path = p.path"
+            f" ORDER BY {order}",
             (*args, limit, offset),
         )
         return total, [dict(r) for r in rows]

@@ -1,4 +1,5 @@
 import sqlite3
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -195,3 +196,50 @@ def test_an_interrupted_run_is_marked_at_the_next_start(catalog):
     catalog.runs.start(["/x"], "p1")
     row = catalog._db.execute("SELECT status FROM runs WHERE id = ?", (first,)).fetchone()
     assert row[0] == "interrupted"
+
+
+def test_the_photo_list_pages_filters_and_counts_faces(catalog):
+    """`photos.timeline` (GET /api/photos): newest first, undated last, ties by path; each page
+    with its faces (not those marked not a person) and how many are in people; the total of
+    what matches. The page is chosen before its faces are counted: checked against the list
+    worked out here from what was stored."""
+    dates = ["2020-05-01T10:00:00", None, "2019-03-02T00:00:00", "2020-05-01T10:00:00", None]
+    stored = {}  # id -> (path, date, faces, faces in people)
+    person = catalog.people.create()
+    with catalog.transaction():
+        for i in range(15):
+            path = f"/{'ab'[i % 2]}/{i:02d}.jpg"
+            a = analysis(path, n_faces=i % 4, seed=i)
+            a = replace(a, metadata=replace(a.metadata, taken_at=dates[i % 5]))
+            pid = catalog.photos.store_analysis(a, 0)
+            faces = catalog.faces.ids_of_photos([pid])
+            if i % 3 == 0 and faces:
+                catalog.people.assign(faces[:1], person, "auto")
+            if i % 5 == 4 and len(faces) > 1:
+                catalog._db.execute("UPDATE faces SET not_a_person = 1 WHERE id = ?", (faces[-1],))
+            kept = len(faces) - (1 if i % 5 == 4 and len(faces) > 1 else 0)
+            stored[pid] = (path, dates[i % 5], kept, 1 if i % 3 == 0 and faces else 0)
+        trashed = next(iter(stored))
+        catalog.trash.add([trashed], "2024-01-01T00:00:00", "test")
+    del stored[trashed]
+
+    def expected(keep):
+        chosen = sorted((pid for pid in stored if keep(*stored[pid])), key=lambda p: stored[p][0])
+        chosen.sort(key=lambda p: stored[p][1] or "", reverse=True)  # newest first, stable
+        chosen.sort(key=lambda p: stored[p][1] is None)  # undated last
+        return [(p, stored[p][2], stored[p][3]) for p in chosen]
+
+    cases = [
+        ((0, 100, None, None, False, False), lambda *_: True),
+        ((3, 4, None, None, False, False), lambda *_: True),
+        ((0, 100, None, None, True, False), lambda _p, _d, faces, _n: faces > 0),
+        ((1, 3, 2020, None, False, False), lambda _p, d, *_: (d or "").startswith("2020")),
+        ((0, 100, None, "/a", False, False), lambda p, *_: p.startswith("/a/")),
+        ((0, 100, None, None, False, True), lambda _p, d, *_: d is None),
+    ]
+    for (offset, limit, year, folder, with_faces, undated), keep in cases:
+        total, rows = catalog.photos.timeline(offset, limit, year, folder, with_faces, undated)
+        want = expected(keep)
+        assert total == len(want)
+        got = [(r["id"], r["faces"], r["faces_in_people"]) for r in rows]
+        assert got == want[offset : offset + limit], (offset, limit, year, folder, with_faces)
