@@ -114,7 +114,7 @@ def test_photos_added_here_or_by_another_connection_are_seen(engine: Engine) -> 
                     first + i,
                     f"/new/{first + i}.jpg",
                     f"n{first + i}",
-                    f"2026-05-2{first % 7}T1{i}:00",
+                    f"2026-05-2{first % 7}T10:1{i}:00",
                 )
                 for i in range(8)
             ],
