@@ -14,7 +14,7 @@ import gzip
 import importlib.util
 import json
 import math
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,19 +51,29 @@ class Gazetteer:
     """Towns by grid cell. Build once (`load`, or `shared`) and keep: loading takes a second
     or two."""
 
-    def __init__(self, towns: list[tuple[float, float, int, Place]]) -> None:
-        cells: dict[tuple[int, int], list[tuple[float, float, int, Place]]] = defaultdict(list)
-        for town in towns:
-            cells[_cell(town[0], town[1])].append(town)
-        # Each cell's towns as arrays: a lookup measures a few hundred at once.
-        self._cells: dict[tuple[int, int], tuple[Floats, Floats, Floats, list[Place]]] = {
-            key: (
-                np.radians(np.array([t[0] for t in ts], dtype=np.float64)),
-                np.radians(np.array([t[1] for t in ts], dtype=np.float64)),
-                np.array([float(t[2]) for t in ts], dtype=np.float64),
-                [t[3] for t in ts],
+    def __init__(
+        self, lat: Floats, lon: Floats, population: Floats, place: Callable[[int], Place]
+    ) -> None:
+        """Towns as columns (degrees, people); `place(i)`: the i-th town's names, made only
+        for the towns a lookup names (making all of them took most of a load)."""
+        ci = np.floor(lat / CELL).astype(np.int64)
+        cj = _wrap_all(np.floor(lon / CELL).astype(np.int64))
+        # Sorted by cell, each cell's towns in their order: a cell is a slice of the columns.
+        order = np.lexsort((cj, ci))
+        ci, cj = ci[order], cj[order]
+        self._lat = np.radians(lat[order])
+        self._lon = np.radians(lon[order])
+        self._pop = population[order]
+        self._index = order
+        self._place = place
+        edges = np.flatnonzero((ci[1:] != ci[:-1]) | (cj[1:] != cj[:-1])) + 1
+        starts: list[int] = np.concatenate(([0], edges)).tolist() if len(order) else []
+        stops = [*starts[1:], len(order)]
+        self._cells: dict[tuple[int, int], tuple[int, int]] = {
+            (i, j): (a, b)
+            for i, j, a, b in zip(
+                ci[starts].tolist(), cj[starts].tolist(), starts, stops, strict=True
             )
-            for key, ts in cells.items()
         }
         self._named: dict[tuple[float, float], Place | None] = {}
 
@@ -93,16 +103,18 @@ class Gazetteer:
                 web="The place names' data is missing: whoever runs the server should "
                 "install Regard again.",
             ) from exc
-        towns = [
-            (
-                float(r["latitude"]),
-                float(r["longitude"]),
-                int(r.get("population") or 0),
-                Place(r["city"], r.get("state"), countries.get(r["country_code"], "")),
-            )
-            for r in rows
-        ]
-        return cls(towns)
+        n = len(rows)
+
+        def place(i: int) -> Place:
+            r = rows[i]
+            return Place(r["city"], r.get("state"), countries.get(r["country_code"], ""))
+
+        return cls(
+            np.fromiter((float(r["latitude"]) for r in rows), np.float64, n),
+            np.fromiter((float(r["longitude"]) for r in rows), np.float64, n),
+            np.fromiter((int(r.get("population") or 0) for r in rows), np.float64, n),
+            place,
+        )
 
     def name(self, lat: float, lon: float) -> Place | None:
         """The largest town near the point (see the module's docstring); None if no town is
@@ -122,10 +134,8 @@ class Gazetteer:
         ]
         if not found:
             return None
-        lats = np.concatenate([c[0] for c in found])
-        lons = np.concatenate([c[1] for c in found])
-        pops = np.concatenate([c[2] for c in found])
-        places = [p for c in found for p in c[3]]
+        at = np.concatenate([np.arange(a, b) for a, b in found])
+        lats, lons, pops = self._lat[at], self._lon[at], self._pop[at]
         p1, l1 = math.radians(lat), math.radians(lon)
         h = (
             np.sin((lats - p1) / 2) ** 2
@@ -139,7 +149,7 @@ class Gazetteer:
         # The most people within reach, the farther counting less (Venice's centre is
         # Venice, not Mestre, larger and 8 km away; a district of Lyon is Lyon).
         rank = np.where(km <= reach, pops / (1.0 + (km / FALLOFF_KM) ** 2), -np.inf)
-        return places[int(np.argmax(rank))]
+        return self._place(int(self._index[at[int(np.argmax(rank))]]))
 
 
 def _cell(lat: float, lon: float) -> tuple[int, int]:
@@ -149,3 +159,8 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 def _wrap(j: int) -> int:
     n = int(360 / CELL)
     return (j + n // 2) % n - n // 2
+
+
+def _wrap_all(j: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    n = int(360 / CELL)
+    return np.asarray((j + n // 2) % n - n // 2, dtype=np.int64)

@@ -2,9 +2,13 @@
 together, a year in review (`regard.domain.recaps`), their photos chosen
 (`regard.domain.recap_choice`), their places named offline (`regard.pipeline.places`).
 
-Recaps are computed each time from the catalog, never stored: a photo deleted, a person
-erased or a consent withdrawn changes them at once. Only what the owner decided is kept:
-recaps hidden, people hidden from recaps, and the small looks taken of photos.
+Recaps are computed from the catalog, never stored: a photo deleted, a person erased or a
+consent withdrawn changes them at once. Only what the owner decided is kept: recaps hidden,
+people hidden from recaps, and the small looks taken of photos. What was worked out is kept
+in memory for the day while the catalog's change mark (`SqliteRecaps.change_mark`) stays the
+same: any row written by anyone (but the audit entries and looks this service writes itself)
+starts again from the catalog, so a server's later listings cost next to nothing and none
+can show what the catalog no longer allows.
 
 Who is shown: a face is shown as it is only if its biometric data is kept (not opted out,
 withdrawn, erased, unconsented or expired) and its person may be shown in recaps
@@ -19,9 +23,10 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +89,20 @@ KINDS: dict[str, RecapKind | None] = {
 TODAY_EVENTS = 3
 
 
+@dataclass(slots=True)
+class _Found:
+    """What a day's recaps were worked out from, and at which change mark of the catalog;
+    each recap's photos once chosen (by id, and whether paths are shown whole)."""
+
+    mark: tuple[int, int]
+    day: date
+    drafts: list[Draft]
+    names: Names
+    lib: Library
+    gone: set[str]
+    chosen: dict[tuple[str, bool], Chosen] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Chosen:
     """A recap and the picks its photos came from (what a renderer needs)."""
@@ -115,6 +134,8 @@ class RecapService:
         self._places_lock = threading.Lock()
         self._hashes: dict[int, str | None] = {}
         self._where: Callable[[str], str] = str
+        self._found: _Found | None = None
+        self._looked: list[bool] = []  # by the last drafts chosen: all their looks known
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -128,15 +149,15 @@ class RecapService:
                 f"Unknown kind of recap {kind!r}: use one of {', '.join(KINDS)}."
             )
         day = today or self.policy.today()
-        drafts, names, lib = self._drafts(day)
-        gone = self.catalog.recaps.hidden()
+        found = self._worked_out(day)
+        drafts, gone = found.drafts, found.gone
         shown = [d for d in drafts if hidden or d.id not in gone]
         wanted = KINDS[kind]
         if kind == "today":
             shown = _for_today(shown, day)
         elif wanted is not None:
             shown = [d for d in shown if d.kind is wanted]
-        chosen = self._choose(shown, names, lib, gone)
+        chosen = self._chosen_of(found, shown)
         self.record("recaps", chosen, {"kind": kind})
         return RecapList(
             recaps=[c.recap for c in chosen],
@@ -146,11 +167,10 @@ class RecapService:
 
     def get(self, recap_id: str, *, today: date | None = None) -> Chosen:
         """One recap by id (hidden or not), its photos chosen, with the picks they came from."""
-        day = today or self.policy.today()
-        drafts, names, lib = self._drafts(day)
-        for d in drafts:
+        found = self._worked_out(today or self.policy.today())
+        for d in found.drafts:
             if d.id == recap_id.strip().upper():
-                [chosen] = self._choose([d], names, lib, self.catalog.recaps.hidden())
+                [chosen] = self._chosen_of(found, [d])
                 return chosen
         raise RecapNotFoundError(recap_id)
 
@@ -236,6 +256,48 @@ class RecapService:
         return RecapChange(id=person_label(row.id), hidden=hidden, changed=changed)
 
     # --- what recaps are made of --------------------------------------------------------------
+
+    def _worked_out(self, day: date) -> _Found:
+        """The day's recaps as worked out at the catalog's present change mark: kept from
+        before if nothing changed since, else from the catalog now."""
+        mark = self.catalog.recaps.change_mark()
+        self._where = self.policy.path_namer(self.acting.actor)
+        found = self._found
+        if found is not None and found.mark == mark and found.day == day:
+            return found
+        self._found = None
+        drafts, names, lib = self._drafts(day)
+        found = _Found(mark or (0, 0), day, drafts, names, lib, self.catalog.recaps.hidden())
+        if mark is not None:  # the mark is taken before reading: a change meanwhile shows
+            self._found = found
+        return found
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This service's own writes (audit entries, looks) leave what it worked out as it
+        is: its mark moves with them, unless another connection committed meanwhile."""
+        before = self.catalog.recaps.change_mark()
+        yield
+        found = self._found
+        if found is not None and before is not None and found.mark == before:
+            after = self.catalog.recaps.change_mark()
+            if after is not None and after[0] == before[0]:
+                found.mark = after
+
+    def _chosen_of(self, found: _Found, drafts: Sequence[Draft]) -> list[Chosen]:
+        """These drafts' photos chosen, those chosen before taken as they were."""
+        whole = self.acting.actor.full_paths
+        kept = found.chosen
+        new = [d for d in drafts if (d.id, whole) not in kept]
+        if new:
+            made = self._choose(new, found.names, found.lib, found.gone)
+            for c, looked in zip(made, self._looked, strict=True):
+                # A photo whose look could not be taken may be readable next time.
+                if looked:
+                    kept[(c.recap.id, whole)] = c
+            fresh = {c.recap.id: c for c in made}
+            return [fresh[d.id] if d.id in fresh else kept[(d.id, whole)] for d in drafts]
+        return [kept[(d.id, whole)] for d in drafts]
 
     def _drafts(self, today: date) -> tuple[list[Draft], Names, Library]:
         named, allowed, hidden = self._people(today)
@@ -333,6 +395,7 @@ class RecapService:
             known.update(zip(ids[rows].tolist(), priors[rows].tolist(), strict=True))
             few.append([d.shots[p] for p in at.tolist()])
         looks = self._looks(list({s.id: s for shots in few for s in shots}.values()))
+        self._looked = [all(s.video or s.id in looks for s in shots) for shots in few]
         return [
             self._chosen(d, shots, looks, known, names, d.id in gone)
             for d, shots in zip(drafts, few, strict=True)
@@ -393,7 +456,7 @@ class RecapService:
                 looks[s.id] = look
                 new.append((s.id, self._hashes.get(s.id), look))
         if new:
-            with self.catalog.transaction():
+            with self._writing(), self.catalog.transaction():
                 self.catalog.recaps.put_looks(new)
         return looks
 
@@ -402,7 +465,7 @@ class RecapService:
         as an export's people do."""
         shown = sorted({p for c in chosen for pick in c.picks for p in pick.people})
         blurred = sum(1 for c in chosen for pick in c.picks for f in pick.faces if not f.shown)
-        with self.catalog.transaction():
+        with self._writing(), self.catalog.transaction():
             self.audit.record(
                 action,
                 actor=self.acting.name,

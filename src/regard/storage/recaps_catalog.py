@@ -47,6 +47,15 @@ class SqliteRecaps:
             " WHERE f.not_a_person = 0 ORDER BY f.photo_id, f.ordinal"
         )
 
+    def change_mark(self) -> tuple[int, int] | None:
+        """What changes whenever the catalog does: (PRAGMA data_version, which moves when
+        another connection commits; this connection's total changes, which moves with every
+        row it inserts, updates or deletes, triggers' and cascades' too). None on PostgreSQL
+        (no such mark: recaps are worked out every time there)."""
+        if not isinstance(self._db, sqlite3.Connection):
+            return None
+        return (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._db.total_changes)
+
     def _tuples(self, sql: str) -> list[tuple[Any, ...]]:
         if isinstance(self._db, sqlite3.Connection):
             cur = self._db.cursor()
