@@ -57,14 +57,17 @@ class StandardModels:
         return load_calibration(self.embedder.id)
 
     def __call__(self, settings: AnalysisSettings) -> Analyser:
-        from regard.inference.sessions import SFaceEmbedder, YuNetDetector
+        # YuNet through onnxruntime (the same detections as cv2.FaceDetectorYN in about half
+        # its CPU time: bench/ingest.py); SFace through OpenCV, faster there than onnxruntime.
+        from regard.inference.sessions import SFaceEmbedder
+        from regard.inference.yunet_ort import YuNetOrtDetector
 
-        return Analyser(YuNetDetector(), SFaceEmbedder(), settings)
+        return Analyser(YuNetOrtDetector(), SFaceEmbedder(), settings)
 
     def sensitive_detector(self, score_threshold: float) -> FaceDetector:
-        from regard.inference.sessions import YuNetDetector
+        from regard.inference.yunet_ort import YuNetOrtDetector
 
-        return YuNetDetector(score_threshold=score_threshold)
+        return YuNetOrtDetector(score_threshold=score_threshold)
 
 
 STANDARD_MODELS = StandardModels()
