@@ -134,6 +134,11 @@ class YuNetOrtDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
 
+    def twin(self) -> YuNetOrtDetector:
+        """The detector for another thread: this one (an onnxruntime session may be run by
+        several threads at once, and `raw` keeps nothing between calls)."""
+        return self
+
     def raw(self, rgb: RGBImage) -> npt.NDArray[np.float32]:
         """FaceDetectorYN's rows (x, y, w, h, 5 landmarks, score) for `rgb`."""
         h, w = rgb.shape[:2]
