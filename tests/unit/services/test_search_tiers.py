@@ -34,8 +34,8 @@ TABLE = AdaptiveCalibration.from_dict(
     }
 )
 # Strict: only faces of one colour group by themselves (the link must do the rest). Groups
-# join from 0.94 between their prototypes (REDDISH is 0.892 from RED, 1 from itself: 0.946).
-PARAMS = GroupingParams(link=0.995, local=0.94, average=0.9, pair=0.998)
+# linked join from 0.92 between their prototypes (REDDISH is 0.892 from RED, 1 from itself).
+PARAMS = GroupingParams(link=0.995, local=0.92, average=0.9, pair=0.998)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
