@@ -34,8 +34,11 @@ Rules compared in the same run, each calibrated for 0.05 expected strangers per 
   * global: one similarity for every probe (before issue 17);
   * before: the similarity less the mean of the probe's best 5 % scores against a cohort of
     1,000 random library faces, and never looser than the global threshold (session 5);
-  * Regard (what ships): the same shift, against the best `TOP_FRACTION` of a cohort of up to
-    `COHORT_SIZE` library faces (the whole library up to that size), never looser;
+  * session 6: the same shift, and a named person more than `RIVAL_MARGIN` below the best
+    named person's score only possible;
+  * Regard (what ships, session 7): the global threshold for sharp faces, the shift for
+    low-quality faces and the possible tier, the named look-alike rule, and the other faces
+    of the photo searched with never results;
   * (--explore) other statistics, two-sided (probe and candidate) normalisation, Z-norm, and
     rules allowed to be looser than the global threshold.
 """
@@ -61,6 +64,12 @@ from common import CACHE, REPO, lfw_images, regard_embeddings, shared_data
 F = npt.NDArray[np.float32]
 B = npt.NDArray[np.bool_]
 ALIASES = [("Joseph_Blatter", "Sepp_Blatter"), ("Nan_Wang", "Wang_Nan")]
+#: lfw-dev images whose label is wrong, seen by eye: Michael_Schumacher_0008 shows his team-mate
+#: Rubens Barrichello (it scores 0.199 at best against the other nine Schumacher photos, up to
+#: 0.718 against Barrichello's). Under the published label, one search returns ten "strangers"
+#: that are the right person, and a tenth of the most crowded 2 % probes' strangers come from
+#: it; `--published-labels` measures with the label as published.
+RELABELLED = {"Michael_Schumacher_0008.jpg": "Rubens_Barrichello"}
 EXPECTED = 0.05
 #: The possible tier starts where this many strangers per search would be expected.
 POSSIBLE_EXPECTED = 2.0
@@ -209,6 +218,9 @@ class Rule:
     #: Whether a sharp face's match needs the normalised score too (else only the global
     #: threshold; low-quality faces and probes always need it).
     sharp_normalised: bool = True
+    #: Another face of the photo searched with is never a match (two faces of one photo are
+    #: two people): measurable on the camera probes, whose photos are in the library.
+    same_photo: bool = False
     # per fold: (threshold, low-quality margin, possible floor)
     cal: list[tuple[float, float, float]] = field(default_factory=list)
 
@@ -336,6 +348,8 @@ def search(
         unknown = np.zeros_like(got)
         unknown[:, lib.n_lfw :] = lib.ids[None, lib.n_lfw :] != probes.photo[rows][:, None]
         got &= ~unknown
+        if rule.same_photo:
+            got &= lib.ids[None, :] != probes.photo[rows][:, None]
     strangers = (got & ~mates).sum(axis=1)
     found = (got & mates).sum(axis=1)
     n_mates = mates.sum(axis=1)
@@ -418,13 +432,21 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write the shipped adaptive table")
     ap.add_argument("--explore", action="store_true", help="measure the variants not shipped")
     ap.add_argument("--all", action="store_true", help="with --explore: every variant tried")
+    ap.add_argument(
+        "--published-labels",
+        action="store_true",
+        help="lfw-dev's labels as published (one image's label is wrong: RELABELLED)",
+    )
     args = ap.parse_args()
     t_start = time.perf_counter()
     root = shared_data()
     images = lfw_images(root)
     emb = regard_embeddings([p for p, _ in images], "lfw-dev")
     alias = {a: b for a, b in ALIASES} | {b: a for a, b in ALIASES}
-    names = np.array([min(n, alias.get(n, n)) for _, n in images])[emb.found]
+    fixed = {} if args.published_labels else RELABELLED
+    names = np.array(
+        [min(n, alias.get(n, n)) for p, n in [(p, fixed.get(p.name, n)) for p, n in images]]
+    )[emb.found]
     paths = [str(p) for (p, _), ok in zip(images, emb.found, strict=True) if ok]
     lfw = emb.vectors[emb.found].astype(np.float32)
     lfw_low = emb.low_quality[emb.found]
@@ -467,16 +489,17 @@ def main() -> None:
         Rule("global (before issue 17)"),
         Rule("neighbourhood, never looser (session 5)", stat(cohort, TOP_FRACTION)),
         Rule(
-            f"Regard: neighbourhood + no named person {RIVAL_MARGIN} closer",
+            f"neighbourhood + no named person {RIVAL_MARGIN} closer (session 6)",
             stat(cohort, TOP_FRACTION),
             compete=RIVAL_MARGIN,
         ),
         Rule(
-            f"global + no named person {RIVAL_MARGIN} closer (+ neighbourhood for "
-            "low-quality faces and the possible tier; measured, not shipped)",
+            f"Regard: global + no named person {RIVAL_MARGIN} closer + not the probe's own "
+            "photo (neighbourhood for low-quality faces and the possible tier)",
             stat(cohort, TOP_FRACTION),
             compete=RIVAL_MARGIN,
             sharp_normalised=False,
+            same_photo=True,
         ),
     ]
     own = np.zeros(0, dtype=np.float32)

@@ -125,13 +125,15 @@ class Verdict:
 class Judge:
     """How one probe's similarities are judged.
 
-    Adaptive (`mean` set): a face is a match when its normalised score reaches `match`
-    (`match_low` against a low-quality face, or with a low-quality probe) and its similarity
-    is at least `raw_floor` (the global threshold for the library's size: never looser than
-    one similarity for everyone was; for a low-quality face or probe, `raw_low` too); possible
-    when the normalised score reaches `floor`. Not adaptive (the library is too small to
-    judge a probe's neighbourhood, or the user gave a threshold): similarities against
-    `match` / `match_low`, possible from `floor`.
+    Adaptive (`mean` set): a sharp face (with a sharp probe) is a match when its similarity
+    reaches `raw_floor`, the global threshold for the library's size (session 7: asking a
+    crowded probe's sharp faces for the normalised score too cost 0.4 points of recall and
+    was not what kept the crowded probes' promise; the look-alike rule and the photo searched
+    with do, `bench/adaptive_search.py`). A low-quality face, or any face with a low-quality
+    probe, needs the normalised score to reach `match_low` as well, and `raw_low`. A face is
+    possible when its normalised score reaches `floor`. Not adaptive (the library is too
+    small to judge a probe's neighbourhood, or the user gave a threshold): similarities
+    against `match` / `match_low`, possible from `floor`.
     """
 
     match: float
@@ -155,9 +157,7 @@ class Judge:
 
     def threshold(self) -> float:
         """The similarity a sharp face needs to be a match for this probe."""
-        if self.mean is None:
-            return self.match
-        return max(self.similarity(self.match), self.raw_floor)
+        return self.match if self.mean is None else self.raw_floor
 
     def search_floor(self) -> float:
         """The lowest similarity worth looking at: the possible tier's."""
@@ -169,13 +169,16 @@ class Judge:
         z = None if self.mean is None else (score - self.mean) / max(self.spread, MIN_SPREAD)
         value = score if z is None else z
         low = face_low or self.probe_low
-        need = self.match_low if low else self.match
-        raw_need = max(self.raw_floor, self.raw_low) if low else self.raw_floor
-        if value >= need and score >= raw_need:
+        sharp_match = score >= self.threshold()
+        if low:
+            raw_need = max(self.raw_floor, self.raw_low)
+            if sharp_match and value >= self.match_low and score >= raw_need:
+                return Verdict(MATCH, None, z)
+        elif sharp_match:
             return Verdict(MATCH, None, z)
         if value < self.floor:
             return None
-        if value >= self.match and low:
+        if sharp_match:
             if self.probe_low and not face_low:
                 reason = UNCLEAR_PROBE
             else:

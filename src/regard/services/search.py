@@ -168,9 +168,12 @@ class SearchService:
         }
         # Look-alikes of the person found are only possible; not under a threshold given.
         rivals = set() if threshold is not None else self._outscored(neighbours, person_of)
+        # The photo searched with, where the library holds it (its face scores 1): its other
+        # faces are other people (two faces of one photo are two people), never a match.
+        own = {hits[n.id].photo_id for n in neighbours if n.score >= SELF_SCORE and n.id in hits}
         for n in sorted(neighbours, key=lambda n: -n.score):
             hit = hits.get(n.id)
-            if hit is None:
+            if hit is None or (hit.photo_id in own and n.score < SELF_SCORE):
                 continue
             verdict = judge.judge(n.score, hit.low_quality, min(hit.box.w, hit.box.h))
             pid = person_of[n.id]

@@ -1,12 +1,13 @@
 """The two tiers of a search: how one probe's scores are judged in this library.
 
-*Matches* keep search's promise (at most 0.05 strangers expected per search): a face is a
-match when it stands out from the probe's own neighbourhood among the library's faces (the
-adaptive score of `regard.pipeline.adaptive`, calibrated on lfw-dev) and reaches the global
-threshold for the library's size too (so a probe in a crowded part of the space, a child's,
-a baby's, an old print's, is asked more, and no probe less); if it or the probe is low
-quality, by the stricter margin low-quality strangers need. *Possible matches* are the
-few faces beyond that, best first, each with the reason it is only possible.
+*Matches* keep search's promise (at most 0.05 strangers expected per search): a sharp face is
+a match at the global threshold for the library's size; a low-quality face (or any face, with
+a low-quality probe) must also stand out from the probe's own neighbourhood among the
+library's faces (the adaptive score of `regard.pipeline.adaptive`, calibrated on lfw-dev) by
+the stricter margin low-quality strangers need. *Possible matches* are the few faces beyond
+that which still stand out from the neighbourhood, best first, each with the reason it is
+only possible. (The search service adds two rules: a named look-alike of the person found is
+only possible, and the other faces of the photo searched with are never results.)
 
 A library too small to judge a neighbourhood (fewer than `MIN_COHORT` faces), or a threshold
 the user gives, is judged by one similarity as before; the possible tier then starts at the
