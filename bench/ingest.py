@@ -103,7 +103,10 @@ def true_counts(root: Path) -> dict[str, int]:
 def run_regard(regard: Path, folder: Path, library: Path) -> tuple[Measured, dict, dict[str, int]]:
     run = run_measured([str(regard), "--library", str(library), "index", str(folder), "--json"])
     if run.returncode != 0:
-        sys.exit(f"regard index failed (exit code {run.returncode}):\n{run.stderr[-3000:]}")
+        sys.exit(
+            f"regard index failed (exit code {run.returncode}):\n{run.stderr[-3000:]}"
+            f"\nits output (--json prints its errors there):\n{run.stdout[-3000:]}"
+        )
     report = json.loads(run.stdout)
     listed = subprocess.run(
         [str(regard), "--library", str(library), "photos", "--with-faces", "--json"],

@@ -69,7 +69,10 @@ class Sampler:
         except CorruptVideoError as exc:
             if self.last is None:
                 raise
-            self.notes.append(f"{exc.problem}; the appearances found before that point are kept")
+            kept = "before that point"
+            if self.until is not None:  # a range before another: the video goes on past it
+                kept += f" and from {self.until:.0f} s on"
+            self.notes.append(f"{exc.problem}; the appearances found {kept} are kept")
         if self.until is None:
             self._end()  # a range that stops at a key frame has seen its last frame
 
