@@ -347,9 +347,11 @@ class SearchService:
             # Look-alikes of someone who withdrew are theirs, not suggestions for this person.
             held = self.withheld(sorted(free), Purpose.SEARCH)
             free -= held
-            for fid in sorted(free):
+            # One face a photo is theirs at most (two faces of one photo are two people): a
+            # photo they are in suggests none, another suggests its best face only.
+            for fid in sorted(free, key=lambda f: (-best[f], f)):
                 h = hits[fid]
-                if verdicts[fid][1].tier != POSSIBLE:
+                if verdicts[fid][1].tier != POSSIBLE and h.photo_id not in matches:
                     matches[h.photo_id].append(
                         FaceMatch(fid, h.box, best[fid], h.low_quality, "suggested")
                     )

@@ -172,6 +172,29 @@ def test_search_by_person_suggests_look_alikes_not_yet_in_them(engine, album, tm
     assert found.matches[0].faces[0].source == "owner"
 
 
+def test_search_by_person_suggests_one_face_a_photo_and_none_where_they_are(engine, album):
+    """Two faces of one photo are two people: a photo with two look-alikes suggests its best
+    only, and once one of them is theirs, the other is suggested no more."""
+    engine.index([album])
+    engine.people.name(people_by_colour(engine)[3], "Grandma")
+    draw_faces(album / "g.png", [(10, 10, 40, RED), (100, 10, 40, RED2)], sharp=False)
+    engine.index([album])
+
+    def suggested_in_g():
+        found = engine.search_person("Grandma")
+        return [
+            (f.face_id, f.source)
+            for m in found.matches
+            if m.path.endswith("g.png")
+            for f in m.faces
+        ]
+
+    suggested = suggested_in_g()
+    assert [s for _f, s in suggested] == ["suggested"]
+    engine.faces.assign([suggested[0][0]], person="Grandma")
+    assert suggested_in_g() == [(suggested[0][0], "owner")]
+
+
 def test_owner_decisions_survive_a_model_change(tmp_path, album):
     lib = tmp_path / "lib"
     config = EngineConfig(workers=0, grouping=PARAMS)
