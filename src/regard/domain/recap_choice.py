@@ -160,27 +160,16 @@ def candidates(
     looks: Mapping[int, Look],
     named: Mapping[int, str],
     priors: Mapping[int, float] | None = None,
-    memo: dict[int, tuple[Shot, Pick]] | None = None,
 ) -> list[Pick]:
-    """The picks the shots give. `memo`: a photo's pick made before for the same shot
-    object, with the same looks, names and priors (a listing's recaps share their photos)."""
     out: list[Pick] = []
     for shot in shots:
-        if memo is not None and not shot.video:
-            made = memo.get(id(shot))
-            if made is not None and made[0] is shot:
-                out.append(made[1])
-                continue
         look = looks.get(shot.id)
         known = priors.get(shot.id) if priors else None
         base = (prior(shot, named) if known is None else known) + 0.8 * look_score(look)
         if shot.width and shot.height and shot.width * shot.height < 300_000:
             base -= 0.3  # too small to fill a tile
         if not shot.video:
-            pick = Pick(shot, shot.faces, base, dhash=look.dhash if look else None)
-            if memo is not None:
-                memo[id(shot)] = (shot, pick)
-            out.append(pick)
+            out.append(Pick(shot, shot.faces, base, dhash=look.dhash if look else None))
             continue
         for start, end in video_moments(shot):
             faces = tuple(
@@ -274,9 +263,7 @@ def choose(picks: Sequence[Pick], count: int) -> list[Pick]:
     moments_of: Counter[int] = Counter()
 
     def gain(i: int) -> float:
-        score = picks[i].score
-        if people[i]:  # most picks show nobody named: no sum to make
-            score += sum(0.35 / (1 + shown[person]) for person in people[i])
+        score = picks[i].score + sum(0.35 / (1 + shown[person]) for person in people[i])
         return score + (0.25 if slice_of[i] not in slices_used else 0.0)
 
     heap = [(-gain(i), picks[i].shot.id, i) for i in range(len(picks))]

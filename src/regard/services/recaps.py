@@ -396,10 +396,8 @@ class RecapService:
             few.append([d.shots[p] for p in at.tolist()])
         looks = self._looks(list({s.id: s for shots in few for s in shots}.values()))
         self._looked = [all(s.video or s.id in looks for s in shots) for shots in few]
-        made: dict[int, tuple[Shot, Pick]] = {}  # photos' picks, shared by the recaps
-        told: dict[int, tuple[Pick, RecapPhoto]] = {}  # and their answers
         return [
-            self._chosen(d, shots, looks, known, names, d.id in gone, made, told)
+            self._chosen(d, shots, looks, known, names, d.id in gone)
             for d, shots in zip(drafts, few, strict=True)
         ]
 
@@ -411,12 +409,10 @@ class RecapService:
         priors: Mapping[int, float],
         names: Names,
         hidden: bool,
-        made: dict[int, tuple[Shot, Pick]] | None = None,
-        told: dict[int, tuple[Pick, RecapPhoto]] | None = None,
     ) -> Chosen:
         draft = with_place(draft, self._place(draft))
         count = PHOTOS_FOR[draft.kind]
-        picks = choose(candidates(few, looks, names.shown, priors, made), count)
+        picks = choose(candidates(few, looks, names.shown, priors), count)
         where = self._where
         people = sorted(
             {p for pick in picks for p in pick.people if p in names.shown},
@@ -430,7 +426,7 @@ class RecapService:
             end=draft.end.isoformat(),
             place=draft.place,
             people=[names.shown[p] for p in people],
-            photos=[_photo(p, where, told) for p in picks],
+            photos=[_photo(p, where) for p in picks],
             total=len(draft.shots),
             score=round(draft.score, 3),
             hidden=hidden,
@@ -519,18 +515,7 @@ def _for_today(drafts: Sequence[Draft], today: date) -> list[Draft]:
     return sorted(out, key=lambda d: ranked[d.id])
 
 
-def _photo(
-    pick: Pick,
-    where: Callable[[str], str],
-    told: dict[int, tuple[Pick, RecapPhoto]] | None = None,
-) -> RecapPhoto:
-    """`pick` as an answer; `told`: the answers given before for the same pick objects."""
-    if told is not None:
-        before = told.get(id(pick))
-        if before is not None and before[0] is pick:
-            return before[1]
-        told[id(pick)] = (pick, answer := _photo(pick, where))
-        return answer
+def _photo(pick: Pick, where: Callable[[str], str]) -> RecapPhoto:
     shot = pick.shot
     faces = []
     for f in pick.faces:
