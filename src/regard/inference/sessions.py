@@ -28,8 +28,6 @@ class YuNetDetector:
 
     def __init__(self, score_threshold: float = 0.6, nms_threshold: float = 0.3) -> None:
         _quiet_opencv()
-        self._thresholds = (score_threshold, nms_threshold)
-        self._twin: YuNetDetector | None = None
         weights = np.frombuffer(load_verified(self.spec), dtype=np.uint8)
         self._net = cv2.FaceDetectorYN.create(
             "onnx",
@@ -40,13 +38,6 @@ class YuNetDetector:
             nms_threshold,
             5000,
         )
-
-    def twin(self) -> YuNetDetector:
-        """A second session of the same model, for another thread (a session is not to be
-        used by two at once); made once, kept."""
-        if self._twin is None:
-            self._twin = YuNetDetector(*self._thresholds)
-        return self._twin
 
     def detect(self, rgb: RGBImage) -> list[Detection]:
         h, w = rgb.shape[:2]
