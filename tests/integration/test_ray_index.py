@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from regard.domain.cluster import RayCluster
-from regard.engine import Engine, EngineConfig, FileDone, IndexEvent
+from regard.engine import Engine, EngineConfig
 from regard.interfaces.cli.main import app
 from regard.testing import FakeModels, draw_faces
 from tests.procnet import Listener, command_of, descendants, listeners
@@ -83,19 +83,24 @@ def job_failures(engine: Engine) -> set[tuple[str, str, str]]:
     return {(f["path"], f["code"], f["message"]) for f in job.report["failures"]}
 
 
-def analysing_workers() -> list[int]:
-    """Ray worker processes of Regard's analysis busy with a batch (their process title)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = (entry / "cmdline").read_bytes().split(b"\0")[0]
-        except OSError:
-            continue
-        if title.startswith(b"ray::_Analyst.analyse"):
-            pids.append(int(entry.name))
-    return pids
+@pytest.fixture
+def during_analysis(monkeypatch) -> Callable[[Callable[[Any], None]], None]:
+    """`during_analysis(look)`: `look(analysis)` is called at each result a Ray analysis hands
+    back, while its workers are up (the engine's events come later: results are written, and
+    their events sent, in batches, the last ones after the workers are gone)."""
+    from regard.jobs.ray_pool import RayAnalysis
+
+    def install(look: Callable[[Any], None]) -> None:
+        analyse = RayAnalysis.map_unordered
+
+        def looked_at(self: RayAnalysis, paths: Any) -> Iterator[Any]:
+            for result in analyse(self, paths):
+                look(self)
+                yield result
+
+        monkeypatch.setattr(RayAnalysis, "map_unordered", looked_at)
+
+    return install
 
 
 def test_index_on_ray_gives_the_library_a_local_run_gives(
@@ -116,24 +121,27 @@ def test_index_on_ray_gives_the_library_a_local_run_gives(
 
 
 def test_a_worker_killed_mid_run_loses_nothing(
-    tmp_path, sample_dir, ray_cluster, local_run, caplog
+    tmp_path, sample_dir, ray_cluster, local_run, caplog, during_analysis
 ):
     killed: list[int] = []
 
-    def kill_one_worker(event: IndexEvent) -> None:
-        # After the first results are in, while other batches are being analysed.
-        if isinstance(event, FileDone) and not killed:
-            busy = analysing_workers()
-            if busy:
-                os.kill(busy[0], signal.SIGKILL)
-                killed.append(busy[0])
+    def kill_one_worker(analysis: Any) -> None:
+        # After the first results are in, a worker in the middle of a batch.
+        running = [
+            a.pid for a in analysis._actors if a.queue and not analysis._finished(a.queue[0])
+        ]
+        if running and not killed:
+            os.kill(running[0], signal.SIGKILL)
+            killed.append(running[0])
+
+    during_analysis(kill_one_worker)
 
     cluster = RayCluster(ray_cluster, batch=2)
     with (
         caplog.at_level(logging.WARNING, logger="regard.ray"),
         Engine(tmp_path / "lib", create=True, config=EngineConfig(ray=cluster)) as engine,
     ):
-        report = engine.index([sample_dir / "photos"], on_event=kill_one_worker)
+        report = engine.index([sample_dir / "photos"])
         assert killed, "no Ray worker was busy to be killed"
         assert "was lost with" in caplog.text and f"pid {killed[0]}" in caplog.text
         assert failures(report) == local_run["failures"]
@@ -175,7 +183,7 @@ def test_more_workers_than_the_cluster_has_cpus_is_refused(tmp_path, ray_cluster
     )
 
 
-def test_the_clusters_processes_listen_on_loopback_only(tmp_path, ray_cluster):
+def test_the_clusters_processes_listen_on_loopback_only(tmp_path, ray_cluster, during_analysis):
     """Every socket the cluster's processes (its head, its second node, the Ray workers, and
     this process, Ray's driver) listen on, seen while a run is under way, is on loopback."""
     folder = tmp_path / "pics"
@@ -183,24 +191,26 @@ def test_the_clusters_processes_listen_on_loopback_only(tmp_path, ray_cluster):
         draw_faces(folder / f"{i}.png", [(10 + 5 * i, 10, 30, (200, 20, 20))])
     seen: list[Listener] = []
     by_pid: dict[int, set[str]] = {}
+    workers_seen: set[int] = set()
 
-    def look(event: IndexEvent) -> None:
-        # At every file done: a worker's title ("ray::_Analyst") is set by the worker itself,
-        # which a look at the first file alone may come too early for.
-        if isinstance(event, FileDone):
-            pids = [os.getpid(), *descendants(os.getpid())]
-            for p in pids:
-                by_pid.setdefault(p, set()).add(command_of(p))
-            seen.extend(listeners(pids))
+    def look(analysis: Any) -> None:
+        # At every result: this process, its descendants (the nodes' servers) and the workers.
+        workers = analysis.worker_pids()
+        workers_seen.update(workers)
+        pids = sorted({os.getpid(), *descendants(os.getpid()), *workers})
+        for p in pids:
+            by_pid.setdefault(p, set()).add(command_of(p))
+        seen.extend(listeners(pids))
+
+    during_analysis(look)
 
     config = EngineConfig(ray=RayCluster(ray_cluster, batch=1))
     with Engine(tmp_path / "lib", create=True, config=config, models=FakeModels()) as engine:
-        engine.index([folder], on_event=look)
+        engine.index([folder])
     # The processes looked at are the cluster's: both nodes' servers and the workers.
     examined = sorted({c for titles in by_pid.values() for c in titles})
     assert sum(any("gcs_server" in c for c in t) for t in by_pid.values()) == 1, examined
     assert sum(any("/raylet " in c for c in t) for t in by_pid.values()) == 2, examined
-    # The workers (`ray::_Analyst`) are looked at where they are seen; a fresh-clone CI run did
-    # not see them among this process's descendants (locally it does): not required here.
+    assert len(workers_seen) == 2 and workers_seen <= by_pid.keys(), (workers_seen, examined)
     assert {"gcs_server", "raylet"} <= {Path(s.command.split()[0]).name for s in seen}, seen
     assert seen and all(s.loopback for s in seen), [s for s in seen if not s.loopback]
