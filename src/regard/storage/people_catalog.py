@@ -101,12 +101,16 @@ class PeopleCatalog:
     # --- persons ---------------------------------------------------------------------------
 
     def create(self, confirmed: bool = False) -> int:
+        # The next number never given (a gone person's stays theirs: migration 16).
+        (person_id,) = self._db.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'people_ids' RETURNING value"
+        ).fetchone()
         now = utc_now()
-        cur = self._db.execute(
-            "INSERT INTO people (confirmed, created_at, updated_at) VALUES (?, ?, ?)",
-            (int(confirmed), now, now),
+        self._db.execute(
+            "INSERT INTO people (id, confirmed, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (int(person_id), int(confirmed), now, now),
         )
-        return int(cur.lastrowid or 0)
+        return int(person_id)
 
     def get(self, person_id: int) -> PersonRow | None:
         row = self._db.execute(

@@ -468,6 +468,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE cameras ADD COLUMN clips INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE cameras ADD COLUMN pre_roll REAL NOT NULL DEFAULT 3.0;
     """,
+    # 16: a person's number is never given to anyone else. SQLite gives a new row the highest
+    #     id + 1, so the newest person, once gone (their last face named someone else), had
+    #     their number handed to the next new person, and the owner's words kept about the old
+    #     one (a rejection, a hidden recap, a history entry) met the new one. The last number
+    #     given is counted here; a new person takes the next.
+    """
+    INSERT INTO counters (name, value) SELECT 'people_ids', COALESCE(MAX(id), 0) FROM people;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -153,6 +153,21 @@ def test_someone_else_takes_a_face_out_for_good_even_across_regrouping(engine: E
         engine.faces.someone_else(loose(engine))
 
 
+
+def test_a_gone_persons_number_is_never_given_to_someone_new(engine: Engine) -> None:
+    # Ann is the newest person; her only face is said to be someone else, so she goes.
+    face = loose(engine)
+    ann = engine.faces.assign([face], name="Ann")["person"]
+    engine.faces.someone_else(face)
+    assert engine.catalog.people.get(int(ann[1:])) is None
+    # Someone new gets a number of their own, not Ann's: the owner's words about Ann (the
+    # rejection, her history, a recap hidden) never meet them.
+    red = members(engine, person_with(engine, 3))
+    bo = engine.faces.assign([red[0]], name="Bo")["person"]
+    assert int(bo[1:]) > int(ann[1:])
+    engine.people.recluster()
+    assert {p.id for p in engine.catalog.people.live_people()}.isdisjoint({int(ann[1:])})
+
 def test_an_owner_assignment_holds_across_regrouping(engine: Engine) -> None:
     blue = person_with(engine, 2)
     face = loose(engine)  # yellow, unlike anyone
