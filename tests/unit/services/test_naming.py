@@ -153,7 +153,6 @@ def test_someone_else_takes_a_face_out_for_good_even_across_regrouping(engine: E
         engine.faces.someone_else(loose(engine))
 
 
-
 def test_a_gone_persons_number_is_never_given_to_someone_new(engine: Engine) -> None:
     # Ann is the newest person; her only face is said to be someone else, so she goes.
     face = loose(engine)
@@ -167,6 +166,7 @@ def test_a_gone_persons_number_is_never_given_to_someone_new(engine: Engine) -> 
     assert int(bo[1:]) > int(ann[1:])
     engine.people.recluster()
     assert {p.id for p in engine.catalog.people.live_people()}.isdisjoint({int(ann[1:])})
+
 
 def test_an_owner_assignment_holds_across_regrouping(engine: Engine) -> None:
     blue = person_with(engine, 2)
