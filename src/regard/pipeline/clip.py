@@ -531,3 +531,36 @@ def _too_large(path: Path, problem: str) -> ImageTooLargeError:
     return ImageTooLargeError(
         path, problem, "Cut it into shorter parts, or raise the limit if it is genuine."
     )
+
+
+def frames_between(clip: Clip, first: float, last: float) -> Iterator[Frame]:
+    """The frames from just before `first` to just after `last`, in order: decoding starts at
+    the key frame before `first` (the packets before it are read, not decoded)."""
+    gop: list[tuple[VideoPacket, float]] = []
+    running = False
+    try:
+        for packet, t in clip.packets():
+            if not running:
+                if packet.is_keyframe:
+                    gop = []
+                if gop or packet.is_keyframe:
+                    gop.append((packet, t))
+                if t <= first or not gop:
+                    continue
+                running = True
+                clip.start_run(every_frame=True)
+                for p, pt in gop:
+                    yield from clip.run(p, pt)
+            else:
+                yield from clip.run(packet, t)
+            if t > last + 0.5:
+                break
+    except CorruptVideoError:
+        pass  # cut off: what decoded is what there is
+    if not running and gop:  # the moment is in the last group of pictures
+        running = True
+        clip.start_run(every_frame=True)
+        for p, pt in gop:
+            yield from clip.run(p, pt)
+    if running:
+        yield from clip.run(None)

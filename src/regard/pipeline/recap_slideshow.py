@@ -40,7 +40,7 @@ import numpy.typing as npt
 from regard.errors import CorruptVideoError, OutputError
 from regard.pipeline import yuv as yuv420
 from regard.pipeline.anonymise.muxer import BackgroundMuxer
-from regard.pipeline.clip import Clip, Frame, VideoLimits, VideoPacket, open_clip
+from regard.pipeline.clip import Frame, VideoLimits, frames_between, open_clip
 from regard.pipeline.recap_tiles import (
     Region,
     RGBImage,
@@ -48,6 +48,7 @@ from regard.pipeline.recap_tiles import (
     Tile,
     TilePixels,
     blur_in_place,
+    faces_at,
     fit_crop,
     output_scale,
     resample,
@@ -206,7 +207,7 @@ class _VideoShot(_Shot):
             still, _ = self.pixels.read(1.0)
             self.background = _over_blurred(still, self.width, self.height)
         self.clip = stack.enter_context(open_clip(Path(tile.path), limits))
-        self.frames = _moment(self.clip, self.first, self.last)
+        self.frames = frames_between(self.clip, self.first, self.last)
         self.latest: Frame | None = None  # the last frame due by now
         self.ahead: Frame | None = None  # the next one, read but not yet due
         self.image: YUVImage | None = None  # `latest` as shown
@@ -234,16 +235,18 @@ class _VideoShot(_Shot):
 
     def _show(self, f: Frame) -> RGBImage:
         w, h = self.width, self.height
+        # Each face where it is in this frame (they move during the moment).
+        faces = faces_at(self.pixels.tile.faces, f.time)
         if self.crop is not None:
             s = output_scale(self.crop, w, h)
             rgb = yuv420.region_rgb(f.yuv, f.width, f.height, (0, 0, f.width, f.height), s)
             s = rgb.shape[1] / f.width
-            blur_in_place(rgb, self.pixels.faces, s, self.pixels.blur)
+            blur_in_place(rgb, faces, s, self.pixels.blur)
             return resample(rgb, scaled(self.crop, s), w, h)
         assert self.background is not None
         fit = min(w / f.width, h / f.height)
         rgb = yuv420.region_rgb(f.yuv, f.width, f.height, (0, 0, f.width, f.height), fit)
-        blur_in_place(rgb, self.pixels.faces, rgb.shape[1] / f.width, self.pixels.blur)
+        blur_in_place(rgb, faces, rgb.shape[1] / f.width, self.pixels.blur)
         out = self.background.copy()
         ph, pw = rgb.shape[:2]
         ph, pw = min(ph, h), min(pw, w)
@@ -253,39 +256,6 @@ class _VideoShot(_Shot):
 
     def close(self) -> None:
         self.image = self.latest = self.ahead = None
-
-
-def _moment(clip: Clip, first: float, last: float) -> Iterator[Frame]:
-    """The frames from just before `first` to just after `last`, in order: decoding starts at
-    the key frame before `first` (the packets before it are read, not decoded)."""
-    gop: list[tuple[VideoPacket, float]] = []
-    running = False
-    try:
-        for packet, t in clip.packets():
-            if not running:
-                if packet.is_keyframe:
-                    gop = []
-                if gop or packet.is_keyframe:
-                    gop.append((packet, t))
-                if t <= first or not gop:
-                    continue
-                running = True
-                clip.start_run(every_frame=True)
-                for p, pt in gop:
-                    yield from clip.run(p, pt)
-            else:
-                yield from clip.run(packet, t)
-            if t > last + 0.5:
-                break
-    except CorruptVideoError:
-        pass  # cut off: what decoded is what there is
-    if not running and gop:  # the moment is in the last group of pictures
-        running = True
-        clip.start_run(every_frame=True)
-        for p, pt in gop:
-            yield from clip.run(p, pt)
-    if running:
-        yield from clip.run(None)
 
 
 class Slideshow:

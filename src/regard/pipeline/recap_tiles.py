@@ -16,6 +16,7 @@ on the faces as the image allows.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,11 +43,33 @@ Region = tuple[float, float, float, float]
 @dataclass(frozen=True)
 class TileFace:
     """A face on a tile: `box` is x, y, w, h in the source's upright pixels (after EXIF
-    orientation; for a video, its upright frame). `keep`: False blurs it. For a video moment,
-    a face that moves can be given several boxes: each is blurred in every frame."""
+    orientation; for a video, its upright frame). `keep`: False blurs it. A face of a video
+    moves: `path` is where it was seen (seconds on the player's timeline, box), in time order,
+    and `span` when it is on screen; each frame blurs it where it is then (`at`)."""
 
     box: tuple[int, int, int, int]
     keep: bool
+    path: tuple[tuple[float, tuple[int, int, int, int]], ...] = ()
+    span: tuple[float, float] | None = None
+
+    def at(self, time: float) -> TileFace | None:
+        """The face at `time` of its video: a box holding it where it was seen just before
+        and just after (it moves between those looks), or None while it is not on screen. A
+        face without a path is where its box is."""
+        if not self.path:
+            return self
+        if self.span is not None and not self.span[0] <= time <= self.span[1]:
+            return None
+        i = bisect.bisect_right([t for t, _ in self.path], time)
+        seen = [b for _, b in self.path[max(0, i - 1) : i + 1]]
+        x0, y0 = min(b[0] for b in seen), min(b[1] for b in seen)
+        x1, y1 = max(b[0] + b[2] for b in seen), max(b[1] + b[3] for b in seen)
+        return TileFace((x0, y0, x1 - x0, y1 - y0), self.keep)
+
+
+def faces_at(faces: Sequence[TileFace], time: float) -> tuple[TileFace, ...]:
+    """The faces on screen at `time` of a video, each where it is then."""
+    return tuple(g for f in faces if (g := f.at(time)) is not None)
 
 
 @dataclass(frozen=True)
@@ -114,7 +137,9 @@ class TilePixels:
             # reads but whose data is cut off is found now, not half-way through a render.
             self._opened.decode_for_detection(64)
         w, h = self.size
-        self.faces = tuple(f for f in tile.faces if _inside(f.box, w, h))
+        # A video moment stands as its middle picture: its faces where they are then.
+        at = faces_at(tile.faces, tile.middle_s) if tile.is_video else tile.faces
+        self.faces = tuple(f for f in at if _inside(f.box, w, h))
 
     @property
     def blur(self) -> BlurSettings:

@@ -21,6 +21,7 @@ Listing and making recaps are recorded in the audit log, as exports are.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from regard.domain.appearance import Moment
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
 from regard.domain.privacy import Purpose, shown_in_recaps
@@ -64,10 +66,11 @@ from regard.domain.recaps import (
 )
 from regard.errors import InvalidRequestError, OutputError, RecapNotFoundError
 from regard.pipeline.decode import DecodeLimits
+from regard.pipeline.models import ModelLoader
 from regard.pipeline.places import Gazetteer
 from regard.pipeline.recap_looks import look_at
 from regard.pipeline.recap_render import make_collage, make_slideshow
-from regard.pipeline.recap_tiles import Tile, TileFace
+from regard.pipeline.recap_tiles import SkippedTile, Tile, TileFace
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
@@ -121,9 +124,11 @@ class RecapService:
         acting: Acting,
         people: PeopleService,
         limits: DecodeLimits,
+        models: ModelLoader | None = None,
         gazetteer: Callable[[], Gazetteer] | None = None,
     ) -> None:
         self.catalog = catalog
+        self.models = models  # the anonymiser's detector, for video moments
         self.audit = audit
         self.policy = policy
         self.acting = acting
@@ -199,18 +204,23 @@ class RecapService:
         chosen = self.get(recap_id)
         if not chosen.picks:
             raise InvalidRequestError(f"Recap {chosen.recap.id} has no photos to show.")
-        tiles = tiles_of(chosen.picks)
+        moments = self.catalog.appearances.of_faces(
+            [f.face_id for p in chosen.picks if p.start is not None for f in p.faces]
+        )
         skipped: dict[str, str] = {}
         seconds = 0.0
-        if collage is not None:
-            report = make_collage(tiles, collage, progress=progress, limits=self.limits)
-            skipped |= {s.path: s.reason for s in report.skipped}
-        if video is not None:
-            shown = make_slideshow(
-                tiles, video, audio=audio, progress=progress, cancel=cancel, limits=self.limits
-            )
-            skipped |= {s.path: s.reason for s in shown.skipped}
-            seconds = shown.seconds
+        with tempfile.TemporaryDirectory(prefix="regard-moments-") as folder:
+            tiles, left_out = self._anonymised(tiles_of(chosen.picks, moments), Path(folder))
+            skipped |= {s.path: s.reason for s in left_out}
+            if collage is not None:
+                report = make_collage(tiles, collage, progress=progress, limits=self.limits)
+                skipped |= {s.path: s.reason for s in report.skipped}
+            if video is not None:
+                shown = make_slideshow(
+                    tiles, video, audio=audio, progress=progress, cancel=cancel, limits=self.limits
+                )
+                skipped |= {s.path: s.reason for s in shown.skipped}
+                seconds = shown.seconds
         faces = [f for p in chosen.picks for f in p.faces]
         made = RecapMade(
             id=chosen.recap.id,
@@ -478,20 +488,48 @@ class RecapService:
                 },
             )
 
+    def _anonymised(self, tiles: list[Tile], folder: Path) -> tuple[list[Tile], list[SkippedTile]]:
+        """The video moments anonymised as an export is, every frame looked at (the faces
+        move; the library knows where only about once a second)."""
+        if not any(t.is_video for t in tiles):
+            return tiles, []
+        if self.models is None:
+            raise RuntimeError("video moments are anonymised with the models: none were given")
+        from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
+        from regard.pipeline.recap_moment import anonymised_moments
 
-def tiles_of(picks: Sequence[Pick]) -> list[Tile]:
+        self.models.verify()
+        detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
+        return anonymised_moments(tiles, detector, folder)
+
+
+def tiles_of(picks: Sequence[Pick], moments: Mapping[int, Moment]) -> list[Tile]:
     """What the renderers draw: each photo (or video moment) with its faces, those that may
-    not be shown to be blurred (boxes in whole pixels of the upright picture; a video's at
-    its appearance's best moment)."""
+    not be shown to be blurred (boxes in whole pixels of the upright picture; a video's face
+    follows the path of its appearance, from `moments` by face id)."""
     return [
         Tile(
             path=p.shot.path,
-            faces=tuple(TileFace(box=_whole(f.box), keep=f.shown) for f in p.faces),
+            faces=tuple(
+                _tile_face(f, moments.get(f.face_id) if p.start is not None else None)
+                for f in p.faces
+            ),
             video_start_s=p.start,
             video_end_s=p.end,
         )
         for p in picks
     ]
+
+
+def _tile_face(face: ShotFace, moment: Moment | None) -> TileFace:
+    if moment is None or not moment.path:
+        return TileFace(box=_whole(face.box), keep=face.shown)
+    return TileFace(
+        box=_whole(face.box),
+        keep=face.shown,
+        path=tuple((p.time, _whole((p.box.x, p.box.y, p.box.w, p.box.h))) for p in moment.path),
+        span=(moment.start, moment.end),
+    )
 
 
 def _whole(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:

@@ -158,6 +158,7 @@ def build_services(
             acting=c.acting,
             people=people,
             limits=limits,
+            models=models,
             gazetteer=Gazetteer.shared,
         ),
     )

@@ -233,3 +233,47 @@ def test_erasing_a_person_forgets_their_hidden_recaps_too(engine: Engine) -> Non
     # Nothing naming her is kept: not her recap, not the note that it was hidden.
     assert engine.catalog.recaps.hidden() == set()
     assert not [r for r in engine.recaps.listing("all", today=TODAY).recaps if ann in r.id]
+
+
+def test_a_withdrawn_persons_video_moment_is_blurred_in_what_is_made(
+    tmp_path: Path, album: Path
+) -> None:
+    """Ben (blue) walks across a video of the afternoon and has withdrawn from recaps: what
+    is made of the recap (through the moment's anonymised clip) shows no blue of his. (Why
+    every frame is looked at, not only where indexing saw him: a real clip's performer in
+    tests/integration/test_recap_render_real.py.)"""
+    from tests.camera_footage import write_video
+
+    frames = []
+    for i in range(40):  # 4 s at 10 frames a second, Ben moving 6 px a frame
+        rgb = np.full((240, 320, 3), 235, dtype=np.uint8)
+        x = 20 + 6 * i
+        rgb[100:140, x : x + 40] = BLUE
+        frames.append(rgb)
+    write_video(album / "walk.mp4", frames)
+    with open_engine(tmp_path / "lib") as engine:
+        engine.index([album])
+        date_photos(engine, album)
+        with engine.catalog.transaction():
+            engine.catalog._db.execute(  # type: ignore[attr-defined]
+                "UPDATE photos SET taken_at = ? WHERE path = ?",
+                ((START + timedelta(minutes=18)).isoformat(), str(album / "walk.mp4")),
+            )
+        ben = person_of(engine, 6)
+        engine.people.name(ben, "Ben")
+        [walk] = [r["id"] for r in engine.catalog.faces.rows() if r["path"].endswith("walk.mp4")]
+        if engine.catalog.people.face_person(walk) != int(ben[1:]):
+            engine.faces.assign([walk], person=ben)  # the fakes may not group the video's blue
+        engine.privacy.grant("Ben", "grouping,search")
+        engine.privacy.withdraw("Ben", "recaps")
+        recap = event(engine)
+        moments = [p for p in recap["photos"] if p["media"] == "video"]
+        assert moments and all(f["blur"] for p in moments for f in p["faces"])
+        out = tmp_path / "recap.jpg"
+        made = engine.recaps.make(recap["id"], collage=out)
+        assert made["photos"] == len(recap["photos"]) and made["skipped"] == []
+    rgb = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    blue = np.abs(rgb - np.array(BLUE)).max(axis=2) < 40
+    # Ben's blue is in none of the collage's pictures (his photos are blurred as ever; the
+    # moment now is too: a blur mixes his blue with the light background).
+    assert not blue.any(), np.argwhere(blue)[:5]
