@@ -351,6 +351,27 @@ def test_search_by_photo_keeps_nothing_of_the_probe(
     )
 
 
+def test_consent_given_again_brings_their_faces_back_by_a_job(owner: Api) -> None:
+    """Grandma withdrew everything (her faces lost their data), then agrees again: her photos
+    are looked at again at once, as a job on the library's list, and her faces are back."""
+    red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
+    owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})
+    r = owner.post("/api/consents/withdraw", json={"subject": "Grandma"})
+    assert r.status_code == 200 and r.json()["removed"]["embeddings"] == 2
+    before = {j["id"] for j in owner.get("/api/jobs").json()}
+    r = owner.post("/api/consents", data={"subject": "Grandma", "purposes": "grouping,search"})
+    assert r.status_code == 201 and r.json()["photos_to_recheck"] == 2
+    [job] = [j for j in owner.get("/api/jobs").json() if j["id"] not in before]
+    for _ in range(200):
+        job = owner.get(f"/api/jobs/{job['id']}").json()
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["kind"] == "index" and job["state"] == "done" and job["faces"] == 3
+    people = owner.get("/api/people").json()
+    assert sorted(p["faces"] for p in people) == [2, 2]  # hers back (grouped), and blue's
+
+
 def test_consent_and_optout_routes(host: EngineHost, owner: Api, tmp_path: Path) -> None:
     red = max(owner.get("/api/people").json(), key=lambda p: p["faces"])["person"]
     owner.post(f"/api/people/{red}/name", json={"name": "Grandma"})

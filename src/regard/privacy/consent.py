@@ -163,9 +163,14 @@ class ConsentLedger:
                     "expires": expires,
                 }
             )
-            if person is not None:
-                # Agreed again: what kept their new photos out while they had withdrawn goes.
-                self.catalog.templates.delete(person_id=person.id, kind="withdrawal")
+            if person is not None and self.catalog.templates.delete(
+                person_id=person.id, kind="withdrawal"
+            ):
+                # Agreed again: what kept their photos out while they had withdrawn goes, and
+                # the photos whose faces lost their data at the withdrawal are looked at again
+                # on the next index run (which of those faces were theirs was not kept: the
+                # gate decides again for each, against everyone's templates still kept).
+                recheck += self.catalog.privacy.mark_for_recheck("withdrawn")
             if face is not None:
                 if person is None:
                     pid = self.catalog.people.create(confirmed=True)
@@ -178,7 +183,7 @@ class ConsentLedger:
             if self.policy.current is Policy.ORGANISATION:
                 # Faces indexed before this consent had their vectors dropped; their photos
                 # are looked at again on the next `regard index`.
-                recheck = self.catalog.privacy.mark_unconsented_for_recheck()
+                recheck += self.catalog.privacy.mark_for_recheck("unconsented")
             self.audit.record(
                 "consent-grant",
                 actor=self.acting.name,

@@ -116,6 +116,12 @@ class PrivacyService:
         self.gate.refresh()
         return result
 
+    def folders_to_recheck(self) -> list[Path]:
+        """The folders holding photos a consent has marked to be looked at again (after a
+        withdrawal, or for want of consent): indexing them brings those faces back where the
+        gate now allows it."""
+        return [Path(f) for f in self.catalog.privacy.recheck_folders()]
+
     def withdraw(self, subject: str, purposes: str | None = None) -> ConsentWithdrawn:
         result = self.consent.withdraw(subject, purposes)
         self.gate.refresh()

@@ -4,6 +4,7 @@ became of each face's biometric data. Same database and transactions as `Catalog
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -173,15 +174,27 @@ class PrivacyCatalog:
             if all(abs(float(a) - float(b)) < 2.0 for a, b in zip(r[1:], box, strict=True))
         ]
 
-    def mark_unconsented_for_recheck(self) -> int:
-        """Photos with faces whose vectors were dropped for want of consent are analysed again
-        on the next index run (a new consent may now cover them)."""
+    def mark_for_recheck(self, biometric: str) -> int:
+        """Photos with faces whose vectors were dropped for this reason (`unconsented`,
+        `withdrawn`) are analysed again on the next index run (a new consent may now cover
+        them); how many."""
         return int(
             self._db.execute(
                 "UPDATE photos SET pipeline = NULL WHERE id IN"
-                " (SELECT photo_id FROM faces WHERE biometric = 'unconsented')"
+                " (SELECT photo_id FROM faces WHERE biometric = ?)"
+                " AND pipeline IS NOT NULL",
+                (biometric,),
             ).rowcount
         )
+
+    def recheck_folders(self) -> list[str]:
+        """The folders holding photos marked to be analysed again (`mark_for_recheck`)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT rtrim(path, replace(path, ?, '')) FROM photos"
+            " WHERE status = 'indexed' AND pipeline IS NULL",
+            (os.sep,),
+        )
+        return sorted(str(r[0]).rstrip(os.sep) or os.sep for r in rows)
 
     def faces_kept_unassigned_before(self, cutoff: str) -> list[int]:
         rows = self._db.execute(

@@ -146,11 +146,27 @@ def test_withdrawal_templates_last_until_consent_is_given_again(
         draw_faces(album / "new.png", [(60, 60, 40, RED)])
         e.index([album])
         assert biometric(e, "new.png") == ["withdrawn"]
-        e.privacy.grant("Ann", "search", evidence_text="yes, again")
-        assert templates(lib) == []
+        # Bob (blue) withdraws too, and stays withdrawn.
+        blue = e.catalog.people.face_person(
+            next(r["id"] for r in e.catalog.faces.rows() if r["path"].endswith("c.png"))
+        )
+        e.people.name(f"P{blue}", "Bob")
+        bobs = e.privacy.withdraw("Bob")["kept"]["withdrawal_templates"]
+        granted = e.privacy.grant("Ann", "search", evidence_text="yes, again")
+        assert templates(lib) == [("withdrawal", "fake-colour")] * bobs  # Bob's
+        # Her photos whose faces lost their data (and Bob's, with them: which withdrawn face
+        # was whose is not kept) are looked at again on the next index run.
+        assert granted["photos_to_recheck"] == 4
+        assert e.privacy.folders_to_recheck() == [album]
         draw_faces(album / "newer.png", [(80, 60, 40, RED)])
         e.index([album])
         assert biometric(e, "newer.png") == ["kept"]
+        assert biometric(e, "b.png") == biometric(e, "new.png") == ["kept"]  # hers: back
+        assert biometric(e, "a.png") == ["kept", "withdrawn"]  # Bob's: still out
+        assert biometric(e, "c.png") == ["withdrawn"]
+        assert e.privacy.folders_to_recheck() == []
+        probe = draw_faces(tmp_path / "probe.png", [(20, 20, 40, RED)])
+        assert len(e.search_face(probe).matches) == 4
 
 
 def test_an_access_report_after_an_erasure_says_what_is_kept_and_why(

@@ -81,7 +81,7 @@ def grant(
         engine = stack.enter_context(
             allowed(request, session, Permission.CONSENT, "record consents")
         )
-        return engine.privacy.grant(
+        granted = engine.privacy.grant(
             subject,
             purposes,
             evidence_file=evidence_path,
@@ -90,6 +90,12 @@ def grant(
             face_photo=face_path,
             face_index=face_index,
         )
+        folders = engine.privacy.folders_to_recheck() if granted.photos_to_recheck else []
+    if folders:
+        # Their photos are looked at again now, as a job on the library's list (a web user
+        # has no `regard index` to run).
+        host_of(request).start_index(folders)
+    return granted
 
 
 class WithdrawIn(BaseModel):

@@ -372,7 +372,11 @@ function grantSection(ctx, person, reload) {
         msg.ok(
           `Recorded consent #${out.record} for ${out.subject}` +
             `${out.person ? ` (${out.person})` : ""}: ${out.purposes.join(", ")}` +
-            `${out.expires ? `, until ${out.expires}` : ""}.`,
+            `${out.expires ? `, until ${out.expires}` : ""}.` +
+            (out.photos_to_recheck
+              ? ` ${plural(out.photos_to_recheck, "photo")} with faces kept out until now ` +
+                "are being looked at again (see Jobs on the Library page)."
+              : ""),
         );
       },
       msg,
