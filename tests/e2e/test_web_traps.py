@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,29 @@ def test_withdrawing_asks_first_and_says_what_goes(page: Page, server: Running) 
     # Her person went with her face data: no empty card is left.
     page.goto(f"{server.url}/people")
     expect(page.locator(".person-card").filter(has_text="Rose Leslie")).to_have_count(0)
+    # She agrees again: her photos are looked at again at once (a job), her faces come back.
+    page.goto(f"{server.url}/rights")
+    grant = page.locator("#grant")
+    grant.get_by_label("Person").fill("Rose Leslie")
+    grant.get_by_label("Evidence", exact=True).fill("Said yes again, 2 December.")
+    grant.get_by_role("button", name="Record consent").click()
+    expect(grant.get_by_role("status")).to_contain_text(
+        "2 photos with faces kept out until now are being looked at again"
+    )
+    grant.get_by_role("status").scroll_into_view_if_needed()
+    shot(page, "consent-given-again", full=False)
+    with server.host.use() as engine:
+        jobs = engine.jobs.all()
+    assert jobs[0].kind == "index"
+    for _ in range(100):
+        with server.host.use() as engine:
+            job = engine.jobs.get(jobs[0].id)
+            if job is not None and job.state in ("done", "failed"):
+                back = [r for r in engine.catalog.faces.rows() if "rose_leslie" in r["path"]]
+                break
+        time.sleep(0.1)
+    assert job is not None and job.state == "done"
+    assert [r["biometric"] for r in back] == ["kept", "kept"]
 
 
 def test_an_opted_out_person_disappears_without_a_broken_image(
