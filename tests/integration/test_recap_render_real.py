@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -334,11 +335,16 @@ def test_nothing_left_is_a_plain_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def moment_of_the_clip(shared_data: Path, keep: bool) -> tuple[Tile, float]:
+@pytest.fixture(scope="module")
+def stage_clip(shared_data: Path) -> Any:
+    """The stage clip as indexing analyses it (its appearances and their paths)."""
+    return analyse_video(shared_data / CLIP, YuNetDetector(), SFaceEmbedder())
+
+
+def moment_of_the_clip(shared_data: Path, analysis: Any, keep: bool) -> tuple[Tile, float]:
     """A 3-second moment of the stage clip with its performer's face (as indexing follows it:
     a look about once a second) to be kept or not; and how far (pixels) the face moves during
     the moment."""
-    analysis = analyse_video(shared_data / CLIP, YuNetDetector(), SFaceEmbedder())
     start, end = 4.0, 7.0
     faces, moved = [], 0.0
     for a in analysis.appearances:
@@ -377,7 +383,7 @@ def overlap(a: Box, b: Box) -> float:
 
 
 def test_a_moments_faces_are_blurred_in_every_frame_wherever_they_move(
-    shared_data: Path, detector: YuNetDetector, tmp_path: Path
+    shared_data: Path, detector: YuNetDetector, tmp_path: Path, stage_clip: Any
 ) -> None:
     """The performer moves about the stage. Where his face is in each frame is what the
     detector finds in a slideshow of the moment as it is (a score of 0.8 or more: him, not his
@@ -398,7 +404,7 @@ def test_a_moments_faces_are_blurred_in_every_frame_wherever_they_move(
             if any(overlap(r, b) > 0.3 for r in real for b in boxes)
         ]
 
-    tile, moved = moment_of_the_clip(shared_data, keep=False)
+    tile, moved = moment_of_the_clip(shared_data, stage_clip, keep=False)
     assert moved > 20
     held = replace(tile, faces=tuple(replace(f, path=(), span=None) for f in tile.faces))
     assert found_again(held, "held"), "always under its blur: this clip shows no problem"
@@ -409,7 +415,7 @@ def test_a_moments_faces_are_blurred_in_every_frame_wherever_they_move(
     assert found_again(clip, "anonymised") == []
     # Kept, he is shown as he is in most frames (the sparse path he is kept by lags him for
     # about half a second, where the anonymiser blurs him too: the safe side).
-    kept, _ = moment_of_the_clip(shared_data, keep=True)
+    kept, _ = moment_of_the_clip(shared_data, stage_clip, keep=True)
     (tmp_path / "kept").mkdir()
     [clip], _ = anonymised_moments([kept], sensitive, tmp_path / "kept")
     shown = faces_in_slideshow(clip, tmp_path / "kept.mp4", sure)
