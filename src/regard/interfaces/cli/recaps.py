@@ -113,7 +113,8 @@ def make(
             if path:
                 run.out.print(f"Wrote {render.escape(path)}")
         run.out.print(
-            f"{made.photos} photos and moments; {made.faces_blurred} faces blurred, "
+            f"{made.photos} photos and moments; "
+            f"{made.faces_blurred} face{'' if made.faces_blurred == 1 else 's'} blurred, "
             f"{made.faces_shown} shown."
         )
 
