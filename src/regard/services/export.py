@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from regard.atomic import write_atomically
@@ -501,6 +500,8 @@ def _whole(box: Box) -> list[int]:
 
 def _preview_image(rgb: RGBImage) -> str:
     """A small JPEG of a redacted photo, as a data URL (shown once, never stored)."""
+    import cv2
+
     h, w = rgb.shape[:2]
     f = min(1.0, PREVIEW_SIDE / max(h, w))
     if f < 1.0:

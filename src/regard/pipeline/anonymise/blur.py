@@ -41,7 +41,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -243,6 +242,8 @@ def blur_rect_in_place(
 
 
 def _gaussian(image: Pixels, cover: Rect, whole: Rect, sigma_share: float) -> Pixels:
+    import cv2
+
     height, width = image.shape[:2]
     x0, y0, x1, y1 = cover
     # As strong as the whole head needs, where the image's edge cuts it.
@@ -268,6 +269,8 @@ def _gaussian(image: Pixels, cover: Rect, whole: Rect, sigma_share: float) -> Pi
 
 
 def _mosaic(region: Pixels, across: int) -> Pixels:
+    import cv2
+
     rh, rw = region.shape[:2]
     across = max(1, min(across, rw))
     down = max(1, min(rh, round(rh * across / rw)))
