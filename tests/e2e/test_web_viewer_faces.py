@@ -152,9 +152,7 @@ def test_the_faces_in_the_info_panel_on_a_phone(browser: Browser, server: Runnin
     assert seen.problems == []
 
 
-def test_a_viewer_sees_the_faces_without_naming_buttons(
-    browser: Browser, server: Running
-) -> None:
+def test_a_viewer_sees_the_faces_without_naming_buttons(browser: Browser, server: Running) -> None:
     photo = photo_of(server, "biden.jpg")
     context, page, seen = signed_in(browser, server, DESKTOP, name="Vic Viewer")
     page.goto(f"{server.url}/photos/{photo['id']}")

@@ -45,10 +45,9 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box, Detection, Landmarks, Rect
+from regard.domain.sharing import BLUR_METHODS, BlurMethod
 
 RGBImage = npt.NDArray[np.uint8]
-BlurMethod = Literal["gaussian", "mosaic", "solid"]
-BLUR_METHODS: tuple[BlurMethod, ...] = ("gaussian", "mosaic", "solid")
 BlurShape = Literal["ellipse", "box"]
 BLUR_SHAPES: tuple[BlurShape, ...] = ("ellipse", "box")
 
