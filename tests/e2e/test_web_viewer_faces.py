@@ -29,6 +29,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 FR = "photos/face_recognition/identities"
 PHOTOS = [f"obama/obama{n}.jpg" for n in ("", "1", "2", "3")] + ["biden/biden.jpg"]
+CLIP = "photos/face_recognition/video/short_hamilton_clip.mp4"
 #: What only a command line user can act on (as tests/unit/test_web_errors.py).
 COMMAND_WORDS = re.compile(r"`|--|\bregard ")
 
@@ -40,6 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Itera
     pictures = tmp_path_factory.mktemp("pictures")
     for source in PHOTOS:
         shutil.copy(shared_data / FR / source, pictures / Path(source).name)
+    shutil.copy(shared_data / CLIP, pictures / "stage.mp4")
     with running(tmp_path_factory.mktemp("viewer-faces") / "lib", EngineConfig(workers=0)) as srv:
         with srv.host.use() as engine:
             engine.index([pictures])
@@ -148,6 +150,31 @@ def test_the_faces_in_the_info_panel_on_a_phone(browser: Browser, server: Runnin
     assert page.evaluate(SIDEWAYS) <= 0
     accessible(page)
     shot(page, "info-faces-phone")
+    context.close()
+    assert seen.problems == []
+
+
+def test_a_video_lists_its_moments_then_each_face_with_when_it_is_on_screen(
+    browser: Browser, server: Running
+) -> None:
+    video = photo_of(server, "stage.mp4")
+    first = video["faces"][0]
+    assert any(m["face_id"] == first["face_id"] for m in video["moments"])
+    context, page, seen = signed_in(browser, server, DESKTOP)
+    page.goto(f"{server.url}/photos/{video['id']}")
+    page.get_by_role("button", name="Show details").click()
+    info = page.get_by_role("complementary")
+    headings = info.get_by_role("heading", level=3)
+    expect(headings).to_have_text(["People", "Moments", "Faces"])
+    row = info.locator(f'.viewer-face-row[data-face="{first["face_id"]}"]')
+    # When it is on screen, as the moments say it: "00:00:00\u201300:00:01".
+    when = r"\d\d:\d\d:\d\d\u2013\d\d:\d\d:\d\d"
+    title = re.compile(rf"^Face 1 \({first['face']}\) · {when}$")
+    expect(row.locator("strong")).to_have_text(title)
+    expect(row.get_by_role("button", name="Name face 1: who is this?")).to_be_visible()
+    accessible(page)
+    row.scroll_into_view_if_needed()
+    shot(page, "info-video")
     context.close()
     assert seen.problems == []
 

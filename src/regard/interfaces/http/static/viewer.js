@@ -286,8 +286,9 @@ export async function viewerPage(ctx) {
       unnamed
         ? h("p", { class: "muted", text: `${plural(unnamed, "face")} in no person yet.` })
         : null,
-      faceList(photo),
+      // A video's moments first: its faces are the same people, each with its naming buttons.
       photo.media === "video" ? momentList(photo) : null,
+      faceList(photo),
     ]);
   }
 
@@ -296,6 +297,8 @@ export async function viewerPage(ctx) {
   function faceList(photo) {
     if (!photo.faces.length || !ctx.can("edit_people")) return null;
     const said = h("p", { class: "viewer-face-said", role: "alert", hidden: true });
+    // In a video, a face is one appearance: said with when it is on screen.
+    const when = new Map((photo.moments || []).map((m) => [m.face_id, span(m.start, m.end)]));
     const items = photo.faces.map((f, i) => {
       const number = `Face ${i + 1}`;
       if (f.face_data !== "kept") {
@@ -339,7 +342,15 @@ export async function viewerPage(ctx) {
         h(
           "div",
           { class: "viewer-face-text" },
-          h("strong", {}, number, h("span", { class: "muted", text: ` (${f.face})` })),
+          h(
+            "strong",
+            {},
+            number,
+            h("span", { class: "muted", text: ` (${f.face})` }),
+            when.has(f.face_id)
+              ? h("span", { class: "muted", text: ` · ${when.get(f.face_id)}` })
+              : null,
+          ),
           f.person ? h("a", { href: `/people/${f.person}`, text: who }) : h("span", { text: who }),
         ),
         h("div", { class: "viewer-face-actions" }, name, notThem),
