@@ -150,6 +150,27 @@ def test_the_faces_in_the_info_panel_on_a_phone(browser: Browser, server: Runnin
     assert page.evaluate(SIDEWAYS) <= 0
     accessible(page)
     shot(page, "info-faces-phone")
+    # Named on the phone: the dialog fits the screen, and the message leaves the buttons free.
+    name.click()
+    dialog = page.get_by_role("dialog")
+    box = dialog.get_by_role("combobox", name="Name")
+    expect(box).to_be_in_viewport()
+    assert page.evaluate(SIDEWAYS) <= 0
+    shot(page, "info-name-dialog-phone")
+    box.fill("Obama on a phone")
+    box.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#toast")).to_contain_text("is Obama on a phone now")
+    not_them = info.get_by_role("button", name="Not Obama on a phone")
+    not_them.scroll_into_view_if_needed()
+    shot(page, "info-named-phone")
+    # The message is over the photo, not over the panel's faces.
+    message = page.locator("#toast p").bounding_box()
+    panel = info.bounding_box()
+    assert message is not None and panel is not None
+    assert message["y"] + message["height"] <= panel["y"], (message, panel)
+    not_them.click()  # not under the message: a click that landed on it would fail here
+    expect(info.locator(".viewer-face-row")).to_contain_text("In no person")
     context.close()
     assert seen.problems == []
 
