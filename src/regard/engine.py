@@ -23,6 +23,7 @@ from regard.domain.photo import Photo
 from regard.domain.privacy import Policy
 from regard.domain.rights import RecordOfProcessing
 from regard.domain.search import PersonSearch, ProbeFace, SearchResult
+from regard.domain.sharing import BLUR_METHODS, KEEPABLE
 from regard.errors import LibraryLockedError, PhotoNotFoundError, RegardError
 from regard.inference.calibration import Calibration
 from regard.jobs.indexing import Indexer
@@ -30,8 +31,7 @@ from regard.jobs.ingest import EventSink, FileDone, IndexEvent, IndexReport, Out
 from regard.jobs.probes import worker_probes
 from regard.jobs.queue import JobQueue, JobRunner
 from regard.pipeline.analyse import Analyser, AnalysisSettings
-from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
-from regard.pipeline.anonymise.clean_encode import KEEPABLE
+from regard.pipeline.anonymise.blur import BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.cluster import GroupingParams
 from regard.pipeline.decode import DecodeLimits

@@ -401,6 +401,61 @@ def test_a_click_on_the_first_photo_as_soon_as_it_shows_opens_that_photo(
     assert watch.problems == []
 
 
+# What a month does when indexing changes it (`Month.update`): fetched again and redrawn.
+REDRAW_FIRST_MONTH = "() => document.querySelector('.tl-month').month.load(true)"
+
+
+def test_a_press_and_release_with_a_redraw_between_them_is_a_click(
+    server: Running, watched: tuple[Page, Watch]
+) -> None:
+    """The redraw takes each tile out of the page and puts it back in its row: Chrome then
+    gives the press and release on it no click. The timeline finishes that click, once."""
+    page, watch = watched
+    sign_in(page, server)
+    page.wait_for_function(IMAGES_LOADED, arg=".tl-link img")
+    link = page.locator(".tl-link").first
+    photo = link.get_attribute("data-id")
+    box = link.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def press_redraw_release(at_x: float, at_y: float) -> None:
+        page.mouse.move(at_x, at_y)
+        page.mouse.down()
+        redraws = page.evaluate("() => document.querySelector('.tl-month').month.redraws")
+        page.evaluate(REDRAW_FIRST_MONTH)
+        assert page.evaluate("() => document.querySelector('.tl-month').month.redraws") > redraws
+        page.mouse.up()
+
+    # The checkbox (shown on hover): pressed, redrawn, released: the photo is selected.
+    check = page.locator(f'.tl-check[data-id="{photo}"]')
+    link.hover()
+    check_box = check.bounding_box()
+    assert check_box is not None
+    press_redraw_release(
+        check_box["x"] + check_box["width"] / 2, check_box["y"] + check_box["height"] / 2
+    )
+    expect(check).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("Escape")  # nothing selected: a click on a photo opens it
+    expect(check).to_have_attribute("aria-checked", "false")
+
+    # The photo's link: it opens, and only once (one entry added to the history).
+    before = page.evaluate("() => history.length")
+    press_redraw_release(x, y)
+    expect(page).to_have_url(re.compile(rf".*/photos/{photo}$"))
+    page.wait_for_timeout(300)  # a second click would have come by now
+    assert page.evaluate("() => history.length") == before + 1
+    # Without a redraw the browser's own click opens it, and the timeline adds none.
+    page.goto(server.url + "/library")
+    page.wait_for_function(IMAGES_LOADED, arg=".tl-link img")
+    before = page.evaluate("() => history.length")
+    page.locator(f'.tl-link[data-id="{photo}"]').click()
+    expect(page).to_have_url(re.compile(rf".*/photos/{photo}$"))
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => history.length") == before + 1
+    assert watch.problems == []
+
+
 def test_on_a_phone_the_viewer_has_the_whole_screen(server: Running, browser: Browser) -> None:
     page, watch = new_page(
         browser,

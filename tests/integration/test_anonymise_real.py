@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from regard.domain.sharing import BLUR_METHODS
 from regard.inference.sessions import YuNetDetector
 from regard.pipeline.align import align_face
-from regard.pipeline.anonymise.blur import BLUR_METHODS, blur_faces, cover_box, head_box, pixel_rect
+from regard.pipeline.anonymise.blur import blur_faces, cover_box, head_box, pixel_rect
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]

@@ -10,8 +10,9 @@ import pytest
 from PIL import ExifTags, Image
 
 from regard.domain.face import Box
+from regard.domain.sharing import KEEPABLE
 from regard.pipeline.anonymise.blur import blur_faces
-from regard.pipeline.anonymise.clean_encode import KEEPABLE, encode_clean
+from regard.pipeline.anonymise.clean_encode import encode_clean
 from regard.pipeline.decode import DecodeLimits, OpenedImage
 
 pytestmark = pytest.mark.needs_shared

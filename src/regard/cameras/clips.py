@@ -31,10 +31,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import av
-import av.error
 import numpy as np
 
 from regard.atomic import private_dirs
@@ -43,6 +41,11 @@ from regard.inference.protocols import FaceDetector
 from regard.pipeline.anonymise.video import FramesIn, anonymise_frames
 from regard.pipeline.camera_frames import MaskPlane
 from regard.storage.repositories import Store
+
+# Imported where they are used: a `regard` command starts without them (test_start_up.py).
+if TYPE_CHECKING:
+    import av
+    import av.error
 
 log = logging.getLogger("regard.cameras")
 
@@ -252,6 +255,8 @@ class ClipStats:
 
 def write_clip(take: ClipTake, target: Path, detector: FaceDetector) -> int:
     """Write `take` to `target` (an .mp4), faces blurred; how many frames (0: none written)."""
+    import av
+
     step = 1.0 / CLIP_FPS
     rate = min(Fraction(take.info.rate), Fraction(CLIP_FPS)).limit_denominator(1000) or Fraction(
         CLIP_FPS
@@ -290,6 +295,8 @@ def write_clip(take: ClipTake, target: Path, detector: FaceDetector) -> int:
 
 def _decoded(take: ClipTake) -> Iterator[tuple[av.VideoFrame, float]]:
     """The take's frames, decoded again, each with its moment (from its packet's)."""
+    import av
+
     ctx: Any = av.CodecContext.create(take.info.codec, "r")
     if take.info.extradata:
         ctx.extradata = take.info.extradata

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import av
 import numpy as np
 import numpy.typing as npt
 
@@ -75,6 +74,8 @@ def _options(camera: Camera) -> tuple[dict[str, str], str | None]:
 
 def open_container(camera: Camera, source: str | None = None) -> Any:
     """The source opened by PyAV, or a `CameraSourceError` that says why not."""
+    import av
+
     target = source or camera.source
     options, fmt = _options(camera) if source is None else ({}, None)
     try:
@@ -104,6 +105,8 @@ def _shown(camera: Camera, target: str) -> str:
 
 
 def _problem(camera: Camera, exc: BaseException) -> str:
+    import av
+
     text = redact_text(str(exc), camera.source)
     if isinstance(exc, av.error.InvalidDataError):
         return (
@@ -124,6 +127,8 @@ def decoded_frames(
 ) -> Iterator[tuple[Any, float]]:
     """(av frame, seconds into the stream) for every frame that decodes; bad packets skipped.
     `clips` is handed every packet as it came (stamped by `clock`, or its time in the file)."""
+    import av
+
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     if clips is not None:
@@ -265,6 +270,8 @@ class LiveReader:
 
     def latest(self, timeout: float) -> Frame | None:
         """The newest frame not handed out yet (older ones were dropped), or None."""
+        import av
+
         with self._fresh:
             if self._frame is None:
                 self._fresh.wait(timeout)

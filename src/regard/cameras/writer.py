@@ -26,7 +26,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -210,6 +209,8 @@ class EventWriter:
         return self._save(self._folder(camera, event) / f"{event.id}.jpg", image)
 
     def _save(self, relative: Path, rgb: npt.NDArray[np.uint8]) -> Path:
+        import cv2
+
         ok, data = cv2.imencode(
             ".jpg",
             cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -79,6 +78,8 @@ class Placement:
 def letterbox(rgb: RGBImage, size: int) -> tuple[RGBImage, Placement]:
     """`rgb` scaled to fit a size x size square with its aspect kept, and where it goes in the
     square (centred). Shrinking averages pixels (INTER_AREA) so a 4000 px photo does not alias."""
+    import cv2
+
     h, w = rgb.shape[:2]
     r = min(size / w, size / h)
     nw, nh = max(1, round(w * r)), max(1, round(h * r))
@@ -156,6 +157,8 @@ class _CvDetector:
         threads: int | None,
     ) -> None:
         # OpenCV 5's new graph engine logs a harmless warning about targets at every load.
+        import cv2
+
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         if threads is not None:
             cv2.setNumThreads(threads)  # process-wide: OpenCV has one thread pool

@@ -15,9 +15,10 @@ from typing import cast
 
 from regard.domain.face import AnalysedFace
 from regard.domain.photo import is_video
+from regard.domain.sharing import BlurMethod
 from regard.jobs.pool import InProcessPool, ProbePool, WorkerContext
 from regard.pipeline.analyse import AnalysisSettings, read_file
-from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings
+from regard.pipeline.anonymise.blur import BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.anonymise.still import StillReport, anonymise_image
 from regard.pipeline.clip import open_clip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -39,6 +38,8 @@ def align_face(
     """A `size` x `size` RGB crop with the landmarks moved onto `template`.
 
     `landmarks` are in `rgb`'s own pixel coordinates."""
+    import cv2
+
     m = similarity_transform(landmarks.as_array(), template)
     scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     if scale < 0.5:
@@ -59,6 +60,8 @@ def align_face(
 def _preshrink(
     rgb: npt.NDArray[np.uint8], m: Matrix, size: int, factor: float
 ) -> tuple[npt.NDArray[np.uint8], Matrix]:
+    import cv2
+
     inv = cv2.invertAffineTransform(m)
     corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
     src = corners @ inv.T

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -32,6 +31,8 @@ class MaskPlane:
         self._planes: dict[tuple[int, int], npt.NDArray[np.bool_]] = {}
 
     def plane(self, height: int, width: int) -> npt.NDArray[np.bool_]:
+        import cv2
+
         key = (height, width)
         if key not in self._planes:
             canvas = np.zeros((height, width), np.uint8)
@@ -84,6 +85,8 @@ class MotionGate:
         return self.scene_change >= self.cut
 
     def moved(self, rgb: RGBImage) -> bool:
+        import cv2
+
         h, w = rgb.shape[:2]
         height = max(1, round(h * self.width / max(1, w)))
         small = cv2.resize(rgb, (self.width, height), interpolation=cv2.INTER_AREA)
@@ -112,6 +115,8 @@ class MotionGate:
 
 def sharpness(rgb: RGBImage, box: Box) -> float:
     """Variance of the Laplacian inside `box`: blurred (moving, out of focus) crops score low."""
+    import cv2
+
     x0, y0 = max(0, int(box.x)), max(0, int(box.y))
     x1, y1 = min(rgb.shape[1], int(box.x + box.w)), min(rgb.shape[0], int(box.y + box.h))
     if x1 - x0 < 3 or y1 - y0 < 3:

@@ -25,13 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import av
-import av.container
-import av.error
-import av.video.codeccontext
-import av.video.stream
 import numpy as np
 
 from regard.errors import (
@@ -41,6 +36,14 @@ from regard.errors import (
     UnsupportedVideoError,
 )
 from regard.pipeline import yuv as yuv420
+
+# Imported where they are used: a `regard` command starts without them (test_start_up.py).
+if TYPE_CHECKING:
+    import av
+    import av.container
+    import av.error
+    import av.video.codeccontext
+    import av.video.stream
 
 VideoPacket: TypeAlias = "av.Packet[av.video.stream.VideoStream]"
 
@@ -137,6 +140,8 @@ class Clip:
     # --- facts ---------------------------------------------------------------------------------
 
     def _facts(self) -> ClipFacts:
+        import av
+
         s, c = self.stream, self._container
         cc = s.codec_context
         rate = s.average_rate or s.guessed_rate or s.base_rate or Fraction(30)
@@ -173,6 +178,8 @@ class Clip:
         """Move the packets to the key frame at or before `t` seconds (a time range of the
         video analysed on its own starts there) and return that key frame's time; None if
         the file cannot be sought (then nothing moved: read it from the start)."""
+        import av
+
         target = int((t + self.facts.start) / self._time_base)
         try:
             self._container.seek(target, stream=self.stream, backward=True, any_frame=False)
@@ -192,6 +199,8 @@ class Clip:
         from that key frame; with `until`, up to and including the first key frame at or
         after it). A read error ends the iteration with a `CorruptVideoError`, which the
         caller may treat as the end of what can be used."""
+        import av
+
         pending, self._pending = self._pending, None
         if pending is not None:
             self.last_time = max(self.last_time, pending[1] + self._frame_step)
@@ -236,6 +245,8 @@ class Clip:
     def decode_key(self, packet: VideoPacket, t: float) -> Frame | None:
         """The picture of a key frame packet (at time `t`), decoded on its own; None if it
         cannot be."""
+        import av
+
         cc = self.stream.codec_context
         started = time.perf_counter()
         try:
@@ -279,6 +290,8 @@ class Clip:
     def run(self, packet: VideoPacket | None, t: float = 0.0) -> list[Frame]:
         """Feed one packet (at time `t`) to the run decoder (None: the run ends, give every
         frame left), and get the frames it completed, upright, in display order."""
+        import av
+
         assert self._run_decoder is not None, "start_run() first"
         if packet is not None:
             # A frame without a timestamp takes the earliest time of the packets fed and not
@@ -445,6 +458,8 @@ def open_clip(path: Path, limits: VideoLimits | None = None) -> Iterator[Clip]:
 
 
 def _open(path: Path) -> av.container.InputContainer:
+    import av
+
     try:
         container = av.open(str(path), "r")
     except av.error.InvalidDataError as exc:
@@ -485,6 +500,8 @@ def _video_stream(
 
 
 def _is_cover(stream: av.video.stream.VideoStream) -> bool:
+    import av
+
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 

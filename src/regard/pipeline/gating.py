@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -66,6 +65,8 @@ class GateSettings:
 
 def thumbnail(luma: npt.NDArray[np.uint8]) -> Thumbnail:
     """A grey copy of the frame (its Y plane), SHRINK times smaller each way, by averaging."""
+    import cv2
+
     h, w = luma.shape
     small = cv2.resize(
         luma, (max(1, w // SHRINK), max(1, h // SHRINK)), interpolation=cv2.INTER_AREA
@@ -174,6 +175,8 @@ class ChangeGate:
     def plan(self, thumb: Thumbnail, t: float, followed: Sequence[Box]) -> Plan | None:
         """What to search in the frame at `t` (None: all of it), given its thumbnail and
         the boxes where the faces followed may be."""
+        import cv2
+
         s = self.s
         if (
             self._last is None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -244,6 +243,8 @@ def _shifted(d: Detection, dx: float, dy: float) -> Detection:
 def colour_histogram(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """Hue x saturation x value, 8 x 4 x 4 bins, of a small copy of a frame: what a cut
     changes, and people moving or the camera turning hardly do."""
+    import cv2
+
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
     return np.asarray(hist / max(float(hist.sum()), 1.0), dtype=np.float32)

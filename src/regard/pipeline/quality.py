@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -54,6 +53,8 @@ def assess_quality(
 
 def laplacian_variance(crop: npt.NDArray[np.uint8]) -> float:
     """Variance of the Laplacian over the inner face (eyes to mouth), a standard blur measure."""
+    import cv2
+
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     h, w = gray.shape
     inner = gray[h // 4 : h - h // 8, w // 6 : w - w // 6]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -25,6 +24,8 @@ Gray = npt.NDArray[np.uint8]
 
 def look_at(path: Path, limits: DecodeLimits) -> Look | None:
     """The photo's look, or None if it cannot be read (it is then chosen on its faces)."""
+    import cv2
+
     try:
         opened = OpenedImage(str(path), read_file(path, limits)[1], limits)
         rgb = opened.decode_for_detection(LOOK_SIDE).rgb
@@ -43,12 +44,16 @@ def dhash(gray: Gray) -> int:
     """64-bit difference hash: each bit says whether a pixel of a 9 by 8 copy is brighter than
     its right neighbour (Krawetz's dHash); resizing, re-encoding and small edits change few
     bits."""
+    import cv2
+
     small = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
     bits = (small[:, 1:] > small[:, :-1]).flatten()
     return int(sum(1 << i for i, b in enumerate(bits) if b))
 
 
 def _sharpness(gray: Gray) -> float:
+    import cv2
+
     side = max(gray.shape[:2])
     if side > LOOK_SIDE:
         f = LOOK_SIDE / side

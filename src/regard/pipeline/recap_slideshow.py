@@ -25,15 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import av
-import av.audio.stream
-import av.container
-import av.error
-import av.stream
-import av.video.stream
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -55,6 +48,15 @@ from regard.pipeline.recap_tiles import (
     scaled,
     zoomed,
 )
+
+# Imported where they are used: a `regard` command starts without them (test_start_up.py).
+if TYPE_CHECKING:
+    import av
+    import av.audio.stream
+    import av.container
+    import av.error
+    import av.stream
+    import av.video.stream
 
 #: How much closer the end of a shot is than its start.
 ZOOM = 1.12
@@ -135,6 +137,8 @@ class _PhotoShot(_Shot):
     end: Region
 
     def open(self, stack: contextlib.ExitStack, limits: VideoLimits) -> None:
+        import cv2
+
         crop, must, focus = self._window()
         w, h = self.width, self.height
         if crop is not None:
@@ -301,6 +305,8 @@ class Slideshow:
         )
 
     def write(self, path: Path, *, audio: Path | None, step: Step, crf: int, preset: str) -> None:
+        import av
+
         total = max(1, round(self.duration * self.fps))
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(av.open(str(path), "w", format="mp4"))
@@ -330,6 +336,9 @@ class Slideshow:
         total: int,
         step: Step,
     ) -> None:
+        import av
+        import cv2
+
         opened: dict[int, contextlib.ExitStack] = {}
         last = len(self.shots) - 1
         mixed = np.empty(self.width * self.height * 3 // 2, dtype=np.uint8)
@@ -372,6 +381,8 @@ class _Sound:
     """A sound file re-encoded as AAC, cut to `seconds` and faded out over its last second."""
 
     def __init__(self, out: av.container.OutputContainer, source: Path, seconds: float) -> None:
+        import av
+
         self.source, self.seconds = source, seconds
         try:
             self.inp = av.open(str(source), "r")
@@ -388,6 +399,8 @@ class _Sound:
         self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
 
     def packets(self) -> Iterator[av.Packet[av.audio.stream.AudioStream]]:
+        import av
+
         limit = round(self.seconds * AUDIO_RATE)
         fade = min(AUDIO_RATE, limit // 4)
         done = 0
@@ -421,6 +434,8 @@ class _Sound:
 def _i420(rgb: RGBImage) -> tuple[YUVImage, tuple[int, int]]:
     """An RGB picture as flat I420 (BT.601 at video levels, as players expect), made even
     in size by repeating its last row or column; and that size."""
+    import cv2
+
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
         rgb = np.asarray(
@@ -461,6 +476,8 @@ def _warp_i420(
 def _darken(yuv: YUVImage, luma: int, light: float, out: YUVImage) -> None:
     """Fade an I420 picture toward black by `light` (1: as it is): luma toward 16, chroma
     toward 128 (the same as scaling its RGB)."""
+    import cv2
+
     cv2.convertScaleAbs(yuv[:luma], out[:luma], alpha=light, beta=16 * (1 - light))
     cv2.convertScaleAbs(yuv[luma:], out[luma:], alpha=light, beta=128 * (1 - light))
 
@@ -473,6 +490,8 @@ def _ease(p: float) -> float:
 def _shrink(rgb: RGBImage, have: float, need: float) -> tuple[RGBImage, float]:
     """`rgb` (at `have` of full resolution) brought down to `need`, when that is much less:
     the moving window then samples it at about one to one, without aliasing."""
+    import cv2
+
     if have <= need * 1.1:
         return rgb, have
     f = need / have
@@ -487,6 +506,8 @@ def _shrink(rgb: RGBImage, have: float, need: float) -> tuple[RGBImage, float]:
 def _over_blurred(rgb: RGBImage, width: int, height: int) -> RGBImage:
     """`rgb` enlarged to cover width x height, blurred to a wash of its colours and darkened:
     a calm ground for a photo of another shape."""
+    import cv2
+
     ih, iw = rgb.shape[:2]
     small = cv2.resize(rgb, (32, max(1, round(32 * ih / iw))), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), 3.0)

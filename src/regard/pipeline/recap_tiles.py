@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -319,6 +318,8 @@ def resample(
 ) -> RGBImage:
     """`region` of `rgb` (decoded pixels, sub-pixel corners; colour or one plane) scaled to
     exactly w x h (into `out`, if given: an array of that shape and kind)."""
+    import cv2
+
     x0, y0, x1, y1 = region
     sx, sy = w / (x1 - x0), h / (y1 - y0)
     if sx < 0.75 or sy < 0.75:

@@ -7,7 +7,6 @@ the full-frame colour conversions; only what a detector looks at is converted to
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -40,6 +39,8 @@ def region_rgb(
     """The RGB pixels of `rect` (even corners, inside the frame), scaled by `scale`. The
     planes are scaled before the colour conversion, which then costs a fraction. `bgr`:
     in OpenCV's channel order instead."""
+    import cv2
+
     x0, y0, x1, y1 = rect
     y, u, v = planes(yuv, w, h)
     rw, rh = x1 - x0, y1 - y0

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from regard.domain.face import Box
+from regard.domain.sharing import BLUR_METHODS
 from regard.errors import RegardError
-from regard.pipeline.anonymise.blur import BLUR_METHODS, BlurSettings
+from regard.pipeline.anonymise.blur import BlurSettings
 from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
 from regard.pipeline.models import STANDARD_MODELS, ModelLoader
 from regard.pipeline.sniff import sniff

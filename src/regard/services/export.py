@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from regard.atomic import write_atomically
@@ -35,10 +34,11 @@ from regard.domain.people import person_label
 from regard.domain.photo import Photo, PhotoStatus, shown_name
 from regard.domain.privacy import Purpose, active_purposes
 from regard.domain.result import Result
+from regard.domain.sharing import BlurMethod
 from regard.errors import OutputError, PrivacyRequestError, RegardError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.analyse import read_file
-from regard.pipeline.anonymise.blur import BlurMethod, BlurSettings, RGBImage, head_box
+from regard.pipeline.anonymise.blur import BlurSettings, RGBImage, head_box
 from regard.pipeline.anonymise.clean_encode import ImageFormat, check_keep, encode_clean
 from regard.pipeline.anonymise.redact import RedactedPhoto, redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
@@ -501,6 +501,8 @@ def _whole(box: Box) -> list[int]:
 
 def _preview_image(rgb: RGBImage) -> str:
     """A small JPEG of a redacted photo, as a data URL (shown once, never stored)."""
+    import cv2
+
     h, w = rgb.shape[:2]
     f = min(1.0, PREVIEW_SIDE / max(h, w))
     if f < 1.0:

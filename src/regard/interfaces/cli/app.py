@@ -10,7 +10,6 @@ import typer
 
 from regard import log_to
 from regard.domain.cluster import RayCluster
-from regard.engine import AnalysisSettings, DecodeLimits
 from regard.errors import InvalidRequestError, RegardError
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
@@ -130,6 +129,8 @@ def index(
 ) -> None:
     """Find the photos under FOLDERS and the faces in them. Re-running skips unchanged files
     (and files that failed, unless they changed or --retry-failed is given)."""
+    from regard.engine import AnalysisSettings, DecodeLimits
+
     run: Invocation = ctx.obj
     with run.user_errors(as_json):
         positive("--max-megapixels", max_megapixels, "megapixels")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -19,9 +19,13 @@ from rich.console import Console
 
 from regard import log_file
 from regard.domain.result import Result
-from regard.engine import Engine, EngineConfig, KeyConfig
 from regard.errors import AmbiguousProbeError, RegardError
 from regard.interfaces.cli import render
+
+# The engine (and all it loads) is imported where a command runs: `--help` and a mistyped
+# command answer without it (tests/unit/interfaces/test_start_up.py).
+if TYPE_CHECKING:
+    from regard.engine import Engine, EngineConfig, KeyConfig
 
 #: Expanded when a command runs (`main_options`), not at import.
 DEFAULT_LIBRARY = Path("~/regard-lib")
@@ -44,6 +48,8 @@ class Invocation:
     database: str | None = None  # postgresql://...: the catalog is on that server
 
     def key_config(self) -> KeyConfig:
+        from regard.engine import KeyConfig
+
         passphrase = self.passphrase or os.environ.get("REGARD_PASSPHRASE") or None
         key_file = self.key_file or (
             Path(os.environ["REGARD_KEY_FILE"]) if os.environ.get("REGARD_KEY_FILE") else None
@@ -51,12 +57,16 @@ class Invocation:
         return KeyConfig(passphrase=passphrase, key_file=key_file)
 
     def engine_config(self, **config: Any) -> EngineConfig:
+        from regard.engine import EngineConfig
+
         base = EngineConfig(keys=self.key_config(), database=self.database)
         if self.actor:
             base = replace(base, actor=self.actor)
         return replace(base, **config) if config else base
 
     def open_engine(self, create: bool = False, **config: Any) -> Engine:
+        from regard.engine import Engine
+
         return Engine(self.library, create=create, config=self.engine_config(**config))
 
     @contextmanager

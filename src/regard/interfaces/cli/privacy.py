@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-from regard.engine import KeyConfig
 from regard.errors import (
     DatabaseEmptyError,
     DatabaseUnavailableError,
@@ -361,6 +360,8 @@ def rekey(
     as_json: JsonOpt = False,
 ) -> None:
     """Re-encrypt all face data under a new key; the old key opens nothing afterwards."""
+    from regard.engine import KeyConfig
+
     run: Invocation = ctx.obj
     with run.user_errors(as_json), run.open_engine() as engine:
         passphrase = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape as _escape
@@ -30,7 +30,11 @@ from regard.domain.people import HistoryEntry, PersonPage, PersonSummary
 from regard.domain.photo import Photo
 from regard.domain.rights import AuditEntry, ConsentSubject, ErasureReceipt, RecordOfProcessing
 from regard.domain.search import PhotoMatch, ProbeFace, SearchResult
-from regard.engine import FileDone, IndexEvent, IndexReport, Outcome, ScanDone
+
+# The engine (and all it loads) is imported where a command runs: `--help` and a mistyped
+# command answer without it (tests/unit/interfaces/test_start_up.py).
+if TYPE_CHECKING:
+    from regard.engine import IndexEvent, IndexReport
 
 FAILURES_SHOWN = 20
 
@@ -126,6 +130,8 @@ class IndexProgress:
         self._progress.stop()
 
     def handle(self, event: IndexEvent) -> None:
+        from regard.engine import FileDone, Outcome, ScanDone
+
         if isinstance(event, ScanDone):
             self._progress.update(
                 self._task, description="indexing", total=event.to_process, completed=0

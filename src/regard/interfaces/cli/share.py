@@ -8,14 +8,7 @@ from typing import Annotated
 
 import typer
 
-import regard.engine
-from regard.engine import (
-    BLUR_METHODS,
-    KEEPABLE,
-    AnonymisedVideo,
-    ExportOptions,
-    blur_settings,
-)
+from regard.domain.sharing import BLUR_METHODS, KEEPABLE
 from regard.interfaces.cli import render
 from regard.interfaces.cli.common import (
     Invocation,
@@ -99,6 +92,8 @@ def export(
     PATHS are photos or folders of the library, or names of people (like --person). With
     `--blur all-but "Grandma","Me"` the names after all-but say who stays visible."""
     run: Invocation = ctx.obj
+    from regard.engine import ExportOptions, blur_settings
+
     with run.user_errors(as_json):
         folders, people, names = _split_targets(paths or [], blur, visible)
         options = ExportOptions(
@@ -164,6 +159,8 @@ def anonymise(
     """Blur every face in a photo, or in every frame of a video; no library needed."""
     run: Invocation = ctx.obj
 
+    import regard.engine
+
     with run.user_errors(as_json), ExitStack() as stack:
         bars: list[render.StepProgress] = []
 
@@ -185,7 +182,7 @@ def anonymise(
         stack.close()
         if as_json:
             print_json(copy.as_dict())
-        elif isinstance(copy, AnonymisedVideo):
+        elif isinstance(copy, regard.engine.AnonymisedVideo):
             run.out.print(
                 render.escape(
                     f"Wrote {output}: {copy.frames} frames, {copy.faces_blurred} face boxes "

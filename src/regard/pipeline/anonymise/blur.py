@@ -41,15 +41,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box, Detection, Landmarks, Rect
+from regard.domain.sharing import BLUR_METHODS, BlurMethod
 
 RGBImage = npt.NDArray[np.uint8]
-BlurMethod = Literal["gaussian", "mosaic", "solid"]
-BLUR_METHODS: tuple[BlurMethod, ...] = ("gaussian", "mosaic", "solid")
 BlurShape = Literal["ellipse", "box"]
 BLUR_SHAPES: tuple[BlurShape, ...] = ("ellipse", "box")
 
@@ -243,6 +241,8 @@ def blur_rect_in_place(
 
 
 def _gaussian(image: Pixels, cover: Rect, whole: Rect, sigma_share: float) -> Pixels:
+    import cv2
+
     height, width = image.shape[:2]
     x0, y0, x1, y1 = cover
     # As strong as the whole head needs, where the image's edge cuts it.
@@ -268,6 +268,8 @@ def _gaussian(image: Pixels, cover: Rect, whole: Rect, sigma_share: float) -> Pi
 
 
 def _mosaic(region: Pixels, across: int) -> Pixels:
+    import cv2
+
     rh, rw = region.shape[:2]
     across = max(1, min(across, rw))
     down = max(1, min(rh, round(rh * across / rw)))

@@ -24,38 +24,12 @@ from typing import Final, Literal
 
 from PIL import Image, TiffImagePlugin
 
+from regard.domain.sharing import IFD0, KEEPABLE
 from regard.errors import OutputError, UnsafeMetadataError
 from regard.pipeline.decode import RGBImage
 
 ImageFormat = Literal["jpeg", "png", "webp"]
 
-_IFD0: Final = 0
-_EXIF_IFD: Final = 0x8769
-
-#: EXIF fields that may be carried over, by their EXIF (and exiftool) name: (IFD, tag).
-KEEPABLE: Final[Mapping[str, tuple[int, int]]] = {
-    "DateTime": (_IFD0, 0x0132),
-    "DateTimeOriginal": (_EXIF_IFD, 0x9003),
-    "DateTimeDigitized": (_EXIF_IFD, 0x9004),
-    "OffsetTime": (_EXIF_IFD, 0x9010),
-    "OffsetTimeOriginal": (_EXIF_IFD, 0x9011),
-    "OffsetTimeDigitized": (_EXIF_IFD, 0x9012),
-    "SubSecTimeOriginal": (_EXIF_IFD, 0x9291),
-    "Make": (_IFD0, 0x010F),
-    "Model": (_IFD0, 0x0110),
-    "LensMake": (_EXIF_IFD, 0xA433),
-    "LensModel": (_EXIF_IFD, 0xA434),
-    "ExposureTime": (_EXIF_IFD, 0x829A),
-    "FNumber": (_EXIF_IFD, 0x829D),
-    "ExposureProgram": (_EXIF_IFD, 0x8822),
-    "ISOSpeedRatings": (_EXIF_IFD, 0x8827),
-    "ExposureBiasValue": (_EXIF_IFD, 0x9204),
-    "MeteringMode": (_EXIF_IFD, 0x9207),
-    "Flash": (_EXIF_IFD, 0x9209),
-    "FocalLength": (_EXIF_IFD, 0x920A),
-    "FocalLengthIn35mmFilm": (_EXIF_IFD, 0xA405),
-    "WhiteBalance": (_EXIF_IFD, 0xA403),
-}
 
 _NEVER: Final = (
     # (what the name contains, lower case) -> why it is never carried over
@@ -143,13 +117,13 @@ def _kept_exif(source: Image.Exif, keep: Collection[str]) -> bytes | None:
     for name in sorted(keep):
         ifd, tag = KEEPABLE[name]
         try:
-            table = source if ifd == _IFD0 else source.get_ifd(ifd)
+            table = source if ifd == IFD0 else source.get_ifd(ifd)
             value = table.get(tag)
         except Exception:  # a hostile IFD offset raises all sorts; the field is then absent
             continue
         if not _plain(value):
             continue
-        if ifd == _IFD0:
+        if ifd == IFD0:
             out[tag] = value
         else:
             out.get_ifd(ifd)[tag] = value

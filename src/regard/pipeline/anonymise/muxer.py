@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import av
-import av.container
-import av.stream
-import av.video.stream
+# Imported where they are used: a `regard` command starts without them (test_start_up.py).
+if TYPE_CHECKING:
+    import av
+    import av.container
+    import av.stream
+    import av.video.stream
+
 
 # A string: PyAV's classes take no type arguments at run time.
 _Item: TypeAlias = (

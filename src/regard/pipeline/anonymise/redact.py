@@ -43,7 +43,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -358,6 +357,8 @@ class RGBCanvas:
         self._scale = min(1.0, detect_long_side / max(self.width, self.height))
 
     def detect(self, region: Rect, scale: float | None = None) -> list[Detection]:
+        import cv2
+
         x0, y0, x1, y1 = region
         crop: RGBImage = self.rgb[y0:y1, x0:x1]
         f = self._scale if scale is None else scale

@@ -31,11 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import av.container
-import av.error
-import av.stream
 import numpy as np
 
 from regard.domain.face import Box, Detection, Landmarks, Rect
@@ -63,6 +60,13 @@ from regard.pipeline.anonymise.redact import (
     redact,
 )
 from regard.pipeline.anonymise.tracking import FaceTracker, TrackerSettings
+
+# Imported where they are used: a `regard` command starts without them (test_start_up.py).
+if TYPE_CHECKING:
+    import av
+    import av.container
+    import av.error
+    import av.stream
 
 #: Heads in video are grown more than in photos (where the rules were fitted to heads boxed by
 #: hand): a small face looking down, or moving, puts its chin under the detector's box (or the
@@ -133,6 +137,8 @@ def anonymise_video(
     Build `detector` with a low score threshold (`ANONYMISE_SCORE_THRESHOLD`). The audio track
     is dropped unless `keep_audio` (a voice identifies a person too). `progress` is called
     after each frame written (and may raise to stop the run: nothing is written then)."""
+    import av
+
     s = settings or VideoSettings()
     source, output = Path(source), Path(output)
     _check_paths(source, output)
@@ -207,6 +213,8 @@ def _check_paths(source: Path, output: Path) -> None:
 
 @contextlib.contextmanager
 def _open_input(source: Path) -> Iterator[av.container.InputContainer]:
+    import av
+
     try:
         inp = av.open(str(source), "r")
     except av.error.InvalidDataError as exc:
@@ -302,6 +310,8 @@ class _Job:
         self._check_complete()
 
     def _run(self, inp: av.container.InputContainer) -> None:
+        import av
+
         streams = [self.vin] if self.ain is None else [self.vin, self.ain]
         try:
             for packet in inp.demux(streams):
@@ -423,6 +433,8 @@ class _Job:
         return round(index / self.rate / tb)
 
     def _write(self, p: _Pending) -> None:
+        import av
+
         assert self.vout is not None
         pixels = p.canvas.inner if isinstance(p.canvas, KeepCanvas) else p.canvas
         assert isinstance(pixels, FrameCanvas)
@@ -523,6 +535,8 @@ def anonymise_frames(
     face blurred but those `keep_at` names, as `anonymise_video` does; written beside it and
     renamed into place when complete (nothing half-written is ever there). How many frames
     were written; none: nothing is written."""
+    import av
+
     s = settings or VideoSettings()
     fd, tmp_name = tempfile.mkstemp(
         dir=output.parent, prefix=f".{output.stem}.", suffix=output.suffix

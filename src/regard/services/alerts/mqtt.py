@@ -29,16 +29,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from regard.domain.events import CameraEvent, EventKind, EventPhase
 from regard.services.alerts.delivery import QueuedSink, Retry
 from regard.services.alerts.payload import event_json, snapshot_bytes
 from regard.services.alerts.webhook import Resolver, check_destination
+
+# Imported where they are used: a `regard` command starts without them (test_start_up.py).
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
 
 ON, OFF = "ON", "OFF"
 ONLINE, OFFLINE = "online", "offline"
@@ -122,6 +123,9 @@ class MqttSink(QueuedSink):
         return f"{self.settings.prefix}/availability"
 
     def _client(self) -> paho.Client:
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
         s = self.settings
         client = paho.Client(
             CallbackAPIVersion.VERSION2,

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from regard.domain.sharing import KEEPABLE
 from regard.errors import OutputError, UnsafeMetadataError
-from regard.pipeline.anonymise.clean_encode import KEEPABLE, check_keep, encode_clean, format_for
+from regard.pipeline.anonymise.clean_encode import check_keep, encode_clean, format_for
 
 FORMATS = ["jpeg", "png", "webp"]
 

@@ -279,6 +279,7 @@ class Month {
       );
     }
     clear(this.body).append(...parts);
+    this.redraws = (this.redraws || 0) + 1; // see finishClicksAcrossRedraws
     this.cells = new Map(
       [...this.body.querySelectorAll(".tl-cell")].map((c) => [Number(c.dataset.id), c]),
     );
@@ -406,6 +407,56 @@ function scrubber(timeline) {
   return { el: nav, render };
 }
 
+/**
+ * A press on a tile and its release with a redraw of the tile's month between them (photos
+ * indexed meanwhile, a resize) get no click from the browser: the redraw takes the tile out of
+ * the page and puts it back in its new row, and Chrome then aims the click at the old,
+ * detached row. The list finishes such a click itself: released over the same photo's link or
+ * checkbox, close to where it was pressed, with its month redrawn meanwhile and no click from
+ * the browser, that element gets one (with the keys held), which the router and the selection
+ * take as any other.
+ */
+function finishClicksAcrossRedraws(list) {
+  const PART = ".tl-link, .tl-check";
+  let pressed = null;
+  let pending = null;
+  list.addEventListener("pointerdown", (event) => {
+    const part = event.isPrimary && event.button === 0 ? event.target.closest(PART) : null;
+    const month = part?.closest(".tl-month")?.month;
+    pressed = month
+      ? { month, redraws: month.redraws, kind: part.className, id: part.dataset.id }
+      : null;
+    if (pressed) Object.assign(pressed, { x: event.clientX, y: event.clientY });
+  });
+  list.addEventListener(
+    "click",
+    () => {
+      pending = null;
+    },
+    true,
+  );
+  list.addEventListener("pointerup", (event) => {
+    const from = pressed;
+    pressed = null;
+    if (!from || !event.isPrimary || from.month.redraws === from.redraws) return;
+    if (Math.hypot(event.clientX - from.x, event.clientY - from.y) > 10) return;
+    const under = document.elementFromPoint(event.clientX, event.clientY)?.closest(PART);
+    if (!under || under.className !== from.kind || under.dataset.id !== from.id) return;
+    const init = { bubbles: true, cancelable: true, view: window, button: 0, detail: 1 };
+    for (const k of ["shiftKey", "ctrlKey", "metaKey", "altKey", "clientX", "clientY"]) {
+      init[k] = event[k];
+    }
+    const mine = { under, init };
+    pending = mine;
+    // After the browser has had its turn: its click, if it gives one, comes in this task.
+    setTimeout(() => {
+      if (pending !== mine || !under.isConnected) return;
+      pending = null;
+      under.dispatchEvent(new MouseEvent("click", init));
+    }, 0);
+  });
+}
+
 /** Render the timeline into `host`; `onEmpty(empty)` says whether the library is empty. */
 export async function timeline(ctx, host, { onEmpty, summary }) {
   const list = h("div", { class: "tl-months" });
@@ -439,6 +490,7 @@ export async function timeline(ctx, host, { onEmpty, summary }) {
   });
   const scrub = scrubber(state);
   host.append(h("div", { class: "tl" }, list, scrub.el), problemArea);
+  finishClicksAcrossRedraws(list);
 
   // A month is fetched once it has stayed near the screen a moment: flying past it with the
   // scrubber or a fling fetches nothing.

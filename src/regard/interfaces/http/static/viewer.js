@@ -286,8 +286,113 @@ export async function viewerPage(ctx) {
       unnamed
         ? h("p", { class: "muted", text: `${plural(unnamed, "face")} in no person yet.` })
         : null,
+      // A video's moments first: its faces are the same people, each with its naming buttons.
       photo.media === "video" ? momentList(photo) : null,
+      faceList(photo),
     ]);
+  }
+
+  /** Each face, with what can be said of it here (as on the people pages): who it is, or
+   * that it is not the person it is in. The server checks the same rules and says why not. */
+  function faceList(photo) {
+    if (!photo.faces.length || !ctx.can("edit_people")) return null;
+    const said = h("p", { class: "viewer-face-said", role: "alert", hidden: true });
+    // In a video, a face is one appearance: said with when it is on screen.
+    const when = new Map((photo.moments || []).map((m) => [m.face_id, span(m.start, m.end)]));
+    const items = photo.faces.map((f, i) => {
+      const number = `Face ${i + 1}`;
+      if (f.face_data !== "kept") {
+        // Opted out, withdrawn, erased, expired: no crop shown, and never named.
+        return h(
+          "li",
+          { class: "viewer-face-row" },
+          h("span", { class: "viewer-face-none", "aria-hidden": "true" }),
+          h(
+            "div",
+            { class: "viewer-face-text" },
+            h("strong", { text: number }),
+            h("span", { class: "muted", text: notNameable(f.face_data) }),
+          ),
+        );
+      }
+      const who = f.person ? f.name || `Unnamed person ${f.person}` : "In no person";
+      const name = button("Name…", {
+        class: "small",
+        "aria-label": `Name ${number.toLowerCase()}: who is this?`,
+        onclick: () => pickFace(f, name),
+      });
+      const notThem = f.person
+        ? button(`Not ${f.name || "this person"}`, {
+            class: "small",
+            "aria-label": `${number} is not ${who}: take it out of them for good`,
+            onclick: () => notThisPerson(f, who, notThem, said),
+          })
+        : null;
+      return h(
+        "li",
+        { class: "viewer-face-row", dataset: { face: f.face_id } },
+        h("img", {
+          class: "face-crop",
+          src: `/api/faces/${f.face_id}/crop`,
+          alt: "",
+          width: 48,
+          height: 48,
+          loading: "lazy",
+        }),
+        h(
+          "div",
+          { class: "viewer-face-text" },
+          h(
+            "strong",
+            {},
+            number,
+            h("span", { class: "muted", text: ` (${f.face})` }),
+            when.has(f.face_id)
+              ? h("span", { class: "muted", text: ` · ${when.get(f.face_id)}` })
+              : null,
+          ),
+          f.person ? h("a", { href: `/people/${f.person}`, text: who }) : h("span", { text: who }),
+        ),
+        h("div", { class: "viewer-face-actions" }, name, notThem),
+      );
+    });
+    return [
+      h("h3", { text: "Faces" }),
+      h("ol", { class: "viewer-face-list", "aria-label": "Faces in this photo" }, items),
+      said,
+    ];
+  }
+
+  function notNameable(faceData) {
+    if (faceData === "opted_out") return "someone who opted out of being recognised";
+    if (faceData === "withdrawn") return "consent withdrawn: cannot be named";
+    if (faceData === "erased") return "erased at their request: cannot be named";
+    if (faceData === "expired") return "removed under the retention rule: cannot be named";
+    return "cannot be named: this library needs their consent first";
+  }
+
+  async function notThisPerson(face, who, control, said) {
+    control.disabled = true;
+    said.hidden = true;
+    let out;
+    try {
+      out = await post(`/faces/F${face.face_id}/someone-else`);
+    } catch (err) {
+      control.disabled = false;
+      said.textContent = `${who}: not changed. ${errorText(err)}`;
+      said.hidden = false;
+      return;
+    }
+    await reload();
+    info.querySelector(`.viewer-face-row[data-face="${face.face_id}"] button`)?.focus();
+    ctx.announce(out.text, {
+      label: "Undo",
+      run: async () => {
+        const back = await post("/people/undo", { json: { entry: out.undo } });
+        await reload();
+        ctx.announce(`Undone: ${back.text}`);
+      },
+    });
   }
 
   function momentList(photo) {
