@@ -484,7 +484,7 @@ def test_on_a_phone_the_viewer_has_the_whole_screen(server: Running, browser: Br
         assert tools.count() >= 4  # Faces, Info, Download, Delete (a photo has zoom too)
         for tool in tools.all():
             assert tool.evaluate(on_top), tool.get_attribute("aria-label")
-        last = info.locator("dd, p, li").last
+        last = info.locator("dd:visible, p:visible, li:visible").last
         last.scroll_into_view_if_needed()
         assert last.evaluate(on_top)
         foot = page.evaluate(
