@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search_scale.py                   # 1,000,000 faces
     .venv/bin/python bench/search_scale.py --size 100000     # another size
+    .venv/bin/python bench/search_scale.py --threshold-only  # threshold searches alone (minutes)
     .venv/bin/python bench/search_scale.py --guard           # CI (20,000 faces): fails if worse
     .venv/bin/python bench/search_scale.py --guard --record  # record this machine class
 
@@ -18,20 +19,27 @@ seed). The index is `HnswIndex` with the settings `VectorStore` uses; the peer i
    (self excluded) with similarity >= 0.45 (the grouping link), the fraction among the top-17
    of `HnswIndex.knn`. Target >= 0.99.
 3. Threshold search completeness: for sampled faces, every face `ExactIndex.search` finds at
-   >= 0.45, against `HnswIndex.search` (found / expected, and hits it returns that exact
-   search does not: must be 0).
-4. Latency on one core, per query: `top_k(17)` and `search(threshold=0.45)` of HNSW, and
-   exact `top_k(17)`: wall and thread CPU time, p50/p99; the ratio HNSW / exact. Threshold
-   searches are also split by whether they scanned the float32 store (a query in a dense
-   cluster) or not, with the number of matches they returned.
-5. Erasure at scale: 1 % of the faces removed; none is returned for its own vector; the saved
-   bytes still hold removed vectors before `compact()` (tombstones) and none after.
+   >= 0.45, against `HnswIndex.search` (4-bit codes with a proven error bound, candidates
+   re-scored from the float32 store): found / expected, and hits it returns that exact
+   search does not (must be 0); the candidates re-scored a query; the codes' build time and
+   memory.
+4. Latency on one core, per query: `top_k(17)` and `search(threshold=0.45)` of HNSW, its
+   scan of the whole float32 store (the peer for threshold searches, what `search` did
+   before) and exact `top_k(17)` / `search`: wall and thread CPU time, p50/p99; the ratios
+   HNSW / exact (`top_k`) and codes / scan (threshold search). Threshold searches are also
+   split by the number of matches they return (building tens of thousands of results costs
+   more than finding them).
+5. Erasure at scale: 1 % of the faces removed; none is returned for its own vector; none has
+   a code left (its coded product is 0 for its own vector); the saved bytes still hold
+   removed vectors before `compact()` (tombstones) and none after.
 6. Grouping's kNN graph (every face's top-17, `knn` on all cores): timed on a sample of the
    faces, scaled to all of them (bench/people_scale.py runs the whole grouping).
 
---guard (run by scripts/test) uses 20,000 faces and fails when the HNSW/exact latency ratio
-(p50, thread CPU) is more than 30 % above, or the miss rate of kNN recall more than 30 %
-above, the figures recorded in bench/search_scale_guard.json for this machine class.
+--guard (run by scripts/test) uses 20,000 faces and fails when the HNSW/exact `top_k` latency
+ratio or the codes/scan threshold-search ratio (p50, thread CPU) is more than 30 % above, or
+the miss rate of kNN recall more than 30 % above, the figures recorded in
+bench/search_scale_guard.json for this machine class; and when a threshold search misses a
+match or returns an extra one, or a removed vector is found or keeps a code.
 """
 
 from __future__ import annotations
@@ -106,6 +114,91 @@ def stage(r: dict[str, Any], name: str) -> None:
     )
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / f"search_scale-{r['faces']}.partial.json").write_text(json.dumps(r, indent=1))
+
+
+def threshold_stage(
+    r: dict[str, Any], index: HnswIndex, exact: ExactIndex, vectors: F32, tq: npt.NDArray[Any]
+) -> None:
+    # 3. Threshold search: complete, and nothing extra.
+    before = rss_mib()
+    t, c = time.perf_counter(), time.process_time()
+    coded = index.coded()
+    r["codes"] = {
+        "build_wall_s": time.perf_counter() - t,
+        "build_cpu_s": time.process_time() - c,
+        "bytes_a_face": coded.memory_bytes / len(vectors),
+        "mib": coded.memory_bytes / 2**20,
+        "rss_growth_mib": rss_mib() - before,
+    }
+    stage(r, "codes")
+    expected = got = extra = short = 0
+    for face in tq:
+        # Two float32 dot products of the same vectors may differ in the last bit: a face
+        # within EDGE of the threshold counts either way.
+        want_set = {h.id for h in exact.search(vectors[face], threshold=LINK + EDGE)}
+        maybe = {h.id for h in exact.search(vectors[face], threshold=LINK - EDGE)}
+        got_set = {h.id for h in index.search(vectors[face], threshold=LINK)}
+        expected += len(want_set)
+        got += len(want_set & got_set)
+        extra += len(got_set - maybe)
+        short += int(bool(want_set - got_set))
+    rescored = [len(coded.candidates(vectors[f], LINK, len(vectors))) for f in tq]
+    r["threshold_search"] = {
+        "rescored_p50": float(np.median(rescored)),
+        "rescored_p99": float(np.percentile(rescored, 99)),
+        "rescored_max": int(max(rescored)),
+        "queries": len(tq),
+        "expected": expected,
+        "found": got,
+        "recall": got / max(1, expected),
+        "extra": extra,
+        "queries_missing_any": short,
+    }
+    stage(r, "threshold_search")
+
+
+def latency_stage(
+    r: dict[str, Any], index: HnswIndex, exact: ExactIndex, lq: F32, top_k: bool = True
+) -> None:
+    # 4. Latency on one core.
+    matches: list[int] = []
+
+    def searched(q: F32) -> None:
+        matches.append(len(index.search(q, threshold=LINK)))
+
+    fns: dict[str, Any] = {
+        "hnsw_top_k": lambda q: index.top_k(q, K),
+        "hnsw_search": searched,
+        "hnsw_scan": lambda q: index.scan(q, threshold=LINK),
+        "exact_top_k": lambda q: exact.top_k(q, K),
+        "exact_search": lambda q: exact.search(q, threshold=LINK),
+    }
+    if not top_k:
+        del fns["hnsw_top_k"], fns["exact_top_k"]
+    r["latency"] = timed(fns, lq)
+    lat = r["latency"]
+    # Query by query, HNSW's CPU time over exact search's, taken in turns: the median of
+    # these pairs moves least when other processes compete for the cores.
+    raw = lat.pop("cpu_seconds")
+    search_cpu, found_n = np.asarray(raw["hnsw_search"]), np.asarray(matches)
+    scan_cpu = np.asarray(raw["hnsw_scan"])
+    for name, pick in (("few", found_n <= 1000), ("many", found_n > 1000)):
+        if pick.any():
+            lat[f"hnsw_search_{name}"] = {
+                "queries": int(pick.sum()),
+                "cpu": _pct(search_cpu[pick].tolist()),
+                "scan_cpu": _pct(scan_cpu[pick].tolist()),
+                "matches_p50": float(np.median(found_n[pick])),
+                "matches_max": int(found_n[pick].max()),
+            }
+    lat["search_ratio_p50_cpu"] = float(np.median(search_cpu / np.maximum(1e-9, scan_cpu)))
+    if not top_k:
+        stage(r, "latency")
+        return
+    paired = np.asarray(raw["hnsw_top_k"]) / np.maximum(1e-9, np.asarray(raw["exact_top_k"]))
+    lat["ratio_p50_cpu"] = float(np.median(paired))
+    lat["ratio_p99_cpu"] = lat["hnsw_top_k"]["cpu"]["p99_ms"] / lat["exact_top_k"]["cpu"]["p99_ms"]
+    stage(r, "latency")
 
 
 def run(
@@ -190,72 +283,10 @@ def run(
     index.candidates = CANDIDATES
     stage(r, "beams")
 
-    # 3. Threshold search: complete, and nothing extra.
-    tq = sample[:threshold_queries]
-    expected = got = extra = short = 0
-    for face in tq:
-        # Two float32 dot products of the same vectors may differ in the last bit: a face
-        # within EDGE of the threshold counts either way.
-        want_set = {h.id for h in exact.search(vectors[face], threshold=LINK + EDGE)}
-        maybe = {h.id for h in exact.search(vectors[face], threshold=LINK - EDGE)}
-        got_set = {h.id for h in index.search(vectors[face], threshold=LINK)}
-        expected += len(want_set)
-        got += len(want_set & got_set)
-        extra += len(got_set - maybe)
-        short += int(bool(want_set - got_set))
-    r["threshold_search"] = {
-        "queries": len(tq),
-        "expected": expected,
-        "found": got,
-        "recall": got / max(1, expected),
-        "extra": extra,
-        "queries_missing_any": short,
-    }
-    stage(r, "threshold_search")
-
-    # 4. Latency on one core.
-    lq = vectors[rng.choice(n, size=min(latency_queries, n), replace=False)]
-    scanned: list[bool] = []
-    matches: list[int] = []
-    plain_scan = index.scan
-
-    def counted_scan(q: F32, *, threshold: float, limit: int | None = None) -> Any:
-        scanned[-1] = True
-        return plain_scan(q, threshold=threshold, limit=limit)
-
-    def searched(q: F32) -> None:
-        scanned.append(False)
-        matches.append(len(index.search(q, threshold=LINK)))
-
-    index.scan = counted_scan  # type: ignore[method-assign]
-    r["latency"] = timed(
-        {
-            "hnsw_top_k": lambda q: index.top_k(q, K),
-            "hnsw_search": searched,
-            "exact_top_k": lambda q: exact.top_k(q, K),
-            "exact_search": lambda q: exact.search(q, threshold=LINK),
-        },
-        lq,
+    threshold_stage(r, index, exact, vectors, sample[:threshold_queries])
+    latency_stage(
+        r, index, exact, vectors[rng.choice(n, size=min(latency_queries, n), replace=False)]
     )
-    index.scan = plain_scan  # type: ignore[method-assign]
-    lat = r["latency"]
-    # Query by query, HNSW's CPU time over exact search's, taken in turns: the median of
-    # these pairs moves least when other processes compete for the cores.
-    raw = lat.pop("cpu_seconds")
-    by_scan = np.asarray(scanned)
-    search_cpu, found_n = np.asarray(raw["hnsw_search"]), np.asarray(matches)
-    for name, pick in (("scanned", by_scan), ("graph", ~by_scan)):
-        if pick.any():
-            lat[f"hnsw_search_{name}"] = {
-                "queries": int(pick.sum()),
-                "cpu": _pct(search_cpu[pick].tolist()),
-                "matches_p50": float(np.median(found_n[pick])),
-                "matches_max": int(found_n[pick].max()),
-            }
-    paired = np.asarray(raw["hnsw_top_k"]) / np.maximum(1e-9, np.asarray(raw["exact_top_k"]))
-    lat["ratio_p50_cpu"] = float(np.median(paired))
-    lat["ratio_p99_cpu"] = lat["hnsw_top_k"]["cpu"]["p99_ms"] / lat["exact_top_k"]["cpu"]["p99_ms"]
-    stage(r, "latency")
 
     # 6. Grouping's kNN graph, on a sample, scaled (not in the quick guard).
     part = vectors[rng.choice(n, size=min(n, max(2_000, n // 50)), replace=False)]
@@ -279,6 +310,8 @@ def run(
         hits |= {h.id for h in index.search(vectors[face], threshold=0.99)}
         findable += len(hits & set((gone + 1).tolist()))
     probe = [vectors[f].tobytes()[:64] for f in gone[:100]]
+    # Every removed row's coded product with its own vector: 0 once its codes are gone.
+    codes_left = sum(int(index.coded().products(vectors[f])[f] != 0) for f in gone[:200])
 
     def held(blob: bytes) -> dict[str, int]:
         return {"float32": sum(p in blob for p in probe), "graph": sum(c in blob for c in copies)}
@@ -297,6 +330,8 @@ def run(
     r["erasure"] = {
         "removed": len(gone),
         "findable_after_removal": findable,
+        "codes_left": codes_left,
+        "codes_probed": len(gone[:200]),
         "probed": len(probe),
         "in_bytes_before_compaction": before_bytes,
         "in_bytes_after_compaction": after_bytes,
@@ -308,6 +343,95 @@ def run(
     }
     stage(r, "erasure")
     return r
+
+
+def run_threshold(n: int, threshold_queries: int, latency_queries: int) -> dict[str, Any]:
+    """Threshold searches alone: the float32 store, its codes, completeness, latency and
+    erasure, on an index whose graph is sparse (4 links, a beam of 8: built in minutes, not
+    twenty; threshold searches never walk it, so its quality changes nothing here)."""
+    r: dict[str, Any] = {"faces": n, "machine": machine_class(), "threshold_only": True}
+    d = synthesize(n, 16, SEED)
+    vectors = np.ascontiguousarray(d.vectors[:n])
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    del d
+    rng = np.random.default_rng([SEED, n, 7])
+    t, c = time.perf_counter(), time.process_time()
+    index = HnswIndex(DIM, connectivity=4, expansion_add=8, expansion_search=8)
+    for start in range(0, n, 20_000):
+        index.add(ids[start : start + 20_000].tolist(), vectors[start : start + 20_000])
+    r["build"] = {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}
+    r["memory"] = {"store_mib": n * (DIM * 4 + 8) / 2**20}
+    stage(r, "build")
+    exact = ExactIndex(DIM)
+    exact.add(ids.tolist(), vectors)
+    sample = rng.choice(n, size=min(threshold_queries, n), replace=False)
+    threshold_stage(r, index, exact, vectors, sample)
+    lq = vectors[rng.choice(n, size=min(latency_queries, n), replace=False)]
+    latency_stage(r, index, exact, lq, top_k=False)
+    gone = rng.choice(n, size=max(1, n // 100), replace=False)
+    t, c = time.perf_counter(), time.process_time()
+    index.remove((gone + 1).tolist())
+    removal = (time.perf_counter() - t, time.process_time() - c)
+    gone_ids = set((gone + 1).tolist())
+    findable = sum(
+        len({h.id for h in index.search(vectors[f], threshold=0.99)} & gone_ids)
+        for f in gone[:1000]
+    )
+    codes_left = sum(int(index.coded().products(vectors[f])[f] != 0) for f in gone[:200])
+    r["erasure"] = {
+        "removed": len(gone),
+        "findable_after_removal": findable,
+        "codes_left": codes_left,
+        "codes_probed": len(gone[:200]),
+        "removal_wall_s": removal[0],
+        "removal_cpu_s": removal[1],
+    }
+    stage(r, "erasure")
+    return r
+
+
+def report_threshold(r: dict[str, Any]) -> list[str]:
+    ts, lat, co, er = r["threshold_search"], r["latency"], r["codes"], r["erasure"]
+    ok = "MET" if lat["hnsw_search"]["cpu"]["p99_ms"] < TARGET_P99_MS else "NOT MET"
+    lines = [
+        f"{r['faces']:,} synthetic faces, {r['machine']} (threshold searches only)",
+        f"  float32 store {r['memory']['store_mib']:.0f} MiB; 4-bit codes {co['bytes_a_face']:.0f} "
+        f"bytes a face ({co['mib']:.0f} MiB; RSS grew {co['rss_growth_mib']:.0f} MiB), built in "
+        f"{co['build_cpu_s']:.1f} s CPU",
+        f"  threshold search >= {LINK}: found {ts['found']:,} of {ts['expected']:,} "
+        f"({ts['recall']:.4f}); extra {ts['extra']}; queries missing any "
+        f"{ts['queries_missing_any']} of {ts['queries']}; re-scored a query p50/p99/max "
+        f"{ts['rescored_p50']:.0f}/{ts['rescored_p99']:.0f}/{ts['rescored_max']:,}",
+    ]
+    for name in ("hnsw_search", "hnsw_scan", "exact_search"):
+        w, c = lat[name]["wall"], lat[name]["cpu"]
+        lines.append(
+            f"  {name:<12} p50/p99: wall {w['p50_ms']:.2f}/{w['p99_ms']:.2f} ms, "
+            f"CPU {c['p50_ms']:.2f}/{c['p99_ms']:.2f} ms"
+        )
+    lines += _by_matches(lat)
+    lines += [
+        f"  codes / scan (CPU, paired p50): {lat['search_ratio_p50_cpu']:.3f}; threshold search "
+        f"p99 (CPU) < {TARGET_P99_MS:.0f} ms: {ok}",
+        f"  erasure: {er['removed']:,} removed in {er['removal_cpu_s']:.1f} s CPU, findable "
+        f"{er['findable_after_removal']}, codes left {er['codes_left']} of {er['codes_probed']}",
+    ]
+    return lines
+
+
+def _by_matches(lat: dict[str, Any]) -> list[str]:
+    lines = []
+    for name in ("few", "many"):
+        part = lat.get(f"hnsw_search_{name}")
+        if part:
+            c, sc = part["cpu"], part["scan_cpu"]
+            lines.append(
+                f"    threshold searches with {'<=' if name == 'few' else '>'} 1,000 matches: "
+                f"{part['queries']}, CPU p50/p99 {c['p50_ms']:.2f}/{c['p99_ms']:.2f} ms (the scan "
+                f"{sc['p50_ms']:.2f}/{sc['p99_ms']:.2f}), matches p50 {part['matches_p50']:.0f} "
+                f"(max {part['matches_max']:,})"
+            )
+    return lines
 
 
 def report(r: dict[str, Any]) -> list[str]:
@@ -338,21 +462,20 @@ def report(r: dict[str, Any]) -> list[str]:
         f"queries missing any {ts['queries_missing_any']} "
         f"of {ts['queries']}",
     ]
-    for name in ("hnsw_top_k", "hnsw_search", "exact_top_k", "exact_search"):
+    co = r["codes"]
+    lines.append(
+        f"  threshold search's 4-bit codes: {co['bytes_a_face']:.0f} bytes a face "
+        f"({co['mib']:.0f} MiB; RSS grew {co['rss_growth_mib']:.0f} MiB), built in "
+        f"{co['build_cpu_s']:.1f} s CPU; re-scored a query p50/p99/max "
+        f"{ts['rescored_p50']:.0f}/{ts['rescored_p99']:.0f}/{ts['rescored_max']:,}"
+    )
+    for name in ("hnsw_top_k", "hnsw_search", "hnsw_scan", "exact_top_k", "exact_search"):
         w, c = lat[name]["wall"], lat[name]["cpu"]
         lines.append(
             f"  {name:<12} p50/p99: wall {w['p50_ms']:.2f}/{w['p99_ms']:.2f} ms, "
             f"CPU {c['p50_ms']:.2f}/{c['p99_ms']:.2f} ms"
         )
-    for name in ("graph", "scanned"):
-        part = lat.get(f"hnsw_search_{name}")
-        if part:
-            c = part["cpu"]
-            lines.append(
-                f"    threshold searches answered by the {name}: {part['queries']}, CPU p50/p99 "
-                f"{c['p50_ms']:.2f}/{c['p99_ms']:.2f} ms, matches p50 {part['matches_p50']:.0f} "
-                f"(max {part['matches_max']:,})"
-            )
+    lines += _by_matches(lat)
     for b in r.get("beams", []):
         c = b["top_k"]["cpu"]
         lines.append(
@@ -363,11 +486,13 @@ def report(r: dict[str, Any]) -> list[str]:
     top, thr = lat["hnsw_top_k"]["cpu"]["p99_ms"], lat["hnsw_search"]["cpu"]["p99_ms"]
     lines += [
         f"  HNSW / exact (CPU): p50 {lat['ratio_p50_cpu']:.3f}, p99 {lat['ratio_p99_cpu']:.3f}; "
+        f"threshold search, codes / scan: p50 {lat['search_ratio_p50_cpu']:.3f}; "
         f"p99 (CPU) < {TARGET_P99_MS:.0f} ms: top_k {ok(top < TARGET_P99_MS)}, threshold "
         f"search {ok(thr < TARGET_P99_MS)}",
         f"  grouping's kNN graph (scaled from a sample): {r['knn_graph_estimate']['wall_s']:.0f} s "
         f"wall, {r['knn_graph_estimate']['cpu_s']:.0f} s CPU",
-        f"  erasure: {er['removed']:,} removed, findable {er['findable_after_removal']}; of "
+        f"  erasure: {er['removed']:,} removed, findable {er['findable_after_removal']}, "
+        f"codes left {er['codes_left']} of {er['codes_probed']} probed; of "
         f"{er['probed']} probed (float32 / the graph's copy), in the saved bytes before "
         f"compaction {_pair(er['in_bytes_before_compaction'])}, after "
         f"{_pair(er['in_bytes_after_compaction'])} (live ones found: "
@@ -385,6 +510,7 @@ def guard(r: dict[str, Any], record: bool) -> int:
     figures = json.loads(GUARD_FILE.read_text()) if GUARD_FILE.exists() else {}
     mine = {
         "ratio_p50_cpu": r["latency"]["ratio_p50_cpu"],
+        "search_ratio_p50_cpu": r["latency"]["search_ratio_p50_cpu"],
         "knn_recall": r["knn_recall"]["recall"],
         "faces": r["faces"],
     }
@@ -403,12 +529,22 @@ def guard(r: dict[str, Any], record: bool) -> int:
             f"latency ratio {mine['ratio_p50_cpu']:.3f} > "
             f"{GUARD_SLACK} x {base['ratio_p50_cpu']:.3f}"
         )
+    recorded = base.get("search_ratio_p50_cpu")
+    if recorded is not None and mine["search_ratio_p50_cpu"] > recorded * GUARD_SLACK:
+        failed.append(
+            f"threshold search latency ratio {mine['search_ratio_p50_cpu']:.3f} > "
+            f"{GUARD_SLACK} x {recorded:.3f}"
+        )
     ts, er = r["threshold_search"], r["erasure"]
     if ts["found"] < ts["expected"] or ts["extra"]:
         failed.append(
             f"threshold search found {ts['found']} of {ts['expected']}, {ts['extra']} extra"
         )
-    if er["findable_after_removal"] or any(er["in_bytes_after_compaction"].values()):
+    if (
+        er["findable_after_removal"]
+        or er["codes_left"]
+        or any(er["in_bytes_after_compaction"].values())
+    ):
         failed.append(f"removed vectors still there: {er}")
     if min(er["live_in_bytes"].values()) < er["live_probed"]:
         failed.append(f"the erasure check cannot see live vectors: {er['live_in_bytes']}")
@@ -427,12 +563,24 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="with --guard: record the figures")
     ap.add_argument("--dtype", default=GRAPH_DTYPE, help="the graph's vectors: i8, f16, f32")
     ap.add_argument(
+        "--threshold-only",
+        action="store_true",
+        help="threshold searches alone (codes, completeness, latency, erasure; a sparse graph)",
+    )
+    ap.add_argument(
         "--beams", type=int, nargs="*", default=[128, 256], help="also measure these candidates"
     )
     args = ap.parse_args()
     t, c = time.perf_counter(), time.process_time()
     if args.guard:
         r = run(GUARD_SIZE, [], 1000, 1000, 50)
+    elif args.threshold_only:
+        r = run_threshold(args.size, 200, 1000)
+        print("\n".join(report_threshold(r)))
+        out = CACHE / f"search_scale-{args.size}-threshold.json"
+        out.write_text(json.dumps(r, indent=1) + "\n")
+        print(f"wrote {out.relative_to(REPO)}")
+        return
     else:
         r = run(args.size, args.beams, 2000, 1000, 200, args.dtype)
     r["total"] = {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 
 Matrix = npt.NDArray[np.float32]
 
@@ -27,8 +28,9 @@ _KNN_BLOCK = 1024
 _MAGIC = b"RGANN\x00v2"
 
 
-@dataclass(frozen=True, slots=True)
-class Neighbour:
+class Neighbour(NamedTuple):
+    # A named tuple, not a frozen dataclass: a search of a large person returns tens of
+    # thousands, and a frozen dataclass takes 3x as long to make each.
     id: int
     score: float  # cosine similarity, -1..1
 
@@ -109,7 +111,9 @@ class ExactIndex:
 
     def _scores(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
-        return np.asarray(self._vectors[: self._count] @ q, dtype=np.float32)
+        # Whole groups of 16 rows (zeros past the end): each row scored as in HnswIndex.
+        whole = self._vectors[: whole_groups(self._count)] @ q
+        return np.asarray(whole[: self._count], dtype=np.float32)
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
@@ -121,7 +125,7 @@ class ExactIndex:
         order = rows[np.lexsort((self._ids[rows], -scores[rows]))]
         if limit is not None:
             order = order[:limit]
-        return [Neighbour(int(self._ids[r]), float(scores[r])) for r in order]
+        return _neighbours(self._ids[order], scores[order])
 
     def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
         if self._count == 0 or k <= 0:
@@ -130,7 +134,7 @@ class ExactIndex:
         k = min(k, self._count)
         part = np.argpartition(-scores, k - 1)[:k]
         order = part[np.lexsort((self._ids[part], -scores[part]))]
-        return [Neighbour(int(self._ids[r]), float(scores[r])) for r in order]
+        return _neighbours(self._ids[order], scores[order])
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -197,6 +201,7 @@ class HnswIndex:
         self._key = np.zeros(0, dtype=np.int64)  # face id of each slot; -1: removed
         self._used = 0
         self._slot: dict[int, int] = {}
+        self._scan: BoundedScan | None = None  # built at the first threshold search
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -220,8 +225,13 @@ class HnswIndex:
         return int(self._vec.nbytes + self._key.nbytes)
 
     @property
+    def codes_bytes(self) -> int:
+        """What the threshold search's 4-bit codes and their bounds take (once built)."""
+        return self._scan.memory_bytes if self._scan is not None else 0
+
+    @property
     def memory_bytes(self) -> int:
-        return self.graph_bytes + self.store_bytes
+        return self.graph_bytes + self.store_bytes + self.codes_bytes
 
     @property
     def exact_scores(self) -> bool:
@@ -248,6 +258,8 @@ class HnswIndex:
         self._slot.update(zip(keys, slots.tolist(), strict=True))
         self._used = need
         self._graph.add(slots.astype(np.uint64), np.ascontiguousarray(vecs), threads=self.threads)
+        if self._scan is not None:
+            self._scan.sync(self._vec, self._used)
 
     def remove(self, ids: Iterable[int]) -> None:
         slots = [s for s in (self._slot.pop(int(i), None) for i in ids) if s is not None]
@@ -260,6 +272,8 @@ class HnswIndex:
         self._vec[rows] = 0.0  # the exact copy goes at once; the graph's at compact()
         self._key[rows] = -1
         self._graph.remove(rows.astype(np.uint64))
+        if self._scan is not None:
+            self._scan.erase(self._vec, rows)  # its codes go at once too
 
     def _ranked(
         self, query: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]
@@ -290,24 +304,47 @@ class HnswIndex:
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
     ) -> list[Neighbour]:
-        """Every vector with similarity >= threshold: always the scan of the float32 store.
-        A graph cannot promise it: at 1,000,000 faces a beam confirmed 4x wider still
-        missed a match in 27 of 200 searches (a stranger just over the threshold is a needle
-        the walk rarely reaches), and search, opt-out, consent and erasure rely on finding
-        every one (bench/search_scale.py)."""
+        """Every vector with similarity >= threshold, exactly as `scan` finds them: the
+        4-bit codes of every row, with a proven bound on each row's error, rule out the rows
+        that cannot reach the threshold; the others are re-scored from the float32 store
+        (`BoundedScan`). A graph walk cannot promise completeness: at 1,000,000 faces a
+        beam confirmed 4x wider still missed a match in 27 of 200 searches, and search,
+        opt-out, consent and erasure rely on finding every one (bench/search_scale.py)."""
         if not self._slot:
             return []
-        return self.scan(query, threshold=threshold, limit=limit)
+        q = np.asarray(query, dtype=np.float32).reshape(self.dim)
+        slots = self.coded().candidates(q, threshold, self._used)
+        return self._matches(q, slots, threshold, limit)
+
+    def coded(self) -> BoundedScan:
+        """The 4-bit codes of the store (built at the first threshold search)."""
+        if self._scan is None:
+            self._scan = BoundedScan(self.dim)
+            self._scan.sync(self._vec, self._used)
+        return self._scan
 
     def scan(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
     ) -> list[Neighbour]:
         """Every vector with similarity >= threshold, from all of the float32 store (exact)."""
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
-        scores = np.asarray(self._vec[: self._used] @ q, dtype=np.float32)
-        rows = np.flatnonzero(scores >= threshold)
-        rows = rows[self._key[rows] >= 0]
-        ids, found = self._key[rows], scores[rows]
+        scores = np.asarray(self._vec[: whole_groups(self._used)] @ q, dtype=np.float32)
+        rows = np.flatnonzero(scores[: self._used] >= threshold)
+        return self._matches(q, rows, threshold, limit, scores[rows])
+
+    def _matches(
+        self,
+        q: npt.NDArray[np.float32],
+        rows: npt.NDArray[np.int64],
+        threshold: float,
+        limit: int | None,
+        scores: npt.NDArray[np.float32] | None = None,
+    ) -> list[Neighbour]:
+        live = self._key[rows] >= 0
+        rows = rows[live]
+        found = exact_scores(self._vec, rows, q) if scores is None else scores[live]
+        keep = found >= threshold
+        ids, found = self._key[rows[keep]], found[keep]
         order = np.lexsort((ids, -found))
         if limit is not None:
             order = order[:limit]
@@ -379,7 +416,8 @@ class HnswIndex:
             stop = min(len(live), start + batch)
             slots = np.arange(start, stop, dtype=np.uint64)
             graph.add(slots, vec[start:stop], threads=self.threads)
-        self._graph, self._vec, self._key, self._used = graph, vec, key, len(live)
+        self._graph, self._vec, self._key, self._used = graph, _in_groups(vec), key, len(live)
+        self._scan = None  # the old codes go with their sessions; coded again when searched
         self._slot = {int(k): s for s, k in enumerate(key.tolist())}
 
     def to_bytes(self) -> bytes:
@@ -449,16 +487,17 @@ class HnswIndex:
         graph.expansion_search = int(header.get("expansion_search", graph.expansion_search))  # type: ignore[misc]
         made._graph = graph
         made._key = np.frombuffer(view[at:key_end], dtype="<i8").astype(np.int64)
-        made._vec = (
+        made._vec = _in_groups(
             np.frombuffer(view[key_end:vec_end], dtype="<f4").astype(np.float32).reshape(slots, dim)
         )
+        made._scan = None
         made._used = slots
         made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
 
 
 def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
-    return [Neighbour(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+    return list(map(Neighbour._make, zip(ids.tolist(), scores.tolist(), strict=True)))
 
 
 def _new_graph(
@@ -483,9 +522,17 @@ def _grown(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`vectors` and their `ids` (the first `used` rows in use) moved into arrays with room
     for `need` rows: at least double, at least `floor`; free id slots hold `no_id`."""
-    capacity = max(need, 2 * len(vectors), floor)
+    capacity = whole_groups(max(need, 2 * len(vectors), floor))
     grown = np.zeros((capacity, vectors.shape[1]), dtype=vectors.dtype)
     grown[:used] = vectors[:used]
     grown_ids = np.full(capacity, no_id, dtype=ids.dtype)
     grown_ids[:used] = ids[:used]
     return grown, grown_ids
+
+
+def _in_groups(vectors: Matrix) -> Matrix:
+    """`vectors` with zero rows after them up to whole groups of 16 (for `scan`)."""
+    pad = whole_groups(len(vectors)) - len(vectors)
+    if not pad:
+        return vectors
+    return np.concatenate([vectors, np.zeros((pad, vectors.shape[1]), dtype=np.float32)])

@@ -166,10 +166,10 @@ def test_erasure_is_complete_at_100000_faces():
 
 
 def erase_and_check(n):
-    """Remove 1,000 of n faces: none is found; after compaction none is in the bytes, in
-    float32 or in the graph's quantised form. The graph is built with a narrow beam and few
-    links (fast; erasure does not depend on the graph's quality: every result is looked up
-    in the float32 store, where a removed row is gone)."""
+    """Remove 1,000 of n faces: none is found, none keeps a 4-bit code; after compaction none
+    is in the bytes, in float32 or in the graph's quantised form. The graph is built with a
+    narrow beam and few links (fast; erasure does not depend on the graph's quality: every
+    result is looked up in the float32 store, where a removed row is gone)."""
     v = clustered(n, 128, 20_000, 0.75, 7)
     hnsw = HnswIndex(128, connectivity=8, expansion_add=24, expansion_search=32, candidates=32)
     for start in range(0, n, 20_000):
@@ -178,8 +178,10 @@ def erase_and_check(n):
     gone = rng.choice(n, size=1000, replace=False)
     gone_set = set(gone.tolist())
     copies = hnsw.graph_copies(gone[:100].tolist())
+    assert all(hnsw.coded().products(v[g])[g] != 0 for g in gone[:100])  # ids are slots here
     hnsw.remove(gone.tolist())
     assert len(hnsw) == n - 1000
+    assert not any(hnsw.coded().products(v[g])[g] for g in gone)  # the 4-bit codes went too
     for g in gone[:300]:
         assert not {h.id for h in hnsw.top_k(v[g], 17)} & gone_set
         assert not {h.id for h in hnsw.search(v[g], threshold=0.3)} & gone_set
