@@ -52,6 +52,8 @@ class Rows:
         self.small = small
         self._made: dict[int, Shot] = {}
         self._faces_of: dict[int, tuple[ShotFace, ...]] = {}
+        self._people: dict[int, frozenset[int]] | None = None
+        self._cameras: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self._order)
@@ -89,12 +91,25 @@ class Rows:
             self._faces_of[row] = out
         return out
 
-    def people(self, row: int) -> frozenset[int]:
-        """The people shown as they are in a row's shot (as `recap_choice.Pick` has them)."""
-        return frozenset(f.person for f in self.faces(row) if f.shown and f.person is not None)
+    def people(self, cols: Columns) -> dict[int, frozenset[int]]:
+        """By row, the people shown as they are in its shot (as `recap_choice.Pick` has
+        them; rows with nobody left out), from the library's columns."""
+        if self._people is None:
+            keep = cols.face_shown & (cols.face_person >= 0)
+            grouped: dict[int, list[int]] = {}
+            for row, person in zip(
+                cols.face_shot[keep].tolist(), cols.face_person[keep].tolist(), strict=True
+            ):
+                grouped.setdefault(row, []).append(person)
+            self._people = {row: frozenset(who) for row, who in grouped.items()}
+        return self._people
 
-    def camera(self, row: int) -> str | None:
-        return str(self._photos[self._order[row]][9]).strip() or None
+    def cameras(self) -> list[str | None]:
+        """By row, the camera that took it (make and model), if known."""
+        if self._cameras is None:
+            photos = self._photos
+            self._cameras = [str(photos[i][9]).strip() or None for i in self._order]
+        return self._cameras
 
     def path(self, row: int) -> str:
         return str(self._photos[self._order[row]][1])
@@ -216,7 +231,7 @@ Made = tuple[int, float | None, float | None, tuple[ShotFace, ...] | None]
 
 
 def options_of(
-    rows: Sequence[int],
+    rows: list[int],
     lib: Library,
     source: Rows,
     base: Sequence[float],
@@ -227,24 +242,37 @@ def options_of(
     made only for a video (its moments are scored from its faces)."""
     out = Options()
     made: list[Made] = []
-    video, t, ids = lib.cols.video, lib.cols.t, lib.cols.ids
-    for row in rows:
-        if not video[row]:
+    cols = lib.cols
+    video = cols.video[rows]
+    ids, t = cols.ids[rows].tolist(), cols.t[rows].tolist()
+    people, cameras, dhash = source.people(cols), source.cameras(), looks.dhash
+    nobody: frozenset[int] = frozenset()
+    if not video.any():  # most recaps: photos only, a few list passes
+        out.key = ids
+        out.score = [base[r] for r in rows]
+        out.people = [people.get(r, nobody) for r in rows]
+        out.t = list(t)
+        out.video = [False] * len(rows)
+        out.dhash = [dhash.get(r) for r in rows]
+        out.camera = [cameras[r] for r in rows]
+        return out, [(r, None, None, None) for r in rows]
+    for k, row in enumerate(rows):
+        if not video[k]:
             out.add(
-                int(ids[row]),
+                ids[k],
                 base[row],
-                source.people(row),
-                int(t[row]),
+                people.get(row, nobody),
+                t[k],
                 False,
-                looks.dhash.get(row),
-                source.camera(row),
+                dhash.get(row),
+                cameras[row],
             )
             made.append((row, None, None, None))
             continue
         shot = source.shot(row)
         for start, end, faces, score in video_picks(shot, named):
-            people = frozenset(f.person for f in faces if f.shown and f.person is not None)
-            out.add(shot.id, score, people, int(t[row]), True, None, shot.camera)
+            who = frozenset(f.person for f in faces if f.shown and f.person is not None)
+            out.add(shot.id, score, who, t[k], True, None, shot.camera)
             made.append((row, start, end, faces))
     return out, made
 
