@@ -330,12 +330,14 @@ def choose_among(o: Options, count: int) -> list[int]:
     for rank, i in enumerate(order):
         slice_of[i] = rank * slices // n
     people, score = o.people, o.score
-    shown: Counter[int] = Counter()
+    shown: dict[int, int] = {}  # photos chosen so far that each person is in
     slices_used: set[int] = set()
     moments_of: Counter[int] = Counter()
 
     def gain(i: int) -> float:
-        up = score[i] + sum(0.35 / (1 + shown[person]) for person in people[i])
+        up = score[i]
+        if people[i]:  # (nobody: the sum would add an exact 0)
+            up += sum(0.35 / (1 + shown.get(person, 0)) for person in people[i])
         return up + (0.25 if slice_of[i] not in slices_used else 0.0)
 
     heap = [(-gain(i), key[i], i) for i in range(n)]
@@ -354,6 +356,7 @@ def choose_among(o: Options, count: int) -> list[int]:
             continue
         chosen.append(i)
         moments_of[k] += 1
-        shown.update(people[i])
+        for person in people[i]:
+            shown[person] = shown.get(person, 0) + 1
         slices_used.add(slice_of[i])
     return chosen

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,9 @@ from regard.domain.recaps import Library, Look, Shot, ShotFace
 #: camera, content_hash. A face row: photo_id, id, person_id, x, y, w, h, quality,
 #: low_quality, biometric, and a video appearance's start, end and best time (or None).
 Row = tuple[Any, ...]
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+_NOT_DATED = np.iinfo(np.int64).min  # NaT
 
 
 class Rows:
@@ -152,7 +155,9 @@ def library_of(
     taken = [parse_time(r[2]) for r in photos]
     cols: list[tuple[Any, ...]] = list(zip(*photos, strict=True)) if n else [()] * 11
     ids = np.array(cols[0], dtype=np.int64).reshape(n)
-    when = np.array(taken, dtype="datetime64[us]").reshape(n)
+    when = np.fromiter(
+        (_NOT_DATED if d is None else (d - _EPOCH) // _MICROSECOND for d in taken), np.int64, n
+    ).view("datetime64[us]")  # whole microseconds since 1970, as `recaps.Library.of` has them
     fc: list[tuple[Any, ...]] = list(zip(*faces, strict=True)) if faces else [()] * 13
     m = len(faces)
     f_photo = np.array(fc[0], dtype=np.int64).reshape(m)
