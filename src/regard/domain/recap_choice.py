@@ -233,6 +233,16 @@ def _bits(a: int, b: int) -> int:
     return (a ^ b).bit_count()
 
 
+#: `choose_among`'s bonus for k people none of whom is shown yet, summed as it sums it.
+_NOBODY_SHOWN = [sum(0.35 / (1 + 0) for _ in range(k)) for k in range(64)]
+
+
+def _nobody_shown(k: int) -> float:
+    if k < len(_NOBODY_SHOWN):
+        return _NOBODY_SHOWN[k]
+    return sum(0.35 / (1 + 0) for _ in range(k))
+
+
 #: Sorts before any capture time (a shot without one).
 _UNDATED = -(1 << 62)
 
@@ -340,7 +350,10 @@ def choose_among(o: Options, count: int) -> list[int]:
             up += sum(0.35 / (1 + shown.get(person, 0)) for person in people[i])
         return up + (0.25 if slice_of[i] not in slices_used else 0.0)
 
-    heap = [(-gain(i), key[i], i) for i in range(n)]
+    # At first nobody is shown and every slice is free: each gain is its score, 0.35 a
+    # person (summed as `gain` sums them) and 0.25.
+    first = [score[i] + _nobody_shown(len(p)) if p else score[i] for i, p in enumerate(people)]
+    heap = [(-(first[i] + 0.25), key[i], i) for i in range(n)]
     heapq.heapify(heap)
     chosen: list[int] = []
     while heap and len(chosen) < count:

@@ -245,39 +245,29 @@ def options_of(
 ) -> tuple[Options, list[Made]]:
     """`recap_choice.candidates` of these rows, as `Options` for `choose_among`: a `Shot`
     made only for a video (its moments are scored from its faces)."""
-    out = Options()
-    made: list[Made] = []
     cols = lib.cols
     video = cols.video[rows]
-    ids, t = cols.ids[rows].tolist(), cols.t[rows].tolist()
+    photos = [r for r, v in zip(rows, video.tolist(), strict=True) if not v]
     people, cameras, dhash = source.people(cols), source.cameras(), looks.dhash
     nobody: frozenset[int] = frozenset()
-    if not video.any():  # most recaps: photos only, a few list passes
-        out.key = ids
-        out.score = [base[r] for r in rows]
-        out.people = [people.get(r, nobody) for r in rows]
-        out.t = list(t)
-        out.video = [False] * len(rows)
-        out.dhash = [dhash.get(r) for r in rows]
-        out.camera = [cameras[r] for r in rows]
-        return out, [(r, None, None, None) for r in rows]
-    for k, row in enumerate(rows):
-        if not video[k]:
-            out.add(
-                ids[k],
-                base[row],
-                people.get(row, nobody),
-                t[k],
-                False,
-                dhash.get(row),
-                cameras[row],
-            )
-            made.append((row, None, None, None))
-            continue
+    # Photos first, then videos' moments: `choose_among` orders candidates by time and id,
+    # and a video's moments (one id) stay in their order.
+    out = Options(
+        key=cols.ids[photos].tolist(),
+        score=[base[r] for r in photos],
+        people=[people.get(r, nobody) for r in photos],
+        t=cols.t[photos].tolist(),
+        video=[False] * len(photos),
+        dhash=[dhash.get(r) for r in photos],
+        camera=[cameras[r] for r in photos],
+    )
+    made: list[Made] = [(r, None, None, None) for r in photos]
+    for row in np.asarray(rows)[video].tolist():
         shot = source.shot(row)
+        when = int(cols.t[row])
         for start, end, faces, score in video_picks(shot, named):
             who = frozenset(f.person for f in faces if f.shown and f.person is not None)
-            out.add(shot.id, score, who, t[k], True, None, shot.camera)
+            out.add(shot.id, score, who, when, True, None, shot.camera)
             made.append((row, start, end, faces))
     return out, made
 
