@@ -31,6 +31,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from regard.domain.appearance import Moment
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
@@ -407,20 +409,23 @@ class RecapService:
     def _look(self, rows: Sequence[int], lib: Library, source: Rows, looks: Looks) -> None:
         """The looks of these rows' photos into `looks`: kept ones, and the others taken now
         and kept (a video has none)."""
-        video, ids = lib.cols.video, lib.cols.ids
-        want = [r for r in rows if not video[r] and not looks.has[r]]
-        row_of = {int(ids[r]): r for r in want}
-        kept = self.catalog.recaps.look_rows([(int(ids[r]), source.content(r)) for r in want])
+        at = np.asarray(rows, dtype=np.int64)
+        want = at[~lib.cols.video[at] & ~looks.has[at]].tolist()
+        ids = lib.cols.ids[want].tolist()
+        row_of = dict(zip(ids, want, strict=True))
+        kept = self.catalog.recaps.look_rows(
+            list(zip(ids, [source.content(r) for r in want], strict=True))
+        )
         for pid, dhash, sharpness, exposure in kept:
             looks.put(row_of[pid], Look(dhash, sharpness, exposure))
         new = []
-        for r in want:
+        for pid, r in zip(ids, want, strict=True):
             if looks.has[r]:
                 continue
             look = look_at(Path(source.path(r)), self.limits)
             if look is not None:
                 looks.put(r, look)
-                new.append((int(ids[r]), source.content(r), look))
+                new.append((pid, source.content(r), look))
         if new:
             with self._writing(), self.catalog.transaction():
                 self.catalog.recaps.put_looks(new)
