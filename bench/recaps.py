@@ -17,11 +17,18 @@ of every recap in a process (it loads the place names' data, once per process), 
 again with the catalog unchanged (kept from the first), the listing after a change to the
 catalog (all worked out again, as after a photo added or a consent changed), and today's
 recaps after a change and unchanged.
+
+The other side: what is found against what was planted (events, trips, their places), and
+the listing itself against the one the code before recaps were worked out on columns made
+of this library (its digest in bench/recaps_listing.json, for the sizes there): a faster
+listing must be the same listing, recap for recap and photo for photo.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import random
 import sys
@@ -52,6 +59,9 @@ AWAY = [
     (40.4168, -3.7038, "Madrid"),
 ]
 TODAY = date(2026, 6, 1)
+#: sha256 of every recap's listing (`as_dict`, keys sorted) by library size, as the code
+#: before recaps were worked out on columns made of the catalog's rows listed them.
+LISTED = REPO / "bench" / "recaps_listing.json"
 
 
 class Planted:
@@ -238,6 +248,13 @@ def main() -> None:
         today, quick, quick_cpu = timed("today")
         _, quick_kept, quick_kept_cpu = timed("today")
         kinds = Counter(r.kind for r in every.recaps)
+        digest = hashlib.sha256(json.dumps(every.as_dict(), sort_keys=True).encode()).hexdigest()
+        before = json.loads(LISTED.read_text()).get(str(args.photos))
+        if before is None:
+            print(f"listing: sha256 {digest} (none kept for {args.photos:,} photos to compare)")
+        else:
+            same = "the same as" if digest == before else "NOT the same as"
+            print(f"listing: {same} the earlier code's (sha256 {digest[:16]}...)")
         print(f"recaps found: {len(every.recaps):,} ({dict(sorted(kinds.items()))})")
 
         def verdict(s: float) -> str:
@@ -293,9 +310,9 @@ def main() -> None:
 
 def _shots_by_recap(engine: Engine, found) -> dict[str, set[int]]:  # type: ignore[no-untyped-def]
     """Every photo each recap was chosen from (not only those shown)."""
-    drafts = engine.recaps._drafts(TODAY)[0]
+    drafts, _, lib, _ = engine.recaps._drafts(TODAY)
     ids = {r.id for r in found.recaps}
-    return {d.id: {s.id for s in d.shots} for d in drafts if d.id in ids}
+    return {d.id: set(lib.cols.ids[d.rows].tolist()) for d in drafts if d.id in ids}
 
 
 if __name__ == "__main__":

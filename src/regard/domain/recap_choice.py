@@ -21,7 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -47,6 +47,7 @@ MOMENTS_PER_VIDEO = 2
 DUPLICATE_BITS = 10
 #: Without hashes: shots of one camera this close in time are a burst (near-duplicates).
 BURST_S = 2.0
+BURST_US = round(BURST_S * 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,21 +172,31 @@ def candidates(
         if not shot.video:
             out.append(Pick(shot, shot.faces, base, dhash=look.dhash if look else None))
             continue
-        for start, end in video_moments(shot):
-            faces = tuple(
-                f for f in shot.faces if f.span is None or (f.span[0] < end and f.span[1] > start)
-            )
-            moment = Shot(
-                id=shot.id,
-                path=shot.path,
-                taken=shot.taken,
-                width=shot.width,
-                height=shot.height,
-                video=True,
-                duration=shot.duration,
-                faces=faces,
-            )
-            out.append(Pick(shot, faces, prior(moment, named) + 0.4, start, end))
+        for start, end, faces, score in video_picks(shot, named):
+            out.append(Pick(shot, faces, score, start, end))
+    return out
+
+
+def video_picks(
+    shot: Shot, named: Mapping[int, str]
+) -> list[tuple[float, float, tuple[ShotFace, ...], float]]:
+    """A video's moments (`video_moments`), each with the faces in view and its score."""
+    out = []
+    for start, end in video_moments(shot):
+        faces = tuple(
+            f for f in shot.faces if f.span is None or (f.span[0] < end and f.span[1] > start)
+        )
+        moment = Shot(
+            id=shot.id,
+            path=shot.path,
+            taken=shot.taken,
+            width=shot.width,
+            height=shot.height,
+            video=True,
+            duration=shot.duration,
+            faces=faces,
+        )
+        out.append((start, end, faces, prior(moment, named) + 0.4))
     return out
 
 
@@ -222,67 +233,143 @@ def _bits(a: int, b: int) -> int:
     return (a ^ b).bit_count()
 
 
-def _duplicate(p: Pick, chosen: Sequence[Pick]) -> bool:
+#: `choose_among`'s bonus for k people none of whom is shown yet, summed as it sums it.
+_NOBODY_SHOWN = [sum(0.35 / (1 + 0) for _ in range(k)) for k in range(64)]
+
+
+def _nobody_shown(k: int) -> float:
+    if k < len(_NOBODY_SHOWN):
+        return _NOBODY_SHOWN[k]
+    return sum(0.35 / (1 + 0) for _ in range(k))
+
+
+#: Sorts before any capture time (a shot without one).
+_UNDATED = -(1 << 62)
+
+
+@dataclass(slots=True)
+class Options:
+    """A recap's candidates as parallel lists (one place each): what `choose_among` needs of
+    them, and nothing it does not, so that a hundred candidates cost no objects. `t`: capture
+    time in microseconds (any fixed origin), None if unknown."""
+
+    key: list[int] = field(default_factory=list)  # the shot's id
+    score: list[float] = field(default_factory=list)
+    people: list[frozenset[int]] = field(default_factory=list)  # shown in it
+    t: list[int | None] = field(default_factory=list)
+    video: list[bool] = field(default_factory=list)
+    dhash: list[int | None] = field(default_factory=list)
+    camera: list[str | None] = field(default_factory=list)
+
+    def add(
+        self,
+        key: int,
+        score: float,
+        people: frozenset[int],
+        t: int | None,
+        video: bool,
+        dhash: int | None,
+        camera: str | None,
+    ) -> None:
+        self.key.append(key)
+        self.score.append(score)
+        self.people.append(people)
+        self.t.append(t)
+        self.video.append(video)
+        self.dhash.append(dhash)
+        self.camera.append(camera)
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+
+def _time_us(when: datetime | None) -> int | None:
+    return None if when is None else (when - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+
+
+def options_of(picks: Sequence[Pick]) -> Options:
+    out = Options()
+    for p in picks:
+        s = p.shot
+        out.add(s.id, p.score, p.people, _time_us(s.taken), s.video, p.dhash, s.camera)
+    return out
+
+
+def choose(picks: Sequence[Pick], count: int) -> list[Pick]:
+    """The best `count` picks, best first (see the module's docstring and `choose_among`)."""
+    return [picks[i] for i in choose_among(options_of(picks), count)]
+
+
+def _duplicate(o: Options, i: int, chosen: Sequence[int]) -> bool:
+    key, dhash, video = o.key, o.dhash, o.video
+    mine, t = dhash[i], o.t[i]
     for c in chosen:
-        if p.shot.id == c.shot.id:
+        if key[i] == key[c]:
             return True  # a video's second moment is not a duplicate of a photo, but of itself
-        if p.dhash is not None and c.dhash is not None:
-            if _bits(p.dhash, c.dhash) <= DUPLICATE_BITS:
+        theirs = dhash[c]
+        if mine is not None and theirs is not None:
+            if (mine ^ theirs).bit_count() <= DUPLICATE_BITS:
                 return True
             continue
+        other = o.t[c]
         if (
-            p.shot.taken
-            and c.shot.taken
-            and not p.shot.video
-            and not c.shot.video
-            and p.shot.camera == c.shot.camera
-            and abs((p.shot.taken - c.shot.taken).total_seconds()) <= BURST_S
+            t is not None
+            and other is not None
+            and not video[i]
+            and not video[c]
+            and o.camera[i] == o.camera[c]
+            and abs(t - other) <= BURST_US
         ):
             return True
     return False
 
 
-def choose(picks: Sequence[Pick], count: int) -> list[Pick]:
-    """The best `count` picks, best first (see the module's docstring). A pick's score only
-    falls as others are chosen (its people and its slice of time are shown already), so
-    the greedy choice is made lazily: a pick whose score, brought up to date, is still the
-    best is the one to take (the same choice as scoring every pick each time, far faster)."""
-    if not picks:
+def choose_among(o: Options, count: int) -> list[int]:
+    """Which candidates to show (their places in `o`), best first (see the module's
+    docstring). A candidate's score only falls as others are chosen (its people and its
+    slice of time are shown already), so the greedy choice is made lazily: one whose score,
+    brought up to date, is still the best is the one to take (the same choice as scoring
+    every candidate each time, far faster)."""
+    n = len(o)
+    if not n:
         return []
-    order = sorted(
-        range(len(picks)),
-        key=lambda i: (picks[i].shot.taken or datetime.min, picks[i].shot.id),
-    )
+    t, key = o.t, o.key
+    order = sorted(range(n), key=lambda i: (_UNDATED if t[i] is None else t[i], key[i]))
     slices = max(1, count)
-    slice_of = [0] * len(picks)
+    slice_of = [0] * n
     for rank, i in enumerate(order):
-        slice_of[i] = rank * slices // len(picks)
-    people = [p.people for p in picks]
-    shown: Counter[int] = Counter()
+        slice_of[i] = rank * slices // n
+    people, score = o.people, o.score
+    shown: dict[int, int] = {}  # photos chosen so far that each person is in
     slices_used: set[int] = set()
     moments_of: Counter[int] = Counter()
 
     def gain(i: int) -> float:
-        score = picks[i].score + sum(0.35 / (1 + shown[person]) for person in people[i])
-        return score + (0.25 if slice_of[i] not in slices_used else 0.0)
+        up = score[i]
+        if people[i]:  # (nobody: the sum would add an exact 0)
+            up += sum(0.35 / (1 + shown.get(person, 0)) for person in people[i])
+        return up + (0.25 if slice_of[i] not in slices_used else 0.0)
 
-    heap = [(-gain(i), picks[i].shot.id, i) for i in range(len(picks))]
+    # At first nobody is shown and every slice is free: each gain is its score, 0.35 a
+    # person (summed as `gain` sums them) and 0.25.
+    first = [score[i] + _nobody_shown(len(p)) if p else score[i] for i, p in enumerate(people)]
+    heap = [(-(first[i] + 0.25), key[i], i) for i in range(n)]
     heapq.heapify(heap)
-    chosen: list[Pick] = []
+    chosen: list[int] = []
     while heap and len(chosen) < count:
-        _, key, i = heapq.heappop(heap)
+        _, k, i = heapq.heappop(heap)
         now = -gain(i)
-        if heap and (now, key) > heap[0][:2]:
-            heapq.heappush(heap, (now, key, i))  # it fell behind another: look again
+        if heap and (now, k) > heap[0][:2]:
+            heapq.heappush(heap, (now, k, i))  # it fell behind another: look again
             continue
-        best = picks[i]
-        if best.shot.video and moments_of[best.shot.id] > 0:
-            if moments_of[best.shot.id] >= MOMENTS_PER_VIDEO:
+        if o.video[i] and moments_of[k] > 0:
+            if moments_of[k] >= MOMENTS_PER_VIDEO:
                 continue
-        elif _duplicate(best, chosen):
+        elif _duplicate(o, i, chosen):
             continue
-        chosen.append(best)
-        moments_of[best.shot.id] += 1
-        shown.update(people[i])
+        chosen.append(i)
+        moments_of[k] += 1
+        for person in people[i]:
+            shown[person] = shown.get(person, 0) + 1
         slices_used.add(slice_of[i])
     return chosen

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -41,6 +41,9 @@ class Columns:
     face_shown: Bools
     face_low: Bools
     face_quality: Floats
+    _people_rows: dict[bytes, tuple[Ints, Ints]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -82,7 +85,14 @@ class Columns:
 
     def people_rows(self, named: Ints) -> tuple[Ints, Ints]:
         """(person, row) once for each shot a person is in and may be shown in, for the
-        persons in `named`; by person, then row."""
+        persons in `named`; by person, then row (kept: finding recaps and choosing their
+        photos both ask)."""
+        key = named.tobytes()
+        if key not in self._people_rows:
+            self._people_rows[key] = self._find_people_rows(named)
+        return self._people_rows[key]
+
+    def _find_people_rows(self, named: Ints) -> tuple[Ints, Ints]:
         keep = self.face_shown & (self.face_person >= 0) & np.isin(self.face_person, named)
         rows, people = self.face_shot[keep], self.face_person[keep]
         n = max(1, len(self))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -140,20 +140,30 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A recap found, before its photos are chosen. `rows`: where its shots are in the
-    `Library` it was found in (what choosing its photos works on)."""
+    """A recap found, before its photos are chosen: its shots are `rows` of the `Library` it
+    was found in (oldest first), made into `Shot`s only when asked for (`shots`): choosing
+    photos works on the rows."""
 
     id: str
     kind: RecapKind
     title: str
     start: date
     end: date
-    shots: tuple[Shot, ...]
     score: float
+    rows: Ints = field(compare=False, repr=False)
+    lib: Library = field(compare=False, repr=False)
     place: str | None = None
     people: tuple[int, ...] = ()  # the people it is about (a person's year, people together)
     where: tuple[float, float] | None = None  # a representative point, to name the place
-    rows: Ints | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def shots(self) -> tuple[Shot, ...]:
+        return self.lib.rows(self.rows)
+
+    @property
+    def total(self) -> int:
+        """How many photos and videos it is made of."""
+        return len(self.rows)
 
 
 def _taken(shot: Shot) -> datetime:
@@ -174,11 +184,12 @@ _MICROSECOND = timedelta(microseconds=1)
 
 @dataclass(frozen=True, eq=False)
 class Library:
-    """A library's dated shots, oldest first (as `dated` gives them), and the same as
-    columns (`regard.domain.recap_table.Columns`): what recaps are found in."""
+    """A library's dated shots, oldest first (as `dated` gives them), as columns
+    (`regard.domain.recap_table.Columns`): what recaps are found in. `shot` makes the `Shot`
+    of a row when one is wanted (a listing wants a few thousand of a hundred thousand)."""
 
-    shots: list[Shot]
     cols: Columns
+    shot: Callable[[int], Shot]
 
     @classmethod
     def of(cls, shots: Iterable[Shot], hidden: AbstractSet[int] = frozenset()) -> Library:
@@ -189,13 +200,22 @@ class Library:
         t, ids = _times(have), np.fromiter((s.id for s in have), np.int64, len(have))
         order = np.lexsort((ids, t))  # as `dated` sorts them
         ordered = [have[i] for i in order.tolist()]
-        return cls(ordered, columns_of(ordered, t[order]))
+        return cls(columns_of(ordered, t[order]), ordered.__getitem__)
+
+    @property
+    def shots(self) -> list[Shot]:
+        """Every shot, oldest first (made all at once: for tests and small libraries)."""
+        return [self.shot(i) for i in range(len(self.cols))]
 
     def rows(self, rows: Ints | slice) -> tuple[Shot, ...]:
         if isinstance(rows, slice):
-            return tuple(self.shots[rows])
-        every = self.shots
-        return tuple([every[i] for i in rows.tolist()])
+            return tuple(self.shot(i) for i in range(len(self.cols))[rows])
+        shot = self.shot
+        return tuple([shot(i) for i in rows.tolist()])
+
+    def taken(self, row: int) -> datetime:
+        """When the shot of a row was taken (from the columns: no `Shot` made)."""
+        return _EPOCH + timedelta(microseconds=int(self.cols.t[row]))
 
 
 def _times(shots: Sequence[Shot]) -> Ints:
@@ -365,18 +385,17 @@ def _spanning(
     people: tuple[int, ...] = (),
 ) -> Draft:
     """A draft over `rows` (in time order): from the first to the last, placed at their centre."""
-    shots = lib.rows(rows)
     return Draft(
         id=id,
         kind=kind,
         title=title,
-        start=_taken(shots[0]).date(),
-        end=_taken(shots[-1]).date(),
-        shots=shots,
+        start=lib.taken(int(rows[0])).date(),
+        end=lib.taken(int(rows[-1])).date(),
         score=score,
+        rows=rows,
+        lib=lib,
         people=people,
         where=_centre(lib.cols, rows),
-        rows=rows,
     )
 
 
@@ -412,7 +431,7 @@ def _trip_drafts(
     out = []
     for a, b in trips:
         rows = slice(a, b)
-        start, end = _taken(lib.shots[a]).date(), _taken(lib.shots[b - 1]).date()
+        start, end = lib.taken(a).date(), lib.taken(b - 1).date()
         days = (end - start).days + 1
         score = (_base_score(lib.cols, rows, end, today) + 0.5 * math.log1p(days)) * 1.3
         out.append(
@@ -422,10 +441,10 @@ def _trip_drafts(
                 title=_span_title(start, end),  # "Trip to <place>" once the place is known
                 start=start,
                 end=end,
-                shots=lib.rows(rows),
                 score=score,
-                where=_far_point(lib.cols, rows, home),
                 rows=np.arange(a, b, dtype=np.int64),
+                lib=lib,
+                where=_far_point(lib.cols, rows, home),
             )
         )
     return out
@@ -444,7 +463,7 @@ def _event_drafts(lib: Library, trips: Sequence[tuple[int, int]], today: date) -
         if b - a < EVENT_MIN_PHOTOS or free[b] == free[a]:
             continue  # too small, or part of a trip (the trip's recap shows it)
         rows = slice(a, b)
-        first, last = _taken(lib.shots[a]), _taken(lib.shots[b - 1])
+        first, last = lib.taken(a), lib.taken(b - 1)
         start, end = first.date(), last.date()
         out.append(
             Draft(
@@ -453,10 +472,10 @@ def _event_drafts(lib: Library, trips: Sequence[tuple[int, int]], today: date) -
                 title=_span_title(start, end),
                 start=start,
                 end=end,
-                shots=lib.rows(rows),
                 score=_base_score(c, rows, end, today),
-                where=_centre(c, rows),
                 rows=np.arange(a, b, dtype=np.int64),
+                lib=lib,
+                where=_centre(c, rows),
             )
         )
     return out
@@ -505,7 +524,7 @@ def _person_years(lib: Library, people: Ints, rows: Ints, names: Names, today: d
                 RecapKind.PERSON_YEAR,
                 f"{names.shown[person]} in {year}",
                 mine,
-                _base_score(lib.cols, mine, _taken(lib.shots[int(mine[-1])]).date(), today) * 0.9,
+                _base_score(lib.cols, mine, lib.taken(int(mine[-1])).date(), today) * 0.9,
                 people=(person,),
             )
         )
@@ -526,7 +545,7 @@ def _together(lib: Library, people: Ints, rows: Ints, names: Names, today: date)
                 RecapKind.TOGETHER,
                 f"{names.shown[one]} and {names.shown[two]}",
                 both,
-                _base_score(lib.cols, both, _taken(lib.shots[int(both[-1])]).date(), today) * 0.85,
+                _base_score(lib.cols, both, lib.taken(int(both[-1])).date(), today) * 0.85,
                 people=(one, two),
             )
         )

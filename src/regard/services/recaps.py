@@ -21,16 +21,17 @@ Listing and making recaps are recorded in the audit log, as exports are.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from regard.domain.appearance import Moment
 from regard.domain.clock import utc_now
@@ -44,22 +45,14 @@ from regard.domain.recap_answers import (
     RecapMade,
     RecapPhoto,
 )
-from regard.domain.recap_choice import (
-    PHOTOS_FOR,
-    Pick,
-    candidates,
-    choose,
-    priors_of,
-    shortlist,
-    shortlist_rows,
-)
+from regard.domain.recap_choice import PHOTOS_FOR, Pick, choose_among, priors_of, shortlist_rows
+from regard.domain.recap_rows import Looks, Rows, base_scores, library_of, options_of, pick_of
 from regard.domain.recaps import (
     Draft,
     Library,
     Look,
     Names,
     RecapKind,
-    Shot,
     ShotFace,
     recaps_in,
     with_place,
@@ -102,8 +95,10 @@ class _Found:
     drafts: list[Draft]
     names: Names
     lib: Library
+    source: Rows
     gone: set[str]
     chosen: dict[tuple[str, bool], Chosen] = field(default_factory=dict)
+    looks: Looks | None = None  # of the rows looked at so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +132,6 @@ class RecapService:
         self._gazetteer = gazetteer
         self._places: Gazetteer | None = None
         self._places_lock = threading.Lock()
-        self._hashes: dict[int, str | None] = {}
         self._where: Callable[[str], str] = str
         self._found: _Found | None = None
         self._looked: list[bool] = []  # by the last drafts chosen: all their looks known
@@ -276,8 +270,11 @@ class RecapService:
         if found is not None and found.mark == mark and found.day == day:
             return found
         self._found = None
-        drafts, names, lib = self._drafts(day)
-        found = _Found(mark or (0, 0), day, drafts, names, lib, self.catalog.recaps.hidden())
+        with _no_collection():
+            drafts, names, lib, source = self._drafts(day)
+        found = _Found(
+            mark or (0, 0), day, drafts, names, lib, source, self.catalog.recaps.hidden()
+        )
         if mark is not None:  # the mark is taken before reading: a change meanwhile shows
             self._found = found
         return found
@@ -300,7 +297,7 @@ class RecapService:
         kept = found.chosen
         new = [d for d in drafts if (d.id, whole) not in kept]
         if new:
-            made = self._choose(new, found.names, found.lib, found.gone)
+            made = self._choose(new, found)
             for c, looked in zip(made, self._looked, strict=True):
                 # A photo whose look could not be taken may be readable next time.
                 if looked:
@@ -309,65 +306,20 @@ class RecapService:
             return [fresh[d.id] if d.id in fresh else kept[(d.id, whole)] for d in drafts]
         return [kept[(d.id, whole)] for d in drafts]
 
-    def _drafts(self, today: date) -> tuple[list[Draft], Names, Library]:
+    def _drafts(self, today: date) -> tuple[list[Draft], Names, Library, Rows]:
+        """Every recap of the library as the catalog has it now, and the library (as columns,
+        and the rows behind them) they were found in."""
         named, allowed, hidden = self._people(today)
-        household = self.policy.allowed(None, Purpose.GROUPING)  # faces in no person
-        faces: dict[int, list[ShotFace]] = defaultdict(list)
-        for (
-            pid,
-            fid,
-            person,
-            x,
-            y,
-            w,
-            h,
-            q,
-            low,
-            bio,
-            start,
-            end,
-            best,
-        ) in self.catalog.recaps.face_rows():
-            shown = bio == "kept" and (person in allowed if person is not None else household)
-            span = (float(start), float(end), float(best)) if start is not None else None
-            faces[pid].append(ShotFace(fid, person, (x, y, w, h), float(q), bool(low), shown, span))
-        self._hashes = {}
         self._where = self.policy.path_namer(self.acting.actor)
-        shots = []
-        no_faces: tuple[ShotFace, ...] = ()
-        for (
-            pid,
-            path,
-            taken,
-            lat,
-            lon,
-            w,
-            h,
-            media,
-            duration,
-            camera,
-            content,
-        ) in self.catalog.recaps.photo_rows():
-            self._hashes[pid] = content
-            mine = faces.get(pid)
-            shots.append(
-                Shot(
-                    pid,
-                    path,
-                    _parse_time(taken),
-                    lat,
-                    lon,
-                    w or 0,
-                    h or 0,
-                    media == "video",
-                    duration,
-                    tuple(mine) if mine else no_faces,
-                    camera.strip() or None,
-                )
-            )
+        lib, source = library_of(
+            self.catalog.recaps.photo_rows(),
+            self.catalog.recaps.face_rows(),
+            allowed=allowed,
+            household=self.policy.allowed(None, Purpose.GROUPING),  # faces in no person
+            hidden=hidden,
+        )
         names = Names(shown=named, hidden=frozenset(hidden))
-        lib = Library.of(shots, names.hidden)
-        return recaps_in(lib, names, today), names, lib
+        return recaps_in(lib, names, today), names, lib, source
 
     def _people(self, today: date) -> tuple[dict[int, str], set[int], set[int]]:
         """Who may be named in recaps, who may be shown unblurred, who is hidden."""
@@ -385,44 +337,46 @@ class RecapService:
                     named[p["id"]] = p["name"]
         return named, allowed, hidden
 
-    def _choose(
-        self, drafts: Sequence[Draft], names: Names, lib: Library, gone: AbstractSet[str]
-    ) -> list[Chosen]:
+    def _choose(self, drafts: Sequence[Draft], found: _Found) -> list[Chosen]:
         """The drafts' photos chosen: each one's shortlist (from every shot's prior, worked
         out once for the library), the looks of them all read (or taken) at once, then each
-        one's choice."""
-        priors = priors_of(lib.cols, names.shown)
-        ids = lib.cols.ids
-        known: dict[int, float] = {}
-        few: list[list[Shot]] = []
-        for d in drafts:
-            count = PHOTOS_FOR[d.kind]
-            if d.rows is None:
-                few.append(shortlist(d.shots, count, names.shown, known))
-                continue
-            at = shortlist_rows(d.rows, count, priors, ids)
-            rows = d.rows[at]
-            known.update(zip(ids[rows].tolist(), priors[rows].tolist(), strict=True))
-            few.append([d.shots[p] for p in at.tolist()])
-        looks = self._looks(list({s.id: s for shots in few for s in shots}.values()))
-        self._looked = [all(s.video or s.id in looks for s in shots) for shots in few]
-        return [
-            self._chosen(d, shots, looks, known, names, d.id in gone)
-            for d, shots in zip(drafts, few, strict=True)
+        one's choice — on the library's columns, a `Shot` made only for a video looked at and
+        a photo shown."""
+        lib, source, names = found.lib, found.source, found.names
+        cols = lib.cols
+        priors = priors_of(cols, names.shown)
+        few = [
+            d.rows[shortlist_rows(d.rows, PHOTOS_FOR[d.kind], priors, cols.ids)].tolist()
+            for d in drafts
         ]
+        if found.looks is None:
+            found.looks = Looks(len(cols))
+        looks = found.looks
+        self._look(sorted({r for rows in few for r in rows}), lib, source, looks)
+        seen = looks.has | cols.video
+        self._looked = [bool(seen[rows].all()) for rows in few]
+        base = base_scores(priors, looks, source.small).tolist()
+        out = []
+        answers: dict[tuple[int, float | None], RecapPhoto] = {}  # a photo in several recaps
+        with _no_collection():
+            for d, rows in zip(drafts, few, strict=True):
+                options, made = options_of(rows, lib, source, base, looks, names.shown)
+                picks = [
+                    pick_of(made[i], options, i, source)
+                    for i in choose_among(options, PHOTOS_FOR[d.kind])
+                ]
+                out.append(self._chosen(d, picks, names, d.id in found.gone, answers))
+        return out
 
     def _chosen(
         self,
         draft: Draft,
-        few: Sequence[Shot],
-        looks: Mapping[int, Look],
-        priors: Mapping[int, float],
+        picks: list[Pick],
         names: Names,
         hidden: bool,
+        answers: dict[tuple[int, float | None], RecapPhoto],
     ) -> Chosen:
         draft = with_place(draft, self._place(draft))
-        count = PHOTOS_FOR[draft.kind]
-        picks = choose(candidates(few, looks, names.shown, priors), count)
         where = self._where
         people = sorted(
             {p for pick in picks for p in pick.people if p in names.shown},
@@ -436,8 +390,8 @@ class RecapService:
             end=draft.end.isoformat(),
             place=draft.place,
             people=[names.shown[p] for p in people],
-            photos=[_photo(p, where) for p in picks],
-            total=len(draft.shots),
+            photos=[_answer(p, where, answers) for p in picks],
+            total=draft.total,
             score=round(draft.score, 3),
             hidden=hidden,
         )
@@ -452,23 +406,29 @@ class RecapService:
         place = self._places.name(*draft.where)
         return place.name if place else None
 
-    def _looks(self, shots: Sequence[Shot]) -> dict[int, Look]:
-        """The looks of these shots' photos: kept ones, and the others taken now and kept."""
-        looks = self.catalog.recaps.looks(
-            [(s.id, self._hashes.get(s.id)) for s in shots if not s.video]
+    def _look(self, rows: Sequence[int], lib: Library, source: Rows, looks: Looks) -> None:
+        """The looks of these rows' photos into `looks`: kept ones, and the others taken now
+        and kept (a video has none)."""
+        at = np.asarray(rows, dtype=np.int64)
+        want = at[~lib.cols.video[at] & ~looks.has[at]].tolist()
+        ids = lib.cols.ids[want].tolist()
+        row_of = dict(zip(ids, want, strict=True))
+        kept = self.catalog.recaps.look_rows(
+            list(zip(ids, [source.content(r) for r in want], strict=True))
         )
+        for pid, dhash, sharpness, exposure in kept:
+            looks.put(row_of[pid], Look(dhash, sharpness, exposure))
         new = []
-        for s in shots:
-            if s.video or s.id in looks:
+        for pid, r in zip(ids, want, strict=True):
+            if looks.has[r]:
                 continue
-            look = look_at(Path(s.path), self.limits)
+            look = look_at(Path(source.path(r)), self.limits)
             if look is not None:
-                looks[s.id] = look
-                new.append((s.id, self._hashes.get(s.id), look))
+                looks.put(r, look)
+                new.append((pid, source.content(r), look))
         if new:
             with self._writing(), self.catalog.transaction():
                 self.catalog.recaps.put_looks(new)
-        return looks
 
     def record(self, action: str, chosen: Sequence[Chosen], detail: dict[str, Any]) -> None:
         """Recaps show people: who was shown unblurred, in which recaps, goes in the audit log
@@ -501,6 +461,31 @@ class RecapService:
         self.models.verify()
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         return anonymised_moments(tiles, detector, folder)
+
+
+_collection_lock = threading.Lock()
+_collection_off = [0, True]  # listings under way without the collector; was it on before
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: working recaps out makes a few hundred
+    thousand objects (rows, lists, sets) and no cycles, and each of the collector's passes
+    walks every object alive (the catalog's rows among them): a third of a listing's time
+    at 100,000 photos. What is freed is freed as before, by reference counts; the collector
+    runs again when the last listing under way is done."""
+    with _collection_lock:
+        if _collection_off[0] == 0:
+            _collection_off[1] = gc.isenabled()
+            gc.disable()
+        _collection_off[0] += 1
+    try:
+        yield
+    finally:
+        with _collection_lock:
+            _collection_off[0] -= 1
+            if _collection_off[0] == 0 and _collection_off[1]:
+                gc.enable()
 
 
 def tiles_of(picks: Sequence[Pick], moments: Mapping[int, Moment]) -> list[Tile]:
@@ -553,6 +538,18 @@ def _for_today(drafts: Sequence[Draft], today: date) -> list[Draft]:
     return sorted(out, key=lambda d: ranked[d.id])
 
 
+def _answer(
+    pick: Pick, where: Callable[[str], str], made: dict[tuple[int, float | None], RecapPhoto]
+) -> RecapPhoto:
+    """`_photo`, made once for a photo (or a video's moment) chosen for several recaps: its
+    pick is the same in each (its score is the photo's, not the recap's)."""
+    key = (pick.shot.id, pick.start)
+    answer = made.get(key)
+    if answer is None or answer.score != round(pick.score, 3):
+        answer = made[key] = _photo(pick, where)
+    return answer
+
+
 def _photo(pick: Pick, where: Callable[[str], str]) -> RecapPhoto:
     shot = pick.shot
     faces = []
@@ -570,13 +567,3 @@ def _photo(pick: Pick, where: Callable[[str], str]) -> RecapPhoto:
         faces=faces,
         score=round(pick.score, 3),
     )
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when.replace(tzinfo=None) if when.tzinfo else when

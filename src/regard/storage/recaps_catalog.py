@@ -12,6 +12,7 @@ from regard.domain.recaps import Look
 from regard.storage.sql import Connection, chunks, marks
 
 _SIGN = 1 << 63
+_WHOLE = 1 << 64
 #: Looks wanted of more photos than this are read in one pass over the table.
 _SCAN_FROM = 5000
 
@@ -98,15 +99,20 @@ class SqliteRecaps:
 
     def looks(self, photos: Sequence[tuple[int, str | None]]) -> dict[int, Look]:
         """The looks taken of these photos ((id, content hash)), if of the same content."""
+        return {pid: Look(dhash, sharp, expo) for pid, dhash, sharp, expo in self.look_rows(photos)}
+
+    def look_rows(
+        self, photos: Sequence[tuple[int, str | None]]
+    ) -> list[tuple[int, int, float, float]]:
+        """`looks` as plain tuples: photo id, dhash (unsigned), sharpness, exposure."""
         want = dict(photos)
-        out: dict[int, Look] = {}
+        out: list[tuple[int, int, float, float]] = []
         if len(want) > _SCAN_FROM:  # most of a library: one pass over the table, not IN lists
-            for r in self._db.execute(
+            for pid, content, dhash, sharp, expo in self._tuples(
                 "SELECT photo_id, content_hash, dhash, sharpness, exposure FROM photo_looks"
             ):
-                pid = int(r[0])
-                if pid in want and r[1] == want[pid]:
-                    out[pid] = Look(int(r[2]) % (1 << 64), float(r[3]), float(r[4]))
+                if pid in want and content == want[pid]:
+                    out.append((int(pid), int(dhash) % _WHOLE, float(sharp), float(expo)))
             return out
         for chunk in chunks(list(want)):
             rows = self._db.execute(
@@ -116,7 +122,7 @@ class SqliteRecaps:
             )
             for r in rows:
                 if r[1] == want[r[0]]:
-                    out[int(r[0])] = Look(int(r[2]) % (1 << 64), float(r[3]), float(r[4]))
+                    out.append((int(r[0]), int(r[2]) % _WHOLE, float(r[3]), float(r[4])))
         return out
 
     def put_looks(self, looks: Iterable[tuple[int, str | None, Look]]) -> None:

@@ -10,9 +10,28 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regard.domain.recap_choice import PHOTOS_FOR, prior, priors_of, shortlist, shortlist_rows
+from regard.domain.recap_choice import (
+    PHOTOS_FOR,
+    candidates,
+    choose,
+    choose_among,
+    prior,
+    priors_of,
+    shortlist,
+    shortlist_rows,
+)
+from regard.domain.recap_rows import Looks, base_scores, library_of, options_of, pick_of
 from regard.domain.recap_table import pairs_together, runs_of
-from regard.domain.recaps import Library, Names, RecapKind, Shot, ShotFace, dated, find_recaps
+from regard.domain.recaps import (
+    Library,
+    Look,
+    Names,
+    RecapKind,
+    Shot,
+    ShotFace,
+    dated,
+    find_recaps,
+)
 
 T0 = datetime(1969, 12, 30, 23, 0)  # before 1970 too: days and years must floor
 
@@ -108,3 +127,68 @@ def test_a_big_library_is_searched_as_the_small_one_is() -> None:
     for d in drafts:
         assert d.rows is not None and [lib.shots[i].id for i in d.rows] == [s.id for s in d.shots]
         assert len(d.shots) >= 1 and d.kind in PHOTOS_FOR
+
+
+def catalog_rows(shots: list[Shot], spec: list) -> tuple[list[tuple], list[tuple]]:
+    """The shots as the catalog's rows (`SqliteRecaps.photo_rows`, `face_rows`), in its
+    order; a few of the faces' photos missing from the photo rows (trashed)."""
+    photos = []
+    for s, (_, _, _, _) in zip(shots, spec, strict=True):
+        taken = None if s.taken is None else s.taken.isoformat()
+        media = "video" if s.video else "photo"
+        photos.append(
+            (s.id, s.path, taken, s.lat, s.lon, s.width, s.height, media, s.duration, " ", None)
+        )
+    faces = [
+        (s.id, f.face_id, f.person, *f.box, f.quality, int(f.low_quality), "kept", None, None, None)
+        for s in shots
+        for f in s.faces
+    ]
+    return photos, faces
+
+
+@settings(max_examples=60, deadline=None)
+@given(shots_st, st.sets(st.integers(1, 5)), st.booleans())
+def test_the_catalog_rows_make_the_library_the_shots_make(
+    spec: list, allowed: set[int], household: bool
+) -> None:
+    """`recap_rows.library_of` (columns straight from the rows, a Shot only when asked) is
+    `Library.of` on the shots the rows say; and choosing on rows chooses what `choose` does
+    on the shots' picks."""
+    made = make(spec)
+    shots = [
+        s._replace(
+            faces=tuple(
+                f._replace(shown=(f.person in allowed) if f.person is not None else household)
+                for f in s.faces
+            ),
+            camera=None,
+        )
+        for s in made
+    ]
+    photos, faces = catalog_rows(shots, spec)
+    gone = photos[1::7]  # trashed: its faces still come, and are left out
+    photos = [p for p in photos if p not in gone]
+    lib, source = library_of(photos, faces, allowed=allowed, household=household, hidden={5})
+    want = Library.of([s for s in shots if s.id not in {p[0] for p in gone}], frozenset({5}))
+    assert [s for s in lib.shots] == [s for s in want.shots]
+    for name in ("ids", "t", "video", "face_shot", "face_person", "face_shown", "face_low"):
+        assert np.array_equal(getattr(lib.cols, name), getattr(want.cols, name)), name
+    for name in ("lat", "lon", "face_quality"):
+        assert np.array_equal(getattr(lib.cols, name), getattr(want.cols, name), equal_nan=True)
+    named = {1: "Ann", 2: "Bo", 4: "Di"}
+    priors = priors_of(lib.cols, named)
+    looks = Looks(len(lib.cols))
+    for row in range(0, len(lib.cols), 2):
+        looks.put(row, Look(row * 0x9E3779B97F4A7C15 % (1 << 64), 0.5, 0.25))
+    base = base_scores(priors, looks, source.small).tolist()
+    rows = list(range(len(lib.cols)))
+    options, built = options_of(rows, lib, source, base, looks, named)
+    got = [pick_of(built[i], options, i, source) for i in choose_among(options, 6)]
+    kept = {lib.shot(r).id: looks_of(looks, r) for r in rows if looks.has[r]}
+    memo = {s.id: float(p) for s, p in zip(lib.shots, priors, strict=True)}
+    assert got == choose(candidates(lib.shots, kept, named, memo), 6)
+
+
+def looks_of(looks: Looks, row: int) -> Look:
+    return Look(looks.dhash[row], float(looks.sharpness[row]), float(looks.exposure[row]))
