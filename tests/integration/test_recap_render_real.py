@@ -429,3 +429,22 @@ def test_a_damaged_moment_is_left_out_with_its_reason(tmp_path: Path) -> None:
     tiles, skipped = anonymised_moments([tile], YuNetDetector(), tmp_path)
     assert tiles == [] and [s.path for s in skipped] == [str(bad)]
     assert str(bad) in skipped[0].reason
+
+
+def test_moments_report_their_progress_and_stop_when_cancelled(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    moment = Tile(str(shared_data / CLIP), (), video_start_s=1.0, video_end_s=1.5)
+    photo = Tile(str(shared_data / PHOTOS[2]), ())
+    seen: list[tuple[int, int]] = []
+    tiles, _ = anonymised_moments(
+        [photo, moment, moment],
+        YuNetDetector(),
+        tmp_path,
+        progress=lambda d, n: seen.append((d, n)),
+    )
+    assert seen == [(0, 2), (1, 2)] and tiles[0] == photo
+    assert all(Path(t.path).parent == tmp_path for t in tiles[1:])
+    with pytest.raises(JobCancelledError):
+        anonymised_moments([moment], YuNetDetector(), tmp_path / "none", cancel=lambda: True)
+    assert not (tmp_path / "none").exists()

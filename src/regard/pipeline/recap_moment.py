@@ -11,7 +11,7 @@ renders then show that clip, in which nothing is left to blur.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 
 from regard.domain.face import Box
-from regard.errors import CorruptVideoError, RegardError
+from regard.errors import CorruptVideoError, JobCancelledError, RegardError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.anonymise.blur import BlurSettings
 from regard.pipeline.anonymise.video import FramesIn, VideoSettings, anonymise_frames
@@ -36,15 +36,25 @@ def anonymised_moments(
     folder: Path,
     limits: VideoLimits | None = None,
     blur: BlurSettings = VIDEO_BLUR,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> tuple[list[Tile], list[SkippedTile]]:
     """`tiles` with each video moment replaced by its anonymised clip (written in `folder`),
-    and the moments that could not be (a damaged video: left out, with the reason)."""
+    and the moments that could not be (a damaged video: left out, with the reason).
+    `progress(done, total)` counts moments; `cancel()` is asked before each."""
     out: list[Tile] = []
     skipped: list[SkippedTile] = []
+    total, done = sum(t.is_video for t in tiles), 0
     for n, tile in enumerate(tiles):
         if not tile.is_video:
             out.append(tile)
             continue
+        if cancel is not None and cancel():
+            raise JobCancelledError(folder.name)
+        if progress is not None:
+            progress(done, total)
+        done += 1
         try:
             out.append(anonymised_moment(tile, detector, folder / f"moment-{n}.mp4", limits, blur))
         except RegardError as exc:

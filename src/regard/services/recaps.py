@@ -204,7 +204,9 @@ class RecapService:
         skipped: dict[str, str] = {}
         seconds = 0.0
         with tempfile.TemporaryDirectory(prefix="regard-moments-") as folder:
-            tiles, left_out = self._anonymised(tiles_of(chosen.picks, moments), Path(folder))
+            tiles, left_out = self._anonymised(
+                tiles_of(chosen.picks, moments), Path(folder), progress, cancel
+            )
             skipped |= {s.path: s.reason for s in left_out}
             if collage is not None:
                 report = make_collage(tiles, collage, progress=progress, limits=self.limits)
@@ -448,7 +450,13 @@ class RecapService:
                 },
             )
 
-    def _anonymised(self, tiles: list[Tile], folder: Path) -> tuple[list[Tile], list[SkippedTile]]:
+    def _anonymised(
+        self,
+        tiles: list[Tile],
+        folder: Path,
+        progress: Callable[[int, int], None] | None,
+        cancel: Callable[[], bool] | None,
+    ) -> tuple[list[Tile], list[SkippedTile]]:
         """The video moments anonymised as an export is, every frame looked at (the faces
         move; the library knows where only about once a second)."""
         if not any(t.is_video for t in tiles):
@@ -460,7 +468,7 @@ class RecapService:
 
         self.models.verify()
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
-        return anonymised_moments(tiles, detector, folder)
+        return anonymised_moments(tiles, detector, folder, progress=progress, cancel=cancel)
 
 
 _collection_lock = threading.Lock()
