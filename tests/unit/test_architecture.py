@@ -35,6 +35,7 @@ FLOORS = {
     "files": 0,
     "atomic": 0,
     "logs": 0,
+    "collector": 0,
     "domain": 1,
     "inference": 2,
     "pipeline": 3,

@@ -21,7 +21,6 @@ Listing and making recaps are recorded in the audit log, as exports are.
 
 from __future__ import annotations
 
-import gc
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from regard.collector import collector_paused
 from regard.domain.appearance import Moment
 from regard.domain.clock import utc_now
 from regard.domain.people import person_label
@@ -272,7 +272,7 @@ class RecapService:
         if found is not None and found.mark == mark and found.day == day:
             return found
         self._found = None
-        with _no_collection():
+        with collector_paused():
             drafts, names, lib, source = self._drafts(day)
         found = _Found(
             mark or (0, 0), day, drafts, names, lib, source, self.catalog.recaps.hidden()
@@ -360,7 +360,7 @@ class RecapService:
         base = base_scores(priors, looks, source.small).tolist()
         out = []
         answers: dict[tuple[int, float | None], RecapPhoto] = {}  # a photo in several recaps
-        with _no_collection():
+        with collector_paused():
             for d, rows in zip(drafts, few, strict=True):
                 options, made = options_of(rows, lib, source, base, looks, names.shown)
                 picks = [
@@ -469,31 +469,6 @@ class RecapService:
         self.models.verify()
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         return anonymised_moments(tiles, detector, folder, progress=progress, cancel=cancel)
-
-
-_collection_lock = threading.Lock()
-_collection_off = [0, True]  # listings under way without the collector; was it on before
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: working recaps out makes a few hundred
-    thousand objects (rows, lists, sets) and no cycles, and each of the collector's passes
-    walks every object alive (the catalog's rows among them): a third of a listing's time
-    at 100,000 photos. What is freed is freed as before, by reference counts; the collector
-    runs again when the last listing under way is done."""
-    with _collection_lock:
-        if _collection_off[0] == 0:
-            _collection_off[1] = gc.isenabled()
-            gc.disable()
-        _collection_off[0] += 1
-    try:
-        yield
-    finally:
-        with _collection_lock:
-            _collection_off[0] -= 1
-            if _collection_off[0] == 0 and _collection_off[1]:
-                gc.enable()
 
 
 def tiles_of(picks: Sequence[Pick], moments: Mapping[int, Moment]) -> list[Tile]:

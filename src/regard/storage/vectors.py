@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from regard.collector import collector_paused
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 
 Matrix = npt.NDArray[np.float32]
@@ -497,7 +499,11 @@ class HnswIndex:
 
 
 def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
-    return list(map(Neighbour._make, zip(ids.tolist(), scores.tolist(), strict=True)))
+    # Made as tuples (no Python-level call each), with the collector paused: a search of a
+    # person with thousands of faces makes tens of thousands of them at once.
+    with collector_paused():
+        pairs = zip(ids.tolist(), scores.tolist(), strict=True)
+        return list(map(tuple.__new__, repeat(Neighbour), pairs))
 
 
 def _new_graph(
