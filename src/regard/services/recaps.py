@@ -134,7 +134,6 @@ class RecapService:
         self._places_lock = threading.Lock()
         self._where: Callable[[str], str] = str
         self._found: _Found | None = None
-        self._looked: list[bool] = []  # by the last drafts chosen: all their looks known
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -298,21 +297,18 @@ class RecapService:
         whole = self.acting.actor.full_paths
         kept = found.chosen
         new = [d for d in drafts if (d.id, whole) not in kept]
-        if new:
-            made = self._choose(new, found)
-            for c, looked in zip(made, self._looked, strict=True):
-                # A photo whose look could not be taken may be readable next time.
-                if looked:
-                    kept[(c.recap.id, whole)] = c
-            fresh = {c.recap.id: c for c in made}
-            return [fresh[d.id] if d.id in fresh else kept[(d.id, whole)] for d in drafts]
-        return [kept[(d.id, whole)] for d in drafts]
+        fresh: dict[str, Chosen] = {}
+        for c, looked in self._choose(new, found) if new else ():
+            fresh[c.recap.id] = c
+            # A photo whose look could not be taken may be readable next time.
+            if looked:
+                kept[(c.recap.id, whole)] = c
+        return [fresh.get(d.id) or kept[(d.id, whole)] for d in drafts]
 
     def _drafts(self, today: date) -> tuple[list[Draft], Names, Library, Rows]:
         """Every recap of the library as the catalog has it now, and the library (as columns,
         and the rows behind them) they were found in."""
         named, allowed, hidden = self._people(today)
-        self._where = self.policy.path_namer(self.acting.actor)
         lib, source = library_of(
             self.catalog.recaps.photo_rows(),
             self.catalog.recaps.face_rows(),
@@ -339,11 +335,11 @@ class RecapService:
                     named[p["id"]] = p["name"]
         return named, allowed, hidden
 
-    def _choose(self, drafts: Sequence[Draft], found: _Found) -> list[Chosen]:
+    def _choose(self, drafts: Sequence[Draft], found: _Found) -> list[tuple[Chosen, bool]]:
         """The drafts' photos chosen: each one's shortlist (from every shot's prior, worked
         out once for the library), the looks of them all read (or taken) at once, then each
         one's choice — on the library's columns, a `Shot` made only for a video looked at and
-        a photo shown."""
+        a photo shown. Each with whether the looks of all its shortlist are known."""
         lib, source, names = found.lib, found.source, found.names
         cols = lib.cols
         priors = priors_of(cols, names.shown)
@@ -356,7 +352,6 @@ class RecapService:
         looks = found.looks
         self._look(sorted({r for rows in few for r in rows}), lib, source, looks)
         seen = looks.has | cols.video
-        self._looked = [bool(seen[rows].all()) for rows in few]
         base = base_scores(priors, looks, source.small).tolist()
         out = []
         answers: dict[tuple[int, float | None], RecapPhoto] = {}  # a photo in several recaps
@@ -367,7 +362,8 @@ class RecapService:
                     pick_of(made[i], options, i, source)
                     for i in choose_among(options, PHOTOS_FOR[d.kind])
                 ]
-                out.append(self._chosen(d, picks, names, d.id in found.gone, answers))
+                chosen = self._chosen(d, picks, names, d.id in found.gone, answers)
+                out.append((chosen, bool(seen[rows].all())))
         return out
 
     def _chosen(
