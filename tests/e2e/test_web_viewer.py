@@ -422,7 +422,7 @@ def test_a_face_box_asks_to_be_named_and_else_leads_to_its_person(
     moment.get_by_role("link", name=re.compile("^Play from")).click()
     page.wait_for_url(re.compile(rf"/photos/{video}\?t=[\d.]+&face={known['face_id']}$"))
     page.wait_for_function(
-        "(a) => document.querySelector('video').currentTime >= a", arg=known["start"] - 0.05
+        "(a) => document.querySelector('video')?.currentTime >= a", arg=known["start"] - 0.05
     )
 
 
