@@ -62,6 +62,7 @@ from regard.pipeline.decode import DecodeLimits
 from regard.pipeline.models import ModelLoader
 from regard.pipeline.places import Gazetteer
 from regard.pipeline.recap_looks import look_at
+from regard.pipeline.recap_photo import needs_anonymising
 from regard.pipeline.recap_render import make_collage, make_slideshow
 from regard.pipeline.recap_tiles import SkippedTile, Tile, TileFace
 from regard.privacy.acting import Acting
@@ -203,7 +204,7 @@ class RecapService:
         skipped: dict[str, str] = {}
         seconds = 0.0
         with tempfile.TemporaryDirectory(prefix="regard-moments-") as folder:
-            tiles, left_out = self._anonymised(
+            tiles, left_out, found = self._anonymised(
                 tiles_of(chosen.picks, moments), Path(folder), progress, cancel
             )
             skipped |= {s.path: s.reason for s in left_out}
@@ -222,7 +223,7 @@ class RecapService:
             collage=str(collage) if collage else None,
             video=str(video) if video else None,
             photos=len(tiles),
-            faces_blurred=sum(1 for f in faces if not f.shown),
+            faces_blurred=sum(1 for f in faces if not f.shown) + found,
             faces_shown=sum(1 for f in faces if f.shown),
             seconds=round(seconds, 2),
             skipped=[{"path": self._where(p), "reason": r} for p, r in skipped.items()],
@@ -452,19 +453,43 @@ class RecapService:
         folder: Path,
         progress: Callable[[int, int], None] | None,
         cancel: Callable[[], bool] | None,
-    ) -> tuple[list[Tile], list[SkippedTile]]:
-        """The video moments anonymised as an export is, every frame looked at (the faces
-        move; the library knows where only about once a second)."""
-        if not any(t.is_video for t in tiles):
-            return tiles, []
+    ) -> tuple[list[Tile], list[SkippedTile], int]:
+        """The tiles anonymised as an export is, before any render shows them: each photo
+        with anything to hide (`regard.pipeline.recap_photo`: faces indexing never found are
+        looked for too) and each video moment, every frame looked at (the faces move; the
+        library knows where only about once a second). With how many faces were blurred that
+        the library did not know of (in photos)."""
+        unknown_hidden = not self.policy.allowed(None, Purpose.GROUPING)  # faces in no person
+        photos = sum(needs_anonymising(t, unknown_hidden=unknown_hidden) for t in tiles)
+        moments = sum(t.is_video for t in tiles)
+        if not photos and not moments:
+            return tiles, [], 0
         if self.models is None:
-            raise RuntimeError("video moments are anonymised with the models: none were given")
+            raise RuntimeError("recaps are anonymised with the models: none were given")
         from regard.pipeline.anonymise.redact import ANONYMISE_SCORE_THRESHOLD
         from regard.pipeline.recap_moment import anonymised_moments
+        from regard.pipeline.recap_photo import anonymised_photos
+
+        def step(offset: int) -> Callable[[int, int], None] | None:
+            if progress is None:
+                return None
+            return lambda done, _total: progress(offset + done, photos + moments)
 
         self.models.verify()
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
-        return anonymised_moments(tiles, detector, folder, progress=progress, cancel=cancel)
+        still = anonymised_photos(
+            tiles,
+            detector,
+            folder,
+            unknown_hidden=unknown_hidden,
+            limits=self.limits,
+            progress=step(0),
+            cancel=cancel,
+        )
+        shown, left_out = anonymised_moments(
+            still.tiles, detector, folder, progress=step(photos), cancel=cancel
+        )
+        return shown, still.skipped + left_out, still.found
 
 
 def tiles_of(picks: Sequence[Pick], moments: Mapping[int, Moment]) -> list[Tile]:
