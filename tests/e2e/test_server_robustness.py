@@ -218,6 +218,34 @@ def test_a_bomb_is_refused_and_a_hanging_photo_holds_nobody_up(
     assert len(viewer.post("/api/probe", files={"photo": ("p.png", photo)}).json()["faces"]) == 1
 
 
+def test_a_big_photos_pictures_are_made_without_holding_anyone_up(
+    server: Running, member: User, viewer: User, tmp_path: Path
+) -> None:
+    """The viewer's zoomed copy, a face's crop and a moment's still decode the photo: under
+    the server's lock every other request would wait for them (a page of covers, a 35-MP
+    photo opened to zoom). They read the catalog under it and decode without it."""
+    big = draw_faces(tmp_path / "big" / "big.png", [(900, 700, 300, RED)], size=(7000, 5000))
+    with server.host.use() as engine:
+        engine.index([big.parent])
+        photo = next(p for p in engine.catalog.photos.all() if p.path == str(big))
+        face = next(int(r["id"]) for r in engine.catalog.faces.rows(photo.id))
+    took: list[float] = []
+
+    def look() -> None:
+        for route in (f"/api/photos/{photo.id}/full", f"/api/faces/{face}/crop") * 2 + (
+            f"/api/faces/{face}/still?size=2048",
+        ):
+            started = time.monotonic()
+            r = viewer.http.get(route)
+            took.append(time.monotonic() - started)
+            assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", r.text
+
+    other, _ = watched(member, look)
+    # The zoomed copy takes longer than the wait allowed: under the lock it would show.
+    assert max(took) > RESPONSIVE, took
+    assert other.slowest < RESPONSIVE, sorted(other.times)[-5:]
+
+
 # --- D5: request bodies are limited, and a stranger's is not read at all --------------------
 
 

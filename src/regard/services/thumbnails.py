@@ -43,11 +43,21 @@ SIZES = (256, 1024, 2048)
 FULL_SIDE = 9248
 
 
+Hold = Callable[[], AbstractContextManager[Any]]
+
+
 class Thumbnails:
+    """Every method reads the catalog while holding `hold()` (a server's engine lock; nothing
+    outside a server) and decodes and encodes without it: a server makes several pictures at
+    once while its other requests are answered. A picture kept is written under `hold()` only
+    if no photo was forgotten since its catalog was read (an opt-out meanwhile blurs a face
+    the picture was made without: it is sent this once, never kept)."""
+
     def __init__(self, catalog: Store, folder: Path, limits: DecodeLimits) -> None:
         self.catalog = catalog
         self.folder = folder
         self.limits = limits
+        self._forgotten = 0  # how many times photos were forgotten (their pictures outdated)
 
     def path(self, photo_id: int, size: int) -> Path:
         return self.folder / f"{photo_id // 1000:04d}" / f"{photo_id}-{size}.jpg"
@@ -55,17 +65,14 @@ class Thumbnails:
     def get(self, photo_id: int, size: int) -> bytes:
         return self.get_held(photo_id, size, nullcontext)
 
-    def get_held(
-        self, photo_id: int, size: int, hold: Callable[[], AbstractContextManager[Any]]
-    ) -> bytes:
-        """The thumbnail (made now if it was not kept), the catalog read while holding
-        `hold()` and the picture made without it: a server makes several at once while its
-        other requests are answered."""
+    def get_held(self, photo_id: int, size: int, hold: Hold) -> bytes:
+        """The thumbnail (made now if it was not kept)."""
         size = min(SIZES, key=lambda s: abs(s - size))
         cached = self.path(photo_id, size)
         if cached.exists():
             return cached.read_bytes()
         with hold():
+            mark = self._forgotten
             photo = self.catalog.photos.get(photo_id)
             if photo is None:
                 raise PhotoNotFoundError(photo_id)
@@ -74,20 +81,27 @@ class Thumbnails:
             else:
                 make = partial(self._render, photo.path, self._opted_out_boxes(photo_id), size)
         data = make()
-        private_dirs(cached.parent)
-        write_atomically(cached, data, private=True)
+        self._keep(cached, data, mark, hold)
         return data
 
-    def full(self, photo_id: int) -> bytes:
+    def full(self, photo_id: int, hold: Hold = nullcontext) -> bytes:
         """A display copy at full resolution (up to `FULL_SIDE` pixels on the long side), to
         zoom into: upright, opted-out faces blurred, no metadata. Not cached: it is as large
         as the photo, and looked at closely only now and then."""
-        photo = self.catalog.photos.get(photo_id)
-        if photo is None:
-            raise PhotoNotFoundError(photo_id)
+        with hold():
+            photo = self.catalog.photos.get(photo_id)
+            if photo is None:
+                raise PhotoNotFoundError(photo_id)
+            hidden = [] if _is_video(photo) else self._opted_out_boxes(photo_id)
         if _is_video(photo):
-            return self.get(photo_id, max(SIZES))
-        return self._render(photo.path, self._opted_out_boxes(photo_id), FULL_SIDE, quality=90)
+            return self.get_held(photo_id, max(SIZES), hold)
+        return self._render(photo.path, hidden, FULL_SIDE, quality=90)
+
+    def _keep(self, cached: Path, data: bytes, mark: int, hold: Hold) -> None:
+        with hold():
+            if self._forgotten == mark:
+                private_dirs(cached.parent)
+                write_atomically(cached, data, private=True)
 
     def _opted_out_boxes(self, photo_id: int) -> list[Box]:
         return [
@@ -118,77 +132,59 @@ class Thumbnails:
         biggest = max(moments, key=lambda m: m.box.w * m.box.h, default=None)
         duration = photo.metadata.duration if photo.metadata else None
         t = biggest.best_time if biggest else min(1.0, (duration or 0.0) / 2)
-        rgb = still_at(Path(photo.path), t)
-        scale = min(1.0, size / max(rgb.shape[:2]))
-        if scale < 1.0:
-            small = Image.fromarray(rgb)
-            small.thumbnail((size, size))
-            rgb = np.asarray(small)
-        rgb = _hide_opted_out(rgb, opted, moments, t, scale, 0, 0)
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
-        return buf.getvalue()
+        return _jpeg(_still(photo, t, size, moments, opted))
 
     def _opted_out(self, photo_id: int) -> set[int]:
         return {
             int(r["id"]) for r in self.catalog.faces.rows(photo_id) if r["biometric"] == "opted_out"
         }
 
-    def _hide_opted_out(
-        self,
-        rgb: np.ndarray,
-        photo_id: int,
-        moments: list[Moment],
-        t: float,
-        scale: float,
-        x0: int,
-        y0: int,
-    ) -> np.ndarray:
-        return _hide_opted_out(rgb, self._opted_out(photo_id), moments, t, scale, x0, y0)
-
-    def moment_still(self, face_id: int, size: int) -> bytes:
+    def moment_still(self, face_id: int, size: int, hold: Hold = nullcontext) -> bytes:
         """The whole picture of a video at the best moment of this face's appearance (a
         search result's poster for the moment), opted-out faces there blurred; cached. For a
         face of a photo, the photo."""
         size = min(SIZES, key=lambda s: abs(s - size))
-        moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
-        if moment is None:  # a face of a photo: the photo
-            row = self.catalog.faces.row(face_id)
-            if row is None:
-                raise FaceNotFoundError(face_label(face_id))
-            return self.get(int(row["photo_id"]), size)
-        cached = self.path(moment.photo_id, size).with_name(
-            f"{moment.photo_id}-f{face_id}-{size}.jpg"
-        )
-        if cached.exists():
-            return cached.read_bytes()
-        photo = self.catalog.photos.get(moment.photo_id)
-        if photo is None:
-            raise PhotoNotFoundError(moment.photo_id)
-        rgb = still_at(Path(photo.path), moment.best_time)
-        scale = min(1.0, size / max(rgb.shape[:2]))
-        if scale < 1.0:
-            small = Image.fromarray(rgb)
-            small.thumbnail((size, size))
-            rgb = np.asarray(small)
-        moments = self.catalog.appearances.of_video(photo.id)
-        rgb = self._hide_opted_out(rgb, photo.id, moments, moment.best_time, scale, 0, 0)
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, "JPEG", quality=85)
-        private_dirs(cached.parent)
-        write_atomically(cached, buf.getvalue(), private=True)
-        return buf.getvalue()
+        with hold():
+            mark = self._forgotten
+            moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
+            if moment is None:  # a face of a photo: the photo
+                row = self.catalog.faces.row(face_id)
+                if row is None:
+                    raise FaceNotFoundError(face_label(face_id))
+                photo_id = int(row["photo_id"])
+            else:
+                found = self.catalog.photos.get(moment.photo_id)
+                if found is None:
+                    raise PhotoNotFoundError(moment.photo_id)
+                photo: Photo = found
+                cached = self.path(photo.id, size).with_name(f"{photo.id}-f{face_id}-{size}.jpg")
+                if cached.exists():
+                    return cached.read_bytes()
+                moments = self.catalog.appearances.of_video(photo.id)
+                opted = self._opted_out(photo.id)
+        if moment is None:
+            return self.get_held(photo_id, size, hold)
+        data = _jpeg(_still(photo, moment.best_time, size, moments, opted))
+        self._keep(cached, data, mark, hold)
+        return data
 
-    def face_crop(self, face_id: int, size: int = 160) -> bytes:
-        r = self.catalog.faces.row(face_id)
-        if r is None:
-            raise FaceNotFoundError(face_label(face_id))
-        if r["biometric"] == "opted_out":
-            raise OptedOutError("This person opted out: their face is not shown.")
-        photo = self.catalog.photos.get(int(r["photo_id"]))
-        if photo is None:
-            raise PhotoNotFoundError(int(r["photo_id"]))
-        moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
+    def face_crop(self, face_id: int, size: int = 160, hold: Hold = nullcontext) -> bytes:
+        """A face, cut from its photo (or its video's picture at its appearance's best moment)
+        with a margin, opted-out faces in that margin blurred; never kept."""
+        with hold():
+            r = self.catalog.faces.row(face_id)
+            if r is None:
+                raise FaceNotFoundError(face_label(face_id))
+            if r["biometric"] == "opted_out":
+                raise OptedOutError("This person opted out: their face is not shown.")
+            photo_id = int(r["photo_id"])
+            photo = self.catalog.photos.get(photo_id)
+            if photo is None:
+                raise PhotoNotFoundError(photo_id)
+            moment = self.catalog.appearances.of_faces([face_id]).get(face_id)
+            moments = self.catalog.appearances.of_video(photo_id) if moment else []
+            opted = self._opted_out(photo_id) if moment else set()
+            others = [] if moment else self._opted_out_boxes(photo_id)
         if moment is not None:
             rgb, s = still_at(Path(photo.path), moment.best_time), 1.0
         else:
@@ -203,18 +199,10 @@ class Thumbnails:
         y1 = min(rgb.shape[0], int((r["y"] + (1 + m) * r["h"]) * s))
         region = rgb[y0:y1, x0:x1]
         if moment is not None:
-            moments = self.catalog.appearances.of_video(int(r["photo_id"]))
-            region = self._hide_opted_out(
-                region, int(r["photo_id"]), moments, moment.best_time, s, x0, y0
-            )
-        else:
-            hidden = [
-                Box(o["x"] * s - x0, o["y"] * s - y0, o["w"] * s, o["h"] * s)
-                for o in self.catalog.faces.rows(int(r["photo_id"]))
-                if o["biometric"] == "opted_out"
-            ]
-            if hidden:
-                region = blur_faces(np.ascontiguousarray(region), hidden)
+            region = _hide_opted_out(region, opted, moments, moment.best_time, s, x0, y0)
+        elif others:
+            hidden = [Box(o.x * s - x0, o.y * s - y0, o.w * s, o.h * s) for o in others]
+            region = blur_faces(np.ascontiguousarray(region), hidden)
         crop = Image.fromarray(region)
         crop.thumbnail((size, size))
         buf = io.BytesIO()
@@ -222,6 +210,9 @@ class Thumbnails:
         return buf.getvalue()
 
     def forget(self, photo_ids: list[int]) -> None:
+        """The photos' pictures are outdated (a face opted out, the file changed): those kept
+        go, and none being made meanwhile is kept. Call it under the lock the readers hold."""
+        self._forgotten += 1
         for pid in photo_ids:
             for size in SIZES:
                 self.path(pid, size).unlink(missing_ok=True)
@@ -242,6 +233,23 @@ def _read(path: str) -> bytes:
             web_advice="It was moved or deleted since it was indexed: put it back, or add it "
             "again on the Library page.",
         ) from exc
+
+
+def _still(photo: Photo, t: float, size: int, moments: list[Moment], opted: set[int]) -> np.ndarray:
+    """The video's picture at `t`, at most `size` pixels long, opted-out faces blurred."""
+    rgb = still_at(Path(photo.path), t)
+    scale = min(1.0, size / max(rgb.shape[:2]))
+    if scale < 1.0:
+        small = Image.fromarray(rgb)
+        small.thumbnail((size, size))
+        rgb = np.asarray(small)
+    return _hide_opted_out(rgb, opted, moments, t, scale, 0, 0)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
 
 
 def _is_video(photo: Photo) -> bool:

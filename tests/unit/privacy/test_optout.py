@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,34 @@ def test_an_opted_out_face_is_blurred_in_thumbnails_and_its_crop_refused(
     with pytest.raises(OptedOutError) as info:
         engine.thumbnails.face_crop(red_face)
     assert str(info.value) == "This person opted out: their face is not shown."
+
+
+def test_an_opt_out_while_a_thumbnail_is_made_leaves_none_kept_unblurred(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A server makes pictures without its lock (it reads the catalog under it, then decodes):
+    an opt-out landing between the read and the keeping must not leave a picture made
+    before it in the cache, where every later visit would find the face unblurred."""
+    photo = next(p for p in engine.catalog.photos.all() if p.path.endswith("a.png"))
+    red_box = (10, 10, 40, 40)
+    holds = 0
+
+    @contextmanager
+    def hold() -> Iterator[None]:
+        nonlocal holds
+        holds += 1
+        if holds == 2:  # the thumbnail decoded (unblurred), about to be kept: an opt-out lands
+            with engine.lock:
+                engine.privacy.optouts.add(draw_faces(tmp_path / "me.png", [(60, 60, 40, RED)]))
+        with engine.lock:
+            yield
+
+    sent = engine.thumbnails.get_held(photo.id, 1024, hold)
+    assert holds == 2 and texture(sent, red_box) > 4  # made before the opt-out: sent once
+    assert not engine.thumbnails.path(photo.id, 1024).exists()  # but not kept
+    again = engine.thumbnails.get(photo.id, 1024)
+    assert texture(again, red_box) < texture(sent, red_box) / 2  # the next one is blurred
+    assert engine.thumbnails.path(photo.id, 1024).exists()  # and kept
 
 
 def test_someone_not_in_the_library_yet_is_kept_out_when_they_arrive(

@@ -175,7 +175,9 @@ def photo_image(
 def face_crop(face_id: FaceId, session: SessionDep, request: Request) -> Response:
     """A face, cut from its photo for covers and lists (never stored)."""
     with allowed(request, session, Permission.VIEW, "see faces") as engine:
-        data = engine.thumbnails.face_crop(face_id)
+        thumbnails, lock = engine.thumbnails, engine.lock
+    # Cut without the lock, which it takes only to read the catalog (a page of covers).
+    data = thumbnails.face_crop(face_id, hold=lambda: lock)
     return Response(data, media_type="image/jpeg")
 
 

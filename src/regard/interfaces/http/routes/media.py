@@ -40,7 +40,8 @@ def photo_full(photo_id: PhotoId, session: SessionDep, request: Request) -> Resp
     """The photo at full resolution to zoom into: a JPEG, upright, without metadata, with
     opted-out faces blurred (a video: its poster)."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        data = engine.thumbnails.full(photo_id)
+        thumbnails, lock = engine.thumbnails, engine.lock
+    data = thumbnails.full(photo_id, hold=lambda: lock)  # decoded without the lock
     return Response(data, media_type="image/jpeg")
 
 
@@ -56,7 +57,8 @@ def moment_still(
     """The whole picture a face is in: a video's at its appearance's best moment, a photo's
     display copy (opted-out faces blurred), to show a moment among search results."""
     with allowed(request, session, Permission.VIEW, "see the library") as engine:
-        data = engine.thumbnails.moment_still(face_id, size)
+        thumbnails, lock = engine.thumbnails, engine.lock
+    data = thumbnails.moment_still(face_id, size, hold=lambda: lock)  # decoded without it
     return Response(data, media_type="image/jpeg")
 
 
