@@ -76,6 +76,18 @@ def test_event_boundaries_in_photos_spanning_twenty_years(library: Path) -> None
     assert [r["id"] for r in json.loads(out)["recaps"]] == [AREZZO]
 
 
+def test_an_empty_kind_says_what_there_is_instead(library: Path) -> None:
+    """Most days have nothing "for today": the library's other recaps are not "none"."""
+    code, out = regard(library, "recaps", "--kind", "together")
+    _, every = regard(library, "recaps", "--kind", "all", "--json")
+    n = len(json.loads(every)["recaps"])
+    assert code == 0 and n >= 1
+    assert " ".join(out.split()) == (
+        f"None of kind 'together'. {n} recap{'s' if n > 1 else ''} in all: "
+        "`regard recaps --kind all` lists them."
+    )
+
+
 def test_on_this_day_from_the_camera_photos(library: Path) -> None:
     with Engine(library, config=EngineConfig(workers=0), models=FakeModels()) as e:
         [r] = e.recaps.listing("on-this-day", today=date(2026, 1, 9)).recaps

@@ -185,3 +185,20 @@ def test_memories_on_a_phone(browser: Browser, server: Running) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "story-phone")
     assert not watch.problems, watch.problems
+
+
+def test_an_empty_choice_offers_the_recaps_there_are(browser: Browser, server: Running) -> None:
+    """Most days have nothing "for today" (the page's default): the page says so and offers
+    every recap, rather than "no recaps yet" in a library that has some."""
+    page, watch = signed_in(browser, server, DESKTOP)
+    page.goto(f"{server.url}/memories?kind=trips")  # an afternoon in Lyon is no trip
+    intro = page.locator(".subtitle")
+    expect(intro).to_contain_text("Nothing in “Trips”; the library has 1 recap.")
+    expect(page.locator(".memory-card")).to_have_count(0)
+    shot(page, "memories-nothing-of-a-kind")
+    page.get_by_role("button", name="Show all").click()
+    page.wait_for_url("**/memories?kind=all")
+    expect(page.locator(".memory-card")).to_have_count(1)
+    expect(page.get_by_label("Which recaps")).to_have_value("all")
+    shot(page, "memories-empty-choice")
+    assert not watch.problems, watch.problems

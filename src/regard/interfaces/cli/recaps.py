@@ -41,20 +41,29 @@ def recaps(
         if as_json:
             print_json(found)
             return
-        left_out = (
-            f"{found.hidden} hidden recap{'s are' if found.hidden > 1 else ' is'} left out "
-            "(--hidden shows them)."
-        )
+
+        def left_out(n: int) -> str:
+            return f"{n} hidden recap{'s are' if n > 1 else ' is'} left out (--hidden shows them)."
+
         if not found.recaps:
+            every = engine.recaps.listing("all", hidden=hidden) if kind != "all" else found
+            if every.recaps:
+                n = len(every.recaps)
+                run.out.print(
+                    f"None of kind {kind!r}. {n} recap{'s' if n > 1 else ''} in all: "
+                    "`regard recaps --kind all` lists them."
+                )
+                return
             run.out.print(
                 "No recaps to show: they are made from photos with dates (and places), "
-                "once a day or an event has a few." + (f" {left_out}" if found.hidden else "")
+                "once a day or an event has a few."
+                + (f" {left_out(every.hidden)}" if every.hidden else "")
             )
             return
         for r in found.recaps:
             _print_recap(run, r.as_dict())
         if found.hidden:
-            run.out.print(left_out)
+            run.out.print(left_out(found.hidden))
 
 
 def _print_recap(run: Invocation, r: dict[str, Any]) -> None:

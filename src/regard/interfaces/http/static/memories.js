@@ -162,6 +162,14 @@ async function hidePerson(ctx, name, after) {
   }
 }
 
+function emptyLibrary(hidden) {
+  return (
+    "No recaps yet: they come from photos with dates (and places), once a day or an event has " +
+    "a few." +
+    (hidden ? ` ${plural(hidden, "recap")} hidden: tick “Hidden ones too” to see them.` : "")
+  );
+}
+
 export async function memoriesPage(ctx) {
   const { main, signal } = ctx;
   const kind = ctx.query.get("kind") || "today";
@@ -243,10 +251,25 @@ export async function memoriesPage(ctx) {
 
   async function load() {
     const list = await get("/recaps", { params: { kind, hidden: showHidden }, signal });
-    intro.textContent = list.recaps.length
-      ? `${plural(list.recaps.length, "recap")}, made here from your library; nothing is uploaded.` +
-        (list.hidden && !showHidden ? ` ${plural(list.hidden, "recap")} hidden.` : "")
-      : "No recaps yet: they come from photos with dates (and places), once the library has some.";
+    clear(intro);
+    if (list.recaps.length) {
+      intro.textContent =
+        `${plural(list.recaps.length, "recap")}, made here from your library; nothing is uploaded.` +
+        (list.hidden && !showHidden ? ` ${plural(list.hidden, "recap")} hidden.` : "");
+    } else if (kind !== "all") {
+      // None of this kind (most days have nothing "for today"): say what there is instead.
+      const all = await get("/recaps", { params: { kind: "all", hidden: showHidden }, signal });
+      const label = KINDS.find(([value]) => value === kind)?.[1] ?? kind;
+      if (all.recaps.length) {
+        const every = button("Show all", { class: "small" });
+        every.addEventListener("click", () => {
+          choose.value = "all";
+          go();
+        });
+        const none = label === "For today" ? "for today" : `in “${label}”`;
+        intro.append(`Nothing ${none}; the library has ${plural(all.recaps.length, "recap")}. `, every);
+      } else intro.textContent = emptyLibrary(all.hidden && !showHidden ? all.hidden : 0);
+    } else intro.textContent = emptyLibrary(list.hidden && !showHidden ? list.hidden : 0);
     clear(grid).append(...list.recaps.map(card));
   }
   await load();
