@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -84,6 +84,10 @@ KINDS: dict[str, RecapKind | None] = {
 }
 #: Today's recaps: on this day, the latest events, and the best of each other kind.
 TODAY_EVENTS = 3
+
+
+#: What a recap's making is busy with (`RecapService.make`'s `stage`).
+MakeStage = Literal["anonymising", "collage", "video"]
 
 
 @dataclass(slots=True)
@@ -184,9 +188,12 @@ class RecapService:
         audio: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        stage: Callable[[MakeStage], None] | None = None,
     ) -> RecapMade:
         """Write a recap's collage (JPEG) and/or slideshow (MP4), each whole or not at all,
-        every face that may not be shown blurred."""
+        every face that may not be shown blurred. `stage` is told what `progress` counts from
+        then on: photos and moments anonymised first, then the collage's photos, the video's
+        frames."""
         if collage is None and video is None:
             raise InvalidRequestError(
                 "Say what to make: --collage FILE.jpg and/or --video FILE.mp4.",
@@ -205,13 +212,17 @@ class RecapService:
         seconds = 0.0
         with tempfile.TemporaryDirectory(prefix="regard-moments-") as folder:
             tiles, left_out, found = self._anonymised(
-                tiles_of(chosen.picks, moments), Path(folder), progress, cancel
+                tiles_of(chosen.picks, moments), Path(folder), progress, cancel, stage
             )
             skipped |= {s.path: s.reason for s in left_out}
             if collage is not None:
+                if stage is not None:
+                    stage("collage")
                 report = make_collage(tiles, collage, progress=progress, limits=self.limits)
                 skipped |= {s.path: s.reason for s in report.skipped}
             if video is not None:
+                if stage is not None:
+                    stage("video")
                 shown = make_slideshow(
                     tiles, video, audio=audio, progress=progress, cancel=cancel, limits=self.limits
                 )
@@ -453,6 +464,7 @@ class RecapService:
         folder: Path,
         progress: Callable[[int, int], None] | None,
         cancel: Callable[[], bool] | None,
+        stage: Callable[[MakeStage], None] | None = None,
     ) -> tuple[list[Tile], list[SkippedTile], int]:
         """The tiles anonymised as an export is, before any render shows them: each photo
         with anything to hide (`regard.pipeline.recap_photo`: faces indexing never found are
@@ -475,6 +487,8 @@ class RecapService:
                 return None
             return lambda done, _total: progress(offset + done, photos + moments)
 
+        if stage is not None:
+            stage("anonymising")
         self.models.verify()
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         still = anonymised_photos(

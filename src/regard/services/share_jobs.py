@@ -50,6 +50,7 @@ from regard.services.export import Exporter, ExportOptions, Selection
 from regard.storage.repositories import Store
 
 if TYPE_CHECKING:
+    from regard.services.recaps import MakeStage
     from regard.services.recaps import RecapService as RecapMaker
 
 #: A finished job's result is kept this long (seconds), then removed when the next job starts.
@@ -242,12 +243,20 @@ class ShareJobs:
         video = args["what"] == "video"
         out = place / f"recap-{_stem(str(args['recap'])).lower()}.{'mp4' if video else 'jpg'}"
         step = self._tracker(job)
+
+        def stage(now: MakeStage) -> None:
+            # What the counts count: the web app words it (`memories.js`).
+            job.message = now
+            job.done, job.total = 0, 0
+
         made = self.recaps.make(
             args["recap"],
             collage=None if video else out,
             video=out if video else None,
             progress=lambda done, total: step(done, total),
+            stage=stage,
         )
+        job.message = ""
         job.faces = made.faces_blurred
         job.done = job.total = max(job.total, 1)
         report = made.as_dict()

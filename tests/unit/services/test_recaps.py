@@ -241,7 +241,9 @@ def test_a_face_the_library_never_found_is_blurred_where_strangers_may_not_be_sh
             img[180:216, 260:296] = yellow
             Image.fromarray(img).save(path)
         out = tmp_path / "org.jpg"
-        made = e.recaps.make(recap.id, collage=out)
+        stages: list[str] = []
+        made = e.recaps.make(recap.id, collage=out, stage=stages.append)
+        assert stages == ["anonymising", "collage"]
         assert made.skipped == [] and made.photos == 10
         assert made.faces_blurred == len(faces_of(recap)) + 10  # the library's + the yellow
     rgb = np.asarray(Image.open(out).convert("RGB")).astype(int)
@@ -251,8 +253,9 @@ def test_a_face_the_library_never_found_is_blurred_where_strangers_may_not_be_sh
     with open_engine(tmp_path / "home") as e:
         e.index([album])
         date_photos(e, album)
-        made = e.recaps.make(event(e).id, collage=tmp_path / "home.jpg")
-        assert made.faces_blurred == 0
+        stages = []
+        made = e.recaps.make(event(e).id, collage=tmp_path / "home.jpg", stage=stages.append)
+        assert made.faces_blurred == 0 and stages == ["collage"]  # nothing anonymised first
     rgb = np.asarray(Image.open(tmp_path / "home.jpg").convert("RGB")).astype(int)
     assert (np.abs(rgb - np.array(yellow)).max(axis=2) < 40).any()
 

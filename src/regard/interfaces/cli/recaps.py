@@ -20,6 +20,13 @@ recaps_app = typer.Typer(
     invoke_without_command=True,
 )
 
+#: The progress bar's words for what a recap's making is busy with.
+_STAGES = {
+    "anonymising": "blurring faces first",
+    "collage": "making the collage",
+    "video": "making the video",
+}
+
 IdArg = Annotated[str, typer.Argument(help="The recap's id, as `regard recaps` lists it.")]
 
 
@@ -117,6 +124,7 @@ def make(
                 video=video,
                 audio=audio,
                 progress=lambda done, total: bar.update(done, total),
+                stage=lambda now: bar.describe(_STAGES[now]),
             )
         for path in (made.collage, made.video):
             if path:

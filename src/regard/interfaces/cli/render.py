@@ -98,6 +98,10 @@ class StepProgress:
     def update(self, done: int, total: int | None) -> None:
         self._progress.update(self._task, completed=done, total=total)
 
+    def describe(self, description: str) -> None:
+        """What the steps count from now on (a new stage: counted again from 0)."""
+        self._progress.update(self._task, description=description, completed=0, total=None)
+
 
 class IndexProgress:
     """Shows an indexing run: files done of total, files/s, faces found, errors, ETA."""

@@ -62,9 +62,11 @@ async function make(ctx, area, recap, what) {
   try {
     let job = await post(`/recaps/${encodeURIComponent(recap.id)}/${what}`);
     job = await followJob(ctx, area, job, (j) =>
-      what === "video"
-        ? `Making the video: frame ${j.done} of ${j.total || "?"}`
-        : `Making the collage: photo ${j.done} of ${j.total || "?"}`,
+      j.message === "anonymising"
+        ? `Blurring the faces it may not show first: ${j.done} of ${j.total || "?"} photos and moments`
+        : what === "video"
+          ? `Making the video: frame ${j.done} of ${j.total || "?"}`
+          : `Making the collage: photo ${j.done} of ${j.total || "?"}`,
     );
     if (job.state !== "done") {
       area.append(
