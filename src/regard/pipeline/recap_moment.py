@@ -24,13 +24,7 @@ from regard.inference.protocols import FaceDetector
 from regard.pipeline.anonymise.blur import BlurSettings
 from regard.pipeline.anonymise.video import FramesIn, VideoSettings, anonymise_frames
 from regard.pipeline.clip import Frame, VideoLimits, frames_between, open_clip
-from regard.pipeline.recap_tiles import (
-    VIDEO_BLUR,
-    SkippedTile,
-    Tile,
-    TileFace,
-    has_anything_to_hide,
-)
+from regard.pipeline.recap_tiles import VIDEO_BLUR, SkippedTile, Tile, TileFace
 
 #: The clips' timestamps: 90 kHz, as MPEG's.
 _TIME_BASE = Fraction(1, 90_000)
@@ -43,19 +37,17 @@ def anonymised_moments(
     limits: VideoLimits | None = None,
     blur: BlurSettings = VIDEO_BLUR,
     *,
-    unknown_hidden: bool = True,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> tuple[list[Tile], list[SkippedTile]]:
-    """`tiles` with each video moment that has anything to hide (`has_anything_to_hide`)
-    replaced by its anonymised clip (written in `folder`), and the moments that could not be
-    (a damaged video: left out, with the reason). `progress(done, total)` counts those
-    moments; `cancel()` is asked before each."""
+    """`tiles` with each video moment replaced by its anonymised clip (written in `folder`),
+    and the moments that could not be (a damaged video: left out, with the reason).
+    `progress(done, total)` counts moments; `cancel()` is asked before each."""
     out: list[Tile] = []
     skipped: list[SkippedTile] = []
-    total, done = sum(needs_anonymising(t, unknown_hidden=unknown_hidden) for t in tiles), 0
+    total, done = sum(t.is_video for t in tiles), 0
     for n, tile in enumerate(tiles):
-        if not needs_anonymising(tile, unknown_hidden=unknown_hidden):
+        if not tile.is_video:
             out.append(tile)
             continue
         if cancel is not None and cancel():
@@ -68,11 +60,6 @@ def anonymised_moments(
         except RegardError as exc:
             skipped.append(SkippedTile(tile.path, str(exc)))
     return out, skipped
-
-
-def needs_anonymising(tile: Tile, *, unknown_hidden: bool) -> bool:
-    """Whether a video moment has anything to hide (`has_anything_to_hide`)."""
-    return tile.is_video and has_anything_to_hide(tile, unknown_hidden=unknown_hidden)
 
 
 def anonymised_moment(

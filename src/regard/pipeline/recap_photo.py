@@ -26,13 +26,7 @@ from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise.clean_encode import encode_clean, format_for
 from regard.pipeline.anonymise.redact import DETECT_LONG_SIDE, overlaps, redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.recap_tiles import (
-    PHOTO_BLUR,
-    SkippedTile,
-    Tile,
-    TileFace,
-    has_anything_to_hide,
-)
+from regard.pipeline.recap_tiles import PHOTO_BLUR, SkippedTile, Tile, TileFace
 
 #: The copy's long side at most: the anonymiser searches no finer, and no render shows more
 #: (a collage is 2048 pixels wide, a slideshow 1920).
@@ -47,8 +41,9 @@ class AnonymisedPhotos:
 
 
 def needs_anonymising(tile: Tile, *, unknown_hidden: bool) -> bool:
-    """Whether a photo tile has anything to hide (`has_anything_to_hide`)."""
-    return not tile.is_video and has_anything_to_hide(tile, unknown_hidden=unknown_hidden)
+    """Whether a photo tile has anything to hide: a face that may not be shown, or, where
+    faces in no person may not be shown (`unknown_hidden`), possibly a face indexing missed."""
+    return not tile.is_video and (unknown_hidden or any(not f.keep for f in tile.faces))
 
 
 def anonymised_photos(

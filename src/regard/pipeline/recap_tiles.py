@@ -92,13 +92,6 @@ class Tile:
         return (self.video_start_s + self.video_end_s) / 2
 
 
-def has_anything_to_hide(tile: Tile, *, unknown_hidden: bool) -> bool:
-    """Whether a tile must go through the anonymiser before a render shows it: a face on it
-    may not be shown, or faces in no person may not be shown (`unknown_hidden`: a face the
-    library never found, which may be on any photo or moment, is one of those)."""
-    return unknown_hidden or any(not f.keep for f in tile.faces)
-
-
 @dataclass(frozen=True)
 class SkippedTile:
     """A tile left out of a render, and why (the per-file error's message)."""

@@ -62,8 +62,9 @@ from regard.pipeline.decode import DecodeLimits
 from regard.pipeline.models import ModelLoader
 from regard.pipeline.places import Gazetteer
 from regard.pipeline.recap_looks import look_at
+from regard.pipeline.recap_photo import needs_anonymising
 from regard.pipeline.recap_render import make_collage, make_slideshow
-from regard.pipeline.recap_tiles import SkippedTile, Tile, TileFace, has_anything_to_hide
+from regard.pipeline.recap_tiles import SkippedTile, Tile, TileFace
 from regard.privacy.acting import Acting
 from regard.privacy.audit import AuditLog
 from regard.privacy.policy import PolicyGate
@@ -465,16 +466,14 @@ class RecapService:
         cancel: Callable[[], bool] | None,
         stage: Callable[[MakeStage], None] | None = None,
     ) -> tuple[list[Tile], list[SkippedTile], int]:
-        """The tiles anonymised as an export is, before any render shows them: each photo and
-        video moment with anything to hide (`has_anything_to_hide`: faces indexing never found
-        are looked for too), a moment's every frame looked at (the faces move; the library
-        knows where only about once a second). A household's tile whose faces may all be shown
-        is shown as it is. With how many faces were blurred that the library did not know of
-        (in photos)."""
+        """The tiles anonymised as an export is, before any render shows them: each photo
+        with anything to hide (`regard.pipeline.recap_photo`: faces indexing never found are
+        looked for too) and each video moment, every frame looked at (the faces move; the
+        library knows where only about once a second). With how many faces were blurred that
+        the library did not know of (in photos)."""
         unknown_hidden = not self.policy.allowed(None, Purpose.GROUPING)  # faces in no person
-        hide = [has_anything_to_hide(t, unknown_hidden=unknown_hidden) for t in tiles]
-        photos = sum(h and not t.is_video for t, h in zip(tiles, hide, strict=True))
-        moments = sum(h and t.is_video for t, h in zip(tiles, hide, strict=True))
+        photos = sum(needs_anonymising(t, unknown_hidden=unknown_hidden) for t in tiles)
+        moments = sum(t.is_video for t in tiles)
         if not photos and not moments:
             return tiles, [], 0
         if self.models is None:
@@ -502,12 +501,7 @@ class RecapService:
             cancel=cancel,
         )
         shown, left_out = anonymised_moments(
-            still.tiles,
-            detector,
-            folder,
-            unknown_hidden=unknown_hidden,
-            progress=step(photos),
-            cancel=cancel,
+            still.tiles, detector, folder, progress=step(photos), cancel=cancel
         )
         return shown, still.skipped + left_out, still.found
 
