@@ -262,6 +262,26 @@ def fmr_threshold(impostor: F, library: int, expected: float = EXPECTED) -> floa
     return float(imp[len(imp) - 1 - k]) + 1e-6
 
 
+def global_rule() -> Rule:
+    """One similarity for every probe (before issue 17)."""
+    return Rule("global (before issue 17)")
+
+
+def shipped_rule(stat: Callable[[F], tuple[F, F]]) -> Rule:
+    """The rule Regard ships (`regard.services.tiers`, session 7), over the neighbourhood
+    statistic `stat`."""
+    from regard.pipeline.adaptive import RIVAL_MARGIN
+
+    return Rule(
+        f"Regard: global + no named person {RIVAL_MARGIN} closer + not the probe's own "
+        "photo (neighbourhood for low-quality faces and the possible tier)",
+        stat,
+        compete=RIVAL_MARGIN,
+        sharp_normalised=False,
+        same_photo=True,
+    )
+
+
 # --- the measurement -------------------------------------------------------------------------
 
 
@@ -277,17 +297,23 @@ class Library:
     def __len__(self) -> int:
         return len(self.vectors)
 
+    #: The person each face is in as the library groups them ("": in none); None: the labels
+    #: of the lfw-dev faces, and every other face in none.
+    people: npt.NDArray[np.str_] | None = None
+
     def near_best_person(self, raw: F, within: float) -> B:
         """Per probe row: the faces not outscored by another person, as
         `regard.pipeline.adaptive.outscored` judges them: a face of a person whose best score
-        is more than `within` below the best person's is not. The people are the labels of
-        the lfw-dev faces of people with 2 or more of them (a face alone, and every camera
-        face, is in no person: never outscored, and outscores nobody)."""
-        person = self.ids.copy()
-        alone = np.ones(len(self), dtype=bool)
-        names, counts = np.unique(person[: self.n_lfw], return_counts=True)
-        grouped = set(names[counts > 1].tolist())
-        alone[: self.n_lfw] = [p not in grouped for p in person[: self.n_lfw]]
+        is more than `within` below the best person's is not. The people are `people` (by
+        default the labels of the lfw-dev faces) with 2 or more faces (a face alone, and every
+        face in no person, is never outscored, and outscores nobody)."""
+        if self.people is None:
+            person = self.ids.copy()
+            person[self.n_lfw :] = ""
+        else:
+            person = self.people.copy()
+        names, counts = np.unique(person, return_counts=True)
+        alone = np.isin(person, names[counts == 1]) | (person == "")
         person[alone] = ""
         order = np.argsort(person, kind="stable")
         _keys, starts, inverse = np.unique(person[order], return_index=True, return_inverse=True)
@@ -316,13 +342,12 @@ class Tally:
             setattr(self, k, getattr(self, k) + v)
 
 
-def search(
+def decide(
     rule: Rule, lib: Library, probes: Probes, rows: npt.NDArray[np.int64], fold: int
-) -> Tally:
-    """The searches of `rows` under `rule` calibrated on the other half (`fold`)."""
-    if len(rows) == 0:
-        return Tally()
-    t, margin, floor = rule.cal[fold]
+) -> tuple[B, F, F]:
+    """(the matches tier, the rule's score, the similarity) of the searches of `rows`, one row
+    each, under `rule` calibrated on the other half (`fold`)."""
+    t, margin, _floor = rule.cal[fold]
     s = score(rule, probes, rows)
     raw = probes.sims[rows]
     low = lib.low[None, :] | probes.low[rows][:, None]
@@ -339,6 +364,32 @@ def search(
     got &= raw > GONE
     if rule.compete is not None:
         got &= lib.near_best_person(raw, rule.compete)
+    return got, s, raw
+
+
+def possible(
+    rule: Rule, lib: Library, got: B, s: F, raw: F, fold: int
+) -> tuple[npt.NDArray[np.int64], B]:
+    """The second tier: up to `POSSIBLE_LIMIT` faces beyond the matches `got`, best similarity
+    first, from the floor where 2 strangers per search would be expected; per row (the
+    library columns of the faces, whether each is shown)."""
+    from regard.pipeline.adaptive import POSSIBLE_LIMIT
+
+    floor = rule.cal[fold][2]
+    below = raw < lib.verification if rule.possible_from_verification else s < floor
+    beyond = np.where(got | below | (raw <= GONE), -np.inf, raw)
+    top = np.argpartition(-beyond, POSSIBLE_LIMIT - 1, axis=1)[:, :POSSIBLE_LIMIT]
+    shown = np.isfinite(np.take_along_axis(beyond, top, axis=1))
+    return top, shown
+
+
+def search(
+    rule: Rule, lib: Library, probes: Probes, rows: npt.NDArray[np.int64], fold: int
+) -> Tally:
+    """The searches of `rows` under `rule` calibrated on the other half (`fold`)."""
+    if len(rows) == 0:
+        return Tally()
+    got, s, raw = decide(rule, lib, probes, rows, fold)
     if probes.photo is None:
         mates = (probes.ids[rows][:, None] == lib.ids[None, :]) & (raw > GONE)
     else:
@@ -360,14 +411,7 @@ def search(
         mates=float(n_mates.sum()),
     )
     if rule.stat is not None and n_mates.any():
-        # The second tier: up to 5 faces beyond the matches, best similarity first, from the
-        # floor where 2 strangers per search would be expected.
-        from regard.pipeline.adaptive import POSSIBLE_LIMIT
-
-        below = raw < lib.verification if rule.possible_from_verification else s < floor
-        beyond = np.where(got | below | (raw <= GONE), -np.inf, raw)
-        top = np.argpartition(-beyond, POSSIBLE_LIMIT - 1, axis=1)[:, :POSSIBLE_LIMIT]
-        shown = np.isfinite(np.take_along_axis(beyond, top, axis=1))
+        top, shown = possible(rule, lib, got, s, raw, fold)
         right = np.take_along_axis(mates, top, axis=1) & shown
         has = n_mates > 0
         missed = has & (found == 0)
@@ -486,21 +530,14 @@ def main() -> None:
         return lambda rows: neighbourhood(rows, cols, fraction, unrelated, skip)
 
     rules = [
-        Rule("global (before issue 17)"),
+        global_rule(),
         Rule("neighbourhood, never looser (session 5)", stat(cohort, TOP_FRACTION)),
         Rule(
             f"neighbourhood + no named person {RIVAL_MARGIN} closer (session 6)",
             stat(cohort, TOP_FRACTION),
             compete=RIVAL_MARGIN,
         ),
-        Rule(
-            f"Regard: global + no named person {RIVAL_MARGIN} closer + not the probe's own "
-            "photo (neighbourhood for low-quality faces and the possible tier)",
-            stat(cohort, TOP_FRACTION),
-            compete=RIVAL_MARGIN,
-            sharp_normalised=False,
-            same_photo=True,
-        ),
+        shipped_rule(stat(cohort, TOP_FRACTION)),
     ]
     own = np.zeros(0, dtype=np.float32)
     if args.explore:
