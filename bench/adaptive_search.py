@@ -28,7 +28,8 @@ and group photos, children and babies among them). Searches, each against the wh
   missed every other photo of them?
 
 No photos of one person as a child and as an adult are available here: how well a child's
-photo finds the adult they became is NOT measured by this script.
+photo finds the adult they became is NOT measured by this script; `bench/cross_age.py DIR`
+measures it on a cross-age set laid out in DIR, with the shipped thresholds.
 
 Rules compared in the same run, each calibrated for 0.05 expected strangers per search:
   * global: one similarity for every probe (before issue 17);

@@ -90,7 +90,7 @@ Ints = npt.NDArray[np.int64]
 
 def scan(root: Path) -> list[tuple[Path, str, str]]:
     """(image, person, group) for every image of `root`/<person>/<group>/, sorted."""
-    out = []
+    out: list[tuple[Path, str, str]] = []
     for person in sorted(p for p in root.iterdir() if p.is_dir()):
         for group in sorted(g for g in person.iterdir() if g.is_dir()):
             out.extend(
@@ -143,7 +143,9 @@ def set_faces(paths: list[Path], cache: Path) -> SetFaces:
         np.array(image, dtype=np.int64),
     )
     cache.mkdir(parents=True, exist_ok=True)
-    np.savez(file, paths=np.array(strs), count=count, vectors=out.vectors, low=out.low, image=image)
+    np.savez(
+        file, paths=np.array(strs), count=count, vectors=out.vectors, low=out.low, image=out.image
+    )
     return out
 
 
@@ -157,7 +159,7 @@ def pseudo_set(root: Path, out: Path, people: int, per_person: int = 4) -> list[
     `people` lfw-dev people (in name order) with `per_person` images or more, each image in
     group `first` or `second` by file order (the first half, the rest) — NOT ages: it checks
     the measurement, not Regard. Returns the people."""
-    chosen = []
+    chosen: list[str] = []
     for folder in sorted((root / "lfw-dev").iterdir()):
         if len(chosen) == people:
             break
