@@ -283,6 +283,15 @@ def measure(folder: Path, *, work: Path, quick: bool) -> dict[str, object]:
             f"no images found in {folder}: a cross-age set is laid out as "
             "<person>/<group>/<image> (e.g. ann/child/1.jpg, ann/adult/2.jpg)"
         )
+    loose = [
+        f
+        for person in folder.iterdir()
+        if person.is_dir()
+        for f in person.iterdir()
+        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    if loose:
+        print(f"ignored: {len(loose)} images in a person's folder but in no group folder")
     set_people = {same_name(p) for _, p, _ in images}
     faces = set_faces([p for p, _, _ in images], work)
 
@@ -384,6 +393,9 @@ def measure(folder: Path, *, work: Path, quick: bool) -> dict[str, object]:
     # Probes: the set's one-face images, each its face's library column; in chunks (a set of
     # tens of thousands of photos against as large a library does not fit at once).
     probe_col = n_lfw + n_cam + np.flatnonzero(alone)
+    # Who and which group as numbers: comparing strings over a large library is slow.
+    id_code = np.unique(ids, return_inverse=True)[1].reshape(-1)
+    group_code = np.unique(groups, return_inverse=True)[1].reshape(-1)
     probe_group = groups[probe_col]
     names_of_groups = ["all probes", *sorted(set(probe_group.tolist()))]
     counts = {(g, label): Counts() for g in names_of_groups for label, _, _ in rules}
@@ -397,9 +409,10 @@ def measure(folder: Path, *, work: Path, quick: bool) -> dict[str, object]:
         low = faces.low[cols - n_lfw - n_cam]
         probes = Probes("cross-age", sims, ids[cols], low, np.zeros(len(cols), dtype=np.int64))
         live = sims > GONE
-        person = (ids[None, :] == ids[cols][:, None]) & live
-        same = person & (groups[None, :] == pg[:, None])
-        other_group = in_set[None, :] & (groups[None, :] != pg[:, None]) & live
+        person = (id_code[None, :] == id_code[cols][:, None]) & live
+        in_group = group_code[None, :] == group_code[cols][:, None]
+        same = person & in_group
+        other_group = in_set[None, :] & ~in_group & live
         other = person & other_group
         stranger = known[None, :] & ~person & live
         rank_set.append(first_rank(sims, other_group, other))

@@ -32,6 +32,9 @@ def test_the_cross_age_measurement_runs_on_a_stand_in_set(
         (folder / solo.name / "solo").mkdir(parents=True, exist_ok=True)
         (folder / solo.name / "solo" / img.name).symlink_to(img)
 
+    # An image in a person's folder but in no group is said to be ignored.
+    (folder / people[0] / "loose.jpg").symlink_to(next(solo.glob("*.jpg")))
+
     main([str(folder), "--quick", "--work", str(tmp_path / "work")])
     out = capsys.readouterr().out
     doc = json.loads((tmp_path / "work" / "cross_age.json").read_text())
@@ -69,5 +72,6 @@ def test_the_cross_age_measurement_runs_on_a_stand_in_set(
             assert g[GLOBAL]["counts"]["other_photos"] > 0
             # The same people's photos (not ages): the first other-group result is theirs.
             assert g["rank_among_other_group_faces"]["top5"] >= 0.5
+    assert "ignored: 1 images in a person's folder but in no group folder" in out
     assert "solo (" in out and "no probe of this group has a photo of them in another" in out
     assert GLOBAL in out and all(label in out for label in NAMED)

@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from cross_age import count, first_rank, ranks, same_name, scan
+from cross_age import count, first_rank, main, ranks, same_name, scan
 
 
 def masks(*rows: str) -> np.ndarray:
@@ -93,3 +94,14 @@ def test_scan_reads_person_group_image_folders(tmp_path: Path) -> None:
         ("bob/20-29/a.png", "bob", "20-29"),
     ]
     assert same_name("Ann_Smith") == same_name("ann smith") == same_name("Ann-Smith")
+
+
+def test_a_folder_not_laid_out_by_person_and_group_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "1.jpg").write_bytes(b"")  # no group folder
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path)])
+    assert str(stop.value) == (
+        f"no images found in {tmp_path}: a cross-age set is laid out as "
+        "<person>/<group>/<image> (e.g. ann/child/1.jpg, ann/adult/2.jpg)"
+    )
