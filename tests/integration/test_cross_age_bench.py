@@ -11,13 +11,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import cross_age
 from cross_age import GLOBAL, NAMED, main, pseudo_set
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_shared]
 
 
 def test_the_cross_age_measurement_runs_on_a_stand_in_set(
-    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    shared_data: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = tmp_path / "set"
     people = pseudo_set(shared_data, folder, 6)
@@ -73,5 +77,12 @@ def test_the_cross_age_measurement_runs_on_a_stand_in_set(
             # The same people's photos (not ages): the first other-group result is theirs.
             assert g["rank_among_other_group_faces"]["top5"] >= 0.5
     assert "ignored: 1 images in a person's folder but in no group folder" in out
+
+    # Searched a few probes at a time (as a large set is), the figures are the same.
+    monkeypatch.setattr(cross_age, "CHUNK", 7)
+    main([str(folder), "--quick", "--work", str(tmp_path / "work")])
+    again = json.loads((tmp_path / "work" / "cross_age.json").read_text())
+    assert groups["all probes"]["searches"] > 7
+    assert again["groups"] == groups
     assert "solo (" in out and "no probe of this group has a photo of them in another" in out
     assert GLOBAL in out and all(label in out for label in NAMED)
