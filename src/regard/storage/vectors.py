@@ -28,6 +28,10 @@ CANDIDATES = 64
 GRAPH_DTYPE = "i8"
 _KNN_BLOCK = 1024
 _MAGIC = b"RGANN\x00v2"
+_ID_BITS = np.uint64(32)
+_ID_LIMIT = 1 << 32
+_SIGN = np.uint32(1 << 31)
+_KEYED = 1024  # matches from which one key sorts faster than two (~20 us either way)
 
 
 class Neighbour(NamedTuple):
@@ -342,15 +346,15 @@ class HnswIndex:
         limit: int | None,
         scores: npt.NDArray[np.float32] | None = None,
     ) -> list[Neighbour]:
-        live = self._key[rows] >= 0
-        rows = rows[live]
+        keys = self._key[rows]
+        live = keys >= 0
+        rows, keys = rows[live], keys[live]
         found = exact_scores(self._vec, rows, q) if scores is None else scores[live]
         keep = found >= threshold
-        ids, found = self._key[rows[keep]], found[keep]
-        order = np.lexsort((ids, -found))
+        ids, found = best_first(keys[keep], found[keep])
         if limit is not None:
-            order = order[:limit]
-        return _neighbours(ids[order], found[order])
+            ids, found = ids[:limit], found[:limit]
+        return _neighbours(ids, found)
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -496,6 +500,30 @@ class HnswIndex:
         made._used = slots
         made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
+
+
+def best_first(
+    ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """`ids` and their `scores`, best first, ties by id (`np.lexsort((ids, -scores))`).
+
+    Ids of 32 bits or less (a catalog's) are sorted in one key with the score: its float32
+    bits, made to sort as the numbers do and inverted, above the id. One sort of one
+    integer key takes a tenth of a sort by two keys (20,000 matches: 0.1 against 1.3 ms),
+    and the scores come back out of the key. Fewer than `_KEYED` matches (most searches), a
+    zero score (+0 and -0 tie as numbers, not as bits) or a larger id take the sort by two
+    keys."""
+    if len(ids) < _KEYED or ids.min() < 0 or ids.max() >= _ID_LIMIT or not np.all(scores):
+        order = np.lexsort((ids, -scores))
+        return ids[order], scores[order]
+    bits = np.ascontiguousarray(scores, dtype=np.float32).view(np.uint32)
+    # Negative floats sort backwards as unsigned bits (flip them all); positive ones after.
+    rising = np.where(bits >> 31 != 0, ~bits, bits | _SIGN)
+    key = (~rising).astype(np.uint64) << _ID_BITS | ids.astype(np.uint64)
+    key.sort()
+    rising = ~(key >> _ID_BITS).astype(np.uint32)
+    bits = np.where(rising >> 31 != 0, rising ^ _SIGN, ~rising)
+    return (key & (_ID_LIMIT - 1)).astype(np.int64), bits.view(np.float32)
 
 
 def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
