@@ -346,15 +346,26 @@ class HnswIndex:
         limit: int | None,
         scores: npt.NDArray[np.float32] | None = None,
     ) -> list[Neighbour]:
+        ids, found = best_first(*self._rescored(q, rows, threshold, scores))
+        if limit is not None:
+            ids, found = ids[:limit], found[:limit]
+        return _neighbours(ids, found)
+
+    def _rescored(
+        self,
+        q: npt.NDArray[np.float32],
+        rows: npt.NDArray[np.int64],
+        threshold: float,
+        scores: npt.NDArray[np.float32] | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The face ids and exact scores of the live slots of `rows` (ascending) that score
+        >= `threshold` (their scores from the float32 store unless given)."""
         keys = self._key[rows]
         live = keys >= 0
         rows, keys = rows[live], keys[live]
         found = exact_scores(self._vec, rows, q) if scores is None else scores[live]
         keep = found >= threshold
-        ids, found = best_first(keys[keep], found[keep])
-        if limit is not None:
-            ids, found = ids[:limit], found[:limit]
-        return _neighbours(ids, found)
+        return keys[keep], found[keep]
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
