@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regard.inference.int4_products import quantised, query_grid
+from regard.inference.int4_products import Int4Products, quantised, query_grid
 from regard.storage.bounded_scan import GATHER, BoundedScan, exact_scores, whole_groups
 from regard.storage.vectors import ExactIndex, HnswIndex, best_first
 
@@ -76,6 +76,19 @@ def test_the_coded_products_are_the_integer_products_the_bound_assumes():
         assert np.abs(scan.products(q) - want).max() < 1e-6
         # The raw query is not on the grid: MLAS would round it its own way.
         assert np.abs(grid - q).max() > 0
+
+
+def test_each_row_bound_is_added_to_its_product_as_it_is_written():
+    v = faces(3000, 128, 30, 0.5, 5)
+    packed, scales, approx = quantised(v, 128)
+    bias = np.linspace(0.0, 0.3, len(v), dtype=np.float32)
+    plain = Int4Products(packed, scales, 128)
+    biased = Int4Products(packed, scales, 128, bias=bias)
+    for q in faces(5, 128, 5, 0.5, 6):
+        grid = query_grid(q, 128)
+        want = approx.astype(np.float64) @ grid.astype(np.float64) + bias
+        assert np.abs(biased(grid) - want).max() < 1e-6
+        assert np.abs(biased(grid) - plain(grid) - bias).max() < 1e-6
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
