@@ -201,7 +201,7 @@ def latency_stage(
                 "matches_max": int(found_n[pick].max()),
             }
     lat["search_ratio_p50_cpu"] = float(np.median(search_cpu / np.maximum(1e-9, scan_cpu)))
-    lat["matches"] = found_n.tolist()
+    r["threshold_matches"] = found_n.tolist()  # a query's, for steps_stage
     if not top_k:
         stage(r, "latency")
         return
@@ -216,7 +216,7 @@ def steps_stage(r: dict[str, Any], index: HnswIndex, lq: F32) -> None:
     more than 1,000 matches, taking turns with a scan of the float32 store (which leaves the
     caches as a search finds them after other work). The steps are `HnswIndex.search`'s own
     (checked: the same answers)."""
-    many = lq[np.asarray(r["latency"]["matches"]) > 1000]
+    many = lq[np.asarray(r["threshold_matches"]) > 1000]
     names = ("first_pass", "rescoring", "ordering", "answers", "freeing")
     cpu: dict[str, list[float]] = {name: [] for name in names}
     for q in many:
