@@ -180,8 +180,9 @@ class HnswIndex:
     exact cosine similarity, so every score is what `ExactIndex` gives; over-fetching is what
     buys recall in dense clusters. That is `top_k` and `knn` (grouping). A threshold search
     (`search`: search, opt-out, consent, erasure) must find every match, which no graph
-    promises: it scans the whole float32 store (one matrix-vector product, exact by
-    construction).
+    promises: 4-bit codes of every row, with a proven bound on their error, rule out the
+    rows that cannot reach the threshold, and the rest are scored from the float32 store
+    (`BoundedScan`): exactly what a scan of the whole store returns.
     Removal zeroes the float32 row at once and marks the graph's copy (a tombstone):
     `compact()` rebuilds the graph from the live vectors, after which neither the index nor
     its saved bytes hold a removed vector in any form.
