@@ -42,7 +42,7 @@ def on_the_threshold(q, threshold, dim, seed):
     people=st.integers(1, 60),
     spread=st.floats(0.05, 2.0),
     threshold=st.floats(-0.2, 0.99),
-    shard=st.sampled_from([64, 300, 1 << 16]),
+    shard=st.sampled_from([64, 300, 1 << 17]),
     scale=st.sampled_from([1.0, 0.25, 3.0]),
     seed=st.integers(0, 2**16),
 )
