@@ -41,6 +41,7 @@ PENDING = 4096
 MARGIN = 1e-4
 CHECK = 1e-5
 _ROWS = 16  # exact scores are taken on whole groups of rows (see `exact_scores`)
+_BUILD = 8192  # rows quantised and bounded at a time
 GATHER = 256  # rows gathered at a time to be scored (128 KiB at 128 dimensions: in L2)
 
 Matrix = npt.NDArray[np.float32]
@@ -127,23 +128,30 @@ class BoundedScan:
                 self._build(vectors, k, have.start, have.stop)
 
     def _build(self, vectors: Matrix, k: int, start: int, stop: int) -> None:
-        rows = vectors[start:stop]
-        packed, scales, approx = quantised(rows, self.dim)
-        k_dim = padded_dim(self.dim)
-        exact = np.zeros((len(rows), k_dim), dtype=np.float64)
-        exact[:, : self.dim] = rows
-        blocks = packed.shape[1]
-        codes_f64 = approx.astype(np.float64)
-        # The bounds in float64, rounded up into float32: never below the true norms.
-        err = _up(np.linalg.norm(exact - codes_f64, axis=1))
-        norm = float(_up(np.linalg.norm(codes_f64, axis=1)).max(initial=0.0))
+        n, k_dim = stop - start, padded_dim(self.dim)
+        blocks = k_dim // BLOCK
+        packed = np.empty((n, blocks, BLOCK // 2), dtype=np.uint8)
+        scales = np.empty((n, blocks), dtype=np.float32)
+        err = np.empty(n, dtype=np.float32)
+        want = np.empty(n, dtype=np.float64)
+        norm = 0.0
+        probe = query_grid(_probe(self.dim), self.dim)
+        # A part at a time: the float64 copies of a whole shard (hundreds of MB, allocated
+        # anew at each removal) took more time than the arithmetic; the results are the same.
+        for at in range(0, n, _BUILD):
+            rows = vectors[start + at : min(stop, start + at + _BUILD)]
+            part = slice(at, at + len(rows))
+            packed[part], scales[part], approx = quantised(rows, self.dim)
+            exact = np.zeros((len(rows), k_dim), dtype=np.float64)
+            exact[:, : self.dim] = rows
+            codes_f64 = approx.astype(np.float64)
+            # The bounds in float64, rounded up into float32: never below the true norms.
+            err[part] = _up(np.linalg.norm(exact - codes_f64, axis=1))
+            norm = max(norm, float(_up(np.linalg.norm(codes_f64, axis=1)).max(initial=0.0)))
+            want[part] = codes_f64 @ probe.astype(np.float64) + err[part]
         # Each row's products come with its error bound added (by MLAS, as it writes them):
         # the search then compares them with one cut, with no work a row of its own.
-        products: Int4Products | None = Int4Products(
-            packed, scales.reshape(-1, blocks), self.dim, bias=err
-        )
-        probe = query_grid(_probe(self.dim), self.dim)
-        want = codes_f64 @ probe.astype(np.float64) + err
+        products: Int4Products | None = Int4Products(packed, scales, self.dim, bias=err)
         if products is not None and not np.all(np.abs(products(probe) - want) <= CHECK):
             products = None  # not the integer products relied on: scan these rows exactly
         shard = _Shard(
