@@ -60,16 +60,29 @@ def query_grid(query: npt.NDArray[np.float32], dim: int) -> Matrix:
 
 
 class Int4Products:
-    """The products of a (grid) query with a fixed set of 4-bit rows, on one thread."""
+    """The products of a (grid) query with a fixed set of 4-bit rows (plus a fixed `bias` a
+    row, if given), on one thread."""
 
-    def __init__(self, packed: npt.NDArray[np.uint8], scales: Matrix, dim: int) -> None:
+    def __init__(
+        self, packed: npt.NDArray[np.uint8], scales: Matrix, dim: int, bias: Matrix | None = None
+    ) -> None:
         import onnxruntime as ort
 
         self.rows = len(packed)
         self.k = padded_dim(dim)
+        inputs, weights = (
+            ["A", "B", "S"],
+            [
+                numpy_helper.from_array(packed, "B"),
+                numpy_helper.from_array(np.ascontiguousarray(scales.reshape(-1)), "S"),
+            ],
+        )
+        if bias is not None:  # MatMulNBits' sixth input: added to each product as it is written
+            inputs += ["", "", "bias"]
+            weights.append(numpy_helper.from_array(np.ascontiguousarray(bias, np.float32), "bias"))
         node = helper.make_node(
             "MatMulNBits",
-            ["A", "B", "S"],
+            inputs,
             ["Y"],
             domain="com.microsoft",
             K=self.k,
@@ -83,10 +96,7 @@ class Int4Products:
             "int4_products",
             [helper.make_tensor_value_info("A", TensorProto.FLOAT, [1, self.k])],
             [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, self.rows])],
-            initializer=[
-                numpy_helper.from_array(packed, "B"),
-                numpy_helper.from_array(np.ascontiguousarray(scales.reshape(-1)), "S"),
-            ],
+            initializer=weights,
         )
         model = helper.make_model(
             graph,
@@ -106,6 +116,6 @@ class Int4Products:
         )
 
     def __call__(self, grid: Matrix) -> Matrix:
-        """The products of a grid query (`query_grid`) with every row."""
+        """The products of a grid query (`query_grid`) with every row (plus its bias)."""
         out = self._session.run(None, {"A": grid.reshape(1, self.k)})[0]
         return np.asarray(out, dtype=np.float32).reshape(self.rows)

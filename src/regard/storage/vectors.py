@@ -28,6 +28,10 @@ CANDIDATES = 64
 GRAPH_DTYPE = "i8"
 _KNN_BLOCK = 1024
 _MAGIC = b"RGANN\x00v2"
+_ID_BITS = np.uint64(32)
+_ID_LIMIT = 1 << 32
+_SIGN = np.uint32(1 << 31)
+_KEYED = 1024  # matches from which one key sorts faster than two (~20 us either way)
 
 
 class Neighbour(NamedTuple):
@@ -176,8 +180,9 @@ class HnswIndex:
     exact cosine similarity, so every score is what `ExactIndex` gives; over-fetching is what
     buys recall in dense clusters. That is `top_k` and `knn` (grouping). A threshold search
     (`search`: search, opt-out, consent, erasure) must find every match, which no graph
-    promises: it scans the whole float32 store (one matrix-vector product, exact by
-    construction).
+    promises: 4-bit codes of every row, with a proven bound on their error, rule out the
+    rows that cannot reach the threshold, and the rest are scored from the float32 store
+    (`BoundedScan`): exactly what a scan of the whole store returns.
     Removal zeroes the float32 row at once and marks the graph's copy (a tombstone):
     `compact()` rebuilds the graph from the live vectors, after which neither the index nor
     its saved bytes hold a removed vector in any form.
@@ -342,15 +347,26 @@ class HnswIndex:
         limit: int | None,
         scores: npt.NDArray[np.float32] | None = None,
     ) -> list[Neighbour]:
-        live = self._key[rows] >= 0
-        rows = rows[live]
+        ids, found = best_first(*self._rescored(q, rows, threshold, scores))
+        if limit is not None:
+            ids, found = ids[:limit], found[:limit]
+        return _neighbours(ids, found)
+
+    def _rescored(
+        self,
+        q: npt.NDArray[np.float32],
+        rows: npt.NDArray[np.int64],
+        threshold: float,
+        scores: npt.NDArray[np.float32] | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The face ids and exact scores of the live slots of `rows` (ascending) that score
+        >= `threshold` (their scores from the float32 store unless given)."""
+        keys = self._key[rows]
+        live = keys >= 0
+        rows, keys = rows[live], keys[live]
         found = exact_scores(self._vec, rows, q) if scores is None else scores[live]
         keep = found >= threshold
-        ids, found = self._key[rows[keep]], found[keep]
-        order = np.lexsort((ids, -found))
-        if limit is not None:
-            order = order[:limit]
-        return _neighbours(ids[order], found[order])
+        return keys[keep], found[keep]
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -496,6 +512,30 @@ class HnswIndex:
         made._used = slots
         made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
+
+
+def best_first(
+    ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """`ids` and their `scores`, best first, ties by id (`np.lexsort((ids, -scores))`).
+
+    Ids of 32 bits or less (a catalog's) are sorted in one key with the score: its float32
+    bits, made to sort as the numbers do and inverted, above the id. One sort of one
+    integer key takes a tenth of a sort by two keys (20,000 matches: 0.1 against 1.3 ms),
+    and the scores come back out of the key. Fewer than `_KEYED` matches (most searches), a
+    zero score (+0 and -0 tie as numbers, not as bits) or a larger id take the sort by two
+    keys."""
+    if len(ids) < _KEYED or ids.min() < 0 or ids.max() >= _ID_LIMIT or not np.all(scores):
+        order = np.lexsort((ids, -scores))
+        return ids[order], scores[order]
+    bits = np.ascontiguousarray(scores, dtype=np.float32).view(np.uint32)
+    # Negative floats sort backwards as unsigned bits (flip them all); positive ones after.
+    rising = np.where(bits >> 31 != 0, ~bits, bits | _SIGN)
+    key = (~rising).astype(np.uint64) << _ID_BITS | ids.astype(np.uint64)
+    key.sort()
+    rising = ~(key >> _ID_BITS).astype(np.uint32)
+    bits = np.where(rising >> 31 != 0, rising ^ _SIGN, ~rising)
+    return (key & (_ID_LIMIT - 1)).astype(np.int64), bits.view(np.float32)
 
 
 def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:

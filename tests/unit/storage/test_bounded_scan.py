@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regard.inference.int4_products import quantised, query_grid
-from regard.storage.bounded_scan import BoundedScan, exact_scores
-from regard.storage.vectors import ExactIndex, HnswIndex
+from regard.inference.int4_products import Int4Products, quantised, query_grid
+from regard.storage.bounded_scan import GATHER, BoundedScan, exact_scores, whole_groups
+from regard.storage.vectors import ExactIndex, HnswIndex, best_first
 
 # Offsets from the threshold of rows placed on it: float32 resolves ~6e-8 near 0.5.
 NUDGES = (0.0, 6e-8, -6e-8, 1.2e-7, -1.2e-7, 1e-6, -1e-6, 1e-5, -1e-5, 1e-3, -1e-3)
@@ -42,7 +42,7 @@ def on_the_threshold(q, threshold, dim, seed):
     people=st.integers(1, 60),
     spread=st.floats(0.05, 2.0),
     threshold=st.floats(-0.2, 0.99),
-    shard=st.sampled_from([64, 300, 1 << 16]),
+    shard=st.sampled_from([64, 300, 1 << 17]),
     scale=st.sampled_from([1.0, 0.25, 3.0]),
     seed=st.integers(0, 2**16),
 )
@@ -76,6 +76,19 @@ def test_the_coded_products_are_the_integer_products_the_bound_assumes():
         assert np.abs(scan.products(q) - want).max() < 1e-6
         # The raw query is not on the grid: MLAS would round it its own way.
         assert np.abs(grid - q).max() > 0
+
+
+def test_each_row_bound_is_added_to_its_product_as_it_is_written():
+    v = faces(3000, 128, 30, 0.5, 5)
+    packed, scales, approx = quantised(v, 128)
+    bias = np.linspace(0.0, 0.3, len(v), dtype=np.float32)
+    plain = Int4Products(packed, scales, 128)
+    biased = Int4Products(packed, scales, 128, bias=bias)
+    for q in faces(5, 128, 5, 0.5, 6):
+        grid = query_grid(q, 128)
+        want = approx.astype(np.float64) @ grid.astype(np.float64) + bias
+        assert np.abs(biased(grid) - want).max() < 1e-6
+        assert np.abs(biased(grid) - plain(grid) - bias).max() < 1e-6
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -131,3 +144,55 @@ def test_a_removed_face_is_never_found_even_on_its_own_vector_and_compaction_dro
     hnsw.compact()
     assert hnsw.codes_bytes == 0  # the old sessions went with compaction
     assert len(hnsw.search(v[0], threshold=-1.0)) == 2998
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.sampled_from([0, 1, 15, 16, 17, 255, 256, 257, 271, 1000, 3001]),
+    dim=st.sampled_from([8, 128]),
+    seed=st.integers(0, 2**16),
+)
+def test_rows_gathered_part_by_part_score_as_the_scan_of_the_whole_store(n, dim, seed):
+    rng = np.random.default_rng(seed)
+    v = faces(4000, dim, 30, 0.5, seed)
+    store = np.concatenate([v, np.zeros((whole_groups(len(v)) - len(v), dim), np.float32)])
+    q = v[int(rng.integers(len(v)))] * np.float32(rng.choice([1.0, 0.3]))
+    scan = store @ q
+    rows = np.sort(rng.choice(len(v), size=n, replace=False)).astype(np.int64)
+    got = exact_scores(store, rows, q)
+    # Bit for bit, in whole parts of GATHER rows, a last partial one and a tail under 16.
+    assert got.dtype == np.float32 and np.array_equal(
+        got.view(np.uint32), scan[rows].view(np.uint32)
+    )
+    assert GATHER % 16 == 0
+
+
+SCORES = np.array(
+    [0.5, 0.5, -0.5, 0.25, 1.0, -1.0, 0.0, -0.0, 1e-40, -1e-40, np.inf, -np.inf, 0.45],
+    dtype=np.float32,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 3000),
+    ties=st.booleans(),
+    zeros=st.booleans(),
+    base=st.sampled_from([0, 1, 2**32 - 5000, 2**32 - 1000, -7, 2**40]),
+    seed=st.integers(0, 2**16),
+)
+def test_best_first_is_a_sort_by_score_then_id(n, ties, zeros, base, seed):
+    rng = np.random.default_rng(seed)
+    ids = (base + rng.permutation(n * 2)[:n]).astype(np.int64)
+    if ties:  # scores a float32 step apart and equal ones (a search of thousands has many)
+        scores = np.float32(0.45) + np.float32(6e-8) * rng.integers(0, 40, n).astype(np.float32)
+        scores[: n // 3] = rng.choice(SCORES, n // 3)
+    else:
+        scores = rng.uniform(-1, 1, n).astype(np.float32)
+    if not zeros:
+        scores[scores == 0] = np.float32(0.125)
+    order = np.lexsort((ids, -scores))
+    got_ids, got_scores = best_first(ids, scores)
+    assert np.array_equal(got_ids, ids[order])
+    assert np.array_equal(got_scores.view(np.uint32), scores[order].view(np.uint32))
+    assert got_ids.dtype == np.int64 and got_scores.dtype == np.float32
