@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from regard.collector import collector_paused
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
+from regard.storage.neighbour_graph import refine
 
 Matrix = npt.NDArray[np.float32]
 
@@ -59,6 +60,14 @@ class VectorIndex(Protocol):
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Ids and similarities of the k nearest stored vectors of each query row, best
         first; id -1 where there are fewer than k."""
+        ...
+
+    def knn_graph(
+        self, ids: Sequence[int] | npt.NDArray[np.int64], k: int, *, floor: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """`knn` of the stored faces `ids` themselves, asked all at once (grouping's
+        k-nearest-neighbour graph): an approximate index may use the answers to improve
+        each other, searching exactly among faces joined by neighbours >= `floor`."""
         ...
 
     def ids(self) -> npt.NDArray[np.int64]: ...
@@ -160,6 +169,13 @@ class ExactIndex:
             ids[start : start + len(block), :kk] = self._ids[rows]
             sims[start : start + len(block), :kk] = np.take_along_axis(top, order, axis=1)
         return ids, sims
+
+    def knn_graph(
+        self, ids: Sequence[int] | npt.NDArray[np.int64], k: int, *, floor: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """`knn` of the stored faces `ids` (exact already; `floor` changes nothing)."""
+        rows = [self._row[int(i)] for i in np.asarray(ids, dtype=np.int64).reshape(-1).tolist()]
+        return self.knn(self._vectors[rows], k)
 
     def ids(self) -> npt.NDArray[np.int64]:
         return self._ids[: self._count].copy()
@@ -354,11 +370,43 @@ class HnswIndex:
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        slots, sims = self._knn_slots(queries, k)
+        return self._ids_of(slots), sims
+
+    def knn_graph(
+        self, ids: Sequence[int] | npt.NDArray[np.int64], k: int, *, floor: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The k nearest stored vectors of each stored face `ids` (itself among them), as
+        grouping asks for every face at once: the graph walk's answers, merged with each
+        face's reverse neighbours and with an exact search among the faces joined by
+        neighbours at least `floor` alike (`neighbour_graph.refine`), all scored exactly.
+        Every list is at least as good as `knn`'s."""
+        wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
+        out_ids = np.full((len(wanted), k), -1, dtype=np.int64)
+        out_sims = np.full((len(wanted), k), -np.inf, dtype=np.float32)
+        if not len(wanted) or k <= 0 or not self._slot:
+            return out_ids, out_sims
+        queries = np.asarray([self._slot[int(i)] for i in wanted.tolist()], dtype=np.int64)
+        found = np.full((len(wanted), k), -1, dtype=np.int64)
+        for start in range(0, len(queries), _KNN_BLOCK):
+            part = queries[start : start + _KNN_BLOCK]
+            found[start : start + len(part)] = self._knn_slots(self._vec[part], k)[0]
+        slots, sims = refine(self._vec, self._key, queries, found, k=k, floor=floor)
+        return self._ids_of(slots), sims
+
+    def _ids_of(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.where(slots >= 0, self._key[np.maximum(slots, 0)], -1)
+
+    def _knn_slots(
+        self, queries: Matrix, k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Slots and exact similarities of the k best candidates of each query (-1 / -inf
+        where fewer), best first, ties by id."""
+        out = np.full((len(queries), k), -1, dtype=np.int64)
         sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
         n = len(self)
         if n == 0 or not len(queries) or k <= 0:
-            return ids, sims
+            return out, sims
         count = min(n, max(k, self.candidates))
         for start in range(0, len(queries), _KNN_BLOCK):
             block = np.ascontiguousarray(queries[start : start + _KNN_BLOCK])
@@ -378,9 +426,11 @@ class HnswIndex:
             order = np.lexsort((key, -score), axis=1)[:, :k]
             width = order.shape[1]
             stop = start + len(block)
-            ids[start:stop, :width] = np.take_along_axis(key, order, axis=1)
-            sims[start:stop, :width] = np.take_along_axis(score, order, axis=1)
-        return ids, sims
+            got = np.take_along_axis(score, order, axis=1)
+            picked = np.take_along_axis(slots, order, axis=1)
+            out[start:stop, :width] = np.where(got > -np.inf, picked, -1)
+            sims[start:stop, :width] = got
+        return out, sims
 
     def ids(self) -> npt.NDArray[np.int64]:
         keys = self._key[: self._used]
