@@ -2,18 +2,24 @@
 
 Grouping asks for the neighbours of every stored face at once: a k-nearest-neighbour graph.
 An HNSW walk answers each face on its own and, at a million faces, misses about one close
-neighbour in ten: inside people with thousands of faces it returns other faces of the person
-than the closest ones, and it misses the one or two other faces of people seen rarely. Asked
-all at once, the answers can correct each other (NN-descent's local join, Dong et al. 2011):
-a neighbour of a neighbour is likely a neighbour, and a face that found another is one of its
-neighbours whether or not the other found it. Each round takes, for every row, its current
-neighbours, their neighbours and the rows whose lists hold it (its reverse neighbours, the
-`reverse` best of them), scores them all exactly from the float32 store, and keeps the best
-`k` (ties by id). A row's list can only get better: every score of the old list is among the
-candidates, so the i-th best score never goes down.
+neighbour in ten (bench/people_scale.py): inside people with thousands of faces it returns
+other faces of the person than the closest ones (each face's 16 best are all close, and in
+128 dimensions which 16 they are is not transitive: neighbours of neighbours find few of
+them), and it misses the one or two other faces of people seen rarely. Asked all at once,
+the answers can correct each other:
 
-Rows are slots of the store; `key[slot]` is the face id (-1: removed, never a candidate).
-Pure numpy, in blocks of rows (memory stays bounded), deterministic for the same input.
+1. a face that found another is one of its neighbours whether or not the other found it:
+   each list is merged with its reverse neighbours (the `reverse` best);
+2. faces joined by neighbours at least `floor` alike (grouping's link) form groups, cut to
+   at most `cap` faces by their stronger links (so a chain of look-alikes never makes one
+   huge group), and each face is searched exactly among its group (a matrix product a block
+   of rows at a time): inside a person of thousands of faces that is exact search's answer.
+
+Every candidate is scored exactly from the float32 store and each list keeps its `k` best
+(ties by id). A list can only get better: its old members are among the candidates, so its
+i-th best score never goes down. Rows are slots of the store; `key[slot]` is the face id (-1:
+removed, never a candidate). Pure numpy, memory bounded by the block and the cap,
+deterministic for the same input.
 """
 
 from __future__ import annotations

@@ -190,7 +190,9 @@ class HnswIndex:
     row a slot; the graph's keys are the slots). A search asks the graph for at least
     `candidates` neighbours (usearch widens its beam to match) and re-ranks them by their
     exact cosine similarity, so every score is what `ExactIndex` gives; over-fetching is what
-    buys recall in dense clusters. That is `top_k` and `knn` (grouping). A threshold search
+    buys recall in dense clusters. That is `top_k` and `knn`. Grouping asks for the
+    neighbours of every face at once (`knn_graph`): the walk's answers are then refined
+    against each other, exactly scored (`neighbour_graph`). A threshold search
     (`search`: search, opt-out, consent, erasure) must find every match, which no graph
     promises: it scans the whole float32 store (one matrix-vector product, exact by
     construction).

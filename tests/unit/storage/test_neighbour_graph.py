@@ -161,3 +161,25 @@ def test_a_removed_face_never_comes_back_in_the_graph():
     hnsw.compact()
     again, _ = hnsw.knn_graph(left, K, floor=0.45)
     assert not set(again.ravel().tolist()) & gone
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(20, 400), people=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_grouping_a_small_library_over_the_graph_is_grouping_over_exact_search(n, people, seed):
+    from regard.pipeline.cluster import FaceSet, exact_knn, regroup
+
+    v = clustered(n, 32, min(people, n), 0.6, seed)
+    ids = np.arange(1, n + 1)
+    hnsw = HnswIndex(32, threads=1)
+    hnsw.add(ids.tolist(), v)
+    rng = np.random.default_rng(seed)
+    faces = FaceSet(
+        ids, v, rng.integers(0, n, size=n), rng.random(n) < 0.1, np.zeros(n, dtype=np.int64)
+    )
+
+    def graph(rows, k):
+        found, sims = hnsw.knn_graph(ids[rows], k, floor=0.45)
+        return np.where(found >= 0, found - 1, -1), sims
+
+    want = regroup(faces, exact_knn(v)).person
+    assert np.array_equal(regroup(faces, graph).person, want)
