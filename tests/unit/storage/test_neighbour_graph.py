@@ -183,3 +183,22 @@ def test_grouping_a_small_library_over_the_graph_is_grouping_over_exact_search(n
 
     want = regroup(faces, exact_knn(v)).person
     assert np.array_equal(regroup(faces, graph).person, want)
+
+
+def test_a_second_look_for_faces_left_alone_only_improves_the_graph():
+    v, _ = dense_library()
+    ids = list(range(len(v)))
+    plain = narrow(32)
+    plain.add(ids, v)
+    looked = HnswIndex.from_bytes(32, plain.to_bytes(), threads=1, candidates=K)
+    looked.second_look = 256
+    gone = set(range(0, len(v), 5))
+    for index in (plain, looked):
+        index.remove(sorted(gone))
+    left = [i for i in ids if i not in gone]
+    _, first_sims = plain.knn_graph(left, K, floor=0.45)
+    second, second_sims = looked.knn_graph(left, K, floor=0.45)
+    assert (second_sims >= first_sims - 1e-6).all()
+    assert not set(second.ravel().tolist()) & gone
+    alone = first_sims[:, 1] < 0.45
+    assert (second_sims[alone, 1] > first_sims[alone, 1]).any()  # the wider walk found more
