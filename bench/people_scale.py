@@ -412,9 +412,9 @@ def run_size(
     faces = FaceSet(ids[:n], d.vectors[:n], d.photo[:n], d.low[:n], np.zeros(n, dtype=np.int64), {})
     knn_time = {"search": 0.0, "map": 0.0, "calls": 0, "queries": 0}
 
-    import regard.storage.vectors as vectors_module
+    import regard.storage.neighbour_graph as graph_module
 
-    refine = vectors_module.refine
+    refine = graph_module.refine
     graph: dict[str, Any] = {}
 
     def timed_refine(*args: Any, **kwargs: Any) -> Any:
@@ -425,7 +425,7 @@ def run_size(
             knn_time["refine"] += time.perf_counter() - t0
             knn_time["refine_cpu"] += time.process_time() - c0
 
-    vectors_module.refine = timed_refine  # type: ignore[assignment]  # times the stage
+    graph_module.refine = timed_refine  # type: ignore[assignment]  # times the stage
 
     def knn(rows: I64, k: int) -> tuple[I64, F32]:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -448,7 +448,7 @@ def run_size(
     row_of = {int(fid): i for i, fid in enumerate(faces.ids.tolist())}
     grouping = regroup(faces, knn, p)
     total = st.end("grouping", t)
-    vectors_module.refine = refine  # type: ignore[assignment]
+    graph_module.refine = refine  # type: ignore[assignment]
     knn_s = knn_time["search"] + knn_time["map"]
     res["grouping"] = {
         "knn_seconds": knn_s,

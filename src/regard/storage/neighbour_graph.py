@@ -24,16 +24,44 @@ deterministic for the same input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
 Matrix = npt.NDArray[np.float32]
 Slots = npt.NDArray[np.int64]
+#: A graph walk: (query slots, candidates) -> each query's k best slots (-1 where fewer).
+Walk = Callable[[Slots, int], Slots]
 
 BLOCK = 1024
 #: The most rows searched exactly among themselves: a group of look-alikes joined by close
 #: neighbours costs its size squared (20,000 faces: ~1e11 multiply-adds, ~2 s on one core).
 GROUP_CAP = 20_000
+
+
+def knn_graph(
+    store: Matrix,
+    key: Slots,
+    queries: Slots,
+    walk: Walk,
+    *,
+    k: int,
+    floor: float,
+    candidates: int,
+    second_look: int = 0,
+) -> tuple[Slots, Matrix]:
+    """The k best neighbours of the stored rows `queries`: `walk`'s answers (`candidates`
+    each), refined (`refine`). With `second_look` > `candidates`, the rows then left without
+    a neighbour >= `floor` (other than themselves) are walked again with that many
+    candidates, and the lists refined again."""
+    slots, sims = refine(store, key, queries, walk(queries, candidates), k=k, floor=floor)
+    alone = np.flatnonzero(sims[:, 1] < floor) if k > 1 else np.zeros(0, dtype=np.int64)
+    if second_look <= candidates or not len(alone):
+        return slots, sims
+    wider = np.full((len(queries), k), -1, dtype=np.int64)
+    wider[alone] = walk(queries[alone], second_look)
+    return refine(store, key, queries, np.concatenate([slots, wider], axis=1), k=k, floor=floor)
 
 
 def refine(

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.collector import collector_paused
+from regard.storage.arrays import grown, in_groups
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
-from regard.storage.neighbour_graph import refine
+from regard.storage.neighbour_graph import knn_graph
 
 Matrix = npt.NDArray[np.float32]
 
@@ -100,7 +101,7 @@ class ExactIndex:
         self.remove([i for i in ids if i in self._row])
         need = self._count + len(vecs)
         if need > len(self._vectors):
-            self._vectors, self._ids = _grown(self._vectors, self._ids, self._count, need, 64, 0)
+            self._vectors, self._ids = grown(self._vectors, self._ids, self._count, need, 64, 0)
         start = self._count
         self._vectors[start:need] = vecs
         self._ids[start:need] = np.asarray(ids, dtype=np.int64)
@@ -278,7 +279,7 @@ class HnswIndex:
         self.remove([k for k in keys if k in self._slot])
         need = self._used + len(keys)
         if need > len(self._vec):
-            self._vec, self._key = _grown(self._vec, self._key, self._used, need, 1024, -1)
+            self._vec, self._key = grown(self._vec, self._key, self._used, need, 1024, -1)
         slots = np.arange(self._used, need, dtype=np.int64)
         self._vec[slots] = vecs
         self._key[slots] = keys
@@ -385,27 +386,24 @@ class HnswIndex:
     def knn_graph(
         self, ids: Sequence[int] | npt.NDArray[np.int64], k: int, *, floor: float
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """The k nearest stored vectors of each stored face `ids` (itself among them), as
-        grouping asks for every face at once: the graph walk's answers, merged with each
-        face's reverse neighbours and with an exact search among the faces joined by
-        neighbours at least `floor` alike (`neighbour_graph.refine`), all scored exactly.
-        Every list is at least as good as `knn`'s."""
+        """`knn` of the stored faces `ids`, asked all at once: the walk's answers refined
+        against each other, all scored exactly (`neighbour_graph.knn_graph`); every list is
+        at least as good as `knn`'s."""
         wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
-        out_ids = np.full((len(wanted), k), -1, dtype=np.int64)
-        out_sims = np.full((len(wanted), k), -np.inf, dtype=np.float32)
         if not len(wanted) or k <= 0 or not self._slot:
-            return out_ids, out_sims
+            k = max(k, 0)
+            return np.full((len(wanted), k), -1), np.full((len(wanted), k), -np.inf, np.float32)
         queries = np.asarray([self._slot[int(i)] for i in wanted.tolist()], dtype=np.int64)
-        found = self._walk(queries, k, self.candidates)
-        slots, sims = refine(self._vec, self._key, queries, found, k=k, floor=floor)
-        if self.second_look > self.candidates:
-            # Faces left without a neighbour >= floor: a wider walk, then refined again.
-            alone = np.flatnonzero(sims[:, 1] < floor) if k > 1 else np.zeros(0, np.int64)
-            if len(alone):
-                wider = np.full((len(queries), k), -1, dtype=np.int64)
-                wider[alone] = self._walk(queries[alone], k, self.second_look)
-                both = np.concatenate([slots, wider], axis=1)
-                slots, sims = refine(self._vec, self._key, queries, both, k=k, floor=floor)
+        slots, sims = knn_graph(
+            self._vec,
+            self._key,
+            queries,
+            lambda rows, candidates: self._walk(rows, k, candidates),
+            k=k,
+            floor=floor,
+            candidates=self.candidates,
+            second_look=self.second_look,
+        )
         return self._ids_of(slots), sims
 
     def _walk(
@@ -492,7 +490,7 @@ class HnswIndex:
             stop = min(len(live), start + batch)
             slots = np.arange(start, stop, dtype=np.uint64)
             graph.add(slots, vec[start:stop], threads=self.threads)
-        self._graph, self._vec, self._key, self._used = graph, _in_groups(vec), key, len(live)
+        self._graph, self._vec, self._key, self._used = graph, in_groups(vec), key, len(live)
         self._scan = None  # the old codes go with their sessions; coded again when searched
         self._slot = {int(k): s for s, k in enumerate(key.tolist())}
 
@@ -564,7 +562,7 @@ class HnswIndex:
         graph.expansion_search = int(header.get("expansion_search", graph.expansion_search))  # type: ignore[misc]
         made._graph = graph
         made._key = np.frombuffer(view[at:key_end], dtype="<i8").astype(np.int64)
-        made._vec = _in_groups(
+        made._vec = in_groups(
             np.frombuffer(view[key_end:vec_end], dtype="<f4").astype(np.float32).reshape(slots, dim)
         )
         made._scan = None
@@ -596,24 +594,3 @@ def _new_graph(
         expansion_add=expansion_add,
         expansion_search=expansion_search,
     )
-
-
-def _grown(
-    vectors: np.ndarray, ids: np.ndarray, used: int, need: int, floor: int, no_id: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """`vectors` and their `ids` (the first `used` rows in use) moved into arrays with room
-    for `need` rows: at least double, at least `floor`; free id slots hold `no_id`."""
-    capacity = whole_groups(max(need, 2 * len(vectors), floor))
-    grown = np.zeros((capacity, vectors.shape[1]), dtype=vectors.dtype)
-    grown[:used] = vectors[:used]
-    grown_ids = np.full(capacity, no_id, dtype=ids.dtype)
-    grown_ids[:used] = ids[:used]
-    return grown, grown_ids
-
-
-def _in_groups(vectors: Matrix) -> Matrix:
-    """`vectors` with zero rows after them up to whole groups of 16 (for `scan`)."""
-    pad = whole_groups(len(vectors)) - len(vectors)
-    if not pad:
-        return vectors
-    return np.concatenate([vectors, np.zeros((pad, vectors.shape[1]), dtype=np.float32)])
