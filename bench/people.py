@@ -129,7 +129,7 @@ def regard_full(vectors: npt.NDArray[np.float32]) -> Labels:
     faces = FaceSet(
         np.arange(n), vectors, np.arange(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
     )
-    return regroup(faces, index.knn).person
+    return regroup(faces, lambda rows, k: index.knn_graph(rows, k, floor=0.45)).person
 
 
 def regard_incremental(vectors: npt.NDArray[np.float32], seed: int = 1) -> Labels:

@@ -28,8 +28,10 @@ Measured per size, all on the HNSW path (Regard switches from its exact index to
 1. Index build: `HnswIndex.add` of all faces in batches of 20,000, as `VectorStore` builds it
    (during indexing the same cost is paid a photo batch at a time).
 2. Full grouping, as `PeopleService.recluster` runs it: `regroup` with a kNN function that
-   calls `index.knn` (batch, both cores) and maps face ids back to rows exactly as recluster
-   does. kNN = time inside that function (its search and its id mapping, reported apart);
+   calls `index.knn_graph` for every face at once (the graph walk, both cores, then its
+   exact-scored refinement, `storage/neighbour_graph.py`, timed apart) and maps face ids back
+   to rows exactly as recluster does. kNN = time inside that function (its search and its id
+   mapping, reported apart);
    clustering = the rest of `regroup`. The 10-minute target for 1M faces is checked against
    grouping = kNN + clustering; index build + grouping is printed too.
 3. Incremental adds: `IncrementalGrouper.load` with the grouped faces (persons from the full
@@ -39,10 +41,11 @@ Measured per size, all on the HNSW path (Regard switches from its exact index to
 4. Peak RSS: of the child process tree (measure.py) and the child's VmHWM; plus the peak of
    each stage (VmHWM reset between stages through /proc/self/clear_refs).
 5. Quality against the synthetic truth: BCubed (and pairwise) precision/recall/F1, a face
-   left unassigned counting as a person of its own, and the people that mix identities. HNSW
+   left unassigned counting as a person of its own, and the people that mix identities. kNN
    recall: for 2,000 random faces, of the exact top-16 neighbours (self excluded) with
-   similarity >= link (0.45), the fraction found among the HNSW top-17 (`index.knn`). Regard
-   claims >= 0.99.
+   similarity >= link (0.45), the fraction found in the top-17 of the graph grouping used
+   (`index.knn_graph`, the lists regroup received). Regard claims >= 0.99. Beside it, for the
+   same faces, the graph walk alone (`index.knn`, what grouping used before).
 6. Peer, same run, same HNSW index: Immich's rule (server person.service handleRecognizeFaces;
    maxDistance 0.5, minFaces 3). For each face in order, its 3 nearest faces within cosine
    similarity 0.5 (itself included); only itself: skipped; 3 matches: a core face, which takes
@@ -93,6 +96,7 @@ SOURCES = (
     "src/regard/pipeline/cluster.py",
     "src/regard/pipeline/grouper.py",
     "src/regard/storage/vectors.py",
+    "src/regard/storage/neighbour_graph.py",
     "src/regard/services/people.py",
 )
 
@@ -360,11 +364,15 @@ class Immich:
         return True
 
 
-def run_size(n: int, held_out: int, seed: int, out: Path, log: Path) -> None:
+def run_size(
+    n: int, held_out: int, seed: int, out: Path, log: Path, second_look: int | None = None
+) -> None:
     from regard.pipeline.cluster import FaceSet, GroupingParams, regroup
     from regard.pipeline.grouper import IncrementalGrouper
-    from regard.storage.vectors import HnswIndex
+    from regard.storage.vectors import SECOND_LOOK, HnswIndex
 
+    if second_look is None:
+        second_look = SECOND_LOOK
     st = Stages(log)
     res: dict[str, Any] = {"faces": n, "sources_sha256": _sources_digest()}
     p = GroupingParams()
@@ -393,7 +401,8 @@ def run_size(n: int, held_out: int, seed: int, out: Path, log: Path) -> None:
 
     # 1. Index build.
     t = st.start("index_build")
-    index = HnswIndex(DIM)
+    index = HnswIndex(DIM, second_look=second_look)
+    res["second_look"] = second_look
     for start in range(0, n, BUILD_BATCH):
         stop = min(n, start + BUILD_BATCH)
         index.add(ids[start:stop].tolist(), d.vectors[start:stop])
@@ -403,46 +412,79 @@ def run_size(n: int, held_out: int, seed: int, out: Path, log: Path) -> None:
     faces = FaceSet(ids[:n], d.vectors[:n], d.photo[:n], d.low[:n], np.zeros(n, dtype=np.int64), {})
     knn_time = {"search": 0.0, "map": 0.0, "calls": 0, "queries": 0}
 
-    def knn(queries: F32, k: int) -> tuple[I64, F32]:
-        t0 = time.perf_counter()
-        found, sims = index.knn(queries, k)
-        t1 = time.perf_counter()
+    import regard.storage.neighbour_graph as graph_module
+
+    refine = graph_module.refine
+    graph: dict[str, Any] = {}
+
+    def timed_refine(*args: Any, **kwargs: Any) -> Any:
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return refine(*args, **kwargs)
+        finally:
+            knn_time["refine"] += time.perf_counter() - t0
+            knn_time["refine_cpu"] += time.process_time() - c0
+
+    graph_module.refine = timed_refine  # type: ignore[assignment]  # times the stage
+
+    def knn(rows: I64, k: int) -> tuple[I64, F32]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        found, sims = index.knn_graph(faces.ids[rows], k, floor=p.link)
+        t1, c1 = time.perf_counter(), time.process_time()
         mapped = np.array(
             [[row_of.get(int(i), -1) for i in line] for line in found], dtype=np.int64
         ).reshape(found.shape)
         knn_time["search"] += t1 - t0
+        knn_time["search_cpu"] += c1 - c0
         knn_time["map"] += time.perf_counter() - t1
         knn_time["calls"] += 1
-        knn_time["queries"] += len(queries)
+        knn_time["queries"] += len(rows)
+        graph["rows"], graph["ids"] = rows, found  # what grouping used, for 5b
         return mapped, sims
 
+    knn_time = dict.fromkeys(("search", "search_cpu", "refine", "refine_cpu", "map"), 0.0)
+    knn_time |= {"calls": 0, "queries": 0}
     t = st.start("grouping")
     row_of = {int(fid): i for i, fid in enumerate(faces.ids.tolist())}
     grouping = regroup(faces, knn, p)
     total = st.end("grouping", t)
+    graph_module.refine = refine  # type: ignore[assignment]
     knn_s = knn_time["search"] + knn_time["map"]
     res["grouping"] = {
         "knn_seconds": knn_s,
         "knn_search_seconds": knn_time["search"],
+        "knn_search_cpu_seconds": knn_time["search_cpu"],
+        "knn_refine_seconds": knn_time["refine"],
+        "knn_refine_cpu_seconds": knn_time["refine_cpu"],
         "knn_map_seconds": knn_time["map"],
         "knn_queries": knn_time["queries"],
         "clustering_seconds": total - knn_s,
         "total_seconds": total,
+        "cpu_seconds": st.out["grouping"]["cpu_seconds"],
     }
     labels = grouping.person
     res["regard_quality"] = scores(truth, labels)
     st.say(f"Regard quality: {res['regard_quality']}")
 
-    # 5b. HNSW recall of the neighbours that matter, on the index as grouping used it.
+    # 5b. Recall of the neighbours that matter: of the graph grouping used (`knn_graph`:
+    # the graph walk's answers refined), and of the graph walk alone (`index.knn`, as
+    # before), for the same faces.
     t = st.start("recall")
     k = p.neighbours + 1
     sample = rng.choice(n, size=min(RECALL_QUERIES, n), replace=False)
-    hnsw_ids, hnsw_sims = index.knn(d.vectors[sample], k)
+    assert np.array_equal(graph["rows"], np.arange(n))
+    used = {"graph": graph["ids"][sample]}
+    c0 = time.process_time()
+    used["hnsw"], hnsw_sims = index.knn(d.vectors[sample], k)
+    hnsw_cpu = time.process_time() - c0
     # c[...]: neighbours >= link (all queries / queries whose identity fits in the top-16),
     # found, and misses where HNSW's last neighbour was still >= link (displaced by another).
-    c = dict.fromkeys(
-        ("matter", "found", "small", "small_found", "displaced", "any", "any_found"), 0
-    )
+    c = {
+        name: dict.fromkeys(
+            ("matter", "found", "small", "small_found", "displaced", "any", "any_found"), 0
+        )
+        for name in used
+    }
     base = d.vectors[:n]
     for start in range(0, len(sample), 64):
         q = sample[start : start + 64]
@@ -451,31 +493,42 @@ def run_size(n: int, held_out: int, seed: int, out: Path, log: Path) -> None:
         part = np.argpartition(-sims, k - 2, axis=1)[:, : k - 1]
         top = np.take_along_axis(sims, part, axis=1)
         for j in range(len(q)):
-            got = set(hnsw_ids[start + j].tolist())
-            hit = np.array([int(e) in got for e in ids[part[j]]])
             strong = top[j] >= p.link
             small = int(id_count[truth[q[j]]] <= k)
-            c["matter"] += int(strong.sum())
-            c["found"] += int(hit[strong].sum())
-            c["small"] += int(strong.sum()) * small
-            c["small_found"] += int(hit[strong].sum()) * small
-            if hnsw_sims[start + j, -1] >= p.link:
-                c["displaced"] += int((strong & ~hit).sum())
-            c["any"] += len(hit)
-            c["any_found"] += int(hit.sum())
+            for name, found_ids in used.items():
+                cn = c[name]
+                got = set(found_ids[start + j].tolist())
+                hit = np.array([int(e) in got for e in ids[part[j]]])
+                cn["matter"] += int(strong.sum())
+                cn["found"] += int(hit[strong].sum())
+                cn["small"] += int(strong.sum()) * small
+                cn["small_found"] += int(hit[strong].sum()) * small
+                if name == "hnsw" and hnsw_sims[start + j, -1] >= p.link:
+                    cn["displaced"] += int((strong & ~hit).sum())
+                cn["any"] += len(hit)
+                cn["any_found"] += int(hit.sum())
     st.end("recall", t)
-    missed = c["matter"] - c["found"]
-    res["hnsw_recall"] = {
-        "queries": len(sample),
-        "k": k,
-        "neighbours_at_least_link": c["matter"],
-        "recall_at_least_link": c["found"] / c["matter"] if c["matter"] else float("nan"),
-        "small_identity_neighbours": c["small"],
-        "recall_small_identities": c["small_found"] / c["small"] if c["small"] else float("nan"),
-        "misses_displaced_by_link_neighbours": c["displaced"] / missed if missed else 0.0,
-        "recall_top16_any": c["any_found"] / c["any"],
-    }
-    st.say(f"recall: {res['hnsw_recall']}")
+    for name, cn in c.items():
+        missed = cn["matter"] - cn["found"]
+        res["knn_recall" if name == "graph" else "hnsw_recall"] = {
+            "queries": len(sample),
+            "k": k,
+            "neighbours_at_least_link": cn["matter"],
+            "recall_at_least_link": cn["found"] / cn["matter"] if cn["matter"] else float("nan"),
+            "small_identity_neighbours": cn["small"],
+            "recall_small_identities": (
+                cn["small_found"] / cn["small"] if cn["small"] else float("nan")
+            ),
+            "recall_large_identities": (
+                (cn["found"] - cn["small_found"]) / (cn["matter"] - cn["small"])
+                if cn["matter"] > cn["small"]
+                else float("nan")
+            ),
+            "misses_displaced_by_link_neighbours": cn["displaced"] / missed if missed else 0.0,
+            "recall_top16_any": cn["any_found"] / cn["any"],
+        }
+    res["hnsw_recall"]["knn_cpu_seconds"] = hnsw_cpu
+    st.say(f"recall: grouping's graph {res['knn_recall']}, HNSW alone {res['hnsw_recall']}")
 
     # 6. Peer: the Immich rule over the same index, before any held-out face is added.
     peer = Immich(index, len(ids))
@@ -651,7 +704,8 @@ def _row(label: str, seconds: float) -> str:
 
 
 def report(n: int, r: dict[str, Any]) -> list[str]:
-    g, inc, rec = r["grouping"], r["incremental"], r["hnsw_recall"]
+    g, inc, rec = r["grouping"], r["incremental"], r["knn_recall"]
+    hn = r["hnsw_recall"]
     q, pq, peer, data = r["regard_quality"], r["peer_quality"], r["peer"], r["data"]
     build = r["stages"]["index_build"]["seconds"]
     at_target = n == TARGET_GROUPING_AT
@@ -669,11 +723,19 @@ def report(n: int, r: dict[str, Any]) -> list[str]:
         f"different {data['impostor_mean']:+.4f} (sd {data['impostor_sd']:.4f})",
         _row(f"HNSW index build ({n:,} adds, batches of {BUILD_BATCH:,})", build)
         + "(paid during indexing)",
-        _row(f"full grouping: kNN graph (index.knn, k {rec['k']})", g["knn_seconds"])
-        + f"(search {g['knn_search_seconds']:.1f} s + id->row mapping "
+        _row(
+            f"full grouping: kNN graph (index.knn_graph, k {rec['k']}, second look "
+            f"{r.get('second_look', 0)})",
+            g["knn_seconds"],
+        )
+        + f"(search {g['knn_search_seconds']:.1f} s, {g['knn_search_cpu_seconds']:.0f} CPU s,"
+        f" of which refinement {g['knn_refine_seconds']:.1f} s, "
+        f"{g['knn_refine_cpu_seconds']:.0f} CPU s; + id->row mapping "
         f"{g['knn_map_seconds']:.1f} s; {g['knn_queries']:,} queries)",
         _row("               clustering (regroup)", g["clustering_seconds"]),
-        _row("               grouping = kNN + clustering", g["total_seconds"]) + grouping_check,
+        _row("               grouping = kNN + clustering", g["total_seconds"])
+        + f"({g['cpu_seconds']:.0f} CPU s) "
+        + grouping_check,
         _row("index build + grouping", build + g["total_seconds"]),
         _row(f"grouper load ({n:,} grouped faces)", r["stages"]["grouper_load"]["seconds"]),
         f"   incremental add (index.add + grouper.add), {inc['n']:,} new faces: "
@@ -689,16 +751,20 @@ def report(n: int, r: dict[str, Any]) -> list[str]:
             f"{k} faces: {v['n']:,} adds, p50 {v['p50_ms']:.2f} / p99 {v['p99_ms']:.2f} ms"
             for k, v in inc["grouper_add_by_person_size"].items()
         ),
-        f"   HNSW recall of exact neighbours >= {r['params']['link']} in the top-{rec['k']}"
-        f" ({rec['queries']:,} queries, {rec['neighbours_at_least_link']:,} neighbours): "
-        f"{rec['recall_at_least_link']:.4f}   target >= {TARGET_RECALL}: "
+        f"   kNN recall of exact neighbours >= {r['params']['link']} in the top-{rec['k']},"
+        f" grouping's graph ({rec['queries']:,} queries, {rec['neighbours_at_least_link']:,}"
+        f" neighbours): {rec['recall_at_least_link']:.4f}   target >= {TARGET_RECALL}: "
         f"{_met(rec['recall_at_least_link'] >= TARGET_RECALL)}"
-        f"   (all top-16: {rec['recall_top16_any']:.4f})",
-        f"      queries of identities with <= {rec['k']} faces (every same-identity neighbour "
-        f"irreplaceable): {rec['recall_small_identities']:.4f} of "
-        f"{rec['small_identity_neighbours']:,}; of the misses, "
-        f"{rec['misses_displaced_by_link_neighbours']:.0%} were displaced by other neighbours "
-        f">= {r['params']['link']} (HNSW's top-{rec['k']} all >= it)",
+        f"   (all top-16: {rec['recall_top16_any']:.4f}); identities with <= {rec['k']} "
+        f"faces {rec['recall_small_identities']:.4f}, the rest "
+        f"{rec['recall_large_identities']:.4f}",
+        f"      HNSW alone (index.knn, the same faces, {hn['knn_cpu_seconds']:.1f} CPU s): "
+        f"{hn['recall_at_least_link']:.4f} (all top-16: {hn['recall_top16_any']:.4f}); "
+        f"identities with <= {hn['k']} faces (every same-identity neighbour irreplaceable): "
+        f"{hn['recall_small_identities']:.4f} of {hn['small_identity_neighbours']:,}, the rest "
+        f"{hn['recall_large_identities']:.4f}; of the misses, "
+        f"{hn['misses_displaced_by_link_neighbours']:.0%} were displaced by other neighbours "
+        f">= {r['params']['link']} (HNSW's top-{hn['k']} all >= it)",
     ]
     both = (("Regard", q), ("Regard+adds", r["incremental_quality"]), ("Immich rule", pq))
     for name, s in both:
@@ -738,13 +804,20 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     ap.add_argument("--held-out", type=int, default=HELD_OUT)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument(
+        "--second-look",
+        type=int,
+        default=None,
+        help="candidates of knn_graph's second, wider walk for faces left without a "
+        "neighbour >= link (default: the index's, regard.storage.vectors.SECOND_LOOK)",
+    )
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     if args.child:
         log = CACHE / f"people_scale-{args.child}.log"
-        run_size(args.child, args.held_out, args.seed, args.child_out, log)
+        run_size(args.child, args.held_out, args.seed, args.child_out, log, args.second_look)
         return
 
     import usearch
@@ -772,6 +845,8 @@ def main() -> None:
         argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(n)]
         argv += ["--child-out", str(part), "--held-out", str(args.held_out)]
         argv += ["--seed", str(args.seed)]
+        if args.second_look is not None:
+            argv += ["--second-look", str(args.second_look)]
         busy = _busy_seconds()
         measured = run_measured(argv, cwd=REPO)
         busy = _busy_seconds() - busy

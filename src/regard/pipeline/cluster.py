@@ -29,8 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
-#: Neighbour lookup: (query vectors, k) -> (row indices, similarities), -1 where none.
-KnnFn = Callable[[Vectors, int], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]
+#: Neighbour lookup of the faces themselves: (rows, k) -> the k nearest faces of each (row
+#: indices, itself among them; similarities), best first, -1 where none. Grouping asks for
+#: every face at once (a k-nearest-neighbour graph), so an index can refine its answers
+#: against each other (`VectorIndex.knn_graph`).
+KnnFn = Callable[
+    [npt.NDArray[np.int64], int], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +184,9 @@ def regroup(faces: FaceSet, knn: KnnFn, params: GroupingParams | None = None) ->
         return Grouping(np.zeros(0, dtype=np.int64))
 
     seeds = np.flatnonzero(~faces.low | (faces.owner > 0))
-    edges = _edges(faces.vectors, seeds, knn, p)
+    # Every face's neighbours in one call (seeds and low-quality faces are all the rows).
+    near, near_sims = knn(np.arange(n, dtype=np.int64), p.neighbours + 1)
+    edges = _edges(seeds, near, near_sims, p)
     for _sim, i, j in edges:
         a, b = g.find(i), g.find(j)
         if a != b and g.allowed(a, b) and g.alike(a, b):
@@ -190,8 +197,8 @@ def regroup(faces: FaceSet, knn: KnnFn, params: GroupingParams | None = None) ->
     # Low-quality faces join an existing group with a margin; they never start one.
     low_rows = [int(r) for r in np.flatnonzero(faces.low & (faces.owner == 0))]
     if low_rows:
-        idx, _ = knn(faces.vectors[low_rows], p.neighbours)
-        for row, neigh in zip(low_rows, idx, strict=True):
+        for row in low_rows:
+            neigh = near[row, : p.neighbours]
             candidates = {g.find(int(j)) for j in neigh if j >= 0 and int(j) != row}
             best = _best_group(g, row, candidates & persons, p.low_quality_margin)
             if best is not None:
@@ -221,15 +228,17 @@ def regroup(faces: FaceSet, knn: KnnFn, params: GroupingParams | None = None) ->
 
 
 def _edges(
-    vectors: Vectors, rows: npt.NDArray[np.int64], knn: KnnFn, p: GroupingParams
+    rows: npt.NDArray[np.int64],
+    near: npt.NDArray[np.int64],
+    near_sims: npt.NDArray[np.float32],
+    p: GroupingParams,
 ) -> list[tuple[float, int, int]]:
     if len(rows) == 0:
         return []
-    idx, sims = knn(vectors[rows], p.neighbours + 1)
-    allowed = np.zeros(len(vectors), dtype=bool)
+    allowed = np.zeros(len(near), dtype=bool)
     allowed[rows] = True
     seen: dict[tuple[int, int], float] = {}
-    for r, neigh, sim in zip(rows.tolist(), idx, sims, strict=True):
+    for r, neigh, sim in zip(rows.tolist(), near[rows], near_sims[rows], strict=True):
         for j, s in zip(neigh.tolist(), sim.tolist(), strict=True):
             if j < 0 or j == r or s < p.link or not allowed[j]:
                 continue
@@ -259,7 +268,10 @@ def exact_knn(vectors: Vectors, block: int = 2048) -> KnnFn:
     """Exact neighbours among `vectors` themselves (rows as ids), a block of queries at a
     time so memory stays bounded."""
 
-    def knn(queries: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    def knn(
+        rows: npt.NDArray[np.int64], k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        queries = vectors[rows]
         k = min(k, len(vectors))
         out_idx = np.zeros((len(queries), k), dtype=np.int64)
         out_sim = np.zeros((len(queries), k), dtype=np.float32)

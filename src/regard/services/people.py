@@ -436,9 +436,10 @@ class PeopleService:
                 self.vectors.add(rows.ids[missing].tolist(), rows.vectors[missing])
 
         def knn(
-            queries: npt.NDArray[np.float32], k: int
+            faces_asked: npt.NDArray[np.int64], k: int
         ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-            ids, sims = index.knn(queries, k)
+            # All faces at once: the index refines its neighbour graph (exact-scored).
+            ids, sims = index.knn_graph(rows.ids[faces_asked], k, floor=self.params.link)
             mapped = np.array(
                 [[row_of.get(int(i), -1) for i in line] for line in ids], dtype=np.int64
             ).reshape(ids.shape)
