@@ -65,13 +65,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, REPO
 from people_scale import DIM, SEED, synthesize
 
+from regard.storage.ranked import best_first, neighbours
 from regard.storage.vectors import (
     CANDIDATES,
     GRAPH_DTYPE,
     ExactIndex,
     HnswIndex,
-    _neighbours,
-    best_first,
 )
 
 LINK = 0.45  # GroupingParams.link
@@ -228,7 +227,7 @@ def steps_stage(r: dict[str, Any], index: HnswIndex, lq: F32) -> None:
         marks.append(time.thread_time())
         ids, scores = best_first(ids, scores)
         marks.append(time.thread_time())
-        got = _neighbours(ids, scores)
+        got = neighbours(ids, scores)
         marks.append(time.thread_time())
         same = got == want
         del got

@@ -48,9 +48,9 @@ from regard.services.moments import moment_match, moments_of
 from regard.services.people import PeopleService
 from regard.services.tiers import Tiers
 from regard.storage.people_catalog import PersonRow
+from regard.storage.ranked import Neighbour
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
-from regard.storage.vectors import Neighbour
 
 Identity = tuple[str | None, str | None]
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from itertools import repeat
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from regard.collector import collector_paused
 from regard.storage.arrays import grown, in_groups
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 from regard.storage.neighbour_graph import knn_graph
+from regard.storage.ranked import Neighbour, best_first, neighbours
 
 Matrix = npt.NDArray[np.float32]
 
@@ -33,17 +32,6 @@ SECOND_LOOK = 0
 GRAPH_DTYPE = "i8"
 _KNN_BLOCK = 1024
 _MAGIC = b"RGANN\x00v2"
-_ID_BITS = np.uint64(32)
-_ID_LIMIT = 1 << 32
-_SIGN = np.uint32(1 << 31)
-_KEYED = 1024  # matches from which one key sorts faster than two (~20 us either way)
-
-
-class Neighbour(NamedTuple):
-    # A named tuple, not a frozen dataclass: a search of a large person returns tens of
-    # thousands, and a frozen dataclass takes 3x as long to make each.
-    id: int
-    score: float  # cosine similarity, -1..1
 
 
 class VectorIndex(Protocol):
@@ -144,7 +132,7 @@ class ExactIndex:
         order = rows[np.lexsort((self._ids[rows], -scores[rows]))]
         if limit is not None:
             order = order[:limit]
-        return _neighbours(self._ids[order], scores[order])
+        return neighbours(self._ids[order], scores[order])
 
     def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
         if self._count == 0 or k <= 0:
@@ -153,7 +141,7 @@ class ExactIndex:
         k = min(k, self._count)
         part = np.argpartition(-scores, k - 1)[:k]
         order = part[np.lexsort((self._ids[part], -scores[part]))]
-        return _neighbours(self._ids[order], scores[order])
+        return neighbours(self._ids[order], scores[order])
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -332,7 +320,7 @@ class HnswIndex:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
         ids, scores = self._candidates(q, min(n, max(k, self.candidates)))
-        return _neighbours(ids[:k], scores[:k])
+        return neighbours(ids[:k], scores[:k])
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
@@ -376,7 +364,7 @@ class HnswIndex:
         ids, found = best_first(*self._rescored(q, rows, threshold, scores))
         if limit is not None:
             ids, found = ids[:limit], found[:limit]
-        return _neighbours(ids, found)
+        return neighbours(ids, found)
 
     def _rescored(
         self,
@@ -585,38 +573,6 @@ class HnswIndex:
         made._used = slots
         made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
-
-
-def best_first(
-    ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """`ids` and their `scores`, best first, ties by id (`np.lexsort((ids, -scores))`).
-
-    Ids of 32 bits or less (a catalog's) are sorted in one key with the score: its float32
-    bits, made to sort as the numbers do and inverted, above the id. One sort of one
-    integer key takes a tenth of a sort by two keys (20,000 matches: 0.1 against 1.3 ms),
-    and the scores come back out of the key. Fewer than `_KEYED` matches (most searches), a
-    zero score (+0 and -0 tie as numbers, not as bits) or a larger id take the sort by two
-    keys."""
-    if len(ids) < _KEYED or ids.min() < 0 or ids.max() >= _ID_LIMIT or not np.all(scores):
-        order = np.lexsort((ids, -scores))
-        return ids[order], scores[order]
-    bits = np.ascontiguousarray(scores, dtype=np.float32).view(np.uint32)
-    # Negative floats sort backwards as unsigned bits (flip them all); positive ones after.
-    rising = np.where(bits >> 31 != 0, ~bits, bits | _SIGN)
-    key = (~rising).astype(np.uint64) << _ID_BITS | ids.astype(np.uint64)
-    key.sort()
-    rising = ~(key >> _ID_BITS).astype(np.uint32)
-    bits = np.where(rising >> 31 != 0, rising ^ _SIGN, ~rising)
-    return (key & (_ID_LIMIT - 1)).astype(np.int64), bits.view(np.float32)
-
-
-def _neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
-    # Made as tuples (no Python-level call each), with the collector paused: a search of a
-    # person with thousands of faces makes tens of thousands of them at once.
-    with collector_paused():
-        pairs = zip(ids.tolist(), scores.tolist(), strict=True)
-        return list(map(tuple.__new__, repeat(Neighbour), pairs))
 
 
 def _new_graph(

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from regard.inference.int4_products import Int4Products, quantised, query_grid
 from regard.storage.bounded_scan import GATHER, BoundedScan, exact_scores, whole_groups
-from regard.storage.vectors import ExactIndex, HnswIndex, best_first
+from regard.storage.ranked import best_first
+from regard.storage.vectors import ExactIndex, HnswIndex
 
 # Offsets from the threshold of rows placed on it: float32 resolves ~6e-8 near 0.5.
 NUDGES = (0.0, 6e-8, -6e-8, 1.2e-7, -1.2e-7, 1e-6, -1e-6, 1e-5, -1e-5, 1e-3, -1e-3)
