@@ -19,12 +19,12 @@ from pathlib import Path
 import av
 
 from regard.domain.face import Box
-from regard.errors import CorruptVideoError, JobCancelledError, RegardError
+from regard.errors import CorruptVideoError
 from regard.inference.protocols import FaceDetector
 from regard.pipeline.anonymise.blur import BlurSettings
 from regard.pipeline.anonymise.video import FramesIn, VideoSettings, anonymise_frames
 from regard.pipeline.clip import Frame, VideoLimits, frames_between, open_clip
-from regard.pipeline.recap_tiles import VIDEO_BLUR, SkippedTile, Tile, TileFace
+from regard.pipeline.recap_tiles import VIDEO_BLUR, SkippedTile, Tile, TileFace, reworked
 
 #: The clips' timestamps: 90 kHz, as MPEG's.
 _TIME_BASE = Fraction(1, 90_000)
@@ -43,23 +43,14 @@ def anonymised_moments(
     """`tiles` with each video moment replaced by its anonymised clip (written in `folder`),
     and the moments that could not be (a damaged video: left out, with the reason).
     `progress(done, total)` counts moments; `cancel()` is asked before each."""
-    out: list[Tile] = []
-    skipped: list[SkippedTile] = []
-    total, done = sum(t.is_video for t in tiles), 0
-    for n, tile in enumerate(tiles):
-        if not tile.is_video:
-            out.append(tile)
-            continue
-        if cancel is not None and cancel():
-            raise JobCancelledError(folder.name)
-        if progress is not None:
-            progress(done, total)
-        done += 1
-        try:
-            out.append(anonymised_moment(tile, detector, folder / f"moment-{n}.mp4", limits, blur))
-        except RegardError as exc:
-            skipped.append(SkippedTile(tile.path, str(exc)))
-    return out, skipped
+    return reworked(
+        tiles,
+        lambda t: t.is_video,
+        lambda n, t: anonymised_moment(t, detector, folder / f"moment-{n}.mp4", limits, blur),
+        folder.name,
+        progress,
+        cancel,
+    )
 
 
 def anonymised_moment(

@@ -20,13 +20,12 @@ import numpy as np
 
 from regard.atomic import write_atomically
 from regard.domain.face import Box
-from regard.errors import JobCancelledError, RegardError
 from regard.inference.protocols import FaceDetector, RGBImage
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise.clean_encode import encode_clean, format_for
 from regard.pipeline.anonymise.redact import DETECT_LONG_SIDE, overlaps, redact_photo
 from regard.pipeline.decode import DecodeLimits, OpenedImage
-from regard.pipeline.recap_tiles import PHOTO_BLUR, SkippedTile, Tile, TileFace
+from regard.pipeline.recap_tiles import PHOTO_BLUR, SkippedTile, Tile, TileFace, reworked
 
 #: The copy's long side at most: the anonymiser searches no finer, and no render shows more
 #: (a collage is 2048 pixels wide, a slideshow 1920).
@@ -60,26 +59,22 @@ def anonymised_photos(
     its anonymised copy (written in `folder`), and the photos that could not be read (left
     out, with the reason). `progress(done, total)` counts those photos; `cancel()` is asked
     before each."""
-    out: list[Tile] = []
-    skipped: list[SkippedTile] = []
-    total = sum(needs_anonymising(t, unknown_hidden=unknown_hidden) for t in tiles)
-    done = found = 0
-    for n, tile in enumerate(tiles):
-        if not needs_anonymising(tile, unknown_hidden=unknown_hidden):
-            out.append(tile)
-            continue
-        if cancel is not None and cancel():
-            raise JobCancelledError(folder.name)
-        if progress is not None:
-            progress(done, total)
-        done += 1
-        try:
-            copy, new = anonymised_photo(tile, detector, folder / f"photo-{n}.jpg", limits)
-        except RegardError as exc:
-            skipped.append(SkippedTile(tile.path, str(exc)))
-            continue
-        out.append(copy)
+    found = 0
+
+    def copy(n: int, tile: Tile) -> Tile:
+        nonlocal found
+        shown, new = anonymised_photo(tile, detector, folder / f"photo-{n}.jpg", limits)
         found += new
+        return shown
+
+    out, skipped = reworked(
+        tiles,
+        lambda t: needs_anonymising(t, unknown_hidden=unknown_hidden),
+        copy,
+        folder.name,
+        progress,
+        cancel,
+    )
     return AnonymisedPhotos(out, skipped, found)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box
-from regard.errors import ImageError
+from regard.errors import ImageError, JobCancelledError, RegardError
 from regard.pipeline.analyse import read_file
 from regard.pipeline.anonymise.blur import BlurSettings, blur_faces_in_place, head_box
 from regard.pipeline.anonymise.video import VIDEO_COVER
@@ -98,6 +98,37 @@ class SkippedTile:
 
     path: str
     reason: str
+
+
+def reworked(
+    tiles: Sequence[Tile],
+    wanted: Callable[[Tile], bool],
+    work: Callable[[int, Tile], Tile],
+    job: str,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> tuple[list[Tile], list[SkippedTile]]:
+    """`tiles` with each `wanted` one replaced by `work(its index, it)`, and those whose work
+    failed (a `RegardError`: a damaged file) left out with the reason. `progress(done,
+    total)` counts the wanted tiles; `cancel()` is asked before each (`job` names what is
+    cancelled)."""
+    out: list[Tile] = []
+    skipped: list[SkippedTile] = []
+    total, done = sum(map(wanted, tiles)), 0
+    for n, tile in enumerate(tiles):
+        if not wanted(tile):
+            out.append(tile)
+            continue
+        if cancel is not None and cancel():
+            raise JobCancelledError(job)
+        if progress is not None:
+            progress(done, total)
+        done += 1
+        try:
+            out.append(work(n, tile))
+        except RegardError as exc:
+            skipped.append(SkippedTile(tile.path, str(exc)))
+    return out, skipped
 
 
 @dataclass(frozen=True)
