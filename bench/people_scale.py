@@ -369,6 +369,7 @@ def run_size(
 ) -> None:
     from regard.pipeline.cluster import FaceSet, GroupingParams, regroup
     from regard.pipeline.grouper import IncrementalGrouper
+    from regard.storage.arrays import positions
     from regard.storage.vectors import SECOND_LOOK, HnswIndex
 
     if second_look is None:
@@ -431,9 +432,7 @@ def run_size(
         t0, c0 = time.perf_counter(), time.process_time()
         found, sims = index.knn_graph(faces.ids[rows], k, floor=p.link)
         t1, c1 = time.perf_counter(), time.process_time()
-        mapped = np.array(
-            [[row_of.get(int(i), -1) for i in line] for line in found], dtype=np.int64
-        ).reshape(found.shape)
+        mapped = positions(faces.ids, found)  # as the people service maps them
         knn_time["search"] += t1 - t0
         knn_time["search_cpu"] += c1 - c0
         knn_time["map"] += time.perf_counter() - t1
@@ -445,7 +444,6 @@ def run_size(
     knn_time = dict.fromkeys(("search", "search_cpu", "refine", "refine_cpu", "map"), 0.0)
     knn_time |= {"calls": 0, "queries": 0}
     t = st.start("grouping")
-    row_of = {int(fid): i for i, fid in enumerate(faces.ids.tolist())}
     grouping = regroup(faces, knn, p)
     total = st.end("grouping", t)
     graph_module.refine = refine  # type: ignore[assignment]

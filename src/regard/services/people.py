@@ -46,6 +46,7 @@ from regard.privacy.policy import PolicyGate, Withheld, nothing_withheld
 from regard.services import corrections
 from regard.services.grouping import Grouping, GroupingSummary
 from regard.services.moments import person_moments
+from regard.storage.arrays import positions
 from regard.storage.people_catalog import PersonRow
 from regard.storage.repositories import Store
 from regard.storage.vector_store import VectorStore
@@ -440,10 +441,7 @@ class PeopleService:
         ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
             # All faces at once: the index refines its neighbour graph (exact-scored).
             ids, sims = index.knn_graph(rows.ids[faces_asked], k, floor=self.params.link)
-            mapped = np.array(
-                [[row_of.get(int(i), -1) for i in line] for line in ids], dtype=np.int64
-            ).reshape(ids.shape)
-            return mapped, sims
+            return positions(rows.ids, ids), sims
 
         grouping = regroup(faces, knn, self.params)
         previous = {i: int(p) for i, p in enumerate(rows.person.tolist()) if p}

@@ -29,3 +29,14 @@ def in_groups(vectors: Matrix) -> Matrix:
     if not pad:
         return vectors
     return np.concatenate([vectors, np.zeros((pad, vectors.shape[1]), dtype=np.float32)])
+
+
+def positions(keys: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each of `wanted` (any shape) stands in `keys` (distinct), or -1 where it is not
+    there: a dict's lookups, a million at a time, without a Python call each."""
+    if not len(keys):
+        return np.full(wanted.shape, -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    at = np.minimum(np.searchsorted(ranked, wanted), len(ranked) - 1)
+    return np.where(ranked[at] == wanted, order[at], -1).astype(np.int64)
