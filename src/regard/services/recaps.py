@@ -489,7 +489,7 @@ class RecapService:
 
         if stage is not None:
             stage("anonymising")
-        self.models.verify()
+        # Built from verified weights (a missing or altered file fails here, before any work).
         detector = self.models.sensitive_detector(ANONYMISE_SCORE_THRESHOLD)
         still = anonymised_photos(
             tiles,

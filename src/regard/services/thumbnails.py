@@ -115,10 +115,7 @@ class Thumbnails:
         img = OpenedImage(path, raw, self.limits).decode_for_detection(size)
         s = img.scale
         hidden = [Box(b.x * s, b.y * s, b.w * s, b.h * s) for b in opted_out]
-        rgb = blur_faces(img.rgb, hidden) if hidden else img.rgb
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
-        return buf.getvalue()
+        return _jpeg(blur_faces(img.rgb, hidden) if hidden else img.rgb, quality)
 
     def _video_maker(self, photo: Photo, size: int) -> Callable[[], bytes]:
         """What the catalog says of the video's poster (read now), and how to make it (later)."""
@@ -205,9 +202,7 @@ class Thumbnails:
             region = blur_faces(np.ascontiguousarray(region), hidden)
         crop = Image.fromarray(region)
         crop.thumbnail((size, size))
-        buf = io.BytesIO()
-        crop.save(buf, "JPEG", quality=85)
-        return buf.getvalue()
+        return _jpeg(np.asarray(crop))
 
     def forget(self, photo_ids: list[int]) -> None:
         """The photos' pictures are outdated (a face opted out, the file changed): those kept
@@ -246,9 +241,9 @@ def _still(photo: Photo, t: float, size: int, moments: list[Moment], opted: set[
     return _hide_opted_out(rgb, opted, moments, t, scale, 0, 0)
 
 
-def _jpeg(rgb: np.ndarray) -> bytes:
+def _jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=85)
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
     return buf.getvalue()
 
 

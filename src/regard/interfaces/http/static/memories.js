@@ -261,14 +261,14 @@ export async function memoriesPage(ctx) {
     } else if (kind !== "all") {
       // None of this kind (most days have nothing "for today"): say what there is instead.
       const all = await get("/recaps", { params: { kind: "all", hidden: showHidden }, signal });
-      const label = KINDS.find(([value]) => value === kind)?.[1] ?? kind;
       if (all.recaps.length) {
         const every = button("Show all", { class: "small" });
         every.addEventListener("click", () => {
           choose.value = "all";
           go();
         });
-        const none = label === "For today" ? "for today" : `in “${label}”`;
+        const label = KINDS.find(([value]) => value === kind)?.[1] ?? kind;
+        const none = kind === "today" ? "for today" : `in “${label}”`;
         intro.append(`Nothing ${none}; the library has ${plural(all.recaps.length, "recap")}. `, every);
       } else intro.textContent = emptyLibrary(all.hidden && !showHidden ? all.hidden : 0);
     } else intro.textContent = emptyLibrary(list.hidden && !showHidden ? list.hidden : 0);
