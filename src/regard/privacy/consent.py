@@ -284,7 +284,7 @@ class ConsentLedger:
         t = self.gate.optout_threshold()
         found: set[int] = set()
         for ref in refs:
-            found |= {n.id for n in index.search(ref, threshold=t)}
+            found.update(index.search(ref, threshold=t).ids.tolist())
         return found - theirs
 
     def subjects(self) -> list[ConsentSubject]:

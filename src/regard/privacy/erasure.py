@@ -105,7 +105,7 @@ class Eraser:
     def targets_for_face(self, face: AnalysedFace) -> tuple[list[PersonRow], list[int]]:
         """The faces matching `face` (a probe's), and the people most of whose faces do."""
         t = self.calibration.search_threshold(max(1, len(self.vectors.index)))
-        matched = {n.id for n in self.vectors.index.search(face.embedding, threshold=t)}
+        matched = set(self.vectors.index.search(face.embedding, threshold=t).ids.tolist())
         people: list[PersonRow] = []
         faces = set(matched)
         by_person: dict[int, int] = {}

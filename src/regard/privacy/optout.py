@@ -47,7 +47,7 @@ class OptOutRegistry:
         face = probe.face(face_index)
         threshold = self.gate.optout_threshold()
         index = self.vectors.index
-        matches = [n.id for n in index.search(face.embedding, threshold=threshold)]
+        matches = index.search(face.embedding, threshold=threshold).ids.tolist()
         catalog = self.catalog
         people_touched: set[int] = set()
         for fid in matches:

@@ -405,7 +405,7 @@ class Suggester:
         best: dict[int, float] = defaultdict(float)
         for vec in vecs:
             near = index.search(vec, threshold=self.threshold)
-            hits = naming.catalog.faces.hits([n.id for n in near])
+            hits = naming.catalog.faces.hits(near.ids.tolist())
             for n in near:
                 pid = naming.repo.face_person(n.id)
                 if pid is None or pid not in self.named or n.id not in hits:

@@ -150,18 +150,19 @@ class SearchService:
         )
         t = judge.threshold()
         neighbours = index.search(chosen.embedding, threshold=judge.search_floor())
-        hits = self.catalog.faces.hits([n.id for n in neighbours])
+        found = neighbours.ids.tolist()
+        hits = self.catalog.faces.hits(found)
         possible: dict[int, list[FaceMatch]] = defaultdict(list)
         possible_faces = 0
         persons: dict[int, PersonRow | None] = {}
         allowed: dict[int | None, bool] = {}
         who = identities(self.policy)
         by_photo: dict[int, list[FaceMatch]] = defaultdict(list)
-        look_alike = self.withheld([n.id for n in neighbours], Purpose.SEARCH)
+        look_alike = self.withheld(found, Purpose.SEARCH)
         withheld = 0
         shown = self.policy.path_namer(self.acting.actor)
         # Faces of videos are moments: listed beside the photos, by the same rules.
-        in_videos, videos = moments_of(self.catalog, [n.id for n in neighbours])
+        in_videos, videos = moments_of(self.catalog, found)
         moments: list[MomentMatch] = []
         person_of = {
             n.id: self.catalog.people.face_person(n.id) for n in neighbours if n.id in hits
@@ -171,7 +172,7 @@ class SearchService:
         # The photo searched with, where the library holds it (its face scores 1): its other
         # faces are other people (two faces of one photo are two people), never a match.
         own = {hits[n.id].photo_id for n in neighbours if n.score >= SELF_SCORE and n.id in hits}
-        for n in sorted(neighbours, key=lambda n: -n.score):
+        for n in neighbours:  # best first
             hit = hits.get(n.id)
             if hit is None or (hit.photo_id in own and n.score < SELF_SCORE):
                 continue

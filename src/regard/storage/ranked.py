@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from itertools import repeat
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
-
-from regard.collector import collector_paused
 
 _ID_BITS = np.uint64(32)
 _ID_LIMIT = 1 << 32
@@ -47,10 +46,63 @@ def best_first(
     return (key & (_ID_LIMIT - 1)).astype(np.int64), bits.view(np.float32)
 
 
-def neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> list[Neighbour]:
-    """The answers of a search: `ids` and `scores` as `Neighbour`s, in their order."""
-    # Made as tuples (no Python-level call each), with the collector paused: a search of a
-    # person with thousands of faces makes tens of thousands of them at once.
-    with collector_paused():
-        pairs = zip(ids.tolist(), scores.tolist(), strict=True)
-        return list(map(tuple.__new__, repeat(Neighbour), pairs))
+class Matches(Sequence[Neighbour]):
+    """A search's answers, best first: the ids and scores as two read-only arrays (`ids`,
+    `scores`), a `Neighbour` made only when one is read.
+
+    A search of a person with thousands of faces answers tens of thousands: as a list of
+    named tuples that cost ~1.4 ms to make and ~0.5 ms to free at 20,000 (up to 5 ms at
+    p99, allocating fresh memory), a third of the search. Callers that need the ids only
+    (or how many) read `ids`; iterating makes each `Neighbour` as it is reached."""
+
+    __slots__ = ("ids", "scores")
+
+    def __init__(self, ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> None:
+        if len(ids) != len(scores):
+            raise ValueError(f"{len(ids)} ids for {len(scores)} scores")
+        # Views: read-only for the caller, whatever arrays they were made from.
+        self.ids = np.asarray(ids, dtype=np.int64).view()
+        self.scores = np.asarray(scores, dtype=np.float32).view()
+        self.ids.flags.writeable = False
+        self.scores.flags.writeable = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Neighbour: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Matches: ...
+
+    def __getitem__(self, index: int | slice) -> Neighbour | Matches:
+        if isinstance(index, slice):
+            return Matches(self.ids[index], self.scores[index])
+        return Neighbour(int(self.ids[index]), float(self.scores[index]))
+
+    def __iter__(self) -> Iterator[Neighbour]:
+        pairs = zip(self.ids.tolist(), self.scores.tolist(), strict=True)
+        return map(tuple.__new__, repeat(Neighbour), pairs)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Matches):
+            return bool(
+                np.array_equal(self.ids, other.ids) and np.array_equal(self.scores, other.scores)
+            )
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Matches({list(self)!r})"
+
+
+#: No answers.
+NONE = Matches(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+def neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> Matches:
+    """The answers of a search: `ids` and `scores`, in their order."""
+    return Matches(ids, scores)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from regard.storage.arrays import grown, in_groups
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 from regard.storage.neighbour_graph import knn_graph
-from regard.storage.ranked import Neighbour, best_first, neighbours
+from regard.storage.ranked import NONE, Matches, best_first, neighbours
 
 Matrix = npt.NDArray[np.float32]
 
@@ -47,11 +47,11 @@ class VectorIndex(Protocol):
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
-    ) -> list[Neighbour]:
+    ) -> Matches:
         """Every vector with similarity >= threshold, best first (at most `limit`)."""
         ...
 
-    def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]: ...
+    def top_k(self, query: npt.NDArray[np.float32], k: int) -> Matches: ...
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Ids and similarities of the k nearest stored vectors of each query row, best
@@ -124,9 +124,9 @@ class ExactIndex:
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
-    ) -> list[Neighbour]:
+    ) -> Matches:
         if self._count == 0:
-            return []
+            return NONE
         scores = self._scores(query)
         rows = np.flatnonzero(scores >= threshold)
         order = rows[np.lexsort((self._ids[rows], -scores[rows]))]
@@ -134,9 +134,9 @@ class ExactIndex:
             order = order[:limit]
         return neighbours(self._ids[order], scores[order])
 
-    def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
+    def top_k(self, query: npt.NDArray[np.float32], k: int) -> Matches:
         if self._count == 0 or k <= 0:
-            return []
+            return NONE
         scores = self._scores(query)
         k = min(k, self._count)
         part = np.argpartition(-scores, k - 1)[:k]
@@ -314,17 +314,17 @@ class HnswIndex:
         found = self._graph.search(query, count, threads=1)
         return self._ranked(query, np.asarray(found.keys, dtype=np.uint64).astype(np.int64))
 
-    def top_k(self, query: npt.NDArray[np.float32], k: int) -> list[Neighbour]:
+    def top_k(self, query: npt.NDArray[np.float32], k: int) -> Matches:
         n = len(self)
         if n == 0 or k <= 0:
-            return []
+            return NONE
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
         ids, scores = self._candidates(q, min(n, max(k, self.candidates)))
         return neighbours(ids[:k], scores[:k])
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
-    ) -> list[Neighbour]:
+    ) -> Matches:
         """Every vector with similarity >= threshold, exactly as `scan` finds them: the
         4-bit codes of every row, with a proven bound on each row's error, rule out the rows
         that cannot reach the threshold; the others are re-scored from the float32 store
@@ -332,7 +332,7 @@ class HnswIndex:
         beam confirmed 4x wider still missed a match in 27 of 200 searches, and search,
         opt-out, consent and erasure rely on finding every one (bench/search_scale.py)."""
         if not self._slot:
-            return []
+            return NONE
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
         slots = self.coded().candidates(q, threshold, self._used)
         return self._matches(q, slots, threshold, limit)
@@ -346,7 +346,7 @@ class HnswIndex:
 
     def scan(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
-    ) -> list[Neighbour]:
+    ) -> Matches:
         """Every vector with similarity >= threshold, from all of the float32 store (exact)."""
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
         scores = np.asarray(self._vec[: whole_groups(self._used)] @ q, dtype=np.float32)
@@ -360,7 +360,7 @@ class HnswIndex:
         threshold: float,
         limit: int | None,
         scores: npt.NDArray[np.float32] | None = None,
-    ) -> list[Neighbour]:
+    ) -> Matches:
         ids, found = best_first(*self._rescored(q, rows, threshold, scores))
         if limit is not None:
             ids, found = ids[:limit], found[:limit]
