@@ -43,20 +43,27 @@ def _dequantized(
     """What `DequantizeLinear` (opset 21) computes for constant inputs."""
     if zero is None:
         zero = np.zeros_like(scale, dtype=q.dtype)
+    # (q - z) is a small integer, exact in float32 either way round: subtracting after the
+    # conversion gives the bits the int32 subtraction would, without int32 copies.
     if scale.size == 1:  # per tensor
-        s, z = scale.reshape(()), zero.astype(np.int32).reshape(())
+        s, z = scale.reshape(()), zero.astype(np.float32).reshape(())
     else:
         ax = axis % q.ndim
-        if block:  # per block of `block` values along `ax`
-            keep = [slice(None)] * q.ndim
-            keep[ax] = slice(0, q.shape[ax])
-            s = np.repeat(scale, block, axis=ax)[tuple(keep)]
-            z = np.repeat(zero, block, axis=ax)[tuple(keep)].astype(np.int32)
-        else:  # per channel along `ax`
-            shape = [1] * q.ndim
-            shape[ax] = -1
-            s, z = scale.reshape(shape), zero.astype(np.int32).reshape(shape)
-    return np.asarray((q.astype(np.int32) - z).astype(np.float32) * s, dtype=np.float32)
+        if block:  # per block of `block` values along `ax`: each block against its own
+            last = np.moveaxis(q, ax, -1)
+            size, blocks = last.shape[-1], scale.shape[ax]
+            padded = np.zeros((*last.shape[:-1], blocks * block), dtype=np.float32)
+            padded[..., :size] = last
+            grouped = padded.reshape(*last.shape[:-1], blocks, block)
+            zs = np.moveaxis(zero, ax, -1)[..., None].astype(np.float32)
+            grouped -= zs
+            grouped *= np.moveaxis(scale, ax, -1)[..., None].astype(np.float32)
+            return np.ascontiguousarray(np.moveaxis(padded[..., :size], -1, ax))
+        # per channel along `ax`
+        shape = [1] * q.ndim
+        shape[ax] = -1
+        s, z = scale.reshape(shape), zero.astype(np.float32).reshape(shape)
+    return np.asarray((q.astype(np.float32) - z) * s, dtype=np.float32)
 
 
 def fold_constant_weights(model: onnx.ModelProto) -> onnx.ModelProto:

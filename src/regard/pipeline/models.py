@@ -57,12 +57,12 @@ class StandardModels:
         return load_calibration(self.embedder.id)
 
     def __call__(self, settings: AnalysisSettings) -> Analyser:
-        # YuNet through onnxruntime (the same detections as cv2.FaceDetectorYN in about half
-        # its CPU time: bench/ingest.py); SFace through OpenCV, faster there than onnxruntime.
-        from regard.inference.sessions import SFaceEmbedder
+        # Both through onnxruntime: the same detections as cv2.FaceDetectorYN in about half
+        # its CPU time, the same vectors as OpenCV's SFace in less (bench/ingest.py).
+        from regard.inference.sface_ort import SFaceOrtEmbedder
         from regard.inference.yunet_ort import YuNetOrtDetector
 
-        return Analyser(YuNetOrtDetector(), SFaceEmbedder(), settings)
+        return Analyser(YuNetOrtDetector(), SFaceOrtEmbedder(), settings)
 
     def sensitive_detector(self, score_threshold: float) -> FaceDetector:
         from regard.inference.yunet_ort import YuNetOrtDetector

@@ -22,7 +22,7 @@ from regard.storage.ranked import NONE, Matches, best_first, neighbours
 Matrix = npt.NDArray[np.float32]
 
 # HNSW settings, chosen by bench/search_scale.py (see README, Benchmarks).
-CONNECTIVITY = 16
+CONNECTIVITY = 32
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 64
 CANDIDATES = 64
