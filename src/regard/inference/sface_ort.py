@@ -1,8 +1,8 @@
 """SFace run by onnxruntime: the same network and weights as through OpenCV, the same vectors
-(within 1e-6), in less CPU time (bench/ingest.py measures it).
+(within 2.1e-6), in 1.34x less CPU time (bench/sface_runtimes.py measures it).
 
-As for YuNet (`yunet_ort`), the file's int8 block-quantised weights are folded to float32 at
-load with the formula its `DequantizeLinear` nodes apply. One more step: onnxruntime runs
+As for YuNet, the file's int8 block-quantised weights are folded to float32 at load with the
+formula its `DequantizeLinear` nodes apply (`onnx_models`). One more step: onnxruntime runs
 `PRelu` with a per-channel slope slowly (two thirds of SFace's time went to its 27 `PRelu`s,
 which is why SFace was slower here than in OpenCV), so each is written as the same arithmetic
 in operators it runs fast: PRelu(x) = Relu(x) + slope x Min(x, 0) — for x >= 0, x + slope x 0;
@@ -13,15 +13,14 @@ a face on this machine's caches).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import onnx
 from onnx import helper, numpy_helper
 
+from regard.inference.onnx_models import cpu_session, fold_constant_weights
 from regard.inference.registry import SFACE, load_verified
 from regard.inference.sessions import SFaceEmbedder
-from regard.inference.yunet_ort import fold_constant_weights
 
 _ZERO = "regard_prelu_zero"
 
@@ -68,21 +67,11 @@ class SFaceOrtEmbedder:
     template = SFaceEmbedder.template
 
     def __init__(self, threads: int = 0) -> None:
-        import onnxruntime as ort
-
         model = prelu_as_elementwise(
             fold_constant_weights(onnx.load_from_string(load_verified(self.spec)))
         )
         _free_batch(model)
-        options = ort.SessionOptions()
-        # One thread unless told, as OpenCV's (indexing workers set one), never spinning.
-        options.intra_op_num_threads = threads or max(1, cv2.getNumThreads())
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model, threads)
         self._input = self._session.get_inputs()[0].name
 
     def twin(self) -> SFaceOrtEmbedder:

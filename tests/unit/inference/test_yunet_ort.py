@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from regard.inference.yunet_ort import fold_constant_weights
+from regard.inference.onnx_models import fold_constant_weights
 
 
 def _block_quantised_conv() -> onnx.ModelProto:
