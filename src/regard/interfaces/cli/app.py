@@ -230,14 +230,39 @@ def serve(
             "127.0.0.1, localhost, [::1] and --host. Repeat for several.",
         ),
     ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="The address (or network) of a reverse proxy in front of this server: the "
+            "client and scheme its X-Forwarded-For and X-Forwarded-Proto name are believed, "
+            "so sign-in limits count each client and cookies are Secure behind TLS. Only "
+            "from these addresses. Repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Open the local web app: library, people, search by photo, consent and rights."""
     run: Invocation = ctx.obj
     import asyncio
 
     from regard.interfaces.http.host import EngineHost
-    from regard.interfaces.http.server import allowed_hosts, bind, is_loopback, make_server
+    from regard.interfaces.http.server import (
+        allowed_hosts,
+        bind,
+        is_loopback,
+        make_server,
+        trusted_proxy_address,
+    )
 
+    proxies: list[str] = []
+    for address in trusted_proxy or ():
+        try:
+            proxies.append(trusted_proxy_address(address))
+        except ValueError:
+            raise typer.BadParameter(
+                f"{address!r} is not an IP address or network (like 192.168.1.10 or 10.0.0.0/8).",
+                param_hint="--trusted-proxy",
+            ) from None
     with run.user_errors(False):
         if not is_loopback(host):
             run.err.print(
@@ -265,7 +290,7 @@ def serve(
                 f"Regard is serving {render.escape(str(run.library))} at {url} (Ctrl-C to stop).",
                 soft_wrap=True,
             )
-            server = make_server(engine_host, access_log, allowed=hosts)
+            server = make_server(engine_host, access_log, allowed=hosts, trusted_proxies=proxies)
             # The cameras are watched on threads of their own; their writer takes the
             # engine's lock only around each event it writes. Alerts go to the owner's sinks
             # and the Events page.

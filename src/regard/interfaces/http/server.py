@@ -52,17 +52,32 @@ def allowed_hosts(address: str, port: int, extra: Iterable[str] = ()) -> list[st
     return hosts
 
 
+def trusted_proxy_address(address: str) -> str:
+    """`address` (an IP address or network) checked, as uvicorn reads it; ValueError if not."""
+    return str(ipaddress.ip_network(address.strip(), strict=False))
+
+
 def make_server(
-    host: EngineHost, access_log: bool = False, allowed: Iterable[str] | None = None
+    host: EngineHost,
+    access_log: bool = False,
+    allowed: Iterable[str] | None = None,
+    trusted_proxies: Iterable[str] = (),
 ) -> uvicorn.Server:
+    """The web app's server. A request from one of `trusted_proxies` (a reverse proxy in front
+    of it) is taken to be from the client its X-Forwarded-For names, over the scheme its
+    X-Forwarded-Proto names: sign-in limits then count each client, not the proxy, and the
+    session cookie is Secure behind TLS. From any other address those headers are ignored."""
     app = create_app(host, list(allowed) if allowed is not None else None)
+    proxies = [trusted_proxy_address(a) for a in trusted_proxies]
     config = uvicorn.Config(
         app,
         log_level="warning",
         access_log=access_log,
-        # The server never says what it is, and never proxies headers from outside.
+        # The server never says what it is, and believes forwarded headers only from the
+        # proxies it was told of.
         server_header=False,
-        proxy_headers=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         lifespan="off",
         # An open Events page holds a stream (Server-Sent Events) that never ends by itself:
         # on Ctrl-C, requests get this long to finish, then their connections are closed.
@@ -88,11 +103,16 @@ def running(
     address: str = "127.0.0.1",
     port: int = 0,
     models: ModelLoader = STANDARD_MODELS,
+    trusted_proxies: Iterable[str] = (),
 ) -> Iterator[Running]:
     """A real server on a real socket, in a background thread (for tests and embedding)."""
     host = EngineHost(library, config, models=models)
     sock = bind(address, port)
-    server = make_server(host, allowed=allowed_hosts(address, sock.getsockname()[1]))
+    server = make_server(
+        host,
+        allowed=allowed_hosts(address, sock.getsockname()[1]),
+        trusted_proxies=trusted_proxies,
+    )
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True, name="regard-http"
     )
