@@ -50,7 +50,7 @@ function holdForNamer(event) {
       const again = { ...detail, handedOn: true };
       document.dispatchEvent(new CustomEvent(type, { cancelable: true, detail: again }));
     })
-    .catch((err) => announce(errorText(err)));
+    .catch((err) => announce(errorText(err), null, { error: true }));
 }
 for (const t of NAMER_EVENTS) document.addEventListener(t, holdForNamer);
 
@@ -113,12 +113,19 @@ function can(permission) {
   return Boolean(state.session && state.session.permissions.includes(permission));
 }
 
-/** A message at the top of the page; `action` ({label, run}) adds a button, such as Undo. */
-function announce(text, action) {
+// How long plain news stays: an error, or a message with an action (Undo), stays until it is
+// closed or replaced; nothing goes while the pointer is on it or focus is in it.
+const TOAST_MS = 10000;
+let toastTimer = 0;
+
+/** A message at the top of the page; `action` ({label, run}) adds a button, such as Undo.
+ * `error: true` for what went wrong. Each has a Dismiss button; plain news goes by itself. */
+function announce(text, action, { error = false } = {}) {
   const toast = document.getElementById("toast");
+  clearTimeout(toastTimer);
   clear(toast);
   if (!text) return;
-  const line = h("p", { text });
+  const line = h("p", { text, class: error ? "toast-error" : null });
   if (action) {
     const act = button(action.label, { class: "small toast-action" });
     act.addEventListener("click", async () => {
@@ -126,12 +133,26 @@ function announce(text, action) {
       try {
         await action.run();
       } catch (err) {
-        announce(errorText(err));
+        announce(errorText(err), null, { error: true });
       }
     });
     line.append(" ", act);
   }
+  const close = button("", { class: "toast-close", "aria-label": "Dismiss", title: "Dismiss" });
+  close.addEventListener("click", () => {
+    announce("");
+    document.getElementById("main").focus({ preventScroll: true });
+  });
+  line.append(close);
   toast.append(line);
+  if (!action && !error) {
+    const fade = () => {
+      const held = toast.matches(":hover") || toast.contains(document.activeElement);
+      if (held) toastTimer = setTimeout(fade, 1000);
+      else clear(toast);
+    };
+    toastTimer = setTimeout(fade, TOAST_MS);
+  }
 }
 
 export function navigate(to, { replace = false } = {}) {
@@ -175,7 +196,7 @@ async function signOut() {
     await post("/logout");
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401) {
-      announce(errorText(err));
+      announce(errorText(err), null, { error: true });
       return;
     }
   }
@@ -376,7 +397,7 @@ async function start() {
   try {
     await loadSession();
   } catch (err) {
-    announce(errorText(err));
+    announce(errorText(err), null, { error: true });
   }
   await render();
   dropEarly();

@@ -132,7 +132,7 @@ async function hideRecap(ctx, recap, after) {
       },
     });
   } catch (err) {
-    ctx.announce(errorText(err));
+    ctx.announce(errorText(err), null, { error: true });
   }
 }
 
@@ -160,7 +160,7 @@ async function hidePerson(ctx, name, after) {
       },
     });
   } catch (err) {
-    ctx.announce(errorText(err));
+    ctx.announce(errorText(err), null, { error: true });
   }
 }
 
@@ -222,7 +222,7 @@ export async function memoriesPage(ctx) {
             await load();
             ctx.announce(`“${recap.title}” is shown again.`);
           } catch (err) {
-            ctx.announce(errorText(err));
+            ctx.announce(errorText(err), null, { error: true });
           }
         } else {
           await hideRecap(ctx, recap, load);

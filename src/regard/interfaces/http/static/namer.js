@@ -416,6 +416,6 @@ for (const [type, open] of Object.entries(handlers)) {
   document.addEventListener(type, (event) => {
     if (event.defaultPrevented) return;
     event.preventDefault();
-    open(event.detail || {}).catch((err) => announce(err.message));
+    open(event.detail || {}).catch((err) => announce(err.message, null, { error: true }));
   });
 }

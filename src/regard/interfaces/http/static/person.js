@@ -121,7 +121,7 @@ function hideButton(ctx, person, hidden) {
       );
     } catch (err) {
       b.disabled = false;
-      ctx.announce(err.message);
+      ctx.announce(err.message, null, { error: true });
     }
   });
   return b;

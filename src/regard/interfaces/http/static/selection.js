@@ -133,7 +133,7 @@ export function selection(ctx, { container, order, removed }) {
       await toTrash(ctx, gone, () => removed());
       clearAll();
     } catch (err) {
-      ctx.announce(errorText(err));
+      ctx.announce(errorText(err), null, { error: true });
     } finally {
       remove.disabled = false;
     }

@@ -505,7 +505,9 @@ export async function viewerPage(ctx) {
     try {
       await post("/trash", { json: body });
     } catch (err) {
-      ctx.announce(`${photo.name} was not moved to the trash: ${errorText(err)}`);
+      ctx.announce(`${photo.name} was not moved to the trash: ${errorText(err)}`, null, {
+        error: true,
+      });
       return;
     }
     const then = photo.next ?? photo.prev;
