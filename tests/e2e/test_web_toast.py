@@ -4,7 +4,6 @@ focused), an error or an offer to undo stays until closed, and any can be dismis
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -53,7 +52,7 @@ def add_user(page: Page, name: str) -> None:
 def test_news_goes_by_itself_but_not_while_it_is_read(page: Page) -> None:
     toast = page.locator("#toast")
     add_user(page, "Vic One")
-    expect(toast).to_have_text("Added Vic One (viewer).")  # the message alone: no "×" in it
+    expect(toast).to_have_text("Added Vic One (viewer).")  # the message alone: no cross in it
     expect(toast.get_by_role("button", name="Dismiss")).to_be_visible()
     accessible(page)
     shot(page, "news")

@@ -20,7 +20,7 @@ from regard.atomic import private_dirs, write_atomically
 from regard.domain.models import ModelSpec
 from regard.errors import WrongKeyError
 from regard.storage.repositories import Store
-from regard.storage.vectors import ExactIndex, HnswIndex, VectorIndex
+from regard.storage.vectors import CONNECTIVITY, ExactIndex, HnswIndex, VectorIndex
 
 ANN_THRESHOLD = 50_000
 _BATCH = 20_000
@@ -86,6 +86,10 @@ class VectorStore:
             index = HnswIndex.from_bytes(self.model.dim, data)
             if not index.exact_scores:
                 return None  # an older float16 graph: its scores are not exact, rebuild it
+            if index.connectivity < CONNECTIVITY:
+                # An older, sparser graph: its walks miss more close faces (at a million, 16
+                # links found 0.974 of them, 32 find 0.991); built again once, then saved.
+                return None
         except (OSError, ValueError, RuntimeError, WrongKeyError):
             return None
         have = set(index.ids().tolist())

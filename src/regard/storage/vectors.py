@@ -231,6 +231,11 @@ class HnswIndex:
         return isinstance(item, int | np.integer) and int(item) in self._slot
 
     @property
+    def connectivity(self) -> int:
+        """The links each vector has in the graph (a saved index keeps its own)."""
+        return int(self._graph.connectivity)
+
+    @property
     def dtype(self) -> str:
         """The graph's vectors: "i8", "f16" or "f32" (scores are exact whichever it is)."""
         return str(self._graph.dtype).rsplit(".", 1)[-1].lower()

@@ -5,7 +5,7 @@ import pytest
 
 from regard.engine import Engine, EngineConfig
 from regard.pipeline.cluster import GroupingParams
-from regard.storage.vectors import ExactIndex, HnswIndex
+from regard.storage.vectors import CONNECTIVITY, ExactIndex, HnswIndex
 from regard.testing import FakeModels, draw_faces
 
 PARAMS = GroupingParams(link=0.97, local=0.97, average=0.97, pair=0.98)
@@ -117,3 +117,25 @@ def test_after_an_erasure_the_saved_hnsw_index_holds_none_of_the_erased_vectors(
         assert data.find(np.asarray(by_id[i], dtype=np.float32).tobytes()) < 0
     for i in left:  # the check can see a vector that is there
         assert data.find(np.asarray(by_id[i], dtype=np.float32).tobytes()) >= 0
+
+
+def test_a_saved_index_with_a_sparser_graph_is_built_again_once(tmp_path, folder):
+    lib = tmp_path / "lib"
+    config = EngineConfig(workers=0, ann_threshold=5, grouping=PARAMS)
+    # A library saved when graphs had 16 links (the default before).
+    with Engine(lib, create=True, models=FakeModels(), config=config) as e:
+        e.index([folder])
+        ids = e.vectors.index.ids().tolist()
+        old = HnswIndex(e.vectors.model.dim, connectivity=16)
+        old.add(ids, e.vectors.index.vectors(ids))
+        e.vectors._index, e.vectors._dirty = old, True
+        e.vectors.save()
+    saved = lib / "vectors" / "fake-colour.hnsw"
+    written = saved.read_bytes()
+    with Engine(lib, models=FakeModels(), config=config) as e:
+        index = e.vectors.index
+        assert isinstance(index, HnswIndex) and index.connectivity == CONNECTIVITY == 32
+        assert sorted(index.ids().tolist()) == sorted(ids)
+    assert saved.read_bytes() != written  # saved again, with its 32 links
+    with Engine(lib, models=FakeModels(), config=config) as e:
+        assert e.vectors.index.connectivity == 32
