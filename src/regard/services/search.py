@@ -149,8 +149,9 @@ class SearchService:
             chosen.embedding, probe_low=chosen.quality.low, given=threshold
         )
         t = judge.threshold()
-        neighbours = index.search(chosen.embedding, threshold=judge.search_floor())
-        found = neighbours.ids.tolist()
+        answers = index.search(chosen.embedding, threshold=judge.search_floor())
+        found = answers.ids.tolist()
+        neighbours = list(answers)  # read below several times: made once, best first
         hits = self.catalog.faces.hits(found)
         possible: dict[int, list[FaceMatch]] = defaultdict(list)
         possible_faces = 0
