@@ -66,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, REPO
 from people_scale import DIM, SEED, synthesize
 
-from regard.storage.ranked import best_first, neighbours
+from regard.storage.ranked import Matches, best_first
 from regard.storage.vectors import (
     CANDIDATES,
     GRAPH_DTYPE,
@@ -233,7 +233,7 @@ def steps_stage(r: dict[str, Any], index: HnswIndex, lq: F32) -> None:
         marks.append(time.thread_time())
         ids, scores = best_first(ids, scores)
         marks.append(time.thread_time())
-        got = neighbours(ids, scores)
+        got = Matches(ids, scores)
         marks.append(time.thread_time())
         read = list(got)  # every answer read as a Neighbour, as a caller going through all
         marks.append(time.thread_time())

@@ -59,6 +59,12 @@ class YuNetDetector:
         return found
 
 
+def unit_rows(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each row scaled to length 1 (an embedding as Regard stores and compares it)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
 class SFaceEmbedder:
     """SFace (int8, block-quantised), fed RGB as in its training (99.43 % on LFW; BGR: 99.17 %).
 
@@ -98,6 +104,4 @@ class SFaceEmbedder:
             list(crops), 1.0, (self.input_size, self.input_size), (0, 0, 0), swapRB=False
         )
         self._net.setInput(blob, "data")
-        out = np.asarray(self._net.forward(), dtype=np.float32).reshape(len(crops), -1)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.asarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return unit_rows(np.asarray(self._net.forward(), dtype=np.float32).reshape(len(crops), -1))

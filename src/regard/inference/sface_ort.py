@@ -20,7 +20,7 @@ from onnx import helper, numpy_helper
 
 from regard.inference.onnx_models import cpu_session, fold_constant_weights
 from regard.inference.registry import SFACE, load_verified
-from regard.inference.sessions import SFaceEmbedder
+from regard.inference.sessions import SFaceEmbedder, unit_rows
 
 _ZERO = "regard_prelu_zero"
 
@@ -85,5 +85,4 @@ class SFaceOrtEmbedder:
         for i, crop in enumerate(crops):
             blob = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], dtype=np.float32)
             out[i] = np.asarray(self._session.run(None, {self._input: blob})[0]).reshape(-1)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.asarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return unit_rows(out)

@@ -72,7 +72,7 @@ class Grouping:
         extra = min(self.catalog.trash.faces(self.model.id), TRASHED_NEIGHBOURS)
         grouper = IncrementalGrouper(
             self.model.dim,
-            knn=lambda v, k: [(n.id, n.score) for n in index.top_k(v, k + extra)],
+            knn=lambda v, k: list(index.top_k(v, k + extra)),  # Neighbours: (id, score) tuples
             allocate=self.people.create,
             params=self.params,
             # Only consented people exist in an organisation library.

@@ -109,8 +109,3 @@ class Matches(Sequence[Neighbour]):
 
 #: No answers.
 NONE = Matches(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-
-
-def neighbours(ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]) -> Matches:
-    """The answers of a search: `ids` and `scores`, in their order."""
-    return Matches(ids, scores)

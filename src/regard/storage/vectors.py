@@ -17,7 +17,7 @@ import numpy.typing as npt
 from regard.storage.arrays import grown, in_groups
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 from regard.storage.neighbour_graph import knn_graph
-from regard.storage.ranked import NONE, Matches, best_first, neighbours
+from regard.storage.ranked import NONE, Matches, best_first
 
 Matrix = npt.NDArray[np.float32]
 
@@ -132,7 +132,7 @@ class ExactIndex:
         order = rows[np.lexsort((self._ids[rows], -scores[rows]))]
         if limit is not None:
             order = order[:limit]
-        return neighbours(self._ids[order], scores[order])
+        return Matches(self._ids[order], scores[order])
 
     def top_k(self, query: npt.NDArray[np.float32], k: int) -> Matches:
         if self._count == 0 or k <= 0:
@@ -141,7 +141,7 @@ class ExactIndex:
         k = min(k, self._count)
         part = np.argpartition(-scores, k - 1)[:k]
         order = part[np.lexsort((self._ids[part], -scores[part]))]
-        return neighbours(self._ids[order], scores[order])
+        return Matches(self._ids[order], scores[order])
 
     def knn(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
@@ -325,7 +325,7 @@ class HnswIndex:
             return NONE
         q = np.asarray(query, dtype=np.float32).reshape(self.dim)
         ids, scores = self._candidates(q, min(n, max(k, self.candidates)))
-        return neighbours(ids[:k], scores[:k])
+        return Matches(ids[:k], scores[:k])
 
     def search(
         self, query: npt.NDArray[np.float32], *, threshold: float, limit: int | None = None
@@ -369,7 +369,7 @@ class HnswIndex:
         ids, found = best_first(*self._rescored(q, rows, threshold, scores))
         if limit is not None:
             ids, found = ids[:limit], found[:limit]
-        return neighbours(ids, found)
+        return Matches(ids, found)
 
     def _rescored(
         self,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regard.storage.ranked import NONE, Matches, Neighbour, neighbours
+from regard.storage.ranked import NONE, Matches, Neighbour
 
 PAIRS = st.lists(
     st.tuples(
@@ -22,7 +22,7 @@ PAIRS = st.lists(
 def as_arrays(pairs: list[tuple[int, float]]) -> Matches:
     ids = np.asarray([i for i, _ in pairs], dtype=np.int64)
     scores = np.asarray([s for _, s in pairs], dtype=np.float32)
-    return neighbours(ids, scores)
+    return Matches(ids, scores)
 
 
 @settings(max_examples=60, deadline=None)
@@ -67,6 +67,6 @@ def test_the_answers_cannot_be_changed_behind_the_caller() -> None:
 
 def test_the_arrays_answers_are_made_from_stay_the_makers() -> None:
     ids, scores = np.asarray([3, 1], dtype=np.int64), np.asarray([0.5, 0.25], dtype=np.float32)
-    got = neighbours(ids, scores)
+    got = Matches(ids, scores)
     ids[0], scores[0] = 7, 0.75  # still the maker's to change (a view is what is kept)
     assert got.ids.flags.writeable is False and ids.flags.writeable is True
