@@ -39,7 +39,8 @@ seed). The index is `HnswIndex` with the settings `VectorStore` uses; the peer i
    faces, scaled to all of them (bench/people_scale.py runs the whole grouping).
 
 --guard (run by scripts/test) uses 20,000 faces and fails when the HNSW/exact `top_k` latency
-ratio or the codes/scan threshold-search ratio (p50, thread CPU) is more than 30 % above, or
+ratio or the codes/scan threshold-search ratio (p50, thread CPU; the lowest of 3 rounds a
+second apart, as other processes lift a round's ratio) is more than 30 % above, or
 the miss rate of kNN recall more than 30 % above, the figures recorded in
 bench/search_scale_guard.json for this machine class; and when a threshold search misses a
 match or returns an extra one, or a removed vector is found or keeps a code.
@@ -78,7 +79,7 @@ LINK = 0.45  # GroupingParams.link
 EDGE = 1e-5
 K = 17  # GroupingParams.neighbours + 1
 TARGET_RECALL, TARGET_P99_MS = 0.99, 10.0
-GUARD_SIZE, GUARD_SLACK = 20_000, 1.30
+GUARD_SIZE, GUARD_SLACK, GUARD_ROUNDS = 20_000, 1.30, 3
 GUARD_FILE = REPO / "bench" / "search_scale_guard.json"
 F32 = npt.NDArray[np.float32]
 
@@ -167,9 +168,36 @@ def threshold_stage(
 
 
 def latency_stage(
-    r: dict[str, Any], index: HnswIndex, exact: ExactIndex, lq: F32, top_k: bool = True
+    r: dict[str, Any],
+    index: HnswIndex,
+    exact: ExactIndex,
+    lq: F32,
+    top_k: bool = True,
+    rounds: int = 1,
 ) -> None:
-    # 4. Latency on one core.
+    """4. Latency on one core. With several `rounds` (the guard's, a second apart), each
+    paired ratio is the lowest round's: another process on the machine (a test run winding
+    down, the other hyperthread of the core) slows the searches more than the scans they are
+    paired with and lifts a round's ratio by up to half; a slower search lifts every round."""
+    taken: list[tuple[float, float]] = []
+    for n in range(rounds):
+        if n:
+            time.sleep(1.0)
+        _latency_round(r, index, exact, lq, top_k)
+        lat = r["latency"]
+        taken.append((lat.get("ratio_p50_cpu", 0.0), lat["search_ratio_p50_cpu"]))
+    if rounds > 1:
+        lat = r["latency"]
+        lat["rounds"] = taken
+        if top_k:
+            lat["ratio_p50_cpu"] = min(t[0] for t in taken)
+        lat["search_ratio_p50_cpu"] = min(t[1] for t in taken)
+    stage(r, "latency")
+
+
+def _latency_round(
+    r: dict[str, Any], index: HnswIndex, exact: ExactIndex, lq: F32, top_k: bool
+) -> None:
     matches: list[int] = []
 
     def searched(q: F32) -> None:
@@ -203,12 +231,10 @@ def latency_stage(
     lat["search_ratio_p50_cpu"] = float(np.median(search_cpu / np.maximum(1e-9, scan_cpu)))
     r["threshold_matches"] = found_n.tolist()  # a query's, for steps_stage
     if not top_k:
-        stage(r, "latency")
         return
     paired = np.asarray(raw["hnsw_top_k"]) / np.maximum(1e-9, np.asarray(raw["exact_top_k"]))
     lat["ratio_p50_cpu"] = float(np.median(paired))
     lat["ratio_p99_cpu"] = lat["hnsw_top_k"]["cpu"]["p99_ms"] / lat["exact_top_k"]["cpu"]["p99_ms"]
-    stage(r, "latency")
 
 
 # The steps of a threshold search; "reading" (every answer made a Neighbour, and freed) is
@@ -254,6 +280,7 @@ def run(
     latency_queries: int,
     threshold_queries: int,
     dtype: str = GRAPH_DTYPE,
+    rounds: int = 1,
 ) -> dict[str, Any]:
     r: dict[str, Any] = {"faces": n, "machine": machine_class(), "graph_dtype": dtype}
     d = synthesize(n, 16, SEED)
@@ -331,7 +358,11 @@ def run(
 
     threshold_stage(r, index, exact, vectors, sample[:threshold_queries])
     latency_stage(
-        r, index, exact, vectors[rng.choice(n, size=min(latency_queries, n), replace=False)]
+        r,
+        index,
+        exact,
+        vectors[rng.choice(n, size=min(latency_queries, n), replace=False)],
+        rounds=rounds,
     )
 
     # 6. Grouping's kNN graph, on a sample, scaled (not in the quick guard).
@@ -544,6 +575,14 @@ def report(r: dict[str, Any]) -> list[str]:
         f"threshold search, codes / scan: p50 {lat['search_ratio_p50_cpu']:.3f}; "
         f"p99 (CPU) < {TARGET_P99_MS:.0f} ms: top_k {ok(top < TARGET_P99_MS)}, threshold "
         f"search {ok(thr < TARGET_P99_MS)}",
+        *(
+            [
+                "  p50 ratios of each round (the lowest counts): "
+                + ", ".join(f"{a:.3f} / {b:.3f}" for a, b in lat["rounds"])
+            ]
+            if "rounds" in lat
+            else []
+        ),
         f"  grouping's kNN graph (scaled from a sample): {r['knn_graph_estimate']['wall_s']:.0f} s "
         f"wall, {r['knn_graph_estimate']['cpu_s']:.0f} s CPU",
         f"  erasure: {er['removed']:,} removed, findable {er['findable_after_removal']}, "
@@ -628,7 +667,7 @@ def main() -> None:
     args = ap.parse_args()
     t, c = time.perf_counter(), time.process_time()
     if args.guard:
-        r = run(GUARD_SIZE, [], 1000, 1000, 50)
+        r = run(GUARD_SIZE, [], 1000, 1000, 50, rounds=GUARD_ROUNDS)
     elif args.threshold_only:
         r = run_threshold(args.size, 200, 1000)
         print("\n".join(report_threshold(r)))

@@ -22,6 +22,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from regard.domain.naming import (
     ASSIGN,
     NOT_A_PERSON,
@@ -370,7 +372,9 @@ class FaceNaming:
 
 class Suggester:
     """The named person unnamed faces most look like: their nearest faces in the vector index
-    above the calibrated threshold (search's own index and threshold), voted by photo."""
+    above the calibrated threshold (search's own index and threshold), voted by photo; and
+    the enrolment photo of a person who agreed with one (someone who agreed again after a
+    withdrawal has that photo and no face yet: their faces come back as a group of their own)."""
 
     def __init__(self, naming: FaceNaming, threshold: float) -> None:
         self.naming = naming
@@ -386,6 +390,10 @@ class Suggester:
         for pid in hidden:
             self.named.pop(pid, None)
         self.photos = {pid: {f.photo_id for f in repo.faces_of(pid)} for pid in self.named}
+        meta, vecs = naming.catalog.templates.vectors("enrolment", naming.people.model.id)
+        mine = [i for i, (_tid, person, _o) in enumerate(meta) if person in self.named]
+        self.enrolled = np.array([meta[i][1] for i in mine], np.int64)
+        self.enrolments = vecs[mine]
         self.rejections = repo.rejections()
         self.suggested: set[int] = set()
 
@@ -412,6 +420,12 @@ class Suggester:
                     continue
                 photos[pid].add(hits[n.id].photo_id)
                 best[pid] = max(best[pid], n.score)
+        if len(self.enrolled) and len(vecs):
+            scores = (vecs @ self.enrolments.T).max(axis=0)
+            for pid, score in zip(self.enrolled.tolist(), scores.tolist(), strict=True):
+                if score >= self.threshold:
+                    photos.setdefault(pid, set())  # on their enrolment photo alone if need be
+                    best[pid] = max(best[pid], score)
         fit = [pid for pid in photos if pid not in rejected and not (self.photos[pid] & own_photos)]
         if not fit:
             return None
@@ -425,7 +439,9 @@ class Suggester:
             name=name,
             photos=count,
             score=round(best[pid], 4),
-            text=f"looks like {name} in {count} photo{'' if count == 1 else 's'}",
+            text=f"looks like {name} in {count} photo{'' if count == 1 else 's'}"
+            if count
+            else f"looks like {name}'s enrolment photo (given with their consent)",
         )
 
     def audit(self, groups: int) -> None:

@@ -234,6 +234,41 @@ def test_withdrawn_people_cannot_be_given_faces_and_are_never_suggested(engine: 
     assert all(g["suggestion"] is None for g in groups)
 
 
+def test_someone_who_agrees_again_with_a_photo_is_suggested_for_their_faces(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Grandma withdrew everything (her faces lost their data and left her person), then agreed
+    again with a photo of her: her faces come back as a group of their own on the next index
+    run, and the queue suggests her for it on her enrolment photo alone; taking it gives her
+    the faces."""
+    red = person_with(engine, 3)
+    engine.people.name(red, "Grandma")
+    engine.privacy.grant("Grandma", "grouping,search", evidence_text="asked at lunch")
+    engine.privacy.withdraw("Grandma")
+    gone = engine.catalog.people.by_name("Grandma")
+    assert gone is None or not engine.catalog.people.face_ids_of(gone.id)
+    photo = draw_faces(tmp_path / "grandma.png", [(20, 20, 40, RED)])
+    again = engine.privacy.grant(
+        "Grandma", "grouping,search", evidence_text="agreed again", face_photo=photo
+    )
+    assert again.photos_to_recheck == 3
+    engine.index([tmp_path / "album"])
+    grandma = engine.catalog.people.by_name("Grandma")
+    assert grandma is not None and not engine.catalog.people.face_ids_of(grandma.id)
+    [group] = [g for g in engine.faces.who_is_this()["groups"] if g["faces"] == 3]
+    suggestion = group["suggestion"]
+    assert suggestion["person_id"] == grandma.id and suggestion["photos"] == 0
+    assert suggestion["text"] == "looks like Grandma's enrolment photo (given with their consent)"
+    engine.faces.assign(group["face_ids"], person=suggestion["person"])
+    assert len(engine.catalog.people.face_ids_of(grandma.id)) == 3
+    audit = [e for e in engine.context.audit.entries() if e["action"] == "suggest-names"]
+    assert audit[-1]["subject"] == suggestion["person"]
+    # Withdrawn again, the enrolment photo goes too: nobody is suggested for her faces.
+    engine.privacy.withdraw("Grandma")
+    engine.index([tmp_path / "album"])
+    assert all(g["suggestion"] is None for g in engine.faces.who_is_this()["groups"])
+
+
 def test_organisation_naming_needs_consent_as_naming_a_person_does(tmp_path: Path) -> None:
     folder = tmp_path / "album"
     draw_faces(folder / "a.png", [(10, 10, 40, RED)])
