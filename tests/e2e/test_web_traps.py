@@ -265,7 +265,9 @@ def test_consent_and_opt_out_choose_a_face_by_clicking_it(
     )
 
 
-def test_withdrawing_asks_first_and_says_what_goes(page: Page, server: Running) -> None:
+def test_withdrawing_asks_first_and_says_what_goes(
+    page: Page, server: Running, shared_data: Path
+) -> None:
     with server.host.use() as engine:
         if not engine.privacy.consent.subjects():  # when run on its own
             engine.privacy.grant("Rose Leslie", "grouping,search", evidence_text="Form 7.")
@@ -291,11 +293,15 @@ def test_withdrawing_asks_first_and_says_what_goes(page: Page, server: Running) 
     # Her person went with her face data: no empty card is left.
     page.goto(f"{server.url}/people")
     expect(page.locator(".person-card").filter(has_text="Rose Leslie")).to_have_count(0)
-    # She agrees again: her photos are looked at again at once (a job), her faces come back.
+    # She agrees again, with a photo of her: her photos are looked at again at once (a job),
+    # her faces come back, and "Who is this?" suggests her for them on that photo alone.
     page.goto(f"{server.url}/rights")
     grant = page.locator("#grant")
     grant.get_by_label("Person").fill("Rose Leslie")
     grant.get_by_label("Evidence", exact=True).fill("Said yes again, 2 December.")
+    group = shared_data / "photos" / "face_recognition" / "group" / "kit_with_rose.jpg"
+    grant.get_by_label("Enrolment photo (optional)").set_input_files(str(group))
+    grant.locator(".face-box").nth(0).click()  # Rose is on the left
     grant.get_by_role("button", name="Record consent").click()
     expect(grant.get_by_role("status")).to_contain_text(
         "2 photos with faces kept out until now are being looked at again"
@@ -314,6 +320,16 @@ def test_withdrawing_asks_first_and_says_what_goes(page: Page, server: Running) 
         time.sleep(0.1)
     assert job is not None and job.state == "done"
     assert [r["biometric"] for r in back] == ["kept", "kept"]
+    page.goto(f"{server.url}/who")
+    card = page.locator(".who-card")
+    expect(card.locator(".who-suggestion")).to_contain_text(
+        "looks like the photo given with Rose Leslie's consent"
+    )
+    page.wait_for_function(IMAGES_LOADED, arg=".who-card img")
+    shot(page, "who-suggests-consent-given-again")
+    card.get_by_role("button", name="Yes, it's Rose Leslie").click()
+    expect(page.locator("#toast")).to_contain_text("Rose Leslie")
+    assert people(server)["Rose Leslie"]["faces"] == 2
 
 
 def test_an_opted_out_person_disappears_without_a_broken_image(

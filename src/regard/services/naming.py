@@ -441,7 +441,7 @@ class Suggester:
             score=round(best[pid], 4),
             text=f"looks like {name} in {count} photo{'' if count == 1 else 's'}"
             if count
-            else f"looks like {name}'s enrolment photo (given with their consent)",
+            else f"looks like the photo given with {name}'s consent",
         )
 
     def audit(self, groups: int) -> None:

@@ -258,7 +258,7 @@ def test_someone_who_agrees_again_with_a_photo_is_suggested_for_their_faces(
     [group] = [g for g in engine.faces.who_is_this()["groups"] if g["faces"] == 3]
     suggestion = group["suggestion"]
     assert suggestion["person_id"] == grandma.id and suggestion["photos"] == 0
-    assert suggestion["text"] == "looks like Grandma's enrolment photo (given with their consent)"
+    assert suggestion["text"] == "looks like the photo given with Grandma's consent"
     engine.faces.assign(group["face_ids"], person=suggestion["person"])
     assert len(engine.catalog.people.face_ids_of(grandma.id)) == 3
     audit = [e for e in engine.context.audit.entries() if e["action"] == "suggest-names"]
