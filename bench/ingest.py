@@ -181,6 +181,25 @@ def print_stages(stages: dict, floor: dict[str, float], wall: float) -> None:
     print(f"  Regard's wall time {wall:.2f} s = {wall / floor['floor']:.2f}x the floor")
 
 
+#: The stages a photo cannot go without whatever the models: reading it, decoding it once
+#: and finding its faces (a lighter detector would find fewer of the small faces counted).
+KEPT_STAGES = ("read+header", "decode for detection", "detection", "hashing")
+
+
+def print_budget(stages: dict, floor: dict[str, float], budget: float) -> None:
+    """What the speed target leaves for a run, against the floor with faces embedded for
+    nothing (no crop decode, no alignment, no embedder): whether any embedder could meet it."""
+    cpu = stages["cpu"]
+    kept = sum(cpu.get(stage, 0.0) for stage in KEPT_STAGES) / CPUS
+    free = floor["floor"] - floor[f"per-photo stages / {CPUS}"] + kept
+    start = floor["command start-up"] + floor["library opened"] + floor["worker start-up"]
+    print(
+        f"\nthe speed target's budget for this run: {budget:.2f} s; the floor if embedding "
+        f"faces cost nothing: {free:.2f} s ({start:.2f} s start-up + {kept:.2f} s reading, "
+        f"decoding and detecting on {CPUS} cores + the catalog)"
+    )
+
+
 def machine_class() -> str:
     """As bench/search_scale.py names it: the guard's figures are per machine class."""
     return f"{platform.machine()}-{os.cpu_count()}cpu"
@@ -412,6 +431,8 @@ def main() -> None:
         floor = floor_of(stages)
         print_stages(stages, floor, rs["wall_seconds"])
 
+    if floor:
+        print_budget(stages, floor, n / (SPEED_TARGET * ps["photos_per_second"]))
     print(
         f"\ntarget: Regard >= {SPEED_TARGET:.0f}x the peer's photos/s on {CPUS} cores: "
         f"{'MET' if speed_met else 'NOT MET'} ({speed_ratio:.2f}x)"
