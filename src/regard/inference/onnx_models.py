@@ -1,6 +1,6 @@
 """ONNX files as Regard runs them through onnxruntime: block-quantised weights folded to
-float32 once, at load, with the formula their `DequantizeLinear` nodes apply, and a CPU
-session set up as indexing wants it.
+float32 once (at set-up, see `prepared`), with the formula their `DequantizeLinear` nodes
+apply, and a CPU session set up as indexing wants it.
 
 The shipped YuNet and SFace files store each weight as int8 and turn it back into float32 by
 a `DequantizeLinear` node; `fold_constant_weights` does that once, ((q - zero point) x scale,
@@ -10,13 +10,14 @@ as constants.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnx
-from onnx import helper, numpy_helper
+
+if TYPE_CHECKING:
+    import onnx
 
 
 def _dequantized(
@@ -55,6 +56,9 @@ def _dequantized(
 def fold_constant_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     """`model` with every `DequantizeLinear` (and `Reshape`) of constants computed once into a
     float32 constant, and the graph inputs nothing reads dropped."""
+    import onnx  # only preparing a model needs onnx (see `prepared`)
+    from onnx import helper, numpy_helper
+
     const: dict[str, npt.NDArray[Any]] = {
         i.name: numpy_helper.to_array(i) for i in model.graph.initializer
     }
@@ -89,7 +93,7 @@ def fold_constant_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     return out
 
 
-def cpu_session(model: onnx.ModelProto, threads: int = 0) -> Any:
+def cpu_session(model: bytes, threads: int = 0) -> Any:
     """An onnxruntime CPU session of `model`: one thread, as OpenCV's (indexing workers set
     one; the parallelism is theirs), unless told; never spinning, which burns a core that
     others wait for."""
@@ -100,6 +104,4 @@ def cpu_session(model: onnx.ModelProto, threads: int = 0) -> Any:
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

@@ -1,32 +1,58 @@
 """SFace run by onnxruntime: the same network and weights as through OpenCV, the same vectors
 (within 2.1e-6), in 1.34x less CPU time (bench/sface_runtimes.py measures it).
 
-As for YuNet, the file's int8 block-quantised weights are folded to float32 at load with the
-formula its `DequantizeLinear` nodes apply (`onnx_models`). One more step: onnxruntime runs
-`PRelu` with a per-channel slope slowly (two thirds of SFace's time went to its 27 `PRelu`s,
-which is why SFace was slower here than in OpenCV), so each is written as the same arithmetic
-in operators it runs fast: PRelu(x) = Relu(x) + slope x Min(x, 0) — for x >= 0, x + slope x 0;
-for x < 0, 0 + slope x x: the very products `PRelu` takes, nothing rounded differently.
+As for YuNet, the file's int8 block-quantised weights are folded to float32 with the formula
+its `DequantizeLinear` nodes apply (`onnx_models`), once, at set-up (`prepared`). One more
+step: onnxruntime runs `PRelu` with a per-channel slope slowly (two thirds of SFace's time went
+to its 27 `PRelu`s, which is why SFace was slower here than in OpenCV), so each is written as
+the same arithmetic in operators it runs fast: PRelu(x) = Relu(x) + slope x Min(x, 0) — for
+x >= 0, x + slope x 0; for x < 0, 0 + slope x x: the very products `PRelu` takes, nothing
+rounded differently.
 The batch dimension is made free; faces are still run one at a time (a batch of 8 took longer
 a face on this machine's caches).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import onnx
-from onnx import helper, numpy_helper
 
 from regard.inference.onnx_models import cpu_session, fold_constant_weights
-from regard.inference.registry import SFACE, load_verified
+from regard.inference.prepared import PreparedModel, prepared_bytes
+from regard.inference.registry import SFACE
 from regard.inference.sessions import SFaceEmbedder, unit_rows
+
+if TYPE_CHECKING:
+    import onnx
 
 _ZERO = "regard_prelu_zero"
 
 
+def prepare(shipped: bytes) -> bytes:
+    """The shipped file's bytes as they are run: weights folded, `PRelu`s rewritten, the
+    batch dimension free."""
+    import onnx
+
+    model = prelu_as_elementwise(fold_constant_weights(onnx.load_from_string(shipped)))
+    _free_batch(model)
+    return bytes(model.SerializeToString())
+
+
+SFACE_PREPARED = PreparedModel(
+    source=SFACE,
+    resource="sface-2021dec-int8bq.prepared.onnx",
+    sha256="45764cee37e302819e82f8460ce75838200212eaf086f71e7d6d0dc9f4210140",
+    prepare=prepare,
+)
+
+
 def prelu_as_elementwise(model: onnx.ModelProto) -> onnx.ModelProto:
     """`model` with every `PRelu(x, slope)` replaced by `Relu(x) + slope x Min(x, 0)`."""
+    import onnx
+    from onnx import helper, numpy_helper
+
     out = onnx.ModelProto()
     out.CopyFrom(model)
     nodes: list[onnx.NodeProto] = []
@@ -67,11 +93,7 @@ class SFaceOrtEmbedder:
     template = SFaceEmbedder.template
 
     def __init__(self, threads: int = 0) -> None:
-        model = prelu_as_elementwise(
-            fold_constant_weights(onnx.load_from_string(load_verified(self.spec)))
-        )
-        _free_batch(model)
-        self._session = cpu_session(model, threads)
+        self._session = cpu_session(prepared_bytes(SFACE_PREPARED), threads)
         self._input = self._session.get_inputs()[0].name
 
     def twin(self) -> SFaceOrtEmbedder:

@@ -1,8 +1,8 @@
 """YuNet run by onnxruntime: the same network, weights and decoding as `cv2.FaceDetectorYN`,
 in about half the CPU time (bench/ingest.py measures it).
 
-The shipped file is block-quantised: its weights are folded to float32 once, at load, with
-the very formula its `DequantizeLinear` nodes apply (`onnx_models`). The input's
+The shipped file is block-quantised: its weights are folded to float32 with the very formula
+its `DequantizeLinear` nodes apply (`onnx_models`), once, at set-up (`prepared`). The input's
 height and width are made free (the file fixes 640x640) so a photo of any shape is seen
 whole, padded to a multiple of 32 as OpenCV pads it.
 
@@ -14,15 +14,20 @@ suppression on the boxes truncated to whole pixels (its `Rect2i`), top 5,000.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnx
 
 from regard.domain.face import Box, Detection, Landmarks
 from regard.inference.onnx_models import cpu_session, fold_constant_weights
+from regard.inference.prepared import PreparedModel, prepared_bytes
 from regard.inference.protocols import RGBImage
-from regard.inference.registry import YUNET, load_verified
+from regard.inference.registry import YUNET
+
+if TYPE_CHECKING:
+    import onnx
 
 _STRIDES = (8, 16, 32)
 _DIVISOR = 32
@@ -40,6 +45,23 @@ def _free_image_size(model: onnx.ModelProto) -> None:
             dim.dim_param = f"{output.name}_{i}"
 
 
+def prepare(shipped: bytes) -> bytes:
+    """The shipped file's bytes as they are run: weights folded, the image size free."""
+    import onnx
+
+    model = fold_constant_weights(onnx.load_from_string(shipped))
+    _free_image_size(model)
+    return bytes(model.SerializeToString())
+
+
+YUNET_PREPARED = PreparedModel(
+    source=YUNET,
+    resource="yunet-2023mar-int8bq.prepared.onnx",
+    sha256="b85d10ea6eae06b8233c7c9b5e6b2e288b17d9b67d6a007d84887f9fbca77633",
+    prepare=prepare,
+)
+
+
 class YuNetOrtDetector:
     """YuNet (the int8 block-quantised file, weights folded to float32) via onnxruntime."""
 
@@ -48,9 +70,7 @@ class YuNetOrtDetector:
     def __init__(
         self, score_threshold: float = 0.6, nms_threshold: float = 0.3, threads: int = 0
     ) -> None:
-        model = fold_constant_weights(onnx.load_from_string(load_verified(self.spec)))
-        _free_image_size(model)
-        self._session = cpu_session(model, threads)
+        self._session = cpu_session(prepared_bytes(YUNET_PREPARED), threads)
         self._input = self._session.get_inputs()[0].name
         self._outputs = [f"{kind}_{s}" for kind in ("cls", "obj", "bbox", "kps") for s in _STRIDES]
         self.score_threshold = score_threshold
