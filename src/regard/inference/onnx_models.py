@@ -10,6 +10,7 @@ as constants.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -91,6 +92,16 @@ def fold_constant_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     del out.graph.input[:]
     out.graph.input.extend(inputs)
     return out
+
+
+def prepared_from(shipped: bytes, edit: Callable[[onnx.ModelProto], None]) -> bytes:
+    """A shipped file's bytes as they are run: its weights folded (`fold_constant_weights`),
+    then `edit`ed in place (what each model needs besides)."""
+    import onnx
+
+    model = fold_constant_weights(onnx.load_from_string(shipped))
+    edit(model)
+    return bytes(model.SerializeToString())
 
 
 def cpu_session(model: bytes, threads: int = 0) -> Any:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from regard.inference.onnx_models import cpu_session, fold_constant_weights
+from regard.inference.onnx_models import cpu_session, prepared_from
 from regard.inference.prepared import PreparedModel, prepared_bytes
 from regard.inference.registry import SFACE
 from regard.inference.sessions import SFaceEmbedder, unit_rows
@@ -33,11 +33,13 @@ _ZERO = "regard_prelu_zero"
 def prepare(shipped: bytes) -> bytes:
     """The shipped file's bytes as they are run: weights folded, `PRelu`s rewritten, the
     batch dimension free."""
-    import onnx
+    return prepared_from(shipped, _as_run)
 
-    model = prelu_as_elementwise(fold_constant_weights(onnx.load_from_string(shipped)))
-    _free_batch(model)
-    return bytes(model.SerializeToString())
+
+def _as_run(model: onnx.ModelProto) -> None:
+    rewritten = prelu_as_elementwise(model)
+    _free_batch(rewritten)
+    model.CopyFrom(rewritten)
 
 
 SFACE_PREPARED = PreparedModel(

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from regard.domain.face import Box, Detection, Landmarks
-from regard.inference.onnx_models import cpu_session, fold_constant_weights
+from regard.inference.onnx_models import cpu_session, prepared_from
 from regard.inference.prepared import PreparedModel, prepared_bytes
 from regard.inference.protocols import RGBImage
 from regard.inference.registry import YUNET
@@ -47,11 +47,7 @@ def _free_image_size(model: onnx.ModelProto) -> None:
 
 def prepare(shipped: bytes) -> bytes:
     """The shipped file's bytes as they are run: weights folded, the image size free."""
-    import onnx
-
-    model = fold_constant_weights(onnx.load_from_string(shipped))
-    _free_image_size(model)
-    return bytes(model.SerializeToString())
+    return prepared_from(shipped, _free_image_size)
 
 
 YUNET_PREPARED = PreparedModel(
