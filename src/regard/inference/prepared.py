@@ -23,6 +23,7 @@ from pathlib import Path
 
 from regard.atomic import write_atomically
 from regard.domain.models import ModelSpec
+from regard.errors import ConversionError
 from regard.inference.object_models import model_dir
 from regard.inference.registry import load_verified
 
@@ -40,14 +41,8 @@ class PreparedModel:
 
 def prepared_bytes(model: PreparedModel, folder: Path | None = None) -> bytes:
     """The prepared model: set-up's file if it is the pinned one, else made now."""
-    path = (folder or model_dir()) / model.resource
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return made(model)
-    if hashlib.sha256(data).hexdigest() != model.sha256:
-        return made(model)
-    return data
+    data = _pinned_file(model, folder)
+    return data if data is not None else made(model)
 
 
 def made(model: PreparedModel) -> bytes:
@@ -60,15 +55,12 @@ def install_prepared(model: PreparedModel, folder: Path | None = None) -> tuple[
     "installed" or "already installed"). Fails if the bytes made are not the pinned ones."""
     dest = folder or model_dir()
     path = dest / model.resource
-    try:
-        if hashlib.sha256(path.read_bytes()).hexdigest() == model.sha256:
-            return path, "already installed"
-    except OSError:
-        pass
+    if prepared_ok(model, dest):
+        return path, "already installed"
     data = made(model)
     found = hashlib.sha256(data).hexdigest()
     if found != model.sha256:
-        raise ValueError(
+        raise ConversionError(
             f"preparing {model.source.id} gave sha256 {found}, not the pinned {model.sha256}"
         )
     dest.mkdir(parents=True, exist_ok=True)
@@ -78,8 +70,12 @@ def install_prepared(model: PreparedModel, folder: Path | None = None) -> tuple[
 
 def prepared_ok(model: PreparedModel, folder: Path | None = None) -> bool:
     """Whether set-up's prepared file is there with the pinned hash."""
+    return _pinned_file(model, folder) is not None
+
+
+def _pinned_file(model: PreparedModel, folder: Path | None) -> bytes | None:
     try:
         data = ((folder or model_dir()) / model.resource).read_bytes()
     except OSError:
-        return False
-    return hashlib.sha256(data).hexdigest() == model.sha256
+        return None
+    return data if hashlib.sha256(data).hexdigest() == model.sha256 else None

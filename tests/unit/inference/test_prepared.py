@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from regard.errors import ConversionError
 from regard.inference.prepared import (
     PreparedModel,
     install_prepared,
@@ -79,7 +80,7 @@ def test_set_up_refuses_bytes_that_are_not_the_pinned_ones(tmp_path: Path) -> No
     model = PreparedModel(
         source=SFACE, resource="odd.onnx", sha256="0" * 64, prepare=lambda b: b[:10]
     )
-    with pytest.raises(ValueError, match="not the pinned"):
+    with pytest.raises(ConversionError, match="not the pinned"):
         install_prepared(model, tmp_path)
     assert not (tmp_path / "odd.onnx").exists()
     assert made(model) == load_verified(SFACE)[:10]
