@@ -224,7 +224,9 @@ def test_a_big_photos_pictures_are_made_without_holding_anyone_up(
     """The viewer's zoomed copy, a face's crop and a moment's still decode the photo: under
     the server's lock every other request would wait for them (a page of covers, a 35-MP
     photo opened to zoom). They read the catalog under it and decode without it."""
-    big = draw_faces(tmp_path / "big" / "big.png", [(900, 700, 300, RED)], size=(7000, 5000))
+    # 50 MP: its zoomed copy takes well over RESPONSIVE to make even on a fast day (35 MP took
+    # 0.50 s once, too close to tell a held lock from none).
+    big = draw_faces(tmp_path / "big" / "big.png", [(900, 700, 300, RED)], size=(8400, 6000))
     with server.host.use() as engine:
         engine.index([big.parent])
         photo = next(p for p in engine.catalog.photos.all() if p.path == str(big))
