@@ -72,3 +72,21 @@ def test_workers_start_without_running_the_main_script_again(tmp_path, monkeypat
     assert len(result.faces) == 1
     assert not mark.exists()
     assert sys.modules["__main__"] is main  # given back
+
+
+def test_a_worker_has_its_next_photo_while_the_caller_stores_the_last(tmp_path):
+    # The caller stores each result (under the library's lock, in a transaction) before it
+    # asks for the next: a worker given its next photo only then would wait for it, every
+    # photo. It is given it before the result is handed over.
+    from regard.jobs.pool import AnalysisPool
+    from regard.pipeline.analyse import AnalysisSettings
+
+    photos = [draw_faces(tmp_path / f"{i}.png", [(10 + i, 10, 30, RED)]) for i in range(3)]
+    with AnalysisPool(1, AnalysisSettings(), FakeModels()) as pool:
+        results = pool.map_unordered(photos)
+        sent = []
+        for path, result in results:
+            assert len(result.faces) == 1
+            [worker] = pool._workers
+            sent.append((path, worker.task))
+    assert sent == [(photos[0], photos[1]), (photos[1], photos[2]), (photos[2], None)]

@@ -358,15 +358,20 @@ class AnalysisPool:
     def map_unordered(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
         pending = iter(paths)
         exhausted = False
+
+        def refill(w: _Worker) -> None:
+            nonlocal exhausted
+            if w.task is None and not exhausted:
+                nxt = next(pending, None)
+                if nxt is None:
+                    exhausted = True
+                    return
+                w.task, w.started = nxt, time.monotonic()
+                w.conn.send(str(nxt))
+
         while True:
             for w in self._workers:
-                if w.task is None and not exhausted:
-                    nxt = next(pending, None)
-                    if nxt is None:
-                        exhausted = True
-                        break
-                    w.task, w.started = nxt, time.monotonic()
-                    w.conn.send(str(nxt))
+                refill(w)
             busy = [w for w in self._workers if w.task is not None]
             if not busy:
                 return
@@ -385,6 +390,9 @@ class AnalysisPool:
                     if kind == "done":
                         w.task = None
                         _log_notes(task, notes)
+                        # Its next photo first: the worker works while the caller stores
+                        # this one (else it waits for the caller, every photo).
+                        refill(w)
                         yield task, result
                         continue
                 if w.process.sentinel in ready and not w.conn.poll():
