@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from onnx import TensorProto, helper, numpy_helper
 
 BLOCK = 128  # dimensions a scale (block_size): 128 reads a quarter less than 32 (~25 % faster
 # at a million faces), for a looser bound (||x - x~|| 0.12 against 0.10 on average)
@@ -67,6 +66,7 @@ class Int4Products:
         self, packed: npt.NDArray[np.uint8], scales: Matrix, dim: int, bias: Matrix | None = None
     ) -> None:
         import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper  # only when codes are built
 
         self.rows = len(packed)
         self.k = padded_dim(dim)
