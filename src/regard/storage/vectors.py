@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,9 @@ from regard.storage.arrays import grown, in_groups
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 from regard.storage.neighbour_graph import knn_graph
 from regard.storage.ranked import NONE, Matches, best_first
+
+if TYPE_CHECKING:
+    from usearch.index import Index as UsearchIndex
 
 Matrix = npt.NDArray[np.float32]
 
@@ -536,8 +539,7 @@ class HnswIndex:
         *,
         candidates: int = CANDIDATES,
     ) -> HnswIndex:
-        from usearch.index import Index
-
+        usearch_index = _usearch_index()
         view = memoryview(data)
         if bytes(view[: len(_MAGIC)]) != _MAGIC:
             raise ValueError("not a saved vector index (or one of an older format)")
@@ -556,7 +558,7 @@ class HnswIndex:
         if len(view) < vec_end:
             raise ValueError("not a saved vector index (cut short)")
         try:
-            graph = Index.restore(bytes(view[vec_end:]))
+            graph = usearch_index.restore(bytes(view[vec_end:]))
         except (ValueError, RuntimeError) as e:
             raise ValueError(f"not a saved vector index ({e})") from e
         if graph is None or int(graph.ndim) != dim:
@@ -580,12 +582,21 @@ class HnswIndex:
         return made
 
 
+def _usearch_index() -> type[UsearchIndex]:
+    """usearch's `Index`, with onnxruntime loaded first: loading onnxruntime's library after
+    usearch's crashes the process (a segmentation fault in the import, usearch 2.x and
+    onnxruntime 1.2x here), and threshold search's codes run in onnxruntime."""
+    import onnxruntime  # noqa: F401  (first: see above)
+    from usearch.index import Index
+
+    return Index
+
+
 def _new_graph(
     dim: int, dtype: str, connectivity: int, expansion_add: int, expansion_search: int
 ) -> Any:
-    from usearch.index import Index
-
-    return Index(
+    usearch_index = _usearch_index()
+    return usearch_index(
         ndim=dim,
         # usearch scales int8 vectors by their norms under "cos"; for unit vectors the
         # float32 scores (inner products) are the cosine similarities all the same.

@@ -204,3 +204,32 @@ def erase_and_check(n):
         assert restored.top_k(v[g], 17) == hnsw.top_k(v[g], 17)
     for g in gone[:100]:
         assert not {h.id for h in restored.scan(v[g], threshold=0.3)} & gone_set
+
+
+@pytest.mark.parametrize("opened", ["built", "restored"])
+def test_a_graph_then_threshold_search_codes_in_a_fresh_process(tmp_path, opened):
+    """Loading onnxruntime's library after usearch's crashed the process (a segmentation
+    fault): a library whose graph is open runs its first threshold search in onnxruntime."""
+    import subprocess
+    import sys
+
+    saved = tmp_path / "graph.bin"
+    hnsw = HnswIndex(16)
+    hnsw.add(list(range(300)), clustered(300, 16, 30, 0.7, 3))
+    saved.write_bytes(hnsw.to_bytes())
+    code = f"""
+import numpy as np
+from regard.storage.vectors import HnswIndex
+if {opened!r} == "built":
+    index = HnswIndex(16)
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(300, 16)).astype(np.float32)
+    index.add(list(range(300)), rows / np.linalg.norm(rows, axis=1, keepdims=True))
+else:
+    index = HnswIndex.from_bytes(16, open({str(saved)!r}, "rb").read())
+found = index.search(index._vec[0], threshold=0.5)
+print(len(found))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert int(run.stdout) >= 1
