@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +18,7 @@ from regard.storage.arrays import grown, in_groups
 from regard.storage.bounded_scan import BoundedScan, exact_scores, whole_groups
 from regard.storage.neighbour_graph import knn_graph
 from regard.storage.ranked import NONE, Matches, best_first
-
-if TYPE_CHECKING:
-    from usearch.index import Index as UsearchIndex
+from regard.storage.usearch_graph import new_graph, usearch_index
 
 Matrix = npt.NDArray[np.float32]
 
@@ -220,7 +218,7 @@ class HnswIndex:
         # `knn_graph`: candidates of a second, wider walk for faces left without a close
         # neighbour (0: none).
         self.second_look = second_look
-        self._graph = _new_graph(dim, dtype, connectivity, expansion_add, expansion_search)
+        self._graph = new_graph(dim, dtype, connectivity, expansion_add, expansion_search)
         self._vec: Matrix = np.zeros((0, dim), dtype=np.float32)
         self._key = np.zeros(0, dtype=np.int64)  # face id of each slot; -1: removed
         self._used = 0
@@ -491,7 +489,7 @@ class HnswIndex:
         vec = np.ascontiguousarray(self._vec[live])
         key = self._key[live].copy()
         g = self._graph
-        graph = _new_graph(
+        graph = new_graph(
             self.dim,
             self.dtype,
             int(g.connectivity),
@@ -539,7 +537,6 @@ class HnswIndex:
         *,
         candidates: int = CANDIDATES,
     ) -> HnswIndex:
-        usearch_index = _usearch_index()
         view = memoryview(data)
         if bytes(view[: len(_MAGIC)]) != _MAGIC:
             raise ValueError("not a saved vector index (or one of an older format)")
@@ -558,7 +555,7 @@ class HnswIndex:
         if len(view) < vec_end:
             raise ValueError("not a saved vector index (cut short)")
         try:
-            graph = usearch_index.restore(bytes(view[vec_end:]))
+            graph = usearch_index().restore(bytes(view[vec_end:]))
         except (ValueError, RuntimeError) as e:
             raise ValueError(f"not a saved vector index ({e})") from e
         if graph is None or int(graph.ndim) != dim:
@@ -580,29 +577,3 @@ class HnswIndex:
         made._used = slots
         made._slot = {int(k): s for s, k in enumerate(made._key.tolist()) if k >= 0}
         return made
-
-
-def _usearch_index() -> type[UsearchIndex]:
-    """usearch's `Index`, with onnxruntime loaded first: loading onnxruntime's library after
-    usearch's crashes the process (a segmentation fault in the import, usearch 2.x and
-    onnxruntime 1.2x here), and threshold search's codes run in onnxruntime."""
-    import onnxruntime  # noqa: F401  (first: see above)
-    from usearch.index import Index
-
-    return Index
-
-
-def _new_graph(
-    dim: int, dtype: str, connectivity: int, expansion_add: int, expansion_search: int
-) -> Any:
-    usearch_index = _usearch_index()
-    return usearch_index(
-        ndim=dim,
-        # usearch scales int8 vectors by their norms under "cos"; for unit vectors the
-        # float32 scores (inner products) are the cosine similarities all the same.
-        metric="cos" if dtype == "i8" else "ip",
-        dtype=dtype,
-        connectivity=connectivity,
-        expansion_add=expansion_add,
-        expansion_search=expansion_search,
-    )
