@@ -196,7 +196,9 @@ def test_naming_any_face_from_the_command_line(library):
     queue = json.loads(run("who", "--json"))
     assert queue["total"] >= 1
     human = run("who")
-    assert f"{queue['total']} groups of unnamed faces" in human
+    n = queue["total"]
+    assert f"{n} group{'' if n == 1 else 's'} of unnamed faces" in human
+    assert " 1 faces" not in human and " 1 photos" not in human
     # Faces of two different photos, each given a name: a new person, then the same one.
     seen: dict[int, int] = {}
     for g in queue["groups"]:

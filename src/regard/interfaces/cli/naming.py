@@ -90,11 +90,13 @@ def faces_who(
         if as_json:
             print_json(queue)
             return
-        run.out.print(f"{queue.total} groups of unnamed faces; the first {len(queue.groups)}:")
+        groups = render.count(queue.total, "group")
+        run.out.print(f"{groups} of unnamed faces; the first {len(queue.groups)}:")
         for g in queue.groups:
             faces = ",".join(f"F{f}" for f in g.face_ids[:6]) + ("…" if g.faces > 6 else "")
             hint = f" — {render.escape(g.suggestion.text)}" if g.suggestion else ""
-            run.out.print(f"  {g.key}: {g.faces} faces in {g.photos} photos ({faces}){hint}")
+            seen = f"{render.count(g.faces, 'face')} in {render.count(g.photos, 'photo')}"
+            run.out.print(f"  {g.key}: {seen} ({faces}){hint}")
 
 
 def register(people_app: typer.Typer) -> None:

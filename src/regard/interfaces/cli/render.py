@@ -233,7 +233,7 @@ def search_result(console: Console, result: SearchResult) -> None:
         return
     found = f"{len(result.matches)} photos"
     if result.moments:
-        found += f" and {_count(len(result.moments), 'moment')} in videos"
+        found += f" and {count(len(result.moments), 'moment')} in videos"
     table = Table(title=f"{found} with this face, best first", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
@@ -271,7 +271,7 @@ def possible_matches(
     if not possible:
         return
     table = Table(
-        title=f"Possible matches: {_count(len(possible), 'photo')} that may be the same person "
+        title=f"Possible matches: {count(len(possible), 'photo')} that may be the same person "
         "(not sure enough to count as matches)",
         title_justify="left",
     )
@@ -293,7 +293,8 @@ def possible_matches(
     )
 
 
-def _count(n: int, what: str) -> str:
+def count(n: int, what: str) -> str:
+    """`1 face`, `2 faces`."""
     return f"{n} {what}" + ("" if n == 1 else "s")
 
 
@@ -433,7 +434,7 @@ def person_search(console: Console, found: Any, limit: int | None) -> None:
     matches = list(found.matches)[:limit] if limit else list(found.matches)
     found_moments = list(found.moments)[:limit] if limit else list(found.moments)
     if found_moments:
-        moments(console, found_moments, f"{_count(len(found_moments), 'moment')} in videos")
+        moments(console, found_moments, f"{count(len(found_moments), 'moment')} in videos")
     if not matches:
         if not found_moments:
             console.print("[yellow]No photos.[/]")
